@@ -1,0 +1,56 @@
+import type { EventKind, JobPayload } from '../protocol/types.js';
+
+/** What an adapter learned from the agent's output by the end of a run. */
+export interface RunReport {
+  sessionId?: string;
+  /** US dollars × 1,000,000. */
+  costMicros?: number;
+  /** The agent's own verdict, from its final event, when it gave one. */
+  reportedError?: boolean;
+  /** The agent's error text, from its final event. */
+  errorText?: string;
+}
+
+export interface AgentLaunch {
+  args: string[];
+  /** The prompt, delivered on stdin: argv has length limits and shell quoting hazards. */
+  stdin: string;
+  /** Extra environment for the agent, on top of the runner's scrubbed environment. */
+  env?: Record<string, string>;
+  /**
+   * The program to run instead of the adapter's binary. Only the `process` adapter sets it, with the command the
+   * job's payload names; every CLI adapter leaves it unset and runs its binary (`defaultBin` or `--<name>-bin`).
+   */
+  command?: string;
+}
+
+export interface LaunchContext {
+  /** A private file (mode 0600, removed after the run) holding the job's instructions, when it has any. */
+  instructionsPath?: string;
+  /** The same instructions as text, for CLIs that take them in the prompt or a flag rather than a file. */
+  instructions?: string;
+}
+
+/**
+ * How to drive one agent CLI. The runner core knows nothing of any CLI's flags: it asks the adapter how to
+ * start the agent, what each JSON line of output is, and what the run reported.
+ */
+export interface AgentAdapter {
+  /** Short name used in logs and flags (`--claude-bin`). */
+  readonly name: string;
+  readonly defaultBin: string;
+  readonly versionArgs: readonly string[];
+  /** Tells a user how to make a missing binary available. */
+  readonly installHint: string;
+  launch(job: JobPayload, context: LaunchContext): AgentLaunch;
+  /** The event kind of one JSON object printed on stdout. */
+  kindOf(message: Record<string, unknown>): EventKind;
+  /** Folds one JSON object printed on stdout into the run's report. */
+  report(previous: RunReport, message: Record<string, unknown>): RunReport;
+  /**
+   * Whether a failed run that resumed a session failed because the CLI no longer knows that session (expired,
+   * garbage-collected, or kept for another working directory), judged from the run's report and the tail of its
+   * stderr. The runner then retries once without resuming. Absent when the CLI's wording is not known.
+   */
+  isUnknownSession?(report: RunReport, stderrTail: readonly string[]): boolean;
+}

@@ -1,0 +1,43 @@
+import type { EventKind } from '../protocol/types.js';
+import type { AgentAdapter, RunReport } from './adapter.js';
+import { foldStreamJsonResult, hasBlock, unknownSessionMatcher } from './shared.js';
+
+/** Claude Code in headless mode: `claude --print --output-format stream-json --verbose`, prompt on stdin. */
+export const claudeAdapter: AgentAdapter = {
+  name: 'claude',
+  defaultBin: 'claude',
+  versionArgs: ['--version'],
+  installHint: 'install Claude Code (npm install -g @anthropic-ai/claude-code) or pass --claude-bin=/full/path/to/claude',
+
+  launch(job, { instructionsPath }) {
+    const args = ['--print', '--output-format', 'stream-json', '--verbose'];
+    const { model, maxTurns } = job.runtimeConfig;
+    if (job.sessionId) args.push('--resume', job.sessionId);
+    if (model) args.push('--model', model);
+    if (maxTurns) args.push('--max-turns', String(maxTurns));
+    if (instructionsPath) args.push('--append-system-prompt-file', instructionsPath);
+    // `--add-dir` is variadic: one flag per directory keeps a later argument from being swallowed.
+    for (const dir of job.addDirs ?? []) args.push('--add-dir', dir);
+    return { args, stdin: job.prompt };
+  },
+
+  kindOf(message): EventKind {
+    switch (message.type) {
+      case 'result':
+        return 'claude_result';
+      case 'assistant':
+        return hasBlock(message, 'tool_use') ? 'claude_tool_use' : 'claude_message';
+      case 'user':
+        return hasBlock(message, 'tool_result') ? 'claude_tool_result' : 'claude_message';
+      default:
+        return 'claude_message';
+    }
+  },
+
+  report(previous, message): RunReport {
+    return foldStreamJsonResult(previous, message, 'claude', message.total_cost_usd);
+  },
+
+  // In the result text ("No conversation found with session ID: …"), or only on stderr when the CLI printed no JSON.
+  isUnknownSession: unknownSessionMatcher([/No conversation found with session ID/i]),
+};

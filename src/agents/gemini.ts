@@ -1,0 +1,74 @@
+import type { EventKind } from '../protocol/types.js';
+import type { AgentAdapter, RunReport } from './adapter.js';
+import { objectAt, promptWithInstructions, textAt, unknownSessionMatcher } from './shared.js';
+
+/**
+ * Gemini CLI: `gemini --output-format stream-json [--model M] [--resume <id>] [--include-directories D]… -p ''`,
+ * prompt on stdin. Gemini runs headless when stdin is not a TTY, reads all of stdin and puts it *before* the `-p`
+ * text (`<stdin>\n\n<-p text>`); an empty `-p` keeps argv short whatever the prompt's size and still marks the run as
+ * non-interactive for versions that need the flag.
+ */
+export const geminiAdapter: AgentAdapter = {
+  name: 'gemini',
+  defaultBin: 'gemini',
+  versionArgs: ['--version'],
+  installHint: 'install the Gemini CLI (npm install -g @google/gemini-cli) or pass --gemini-bin=/full/path/to/gemini',
+
+  launch(job, { instructions }) {
+    const args = ['--output-format', 'stream-json'];
+    const { model } = job.runtimeConfig;
+    if (model) args.push('--model', model);
+    // Sessions are kept per project directory: a resume only finds the session from the same working directory.
+    if (job.sessionId) args.push('--resume', job.sessionId);
+    // One flag per directory. Gemini also splits each value on commas, so a directory whose path holds a comma breaks.
+    for (const dir of job.addDirs ?? []) args.push('--include-directories', dir);
+    args.push('-p', '');
+    // No append-system-prompt flag (GEMINI_SYSTEM_MD would replace the whole system prompt): the instructions lead
+    // the prompt of a new session.
+    return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };
+  },
+
+  kindOf(message): EventKind {
+    switch (message.type) {
+      case 'tool_use':
+        return 'tool_call';
+      case 'tool_result':
+        return 'tool_result';
+      case 'result':
+        return 'run_complete';
+      default:
+        // init, message (user echo and assistant deltas), error (warnings), anything newer.
+        return 'model_message';
+    }
+  },
+
+  report(previous, message): RunReport {
+    switch (message.type) {
+      case 'init':
+        return { ...previous, sessionId: textAt(message.session_id) ?? previous.sessionId };
+      // A mid-stream `error` is not fatal by itself (the run goes on, or ends in a result). One of severity "error"
+      // is kept as the error text in case the run fails: a result with status "error" may carry no error of its own.
+      case 'error':
+        return message.severity === 'error' ? { ...previous, errorText: textAt(message.message) ?? previous.errorText } : previous;
+      case 'result': {
+        const reportedError = message.status !== 'success';
+        const errorText = textAt(objectAt(message.error)?.message) ?? previous.errorText ?? `gemini reported ${String(message.status ?? 'an error')}`;
+        // Gemini reports tokens (`stats`) but no cost: costMicros stays undefined.
+        return { ...previous, reportedError, errorText: reportedError ? errorText : undefined };
+      }
+      default:
+        // A failed tool (`tool_result` with status "error") is reported back to the model and is not fatal.
+        return previous;
+    }
+  },
+
+  // "Error resuming session: Invalid session identifier "…"" (exit 42, stderr), "No previous sessions found for this
+  // project.", and the "session … not found" / "failed to resume" wordings of other versions.
+  isUnknownSession: unknownSessionMatcher([
+    /Error resuming session/i,
+    /Invalid session identifier/i,
+    /No previous sessions found/i,
+    /failed to resume/i,
+    /\bsession\b.{0,100}\bnot found/i,
+  ]),
+};

@@ -1,0 +1,35 @@
+import type { AgentAdapter } from './adapter.js';
+import { claudeAdapter } from './claude.js';
+import { codexAdapter } from './codex.js';
+import { cursorAdapter } from './cursor.js';
+import { geminiAdapter } from './gemini.js';
+import { opencodeAdapter } from './opencode.js';
+import { piAdapter } from './pi.js';
+import { processAdapter } from './process.js';
+
+export type { AgentAdapter, AgentLaunch, LaunchContext, RunReport } from './adapter.js';
+export { claudeAdapter } from './claude.js';
+export { codexAdapter } from './codex.js';
+export { cursorAdapter } from './cursor.js';
+export { geminiAdapter } from './gemini.js';
+export { opencodeAdapter } from './opencode.js';
+export { piAdapter } from './pi.js';
+export { processAdapter } from './process.js';
+
+/** Adapter types the payload may name, and the adapter that serves each. Absent means claude. */
+const adaptersByType: Record<string, AgentAdapter> = {
+  claude_local: claudeAdapter,
+  byo_runner: claudeAdapter,
+  codex_local: codexAdapter,
+  gemini_local: geminiAdapter,
+  opencode_local: opencodeAdapter,
+  cursor_local: cursorAdapter,
+  pi_local: piAdapter,
+  process: processAdapter,
+};
+
+export const supportedAdapterTypes = Object.keys(adaptersByType);
+
+export function adapterFor(adapterType: string | undefined): AgentAdapter | undefined {
+  return adaptersByType[adapterType ?? 'claude_local'];
+}

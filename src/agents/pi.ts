@@ -1,0 +1,88 @@
+import type { EventKind } from '../protocol/types.js';
+import type { AgentAdapter, RunReport } from './adapter.js';
+import { addUsd, objectAt, objectsIn, textAt, type Json } from './shared.js';
+
+/** Stop reasons of an assistant message that mean the turn failed. */
+const FAILED_STOPS = new Set(['error', 'aborted']);
+
+/**
+ * pi (pi-mono coding agent): `pi --mode json -p [--append-system-prompt <file>] [--provider P] [--model M]
+ * [--session <id>]`, prompt on stdin (print mode merges piped stdin into the prompt). Pi can exit 0 after an error,
+ * so the verdict comes from the stream: the last assistant message's stop reason, failed retries, error events.
+ */
+export const piAdapter: AgentAdapter = {
+  name: 'pi',
+  defaultBin: 'pi',
+  versionArgs: ['--version'],
+  installHint: 'install pi (npm install -g @mariozechner/pi-coding-agent) or pass --pi-bin=/full/path/to/pi',
+
+  launch(job, { instructionsPath }) {
+    const args = ['--mode', 'json', '-p'];
+    // `--append-system-prompt` takes text or a file, whose contents it reads: the file keeps argv short.
+    if (instructionsPath) args.push('--append-system-prompt', instructionsPath);
+    const { model, provider } = job.runtimeConfig;
+    // `--model provider/id[:thinking]` names both; `runtimeConfig.provider` is for a bare model id.
+    if (typeof provider === 'string' && provider) args.push('--provider', provider);
+    if (model) args.push('--model', model);
+    // A session file path, or the id from the `session` header (pi looks it up by id prefix).
+    if (job.sessionId) args.push('--session', job.sessionId);
+    // Pi has no flag for extra directories (its tools run with the process's own permissions): `job.addDirs` is not passed.
+    return { args, stdin: job.prompt };
+  },
+
+  kindOf(message): EventKind {
+    switch (message.type) {
+      case 'tool_execution_start':
+      case 'tool_execution_update':
+        return 'tool_call';
+      case 'tool_execution_end':
+        return 'tool_result';
+      case 'agent_end':
+        return 'run_complete';
+      default:
+        // session header, agent/turn/message start-update-end, retries, compaction, anything newer.
+        return 'model_message';
+    }
+  },
+
+  report(previous, message): RunReport {
+    switch (message.type) {
+      case 'session':
+        return { ...previous, sessionId: textAt(message.id) ?? previous.sessionId };
+      // Each assistant message ends once with `message_end` (`turn_end` repeats it, so it is not counted): its cost is
+      // added, and its stop reason is the verdict so far. A later good message (after a retry or a fallback
+      // provider) clears an earlier failure.
+      case 'message_end': {
+        const assistant = assistantMessage(message.message);
+        if (!assistant) return previous;
+        const cost = objectAt(objectAt(assistant.usage)?.cost)?.total;
+        return { ...previous, costMicros: addUsd(previous.costMicros, cost), ...verdictOf(assistant) };
+      }
+      case 'auto_retry_end':
+        return message.success === false ? { ...previous, reportedError: true, errorText: textAt(message.finalError) ?? 'pi gave up retrying' } : previous;
+      case 'error':
+        return { ...previous, reportedError: true, errorText: textAt(message.message) ?? 'pi reported an error' };
+      // The final state: a failed last assistant message fails the run. It never clears an error seen earlier, since
+      // the messages may end with an older message of a resumed session.
+      case 'agent_end': {
+        const last = objectsIn(message.messages).filter((item) => item.role === 'assistant').at(-1);
+        const verdict = last && verdictOf(last);
+        return verdict?.reportedError ? { ...previous, ...verdict } : previous;
+      }
+      default:
+        return previous;
+    }
+  },
+  // No isUnknownSession: the wording of a failed `--session` lookup is not known.
+};
+
+const assistantMessage = (value: unknown): Json | undefined => {
+  const message = objectAt(value);
+  return message?.role === 'assistant' ? message : undefined;
+};
+
+function verdictOf(assistant: Json): Pick<RunReport, 'reportedError' | 'errorText'> {
+  const stop = String(assistant.stopReason);
+  if (!FAILED_STOPS.has(stop)) return { reportedError: false, errorText: undefined };
+  return { reportedError: true, errorText: textAt(assistant.errorMessage) ?? `pi stopped: ${stop}` };
+}

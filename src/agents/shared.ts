@@ -1,0 +1,72 @@
+import type { RunReport } from './adapter.js';
+
+/** One JSON object printed by an agent. Every field is untrusted: read it through the helpers below. */
+export type Json = Record<string, unknown>;
+
+export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The value when it is a JSON object, else undefined. */
+export const objectAt = (value: unknown): Json | undefined => (isObject(value) ? value : undefined);
+
+/** The value when it is a non-empty string, else undefined. */
+export const textAt = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
+
+/** The objects of an array (anything else in it, or a value that is no array, is skipped). */
+export const objectsIn = (value: unknown): Json[] => (Array.isArray(value) ? value.filter(isObject) : []);
+
+/** The content blocks of a Claude-style `{message: {content: [...]}}` event. */
+export const contentBlocks = (event: Json): Json[] => objectsIn(objectAt(event.message)?.content);
+
+export const hasBlock = (event: Json, type: string): boolean => contentBlocks(event).some((block) => block.type === type);
+
+/** A cost in US dollars as integer micro-dollars; undefined unless it is a finite, non-negative number. */
+export function usdToMicros(usd: unknown): number | undefined {
+  return typeof usd === 'number' && Number.isFinite(usd) && usd >= 0 ? Math.round(usd * 1_000_000) : undefined;
+}
+
+/** Adds a cost in US dollars to a running total in micro-dollars; a missing or bad cost leaves the total as it was. */
+export function addUsd(totalMicros: number | undefined, usd: unknown): number | undefined {
+  const micros = usdToMicros(usd);
+  return micros === undefined ? totalMicros : (totalMicros ?? 0) + micros;
+}
+
+/**
+ * The prompt for a CLI that has no system-prompt flag: the instructions go first. A resumed session already
+ * holds them in its transcript, so they are sent only when a new session starts.
+ */
+export function promptWithInstructions(prompt: string, instructions: string | undefined, resuming: boolean): string {
+  if (resuming || !instructions?.trim()) return prompt;
+  return `${instructions.trimEnd()}\n\n${prompt}`;
+}
+
+/**
+ * An `isUnknownSession` check: true when the run's error text or stderr tail matches one of the patterns (a CLI
+ * may report the dead session in its stream, or only on stderr with no JSON at all).
+ */
+export function unknownSessionMatcher(patterns: readonly RegExp[]) {
+  return (report: RunReport, stderrTail: readonly string[]): boolean =>
+    [report.errorText ?? '', ...stderrTail].some((text) => patterns.some((pattern) => pattern.test(text)));
+}
+
+/**
+ * Folds one event of a Claude-style stream-json (Claude Code, and Cursor, whose stream copies it) into the report:
+ * the session id is the last non-empty `session_id`; the `result` event is the verdict. An API or auth failure
+ * arrives as subtype "success" with `is_error: true`; other subtypes are errors too.
+ */
+export function foldStreamJsonResult(previous: RunReport, event: Json, agent: string, costUsd: unknown): RunReport {
+  const sessionId = textAt(event.session_id) ?? previous.sessionId;
+  if (event.type !== 'result') return { ...previous, sessionId };
+  const reportedError = event.is_error === true || (typeof event.subtype === 'string' && event.subtype !== 'success');
+  return {
+    sessionId,
+    costMicros: usdToMicros(costUsd) ?? previous.costMicros,
+    reportedError,
+    errorText: reportedError ? streamJsonErrorText(event, agent) : undefined,
+  };
+}
+
+function streamJsonErrorText(result: Json, agent: string): string {
+  if (typeof result.result === 'string' && result.result) return result.result;
+  if (Array.isArray(result.errors) && result.errors.length) return result.errors.map(String).join('; ');
+  return `${agent} reported ${String(result.subtype ?? 'an error')}`;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+import { runAdminCommand, runServerCommand } from '../control-plane/index.js';
+import { demoCommand } from '../demo/demo-command.js';
+import { EXIT, startCommand } from '../runner/start-command.js';
+import { RUNNER_VERSION } from '../runner/version.js';
+
+const HELP = `founderos-runner v${RUNNER_VERSION}: runs FounderOS agent jobs on this machine, under your own CLI login.
+
+Usage:
+  founderos-runner demo [--agent claude] [--keep]   see the whole loop on this machine: no account, no set-up
+  founderos-runner start [flags]                    poll the server for jobs and run them until ^C
+  founderos-runner server [flags]                   run the reference control plane (PGlite, or --database-url)
+  founderos-runner admin <command> [flags]          manage tokens and jobs of a reference control plane
+  founderos-runner --version | --help
+
+start flags (each also as an environment variable; flags win):
+  --token=fos_…          FOUNDEROS_RUNNER_TOKEN        runner token (required)
+  --server-url=https://… FOUNDEROS_RUNNER_URL          server base URL (required; http only to this machine)
+  --claude-bin=PATH      FOUNDEROS_CLAUDE_BIN          claude binary (default: claude on PATH)
+  --timeout-sec=N        FOUNDEROS_RUNNER_TIMEOUT_SEC  ceiling on a job's run time, 1..3600 (default 600)
+  --log-level=LEVEL      FOUNDEROS_RUNNER_LOG_LEVEL    debug | info | warn | error (default info)
+  --log-format=FORMAT    FOUNDEROS_RUNNER_LOG_FORMAT   text | json (default text)
+
+Signals: the first SIGINT/SIGTERM lets the running job finish, the second cancels it, the third exits.
+Exit codes: 0 stopped cleanly, 1 failure, 2 bad configuration, 3 token rejected by the server, 130 forced.
+Run "founderos-runner server --help" or "founderos-runner admin --help" for those commands.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return startCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
+    case 'server':
+      return runServerCommand(rest);
+    case 'admin':
+      return runAdminCommand(rest);
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`${RUNNER_VERSION}\n`);
+      return EXIT.ok;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}: use start, demo, server or admin (see founderos-runner --help)\n`);
+      return EXIT.config;
+  }
+}
+
+// Exit explicitly: idle keep-alive sockets or a child's leftover pipe must not keep a finished command alive.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`founderos-runner: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(EXIT.failure);
+  },
+);

@@ -1,0 +1,114 @@
+/**
+ * The admin API, in-process. The HTTP admin routes are a thin layer over this object, so the two have one
+ * implementation: the same validation, the same results, the same errors.
+ */
+import { ControlPlaneError } from './errors.js';
+import { jobTopic, longPoll, type WakeHub } from './long-poll.js';
+import type { Store } from './store.js';
+import {
+  TERMINAL_STATUSES,
+  type AdminApi,
+  type CreatedToken,
+  type EventPage,
+  type JobDetail,
+  type JobRecord,
+  type ListEventsOptions,
+  type TokenInfo,
+} from './types.js';
+import {
+  intInRange,
+  parseCreateTokenInput,
+  parseEnqueueInput,
+  parseEventCursor,
+  parseJobId,
+  parseListJobsFilter,
+  parseListTokensFilter,
+  parseTokenId,
+} from './validation.js';
+
+export const MAX_EVENTS_WAIT_MS = 60_000;
+
+export interface AdminApiDeps {
+  store: Store;
+  hub: WakeHub;
+  /** Aborted when the control plane closes, ending waiting calls. */
+  closing: AbortSignal;
+  recheckMs?: number;
+}
+
+function adminJobNotFound(jobId: string): ControlPlaneError {
+  return new ControlPlaneError(404, 'job_not_found', `No job ${jobId}. List jobs with "founderos-runner admin jobs list".`);
+}
+
+export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps): AdminApi {
+  return {
+    async createToken(input): Promise<CreatedToken> {
+      const { companyId, name } = parseCreateTokenInput(input);
+      return store.createToken(companyId, name);
+    },
+
+    async listTokens(filter): Promise<TokenInfo[]> {
+      return store.listTokens(parseListTokensFilter(filter));
+    },
+
+    async revokeToken(tokenId): Promise<TokenInfo> {
+      const id = parseTokenId(tokenId);
+      const token = await store.revokeToken(id);
+      if (!token) {
+        throw new ControlPlaneError(404, 'token_not_found', `No token ${id}. List tokens with "founderos-runner admin tokens list --all".`);
+      }
+      return token;
+    },
+
+    async enqueueJob(input): Promise<JobRecord> {
+      return store.enqueueJob(parseEnqueueInput(input));
+    },
+
+    async listJobs(filter): Promise<JobRecord[]> {
+      return store.listJobs(parseListJobsFilter(filter));
+    },
+
+    async getJob(jobId): Promise<JobDetail> {
+      const id = parseJobId(jobId);
+      const job = await store.getJob(id);
+      if (!job) throw adminJobNotFound(id);
+      return job;
+    },
+
+    async cancelJob(jobId): Promise<JobRecord> {
+      const id = parseJobId(jobId);
+      const outcome = await store.cancelJob(id);
+      if (outcome.kind === 'not_found') throw adminJobNotFound(id);
+      if (outcome.kind === 'terminal') {
+        throw new ControlPlaneError(409, 'job_already_terminal', `Job ${id} is already ${outcome.job.status}; there is nothing to cancel.`);
+      }
+      return outcome.job;
+    },
+
+    async listEvents(jobId, options: ListEventsOptions = {}): Promise<EventPage> {
+      const id = parseJobId(jobId);
+      const after = parseEventCursor(options.after);
+      const waitMs = intInRange(options.waitMs, 'waitMs', 0, MAX_EVENTS_WAIT_MS, 0);
+      const limit = intInRange(options.limit, 'limit', 1, 5000, 1000);
+      const read = async (): Promise<EventPage> => {
+        // Status first: if it says terminal, no event can arrive after the page read below.
+        const jobStatus = await store.jobStatus(id);
+        if (!jobStatus) throw adminJobNotFound(id);
+        return { ...(await store.listEvents(id, after, limit)), jobStatus };
+      };
+      const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
+      const page = await longPoll({
+        hub,
+        topic: jobTopic(id),
+        waitMs,
+        recheckMs,
+        signal,
+        check: async () => {
+          const page = await read();
+          return page.events.length > 0 || TERMINAL_STATUSES.includes(page.jobStatus) ? page : undefined;
+        },
+      });
+      return page ?? read();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * `startControlPlane`: open the database, migrate, wire the store, wake-ups, lease sweeper, admin API and HTTP
+ * routes together, and listen. `close()` takes it all down in the reverse order.
+ */
+import { join } from 'node:path';
+import { createAdminApi } from './admin-api.js';
+import { resolveAdminKey, type ResolvedAdminKey } from './admin-key.js';
+import { openDb } from './db.js';
+import { createHttpServer, type Route } from './http-server.js';
+import { startLeaseSweeper } from './lease-sweeper.js';
+import { RECHECK_INTERVAL_MS, WakeHub } from './long-poll.js';
+import { migrate } from './migrations.js';
+import { adminRoutes } from './routes-admin.js';
+import { runnerRoutes } from './routes-runner.js';
+import { Store } from './store.js';
+import type { AdminApi, LeaseExpiryAction } from './types.js';
+
+export interface ControlPlaneOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Where the server keeps its state: PGlite's database in `<dataDir>/pglite` and `admin.key`. Undefined: in memory. */
+  dataDir?: string;
+  /** postgres://… : PostgreSQL instead of PGlite (dataDir then holds only admin.key). */
+  databaseUrl?: string;
+  /** How long GET /jobs/next holds a request when nothing is queued. Default 30000. */
+  longPollMs?: number;
+  /**
+   * How often a waiting long-poll re-checks the database even without a wake-up. Default 1000. The wake-ups
+   * (NOTIFY) make it answer at once; this only bounds the delay if a notification is ever lost.
+   */
+  longPollRecheckMs?: number;
+  /** How long a claimed job lives without a heartbeat or event batch. Default 60000. */
+  leaseMs?: number;
+  /** What happens to a job whose lease expires. Default 'fail' (errorMessage "runner lost"). */
+  onLeaseExpiry?: LeaseExpiryAction;
+  /** Else FOUNDEROS_ADMIN_KEY, else `<dataDir>/admin.key` (created on first start, mode 0600), else random. */
+  adminKey?: string;
+  /** Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** One line per request and event worth knowing; silent by default. Never receives a secret. */
+  log?: (line: string) => void;
+}
+
+export interface ControlPlane {
+  /** e.g. http://127.0.0.1:8787 */
+  url: string;
+  adminKey: string;
+  /** Where the admin key came from, and its file when there is one. */
+  adminKeySource: ResolvedAdminKey['source'];
+  adminKeyFile: string | undefined;
+  /** Where the data lives, e.g. "PGlite at /…/pglite". */
+  storage: string;
+  /** In-process admin calls, with the same semantics as the HTTP admin API. */
+  admin: AdminApi;
+  /** Ends long-polls with 204, waits for in-flight requests, closes the server and the database. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LONG_POLL_MS = 30_000;
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const PGLITE_SUBDIR = 'pglite';
+
+function positive(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of milliseconds; got ${value}.`);
+  return Math.round(value);
+}
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = options.log ?? (() => {});
+  const longPollMs = positive(options.longPollMs, 'longPollMs', DEFAULT_LONG_POLL_MS);
+  const leaseMs = positive(options.leaseMs, 'leaseMs', DEFAULT_LEASE_MS);
+  const recheckMs = positive(options.longPollRecheckMs, 'longPollRecheckMs', RECHECK_INTERVAL_MS);
+  const maxBodyBytes = positive(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES);
+  const onLeaseExpiry = options.onLeaseExpiry ?? 'fail';
+  if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
+    throw new Error(`onLeaseExpiry must be 'fail' or 'requeue'; got ${String(onLeaseExpiry)}.`);
+  }
+
+  const adminKey = await resolveAdminKey({ adminKey: options.adminKey, dataDir: options.dataDir });
+  const db = await openDb({
+    databaseUrl: options.databaseUrl,
+    pgliteDir: options.dataDir === undefined ? undefined : join(options.dataDir, PGLITE_SUBDIR),
+    log,
+  });
+  // From here on, a failure must not leave the database open.
+  const cleanup: Array<() => Promise<void>> = [() => db.close()];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step().catch((err: Error) => log(`close: ${err.message}`));
+  };
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log(`database: applied migrations ${applied.join(', ')} (${db.description})`);
+
+    const store = new Store(db, leaseMs);
+    const hub = new WakeHub();
+    cleanup.push(await hub.attach(db));
+    const sweeper = startLeaseSweeper({ store, leaseMs, onLeaseExpiry, log });
+    cleanup.push(() => sweeper.stop());
+
+    const closing = new AbortController();
+    const admin = createAdminApi({ store, hub, closing: closing.signal, recheckMs });
+    const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
+    const http = createHttpServer({
+      routes: [health, ...runnerRoutes({ store, hub, longPollMs, recheckMs }), ...adminRoutes({ admin, adminKey: adminKey.key })],
+      maxBodyBytes,
+      log,
+    });
+    const url = await http.listen(options.host ?? '127.0.0.1', options.port ?? 0);
+    cleanup.push(async () => {
+      closing.abort();
+      await http.close();
+    });
+
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      adminKey: adminKey.key,
+      adminKeySource: adminKey.source,
+      adminKeyFile: adminKey.file,
+      storage: db.description,
+      admin,
+      close: () => (closed ??= unwind()),
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Numbered schema migrations, recorded in `schema_migrations` and applied at start-up. Append new ones; never
+ * edit one that has shipped. They run in one transaction under an advisory lock, so several servers starting
+ * on one PostgreSQL database at once apply each migration exactly once.
+ */
+import type { Db } from './db.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** NOTIFY channels the triggers below publish on. */
+export const CHANNEL_JOB_QUEUED = 'founderos_job_queued'; // payload: company id
+export const CHANNEL_JOB_CHANGED = 'founderos_job_changed'; // payload: job id
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tokens, jobs, events',
+    sql: `
+      CREATE TABLE tokens (
+        id uuid PRIMARY KEY,
+        company_id text NOT NULL,
+        name text NOT NULL DEFAULT '',
+        token_hash text NOT NULL UNIQUE,          -- sha256 hex of the plaintext; the plaintext is never stored
+        preview text NOT NULL,                    -- first 8 characters, for people and logs
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz,
+        last_used_at timestamptz
+      );
+
+      CREATE TABLE jobs (
+        id uuid PRIMARY KEY,
+        company_id text NOT NULL,
+        agent_id text NOT NULL,
+        agent_name text NOT NULL,
+        prompt text NOT NULL,
+        prompt_hash text NOT NULL,
+        session_id text,
+        adapter_type text,
+        runtime_config jsonb NOT NULL DEFAULT '{}',
+        add_dirs jsonb NOT NULL DEFAULT '[]',
+        status text NOT NULL DEFAULT 'queued'
+          CHECK (status IN ('queued', 'claimed', 'streaming', 'completed', 'failed', 'cancelled')),
+        attempt integer NOT NULL DEFAULT 0,       -- incremented by each claim; events remember theirs
+        claimed_by_token uuid REFERENCES tokens (id),
+        lease_expires_at timestamptz,
+        -- clock_timestamp, not now(): jobs enqueued in one transaction still get a FIFO order
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        -- breaks ties between equal timestamps (PGlite's clock ticks in milliseconds) in enqueue order
+        enqueue_seq bigserial NOT NULL,
+        claimed_at timestamptz,
+        completed_at timestamptz,
+        exit_code integer,
+        signal text,
+        elapsed_sec double precision,
+        cost_micros bigint,
+        result_session_id text,
+        cli_version text,
+        error_message text
+      );
+      CREATE INDEX jobs_queue_idx ON jobs (company_id, created_at, enqueue_seq) WHERE status = 'queued';
+      CREATE INDEX jobs_lease_idx ON jobs (lease_expires_at) WHERE status IN ('claimed', 'streaming');
+      CREATE INDEX jobs_created_idx ON jobs (created_at DESC, enqueue_seq DESC);
+
+      CREATE TABLE events (
+        job_id uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        event_id uuid NOT NULL,
+        attempt integer NOT NULL,
+        seq integer,
+        kind text NOT NULL,
+        ts timestamptz NOT NULL,
+        payload jsonb,
+        arrival bigserial NOT NULL,
+        PRIMARY KEY (job_id, event_id)
+      );
+      CREATE INDEX events_arrival_idx ON events (job_id, arrival);
+
+      -- Triggers publish every change, whoever made it, so long-polls on any server attached to this database
+      -- wake up (NOTIFY is delivered at commit, when the change is visible).
+      CREATE FUNCTION founderos_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'queued' THEN
+          PERFORM pg_notify('${CHANNEL_JOB_QUEUED}', NEW.company_id);
+        END IF;
+        PERFORM pg_notify('${CHANNEL_JOB_CHANGED}', NEW.id::text);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER jobs_notify_insert AFTER INSERT ON jobs
+        FOR EACH ROW EXECUTE FUNCTION founderos_notify_job();
+      -- Only real status changes: lease renewals (every heartbeat and batch) stay silent.
+      CREATE TRIGGER jobs_notify_status AFTER UPDATE OF status ON jobs
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION founderos_notify_job();
+
+      CREATE FUNCTION founderos_notify_event() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- Postgres folds identical notifications of one transaction, so a batch wakes followers once.
+        PERFORM pg_notify('${CHANNEL_JOB_CHANGED}', NEW.job_id::text);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER events_notify AFTER INSERT ON events
+        FOR EACH ROW EXECUTE FUNCTION founderos_notify_event();
+    `,
+  },
+];
+
+/** An arbitrary constant naming this schema's advisory lock. */
+const MIGRATION_LOCK_KEY = 7_300_417_041;
+
+/** Applies pending migrations; resolves to the versions it applied. */
+export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const newest = Math.max(0, ...migrations.map((m) => m.version));
+    const unknown = [...applied].filter((v) => v > newest);
+    if (unknown.length > 0) {
+      throw new Error(
+        `The database has schema version ${Math.max(...unknown)}, newer than this server knows (${newest}). ` +
+          'Upgrade founderos-runner, or point the server at another database.',
+      );
+    }
+    const done: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      done.push(migration.version);
+    }
+    return done;
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The admin API over HTTP, under /api/admin: the admin key check, query/body parsing, and a call to the
+ * in-process AdminApi (which owns validation and semantics: bodies are passed on as they came and checked
+ * there). Runner tokens are never accepted here.
+ */
+import { ControlPlaneError, invalidRequest } from './errors.js';
+import type { Handler, Route, RouteContext } from './http-server.js';
+import { bearerSecret, secretsEqual } from './tokens.js';
+import type { AdminApi, CreateTokenInput, EnqueueJobInput } from './types.js';
+
+export const ADMIN_API_PREFIX = '/api/admin';
+
+const INVALID_ADMIN_KEY_MESSAGE =
+  'This route needs the admin key: send "authorization: Bearer <key>". The key is in admin.key in the server\'s data dir ' +
+  '(or FOUNDEROS_ADMIN_KEY where the server runs); runner tokens do not work here.';
+
+/** An optional non-negative integer query parameter; range checks are the AdminApi's. */
+function queryInt(ctx: RouteContext, name: string): number | undefined {
+  const raw = ctx.query.get(name);
+  if (raw === null || raw === '') return undefined;
+  if (!/^\d{1,9}$/.test(raw)) throw invalidRequest(`Query parameter ${name} must be a non-negative integer; got "${raw}".`);
+  return Number(raw);
+}
+
+function queryString(ctx: RouteContext, name: string): string | undefined {
+  return ctx.query.get(name) ?? undefined;
+}
+
+export function adminRoutes({ admin, adminKey }: { admin: AdminApi; adminKey: string }): Route[] {
+  const guarded =
+    (handler: Handler): Handler =>
+    async (ctx) => {
+      const secret = bearerSecret(ctx.req.headers.authorization);
+      if (secret === undefined || !secretsEqual(secret, adminKey)) {
+        throw new ControlPlaneError(401, 'invalid_admin_key', INVALID_ADMIN_KEY_MESSAGE);
+      }
+      return handler(ctx);
+    };
+  const ok = (body: unknown, status = 200) => ({ status, body });
+  const at = (path: string) => `${ADMIN_API_PREFIX}${path}`;
+  const route = (method: Route['method'], path: string, handler: Handler): Route => ({ method, path: at(path), handler: guarded(handler) });
+
+  return [
+    route('POST', '/tokens', async (ctx) => ok(await admin.createToken((await ctx.readJson()) as CreateTokenInput), 201)),
+    route('GET', '/tokens', async (ctx) => {
+      const filter: Record<string, unknown> = { includeRevoked: ['1', 'true'].includes(ctx.query.get('includeRevoked') ?? '') };
+      if (ctx.query.has('companyId')) filter.companyId = queryString(ctx, 'companyId');
+      return ok({ tokens: await admin.listTokens(filter) });
+    }),
+    route('POST', '/tokens/:id/revoke', async (ctx) => ok(await admin.revokeToken(ctx.params.id!))),
+    route('POST', '/jobs', async (ctx) => ok(await admin.enqueueJob((await ctx.readJson()) as EnqueueJobInput), 201)),
+    route('GET', '/jobs', async (ctx) => {
+      const filter: Record<string, unknown> = { limit: queryInt(ctx, 'limit') };
+      if (ctx.query.has('status')) filter.status = queryString(ctx, 'status');
+      if (ctx.query.has('companyId')) filter.companyId = queryString(ctx, 'companyId');
+      return ok({ jobs: await admin.listJobs(filter) });
+    }),
+    route('GET', '/jobs/:id', async (ctx) => ok(await admin.getJob(ctx.params.id!))),
+    route('POST', '/jobs/:id/cancel', async (ctx) => ok(await admin.cancelJob(ctx.params.id!))),
+    route('GET', '/jobs/:id/events', async (ctx) =>
+      ok(
+        await admin.listEvents(ctx.params.id!, {
+          after: queryString(ctx, 'after'),
+          waitMs: queryInt(ctx, 'waitMs'),
+          limit: queryInt(ctx, 'limit'),
+          // The client hanging up ends the wait.
+          signal: ctx.signal,
+        }),
+      ),
+    ),
+  ];
+}

@@ -1,0 +1,120 @@
+/**
+ * The runner protocol (PROTOCOL.md Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
+ * authenticate the token, validate the input, one store call, map the outcome to the protocol's status and code.
+ */
+import { RUNNER_API_PREFIX } from '../protocol/types.js';
+import { ControlPlaneError, jobNotFound } from './errors.js';
+import type { Handler, Reply, Route, RouteContext } from './http-server.js';
+import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
+import type { JobAccess, RunnerIdentity, Store } from './store.js';
+import { bearerSecret } from './tokens.js';
+import { isUuid, parseCompletion, parseEventBatch } from './validation.js';
+
+export interface RunnerRoutesDeps {
+  store: Store;
+  hub: WakeHub;
+  longPollMs: number;
+  recheckMs?: number;
+}
+
+const INVALID_TOKEN_MESSAGE =
+  'The runner token is unknown, malformed or revoked. Create a new one with ' +
+  '"founderos-runner admin tokens create --company <id>" and start the runner with it.';
+
+const NO_CONTENT: Reply = { status: 204 };
+
+type RunnerHandler = (ctx: RouteContext, runner: RunnerIdentity, jobId: string) => Promise<Reply>;
+
+export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutesDeps): Route[] {
+  const offers = new RecentOffers();
+
+  async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
+    const secret = bearerSecret(ctx.req.headers.authorization);
+    const runner = secret === undefined ? undefined : await store.authenticate(secret);
+    // One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing.
+    if (!runner) throw new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+    ctx.note('token', runner.preview);
+    return runner;
+  }
+
+  /** Authenticated, with a job id; a job id that is not a UUID cannot exist, so it is a 404 like any unknown one. */
+  const forJob =
+    (handler: RunnerHandler): Handler =>
+    async (ctx) => {
+      const runner = await authenticate(ctx);
+      const jobId = ctx.params.id!;
+      if (!isUuid(jobId)) throw jobNotFound(jobId);
+      ctx.note('job', jobId);
+      return handler(ctx, runner, jobId.toLowerCase());
+    };
+
+  const nextJob: Handler = async (ctx) => {
+    const runner = await authenticate(ctx);
+    const job = await longPoll({
+      hub,
+      topic: queuedTopic(runner.companyId),
+      check: () => store.nextQueuedJob(runner.companyId, offers.recent(runner.companyId)),
+      waitMs: longPollMs,
+      recheckMs,
+      signal: ctx.signal,
+    });
+    if (!job) return NO_CONTENT;
+    offers.add(runner.companyId, job.jobId);
+    return { status: 200, body: job };
+  };
+
+  const claim = forJob(async (_ctx, runner, jobId) => {
+    const outcome = await store.claimJob(jobId, runner);
+    if (outcome.kind === 'claimed') return { status: 200, body: outcome.payload };
+    if (outcome.kind === 'not_found') throw jobNotFound(jobId);
+    throw new ControlPlaneError(409, 'job_not_claimable', `Job ${jobId} is no longer queued (another runner claimed it, or it finished); go back to polling.`);
+  });
+
+  const events = forJob(async (ctx, runner, jobId) => {
+    const batch = parseEventBatch(await ctx.readJson());
+    const access = await store.appendEvents(jobId, runner, batch);
+    if (access.kind !== 'ok') throw accessError(access, jobId, 'events');
+    return NO_CONTENT;
+  });
+
+  const complete = forJob(async (ctx, runner, jobId) => {
+    const body = parseCompletion(await ctx.readJson());
+    const access = await store.completeJob(jobId, runner, body);
+    if (access.kind !== 'ok') throw accessError(access, jobId, 'complete');
+    return NO_CONTENT;
+  });
+
+  const heartbeat = forJob(async (_ctx, runner, jobId) => {
+    const access = await store.heartbeat(jobId, runner);
+    if (access.kind !== 'ok') throw accessError(access, jobId, 'heartbeat');
+    return NO_CONTENT;
+  });
+
+  const at = (path: string) => `${RUNNER_API_PREFIX}${path}`;
+  return [
+    { method: 'GET', path: at('/jobs/next'), handler: nextJob, quietStatuses: [204] },
+    { method: 'POST', path: at('/jobs/:id/claim'), handler: claim },
+    { method: 'POST', path: at('/jobs/:id/events'), handler: events },
+    { method: 'POST', path: at('/jobs/:id/complete'), handler: complete },
+    { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat },
+  ];
+}
+
+/** The protocol's answer when a runner may not act on a job, per call. */
+function accessError(access: Exclude<JobAccess, { kind: 'ok' }>, jobId: string, call: 'events' | 'complete' | 'heartbeat'): ControlPlaneError {
+  switch (access.kind) {
+    case 'not_found':
+      return new ControlPlaneError(404, 'job_not_found', `No job ${jobId} for this token (unknown, or another company's); stop the agent and do not retry.`);
+    case 'terminal':
+      return call === 'complete'
+        ? new ControlPlaneError(409, 'job_already_terminal', `Job ${jobId} is already ${access.status}; its result was recorded before. Treat it as done.`)
+        : new ControlPlaneError(409, 'job_terminal', `Job ${jobId} is ${access.status} on the server; stop the agent and report its completion.`);
+    case 'not_owned':
+      // Part 2: a heartbeat answers 409 when the job was taken away, so the runner stops the agent and completes it.
+      return new ControlPlaneError(
+        call === 'heartbeat' ? 409 : 403,
+        'job_not_owned_by_token',
+        `Job ${jobId} is not claimed by this token (its lease expired and it was requeued, or another runner claimed it); stop the agent and do not retry.`,
+      );
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * `founderos-runner server`: run the reference control plane until SIGINT/SIGTERM, then close it cleanly.
+ */
+import { ADMIN_KEY_ENV } from './admin-key.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, numberFlag, parseFlags, processIo, UsageError, type CliIo } from './cli-args.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+import { DEFAULT_SERVER_PORT, defaultServerDataDir } from './paths.js';
+
+const HELP_COMMAND = 'founderos-runner server';
+
+function usage(env: NodeJS.ProcessEnv): string {
+  return [
+    `Usage: ${HELP_COMMAND} [flags]`,
+    '',
+    'Runs the reference control plane: runners long-poll it for jobs; "founderos-runner admin" manages it.',
+    '',
+    `  --host <addr>                  listen address (default 127.0.0.1; 0.0.0.0 for other machines)`,
+    `  --port <n>                     port (default ${DEFAULT_SERVER_PORT}; 0 picks a free one)`,
+    `  --data-dir <dir>               state: PGlite database and admin.key (default ${defaultServerDataDir(env)})`,
+    '  --database-url <url>           postgres://… : use PostgreSQL instead of PGlite (env DATABASE_URL)',
+    '  --long-poll-sec <n>            how long GET /jobs/next waits for work (default 30)',
+    '  --lease-sec <n>                a job without heartbeat or events for this long is lost (default 60)',
+    '  --on-lease-expiry fail|requeue what happens to a lost job (default fail: "runner lost")',
+    '',
+  ].join('\n');
+}
+
+function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOptions | 'help' {
+  const flags = parseFlags(
+    argv,
+    { string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'on-lease-expiry'] },
+    HELP_COMMAND,
+  );
+  if (flags.bool('help')) return 'help';
+  if (flags.positionals.length > 0) {
+    throw new UsageError(`"server" takes no arguments; got ${flags.positionals.map((p) => `"${p}"`).join(' ')}. Run "${HELP_COMMAND} --help".`);
+  }
+  const onLeaseExpiry = flags.str('on-lease-expiry') ?? 'fail';
+  if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
+    throw new UsageError(`--on-lease-expiry must be fail or requeue; got "${onLeaseExpiry}".`);
+  }
+  const seconds = (name: string) => {
+    const value = numberFlag(flags, name, { min: 0, exclusiveMin: true, max: 3600 });
+    return value === undefined ? undefined : Math.round(value * 1000);
+  };
+  const databaseUrl = flags.str('database-url') ?? (env.DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new UsageError(`--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`);
+  }
+  return {
+    host: flags.str('host') ?? '127.0.0.1',
+    port: numberFlag(flags, 'port', { min: 0, max: 65535, integer: true }) ?? DEFAULT_SERVER_PORT,
+    dataDir: flags.str('data-dir') ?? defaultServerDataDir(env),
+    databaseUrl,
+    longPollMs: seconds('long-poll-sec'),
+    leaseMs: seconds('lease-sec'),
+    onLeaseExpiry,
+  };
+}
+
+function describeAdminKey(plane: ControlPlane): string {
+  switch (plane.adminKeySource) {
+    case 'env':
+      return `from ${ADMIN_KEY_ENV}`;
+    case 'new-file':
+      return `created in ${plane.adminKeyFile} (the admin CLI on this machine reads it from there)`;
+    case 'file':
+      return `in ${plane.adminKeyFile} (the admin CLI on this machine reads it from there)`;
+    default:
+      return 'given by the caller';
+  }
+}
+
+function waitForStop(stop: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      stop?.removeEventListener('abort', onAbort);
+      resolve(why);
+    };
+    const onInt = () => done('SIGINT');
+    const onTerm = () => done('SIGTERM');
+    const onAbort = () => done('stop requested');
+    // `once`-style: after the first signal our handlers are gone, so a second ^C kills a stuck shutdown.
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    stop?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * `founderos-runner server …`; resolves to the exit code once stopped (0 after a signal, 1 if it could not
+ * start, 2 for usage errors). `stop` ends it like a signal does (for tests and embedding).
+ */
+export async function runServerCommand(argv: string[], io: CliIo = processIo, stop?: AbortSignal): Promise<number> {
+  let options: ControlPlaneOptions | 'help';
+  try {
+    options = parseServerArgs(argv, io.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`${HELP_COMMAND}: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (options === 'help') {
+    io.stdout(usage(io.env));
+    return EXIT_OK;
+  }
+  let plane: ControlPlane;
+  try {
+    plane = await startControlPlane({ ...options, log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`) });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const hint =
+      e.code === 'EADDRINUSE'
+        ? `port ${options.port} is in use; pass --port <another> (0 picks a free one) or stop what is using it.`
+        : `${e.message}`;
+    io.stderr(`${HELP_COMMAND}: could not start: ${hint}\n`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(
+    [
+      `founderos-runner server listening on ${plane.url}`,
+      `  database:  ${plane.storage}`,
+      `  admin key: ${describeAdminKey(plane)}`,
+      `  next:      founderos-runner admin tokens create --company <id> --server-url ${plane.url}`,
+      'Stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
+  const why = await waitForStop(stop);
+  io.stdout(`${why}: stopping (finishing in-flight requests)...\n`);
+  await plane.close();
+  io.stdout('stopped.\n');
+  return EXIT_OK;
+}

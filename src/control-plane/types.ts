@@ -1,0 +1,147 @@
+/**
+ * The reference control plane's own shapes: what the admin API (in-process and over HTTP) takes and returns.
+ * Timestamps are ISO-8601 strings everywhere, so an in-process call and an HTTP call return identical values.
+ */
+import type { AdapterType, CompletionStatus, EventKind, RuntimeConfig } from '../protocol/types.js';
+
+export const JOB_STATUSES = ['queued', 'claimed', 'streaming', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** States from which a job never moves again. */
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+export const COMPLETION_STATUSES: readonly CompletionStatus[] = ['completed', 'failed', 'cancelled'];
+
+export type LeaseExpiryAction = 'fail' | 'requeue';
+
+export interface TokenInfo {
+  tokenId: string;
+  companyId: string;
+  name: string;
+  /** The first 8 characters of the token (`fos_` and 4 more): enough to tell tokens apart, never enough to use one. */
+  preview: string;
+  createdAt: string;
+  revokedAt: string | null;
+  /** Last authenticated runner request (updated at most every few seconds). */
+  lastUsedAt: string | null;
+}
+
+export interface CreatedToken {
+  /** The plaintext token. Shown once: the server keeps only its sha256. */
+  token: string;
+  info: TokenInfo;
+}
+
+export interface CreateTokenInput {
+  companyId: string;
+  /** A label for people, e.g. the machine the token is for. */
+  name?: string;
+}
+
+export interface ListTokensFilter {
+  companyId?: string;
+  includeRevoked?: boolean;
+}
+
+export interface EnqueueJobInput {
+  companyId: string;
+  agentName: string;
+  /** Defaults to a stable id derived from the company and agent name. */
+  agentId?: string;
+  prompt: string;
+  adapterType?: AdapterType;
+  model?: string;
+  maxTurns?: number;
+  timeoutSec?: number;
+  sessionId?: string;
+  addDirs?: string[];
+  instructionsFileContent?: string;
+  /** Extra runtime-config keys passed through to the runner as they are. */
+  runtimeConfig?: Record<string, unknown>;
+}
+
+export interface JobRecord {
+  jobId: string;
+  companyId: string;
+  agentId: string;
+  agentName: string;
+  prompt: string;
+  promptHash: string;
+  sessionId: string | null;
+  adapterType: string | null;
+  runtimeConfig: RuntimeConfig;
+  addDirs: string[];
+  status: JobStatus;
+  /** How many times the job was claimed (more than 1 after a lease expiry requeued it). */
+  attempt: number;
+  claimedByTokenId: string | null;
+  leaseExpiresAt: string | null;
+  createdAt: string;
+  claimedAt: string | null;
+  completedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  elapsedSec: number | null;
+  costMicros: number | null;
+  resultSessionId: string | null;
+  cliVersion: string | null;
+  errorMessage: string | null;
+}
+
+export interface JobDetail extends JobRecord {
+  eventCount: number;
+}
+
+export interface ListJobsFilter {
+  status?: JobStatus;
+  companyId?: string;
+  /** 1..1000, default 50. */
+  limit?: number;
+}
+
+export interface StoredEvent {
+  eventId: string;
+  /** Which claim of the job produced it (see JobRecord.attempt). */
+  attempt: number;
+  seq: number | null;
+  kind: EventKind;
+  ts: string;
+  payload: unknown;
+}
+
+export interface ListEventsOptions {
+  /** A cursor from a previous page's `nextCursor`: only events stored after it. */
+  after?: string;
+  /** Wait up to this long (0..60000 ms) for new events when there are none yet and the job is not terminal. */
+  waitMs?: number;
+  /** 1..5000, default 1000. */
+  limit?: number;
+  /** Stops a waiting call early (in-process only; over HTTP, abort the request). */
+  signal?: AbortSignal;
+}
+
+export interface EventPage {
+  /** Ordered by attempt, then seq, then arrival. */
+  events: StoredEvent[];
+  /** Pass as `after` to get what arrives next. */
+  nextCursor: string;
+  /** The job's status when the page was read: a follower stops once it is terminal and a page comes back empty. */
+  jobStatus: JobStatus;
+}
+
+/**
+ * The admin API, with the same semantics in-process (`ControlPlane.admin`) and over HTTP (`AdminClient`).
+ * Failures throw `ControlPlaneError` with the HTTP status and error code the HTTP API would answer.
+ */
+export interface AdminApi {
+  createToken(input: CreateTokenInput): Promise<CreatedToken>;
+  listTokens(filter?: ListTokensFilter): Promise<TokenInfo[]>;
+  /** Idempotent: revoking a revoked token returns it unchanged. */
+  revokeToken(tokenId: string): Promise<TokenInfo>;
+  enqueueJob(input: EnqueueJobInput): Promise<JobRecord>;
+  /** Newest first. */
+  listJobs(filter?: ListJobsFilter): Promise<JobRecord[]>;
+  getJob(jobId: string): Promise<JobDetail>;
+  /** 409 `job_already_terminal` when the job already finished. */
+  cancelJob(jobId: string): Promise<JobRecord>;
+  listEvents(jobId: string, options?: ListEventsOptions): Promise<EventPage>;
+}

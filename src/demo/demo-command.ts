@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startControlPlane, type AdminApi, type StoredEvent } from '../control-plane/index.js';
+import { ConfigError, parseFlags } from '../runner/config.js';
+import { createLogger } from '../runner/logger.js';
+import { EXIT, runRunner } from '../runner/start-command.js';
+import { RUNNER_VERSION } from '../runner/version.js';
+import { describeEvent } from './format-event.js';
+
+const DEMO_AGENT = fileURLToPath(new URL('./demo-agent.js', import.meta.url));
+const DEMO_PROMPT = 'Say hello, then tell me what is in your working directory.';
+
+/**
+ * `founderos-runner demo`: the whole loop on this machine with nothing set up. A control plane over
+ * PGlite in a temporary folder, a token, one queued job, and the real runner claiming it and running the
+ * demo agent (or, with --agent claude, the real Claude Code) while the job's events print live.
+ */
+export async function demoCommand(argv: readonly string[]): Promise<number> {
+  let agent: string;
+  let keep: boolean;
+  try {
+    const { values, booleans } = parseFlags(argv, ['agent'], ['keep']);
+    agent = values.agent ?? 'demo';
+    keep = booleans.keep!;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.config;
+    }
+    throw error;
+  }
+  const claudeBin = agent === 'demo' ? DEMO_AGENT : agent;
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'founderos-demo-'));
+  const controlPlane = await startControlPlane({ dataDir, port: 0 });
+  try {
+    const { admin } = controlPlane;
+    const { token, info } = await admin.createToken({ companyId: 'demo-company', name: 'demo runner' });
+    out(`FounderOS runner demo: everything runs on this machine, nothing leaves it.`);
+    out(`  control plane  ${controlPlane.url}  (PGlite in ${dataDir})`);
+    out(`  runner token   ${info.preview}…  (company demo-company)`);
+    const job = await admin.enqueueJob({ companyId: 'demo-company', agentName: 'Demo agent', prompt: DEMO_PROMPT, adapterType: 'claude_local', timeoutSec: 300 });
+    const enqueuedAt = Date.now();
+    out(`  job            ${job.jobId} queued for "${job.agentName}"`);
+    out(`  runner         founderos-runner v${RUNNER_VERSION} running ${agent === 'demo' ? 'the demo agent' : agent}`);
+    out();
+
+    const log = createLogger({ level: 'warn', secrets: [token] });
+    const runner = runRunner(
+      { token, serverUrl: controlPlane.url, claudeBin, timeoutSec: 300, logLevel: 'warn', logFormat: 'text' },
+      log,
+      process.env,
+      { maxJobs: 1 },
+    );
+    const followed = followEvents(admin, job.jobId, (event) => {
+      out(`  +${((Date.parse(event.ts) - enqueuedAt) / 1000).toFixed(2).padStart(5)}s  ${event.kind.padEnd(19)} ${describeEvent(event.kind, event.payload)}`);
+    });
+    const exitCode = await runner;
+    const events = await followed;
+    const final = await admin.getJob(job.jobId);
+
+    const firstEventSec = events[0] ? ((Date.parse(events[0].ts) - enqueuedAt) / 1000).toFixed(2) : '-';
+    out();
+    out('Summary');
+    out(`  status            ${final.status}${final.exitCode === null ? '' : ` (exit ${final.exitCode})`}${final.errorMessage ? `: ${final.errorMessage}` : ''}`);
+    out(`  events delivered  ${final.eventCount} stored on the server, in order`);
+    out(`  cost              ${final.costMicros === null ? 'not reported' : `$${(final.costMicros / 1_000_000).toFixed(6)}`}`);
+    out(`  session id        ${final.resultSessionId ?? 'none'}  (a next job can resume it)`);
+    out(`  cli version       ${final.cliVersion ?? 'unknown'}`);
+    out(`  first event       ${firstEventSec} s after enqueue;  total ${((Date.now() - enqueuedAt) / 1000).toFixed(2)} s`);
+    if (keep) out(`  data kept in      ${dataDir}`);
+    out();
+    out('Next: founderos-runner start --token=fos_… --server-url=https://… runs real jobs from your FounderOS dashboard.');
+    return exitCode === EXIT.ok && final.status === 'completed' ? EXIT.ok : EXIT.failure;
+  } finally {
+    await controlPlane.close();
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Prints each event as the server stores it, until the job is terminal and nothing more arrives. */
+async function followEvents(admin: AdminApi, jobId: string, print: (event: StoredEvent) => void): Promise<StoredEvent[]> {
+  const seen: StoredEvent[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await admin.listEvents(jobId, { after, waitMs: 1_000 });
+    page.events.forEach(print);
+    seen.push(...page.events);
+    after = page.nextCursor;
+    if (page.events.length === 0 && ['completed', 'failed', 'cancelled'].includes(page.jobStatus)) return seen;
+  }
+}

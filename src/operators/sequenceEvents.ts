@@ -1,0 +1,35 @@
+import { asyncScheduler, map, type OperatorFunction, type SchedulerLike } from 'rxjs';
+
+/** Options of {@link sequenceEvents}. */
+export interface SequenceEventsOptions {
+  /** Makes a fresh event id (default `crypto.randomUUID()`); a counter in tests. */
+  newId?: () => string;
+  /** Where `ts` is read from (default `asyncScheduler`); a `TestScheduler` in tests. */
+  scheduler?: SchedulerLike;
+}
+
+/** What {@link sequenceEvents} adds to each event. */
+export interface EventStamp {
+  /** Unique per event, so the server can drop a batch it already stored when a retry resends it. */
+  eventId: string;
+  /** When the event was stamped, as an ISO 8601 string. */
+  ts: string;
+  /** 0, 1, 2, … in order of emission; gaps tell the server that events were lost. */
+  seq: number;
+}
+
+/**
+ * Stamps each event with a fresh `eventId`, the time `ts` (`new Date(scheduler.now()).toISOString()`)
+ * and `seq`, which counts from 0 in each subscription: a resubscription starts a new sequence, so
+ * subscribe once per job. Fields of the event with the same names are overwritten.
+ *
+ * @example
+ * lines$.pipe(map((line) => ({ kind: 'stdout', payload: line })), sequenceEvents())
+ */
+export function sequenceEvents<T extends { kind: string; payload?: unknown }>(
+  options: SequenceEventsOptions = {},
+): OperatorFunction<T, T & EventStamp> {
+  const { newId = () => globalThis.crypto.randomUUID(), scheduler = asyncScheduler } = options;
+  // map's index is kept per subscription, which is exactly the sequence we want.
+  return map((event, seq) => ({ ...event, eventId: newId(), ts: new Date(scheduler.now()).toISOString(), seq }));
+}

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import type { AgentAdapter, RunReport } from '../../src/agents/index.js';
+import type { JobPayload } from '../../src/protocol/types.js';
+
+type Json = Record<string, unknown>;
+
+/** A claimed job with the fields an adapter reads. */
+export const job = (overrides: Partial<JobPayload> = {}): JobPayload => ({
+  jobId: 'j1',
+  agentId: 'a1',
+  prompt: 'fix the bug',
+  sessionId: null,
+  promptHash: '',
+  runtimeConfig: {},
+  ...overrides,
+});
+
+/** The JSON lines of `test/fixtures/<cli>/<name>.jsonl`. */
+export const fixtures = (cli: string) => (name: string): Json[] =>
+  readFileSync(new URL(`../fixtures/${cli}/${name}.jsonl`, import.meta.url), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Json);
+
+/** The report the runner would fold from these lines. */
+export const reportOf = (adapter: AgentAdapter, messages: Json[]): RunReport =>
+  messages.reduce<RunReport>((report, message) => adapter.report(report, message), {});
+
+export const kindsOf = (adapter: AgentAdapter, messages: Json[]) => messages.map((message) => adapter.kindOf(message));

@@ -1,0 +1,4 @@
+import { pgliteBackend } from './helpers.js';
+import { leasesSuite } from './suites/leases.js';
+
+leasesSuite(pgliteBackend);

@@ -1,0 +1,4 @@
+import { pgliteBackend } from './helpers.js';
+import { runnerProtocolSuite } from './suites/runner-protocol.js';
+
+runnerProtocolSuite(pgliteBackend);

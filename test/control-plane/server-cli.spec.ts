@@ -1,0 +1,83 @@
+/** `founderos-runner server`: start-up message, admin.key, persistence on disk, clean stop, usage errors; close(). */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAdminCommand, runServerCommand, startControlPlane } from '../../src/control-plane/index.js';
+import { captureIo, company, eventually, runnerFor, sleep } from './helpers.js';
+
+describe('server command', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'founderos-server-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Starts `server` on a free port; resolves once it prints its URL. */
+  async function serve(...extra: string[]) {
+    const io = captureIo({});
+    const stop = new AbortController();
+    const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...extra], io, stop.signal);
+    const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
+    return { io, url, stop: async () => (stop.abort(), exited) };
+  }
+
+  it('should run on disk, keep an admin key in the data dir, and stop cleanly', async () => {
+    const first = await serve('--lease-sec', '30', '--long-poll-sec', '5');
+    expect(first.io.out).toContain(`PGlite at ${join(dataDir, 'pglite')}`);
+    expect(first.io.out).toContain(`created in ${join(dataDir, 'admin.key')}`);
+    expect((await stat(join(dataDir, 'admin.key'))).mode & 0o777).toBe(0o600);
+
+    // The admin CLI finds the key in the data dir, as it would on the server's machine.
+    const admin = captureIo({});
+    const companyId = company('disk');
+    expect(await runAdminCommand(['tokens', 'create', '--company', companyId, '--server-url', first.url, '--data-dir', dataDir, '--json'], admin)).toBe(0);
+    const { info } = JSON.parse(admin.out);
+    expect(await first.stop()).toBe(0);
+    expect(first.io.out).toContain('stopped.');
+
+    // Restarted on the same data dir: same key, same data.
+    const second = await serve();
+    expect(second.io.out).toContain(`in ${join(dataDir, 'admin.key')}`);
+    const again = captureIo({});
+    expect(await runAdminCommand(['tokens', 'list', '--company', companyId, '--server-url', second.url, '--data-dir', dataDir, '--json'], again)).toBe(0);
+    expect(JSON.parse(again.out).tokens).toEqual([expect.objectContaining({ tokenId: info.tokenId })]);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('should exit 2 with a message on bad flags', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--bogus'], /unknown flag\(s\): --bogus/],
+      [['--port', 'eighty'], /--port must be an integer from 0 to 65535/],
+      [['--on-lease-expiry', 'maybe'], /--on-lease-expiry must be fail or requeue/],
+      [['--lease-sec', '0'], /--lease-sec must be a number above 0/],
+      [['--database-url', 'mysql://x'], /postgres:\/\//],
+      [['extra'], /takes no arguments/],
+    ];
+    for (const [argv, message] of cases) {
+      const io = captureIo({});
+      expect(await runServerCommand(argv, io)).toBe(2);
+      expect(io.err).toMatch(message);
+    }
+    const help = captureIo({});
+    expect(await runServerCommand(['--help'], help)).toBe(0);
+    expect(help.out).toContain('--on-lease-expiry');
+  });
+
+  it('should answer 204 when the long-poll window ends, and end waiting long-polls with 204 on close()', async () => {
+    const plane = await startControlPlane({ longPollMs: 1500 });
+    const runner = await runnerFor(plane, company('idle'));
+    const started = Date.now();
+    expect((await runner.next()).status).toBe(204);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+
+    const poll = runner.next();
+    await sleep(200);
+    const closedAt = Date.now();
+    await plane.close();
+    expect((await poll).status).toBe(204);
+    expect(Date.now() - closedAt).toBeLessThan(1000);
+  });
+});

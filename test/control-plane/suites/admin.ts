@@ -1,0 +1,248 @@
+/** The admin API: key guard, in-process and HTTP parity, job listing, event following, and the admin CLI. */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminClient, ControlPlaneError, runAdminCommand, type AdminApi, type ControlPlane } from '../../../src/control-plane/index.js';
+import { RunnerHttp, captureIo, closedPort, company, event, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
+
+export function adminSuite(makeBackend: () => Promise<Backend>) {
+  describe('admin API', () => {
+    let backend: Backend;
+    let plane: ControlPlane;
+    let client: AdminClient;
+
+    beforeAll(async () => {
+      backend = await makeBackend();
+      plane = await startPlane(backend, { longPollMs: 5000 });
+      client = new AdminClient({ serverUrl: plane.url, adminKey: plane.adminKey });
+    });
+    afterAll(async () => {
+      await plane?.close();
+      await backend?.dispose();
+    });
+
+    async function rejection(call: Promise<unknown>): Promise<ControlPlaneError> {
+      const err = await call.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ControlPlaneError);
+      return err as ControlPlaneError;
+    }
+
+    it('should require the admin key, and never accept a runner token', async () => {
+      const { token } = await plane.admin.createToken({ companyId: company('guard') });
+      const attempt = (authorization?: string) =>
+        fetch(`${plane.url}/api/admin/jobs`, { headers: authorization === undefined ? {} : { authorization } });
+      for (const authorization of [undefined, 'Bearer wrong', `Bearer ${token}`, `Bearer ${plane.adminKey}x`, plane.adminKey]) {
+        const res = await attempt(authorization);
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { error: string }).error).toBe('invalid_admin_key');
+      }
+      expect((await attempt(`Bearer ${plane.adminKey}`)).status).toBe(200);
+      const wrongKey = new AdminClient({ serverUrl: plane.url, adminKey: 'nope' });
+      expect((await rejection(wrongKey.listJobs())).status).toBe(401);
+    });
+
+    it('should give the same results in-process and over HTTP', async () => {
+      const companyId = company('parity');
+      const created = await client.createToken({ companyId, name: 'laptop' });
+      expect(created.token).toMatch(/^fos_[A-Za-z0-9]{32}$/);
+      expect(created.info).toMatchObject({ companyId, name: 'laptop', preview: created.token.slice(0, 8), revokedAt: null });
+      expect(await plane.admin.listTokens({ companyId })).toEqual([created.info]);
+      expect(await client.listTokens({ companyId })).toEqual([created.info]);
+
+      const job = await client.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'hello', addDirs: ['/w'] });
+      expect(await client.getJob(job.jobId)).toEqual(await plane.admin.getJob(job.jobId));
+      expect(await client.getJob(job.jobId)).toEqual({ ...job, eventCount: 0 });
+
+      const revoked = await client.revokeToken(created.info.tokenId);
+      expect(revoked.revokedAt).not.toBeNull();
+      expect(await plane.admin.revokeToken(created.info.tokenId)).toEqual(revoked); // idempotent
+      expect(await client.listTokens({ companyId })).toEqual([]);
+      expect(await client.listTokens({ companyId, includeRevoked: true })).toEqual([revoked]);
+    });
+
+    it('should reject bad input with the same 400 in-process and over HTTP', async () => {
+      const apis: AdminApi[] = [plane.admin, client];
+      const [local, remote] = await Promise.all(apis.map((api) => rejection(api.enqueueJob({ companyId: 'acme', agentName: 'A' } as never))));
+      expect(local!.status).toBe(400);
+      expect(local!.code).toBe('invalid_request');
+      expect(remote!.message).toBe(local!.message);
+      expect(local!.message).toContain('prompt');
+
+      for (const api of apis) {
+        expect((await rejection(api.createToken({ companyId: 'has space' }))).status).toBe(400);
+        expect((await rejection(api.getJob('nope'))).status).toBe(400);
+        expect((await rejection(api.getJob(randomUUID()))).code).toBe('job_not_found');
+        expect((await rejection(api.revokeToken(randomUUID()))).code).toBe('token_not_found');
+        expect((await rejection(api.listJobs({ status: 'sleeping' as never }))).status).toBe(400);
+        expect((await rejection(api.listJobs({ limit: 0 }))).status).toBe(400);
+      }
+    });
+
+    it('should list jobs newest first, filtered by status and company', async () => {
+      const companyId = company('list');
+      const runner = await runnerFor(plane, companyId);
+      const first = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: '1' });
+      const second = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: '2' });
+      const third = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: '3' });
+      await runner.claim(first.jobId);
+
+      expect((await client.listJobs({ companyId })).map((j) => j.jobId)).toEqual([third.jobId, second.jobId, first.jobId]);
+      expect((await client.listJobs({ companyId, status: 'queued' })).map((j) => j.jobId)).toEqual([third.jobId, second.jobId]);
+      expect((await client.listJobs({ companyId, limit: 1 })).map((j) => j.jobId)).toEqual([third.jobId]);
+      expect((await client.listJobs({ companyId, status: 'claimed' })).map((j) => j.jobId)).toEqual([first.jobId]);
+    });
+
+    it('should cancel a live job once and refuse to cancel a finished one', async () => {
+      const companyId = company('cancel');
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      expect((await client.cancelJob(job.jobId)).status).toBe('cancelled');
+      const again = await rejection(client.cancelJob(job.jobId));
+      expect([again.status, again.code]).toEqual([409, 'job_already_terminal']);
+      expect((await rejection(client.cancelJob(randomUUID()))).status).toBe(404);
+    });
+
+    it('should hold an events request until events arrive, and page with the cursor', async () => {
+      const companyId = company('follow');
+      const runner = await runnerFor(plane, companyId);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      await runner.claim(job.jobId);
+
+      const empty = await client.listEvents(job.jobId);
+      expect(empty).toEqual({ events: [], nextCursor: '0', jobStatus: 'claimed' });
+
+      const waiting = client.listEvents(job.jobId, { after: empty.nextCursor, waitMs: 10_000 });
+      await sleep(200);
+      const sentAt = Date.now();
+      await runner.events(job.jobId, [event({ seq: 0, payload: 'hello' })]);
+      const page = await waiting;
+      expect(Date.now() - sentAt).toBeLessThan(2000);
+      expect(page.events.map((e) => e.payload)).toEqual(['hello']);
+      expect(page.jobStatus).toBe('streaming');
+
+      await runner.events(job.jobId, [event({ seq: 1, payload: 'world' })]);
+      const next = await client.listEvents(job.jobId, { after: page.nextCursor });
+      expect(next.events.map((e) => e.payload)).toEqual(['world']);
+
+      // A terminal job answers at once, even with a wait: a follower knows to stop.
+      await runner.complete(job.jobId, { status: 'completed', exitCode: 0 });
+      const started = Date.now();
+      const last = await client.listEvents(job.jobId, { after: next.nextCursor, waitMs: 10_000 });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(last).toEqual({ events: [], nextCursor: next.nextCursor, jobStatus: 'completed' });
+    });
+
+    describe('admin CLI', () => {
+      let keyless: string;
+      beforeAll(async () => {
+        keyless = await mkdtemp(join(tmpdir(), 'founderos-cli-'));
+      });
+      afterAll(async () => {
+        await rm(keyless, { recursive: true, force: true });
+      });
+
+      /** Runs `founderos-runner admin …` in-process against the suite's server. */
+      async function cli(...argv: string[]) {
+        const io = captureIo({ FOUNDEROS_SERVER_URL: plane.url, FOUNDEROS_ADMIN_KEY: plane.adminKey });
+        const code = await runAdminCommand(argv, io);
+        return { code, out: io.out, err: io.err };
+      }
+
+      it('should round-trip tokens and jobs with --json', async () => {
+        const companyId = company('cli');
+        const created = await cli('tokens', 'create', '--company', companyId, '--name', 'ci box', '--json');
+        expect(created.code).toBe(0);
+        const { token, info } = JSON.parse(created.out);
+        expect(token).toMatch(/^fos_[A-Za-z0-9]{32}$/);
+
+        const listed = await cli('tokens', 'list', '--company', companyId, '--json');
+        expect(JSON.parse(listed.out)).toEqual({ tokens: [info] });
+
+        const enqueued = await cli(
+          'jobs', 'enqueue', '--company', companyId, '--agent-name', 'Sarah', '--prompt', 'count to 3',
+          '--model', 'sonnet', '--max-turns', '3', '--add-dir', '/a', '--add-dir', '/b', '--json',
+        );
+        expect(enqueued.code).toBe(0);
+        const job = JSON.parse(enqueued.out);
+        expect(job).toMatchObject({ companyId, agentName: 'Sarah', prompt: 'count to 3', addDirs: ['/a', '/b'], status: 'queued' });
+        expect(job.runtimeConfig).toEqual({ model: 'sonnet', maxTurns: 3 });
+
+        const runner = new RunnerHttp(plane.url, token);
+        expect((await runner.claim(job.jobId)).status).toBe(200);
+        await runner.events(job.jobId, [event({ seq: 0, payload: 'one' }), event({ seq: 1, payload: { type: 'result' }, kind: 'claude_result' })]);
+        await runner.complete(job.jobId, { status: 'completed', exitCode: 0, costMicros: 1200 });
+
+        const shown = JSON.parse((await cli('jobs', 'show', job.jobId, '--json')).out);
+        expect(shown).toMatchObject({ jobId: job.jobId, status: 'completed', costMicros: 1200, eventCount: 2 });
+        const list = JSON.parse((await cli('jobs', 'list', '--company', companyId, '--status', 'completed', '--json')).out);
+        expect(list.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([job.jobId]);
+
+        const followed = await cli('jobs', 'events', job.jobId, '--follow', '--json');
+        expect(followed.code).toBe(0);
+        const lines = followed.out.trim().split('\n').map((line) => JSON.parse(line));
+        expect(lines.map((e) => e.payload)).toEqual(['one', { type: 'result' }]);
+
+        const text = await cli('jobs', 'events', job.jobId, '--follow');
+        expect(text.out).toMatch(/^#0 .* stdout_line one\n#1 .* claude_result \{"type":"result"\}\n-- job .* is completed\n$/);
+        expect((await cli('jobs', 'show', job.jobId)).out).toContain('status:         completed');
+
+        const cancel = await cli('jobs', 'cancel', job.jobId, '--json');
+        expect(cancel.code).toBe(1);
+        expect(JSON.parse(cancel.err)).toMatchObject({ error: 'job_already_terminal', status: 409 });
+
+        const revoked = await cli('tokens', 'revoke', info.tokenId);
+        expect(revoked.code).toBe(0);
+        expect(revoked.out).toContain(info.preview);
+        expect(revoked.out).not.toContain(token);
+      });
+
+      it('should read the prompt from a file', async () => {
+        const file = join(keyless, 'prompt.txt');
+        await (await import('node:fs/promises')).writeFile(file, 'from a file\n');
+        const res = await cli('jobs', 'enqueue', '--company', 'acme', '--agent-name', 'A', '--prompt-file', file, '--json');
+        expect(JSON.parse(res.out).prompt).toBe('from a file\n');
+      });
+
+      it('should exit 2 with a clear message on usage errors', async () => {
+        const cases: Array<[string[], RegExp]> = [
+          [['jobs', 'list', '--bogus'], /unknown flag\(s\): --bogus/],
+          [['tokens', 'create', '--prompt', 'x', '--company', 'a'], /unknown flag\(s\): --prompt/],
+          [['tokens', 'create'], /--company is required/],
+          [['jobs', 'show'], /takes <jobId>/],
+          [['jobs', 'fly'], /unknown command "jobs fly"/],
+          [['jobs', 'enqueue', '--company', 'a', '--agent-name', 'A'], /exactly one of --prompt/],
+          [['jobs', 'enqueue', '--company', 'a', '--agent-name', 'A', '--prompt', 'p', '--max-turns', 'many'], /--max-turns must be an integer/],
+          [['jobs', 'list', '--company', 'a', '--company', 'b'], /given 2 times/],
+          [['jobs', 'list', '--status', 'sleeping'], /status must be one of/],
+          [[], /Usage: founderos-runner admin/],
+        ];
+        for (const [argv, message] of cases) {
+          const res = await cli(...argv);
+          expect({ argv, code: res.code }).toEqual({ argv, code: 2 });
+          expect(res.err).toMatch(message);
+        }
+        expect((await cli('--help')).code).toBe(0);
+      });
+
+      it('should say where the admin key comes from when there is none', async () => {
+        const io = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        const code = await runAdminCommand(['jobs', 'list', '--data-dir', keyless], io);
+        expect(code).toBe(2);
+        expect(io.err).toContain('no admin key');
+        expect(io.err).toContain(join(keyless, 'admin.key'));
+      });
+
+      it('should say when the server cannot be reached', async () => {
+        const port = await closedPort();
+        const io = captureIo({ FOUNDEROS_ADMIN_KEY: 'k' });
+        const code = await runAdminCommand(['jobs', 'list', '--server-url', `http://127.0.0.1:${port}`], io);
+        expect(code).toBe(1);
+        expect(io.err).toContain(`Cannot reach the control plane at http://127.0.0.1:${port} (ECONNREFUSED)`);
+      });
+    });
+  });
+}

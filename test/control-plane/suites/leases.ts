@@ -1,0 +1,87 @@
+/** Leases: a job whose runner goes silent is failed ("runner lost") or requeued; heartbeats and events keep it. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUNNER_LOST_MESSAGE, type ControlPlane } from '../../../src/control-plane/index.js';
+import { company, event, eventually, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
+
+const LEASE_MS = 300;
+
+export function leasesSuite(makeBackend: () => Promise<Backend>) {
+  describe('leases', () => {
+    const backends: Backend[] = [];
+    let failing: ControlPlane;
+    let requeuing: ControlPlane;
+
+    beforeAll(async () => {
+      // One database each: every server sweeps every expired lease of its database with its own setting.
+      backends.push(await makeBackend(), await makeBackend());
+      [failing, requeuing] = await Promise.all([
+        startPlane(backends[0]!, { leaseMs: LEASE_MS, onLeaseExpiry: 'fail', longPollMs: 5000 }),
+        startPlane(backends[1]!, { leaseMs: LEASE_MS, onLeaseExpiry: 'requeue', longPollMs: 5000 }),
+      ]);
+    });
+    afterAll(async () => {
+      await Promise.all([failing?.close(), requeuing?.close()]);
+      await Promise.all(backends.map((b) => b.dispose()));
+    });
+
+    async function claimed(plane: ControlPlane) {
+      const companyId = company('lease');
+      const runner = await runnerFor(plane, companyId);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      expect((await runner.claim(job.jobId)).status).toBe(200);
+      return { companyId, runner, job };
+    }
+
+    it('should fail a job whose runner went silent with "runner lost"', async () => {
+      const { runner, job } = await claimed(failing);
+      const lost = await eventually(async () => {
+        const current = await failing.admin.getJob(job.jobId);
+        return current.status === 'failed' ? current : undefined;
+      });
+      expect(lost.errorMessage).toBe(RUNNER_LOST_MESSAGE);
+      expect(lost.completedAt).not.toBeNull();
+      expect((await runner.heartbeat(job.jobId)).status).toBe(409);
+      expect((await runner.events(job.jobId, [event()])).status).toBe(409);
+      expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(409);
+    });
+
+    it('should keep a job alive while heartbeats or event batches come', async () => {
+      const { runner, job } = await claimed(failing);
+      for (let i = 0; i < 8; i++) {
+        await sleep(LEASE_MS / 3);
+        const res = i % 2 === 0 ? await runner.heartbeat(job.jobId) : await runner.events(job.jobId, [event({ seq: i })]);
+        expect(res.status).toBe(204);
+      }
+      expect((await failing.admin.getJob(job.jobId)).status).toBe('streaming');
+      expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
+    });
+
+    it('should requeue a lost job when so configured, wake pollers, and shut out the old runner', async () => {
+      const { companyId, runner, job } = await claimed(requeuing);
+      await runner.events(job.jobId, [event({ seq: 0, payload: 'first try' })]);
+      const successor = await runnerFor(requeuing, companyId);
+      const poll = successor.next(); // waits: the only job is claimed
+      const announced = await poll;
+      expect(announced.status).toBe(200);
+      expect(announced.body.jobId).toBe(job.jobId);
+      const requeued = await requeuing.admin.getJob(job.jobId);
+      expect(requeued).toMatchObject({ status: 'queued', claimedByTokenId: null, attempt: 1 });
+
+      // The old runner is told the job is not its own any more.
+      const beat = await runner.heartbeat(job.jobId);
+      expect(beat.status).toBe(409);
+      expect(beat.body.error).toBe('job_not_owned_by_token');
+      expect((await runner.events(job.jobId, [event()])).status).toBe(403);
+
+      expect((await successor.claim(job.jobId)).status).toBe(200);
+      await successor.events(job.jobId, [event({ seq: 0, payload: 'second try' })]);
+      const { events } = await requeuing.admin.listEvents(job.jobId);
+      expect(events.map((e) => [e.attempt, e.payload])).toEqual([
+        [1, 'first try'],
+        [2, 'second try'],
+      ]);
+      expect((await requeuing.admin.getJob(job.jobId)).attempt).toBe(2);
+      await successor.complete(job.jobId, { status: 'completed', exitCode: 0 });
+    });
+  });
+}

@@ -1,0 +1,333 @@
+/** The runner protocol over real HTTP: claim race, long-poll, tokens, events, completion, cancel, validation. */
+import { createHash, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlPlane } from '../../../src/control-plane/index.js';
+import { company, event, RunnerHttp, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
+
+export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
+  describe('runner protocol', () => {
+    let backend: Backend;
+    let plane: ControlPlane;
+
+    beforeAll(async () => {
+      backend = await makeBackend();
+      plane = await startPlane(backend, { longPollMs: 10_000 });
+    });
+    afterAll(async () => {
+      await plane?.close();
+      await backend?.dispose();
+    });
+
+    /** A queued job, claimed by a fresh runner of a fresh company. */
+    async function claimedJob(prompt = 'do it') {
+      const companyId = company('co');
+      const runner = await runnerFor(plane, companyId);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt });
+      expect((await runner.claim(job.jobId)).status).toBe(200);
+      return { companyId, runner, job };
+    }
+
+    it('should claim every one of 200 jobs exactly once among 8 concurrent claimers', async () => {
+      const companyId = company('race');
+      const runners = await Promise.all(Array.from({ length: 8 }, () => runnerFor(plane, companyId)));
+      const jobIds = new Set<string>();
+      for (let i = 0; i < 200; i++) jobIds.add((await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: `job ${i}` })).jobId);
+
+      const claimedBy = new Map<string, number>();
+      const duplicates: string[] = [];
+      const done = new AbortController();
+      await Promise.all(
+        runners.map(async (runner, who) => {
+          while (!done.signal.aborted) {
+            const next = await runner.next(done.signal).catch(() => undefined);
+            if (!next || next.status !== 200) continue;
+            const claim = await runner.claim(next.body.jobId);
+            if (claim.status === 409) continue; // lost the race: poll again
+            expect(claim.status).toBe(200);
+            if (claimedBy.has(claim.body.jobId)) duplicates.push(claim.body.jobId);
+            claimedBy.set(claim.body.jobId, who);
+            if (claimedBy.size === jobIds.size) done.abort();
+          }
+        }),
+      );
+
+      expect(duplicates).toEqual([]);
+      expect(new Set(claimedBy.keys())).toEqual(jobIds);
+      const jobs = await plane.admin.listJobs({ companyId, limit: 1000 });
+      expect(jobs.filter((j) => j.status === 'claimed')).toHaveLength(200);
+      // The server agrees with the runners about who won each job.
+      const tokens = await plane.admin.listTokens({ companyId });
+      const tokenIdOf = new Map(tokens.map((t) => [t.preview, t.tokenId]));
+      for (const job of jobs) {
+        expect(job.claimedByTokenId).toBe(tokenIdOf.get(runners[claimedBy.get(job.jobId)!]!.token.slice(0, 8)));
+      }
+    });
+
+    it('should answer a waiting long-poll as soon as a job is enqueued, and only to its own company', async () => {
+      const companyId = company('wake');
+      const runner = await runnerFor(plane, companyId);
+      const stranger = await runnerFor(plane, company('other'));
+      const strangerGiveUp = new AbortController();
+      const strangerPoll = stranger.next(strangerGiveUp.signal).then(
+        (res) => res.status,
+        () => 'still waiting',
+      );
+      const poll = runner.next();
+      await sleep(300); // both are now waiting in the server
+      const enqueuedAt = Date.now();
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'wake up' });
+      const res = await poll;
+      const latency = Date.now() - enqueuedAt;
+
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ jobId: job.jobId, agentId: job.agentId, agentName: 'Sarah', createdAt: job.createdAt });
+      expect(latency).toBeLessThan(2000);
+      await sleep(200);
+      strangerGiveUp.abort();
+      expect(await strangerPoll).toBe('still waiting');
+    });
+
+    it('should give the claim payload the protocol describes', async () => {
+      const companyId = company('payload');
+      const runner = await runnerFor(plane, companyId);
+      const job = await plane.admin.enqueueJob({
+        companyId,
+        agentName: 'Sarah',
+        prompt: 'write a haiku',
+        adapterType: 'codex_local',
+        model: 'o3',
+        maxTurns: 5,
+        timeoutSec: 60,
+        sessionId: 'sess-1',
+        addDirs: ['/tmp/a'],
+        instructionsFileContent: 'be brief',
+        runtimeConfig: { futureKey: true },
+      });
+      const res = await runner.claim(job.jobId);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        jobId: job.jobId,
+        agentId: job.agentId,
+        agentName: 'Sarah',
+        prompt: 'write a haiku',
+        sessionId: 'sess-1',
+        promptHash: createHash('sha256').update('write a haiku').digest('hex'),
+        runtimeConfig: { futureKey: true, model: 'o3', maxTurns: 5, timeoutSec: 60, instructionsFileContent: 'be brief' },
+        adapterType: 'codex_local',
+        addDirs: ['/tmp/a'],
+      });
+      // Absent adapter type stays absent: the runner reads that as claude_local.
+      const plain = await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'p' });
+      const plainClaim = await runner.claim(plain.jobId);
+      expect(plainClaim.body.adapterType).toBeUndefined();
+      expect(plainClaim.body.sessionId).toBeNull();
+      expect((await plane.admin.getJob(job.jobId)).status).toBe('claimed');
+    });
+
+    it('should answer 409 to a second claim and 404 to unknown, foreign and cancelled jobs', async () => {
+      const { companyId, runner, job } = await claimedJob();
+      const second = await runner.claim(job.jobId);
+      expect(second.status).toBe(409);
+      expect(second.body.error).toBe('job_not_claimable');
+
+      expect((await runner.claim(randomUUID())).body.error).toBe('job_not_found');
+      expect((await runner.claim('not-a-uuid')).status).toBe(404);
+      const stranger = await runnerFor(plane, company('stranger'));
+      const queued = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      expect((await stranger.claim(queued.jobId)).status).toBe(404);
+      await plane.admin.cancelJob(queued.jobId);
+      expect((await runner.claim(queued.jobId)).status).toBe(404);
+    });
+
+    it('should answer 401 alike to missing, malformed, unknown and revoked tokens', async () => {
+      const companyId = company('auth');
+      const { token, info } = await plane.admin.createToken({ companyId });
+      const good = new RunnerHttp(plane.url, token);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      expect((await good.next()).status).toBe(200);
+      await plane.admin.revokeToken(info.tokenId);
+
+      const attempts = [
+        await good.next(),
+        await good.claim(job.jobId),
+        await new RunnerHttp(plane.url, 'fos_short').next(),
+        await new RunnerHttp(plane.url, `fos_${'x'.repeat(32)}`).next(),
+        await new RunnerHttp(plane.url, plane.adminKey).next(),
+        await good.raw('GET', '/api/runner/jobs/next', { headers: { authorization: '' } }),
+      ];
+      for (const res of attempts) {
+        expect(res.status).toBe(401);
+        expect(res.body.error).toBe('invalid_runner_token');
+        expect(res.body.message).toBe(attempts[0]!.body.message);
+        expect(res.body.message).not.toContain(token);
+      }
+      expect((await plane.admin.getJob(job.jobId)).status).toBe('queued');
+    });
+
+    it('should keep other companies out of a job', async () => {
+      const { runner, job } = await claimedJob();
+      const stranger = await runnerFor(plane, company('stranger'));
+      expect((await stranger.events(job.jobId, [event()])).status).toBe(404);
+      expect((await stranger.heartbeat(job.jobId)).status).toBe(404);
+      expect((await stranger.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(404);
+      expect((await runner.events(job.jobId, [event()])).status).toBe(204);
+    });
+
+    it('should answer 403 to another token of the same company', async () => {
+      const { companyId, job } = await claimedJob();
+      const colleague = await runnerFor(plane, companyId);
+      const res = await colleague.events(job.jobId, [event()]);
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('job_not_owned_by_token');
+      expect((await colleague.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(403);
+      expect((await colleague.heartbeat(job.jobId)).status).toBe(409);
+      expect((await plane.admin.getJob(job.jobId)).eventCount).toBe(0);
+    });
+
+    it('should store a retried batch once and move the job to streaming', async () => {
+      const { runner, job } = await claimedJob();
+      const batch = [event({ seq: 0 }), event({ seq: 1, kind: 'stderr_line' }), event({ seq: 2, payload: { type: 'x', n: 1 } })];
+      expect((await runner.events(job.jobId, batch)).status).toBe(204);
+      expect((await plane.admin.getJob(job.jobId)).status).toBe('streaming');
+      expect((await runner.events(job.jobId, batch)).status).toBe(204);
+      expect((await runner.events(job.jobId, [batch[1]!, event({ seq: 3 })])).status).toBe(204);
+
+      const detail = await plane.admin.getJob(job.jobId);
+      expect(detail.eventCount).toBe(4);
+      const page = await plane.admin.listEvents(job.jobId);
+      expect(page.events.map((e) => e.seq)).toEqual([0, 1, 2, 3]);
+      expect(page.events[2]!.payload).toEqual({ type: 'x', n: 1 });
+      expect(page.events[0]!.payload).toBe('a line');
+    });
+
+    it('should order events by seq, whatever order they arrive in', async () => {
+      const { runner, job } = await claimedJob();
+      const late = [3, 4, 5].map((seq) => event({ seq, payload: `line ${seq}` }));
+      const early = [0, 1, 2].map((seq) => event({ seq, payload: `line ${seq}` }));
+      await runner.events(job.jobId, late);
+      await runner.events(job.jobId, early);
+      const { events } = await plane.admin.listEvents(job.jobId);
+      expect(events.map((e) => e.payload)).toEqual([0, 1, 2, 3, 4, 5].map((n) => `line ${n}`));
+    });
+
+    it('should keep arrival order for events without seq (the cloud protocol)', async () => {
+      const { runner, job } = await claimedJob();
+      for (const n of [1, 2, 3]) await runner.events(job.jobId, [event({ payload: `line ${n}` })]);
+      const { events } = await plane.admin.listEvents(job.jobId);
+      expect(events.map((e) => e.payload)).toEqual(['line 1', 'line 2', 'line 3']);
+      expect(events[0]!.seq).toBeNull();
+    });
+
+    it('should record a completion once and answer 409 to the second', async () => {
+      const { runner, job } = await claimedJob();
+      const body = { status: 'completed', exitCode: 0, elapsedSec: 1.5, costMicros: 41200, sessionId: 'sess-9', cliVersion: '1.2.3', signal: null };
+      expect((await runner.complete(job.jobId, body)).status).toBe(204);
+      const again = await runner.complete(job.jobId, body);
+      expect(again.status).toBe(409);
+      expect(again.body.error).toBe('job_already_terminal');
+      const done = await plane.admin.getJob(job.jobId);
+      expect(done).toMatchObject({ status: 'completed', exitCode: 0, elapsedSec: 1.5, costMicros: 41200, resultSessionId: 'sess-9', cliVersion: '1.2.3' });
+      expect(done.completedAt).not.toBeNull();
+      const batch = await runner.events(job.jobId, [event()]);
+      expect(batch.status).toBe(409);
+      expect(batch.body.error).toBe('job_terminal');
+    });
+
+    it('should make a cancelled job answer 409 to its runner', async () => {
+      const { runner, job } = await claimedJob();
+      await runner.events(job.jobId, [event()]);
+      const cancelled = await plane.admin.cancelJob(job.jobId);
+      expect(cancelled.status).toBe('cancelled');
+      const batch = await runner.events(job.jobId, [event()]);
+      expect(batch.status).toBe(409);
+      expect(batch.body.error).toBe('job_terminal');
+      const beat = await runner.heartbeat(job.jobId);
+      expect(beat.status).toBe(409);
+      expect(beat.body.message).toContain('cancelled');
+      expect((await runner.complete(job.jobId, { status: 'cancelled', exitCode: 143, signal: 'SIGTERM' })).status).toBe(409);
+      expect((await plane.admin.getJob(job.jobId)).eventCount).toBe(1);
+    });
+
+    it('should put a request id on every response and in every error body', async () => {
+      const { runner, job } = await claimedJob();
+      const ok = await runner.heartbeat(job.jobId);
+      expect(ok.status).toBe(204);
+      expect(ok.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const bad = await runner.claim(randomUUID());
+      expect(bad.body.requestId).toBe(bad.headers.get('x-request-id'));
+      const nowhere = await runner.raw('GET', '/api/runner/nowhere');
+      expect(nowhere.status).toBe(404);
+      expect(nowhere.body.requestId).toBe(nowhere.headers.get('x-request-id'));
+      expect((await runner.raw('GET', `/api/runner/jobs/${job.jobId}/claim`)).status).toBe(405);
+    });
+
+    describe('rejected requests', () => {
+      it('should answer 400 to malformed event batches and store none of them', async () => {
+        const { runner, job } = await claimedJob();
+        const post = (body: string) => runner.raw('POST', `/api/runner/jobs/${job.jobId}/events`, { body });
+        const batch = (events: unknown[]) => JSON.stringify({ events });
+        const cases: Array<[string, string]> = [
+          ['bad JSON', '{"events": ['],
+          ['no body', ''],
+          ['not an object', '[1, 2]'],
+          ['events not an array', JSON.stringify({ events: 'x' })],
+          ['empty batch', batch([])],
+          ['257 events', batch(Array.from({ length: 257 }, () => event()))],
+          ['bad uuid', batch([event({ eventId: 'not-a-uuid' })])],
+          ['unknown kind', batch([event({ kind: 'shout' as never })])],
+          ['bad ts', batch([event({ ts: 'yesterday' })])],
+          ['ts without offset', batch([event({ ts: '2025-01-01T00:00:00' })])],
+          ['negative seq', batch([event({ seq: -1 })])],
+          ['fractional seq', batch([event({ seq: 1.5 })])],
+          ['one bad among good', batch([event(), event(), event({ kind: 'nope' as never })])],
+        ];
+        for (const [name, body] of cases) {
+          const res = await post(body);
+          expect({ name, status: res.status, error: res.body?.error }).toEqual({ name, status: 400, error: 'invalid_request' });
+          expect(res.body.message.length).toBeGreaterThan(20);
+        }
+        const detail = await plane.admin.getJob(job.jobId);
+        expect(detail.eventCount).toBe(0);
+        expect(detail.status).toBe('claimed');
+      });
+
+      it('should name the field that was wrong', async () => {
+        const { runner, job } = await claimedJob();
+        const res = await runner.events(job.jobId, [event(), event({ eventId: 'abc' })]);
+        expect(res.body.message).toContain('events[1].eventId');
+        expect(res.body.message).toContain('UUID');
+      });
+
+      it('should answer 413 to an oversized body and still serve the next request', async () => {
+        const { runner, job } = await claimedJob();
+        const huge = JSON.stringify({ events: [event({ payload: 'x'.repeat(5 * 1024 * 1024) })] });
+        const res = await runner.raw('POST', `/api/runner/jobs/${job.jobId}/events`, { body: huge });
+        expect(res.status).toBe(413);
+        expect(res.body.error).toBe('payload_too_large');
+        expect((await plane.admin.getJob(job.jobId)).eventCount).toBe(0);
+        expect((await runner.events(job.jobId, [event()])).status).toBe(204);
+      });
+
+      it('should answer 400 to invalid completions and leave the job running', async () => {
+        const { runner, job } = await claimedJob();
+        const cases = [
+          { status: 'completed', exitCode: 1.5 },
+          { status: 'completed' },
+          { status: 'completed', exitCode: '0' },
+          { status: 'done', exitCode: 0 },
+          { status: 'completed', exitCode: 0, costMicros: -1 },
+          { status: 'completed', exitCode: 0, costMicros: 0.5 },
+          { status: 'completed', exitCode: 0, elapsedSec: -1 },
+          { status: 'completed', exitCode: 0, sessionId: 42 },
+        ];
+        for (const body of cases) {
+          const res = await runner.complete(job.jobId, body);
+          expect({ body, status: res.status }).toEqual({ body, status: 400 });
+        }
+        expect((await runner.raw('POST', `/api/runner/jobs/${job.jobId}/complete`, { body: 'nope' })).status).toBe(400);
+        expect((await plane.admin.getJob(job.jobId)).status).toBe('claimed');
+        expect((await runner.complete(job.jobId, { status: 'failed', exitCode: 1, errorMessage: 'boom' })).status).toBe(204);
+      });
+    });
+  });
+}

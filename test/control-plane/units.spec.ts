@@ -1,0 +1,70 @@
+/** Pure pieces: token generation, flag parsing, default paths. */
+import { describe, expect, it } from 'vitest';
+import { TOKEN_PATTERN } from '../../src/protocol/types.js';
+import { UsageError, numberFlag, parseFlags } from '../../src/control-plane/cli-args.js';
+import { defaultServerDataDir } from '../../src/control-plane/paths.js';
+import { deriveAgentId } from '../../src/control-plane/store.js';
+import { generateAdminKey, generateRunnerToken, randomAlphanumeric, secretsEqual, tokenPreview } from '../../src/control-plane/tokens.js';
+
+describe('tokens', () => {
+  it('should make fos_ + 32 letters/digits, different every time', () => {
+    const tokens = Array.from({ length: 200 }, generateRunnerToken);
+    for (const token of tokens) expect(token).toMatch(TOKEN_PATTERN);
+    expect(new Set(tokens).size).toBe(200);
+    expect(tokenPreview(tokens[0]!)).toBe(tokens[0]!.slice(0, 8));
+  });
+
+  it('should use every letter and digit about equally', () => {
+    const counts = new Map<string, number>();
+    for (const c of randomAlphanumeric(62_000)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    expect(counts.size).toBe(62);
+    // Expected 1000 each; a modulo bias would push the first 8 characters (256 % 62) to about 1250.
+    for (const n of counts.values()) expect(n).toBeGreaterThan(800), expect(n).toBeLessThan(1200);
+  });
+
+  it('should never make an admin key that passes as a runner token', () => {
+    expect(generateAdminKey()).not.toMatch(TOKEN_PATTERN);
+    expect(secretsEqual('abc', 'abc')).toBe(true);
+    expect(secretsEqual('abc', 'abcd')).toBe(false);
+  });
+
+  it('should derive a stable, UUID-shaped agent id per company and name', () => {
+    expect(deriveAgentId('acme', 'Sarah')).toBe(deriveAgentId('acme', 'Sarah'));
+    expect(deriveAgentId('acme', 'Sarah')).not.toBe(deriveAgentId('other', 'Sarah'));
+    expect(deriveAgentId('acme', 'Sarah')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('parseFlags', () => {
+  const spec = { string: ['company', 'limit'], boolean: ['json'], repeatable: ['add-dir'] };
+
+  it('should keep numeric-looking values and positionals as strings', () => {
+    const flags = parseFlags(['show', '0012', '--company', '007', '--add-dir', 'a', '--add-dir', 'b', '--json'], spec, 'x');
+    expect(flags.positionals).toEqual(['show', '0012']);
+    expect(flags.str('company')).toBe('007');
+    expect(flags.list('add-dir')).toEqual(['a', 'b']);
+    expect(flags.bool('json')).toBe(true);
+  });
+
+  it('should name unknown flags, repeated flags and missing values', () => {
+    expect(() => parseFlags(['--nope', '-q'], spec, 'x')).toThrow(/unknown flag\(s\): --nope, -q/);
+    expect(() => parseFlags(['--company', 'a', '--company=b'], spec, 'x')).toThrow(/given 2 times/);
+    expect(() => parseFlags(['--company'], spec, 'x')).toThrow(/--company needs a value/);
+    expect(() => parseFlags(['--nope'], spec, 'x')).toThrow(UsageError);
+  });
+
+  it('should check number flags', () => {
+    const flags = parseFlags(['--limit', '2.5'], spec, 'x');
+    expect(() => numberFlag(flags, 'limit', { min: 1, integer: true })).toThrow(/--limit must be an integer from 1; got "2.5"/);
+    expect(numberFlag(flags, 'limit', { min: 0 })).toBe(2.5);
+    expect(numberFlag(parseFlags([], spec, 'x'), 'limit', { min: 0 })).toBeUndefined();
+  });
+});
+
+describe('defaultServerDataDir', () => {
+  it('should follow XDG_DATA_HOME, else ~/.local/share', () => {
+    expect(defaultServerDataDir({ XDG_DATA_HOME: '/xdg', HOME: '/home/u' })).toBe('/xdg/founderos-runner/server');
+    expect(defaultServerDataDir({ XDG_DATA_HOME: 'relative', HOME: '/home/u' })).toBe('/home/u/.local/share/founderos-runner/server');
+    expect(defaultServerDataDir({ HOME: '/home/u' })).toBe('/home/u/.local/share/founderos-runner/server');
+  });
+});

@@ -1,0 +1,264 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
+import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-process.js';
+
+/**
+ * The built CLI as a child process, against the real reference control plane over HTTP, with a fake
+ * `claude` script as the agent: what a user's machine does, in seconds.
+ */
+describe('founderos-runner start (end to end)', () => {
+  let server: TestControlPlane;
+  let runner: RunnerProcess | undefined;
+
+  beforeAll(async () => {
+    server = await startTestControlPlane();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && runner) process.stderr.write(`runner output:\n${runner.stderr}\n`);
+    await runner?.stop();
+    runner = undefined;
+  });
+
+  const start = (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, serverUrl = server.url) =>
+    (runner = new RunnerProcess(['start', `--server-url=${serverUrl}`, ...extraArgs], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, ...env }));
+
+  it('should deliver 10,000 lines once each, in order, in batches of at most 32, and report cost, session and version', async () => {
+    const proxy = await startRecordingProxy(server.url);
+    try {
+      const job = await server.enqueue({ mode: 'stream', lines: 10_000 });
+      start([], {}, proxy.url);
+      const done = await server.waitForJob(job.jobId, undefined, 60_000);
+      expect(done).toMatchObject({ status: 'completed', exitCode: 0, costMicros: 41200, resultSessionId: 'fake-session-0001', cliVersion: '9.9.9 (Fake Claude)' });
+
+      const events = await server.events(job.jobId);
+      // init + 10,000 lines + tool use + tool result + result
+      expect(events).toHaveLength(10_004);
+      expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+      const texts = events.slice(1, 10_001).map((event) => (event.payload as { message: { content: { text: string }[] } }).message.content[0]!.text);
+      expect(texts).toEqual(texts.map((_, index) => `line ${index}`));
+      expect(events.slice(-3).map((event) => event.kind)).toEqual(['claude_tool_use', 'claude_tool_result', 'claude_result']);
+
+      const batches = proxy.recorded.filter((request) => request.events !== undefined);
+      expect(batches.every((batch) => batch.events! >= 1 && batch.events! <= 32)).toBe(true);
+      expect(batches.reduce((sum, batch) => sum + batch.events!, 0)).toBe(10_004);
+      // the completion comes after every batch was accepted
+      const completeAt = proxy.recorded.findIndex((request) => request.path.endsWith('/complete'));
+      expect(proxy.recorded.slice(completeAt).some((request) => request.events !== undefined)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('should finish and report the running job on SIGTERM, then exit 0', async () => {
+    const job = await server.enqueue({ mode: 'stream', lines: 40, delayMs: 25 });
+    start();
+    await server.waitForJob(job.jobId, ['streaming']);
+    runner!.signal('SIGTERM');
+    const { code } = await runner!.exit;
+    expect(code).toBe(0);
+    const done = await server.admin.getJob(job.jobId);
+    expect(done.status).toBe('completed');
+    expect(done.eventCount).toBe(44);
+    expect(runner!.stderr).toContain('stopping: no new jobs');
+  });
+
+  it('should cancel the running job on a second signal, kill its process group, and exit', async () => {
+    const job = await server.enqueue({ mode: 'hang', ignoreTerm: true });
+    start();
+    await server.waitForJob(job.jobId, ['streaming']);
+    const [hanging] = await server.events(job.jobId);
+    const { pid, grandchildPid } = hanging!.payload as { pid: number; grandchildPid: number };
+    runner!.signal('SIGINT');
+    await runner!.waitForLog(/stopping: no new jobs/);
+    runner!.signal('SIGINT');
+    const { code } = await runner!.exit;
+    expect(code).toBe(0);
+    expect(await server.admin.getJob(job.jobId)).toMatchObject({ status: 'cancelled', errorMessage: expect.stringContaining('told to stop now') });
+    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 2_000, () => 'agent processes survived the cancel');
+  });
+
+  it('should fail a job that runs past its timeout, and kill the agent and its grandchildren', async () => {
+    const job = await server.enqueue({ mode: 'hang', ignoreTerm: true }, { timeoutSec: 1 });
+    start();
+    const done = await server.waitForJob(job.jobId);
+    expect(done).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^timed out after 1 s/) });
+    const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 3_000, () => 'agent processes survived the timeout');
+  });
+
+  it('should report a non-zero exit as failed with the end of stderr', async () => {
+    const job = await server.enqueue({ mode: 'fail', code: 3 });
+    start();
+    const done = await server.waitForJob(job.jobId);
+    expect(done).toMatchObject({ status: 'failed', exitCode: 3, errorMessage: 'fatal: something broke\nsecond line of the error' });
+    expect((await server.events(job.jobId)).map((event) => event.kind)).toEqual(['stderr_line', 'stderr_line']);
+  });
+
+  it('should report an error result as failed even when claude says "success"', async () => {
+    const job = await server.enqueue({ mode: 'error-result' });
+    start();
+    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: 'Failed to authenticate: OAuth session expired' });
+  });
+
+  it('should turn garbage and invalid UTF-8 into text lines, decoding characters split across chunks', async () => {
+    const job = await server.enqueue({ mode: 'garbage' });
+    start();
+    expect((await server.waitForJob(job.jobId)).status).toBe('completed');
+    const events = await server.events(job.jobId);
+    expect(events.map((event) => [event.kind, event.payload])).toEqual([
+      ['stdout_line', 'not json at all'],
+      ['stdout_line', '{"broken json'],
+      ['stdout_line', 'hi\uFFFD\uFFFD!'],
+      ['stdout_line', 'café ok'],
+      ['stdout_line', 'last line without newline'],
+    ]);
+  });
+
+  it('should cut a 3 MiB line to 1 MiB with a visible marker and keep going', async () => {
+    const job = await server.enqueue({ mode: 'huge-line', bytes: 3 * 1024 * 1024 });
+    start();
+    expect((await server.waitForJob(job.jobId)).status).toBe('completed');
+    const [huge, after] = await server.events(job.jobId);
+    const text = huge!.payload as string;
+    expect(text.startsWith('A'.repeat(1024 * 1024))).toBe(true);
+    expect(text.slice(1024 * 1024)).toMatch(/truncated 2097152 bytes/);
+    expect(after!.payload).toBe('after');
+  });
+
+  it('should fail the job with a fix when the agent binary is missing, and keep serving', async () => {
+    const first = await server.enqueue({ mode: 'stream' });
+    start(['--claude-bin=/nonexistent/bin/claude']);
+    expect(await server.waitForJob(first.jobId)).toMatchObject({ status: 'failed', exitCode: 127, errorMessage: expect.stringContaining('/nonexistent/bin/claude: command not found; install Claude Code') });
+    const second = await server.enqueue({ mode: 'stream' });
+    expect((await server.waitForJob(second.jobId)).status).toBe('failed');
+    expect(runner!.child.exitCode).toBeNull();
+  });
+
+  it('should keep the token out of the agent environment and out of every log line', async () => {
+    const job = await server.enqueue({ mode: 'env' });
+    start(['--log-level=debug'], { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli', MY_COPY_OF_TOKEN: server.token });
+    expect((await server.waitForJob(job.jobId)).status).toBe('completed');
+    const env = ((await server.events(job.jobId))[0]!.payload as { env: Record<string, string> }).env;
+    expect(env.FOUNDEROS_RUNNER_TOKEN).toBeUndefined();
+    expect(env.MY_COPY_OF_TOKEN).toBeUndefined();
+    expect(env.CLAUDECODE).toBeUndefined();
+    expect(env.CLAUDE_CODE_ENTRYPOINT).toBeUndefined();
+    expect(env.FOUNDEROS_JOB_ID).toBe(job.jobId);
+    expect(JSON.stringify(env)).not.toContain(server.token);
+    runner!.signal('SIGTERM');
+    await runner!.exit;
+    expect(runner!.stderr).toContain(server.token.slice(0, 8));
+    expect(runner!.stderr + runner!.stdout).not.toContain(server.token);
+  });
+
+  it('should pass resume, model, max turns and add-dirs, and instructions in a private file removed afterwards', async () => {
+    const job = await server.enqueue(
+      { mode: 'args' },
+      { sessionId: 'prev-session', model: 'sonnet', maxTurns: 4, addDirs: ['/srv/a', '/srv/b'], instructionsFileContent: 'Be brief.' },
+    );
+    start();
+    const done = await server.waitForJob(job.jobId);
+    expect(done).toMatchObject({ status: 'completed', resultSessionId: 'prev-session' });
+    const [argsEvent, instructionsEvent] = await server.events(job.jobId);
+    const { argv } = argsEvent!.payload as { argv: string[] };
+    expect(argv).toEqual([
+      '--print', '--output-format', 'stream-json', '--verbose', '--resume', 'prev-session', '--model', 'sonnet', '--max-turns', '4',
+      '--append-system-prompt-file', expect.any(String), '--add-dir', '/srv/a', '--add-dir', '/srv/b',
+    ]);
+    const instructions = instructionsEvent!.payload as { instructionsPath: string; mode: string; message: { content: { text: string }[] } };
+    expect(instructions.message.content[0]!.text).toBe('Be brief.');
+    expect(instructions.mode).toBe('600');
+    expect(existsSync(dirname(instructions.instructionsPath))).toBe(false);
+  });
+
+  it('should fail a job whose adapter type this runner does not know', async () => {
+    const job = await server.enqueue({ mode: 'stream' }, { adapterType: 'quantum_agent' });
+    start();
+    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: expect.stringContaining('adapter type "quantum_agent" is not supported') });
+  });
+
+  it('should fail a job whose claimed payload is malformed, naming the bad fields', async () => {
+    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+      path.endsWith('/claim')
+        ? { rewrite: (status, body) => ({ status, body: JSON.stringify({ ...JSON.parse(body), prompt: 42, runtimeConfig: { maxTurns: -1 } }) }) }
+        : undefined,
+    );
+    try {
+      const job = await server.enqueue({ mode: 'stream' });
+      start([], {}, proxy.url);
+      const done = await server.waitForJob(job.jobId);
+      expect(done.status).toBe('failed');
+      expect(done.errorMessage).toContain('prompt must be a string (got 42)');
+      expect(done.errorMessage).toContain('runtimeConfig.maxTurns must be a positive integer (got -1)');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('should retry event batches through server errors without losing or duplicating a line', async () => {
+    let failures = 0;
+    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+      path.endsWith('/events') && failures++ % 2 === 0 ? { respond: { status: 503, body: '{"error":"internal_error"}' } } : undefined,
+    );
+    try {
+      const job = await server.enqueue({ mode: 'stream', lines: 300 });
+      start([], {}, proxy.url);
+      expect((await server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
+      const events = await server.events(job.jobId);
+      expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 304 }, (_, index) => index));
+      expect(proxy.recorded.filter((request) => request.status === 503).length).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('should stop the agent and report it cancelled when the job is cancelled on the server', async () => {
+    const job = await server.enqueue({ mode: 'hang' });
+    start();
+    await server.waitForJob(job.jobId, ['streaming']);
+    await server.admin.cancelJob(job.jobId);
+    await runner!.waitForLog(/job cancelled/);
+    const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 3_000, () => 'agent survived the cancel');
+    expect((await server.admin.getJob(job.jobId)).status).toBe('cancelled');
+  });
+
+  it('should exit 3 naming the token preview when the server rejects the token', async () => {
+    const { token, info } = await server.admin.createToken({ companyId: 'acme', name: 'soon revoked' });
+    await server.admin.revokeToken(info.tokenId);
+    start([], { FOUNDEROS_RUNNER_TOKEN: token });
+    const { code } = await runner!.exit;
+    expect(code).toBe(3);
+    expect(runner!.stderr).toContain(`token ${token.slice(0, 8)}… was rejected`);
+    expect(runner!.stderr).not.toContain(token);
+  });
+});
+
+describe('founderos-runner command line', () => {
+  it('should print its version and help', async () => {
+    const version = new RunnerProcess(['--version']);
+    expect((await version.exit).code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = new RunnerProcess(['--help']);
+    expect((await help.exit).code).toBe(0);
+    expect(help.stdout).toContain('--server-url');
+  });
+
+  it.each([
+    [['start', '--server-url=https://x.example.com'], 'config error: FOUNDEROS_RUNNER_TOKEN is required'],
+    [['start', '--token', '--server-url=https://x.example.com'], 'unknown or malformed flag(s): --token'],
+    [['start', `--token=fos_${'x'.repeat(32)}`, '--server-url=http://example.com'], 'clear text'],
+    [['start', '--token=fos_short', '--server-url=https://x.example.com'], 'must match fos_<32 alphanumeric>'],
+    [['launch'], 'unknown command "launch"'],
+  ])('should refuse %j with exit code 2', async (args, message) => {
+    const cli = new RunnerProcess(args);
+    expect((await cli.exit).code).toBe(2);
+    expect(cli.stderr).toContain(message);
+  });
+});

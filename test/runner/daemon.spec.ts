@@ -1,0 +1,108 @@
+import { NEVER, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ForcedExitError, runDaemon, type DaemonDeps } from '../../src/runner/daemon.js';
+import type { JobDescriptor } from '../../src/protocol/types.js';
+import type { ClaimOutcome, NextJobOutcome, RunnerApi } from '../../src/streams/http.js';
+
+const job = (jobId: string): JobDescriptor => ({ jobId, agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
+const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * The daemon in virtual time, with the server's answers as marbles. Claims that are lost keep every job
+ * inside RxJS (no process, no promise), which is what lets the scheduler drive the whole loop.
+ */
+describe('runDaemon', () => {
+  let testScheduler: TestScheduler;
+  beforeEach(() => {
+    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  const deps = (api: Partial<RunnerApi>, signals$: Observable<NodeJS.Signals>, extra: Partial<DaemonDeps> = {}): DaemonDeps => ({
+    api: api as RunnerApi,
+    log: silentLog,
+    spawn: () => NEVER,
+    binFor: () => 'claude',
+    cliVersion: async () => undefined,
+    agentEnv: () => ({}),
+    timeoutCapSec: 600,
+    killGraceMs: 10,
+    heartbeatMs: 10_000,
+    heartbeatSupport: { supported: true },
+    retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 },
+    scheduler: testScheduler,
+    signals$,
+    pollMinIntervalMs: 0,
+    ...extra,
+  });
+
+  it('should poll again at once after an empty answer and claim each job it is offered', () => {
+    testScheduler.run(({ cold, hot, expectObservable }) => {
+      const answers: NextJobOutcome[] = [{ kind: 'empty' }, { kind: 'job', job: job('j1') }, { kind: 'job', job: job('j2') }];
+      let call = 0;
+      const nextJob = () => cold<NextJobOutcome>('---(a|)', { a: answers[Math.min(call++, answers.length - 1)]! });
+      const claim = () => cold<ClaimOutcome>('-(l|)', { l: { kind: 'lost' } });
+      const signals = hot<NodeJS.Signals>('----------- 18ms s', { s: 'SIGTERM' });
+      const results = runDaemon(deps({ nextJob, claim }, signals));
+      // empty at 3, j1 at 6 → lost at 7, j2 at 10 → lost at 11, … until the signal at 29 cancels the poll in flight
+      expectObservable(results).toBe('-------a 3ms a 3ms a 3ms a 3ms a 3ms a 1ms |', {
+        a: expect.objectContaining({ outcome: 'lost' }),
+      });
+    });
+  });
+
+  it('should not poll while a job is being claimed or run', () => {
+    testScheduler.run(({ cold, hot, expectObservable }) => {
+      const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
+      const claims = cold<ClaimOutcome>('-----(l|)', { l: { kind: 'lost' } });
+      const signals = hot<NodeJS.Signals>('-------------s', { s: 'SIGINT' });
+      let polls = 0;
+      const counted = () => {
+        polls++;
+        return nextJob();
+      };
+      // the signal at 13 stops polling; the job claimed at 9 still runs to its end at 14
+      expectObservable(runDaemon(deps({ nextJob: counted, claim: () => claims }, signals))).toBe('-------a------(a|)', {
+        a: expect.objectContaining({ jobId: 'j1', outcome: 'lost' }),
+      });
+      testScheduler.flush();
+      // polls at 0 and 7 only: none while a 5 ms claim was in flight, none after the signal
+      expect(polls).toBe(2);
+    });
+  });
+
+  it('should back off when the server fails, and stop at once on the first signal when idle', () => {
+    testScheduler.run(({ cold, hot, expectObservable }) => {
+      const nextJob = () => cold<NextJobOutcome>('-#', undefined, Object.assign(new Error('down'), { status: 503 }));
+      const signals = hot<NodeJS.Signals>('500ms s', { s: 'SIGTERM' });
+      expectObservable(runDaemon(deps({ nextJob }, signals))).toBe('500ms |');
+    });
+  });
+
+  it('should end with the poll error when the server refuses the token', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const refused = Object.assign(new Error('401'), { status: 401 });
+      const nextJob = () => cold<NextJobOutcome>('--#', undefined, refused);
+      expectObservable(runDaemon(deps({ nextJob }, NEVER))).toBe('--#', undefined, refused);
+    });
+  });
+
+  it('should error with ForcedExitError on the third signal', () => {
+    testScheduler.run(({ cold, hot, expectObservable }) => {
+      const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
+      const claim = () => cold<ClaimOutcome>('1000ms (l|)', { l: { kind: 'lost' } });
+      const signals = hot<NodeJS.Signals>('----a-b-c', { a: 'SIGINT', b: 'SIGINT', c: 'SIGINT' });
+      expectObservable(runDaemon(deps({ nextJob, claim }, signals))).toBe('--------#', undefined, new ForcedExitError());
+    });
+  });
+
+  it('should stop after maxJobs jobs', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
+      const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'gone' } });
+      expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { maxJobs: 2 }))).toBe('---a--(a|)', {
+        a: expect.objectContaining({ outcome: 'gone' }),
+      });
+    });
+  });
+});

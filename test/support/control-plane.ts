@@ -1,0 +1,44 @@
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions, type EnqueueJobInput, type JobDetail, type StoredEvent } from '../../src/control-plane/index.js';
+import { until } from './runner-process.js';
+
+export const COMPANY = 'acme';
+const TERMINAL = ['completed', 'failed', 'cancelled'];
+
+/** A real reference control plane on a free loopback port (PGlite in memory), with one runner token. */
+export async function startTestControlPlane(options: ControlPlaneOptions = {}) {
+  const controlPlane: ControlPlane = await startControlPlane({ longPollMs: 5_000, ...options });
+  const { admin } = controlPlane;
+  const { token } = await admin.createToken({ companyId: COMPANY, name: 'e2e runner' });
+
+  return {
+    controlPlane,
+    admin,
+    token,
+    url: controlPlane.url,
+    /** Queues a job for the fake agent; `behaviour` becomes its prompt and picks what it does. */
+    enqueue: (behaviour: Record<string, unknown>, extra: Partial<EnqueueJobInput> = {}) =>
+      admin.enqueueJob({ companyId: COMPANY, agentName: 'Fake', prompt: JSON.stringify(behaviour), ...extra }),
+    async waitForJob(jobId: string, statuses: readonly string[] = TERMINAL, timeoutMs = 20_000): Promise<JobDetail> {
+      let job = await admin.getJob(jobId);
+      await until(
+        async () => statuses.includes((job = await admin.getJob(jobId)).status),
+        timeoutMs,
+        () => `job ${jobId} is ${job.status}, not ${statuses.join('|')}`,
+      );
+      return job;
+    },
+    async events(jobId: string): Promise<StoredEvent[]> {
+      const events: StoredEvent[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await admin.listEvents(jobId, { after, limit: 5000 });
+        if (page.events.length === 0) return events;
+        events.push(...page.events);
+        after = page.nextCursor;
+      }
+    },
+    close: () => controlPlane.close(),
+  };
+}
+
+export type TestControlPlane = Awaited<ReturnType<typeof startTestControlPlane>>;

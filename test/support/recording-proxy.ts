@@ -1,0 +1,83 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  status: number;
+  /** For POST …/events: how many events the batch carried. */
+  events?: number;
+}
+
+/** Decides what to do with one request before it reaches the server: pass it, answer instead, or rewrite the answer. */
+export type Interceptor = (request: { method: string; path: string; body: string }) =>
+  | { respond: { status: number; body?: string } }
+  | { rewrite: (status: number, body: string) => { status: number; body: string } }
+  | undefined;
+
+/**
+ * A real HTTP proxy between the runner and the control plane that records every request and lets a
+ * test answer or rewrite chosen ones: how batch sizes are observed and how faults are injected.
+ */
+export async function startRecordingProxy(target: string, intercept: Interceptor = () => undefined) {
+  const upstream = new URL(target);
+  const recorded: RecordedRequest[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const record = (status: number) =>
+      recorded.push({ method, path, status, ...(path.endsWith('/events') && method === 'POST' && { events: countEvents(body) }) });
+    const decision = intercept({ method, path, body });
+    if (decision && 'respond' in decision) {
+      record(decision.respond.status);
+      res.writeHead(decision.respond.status, { 'content-type': 'application/json' }).end(decision.respond.body ?? '');
+      return;
+    }
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } },
+      async (answer) => {
+        let status = answer.statusCode ?? 502;
+        let text = await readBody(answer);
+        if (decision && 'rewrite' in decision) ({ status, body: text } = decision.rewrite(status, text));
+        record(status);
+        const headers = { ...answer.headers, 'content-length': String(Buffer.byteLength(text)) };
+        delete headers['transfer-encoding'];
+        res.writeHead(status, headers).end(text);
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.on('close', () => {
+      if (!res.writableEnded) forward.destroy();
+    });
+    forward.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    recorded,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(stream: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+  });
+}
+
+function countEvents(body: string): number | undefined {
+  try {
+    return (JSON.parse(body) as { events: unknown[] }).events.length;
+  } catch {
+    return undefined;
+  }
+}

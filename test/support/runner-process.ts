@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const RUNNER_BIN = fileURLToPath(new URL('../../dist/bin/founderos-runner.js', import.meta.url));
+export const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/agents/fake-claude.mjs', import.meta.url));
+
+/** Short internal timings so that the suite runs in seconds; the defaults are for real use. */
+export const FAST_TIMINGS = {
+  FOUNDEROS_RUNNER_KILL_GRACE_MS: '500',
+  FOUNDEROS_RUNNER_HEARTBEAT_MS: '300',
+  FOUNDEROS_RUNNER_POLL_MIN_INTERVAL_MS: '50',
+  FOUNDEROS_RUNNER_RETRY_INITIAL_MS: '50',
+  FOUNDEROS_RUNNER_RETRY_MAX_MS: '400',
+};
+
+/** The environment of this test process, without anything FounderOS that could leak into a case. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FOUNDEROS_')));
+}
+
+/** The built CLI as a real child process, with its output collected. */
+export class RunnerProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [RUNNER_BIN, ...args], { env: { ...cleanEnv(), ...FAST_TIMINGS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
+    this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
+    this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Waits until the runner has logged a line matching `pattern`. */
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    await until(() => pattern.test(this.stderr), timeoutMs, () => `runner never logged ${pattern}; it logged:\n${this.stderr}`);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exit;
+  }
+}
+
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, explain: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(explain());
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Whether a process still runs; a zombie (dead, waiting to be reaped by its new parent) does not count. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true;
+  }
+}
