@@ -50,7 +50,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
 
     const log = createLogger({ level: 'warn', secrets: [token] });
     const runner = runRunner(
-      { token, serverUrl: controlPlane.url, claudeBin, timeoutSec: 300, logLevel: 'warn', logFormat: 'text' },
+      { token, serverUrl: controlPlane.url, agentBins: { claude: claudeBin }, allowProcessJobs: false, timeoutSec: 300, logLevel: 'warn', logFormat: 'text' },
       log,
       process.env,
       { maxJobs: 1 },

@@ -1,11 +1,15 @@
 import minimist from 'minimist';
+import { agentClis } from '../agents/index.js';
 import { TOKEN_PATTERN } from '../protocol/types.js';
 import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from './logger.js';
 
 export interface RunnerConfig {
   token: string;
   serverUrl: string;
-  claudeBin: string;
+  /** The binary of each agent CLI, by adapter name (`claude`, `codex`, …). */
+  agentBins: Record<string, string>;
+  /** Whether jobs of the `process` adapter, which name the program to run, may run here. */
+  allowProcessJobs: boolean;
   /** The ceiling on any job's run time; a job may ask for less. */
   timeoutSec: number;
   logLevel: LogLevel;
@@ -29,11 +33,16 @@ interface Setting {
 const SETTINGS = {
   token: { flag: 'token', env: 'FOUNDEROS_RUNNER_TOKEN' },
   serverUrl: { flag: 'server-url', env: 'FOUNDEROS_RUNNER_URL' },
-  claudeBin: { flag: 'claude-bin', env: 'FOUNDEROS_CLAUDE_BIN', fallback: 'claude' },
   timeoutSec: { flag: 'timeout-sec', env: 'FOUNDEROS_RUNNER_TIMEOUT_SEC', fallback: '600' },
   logLevel: { flag: 'log-level', env: 'FOUNDEROS_RUNNER_LOG_LEVEL', fallback: 'info' },
   logFormat: { flag: 'log-format', env: 'FOUNDEROS_RUNNER_LOG_FORMAT', fallback: 'text' },
-} satisfies Record<keyof RunnerConfig, Setting>;
+} satisfies Record<Exclude<keyof RunnerConfig, 'agentBins' | 'allowProcessJobs'>, Setting>;
+
+/** `--claude-bin` / FOUNDEROS_CLAUDE_BIN, `--codex-bin` / FOUNDEROS_CODEX_BIN, … one per agent CLI. */
+const AGENT_BIN_SETTINGS: Record<string, Setting> = Object.fromEntries(
+  agentClis.map((adapter) => [adapter.name, { flag: `${adapter.name}-bin`, env: `FOUNDEROS_${adapter.name.toUpperCase()}_BIN`, fallback: adapter.defaultBin }]),
+);
+const ALLOW_PROCESS_JOBS: Setting = { flag: 'allow-process-jobs', env: 'FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS' };
 
 export const MAX_TIMEOUT_SEC = 3600;
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
@@ -69,10 +78,11 @@ export function parseFlags(argv: readonly string[], valueFlags: readonly string[
   return { values, booleans, positionals: parsed._ as string[] };
 }
 
-export const START_FLAGS = Object.values(SETTINGS).map((setting) => setting.flag);
+export const START_FLAGS = [...Object.values(SETTINGS), ...Object.values(AGENT_BIN_SETTINGS)].map((setting) => setting.flag);
+export const START_BOOLEAN_FLAGS = [ALLOW_PROCESS_JOBS.flag];
 
 /** Flags override environment variables, which override defaults; every problem is reported at once. */
-export function resolveRunnerConfig(flags: Record<string, string>, env: NodeJS.ProcessEnv): RunnerConfig {
+export function resolveRunnerConfig(flags: Record<string, string>, env: NodeJS.ProcessEnv, booleans: Record<string, boolean> = {}): RunnerConfig {
   const problems: string[] = [];
   const read = (setting: Setting): string | undefined => flags[setting.flag] ?? (setting.env ? env[setting.env] || undefined : undefined) ?? setting.fallback;
 
@@ -102,7 +112,8 @@ export function resolveRunnerConfig(flags: Record<string, string>, env: NodeJS.P
   return {
     token: token!,
     serverUrl: serverUrl!.replace(/\/+$/, ''),
-    claudeBin: read(SETTINGS.claudeBin)!,
+    agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, read(setting)!])),
+    allowProcessJobs: booleans[ALLOW_PROCESS_JOBS.flag] === true || /^(1|true|yes)$/i.test(env[ALLOW_PROCESS_JOBS.env!] ?? ''),
     timeoutSec,
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,

@@ -2,7 +2,8 @@ import { BehaviorSubject, connect, exhaustMap, filter, finalize, map, scan, take
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
-import { errorText, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
+import { errorText } from './agent-run.js';
+import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
 export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
   /** SIGINT/SIGTERM as they arrive: the first stops polling, the second stops the job, the third exits. */

@@ -1,11 +1,9 @@
-import { constants as osConstants } from 'node:os';
 import {
   EMPTY,
   Subject,
   catchError,
   concat,
   concatMap,
-  connect,
   defer,
   exhaustMap,
   filter,
@@ -23,21 +21,17 @@ import {
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
-import { adapterFor, supportedAdapterTypes, type AgentAdapter, type RunReport } from '../agents/index.js';
+import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
 import { alongside } from '../operators/alongside.js';
 import { batch } from '../operators/batch.js';
 import { retryBackoff, type RetryBackoffOptions } from '../operators/retryBackoff.js';
 import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
-import { splitLines } from '../operators/splitLines.js';
-import type { CompletionBody, CompletionStatus, EventKind, JobDescriptor, JobPayload, RunnerEvent } from '../protocol/types.js';
+import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload, RunnerEvent } from '../protocol/types.js';
 import { TokenRejectedError, type RunnerApi } from '../streams/http.js';
-import { withPrivateFile } from '../streams/private-file.js';
-import { SpawnError, type ProcessOutput, type ProcessSpec } from '../streams/process.js';
+import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
+import { agentRun, errorText, settleRun, stopMessage, type PendingEvent, type StopReason } from './agent-run.js';
 import type { Logger } from './logger.js';
 import { checkPayload } from './payload.js';
-
-/** Why the runner stopped an agent before it finished by itself. */
-type StopReason = 'timeout' | 'shutdown' | 'server';
 
 export interface JobResult {
   jobId: string;
@@ -57,6 +51,8 @@ export interface JobRunnerDeps {
   spawn: (spec: ProcessSpec) => Observable<ProcessOutput>;
   /** The binary to run for an adapter (`--claude-bin` and friends). */
   binFor: (adapter: AgentAdapter) => string;
+  /** `process` jobs name the program to run: only where the runner's owner allowed it. */
+  allowProcessJobs: boolean;
   /** The CLI's version line; asked once per binary by the caller's cache. */
   cliVersion: (bin: string, args: readonly string[]) => Promise<string | undefined>;
   /** The agent's environment: the runner's own, without its secrets. */
@@ -72,16 +68,8 @@ export interface JobRunnerDeps {
   scheduler: SchedulerLike;
 }
 
-/** An event on its way to the server, with its line's size kept aside to bound request bodies. */
-interface PendingEvent {
-  kind: EventKind;
-  payload: Record<string, unknown> | string;
-  bytes: number;
-}
-
 /** Request bodies stay under this many bytes of payload, whatever the agent prints. */
 const MAX_BATCH_PAYLOAD_BYTES = 1024 * 1024;
-const STDERR_TAIL_LINES = 20;
 const MAX_ERROR_MESSAGE_CHARS = 2000;
 
 /**
@@ -106,86 +94,68 @@ function executeJob(job: JobDescriptor, rawPayload: unknown, deps: JobRunnerDeps
   const startedAt = deps.scheduler.now();
   const checked = checkPayload(rawPayload, job.jobId);
   if (!checked.ok) {
-    const errorMessage = `malformed job payload, so no agent was started: ${checked.problems.join('; ')}. Report this to the control plane's operators.`;
-    return reportCompletion(deps, job.jobId, startedAt, 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));
+    return refuse(`malformed job payload, so no agent was started: ${checked.problems.join('; ')}. Report this to the control plane's operators.`);
   }
   const adapter = adapterFor(checked.payload.adapterType);
   if (!adapter) {
-    const errorMessage =
+    return refuse(
       `adapter type ${JSON.stringify(checked.payload.adapterType)} is not supported by this runner ` +
-      `(it runs ${supportedAdapterTypes.join(', ')}); upgrade founderos-runner or change the agent's adapter`;
-    return reportCompletion(deps, job.jobId, startedAt, 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));
+        `(it runs ${supportedAdapterTypes.join(', ')}); upgrade founderos-runner or change the agent's adapter`,
+    );
+  }
+  if (adapter === processAdapter && !deps.allowProcessJobs) {
+    return refuse(
+      'this runner does not run process jobs, which name the program to run; ' +
+        'its owner can allow them with --allow-process-jobs (or FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS=1)',
+    );
   }
   return runAgent(checked.payload, adapter, startedAt, deps);
+
+  function refuse(errorMessage: string): Observable<JobResult> {
+    return reportCompletion(deps, job.jobId, startedAt, 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));
+  }
 }
 
 function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {
   const { jobId } = payload;
   const { log, scheduler } = deps;
   const bin = deps.binFor(adapter);
-  const cliVersion = deps.cliVersion(bin, adapter.versionArgs);
+  const cliVersion = adapter.versionArgs.length ? deps.cliVersion(bin, adapter.versionArgs) : Promise.resolve(undefined);
   const limitSec = Math.min(payload.runtimeConfig.timeoutSec ?? deps.timeoutCapSec, deps.timeoutCapSec);
 
-  let report: RunReport = {};
-  let exit: Extract<ProcessOutput, { type: 'exit' }> | undefined;
-  let spawnError: unknown;
   let stopReason: StopReason | undefined;
   let eventsSent = 0;
-  const stderrTail: string[] = [];
   const serverStop$ = new Subject<StopReason>();
+  let run = agentRun(payload, adapter, bin, stop$(), deps);
 
-  const stop$ = merge(
-    timer(limitSec * 1000, scheduler).pipe(map((): StopReason => 'timeout')),
-    deps.cancel$.pipe(map((): StopReason => 'shutdown')),
-    serverStop$,
-  ).pipe(
-    // A stop that comes after the agent exited by itself changes nothing.
-    filter(() => exit === undefined),
-    take(1),
-    tap((reason) => {
-      stopReason = reason;
-      log.warn(stopMessage(reason, limitSec), { jobId });
-    }),
-  );
+  function stop$(): Observable<StopReason> {
+    return merge(
+      // An absolute deadline: a retried run does not get a fresh allowance.
+      timer(new Date(startedAt + limitSec * 1000), scheduler).pipe(map((): StopReason => 'timeout')),
+      deps.cancel$.pipe(map((): StopReason => 'shutdown')),
+      serverStop$,
+    ).pipe(
+      // A stop that comes after the agent exited by itself changes nothing.
+      filter(() => run.state.exit === undefined),
+      take(1),
+      tap((reason) => {
+        stopReason = reason;
+        log.warn(stopMessage(reason, limitSec), { jobId });
+      }),
+    );
+  }
 
-  const instructions = payload.runtimeConfig.instructionsFileContent ?? undefined;
-  const launch = (instructionsPath?: string) => {
-    const { args, stdin, env } = adapter.launch(payload, { instructionsPath, instructions });
-    log.debug('spawning agent', { jobId, bin, args });
-    return deps.spawn({ command: bin, args, stdin, env: { ...deps.agentEnv(jobId), ...env }, kill$: stop$, killGraceMs: deps.killGraceMs });
-  };
-  const output$ = instructions ? withPrivateFile('instructions.md', instructions, launch) : launch();
-
-  const describeStdout = (line: string): PendingEvent => {
-    const message = parseJsonObject(line);
-    if (!message) return { kind: 'stdout_line', payload: line, bytes: line.length };
-    report = adapter.report(report, message);
-    return { kind: adapter.kindOf(message), payload: message, bytes: line.length };
-  };
-  const describeStderr = (line: string): PendingEvent => {
-    if (line.trim()) stderrTail.splice(0, stderrTail.push(line) - STDERR_TAIL_LINES);
-    return { kind: 'stderr_line', payload: line, bytes: line.length };
-  };
-
-  const lines$: Observable<PendingEvent> = output$.pipe(
-    connect((out) =>
-      merge(
-        out.pipe(chunksOf('stdout'), splitLines(), map(describeStdout)),
-        out.pipe(chunksOf('stderr'), splitLines(), map(describeStderr)),
-        out.pipe(
-          tap((event) => {
-            if (event.type === 'exit') exit = event;
-            if (event.type === 'started') log.debug('agent started', { jobId, pid: event.pid });
-          }),
-          ignoreElements(),
-        ),
-      ),
-    ),
-    catchError((error: unknown) => {
-      spawnError = error;
-      return EMPTY;
-    }),
-  );
+  // A resume of a session the CLI no longer knows fails at once: run again, once, in a fresh session.
+  const freshSessionRun$ = defer(() => {
+    const first = run.state;
+    const retry =
+      payload.sessionId && !stopReason && first.startError === undefined && settleRun(first, undefined, adapter, bin, limitSec).status === 'failed' &&
+      adapter.isUnknownSession?.(first.report, first.stderrTail);
+    if (!retry) return EMPTY;
+    log.warn('the agent does not know the session to resume; running again in a fresh session', { jobId, sessionId: payload.sessionId });
+    run = agentRun({ ...payload, sessionId: null }, adapter, bin, stop$(), deps);
+    return run.lines$;
+  });
 
   const send = (events: (PendingEvent & EventStamp)[]): Observable<never> => {
     // Once the server has ended the job, it refuses every batch; the agent is being stopped.
@@ -228,7 +198,7 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number,
       )
     : EMPTY;
 
-  const delivered$ = lines$.pipe(
+  const delivered$ = concat(run.lines$, freshSessionRun$).pipe(
     sequenceEvents<PendingEvent>({ scheduler }),
     batch({ scheduler }),
     concatMap((events) => from(splitByPayloadBytes(events, MAX_BATCH_PAYLOAD_BYTES))),
@@ -236,32 +206,16 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number,
     alongside(heartbeat$),
   );
 
-  const completion = async (): Promise<CompletionBody> => {
+  const completion = async (): Promise<Omit<CompletionBody, 'elapsedSec'>> => {
     const version = await cliVersion;
-    const settled = settle();
+    const { report, exit } = run.state;
     return {
-      ...settled,
+      ...settleRun(run.state, stopReason, adapter, bin, limitSec),
       signal: exit?.signal ?? null,
       ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
       sessionId: report.sessionId ?? null,
       ...(version !== undefined && { cliVersion: version }),
     };
-  };
-  const settle = (): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> => {
-    if (spawnError !== undefined) {
-      const missing = spawnError instanceof SpawnError && spawnError.code === 'ENOENT';
-      return {
-        status: 'failed',
-        exitCode: 127,
-        errorMessage: missing ? `${bin}: command not found; ${adapter.installHint}` : `${errorText(spawnError)}; check --${adapter.name}-bin`,
-      };
-    }
-    const exitCode = exitCodeOf(exit);
-    if (stopReason === 'timeout') return { status: 'failed', exitCode, errorMessage: stopMessage('timeout', limitSec) };
-    if (stopReason) return { status: 'cancelled', exitCode, errorMessage: stopMessage(stopReason, limitSec) };
-    if (exitCode === 0 && !report.reportedError) return { status: 'completed', exitCode, errorMessage: null };
-    const detail = report.errorText ?? (stderrTail.length ? stderrTail.join('\n') : `${adapter.name} exited with ${describeExit(exit)}`);
-    return { status: 'failed', exitCode, errorMessage: detail };
   };
 
   return concat(delivered$, reportCompletion(deps, jobId, startedAt, () => eventsSent, completion));
@@ -309,13 +263,6 @@ function reportCompletion(
   );
 }
 
-function chunksOf(stream: 'stdout' | 'stderr') {
-  return (source: Observable<ProcessOutput>): Observable<Buffer> =>
-    source.pipe(
-      filter((event): event is Extract<ProcessOutput, { type: 'stdout' | 'stderr' }> => event.type === stream),
-      map((event) => event.chunk),
-    );
-}
 
 /** Splits a batch so that no request body carries more than `maxBytes` of payload (a lone huge line still goes alone). */
 export function splitByPayloadBytes<T extends { bytes: number }>(events: T[], maxBytes: number): T[][] {
@@ -335,43 +282,12 @@ export function splitByPayloadBytes<T extends { bytes: number }>(events: T[], ma
   return batches;
 }
 
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-function exitCodeOf(exit: Extract<ProcessOutput, { type: 'exit' }> | undefined): number {
-  if (exit?.code !== null && exit?.code !== undefined) return exit.code;
-  const signalNumber = exit?.signal ? osConstants.signals[exit.signal] : undefined;
-  return signalNumber ? 128 + signalNumber : -1;
-}
 
-function describeExit(exit: Extract<ProcessOutput, { type: 'exit' }> | undefined): string {
-  if (exit?.signal) return `signal ${exit.signal}`;
-  return `code ${exitCodeOf(exit)}`;
-}
 
-function stopMessage(reason: StopReason, limitSec: number): string {
-  switch (reason) {
-    case 'timeout':
-      return `timed out after ${limitSec} s; the agent was stopped (raise runtimeConfig.timeoutSec or --timeout-sec, at most 3600)`;
-    case 'shutdown':
-      return 'cancelled: the runner was told to stop now (second signal) while the job ran';
-    case 'server':
-      return 'cancelled on the server while the job ran';
-  }
-}
 
 function logRetry(log: Logger, what: string, jobId: string) {
   return ({ error, attempt, delayMs }: { error: unknown; attempt: number; delayMs: number }) =>
     log.warn(`${what} failed; retrying`, { jobId, attempt, inMs: delayMs, error: errorText(error) });
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

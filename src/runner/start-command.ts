@@ -3,10 +3,10 @@ import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
 import { readFirstLine, spawnProcess } from '../streams/process.js';
 import { processSignals } from '../streams/signals.js';
 import { agentEnvironment } from './agent-env.js';
-import { ConfigError, parseFlags, resolveRunnerConfig, START_FLAGS, type RunnerConfig } from './config.js';
+import { ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
 import { ForcedExitError, runDaemon } from './daemon.js';
 import { createLogger, preview, type Logger } from './logger.js';
-import { errorText } from './run-job.js';
+import { errorText } from './agent-run.js';
 import { RUNNER_VERSION, USER_AGENT, versionCache } from './version.js';
 
 /** Exit codes, documented in the README so service managers can act on them. */
@@ -34,8 +34,8 @@ export interface StartTunables {
 export async function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let config: RunnerConfig;
   try {
-    const { values } = parseFlags(argv, START_FLAGS);
-    config = resolveRunnerConfig(values, env);
+    const { values, booleans } = parseFlags(argv, START_FLAGS, START_BOOLEAN_FLAGS);
+    config = resolveRunnerConfig(values, env, booleans);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -49,13 +49,14 @@ export async function startCommand(argv: readonly string[], env: NodeJS.ProcessE
 
 /** Runs the daemon with a validated config; resolves with the process exit code. */
 export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.ProcessEnv, tunables: StartTunables = {}): Promise<number> {
-  log.info(`founderos-runner v${RUNNER_VERSION} starting`, { serverUrl: config.serverUrl, claudeBin: config.claudeBin, token: preview(config.token) });
+  log.info(`founderos-runner v${RUNNER_VERSION} starting`, { serverUrl: config.serverUrl, claudeBin: config.agentBins.claude, token: preview(config.token) });
   const agentBaseEnv = { ...env };
   const daemon$ = runDaemon({
     api: createRunnerApi({ serverUrl: config.serverUrl, token: config.token, userAgent: USER_AGENT }),
     log,
     spawn: spawnProcess,
-    binFor: (adapter) => (adapter.name === 'claude' ? config.claudeBin : adapter.defaultBin),
+    binFor: (adapter) => config.agentBins[adapter.name] ?? adapter.defaultBin,
+    allowProcessJobs: config.allowProcessJobs,
     cliVersion: versionCache((bin, args) => readFirstLine(bin, args, agentEnvironment(agentBaseEnv, config.token, ''))),
     agentEnv: (jobId) => agentEnvironment(agentBaseEnv, config.token, jobId),
     timeoutCapSec: config.timeoutSec,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseFlags, resolveRunnerConfig, START_FLAGS } from '../../src/runner/config.js';
+import { ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveRunnerConfig(parseFlags(argv, START_FLAGS).values, env);
@@ -16,12 +16,15 @@ const problemsOf = (run: () => unknown): string[] => {
 describe('runner configuration', () => {
   it('should accept both --key=value and --key value', () => {
     const config = parse([`--token=${TOKEN}`, '--server-url', 'https://founderos.example.com/', '--timeout-sec', '90']);
-    expect(config).toMatchObject({ token: TOKEN, serverUrl: 'https://founderos.example.com', timeoutSec: 90, claudeBin: 'claude', logLevel: 'info' });
+    expect(config).toMatchObject({ token: TOKEN, serverUrl: 'https://founderos.example.com', timeoutSec: 90, logLevel: 'info', allowProcessJobs: false });
+    expect(config.agentBins).toEqual({ claude: 'claude', codex: 'codex', gemini: 'gemini', opencode: 'opencode', cursor: 'cursor-agent', pi: 'pi' });
   });
 
   it('should let flags override environment variables, and env override defaults', () => {
     const env = { FOUNDEROS_RUNNER_TOKEN: TOKEN, FOUNDEROS_RUNNER_URL: 'https://env.example.com', FOUNDEROS_CLAUDE_BIN: '/opt/claude', FOUNDEROS_RUNNER_LOG_LEVEL: 'debug' };
-    expect(parse(['--server-url=https://flag.example.com'], env)).toMatchObject({ serverUrl: 'https://flag.example.com', claudeBin: '/opt/claude', logLevel: 'debug' });
+    const config = parse(['--server-url=https://flag.example.com', '--codex-bin=/opt/codex'], { ...env, FOUNDEROS_CODEX_BIN: '/env/codex' });
+    expect(config).toMatchObject({ serverUrl: 'https://flag.example.com', logLevel: 'debug' });
+    expect(config.agentBins).toMatchObject({ claude: '/opt/claude', codex: '/opt/codex' });
   });
 
   it('should say the token is required, naming the flag and the variable', () => {
@@ -40,6 +43,14 @@ describe('runner configuration', () => {
     expect(problemsOf(() => parseFlags(['--token', '--server-url=https://x.example.com'], START_FLAGS))[0]).toMatch(/^unknown or malformed flag\(s\): --token /);
     expect(problemsOf(() => parseFlags(['--tokn=abc'], START_FLAGS))[0]).toContain('--tokn');
     expect(problemsOf(() => parseFlags(['--token=a', '--token=b'], START_FLAGS))[0]).toContain('--token');
+  });
+
+  it('should allow process jobs only when asked, by flag or environment', () => {
+    const base = [`--token=${TOKEN}`, '--server-url=https://x.example.com'];
+    expect(parse(base).allowProcessJobs).toBe(false);
+    expect(parse(base, { FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS: '1' }).allowProcessJobs).toBe(true);
+    const { values, booleans } = parseFlags([...base, '--allow-process-jobs'], START_FLAGS, START_BOOLEAN_FLAGS);
+    expect(resolveRunnerConfig(values, {}, booleans).allowProcessJobs).toBe(true);
   });
 
   it('should keep numeric-looking values as text', () => {

@@ -23,6 +23,7 @@ describe('runDaemon', () => {
     log: silentLog,
     spawn: () => NEVER,
     binFor: () => 'claude',
+    allowProcessJobs: false,
     cliVersion: async () => undefined,
     agentEnv: () => ({}),
     timeoutCapSec: 600,
