@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { runAdminCommand, runServerCommand } from '../control-plane/index.js';
 import { demoCommand } from '../demo/demo-command.js';
+import { doctorCommand } from '../runner/doctor.js';
+import { serviceCommand } from '../runner/service.js';
 import { EXIT, startCommand } from '../runner/start-command.js';
 import { RUNNER_VERSION } from '../runner/version.js';
 
@@ -9,6 +11,9 @@ const HELP = `founderos-runner v${RUNNER_VERSION}: runs FounderOS agent jobs on 
 Usage:
   founderos-runner demo [--agent claude] [--keep]   see the whole loop on this machine: no account, no set-up
   founderos-runner start [flags]                    poll the server for jobs and run them until ^C
+  founderos-runner doctor [--json] [flags]          check this machine: node, agent CLIs, server, token, spool dir, clock
+  founderos-runner service install|uninstall|status [--dry-run] [--platform linux|darwin|win32] [flags]
+                                                    run start as a systemd user unit, launchd agent, or NSSM service
   founderos-runner server [flags]                   run the reference control plane (PGlite, or --database-url)
   founderos-runner admin <command> [flags]          manage tokens and jobs of a reference control plane
   founderos-runner --version | --help
@@ -20,6 +25,8 @@ start flags (each also as an environment variable; flags win):
   --timeout-sec=N        FOUNDEROS_RUNNER_TIMEOUT_SEC  ceiling on a job's run time, 1..3600 (default 600)
   --log-level=LEVEL      FOUNDEROS_RUNNER_LOG_LEVEL    debug | info | warn | error (default info)
   --log-format=FORMAT    FOUNDEROS_RUNNER_LOG_FORMAT   text | json (default text)
+  --config=PATH          settings as JSON, keys = flag names (default ./founderos-runner.json,
+                         else $XDG_CONFIG_HOME/founderos-runner/config.json); flags > env > file > defaults
 
 Signals: the first SIGINT/SIGTERM lets the running job finish, the second cancels it, the third exits.
 Exit codes: 0 stopped cleanly, 1 failure, 2 bad configuration, 3 token rejected by the server, 130 forced.
@@ -32,6 +39,10 @@ async function main(argv: string[]): Promise<number> {
       return startCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
+    case 'service':
+      return serviceCommand(rest);
     case 'server':
       return runServerCommand(rest);
     case 'admin':
@@ -48,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${HELP}\n`);
       return EXIT.ok;
     default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}: use start, demo, server or admin (see founderos-runner --help)\n`);
+      process.stderr.write(`unknown command ${JSON.stringify(command)}: use start, doctor, service, demo, server or admin (see founderos-runner --help)\n`);
       return EXIT.config;
   }
 }

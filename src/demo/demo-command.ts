@@ -50,10 +50,20 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
 
     const log = createLogger({ level: 'warn', secrets: [token] });
     const runner = runRunner(
-      { token, serverUrl: controlPlane.url, agentBins: { claude: claudeBin }, allowProcessJobs: false, timeoutSec: 300, logLevel: 'warn', logFormat: 'text' },
+      {
+        token,
+        serverUrl: controlPlane.url,
+        agentBins: { claude: claudeBin },
+        allowProcessJobs: false,
+        timeoutSec: 300,
+        spoolDir: join(dataDir, 'spool'),
+        concurrency: 1,
+        maxJobs: 1,
+        logLevel: 'warn',
+        logFormat: 'text',
+      },
       log,
       process.env,
-      { maxJobs: 1 },
     );
     const followed = followEvents(admin, job.jobId, (event) => {
       out(`  +${((Date.parse(event.ts) - enqueuedAt) / 1000).toFixed(2).padStart(5)}s  ${event.kind.padEnd(19)} ${describeEvent(event.kind, event.payload)}`);

@@ -30,6 +30,8 @@ export interface AgentRunDeps {
   agentEnv: (jobId: string) => NodeJS.ProcessEnv;
   killGraceMs: number;
   log: Logger;
+  /** Told the agent's pid (its process group) as soon as it runs, so that a crashed runner's successor can stop it. */
+  onAgentStarted?: (pid: number) => void;
 }
 
 /** Why the runner stopped an agent before it finished by itself. */
@@ -80,7 +82,10 @@ export function agentRun(
         out.pipe(
           tap((event) => {
             if (event.type === 'exit') state.exit = event;
-            if (event.type === 'started') deps.log.debug('agent started', { jobId: job.jobId, pid: event.pid });
+            if (event.type === 'started') {
+              deps.log.debug('agent started', { jobId: job.jobId, pid: event.pid });
+              deps.onAgentStarted?.(event.pid);
+            }
           }),
           ignoreElements(),
         ),

@@ -1,6 +1,7 @@
 import minimist from 'minimist';
 import { agentClis } from '../agents/index.js';
 import { TOKEN_PATTERN } from '../protocol/types.js';
+import { defaultSpoolDir } from '../streams/spool.js';
 import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from './logger.js';
 
 export interface RunnerConfig {
@@ -12,6 +13,14 @@ export interface RunnerConfig {
   allowProcessJobs: boolean;
   /** The ceiling on any job's run time; a job may ask for less. */
   timeoutSec: number;
+  /** Where each job's batches and completion wait until the server accepts them. */
+  spoolDir: string;
+  /** How many jobs run at once. */
+  concurrency: number;
+  /** Exit after this many jobs (`--once` is 1); undefined: run until stopped. */
+  maxJobs?: number;
+  /** Serve /metrics and /healthz on this loopback port; undefined: no metrics server. */
+  metricsPort?: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -34,6 +43,10 @@ const SETTINGS = {
   token: { flag: 'token', env: 'FOUNDEROS_RUNNER_TOKEN' },
   serverUrl: { flag: 'server-url', env: 'FOUNDEROS_RUNNER_URL' },
   timeoutSec: { flag: 'timeout-sec', env: 'FOUNDEROS_RUNNER_TIMEOUT_SEC', fallback: '600' },
+  spoolDir: { flag: 'spool-dir', env: 'FOUNDEROS_RUNNER_SPOOL_DIR' },
+  concurrency: { flag: 'concurrency', env: 'FOUNDEROS_RUNNER_CONCURRENCY', fallback: '1' },
+  maxJobs: { flag: 'max-jobs', env: 'FOUNDEROS_RUNNER_MAX_JOBS' },
+  metricsPort: { flag: 'metrics-port', env: 'FOUNDEROS_RUNNER_METRICS_PORT' },
   logLevel: { flag: 'log-level', env: 'FOUNDEROS_RUNNER_LOG_LEVEL', fallback: 'info' },
   logFormat: { flag: 'log-format', env: 'FOUNDEROS_RUNNER_LOG_FORMAT', fallback: 'text' },
 } satisfies Record<Exclude<keyof RunnerConfig, 'agentBins' | 'allowProcessJobs'>, Setting>;
@@ -43,6 +56,8 @@ const AGENT_BIN_SETTINGS: Record<string, Setting> = Object.fromEntries(
   agentClis.map((adapter) => [adapter.name, { flag: `${adapter.name}-bin`, env: `FOUNDEROS_${adapter.name.toUpperCase()}_BIN`, fallback: adapter.defaultBin }]),
 );
 const ALLOW_PROCESS_JOBS: Setting = { flag: 'allow-process-jobs', env: 'FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS' };
+const ONCE = 'once';
+export const MAX_CONCURRENCY = 16;
 
 export const MAX_TIMEOUT_SEC = 3600;
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
@@ -79,12 +94,20 @@ export function parseFlags(argv: readonly string[], valueFlags: readonly string[
 }
 
 export const START_FLAGS = [...Object.values(SETTINGS), ...Object.values(AGENT_BIN_SETTINGS)].map((setting) => setting.flag);
-export const START_BOOLEAN_FLAGS = [ALLOW_PROCESS_JOBS.flag];
+export const START_BOOLEAN_FLAGS = [ALLOW_PROCESS_JOBS.flag, ONCE];
 
-/** Flags override environment variables, which override defaults; every problem is reported at once. */
-export function resolveRunnerConfig(flags: Record<string, string>, env: NodeJS.ProcessEnv, booleans: Record<string, boolean> = {}): RunnerConfig {
+/**
+ * Flags override environment variables, which override the config file (`file`, see config-file.ts), which
+ * overrides defaults; every problem is reported at once.
+ */
+export function resolveRunnerConfig(
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  booleans: Record<string, boolean> = {},
+  file: FileSettings = NO_FILE_SETTINGS,
+): RunnerConfig {
   const problems: string[] = [];
-  const read = (setting: Setting): string | undefined => flags[setting.flag] ?? (setting.env ? env[setting.env] || undefined : undefined) ?? setting.fallback;
+  const read = (setting: Setting): string | undefined => settingValue(setting, flags, env, file).value;
 
   const token = read(SETTINGS.token);
   if (!token) problems.push(`config error: ${SETTINGS.token.env} is required (pass --token=fos_… or set ${SETTINGS.token.env}; issue a token from the dashboard → Settings → Runner Tokens)`);
@@ -98,10 +121,21 @@ export function resolveRunnerConfig(flags: Record<string, string>, env: NodeJS.P
     if (problem) problems.push(`config error: server URL ${JSON.stringify(serverUrl)} ${problem}`);
   }
 
-  const timeoutText = read(SETTINGS.timeoutSec)!;
-  const timeoutSec = Number(timeoutText);
-  if (!/^\d+$/.test(timeoutText) || timeoutSec < 1 || timeoutSec > MAX_TIMEOUT_SEC)
-    problems.push(`config error: timeout ${JSON.stringify(timeoutText)} must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SEC} (--timeout-sec or ${SETTINGS.timeoutSec.env})`);
+  /** A whole number from `min` to `max`, or undefined when the setting is absent. */
+  const wholeNumber = (setting: Setting, what: string, min: number, max: number): number | undefined => {
+    const text = read(setting);
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (/^\d+$/.test(text) && value >= min && value <= max) return value;
+    problems.push(`config error: ${what} ${JSON.stringify(text)} must be a whole number from ${min} to ${max} (--${setting.flag} or ${setting.env})`);
+    return undefined;
+  };
+  const timeoutSec = wholeNumber(SETTINGS.timeoutSec, 'timeout in seconds', 1, MAX_TIMEOUT_SEC)!;
+  const concurrency = wholeNumber(SETTINGS.concurrency, 'concurrency', 1, MAX_CONCURRENCY)!;
+  const metricsPort = wholeNumber(SETTINGS.metricsPort, 'metrics port', 1, 65_535);
+  const once = booleans[ONCE] === true || file.booleans[ONCE] === true;
+  const maxJobs = wholeNumber(SETTINGS.maxJobs, 'max jobs', 1, Number.MAX_SAFE_INTEGER) ?? (once ? 1 : undefined);
+  if (once && read(SETTINGS.maxJobs) !== undefined) problems.push('config error: --once and --max-jobs both say when to stop; give one of them');
 
   const logLevel = read(SETTINGS.logLevel)!;
   if (!isOneOf(LOG_LEVELS, logLevel)) problems.push(`config error: log level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(' | ')}`);
@@ -113,8 +147,13 @@ export function resolveRunnerConfig(flags: Record<string, string>, env: NodeJS.P
     token: token!,
     serverUrl: serverUrl!.replace(/\/+$/, ''),
     agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, read(setting)!])),
-    allowProcessJobs: booleans[ALLOW_PROCESS_JOBS.flag] === true || /^(1|true|yes)$/i.test(env[ALLOW_PROCESS_JOBS.env!] ?? ''),
+    allowProcessJobs:
+      booleans[ALLOW_PROCESS_JOBS.flag] === true || /^(1|true|yes)$/i.test(env[ALLOW_PROCESS_JOBS.env!] ?? '') || file.booleans[ALLOW_PROCESS_JOBS.flag] === true,
     timeoutSec,
+    spoolDir: read(SETTINGS.spoolDir) ?? defaultSpoolDir(env),
+    concurrency,
+    maxJobs,
+    metricsPort,
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,
   };
@@ -142,4 +181,63 @@ function isLoopback(hostname: string): boolean {
 
 function isOneOf<T extends string>(choices: readonly T[], value: string): value is T {
   return (choices as readonly string[]).includes(value);
+}
+
+// ---- Config file, doctor and service support (src/runner/config-file.ts, doctor.ts, service.ts) ----
+
+/** Values from a config file, keyed by flag name: below flags and environment, above the defaults. */
+export interface FileSettings {
+  values: Readonly<Record<string, string>>;
+  booleans: Readonly<Record<string, boolean>>;
+}
+export const NO_FILE_SETTINGS: FileSettings = { values: {}, booleans: {} };
+
+/** Where a setting's value came from: the doctor holds a CLI the user chose to a higher standard than a default. */
+export type SettingSource = 'flag' | 'env' | 'file' | 'default';
+
+/** The one place that applies the precedence flags > env > file > defaults. */
+function settingValue(setting: Setting, flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings): { value?: string; source: SettingSource } {
+  if (flags[setting.flag] !== undefined) return { value: flags[setting.flag], source: 'flag' };
+  const fromEnv = setting.env ? env[setting.env] : undefined;
+  if (fromEnv) return { value: fromEnv, source: 'env' };
+  if (file.values[setting.flag] !== undefined) return { value: file.values[setting.flag], source: 'file' };
+  return { value: setting.fallback, source: 'default' };
+}
+
+/** One setting by its flag name (`spool-dir`, …) with its source, without validating anything else. */
+export function readSetting(flag: string, flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings = NO_FILE_SETTINGS): { value?: string; source: SettingSource } {
+  const setting = [...Object.values(SETTINGS), ...Object.values(AGENT_BIN_SETTINGS)].find((candidate) => candidate.flag === flag);
+  if (!setting) throw new Error(`no setting --${flag}`);
+  return settingValue(setting, flags, env, file);
+}
+
+/** Each agent CLI's binary and where it was chosen; unlike `resolveRunnerConfig`, this needs no valid token. */
+export function resolveAgentBins(flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings = NO_FILE_SETTINGS): Record<string, { bin: string; source: SettingSource }> {
+  return Object.fromEntries(
+    Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => {
+      const { value, source } = settingValue(setting, flags, env, file);
+      return [name, { bin: value!, source }];
+    }),
+  );
+}
+
+/** The environment variables that make `start` run with `config`: what a service file bakes in. */
+export function configEnvironment(config: RunnerConfig): Record<string, string> {
+  const variables: Record<string, string> = {
+    [SETTINGS.token.env]: config.token,
+    [SETTINGS.serverUrl.env]: config.serverUrl,
+    [SETTINGS.timeoutSec.env]: String(config.timeoutSec),
+    // Absolute, so that the service spools where `doctor` checked, whatever XDG_STATE_HOME the service manager sets.
+    [SETTINGS.spoolDir.env]: config.spoolDir,
+    [SETTINGS.concurrency.env]: String(config.concurrency),
+    ...(config.metricsPort !== undefined && { [SETTINGS.metricsPort.env]: String(config.metricsPort) }),
+    [SETTINGS.logLevel.env]: config.logLevel,
+    [SETTINGS.logFormat.env]: config.logFormat,
+  };
+  for (const [name, setting] of Object.entries(AGENT_BIN_SETTINGS)) {
+    const bin = config.agentBins[name];
+    if (bin !== undefined && bin !== setting.fallback) variables[setting.env!] = bin;
+  }
+  if (config.allowProcessJobs) variables[ALLOW_PROCESS_JOBS.env!] = '1';
+  return variables;
 }

@@ -1,4 +1,4 @@
-import { BehaviorSubject, connect, exhaustMap, filter, finalize, map, scan, take, takeUntil, tap, type Observable } from 'rxjs';
+import { BehaviorSubject, EMPTY, concat, connect, filter, map, mergeMap, scan, takeUntil, takeWhile, tap, type Observable } from 'rxjs';
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
@@ -6,12 +6,16 @@ import { errorText } from './agent-run.js';
 import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
 export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
-  /** SIGINT/SIGTERM as they arrive: the first stops polling, the second stops the job, the third exits. */
+  /** SIGINT/SIGTERM as they arrive: the first stops polling, the second stops the jobs, the third exits. */
   signals$: Observable<NodeJS.Signals>;
   /** The least time between two long-polls, against a server that answers at once. */
   pollMinIntervalMs: number;
-  /** Stop after this many jobs (default: never). */
+  /** How many jobs run at once (default 1). */
+  concurrency?: number;
+  /** Stop after this many jobs ran (default: never). Claims lost to another runner do not count. */
   maxJobs?: number;
+  /** Settles what an earlier run left in the spool; runs before the first poll. */
+  recover$?: Observable<JobResult>;
 }
 
 /** A third signal: the user wants out now, whatever is running. */
@@ -22,27 +26,47 @@ export class ForcedExitError extends Error {
   }
 }
 
+interface Load {
+  running: number;
+  finished: number;
+}
+
 /**
- * The daemon: long-poll for a job while idle, run it, report it, poll again; until a signal.
- * Emits each job's result. The first signal stops the poll source (and aborts the long-poll in
- * flight) so the running job drains and is reported; the second stops the agent and reports the job
- * as cancelled; the third errors with ForcedExitError.
+ * The daemon: settle what an earlier run left, then long-poll for a job while there is room for one, run
+ * it, report it, poll again; until a signal. Emits each job's result. The first signal stops the poll
+ * source (aborting the long-poll in flight) so running jobs drain and are reported; the second stops the
+ * agents and reports their jobs as cancelled; the third errors with ForcedExitError.
  */
 export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   const { log } = deps;
-  const idle$ = new BehaviorSubject(true);
-  const jobs$ = poll(() => deps.api.nextJob(), {
+  const concurrency = deps.concurrency ?? 1;
+  const maxJobs = deps.maxJobs ?? Infinity;
+  const load$ = new BehaviorSubject<Load>({ running: 0, finished: 0 });
+  const hasRoom$ = load$.pipe(map(({ running, finished }) => running < concurrency && running + finished < maxJobs));
+  const changeLoad = (change: (load: Load) => Load) => load$.next(change(load$.value));
+
+  const nextJob = () =>
+    deps.api.nextJob().pipe(
+      tap(() => {
+        if (deps.metrics) deps.metrics.lastPollAnswerAt = deps.scheduler.now();
+      }),
+    );
+  const jobs$ = poll(nextJob, {
     isEmpty: (answer) => answer.kind === 'empty',
     minIntervalMs: deps.pollMinIntervalMs,
     backoff: {
       ...deps.retry,
-      onRetry: ({ error, delayMs }) => log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) }),
+      onRetry: ({ error, delayMs }) => {
+        if (deps.metrics) deps.metrics.pollErrors++;
+        log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
+      },
     },
     random: deps.retry.random,
     scheduler: deps.scheduler,
   }).pipe(
     map((answer) => (answer.kind === 'job' ? answer.job : undefined)!),
-    activeWhile(idle$),
+    // Poll only while there is room: a job the server offers is then always claimed, never dropped.
+    activeWhile(hasRoom$),
   );
 
   return deps.signals$.pipe(
@@ -50,11 +74,11 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
     connect((signalCount$) => {
       const stopPolling$ = signalCount$.pipe(
         filter((count) => count === 1),
-        tap(() => log.info('stopping: no new jobs; the current one (if any) finishes first. Signal again to stop it now.')),
+        tap(() => log.info('stopping: no new jobs; running ones finish first. Signal again to stop them now.')),
       );
       const cancel$ = signalCount$.pipe(
         filter((count) => count === 2),
-        tap(() => log.warn('stopping now: cancelling the current job. Signal a third time to exit at once.')),
+        tap(() => log.warn('stopping now: cancelling the running jobs. Signal a third time to exit at once.')),
       );
       const force$ = signalCount$.pipe(
         filter((count) => count >= 3),
@@ -62,15 +86,26 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           throw new ForcedExitError();
         }),
       );
-      return jobs$.pipe(
+      const work$ = jobs$.pipe(
         takeUntil(stopPolling$),
-        exhaustMap((job) => {
-          idle$.next(false);
+        mergeMap((job) => {
+          changeLoad((load) => ({ ...load, running: load.running + 1 }));
+          deps.metrics?.jobStarted(job.jobId);
           log.info('got job', { jobId: job.jobId, agent: job.agentName });
-          return runJob(job, { ...deps, cancel$ }).pipe(finalize(() => idle$.next(true)));
+          return runJob(job, { ...deps, cancel$ }).pipe(
+            tap((result) => {
+              const ran = result.outcome !== 'lost' && result.outcome !== 'gone';
+              changeLoad((load) => ({ running: load.running - 1, finished: load.finished + (ran ? 1 : 0) }));
+            }),
+          );
+        }, concurrency),
+        takeWhile(() => load$.value.finished < maxJobs, true),
+      );
+      return concat(deps.recover$ ?? EMPTY, work$).pipe(
+        tap((result) => {
+          deps.metrics?.jobFinished(result.jobId, result.outcome);
+          log.info(`job ${result.outcome}`, { ...result });
         }),
-        tap((result) => log.info(`job ${result.outcome}`, { ...result })),
-        take(deps.maxJobs ?? Infinity),
         alongside(force$),
       );
     }),

@@ -19,18 +19,18 @@ import {
   throwError,
   timer,
   type Observable,
-  type SchedulerLike,
 } from 'rxjs';
 import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
 import { alongside } from '../operators/alongside.js';
 import { batch } from '../operators/batch.js';
-import { retryBackoff, type RetryBackoffOptions } from '../operators/retryBackoff.js';
+import { retryBackoff } from '../operators/retryBackoff.js';
 import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
 import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload, RunnerEvent } from '../protocol/types.js';
-import { TokenRejectedError, type RunnerApi } from '../streams/http.js';
+import { TokenRejectedError } from '../streams/http.js';
+import type { JobSpool } from '../streams/spool.js';
+import { deliverBatch, deliverCompletion, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import { agentRun, errorText, settleRun, stopMessage, type PendingEvent, type StopReason } from './agent-run.js';
-import type { Logger } from './logger.js';
 import { checkPayload } from './payload.js';
 
 export interface JobResult {
@@ -45,9 +45,7 @@ export interface JobResult {
   elapsedSec?: number;
 }
 
-export interface JobRunnerDeps {
-  api: RunnerApi;
-  log: Logger;
+export interface JobRunnerDeps extends DeliveryDeps {
   spawn: (spec: ProcessSpec) => Observable<ProcessOutput>;
   /** The binary to run for an adapter (`--claude-bin` and friends). */
   binFor: (adapter: AgentAdapter) => string;
@@ -64,8 +62,8 @@ export interface JobRunnerDeps {
   heartbeatSupport: { supported: boolean };
   /** Emits when the user asks, by a second signal, to stop the running job now. */
   cancel$: Observable<unknown>;
-  retry: Pick<RetryBackoffOptions, 'initialDelayMs' | 'maxDelayMs' | 'random'>;
-  scheduler: SchedulerLike;
+  /** Opens the job's durable spool, where batches and the completion wait until the server accepts them. */
+  openSpool: (jobId: string) => JobSpool;
 }
 
 /** Request bodies stay under this many bytes of payload, whatever the agent prints. */
@@ -85,12 +83,12 @@ export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobR
         deps.log.info(claim.kind === 'lost' ? 'job taken by another runner' : 'job cancelled before it could be claimed', { jobId: job.jobId });
         return of<JobResult>({ jobId: job.jobId, outcome: claim.kind, eventsSent: 0 });
       }
-      return executeJob(job, claim.payload, deps);
+      return executeJob(job, claim.payload, deps.openSpool(job.jobId), deps);
     }),
   );
 }
 
-function executeJob(job: JobDescriptor, rawPayload: unknown, deps: JobRunnerDeps): Observable<JobResult> {
+function executeJob(job: JobDescriptor, rawPayload: unknown, spool: JobSpool, deps: JobRunnerDeps): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
   const checked = checkPayload(rawPayload, job.jobId);
   if (!checked.ok) {
@@ -109,14 +107,14 @@ function executeJob(job: JobDescriptor, rawPayload: unknown, deps: JobRunnerDeps
         'its owner can allow them with --allow-process-jobs (or FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS=1)',
     );
   }
-  return runAgent(checked.payload, adapter, startedAt, deps);
+  return runAgent(checked.payload, adapter, spool, startedAt, deps);
 
   function refuse(errorMessage: string): Observable<JobResult> {
-    return reportCompletion(deps, job.jobId, startedAt, 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));
+    return reportCompletion(deps, spool, startedAt, () => 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));
   }
 }
 
-function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {
+function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {
   const { jobId } = payload;
   const { log, scheduler } = deps;
   const bin = deps.binFor(adapter);
@@ -126,7 +124,8 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number,
   let stopReason: StopReason | undefined;
   let eventsSent = 0;
   const serverStop$ = new Subject<StopReason>();
-  let run = agentRun(payload, adapter, bin, stop$(), deps);
+  const agentDeps = { ...deps, onAgentStarted: (pid: number) => spool.recordAgent(pid) };
+  let run = agentRun(payload, adapter, bin, stop$(), agentDeps);
 
   function stop$(): Observable<StopReason> {
     return merge(
@@ -153,27 +152,29 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number,
       adapter.isUnknownSession?.(first.report, first.stderrTail);
     if (!retry) return EMPTY;
     log.warn('the agent does not know the session to resume; running again in a fresh session', { jobId, sessionId: payload.sessionId });
-    run = agentRun({ ...payload, sessionId: null }, adapter, bin, stop$(), deps);
+    run = agentRun({ ...payload, sessionId: null }, adapter, bin, stop$(), agentDeps);
     return run.lines$;
   });
 
-  const send = (events: (PendingEvent & EventStamp)[]): Observable<never> => {
+  const spoolBatch = (events: (PendingEvent & EventStamp)[]) => {
+    const wire: RunnerEvent[] = events.map(({ bytes: _bytes, ...event }) => event);
+    if (deps.metrics) deps.metrics.spoolBacklog++;
+    return { index: spool.appendBatch(JSON.stringify({ events: wire })), size: wire.length };
+  };
+  const send = ({ index, size }: { index: number; size: number }): Observable<never> => {
     // Once the server has ended the job, it refuses every batch; the agent is being stopped.
     if (stopReason === 'server') return EMPTY;
-    const wire: RunnerEvent[] = events.map(({ bytes: _bytes, ...event }) => event);
-    return deps.api.appendEvents(jobId, wire).pipe(
-      retryBackoff({ ...deps.retry, scheduler, onRetry: logRetry(log, 'events batch', jobId) }),
+    return deliverBatch(deps, spool, index).pipe(
       tap((outcome) => {
-        if (outcome.kind === 'ok') eventsSent += wire.length;
-        else {
+        if (deps.metrics) deps.metrics.spoolBacklog--;
+        if (outcome.kind === 'ok') {
+          eventsSent += size;
+          if (deps.metrics) deps.metrics.eventsSent += size;
+        }
+        if (outcome.kind === 'terminal' || outcome.kind === 'gone') {
           log.warn(outcome.kind === 'terminal' ? 'job ended on the server; stopping the agent' : 'job no longer belongs to this runner; stopping the agent', { jobId });
           serverStop$.next('server');
         }
-      }),
-      catchError((error: unknown) => {
-        if (error instanceof TokenRejectedError) return throwError(() => error);
-        log.error('server refused an events batch; skipping it', { jobId, events: wire.length, firstSeq: wire[0]?.seq, error: errorText(error) });
-        return EMPTY;
       }),
       ignoreElements(),
     );
@@ -202,6 +203,8 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number,
     sequenceEvents<PendingEvent>({ scheduler }),
     batch({ scheduler }),
     concatMap((events) => from(splitByPayloadBytes(events, MAX_BATCH_PAYLOAD_BYTES))),
+    // Each batch goes to disk at once; only its index waits in memory for its turn to be sent.
+    map(spoolBatch),
     concatMap(send),
     alongside(heartbeat$),
   );
@@ -218,15 +221,15 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, startedAt: number,
     };
   };
 
-  return concat(delivered$, reportCompletion(deps, jobId, startedAt, () => eventsSent, completion));
+  return concat(delivered$, reportCompletion(deps, spool, startedAt, () => eventsSent, completion));
 }
 
 /** Sends the completion (retried until the server answers), then emits the job's result. */
 function reportCompletion(
   deps: JobRunnerDeps,
-  jobId: string,
+  spool: JobSpool,
   startedAt: number,
-  eventsSent: number | (() => number),
+  eventsSent: () => number,
   build: () => Promise<Omit<CompletionBody, 'elapsedSec'>>,
 ): Observable<JobResult> {
   return defer(async () => {
@@ -235,23 +238,13 @@ function reportCompletion(
     return { ...body, elapsedSec, errorMessage: body.errorMessage?.slice(0, MAX_ERROR_MESSAGE_CHARS) ?? null };
   }).pipe(
     concatMap((body) =>
-      deps.api.complete(jobId, body).pipe(
-        retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry: logRetry(deps.log, 'completion', jobId) }),
-        tap((outcome) => {
-          if (outcome.kind === 'already_terminal') deps.log.info('job was already terminal on the server', { jobId });
-          if (outcome.kind === 'gone') deps.log.warn('server no longer knows this job; completion not recorded', { jobId });
-        }),
-        catchError((error: unknown) => {
-          if (error instanceof TokenRejectedError) return throwError(() => error);
-          deps.log.error('server refused the completion', { jobId, error: errorText(error) });
-          return of(null);
-        }),
+      deliverCompletion(deps, spool, body).pipe(
         map(
           (): JobResult => ({
-            jobId,
+            jobId: spool.jobId,
             outcome: body.status,
             exitCode: body.exitCode,
-            eventsSent: typeof eventsSent === 'function' ? eventsSent() : eventsSent,
+            eventsSent: eventsSent(),
             costMicros: body.costMicros,
             sessionId: body.sessionId,
             errorMessage: body.errorMessage,
@@ -262,7 +255,6 @@ function reportCompletion(
     ),
   );
 }
-
 
 /** Splits a batch so that no request body carries more than `maxBytes` of payload (a lone huge line still goes alone). */
 export function splitByPayloadBytes<T extends { bytes: number }>(events: T[], maxBytes: number): T[][] {
@@ -281,13 +273,3 @@ export function splitByPayloadBytes<T extends { bytes: number }>(events: T[], ma
   if (current.length > 0) batches.push(current);
   return batches;
 }
-
-
-
-
-
-function logRetry(log: Logger, what: string, jobId: string) {
-  return ({ error, attempt, delayMs }: { error: unknown; attempt: number; delayMs: number }) =>
-    log.warn(`${what} failed; retrying`, { jobId, attempt, inMs: delayMs, error: errorText(error) });
-}
-

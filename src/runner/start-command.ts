@@ -1,11 +1,17 @@
 import { asyncScheduler, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
+import { isRunnerAlive } from '../streams/orphans.js';
+import { serveMetrics } from '../streams/metrics-server.js';
+import { openJobSpool } from '../streams/spool.js';
 import { readFirstLine, spawnProcess } from '../streams/process.js';
 import { processSignals } from '../streams/signals.js';
 import { agentEnvironment } from './agent-env.js';
+import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type LoadedConfigFile } from './config-file.js';
 import { ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
 import { ForcedExitError, runDaemon } from './daemon.js';
 import { createLogger, preview, type Logger } from './logger.js';
+import { RunnerMetrics } from './metrics.js';
+import { recoverLeftovers } from './recover.js';
 import { errorText } from './agent-run.js';
 import { RUNNER_VERSION, USER_AGENT, versionCache } from './version.js';
 
@@ -26,16 +32,16 @@ export interface StartTunables {
   pollMinIntervalMs?: number;
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
-  /** Stop after this many jobs (the demo runs one). */
-  maxJobs?: number;
 }
 
 /** `founderos-runner start`: parse flags and env, then run the daemon until a signal. */
 export async function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let config: RunnerConfig;
+  let configFile: LoadedConfigFile;
   try {
-    const { values, booleans } = parseFlags(argv, START_FLAGS, START_BOOLEAN_FLAGS);
-    config = resolveRunnerConfig(values, env, booleans);
+    const { values, booleans } = parseFlags(argv, [...START_FLAGS, CONFIG_FLAG], START_BOOLEAN_FLAGS);
+    configFile = loadConfigFile(values[CONFIG_FLAG], processConfigFileLocation(env));
+    config = resolveRunnerConfig(values, env, booleans, configFile);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -44,6 +50,7 @@ export async function startCommand(argv: readonly string[], env: NodeJS.ProcessE
     throw error;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: [config.token] });
+  for (const warning of configFile.warnings) log.warn(warning);
   return runRunner(config, log, env, tunablesFromEnv(env));
 }
 
@@ -51,9 +58,24 @@ export async function startCommand(argv: readonly string[], env: NodeJS.ProcessE
 export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.ProcessEnv, tunables: StartTunables = {}): Promise<number> {
   log.info(`founderos-runner v${RUNNER_VERSION} starting`, { serverUrl: config.serverUrl, claudeBin: config.agentBins.claude, token: preview(config.token) });
   const agentBaseEnv = { ...env };
-  const daemon$ = runDaemon({
+  const metrics = new RunnerMetrics();
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  try {
+    metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort, metricsEndpoints(metrics));
+  } catch (error) {
+    log.error(`cannot serve metrics on 127.0.0.1:${config.metricsPort} (${errorText(error)}); choose a free --metrics-port`);
+    return EXIT.config;
+  }
+  if (metricsServer) log.info('serving metrics', { url: `${metricsServer.url}/metrics`, health: `${metricsServer.url}/healthz` });
+  const delivery = {
     api: createRunnerApi({ serverUrl: config.serverUrl, token: config.token, userAgent: USER_AGENT }),
     log,
+    metrics,
+    retry: { initialDelayMs: tunables.retryInitialDelayMs ?? 1_000, maxDelayMs: tunables.retryMaxDelayMs ?? 30_000 },
+    scheduler: asyncScheduler,
+  };
+  const daemon$ = runDaemon({
+    ...delivery,
     spawn: spawnProcess,
     binFor: (adapter) => config.agentBins[adapter.name] ?? adapter.defaultBin,
     allowProcessJobs: config.allowProcessJobs,
@@ -63,11 +85,13 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     killGraceMs: tunables.killGraceMs ?? 10_000,
     heartbeatMs: tunables.heartbeatMs ?? 10_000,
     heartbeatSupport: { supported: true },
-    retry: { initialDelayMs: tunables.retryInitialDelayMs ?? 1_000, maxDelayMs: tunables.retryMaxDelayMs ?? 30_000 },
-    scheduler: asyncScheduler,
+    openSpool: (jobId) => openJobSpool(config.spoolDir, jobId, config.serverUrl),
+    recover$: recoverLeftovers({ ...delivery, spoolDir: config.spoolDir, serverUrl: config.serverUrl, isRunnerAlive }),
     signals$: processSignals(),
     pollMinIntervalMs: tunables.pollMinIntervalMs ?? 1_000,
-    maxJobs: tunables.maxJobs,
+    concurrency: config.concurrency,
+    maxJobs: config.maxJobs,
+    metrics,
   });
   try {
     await lastValueFrom(daemon$.pipe(defaultIfEmpty(null)));
@@ -89,7 +113,24 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     }
     log.error(`runner failed: ${errorText(error)}`);
     return EXIT.failure;
+  } finally {
+    await metricsServer?.close();
   }
+}
+
+/** Healthy while the server answered a poll recently, or jobs are running (no polls then). */
+function metricsEndpoints(metrics: RunnerMetrics) {
+  const STALE_MS = 90_000;
+  return {
+    metrics: () => metrics.render(),
+    health: () => {
+      const running = metrics.runningJobs > 0;
+      const silentMs = Date.now() - metrics.lastPollAnswerAt;
+      if (running) return { ok: true, detail: 'running a job' };
+      if (metrics.lastPollAnswerAt === 0) return { ok: false, detail: 'the server has not answered a poll yet' };
+      return silentMs < STALE_MS ? { ok: true, detail: 'polling' } : { ok: false, detail: `the server has not answered a poll for ${Math.round(silentMs / 1000)} s` };
+    },
+  };
 }
 
 /** Internal timings can be shortened through the environment, for tests and demos only. */

@@ -67,7 +67,8 @@ export interface RunnerApiOptions {
 export interface RunnerApi {
   nextJob(): Observable<NextJobOutcome>;
   claim(jobId: string): Observable<ClaimOutcome>;
-  appendEvents(jobId: string, events: readonly RunnerEvent[]): Observable<AppendOutcome>;
+  /** `batch` is the events, or the request body already serialized (as the spool keeps it). */
+  appendEvents(jobId: string, batch: readonly RunnerEvent[] | string): Observable<AppendOutcome>;
   complete(jobId: string, body: CompletionBody): Observable<CompleteOutcome>;
   heartbeat(jobId: string): Observable<HeartbeatOutcome>;
 }
@@ -88,7 +89,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     method: 'get' | 'post',
     route: string,
     outcomes: StatusMap<T>,
-    init: { json?: unknown; timeout?: number } = {},
+    init: { json?: unknown; body?: string; headers?: Record<string, string>; timeout?: number } = {},
   ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const abort = new AbortController();
@@ -131,12 +132,12 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         409: { kind: 'lost' },
         404: { kind: 'gone' },
       }),
-    appendEvents: (jobId, events) =>
+    appendEvents: (jobId, batch) =>
       request<AppendOutcome>(
         'post',
         jobRoute(jobId, 'events'),
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
-        { json: { events } },
+        typeof batch === 'string' ? { body: batch, headers: { 'content-type': 'application/json' } } : { json: { events: batch } },
       ),
     complete: (jobId, body) =>
       request<CompleteOutcome>(

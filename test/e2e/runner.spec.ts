@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-process.js';
+import { FAKE_CLAUDE, RunnerProcess, freePort, isAlive, until } from '../support/runner-process.js';
 
 /**
  * The built CLI as a child process, against the real reference control plane over HTTP, with a fake
@@ -260,5 +260,49 @@ describe('founderos-runner command line', () => {
     const cli = new RunnerProcess(args);
     expect((await cli.exit).code).toBe(2);
     expect(cli.stderr).toContain(message);
+  });
+});
+
+describe('founderos-runner start: concurrency, --once and metrics (end to end)', () => {
+  let server: TestControlPlane;
+  let runner: RunnerProcess | undefined;
+  beforeAll(async () => {
+    server = await startTestControlPlane();
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await server.close();
+  });
+
+  it('should run four jobs at once with --concurrency 4, each delivered completely and separately', async () => {
+    const jobs = await Promise.all([0, 1, 2, 3].map(() => server.enqueue({ mode: 'stream', lines: 100, delayMs: 10 })));
+    const metricsUrl = `http://127.0.0.1:${await freePort()}`;
+    runner = new RunnerProcess(['start', `--server-url=${server.url}`, '--concurrency', '4', `--metrics-port=${new URL(metricsUrl).port}`], {
+      FOUNDEROS_RUNNER_TOKEN: server.token,
+      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+    });
+    // all four are streaming at the same moment
+    await until(async () => (await Promise.all(jobs.map((job) => server.admin.getJob(job.jobId)))).every((job) => job.status === 'streaming'), 10_000, () => 'the four jobs never ran together');
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(metrics).toContain('founderos_runner_running_jobs 4');
+    expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
+    for (const job of jobs) {
+      expect((await server.waitForJob(job.jobId)).status).toBe('completed');
+      const events = await server.events(job.jobId);
+      expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 104 }, (_, index) => index));
+      expect(new Set(events.map((event) => event.eventId)).size).toBe(104);
+    }
+    expect(await (await fetch(`${metricsUrl}/metrics`)).text()).toContain('founderos_runner_jobs_total{outcome="completed"} 4');
+  });
+
+  it('should exit 0 after one job with --once, leaving the next job queued', async () => {
+    await runner?.stop();
+    const first = await server.enqueue({ mode: 'stream', lines: 5 });
+    const second = await server.enqueue({ mode: 'stream', lines: 5 });
+    runner = new RunnerProcess(['start', `--server-url=${server.url}`, '--once'], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+    expect((await runner.exit).code).toBe(0);
+    expect((await server.admin.getJob(first.jobId)).status).toBe('completed');
+    expect((await server.admin.getJob(second.jobId)).status).toBe('queued');
+    await server.admin.cancelJob(second.jobId);
   });
 });

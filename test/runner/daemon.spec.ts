@@ -24,6 +24,9 @@ describe('runDaemon', () => {
     spawn: () => NEVER,
     binFor: () => 'claude',
     allowProcessJobs: false,
+    openSpool: () => {
+      throw new Error('no job runs an agent in these specs');
+    },
     cliVersion: async () => undefined,
     agentEnv: () => ({}),
     timeoutCapSec: 600,
@@ -97,11 +100,11 @@ describe('runDaemon', () => {
     });
   });
 
-  it('should stop after maxJobs jobs', () => {
+  it('should not count claims lost to another runner toward maxJobs', () => {
     testScheduler.run(({ cold, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
       const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'gone' } });
-      expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { maxJobs: 2 }))).toBe('---a--(a|)', {
+      expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { maxJobs: 1 })), '^ 12ms !').toBe('---a--a--a--a', {
         a: expect.objectContaining({ outcome: 'gone' }),
       });
     });

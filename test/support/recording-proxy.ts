@@ -9,10 +9,18 @@ export interface RecordedRequest {
   events?: number;
 }
 
-/** Decides what to do with one request before it reaches the server: pass it, answer instead, or rewrite the answer. */
+/**
+ * Decides what to do with one request before it reaches the server: pass it (after `delayMs`), answer
+ * instead, rewrite the answer, cut the connection before the server sees the request (`drop`), or let the
+ * server handle it and cut the connection before the answer (`dropAnswer`: the runner must retry something
+ * the server already did).
+ */
 export type Interceptor = (request: { method: string; path: string; body: string }) =>
   | { respond: { status: number; body?: string } }
   | { rewrite: (status: number, body: string) => { status: number; body: string } }
+  | { drop: true }
+  | { dropAnswer: true }
+  | { delayMs: number }
   | undefined;
 
 /**
@@ -29,6 +37,12 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
     const record = (status: number) =>
       recorded.push({ method, path, status, ...(path.endsWith('/events') && method === 'POST' && { events: countEvents(body) }) });
     const decision = intercept({ method, path, body });
+    if (decision && 'drop' in decision) {
+      record(0);
+      req.socket.destroy();
+      return;
+    }
+    if (decision && 'delayMs' in decision) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
     if (decision && 'respond' in decision) {
       record(decision.respond.status);
       res.writeHead(decision.respond.status, { 'content-type': 'application/json' }).end(decision.respond.body ?? '');
@@ -40,7 +54,11 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
         let status = answer.statusCode ?? 502;
         let text = await readBody(answer);
         if (decision && 'rewrite' in decision) ({ status, body: text } = decision.rewrite(status, text));
-        record(status);
+        record(decision && 'dropAnswer' in decision ? 0 : status);
+        if (decision && 'dropAnswer' in decision) {
+          req.socket.destroy();
+          return;
+        }
         const headers = { ...answer.headers, 'content-length': String(Buffer.byteLength(text)) };
         delete headers['transfer-encoding'];
         res.writeHead(status, headers).end(text);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const RUNNER_BIN = fileURLToPath(new URL('../../dist/bin/founderos-runner.js', import.meta.url));
@@ -26,8 +28,15 @@ export class RunnerProcess {
   stderr = '';
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
+  /** Each runner gets its own spool, unless a test hands one over (to play a restart). */
+  readonly spoolDir: string;
+
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [RUNNER_BIN, ...args], { env: { ...cleanEnv(), ...FAST_TIMINGS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.spoolDir = env.FOUNDEROS_RUNNER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'founderos-spool-'));
+    this.child = spawn(process.execPath, [RUNNER_BIN, ...args], {
+      env: { ...cleanEnv(), ...FAST_TIMINGS, FOUNDEROS_RUNNER_SPOOL_DIR: this.spoolDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
     this.exit = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -68,4 +77,15 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -1,0 +1,548 @@
+/**
+ * Shared machinery of the benchmarks: fresh control planes (PGlite in memory, or a fresh PostgreSQL database),
+ * runner processes (the built CLI, or the minimal baseline) in private state directories, the flood agent,
+ * /proc readings, an event follower, and cleanup that kills every child even when a measurement fails.
+ *
+ * Plain Node ESM over the built `dist/`: run `npm run build` first (`npm run bench` does).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export { sleep };
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const RUNNER_BIN = join(ROOT, 'dist/bin/founderos-runner.js');
+export const MINIMAL_BIN = join(ROOT, 'bench/baselines/minimal-runner.mjs');
+export const FLOOD = join(ROOT, 'bench/agents/flood.mjs');
+export const PG_SCRIPT = join(ROOT, 'scripts/postgres-test-cluster.sh');
+export const RESULTS = join(ROOT, 'bench/results');
+/** Every line the flood agent prints between its `init` and its `result` has exactly this many bytes, newline included. */
+export const LINE_BYTES = 300;
+export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+export const IMPLS = /** @type {const} */ (['runner', 'minimal']);
+
+if (!existsSync(join(ROOT, 'dist/control-plane/index.js')) || !existsSync(RUNNER_BIN)) {
+  process.stderr.write('bench: dist/ is missing; run `npm run build` first (or `npm run bench`, which builds)\n');
+  process.exit(2);
+}
+const { startControlPlane } = await import(join(ROOT, 'dist/control-plane/index.js'));
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes of this machine. */
+export const now = () => performance.timeOrigin + performance.now();
+
+// ------------------------------------------------------------------ scratch space and cleanup
+
+/** One private directory for the whole run: state dirs of runners, PostgreSQL's state file. */
+export const WORK = mkdtempSync(join(tmpdir(), 'founderos-bench-'));
+const liveChildren = new Set();
+const cleanups = [];
+
+/** Registers an async cleanup, run (last first) by `cleanupAll`. */
+export function onCleanup(fn) {
+  cleanups.push(fn);
+}
+
+function killChildren() {
+  for (const child of liveChildren) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+let cleaned = false;
+export async function cleanupAll() {
+  if (cleaned) return;
+  cleaned = true;
+  killChildren();
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (error) {
+      process.stderr.write(`bench: cleanup: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+  rmSync(WORK, { recursive: true, force: true });
+}
+
+process.on('exit', () => {
+  killChildren();
+  try {
+    rmSync(WORK, { recursive: true, force: true });
+  } catch {
+    // best effort
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench: ${signal}: cleaning up\n`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+// ------------------------------------------------------------------ processes
+
+/** Spawns a child that is killed on any exit of the bench; keeps the last 4 KB of its stderr for error messages. */
+export function launch(command, args, { env = process.env, cwd = WORK, stdio = ['ignore', 'ignore', 'pipe'] } = {}) {
+  const child = spawn(command, args, { env, cwd, stdio });
+  let tail = '';
+  child.stderr?.setEncoding('utf8').on('data', (text) => {
+    tail = (tail + text).slice(-4000);
+  });
+  liveChildren.add(child);
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      liveChildren.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  child.on('error', () => liveChildren.delete(child));
+  return { child, pid: child.pid, exited, stderr: () => tail };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+export async function stop(proc, graceMs = 5000) {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const outcome = await Promise.race([proc.exited, sleep(graceMs).then(() => 'timeout')]);
+  if (outcome === 'timeout') {
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+  }
+}
+
+/** The environment for children: this one without any FOUNDEROS_ variable, with HOME and XDG dirs private to `home`. */
+export function childEnv(home, extra = {}) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FOUNDEROS_')));
+  return {
+    ...env,
+    HOME: home,
+    XDG_STATE_HOME: join(home, 'state'),
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_DATA_HOME: join(home, 'data'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+    ...extra,
+  };
+}
+
+/**
+ * A runner process polling `url` with `token`, running the flood agent: `runner` is the built CLI with its
+ * production defaults, `minimal` the hand-written baseline. Each gets its own HOME (spool, config) and cwd.
+ */
+export function startImpl(impl, url, token, { nodeArgs = [] } = {}) {
+  const home = mkdtempSync(join(WORK, `${impl}-`));
+  const env = childEnv(home, { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FLOOD });
+  const args =
+    impl === 'runner' ? [...nodeArgs, RUNNER_BIN, 'start', `--server-url=${url}`] : [...nodeArgs, MINIMAL_BIN, `--server-url=${url}`];
+  const proc = launch(process.execPath, args, { env, cwd: home });
+  return { ...proc, impl, home, dispose: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+// ------------------------------------------------------------------ /proc
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** user + system CPU time of a live process, in ms (resolution 1000 / CLK_TCK). */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** A memory figure of /proc/<pid>/status (VmHWM: peak RSS, VmRSS: current), in MB. */
+export function memMb(pid, key = 'VmHWM') {
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+// ------------------------------------------------------------------ control planes and databases
+
+let postgres;
+
+/**
+ * PostgreSQL for the variants that need it: FOUNDEROS_TEST_DATABASE_URL when set, else a throwaway cluster from
+ * scripts/postgres-test-cluster.sh (its own state file and port range, so a cluster of the test suite is left
+ * alone), stopped at cleanup. Resolves to `{ url }` or `{ skip: reason }`.
+ */
+export async function ensurePostgres() {
+  if (postgres) return postgres;
+  if (process.env.FOUNDEROS_TEST_DATABASE_URL) {
+    postgres = { url: process.env.FOUNDEROS_TEST_DATABASE_URL, source: 'FOUNDEROS_TEST_DATABASE_URL' };
+    return postgres;
+  }
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
+  if (!versions.some((version) => existsSync(`/usr/lib/postgresql/${version}/bin/initdb`))) {
+    postgres = { skip: 'no PostgreSQL binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql), and FOUNDEROS_TEST_DATABASE_URL is not set' };
+    return postgres;
+  }
+  const env = { ...process.env, FOUNDEROS_PG_STATE: join(WORK, 'pg-cluster.state'), FOUNDEROS_PG_PORT: '56432' };
+  try {
+    const out = execFileSync('bash', [PG_SCRIPT, 'start'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(async () => {
+      execFileSync('bash', [PG_SCRIPT, 'stop'], { env, stdio: 'ignore' });
+    });
+    const url = out.trim().split('\n').pop().replace(/^FOUNDEROS_TEST_DATABASE_URL=/, '');
+    postgres = { url, source: `throwaway cluster (${out.trim().split('\n')[0].replace(/ in \/.*/, '')})` };
+  } catch (error) {
+    postgres = { skip: `scripts/postgres-test-cluster.sh start failed: ${String(error.stderr ?? error.message).trim().slice(0, 300)}` };
+  }
+  return postgres;
+}
+
+let dbSeq = 0;
+
+/** A fresh database on the PostgreSQL server of `baseUrl` (dropped by the returned `drop`); the base database if CREATE DATABASE is refused. */
+async function freshDatabase(baseUrl) {
+  const { default: pg } = await import('pg');
+  const name = `founderos_bench_${process.pid}_${++dbSeq}`;
+  const client = new pg.Client({ connectionString: baseUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } catch {
+    return { url: baseUrl, drop: async () => {}, shared: true };
+  } finally {
+    await client.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    shared: false,
+    drop: async () => {
+      const admin = new pg.Client({ connectionString: baseUrl });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+let companySeq = 0;
+
+/**
+ * A fresh reference control plane in this process, on a free loopback port: PGlite in memory, or PostgreSQL in a
+ * fresh database. Long-polls are held 30 s, as in production. Jobs and tokens belong to a company of its own.
+ */
+export async function openPlane(db = 'pglite') {
+  let database;
+  if (db === 'postgres') {
+    const pgInfo = await ensurePostgres();
+    if (pgInfo.skip) throw new Error(pgInfo.skip);
+    database = await freshDatabase(pgInfo.url);
+  }
+  const plane = await startControlPlane({ longPollMs: 30_000, ...(database && { databaseUrl: database.url }) });
+  const company = `bench-${process.pid}-${++companySeq}`;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await plane.close();
+    await database?.drop();
+  };
+  onCleanup(close);
+  return {
+    db,
+    plane,
+    admin: plane.admin,
+    url: plane.url,
+    company,
+    close,
+    async token(name = 'bench') {
+      return (await plane.admin.createToken({ companyId: company, name })).token;
+    },
+    enqueue(spec) {
+      return plane.admin.enqueueJob({ companyId: company, agentName: 'Flood', prompt: JSON.stringify(spec) });
+    },
+    /** Resolves once `count` of the company's tokens have made a request (so that many runners are long-polling). */
+    async waitPolling(count, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const tokens = await plane.admin.listTokens({ companyId: company });
+        if (tokens.filter((token) => token.lastUsedAt !== null).length >= count) break;
+        if (Date.now() > deadline) throw new Error(`only ${tokens.filter((t) => t.lastUsedAt).length} of ${count} runners polled within ${timeoutMs} ms`);
+        await sleep(25);
+      }
+      // The request is in; let it reach its wait.
+      await sleep(150);
+    },
+    /** Polls the job list (cheap: no event count) until `count` jobs are terminal; resolves to them. */
+    async waitJobs(count, timeoutMs, describe = () => '') {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const jobs = await plane.admin.listJobs({ companyId: company, limit: 1000 });
+        const done = jobs.filter((job) => TERMINAL.has(job.status));
+        if (done.length >= count) return done;
+        if (Date.now() > deadline) throw new Error(`${done.length} of ${count} jobs finished within ${timeoutMs} ms${describe()}`);
+        await sleep(50);
+      }
+    },
+  };
+}
+
+/**
+ * Follows a job's events as an admin would (`listEvents` with `waitMs`) and stamps each page's receipt. For every
+ * flood line (`type: assistant`, which carries `t`, its write time): `stored` = receipt − write, the time until
+ * the server had stored it and a follower saw it; `stamped` = the event's `ts` − write, the time until the
+ * runner read it (ms resolution).
+ */
+export async function followEvents(admin, jobId, timeoutMs) {
+  const stored = [];
+  const stamped = [];
+  let after;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const page = await admin.listEvents(jobId, { after, waitMs: 5000, limit: 5000 });
+    const receivedAt = now();
+    for (const event of page.events) {
+      const payload = event.payload;
+      if (payload && payload.type === 'assistant' && typeof payload.t === 'number') {
+        stored.push(receivedAt - payload.t);
+        stamped.push(Date.parse(event.ts) - payload.t);
+      }
+    }
+    if (page.events.length > 0) after = page.nextCursor;
+    else if (TERMINAL.has(page.jobStatus)) break;
+  }
+  return { stored, stamped };
+}
+
+// ------------------------------------------------------------------ statistics
+
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export const median = (values) => percentile(values, 50);
+
+export function summary(values) {
+  return {
+    n: values.length,
+    p50: percentile(values, 50),
+    p90: percentile(values, 90),
+    p99: percentile(values, 99),
+    max: values.length ? Math.max(...values) : NaN,
+  };
+}
+
+// ------------------------------------------------------------------ measurements shared by run.mjs and profile.mjs
+
+/**
+ * One flood job through one runner process on a fresh control plane: enqueue, wait for the completion (sent only
+ * after every batch was accepted), and read the agent's start time from its first event.
+ * Throughput is N lines over (completion − agent process start), so claim latency is not in it.
+ */
+export async function floodJob(impl, spec, { db = 'pglite', follow = false, nodeArgs = [], timeoutMs } = {}) {
+  const lines = spec.lines;
+  const plane = await openPlane(db);
+  const proc = startImpl(impl, plane.url, await plane.token(), { nodeArgs });
+  try {
+    await plane.waitPolling(1);
+    const cpuBefore = cpuMs(proc.pid);
+    const serverBefore = process.cpuUsage();
+    const enqueuedAt = now();
+    const job = await plane.enqueue(spec);
+    const limit = timeoutMs ?? 60_000 + lines * 2;
+    const following = follow ? followEvents(plane.admin, job.jobId, limit) : undefined;
+    await plane.waitJobs(1, limit, () => `; ${impl} stderr:\n${proc.stderr()}`);
+    const cpu = cpuMs(proc.pid) - cpuBefore;
+    const server = process.cpuUsage(serverBefore);
+    const peakRssMb = memMb(proc.pid, 'VmHWM');
+    const latency = following && (await following);
+    const detail = await plane.admin.getJob(job.jobId);
+    const first = (await plane.admin.listEvents(job.jobId, { limit: 1 })).events[0];
+    if (detail.status !== 'completed' || detail.eventCount !== lines + 2) {
+      throw new Error(`${impl}: job ${detail.status} with ${detail.eventCount} of ${lines + 2} events (${detail.errorMessage ?? ''})\n${proc.stderr()}`);
+    }
+    const agentStartedAt = first.payload.startedAt;
+    const completedAt = Date.parse(detail.completedAt);
+    const seconds = (completedAt - agentStartedAt) / 1000;
+    return {
+      impl,
+      db,
+      lines,
+      seconds,
+      linesPerSec: lines / seconds,
+      mbPerSec: (lines * LINE_BYTES) / seconds / 1e6,
+      enqueueToCompleteSec: (completedAt - enqueuedAt) / 1000,
+      cpuMs: cpu,
+      serverCpuMs: (server.user + server.system) / 1000,
+      peakRssMb,
+      ...(latency && { latency: { stored: summary(latency.stored), stamped: summary(latency.stamped) } }),
+      pid: proc.pid,
+    };
+  } finally {
+    await stop(proc);
+    proc.dispose();
+    await plane.close();
+  }
+}
+
+/**
+ * A null control plane: the runner protocol over node:http with nothing behind it. Batches are counted (not
+ * parsed, not stored) and answered 204 at once, so a flood through it measures the runner's own limit rather
+ * than the reference server's. One job at a time; `run(spec)` queues it and resolves at its completion.
+ */
+export async function startNullServer() {
+  const { createServer } = await import('node:http');
+  const { randomUUID } = await import('node:crypto');
+  let queued;
+  let current;
+  let waitingPolls = 0;
+  let wakePoll = () => {};
+  const read = (req) =>
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      req.on('data', (chunk) => chunks.push(chunk));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  const server = createServer(async (req, res) => {
+    const body = await read(req);
+    const answer = (status, json) => {
+      if (json === undefined) res.writeHead(status).end();
+      else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    };
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url.endsWith('/api/runner/jobs/next')) {
+      if (!queued) {
+        waitingPolls += 1;
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 30_000);
+          wakePoll = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          req.on('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        waitingPolls -= 1;
+      }
+      if (!queued || res.destroyed) return answer(204);
+      return answer(200, { jobId: queued.jobId, agentId: queued.jobId, agentName: 'Flood', createdAt: new Date().toISOString() });
+    }
+    const match = url.match(/\/api\/runner\/jobs\/([^/]+)\/(claim|events|complete|heartbeat)$/);
+    if (req.method !== 'POST' || !match) return answer(404, { error: 'not_found' });
+    const [, jobId, action] = match;
+    if (action === 'claim') {
+      if (!queued || queued.jobId !== jobId) return answer(409, { error: 'job_not_claimable' });
+      current = queued;
+      queued = undefined;
+      current.claimedAt = now();
+      return answer(200, { jobId, agentId: jobId, agentName: 'Flood', prompt: JSON.stringify(current.spec), sessionId: null, promptHash: 'x', runtimeConfig: {}, addDirs: [] });
+    }
+    if (!current || current.jobId !== jobId) return answer(404, { error: 'job_not_found' });
+    if (action === 'events') {
+      if (current.events === 0) current.first = JSON.parse(body).events[0];
+      current.events += body.split('"eventId":').length - 1;
+      current.batches += 1;
+      return answer(204);
+    }
+    if (action === 'complete') {
+      current.completion = JSON.parse(body);
+      current.completedAt = now();
+      current.done(current);
+      return answer(204);
+    }
+    return answer(204);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    wakePoll();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(() => resolve()));
+  };
+  onCleanup(close);
+  return {
+    url,
+    close,
+    token: 'fos_' + 'n'.repeat(32),
+    async waitPolling(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (waitingPolls === 0) {
+        if (Date.now() > deadline) throw new Error(`no runner polled the null server within ${timeoutMs} ms`);
+        await sleep(20);
+      }
+      await sleep(50);
+    },
+    run(spec) {
+      return new Promise((done) => {
+        queued = { jobId: randomUUID(), spec, events: 0, batches: 0, done };
+        wakePoll();
+      });
+    },
+  };
+}
+
+/** A flood job through one runner process against a fresh null server (see startNullServer). */
+export async function floodJobNull(impl, spec, { nodeArgs = [] } = {}) {
+  const server = await startNullServer();
+  const proc = startImpl(impl, server.url, server.token, { nodeArgs });
+  try {
+    await server.waitPolling();
+    const cpuBefore = cpuMs(proc.pid);
+    const job = await server.run(spec);
+    const cpu = cpuMs(proc.pid) - cpuBefore;
+    const peakRssMb = memMb(proc.pid, 'VmHWM');
+    if (job.events !== spec.lines + 2 || job.completion.status !== 'completed') {
+      throw new Error(`${impl} (null server): ${job.completion.status} with ${job.events} of ${spec.lines + 2} events\n${proc.stderr()}`);
+    }
+    // The agent's start, on the wall clock; the completion's receipt, on this process's clock: the same clock.
+    const seconds = (job.completedAt - job.first.payload.startedAt) / 1000;
+    return {
+      impl,
+      db: 'null',
+      lines: spec.lines,
+      seconds,
+      linesPerSec: spec.lines / seconds,
+      mbPerSec: (spec.lines * LINE_BYTES) / seconds / 1e6,
+      batches: job.batches,
+      cpuMs: cpu,
+      peakRssMb,
+    };
+  } finally {
+    await stop(proc);
+    proc.dispose();
+    await server.close();
+  }
+}
+
+/** Baseline A: the flood agent alone, stdout to /dev/null; from spawn to exit. */
+export async function agentAlone(lines) {
+  const { openSync, closeSync } = await import('node:fs');
+  const devNull = openSync('/dev/null', 'w');
+  try {
+    const startedAt = now();
+    const proc = launch(process.execPath, [FLOOD], { stdio: ['pipe', devNull, 'pipe'] });
+    proc.child.stdin.end(JSON.stringify({ lines }));
+    const { code } = await proc.exited;
+    const seconds = (now() - startedAt) / 1000;
+    if (code !== 0) throw new Error(`flood agent exited ${code}: ${proc.stderr()}`);
+    return { impl: 'agent', lines, seconds, linesPerSec: lines / seconds, mbPerSec: (lines * LINE_BYTES) / seconds / 1e6 };
+  } finally {
+    closeSync(devNull);
+  }
+}

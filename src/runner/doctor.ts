@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ky from 'ky';
+import { firstValueFrom } from 'rxjs';
+import { agentClis, type AgentAdapter } from '../agents/index.js';
+import { TOKEN_PATTERN } from '../protocol/types.js';
+import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
+import { readFirstLine } from '../streams/process.js';
+import { defaultSpoolDir } from '../streams/spool.js';
+import { agentEnvironment } from './agent-env.js';
+import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './config-file.js';
+import {
+  ConfigError,
+  NO_FILE_SETTINGS,
+  parseFlags,
+  readSetting,
+  resolveAgentBins,
+  resolveRunnerConfig,
+  serverUrlProblem,
+  START_BOOLEAN_FLAGS,
+  START_FLAGS,
+  type SettingSource,
+} from './config.js';
+import { preview } from './logger.js';
+import { EXIT } from './start-command.js';
+import { RUNNER_VERSION, USER_AGENT } from './version.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about it; every failure has one. */
+  fix?: string;
+}
+export interface DoctorReport {
+  ok: boolean;
+  checks: Check[];
+}
+
+export const MIN_NODE_MAJOR = 20;
+/** Beyond this, job timestamps and token expiry disagree with the server's enough to confuse people. */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
+export interface DoctorDeps {
+  env: NodeJS.ProcessEnv;
+  location: ConfigFileLocation;
+  nodeVersion: string;
+  now: () => number;
+  /** Asks a CLI for its version (injectable so a test need not install every agent). */
+  readFirstLine: typeof readFirstLine;
+  /** Every network call and version probe gets this long: a doctor must answer quickly even when things hang. */
+  timeoutMs: number;
+}
+
+export function processDoctorDeps(env: NodeJS.ProcessEnv = process.env): DoctorDeps {
+  return { env, location: processConfigFileLocation(env), nodeVersion: process.versions.node, now: Date.now, readFirstLine, timeoutMs: 5_000 };
+}
+
+/** `founderos-runner doctor [--json] [start flags]`: checks this machine can run jobs; exit 0 when nothing failed. */
+export async function doctorCommand(argv: readonly string[], deps: DoctorDeps = processDoctorDeps(), write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv, [...START_FLAGS, CONFIG_FLAG], [...START_BOOLEAN_FLAGS, 'json']);
+  } catch (error) {
+    // A mistyped flag is a usage error, not a finding: the checks would run against settings the user did not mean.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.config;
+    }
+    throw error;
+  }
+  const report = await runDoctor(parsed.values, parsed.booleans, deps);
+  write(parsed.booleans.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return report.ok ? EXIT.ok : EXIT.failure;
+}
+
+/** Everything the checks need, gathered the way `start` gathers it (flags > env > file > defaults). */
+interface Settings {
+  file?: LoadedConfigFile;
+  /** The problems `start` would refuse to run with (config file or settings). */
+  problems: string[];
+  agentBins: Record<string, { bin: string; source: SettingSource }>;
+  spoolDir: string;
+  /** Each only when valid: the server is probed even when, say, the token is missing. */
+  serverUrl?: string;
+  token?: string;
+}
+
+export async function runDoctor(flags: Record<string, string>, booleans: Record<string, boolean>, deps: DoctorDeps): Promise<DoctorReport> {
+  const settings = gatherSettings(flags, booleans, deps);
+  const server = settings.serverUrl === undefined ? undefined : await probeServer(settings.serverUrl, deps);
+  const checks = [
+    checkNode(deps.nodeVersion),
+    checkConfig(settings),
+    ...(await Promise.all(agentClis.map((adapter) => checkAgentCli(adapter, settings, deps)))),
+    checkServer(settings, server),
+    await checkToken(settings, server, deps),
+    checkSpoolDir(settings.spoolDir),
+    checkClock(server),
+  ];
+  return { ok: checks.every((check) => check.status !== 'fail'), checks };
+}
+
+function gatherSettings(flags: Record<string, string>, booleans: Record<string, boolean>, deps: DoctorDeps): Settings {
+  const problems: string[] = [];
+  let file: LoadedConfigFile | undefined;
+  try {
+    file = loadConfigFile(flags[CONFIG_FLAG], deps.location);
+    resolveRunnerConfig(flags, deps.env, booleans, file);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  const fileSettings = file ?? NO_FILE_SETTINGS;
+  const value = (flag: string) => readSetting(flag, flags, deps.env, fileSettings).value;
+  const serverUrl = value('server-url');
+  const token = value('token');
+  return {
+    file,
+    problems,
+    agentBins: resolveAgentBins(flags, deps.env, fileSettings),
+    spoolDir: value('spool-dir') ?? defaultSpoolDir(deps.env),
+    serverUrl: serverUrl !== undefined && serverUrlProblem(serverUrl) === undefined ? serverUrl.replace(/\/+$/, '') : undefined,
+    token: token !== undefined && TOKEN_PATTERN.test(token) ? token : undefined,
+  };
+}
+
+function checkNode(version: string): Check {
+  const major = Number(version.split('.')[0]);
+  return major >= MIN_NODE_MAJOR
+    ? { name: 'node', status: 'ok', detail: `Node.js v${version}` }
+    : { name: 'node', status: 'fail', detail: `Node.js v${version} is too old`, fix: `install Node.js ${MIN_NODE_MAJOR} or later (https://nodejs.org), then run the runner with it` };
+}
+
+function checkConfig({ file, problems, token, serverUrl }: Settings): Check {
+  const source = file?.path ? `config file ${file.path}` : `no config file (looked for ${file?.searched.join(', ') ?? 'none'})`;
+  if (problems.length)
+    return { name: 'config', status: 'fail', detail: problems.map((problem) => problem.replace(/^config error: /, '')).join('; '), fix: 'correct the settings named above (flag, environment variable or config file); see founderos-runner --help' };
+  const summary = `server ${serverUrl}, token ${preview(token!)}, ${source}`;
+  if (file?.warnings.length) return { name: 'config', status: 'warn', detail: `${summary}; ${file.warnings.join('; ')}`, fix: 'make the config file readable only by you' };
+  return { name: 'config', status: 'ok', detail: summary };
+}
+
+/**
+ * claude is the default adapter, so a job with no adapter type needs it; any other CLI only matters for
+ * jobs that ask for it, so it fails the check only when the user configured it explicitly (a flag, a
+ * variable or the config file naming its binary says "I mean to run this").
+ */
+async function checkAgentCli(adapter: AgentAdapter, settings: Settings, deps: DoctorDeps): Promise<Check> {
+  const { bin, source } = settings.agentBins[adapter.name] ?? { bin: adapter.defaultBin, source: 'default' as const };
+  const required = adapter.name === 'claude' || source !== 'default';
+  // The probe runs the CLI: it must not see the runner token, exactly as in a job.
+  const version = await deps.readFirstLine(bin, adapter.versionArgs, agentEnvironment(deps.env, settings.token ?? '', ''), deps.timeoutMs);
+  const name = `agent ${adapter.name}`;
+  if (version !== undefined) return { name, status: 'ok', detail: `${bin}: ${version}` };
+  const detail = `${bin} ${adapter.versionArgs.join(' ')} did not answer (not installed, not on PATH, or failing)${source === 'default' ? '' : ` (set by ${source})`}`;
+  if (required) return { name, status: 'fail', detail, fix: adapter.installHint };
+  return { name, status: 'warn', detail: `${detail}; optional: only ${adapter.name} jobs need it`, fix: adapter.installHint };
+}
+
+type ServerProbe = { reachable: true; status: number; elapsedMs: number; date?: number; at: number } | { reachable: false; error: string };
+
+/**
+ * One unauthenticated HEAD of the base URL: any HTTP answer proves the server is there, and its `Date`
+ * header gives the clock check. It carries no token, so it can never count against one.
+ */
+async function probeServer(serverUrl: string, deps: DoctorDeps): Promise<ServerProbe> {
+  const started = deps.now();
+  try {
+    const response = await ky.head(`${serverUrl}/`, { retry: 0, throwHttpErrors: false, timeout: deps.timeoutMs, headers: { 'user-agent': USER_AGENT } });
+    const finished = deps.now();
+    const date = Date.parse(response.headers.get('date') ?? '');
+    // The server stamped its Date somewhere during the round trip: compare with its midpoint.
+    return { reachable: true, status: response.status, elapsedMs: finished - started, date: Number.isNaN(date) ? undefined : date, at: (started + finished) / 2 };
+  } catch (error) {
+    return { reachable: false, error: networkErrorText(error, deps.timeoutMs) };
+  }
+}
+
+function checkServer(settings: Settings, probe: ServerProbe | undefined): Check {
+  if (probe === undefined) return { name: 'server', status: 'warn', detail: 'not checked: no valid server URL (see config)', fix: 'pass --server-url=https://… or set FOUNDEROS_RUNNER_URL' };
+  if (!probe.reachable)
+    return { name: 'server', status: 'fail', detail: `${settings.serverUrl} did not answer: ${probe.error}`, fix: 'check --server-url / FOUNDEROS_RUNNER_URL, that the server is up, and that this machine can reach it (proxy, firewall, VPN)' };
+  return { name: 'server', status: 'ok', detail: `${settings.serverUrl} answered (HTTP ${probe.status}) in ${Math.round(probe.elapsedMs)} ms` };
+}
+
+/**
+ * Claims a job id that cannot exist (a fresh random UUID). Every server authenticates the claim route first
+ * (Part 1 of the protocol), so 401 means the token is refused and 404/409 mean it was accepted. The claim's
+ * `UPDATE … WHERE id = <random> AND status = 'queued'` matches nothing, so nothing changes. Not the heartbeat:
+ * it is a Part 2 extension, and a server without it answers 404 perhaps before looking at the token, which
+ * would pass a bad token. Not `jobs/next`: it holds the request for up to 30 s.
+ */
+async function checkToken(settings: Settings, server: ServerProbe | undefined, deps: DoctorDeps): Promise<Check> {
+  const name = 'token';
+  if (settings.token === undefined) return { name, status: 'warn', detail: 'not checked: no valid token (see config)', fix: 'pass --token=fos_… or set FOUNDEROS_RUNNER_TOKEN' };
+  if (server === undefined || !server.reachable) return { name, status: 'warn', detail: `not checked (${preview(settings.token)}): the server did not answer`, fix: 'fix the server check first' };
+  const api = createRunnerApi({ serverUrl: settings.serverUrl!, token: settings.token, userAgent: USER_AGENT, requestTimeoutMs: deps.timeoutMs });
+  try {
+    await firstValueFrom(api.claim(randomUUID()));
+    return { name, status: 'ok', detail: `${preview(settings.token)} accepted by the server` };
+  } catch (error) {
+    if (error instanceof TokenRejectedError)
+      return {
+        name,
+        status: 'fail',
+        detail: error.expired ? `${preview(settings.token)} has expired${error.expiredAt ? ` (at ${error.expiredAt})` : ''}` : `${preview(settings.token)} was rejected (401 ${error.code ?? ''}${error.requestId ? `, requestId ${error.requestId}` : ''})`,
+        fix: error.expired
+          ? 'rotate the token in the dashboard → Settings → Runner Tokens and use the new one'
+          : 'the token is revoked, mistyped or for another server: issue a new one in the dashboard → Settings → Runner Tokens',
+      };
+    return { name, status: 'warn', detail: `could not check ${preview(settings.token)}: ${networkErrorText(error, deps.timeoutMs)}`, fix: 'run the doctor again; quote the requestId to support if it persists' };
+  }
+}
+
+/** Creates the directory if needed (as `start` would) and writes and removes a file in it. */
+function checkSpoolDir(dir: string): Check {
+  const name = 'spool dir';
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const probe = join(dir, `.doctor-${process.pid}-${randomUUID()}`);
+    writeFileSync(probe, 'ok', { mode: 0o600 });
+    rmSync(probe);
+    return { name, status: 'ok', detail: `${dir} is writable` };
+  } catch (error) {
+    return { name, status: 'fail', detail: `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, fix: 'make that directory writable by this user, or pass --spool-dir=PATH / set FOUNDEROS_RUNNER_SPOOL_DIR' };
+  }
+}
+
+function checkClock(server: ServerProbe | undefined): Check {
+  const name = 'clock';
+  if (server === undefined || !server.reachable) return { name, status: 'warn', detail: 'not checked: the server did not answer' };
+  if (server.date === undefined) return { name, status: 'warn', detail: 'not checked: the server sent no Date header' };
+  // Date has whole seconds: up to 1 s of difference is rounding, not skew.
+  const skewMs = server.at - server.date;
+  const seconds = Math.round(Math.abs(skewMs) / 1000);
+  if (Math.abs(skewMs) <= MAX_CLOCK_SKEW_MS) return { name, status: 'ok', detail: `within ${Math.max(seconds, 1)} s of the server's` };
+  return {
+    name,
+    status: 'warn',
+    detail: `this machine's clock is ${seconds} s ${skewMs > 0 ? 'ahead of' : 'behind'} the server's`,
+    fix: 'turn on network time (Linux: timedatectl set-ntp true; macOS: System Settings → General → Date & Time; Windows: w32tm /resync)',
+  };
+}
+
+/** ky's errors name the URL; the cause (ECONNREFUSED, ENOTFOUND, a timeout) is what tells the user what to fix. */
+function networkErrorText(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error) {
+    // An AggregateError (every address of a name refused) has a code and an empty message.
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code && !cause.message.includes(code) ? `${code}${cause.message ? ` (${cause.message})` : ''}` : cause.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+const MARKS: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' };
+
+/** One line per check, the fix after each failure and warning, then a verdict. */
+export function formatReport(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((check) => check.name.length));
+  const lines = report.checks.map(
+    (check) => `${MARKS[check.status]} ${check.name.padEnd(width)}  ${check.detail}${check.fix && check.status !== 'ok' ? ` → fix: ${check.fix}` : ''}`,
+  );
+  const failed = report.checks.filter((check) => check.status === 'fail').length;
+  const warned = report.checks.filter((check) => check.status === 'warn').length;
+  const verdict = failed ? `${failed} check(s) failed, ${warned} warning(s): fix the ✗ lines, then run founderos-runner doctor again` : `ready to run jobs${warned ? ` (${warned} warning(s))` : ''}`;
+  return `founderos-runner v${RUNNER_VERSION} doctor\n${lines.join('\n')}\n${verdict}\n`;
+}

@@ -1,0 +1,52 @@
+/**
+ * The runner's counters and gauges, in Prometheus' text format. Kept in memory by the daemon and served
+ * on `--metrics-port` beside `/healthz`; nothing here does I/O.
+ */
+export class RunnerMetrics {
+  private readonly jobsByOutcome = new Map<string, number>();
+  private readonly runningSince = new Map<string, number>();
+  eventsSent = 0;
+  batchesRetried = 0;
+  pollErrors = 0;
+  /** Batches written to the spool that the server has not accepted yet. */
+  spoolBacklog = 0;
+  /** When the server last answered a poll (ms since epoch); 0 before the first answer. */
+  lastPollAnswerAt = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  jobStarted(jobId: string): void {
+    this.runningSince.set(jobId, this.now());
+  }
+
+  jobFinished(jobId: string, outcome: string): void {
+    this.runningSince.delete(jobId);
+    this.jobsByOutcome.set(outcome, (this.jobsByOutcome.get(outcome) ?? 0) + 1);
+  }
+
+  get runningJobs(): number {
+    return this.runningSince.size;
+  }
+
+  /** Age of the oldest running job, in seconds (0 when idle). */
+  currentJobAgeSec(): number {
+    const oldest = Math.min(...this.runningSince.values());
+    return Number.isFinite(oldest) ? (this.now() - oldest) / 1000 : 0;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [labels: string, value: number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    metric('founderos_runner_jobs_total', 'counter', 'Jobs finished, by outcome.', [...this.jobsByOutcome].map(([outcome, count]) => [`{outcome="${outcome}"}`, count]));
+    metric('founderos_runner_events_sent_total', 'counter', 'Events the server accepted.', [['', this.eventsSent]]);
+    metric('founderos_runner_batches_retried_total', 'counter', 'Event batches sent again after a failure.', [['', this.batchesRetried]]);
+    metric('founderos_runner_poll_errors_total', 'counter', 'Long-polls that failed.', [['', this.pollErrors]]);
+    metric('founderos_runner_spool_backlog_batches', 'gauge', 'Spooled batches the server has not accepted yet.', [['', this.spoolBacklog]]);
+    metric('founderos_runner_running_jobs', 'gauge', 'Jobs running now.', [['', this.runningJobs]]);
+    metric('founderos_runner_current_job_age_seconds', 'gauge', 'Age of the oldest running job.', [['', this.currentJobAgeSec()]]);
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,192 @@
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { CompletionBody } from '../protocol/types.js';
+
+/**
+ * The durable spool: one append-only file per job under the runner's state directory. Each batch of events
+ * is written there, as the exact request body it will be sent as, before it is sent; the completion too.
+ * The file goes only when the server has accepted everything, so a runner that is killed, crashes or loses
+ * the network finds on its next start what it still owes the server.
+ *
+ * Lines of the file:
+ *   {"t":"job","jobId":…,"serverUrl":…,"runnerPid":…}   first line
+ *   {"events":[…]}                                      a batch, byte for byte the body of POST …/events
+ *   {"t":"ack","batches":N}                             the first N batches were accepted
+ *   {"t":"agent","pid":…}                               the agent's process group, to stop it after a crash
+ *   {"t":"complete","body":{…}}                         the completion, once known
+ *
+ * Batches stay on disk and only their offsets stay in memory, which is what bounds the runner's memory when
+ * the server is slower than the agent.
+ */
+export interface JobSpool {
+  readonly jobId: string;
+  /** Appends a batch and returns its index. */
+  appendBatch(body: string): number;
+  readBatch(index: number): string;
+  /** Batches up to and including `index` were accepted. */
+  ack(index: number): void;
+  recordAgent(pid: number): void;
+  recordCompletion(body: CompletionBody): void;
+  /** Everything was accepted: the file goes. */
+  remove(): void;
+}
+
+/** What a previous runner left of a job. */
+export interface LeftoverJob {
+  jobId: string;
+  serverUrl: string;
+  agentPid?: number;
+  /** Batches not yet accepted, in order. */
+  pendingBatches: number;
+  completion?: CompletionBody;
+  /** A spool that carries on from where the previous runner stopped. */
+  spool: JobSpool;
+}
+
+/** `$XDG_STATE_HOME/founderos-runner/spool`, else `~/.local/state/founderos-runner/spool`. */
+export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
+  const stateHome = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(stateHome, 'founderos-runner', 'spool');
+}
+
+const SUFFIX = '.ndjson';
+const BATCH_PREFIX = '{"events":';
+
+interface Span {
+  offset: number;
+  length: number;
+}
+
+export function openJobSpool(dir: string, jobId: string, serverUrl: string, runnerPid = process.pid): JobSpool {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = spoolPath(dir, jobId);
+  const fd = openSync(path, 'w+', 0o600);
+  const spool = new FileSpool(jobId, path, fd, 0, []);
+  spool.writeRecord({ t: 'job', jobId, serverUrl, runnerPid });
+  return spool;
+}
+
+/**
+ * The jobs that runners no longer alive left in `dir`: each with the batches it still owes and, if known,
+ * its completion. A file whose runner still runs (another runner sharing the directory) is left alone.
+ */
+export function findLeftovers(dir: string, isRunnerAlive: (pid: number) => boolean): LeftoverJob[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(SUFFIX))
+    .flatMap((name) => {
+      const leftover = readLeftover(join(dir, name), isRunnerAlive);
+      return leftover ? [leftover] : [];
+    });
+}
+
+function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): LeftoverJob | undefined {
+  const data = readFileSync(path);
+  const batches: Span[] = [];
+  let header: { jobId?: string; serverUrl?: string; runnerPid?: number } | undefined;
+  let acked = 0;
+  let agentPid: number | undefined;
+  let completion: CompletionBody | undefined;
+  let start = 0;
+  let validEnd = 0;
+  for (let end = data.indexOf(10, start); end !== -1; start = end + 1, end = data.indexOf(10, start)) {
+    validEnd = end + 1;
+    if (data.subarray(start, start + BATCH_PREFIX.length).toString() === BATCH_PREFIX) {
+      batches.push({ offset: start, length: end - start });
+      continue;
+    }
+    const record = parseRecord(data.subarray(start, end).toString('utf8'));
+    if (record?.t === 'job') header = record as typeof header;
+    else if (record?.t === 'ack' && typeof record.batches === 'number') acked = record.batches;
+    else if (record?.t === 'agent' && typeof record.pid === 'number') agentPid = record.pid;
+    else if (record?.t === 'complete') completion = record.body as CompletionBody;
+  }
+  if (!header?.jobId || !header.serverUrl) return undefined;
+  if (header.runnerPid !== undefined && header.runnerPid !== process.pid && isRunnerAlive(header.runnerPid)) return undefined;
+  // A record cut short by the crash is dropped; appending resumes after the last whole line.
+  const fd = openSync(path, 'r+');
+  ftruncateSync(fd, validEnd);
+  const spool = new FileSpool(header.jobId, path, fd, validEnd, batches, acked);
+  spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
+  return { jobId: header.jobId, serverUrl: header.serverUrl, agentPid, pendingBatches: batches.length - acked, completion, spool };
+}
+
+class FileSpool implements JobSpool {
+  constructor(
+    readonly jobId: string,
+    private readonly path: string,
+    private fd: number | undefined,
+    private size: number,
+    private readonly batches: Span[],
+    /** Batches before this index were accepted. */
+    readonly firstPending = 0,
+  ) {}
+
+  appendBatch(body: string): number {
+    const offset = this.append(`${body}\n`);
+    return this.batches.push({ offset, length: Buffer.byteLength(body) }) - 1;
+  }
+
+  readBatch(index: number): string {
+    const span = this.batches[index];
+    if (!span || this.fd === undefined) throw new Error(`spool ${this.path} has no batch ${index}`);
+    const buffer = Buffer.allocUnsafe(span.length);
+    readSync(this.fd, buffer, 0, span.length, span.offset);
+    return buffer.toString('utf8');
+  }
+
+  get batchCount(): number {
+    return this.batches.length;
+  }
+
+  ack(index: number): void {
+    this.writeRecord({ t: 'ack', batches: index + 1 });
+  }
+
+  recordAgent(pid: number): void {
+    this.writeRecord({ t: 'agent', pid });
+  }
+
+  recordCompletion(body: CompletionBody): void {
+    this.writeRecord({ t: 'complete', body });
+  }
+
+  remove(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    rmSync(this.path, { force: true });
+  }
+
+  writeRecord(record: Record<string, unknown>): void {
+    this.append(`${JSON.stringify(record)}\n`);
+  }
+
+  private append(text: string): number {
+    if (this.fd === undefined) throw new Error(`spool ${this.path} was already removed`);
+    const offset = this.size;
+    const buffer = Buffer.from(text, 'utf8');
+    writeSync(this.fd, buffer, 0, buffer.length, offset);
+    this.size += buffer.length;
+    return offset;
+  }
+}
+
+/** The batch indexes a leftover spool still has to send, in order. */
+export function pendingBatchIndexes(leftover: LeftoverJob): number[] {
+  const spool = leftover.spool as FileSpool;
+  return Array.from({ length: spool.batchCount - spool.firstPending }, (_, offset) => spool.firstPending + offset);
+}
+
+function spoolPath(dir: string, jobId: string): string {
+  return join(dir, `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}${SUFFIX}`);
+}
+
+function parseRecord(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,227 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.js';
+import { startRecordingProxy, type Interceptor } from '../support/recording-proxy.js';
+import { FAKE_CLAUDE, RunnerProcess, until } from '../support/runner-process.js';
+
+/**
+ * The fault-injection suite. A fault proxy sits between the runner (the built CLI) and the reference control
+ * plane (on PGlite, on disk, so it can be restarted); a fake agent prints numbered lines. Each scenario
+ * checks on the server's store: every line the runner read present exactly once and in order, the job
+ * terminal, no agent process left. `npm test` runs it short; `npm run chaos` runs it long
+ * (CHAOS_LINES, CHAOS_DELAY_MS) and prints the same table.
+ */
+const LINES = Number(process.env.CHAOS_LINES ?? 300);
+const DELAY_MS = Number(process.env.CHAOS_DELAY_MS ?? 3);
+
+interface Row {
+  scenario: string;
+  faults: number;
+  printed: number;
+  delivered: number;
+  duplicates: number;
+  lost: number;
+  recoverSec: string;
+  status: string;
+  orphans: number;
+}
+
+const rows: Row[] = [];
+const random = seeded(42);
+
+afterAll(() => {
+  const header = ['scenario', 'faults injected', 'lines printed', 'lines delivered', 'duplicates', 'lost', 's to recover', 'job', 'orphans'];
+  const lines = rows.map((row) => [row.scenario, row.faults, row.printed, row.delivered, row.duplicates, row.lost, row.recoverSec, row.status, row.orphans].map(String));
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
+  const format = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  process.stdout.write(`\nFault injection (${LINES} lines, a line every ${DELAY_MS} ms)\n${[format(header), format(widths.map((width) => '-'.repeat(width))), ...lines.map(format)].join('\n')}\n`);
+});
+
+describe('fault injection', () => {
+  it.each<[string, (faults: FaultControl) => Interceptor]>([
+    ['no faults', () => () => undefined],
+    ['500/502/503 on a third of the writes', (faults) => ({ method }) => (method === 'POST' && faults.roll(0.33) ? { respond: { status: faults.pick([500, 502, 503]), body: '{"error":"internal_error"}' } } : undefined)],
+    ['connections dropped before the server', (faults) => ({ method }) => (method === 'POST' && faults.roll(0.2) ? { drop: true } : undefined)],
+    ['answers lost after the server stored the batch', (faults) => ({ path }) => (path.endsWith('/events') && faults.roll(0.25) ? { dropAnswer: true } : undefined)],
+    ['delays up to 300 ms', (faults) => () => (faults.roll(0.5) ? { delayMs: Math.floor(random() * 300) } : undefined)],
+    ['network cut for 2 s, twice', (faults) => () => (faults.cut() ? { drop: true } : undefined)],
+  ])('should deliver every line exactly once in order: %s', { timeout: 180_000 }, async (scenario, makeInterceptor) => {
+    const row = await runScenario(scenario, makeInterceptor);
+    expect(row).toMatchObject({ duplicates: 0, lost: 0, status: 'completed', orphans: 0 });
+  });
+
+  it('should deliver every line exactly once in order: server restarted mid-job', { timeout: 180_000 }, async () => {
+    const row = await runScenario('server restarted mid-job', () => () => undefined, async ({ restartServer, faults }) => {
+      faults.count++;
+      await restartServer();
+    });
+    expect(row).toMatchObject({ duplicates: 0, lost: 0, status: 'completed', orphans: 0 });
+  });
+
+  it('should deliver once each the lines a runner read before kill -9, and settle the job on restart', { timeout: 180_000 }, async () => {
+    const row = await runScenario('runner killed with kill -9 mid-job', () => () => undefined, async ({ restartRunner, faults }) => {
+      faults.count++;
+      await restartRunner();
+    });
+    // What was in the pipe or in the 50 ms batch window at the kill is gone with the process; see the README.
+    expect(row).toMatchObject({ duplicates: 0, status: 'failed', orphans: 0 });
+    expect(row.delivered).toBeGreaterThan(0);
+  });
+});
+
+interface FaultControl {
+  roll(probability: number): boolean;
+  pick<T>(choices: T[]): T;
+  /** True while a network cut is on. */
+  cut(): boolean;
+  count: number;
+  /** When the last fault window closed (ms since epoch). */
+  lastFaultAt: number;
+}
+
+interface MidJobActions {
+  restartServer(): Promise<void>;
+  restartRunner(): Promise<void>;
+  faults: FaultControl;
+}
+
+async function runScenario(scenario: string, makeInterceptor: (faults: FaultControl) => Interceptor, midJob?: (actions: MidJobActions) => Promise<void>): Promise<Row> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chaos-server-'));
+  let server: ControlPlane = await startControlPlane({ dataDir, longPollMs: 3_000 });
+  const port = Number(new URL(server.url).port);
+  const { token } = await server.admin.createToken({ companyId: 'chaos', name: 'chaos runner' });
+
+  const started = Date.now();
+  const cuts = [
+    [started + 400, started + 2_400],
+    [started + 3_400, started + 5_400],
+  ];
+  const faults: FaultControl = {
+    count: 0,
+    lastFaultAt: 0,
+    roll(probability) {
+      const hit = random() < probability;
+      if (hit) {
+        faults.count++;
+        faults.lastFaultAt = Date.now();
+      }
+      return hit;
+    },
+    pick: (choices) => choices[Math.floor(random() * choices.length)]!,
+    cut() {
+      const now = Date.now();
+      const on = cuts.some(([from, to]) => now >= from! && now < to!);
+      if (on) {
+        faults.count++;
+        faults.lastFaultAt = now;
+      }
+      return on;
+    },
+  };
+  const proxy = await startRecordingProxy(server.url, makeInterceptor(faults));
+  const progressFile = join(dataDir, 'printed');
+  writeFileSync(progressFile, '0');
+  const job = await server.admin.enqueueJob({
+    companyId: 'chaos',
+    agentName: 'Chaos',
+    prompt: JSON.stringify({ mode: 'stream', lines: LINES, delayMs: DELAY_MS, progressFile }),
+  });
+  const runnerEnv = { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, FOUNDEROS_RUNNER_RETRY_MAX_MS: '1000' };
+  let runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], runnerEnv);
+  const spoolDir = runner.spoolDir;
+  try {
+    if (midJob) {
+      await until(async () => (await server.admin.getJob(job.jobId)).eventCount > LINES / 5, 30_000, () => `${scenario}: the job never streamed`);
+      await midJob({
+        faults,
+        async restartServer() {
+          await server.close();
+          faults.lastFaultAt = Date.now();
+          server = await startControlPlane({ dataDir, port, longPollMs: 3_000 });
+        },
+        async restartRunner() {
+          runner.signal('SIGKILL');
+          await runner.exit;
+          faults.lastFaultAt = Date.now();
+          runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], { ...runnerEnv, FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
+        },
+      });
+    }
+    await until(async () => ['completed', 'failed', 'cancelled'].includes((await server.admin.getJob(job.jobId)).status), 120_000, () => `${scenario}: the job never ended\n${runner.stderr}`);
+    const ended = Date.now();
+    // The runner removes the spool once it has the server's answer to the completion.
+    await until(() => readdirSync(spoolDir).length === 0, 30_000, () => `${scenario}: the spool was never emptied\n${runner.stderr}`);
+    const final = await server.admin.getJob(job.jobId);
+    const lineNumbers = await storedLineNumbers(server, job.jobId);
+    const printed = Number(readFileSync(progressFile, 'utf8'));
+    const unique = new Set(lineNumbers);
+    const inOrder = lineNumbers.every((line, index) => line === index);
+    const row: Row = {
+      scenario,
+      faults: faults.count,
+      printed,
+      delivered: unique.size,
+      duplicates: lineNumbers.length - unique.size,
+      lost: inOrder ? printed - unique.size : printed - unique.size + 1_000_000,
+      recoverSec: faults.lastFaultAt ? ((ended - faults.lastFaultAt) / 1000).toFixed(1) : '-',
+      status: final.status,
+      orphans: await orphansOf(job.jobId),
+    };
+    rows.push(row);
+    return row;
+  } finally {
+    await runner.stop();
+    await proxy.close();
+    await server.close();
+  }
+}
+
+/** The `line N` numbers of the job's stored events, in the order the server keeps them. */
+async function storedLineNumbers(server: ControlPlane, jobId: string): Promise<number[]> {
+  const numbers: number[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await server.admin.listEvents(jobId, { after, limit: 5000 });
+    if (page.events.length === 0) return numbers;
+    for (const event of page.events) {
+      const text = (event.payload as { message?: { content?: { text?: string }[] } }).message?.content?.[0]?.text;
+      const match = /^line (\d+)$/.exec(text ?? '');
+      if (match) numbers.push(Number(match[1]));
+    }
+    after = page.nextCursor;
+  }
+}
+
+/** Processes that still carry the job's id in their environment: the agent and anything it started. */
+async function orphansOf(jobId: string): Promise<number> {
+  let survivors: number[] = [];
+  await until(
+    () => {
+      survivors = readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FOUNDEROS_JOB_ID=${jobId}`);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+      return survivors.length === 0;
+    },
+    3_000,
+    () => '',
+  ).catch(() => undefined);
+  return survivors.length;
+}
+
+/** A small deterministic generator, so a failing run can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}

@@ -1,0 +1,285 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { FAKE_CLAUDE, RunnerProcess } from '../support/runner-process.js';
+
+/**
+ * Every adapter type, end to end: a job queued on the real reference control plane, the built runner as a child
+ * process, and for each CLI a small fake (test/fixtures/agents/fake-<cli>.mjs) that refuses to run unless it was
+ * started the way its adapter documents, then replays that CLI's recorded-shape output from test/fixtures/<cli>/.
+ */
+const fake = (name: string) => fileURLToPath(new URL(`../fixtures/agents/fake-${name}.mjs`, import.meta.url));
+const FAKES = { codex: fake('codex'), gemini: fake('gemini'), opencode: fake('opencode'), cursor: fake('cursor'), pi: fake('pi') };
+const FAKE_PROCESS = fake('process');
+const BIN_FLAGS = Object.entries(FAKES).map(([cli, path]) => `--${cli}-bin=${path}`);
+
+/** What a run of one fixture must leave on the server: the kinds of its events, in order, and the completion. */
+interface Expected {
+  kinds: string[];
+  job: Partial<JobDetail>;
+}
+
+/** Per adapter type: its fake's version line and what its tool-use fixture and its error fixture must produce. */
+const CLI_ADAPTERS: Record<string, { cli: keyof typeof FAKES; version: string; toolUse: Expected; error: Expected }> = {
+  codex_local: {
+    cli: 'codex',
+    version: 'codex-cli 0.0.0-fake',
+    toolUse: {
+      kinds: ['model_message', 'model_message', 'model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'model_message', 'tool_result', 'model_message', 'run_complete'],
+      job: { status: 'completed', exitCode: 0, resultSessionId: '0199b7c0-2f4e-7a31-9d55-5c0a8e1f0b02', costMicros: null },
+    },
+    error: {
+      kinds: ['model_message', 'model_message', 'model_message', 'run_complete'],
+      job: { status: 'failed', exitCode: 1, resultSessionId: '0199c001-5d2a-7c10-8e3f-4a5b6c7d8e9f', errorMessage: "You've hit your usage limit for GPT-5.2-Codex. Try again at 11:31 PM." },
+    },
+  },
+  gemini_local: {
+    cli: 'gemini',
+    version: '0.0.0-fake',
+    toolUse: {
+      kinds: ['model_message', 'model_message', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'model_message', 'run_complete'],
+      job: { status: 'completed', exitCode: 0, resultSessionId: '0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d', costMicros: null },
+    },
+    // Gemini exits 0 here: the failure is only in the stream (a result with status "error").
+    error: {
+      kinds: ['model_message', 'model_message', 'model_message', 'run_complete'],
+      job: {
+        status: 'failed',
+        exitCode: 0,
+        resultSessionId: '3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f',
+        errorMessage: 'The model returned an empty text response. If your context window is near capacity, try using /compress.',
+      },
+    },
+  },
+  opencode_local: {
+    cli: 'opencode',
+    version: '0.0.0-fake',
+    // OpenCode prints a tool only once it has finished: tool results, no separate tool calls. Each step's cost adds up.
+    toolUse: {
+      kinds: ['model_message', 'tool_result', 'tool_result', 'model_message', 'model_message', 'model_message', 'run_complete'],
+      job: { status: 'completed', exitCode: 0, resultSessionId: 'ses_4b1f1a7e3ffeC2pW9kLq5Vn8', costMicros: 4300 },
+    },
+    error: {
+      kinds: ['model_message', 'model_message'],
+      job: { status: 'failed', exitCode: 0, resultSessionId: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2', errorMessage: 'APIError: failed to read request body' },
+    },
+  },
+  cursor_local: {
+    cli: 'cursor',
+    version: '2025.0.0-fake',
+    toolUse: {
+      kinds: ['model_message', 'model_message', 'model_message', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'run_complete'],
+      job: { status: 'completed', exitCode: 0, resultSessionId: 'd4b2e3f5-6a71-4b8c-9d0e-1f2a3b4c5d6e', costMicros: null },
+    },
+    error: {
+      kinds: ['model_message', 'model_message', 'run_complete'],
+      job: { status: 'failed', exitCode: 1, resultSessionId: 'e5c3f4a6-7b82-4c9d-8e1f-2a3b4c5d6e7f', errorMessage: 'Connection to the model provider failed: 503 Service Unavailable' },
+    },
+  },
+  pi_local: {
+    cli: 'pi',
+    version: '0.0.0-fake',
+    toolUse: {
+      kinds: [
+        'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'tool_call', 'tool_call', 'tool_result',
+        'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'run_complete',
+      ],
+      job: { status: 'completed', exitCode: 0, resultSessionId: '8e1f6a2b-4c3d-4e9f-a021-223344556677', costMicros: 4300 },
+    },
+    // Pi exits 0 after giving up its retries: the stream's verdict fails the job.
+    error: {
+      kinds: ['model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'run_complete'],
+      job: { status: 'failed', exitCode: 0, resultSessionId: '9f2a7b3c-5d4e-4f0a-b132-334455667788', errorMessage: '429 RESOURCE_EXHAUSTED: Resource has been exhausted (e.g. check quota).' },
+    },
+  },
+};
+
+/** The argv each adapter must produce for a resumed job with a model and two extra directories. */
+const RESUME_ARGV: Record<string, (sessionId: string) => unknown[]> = {
+  codex_local: (id) => ['exec', '--json', '--model', 'm-1', '--skip-git-repo-check', '--add-dir', '/srv/a', '--add-dir', '/srv/b', 'resume', id, '-'],
+  gemini_local: (id) => ['--output-format', 'stream-json', '--model', 'm-1', '--resume', id, '--include-directories', '/srv/a', '--include-directories', '/srv/b', '-p', ''],
+  // OpenCode, Cursor and pi have no flag for extra directories: none is passed.
+  opencode_local: (id) => ['run', '--format', 'json', '--model', 'm-1', '--session', id],
+  cursor_local: (id) => ['-p', '--output-format', 'stream-json', '--trust', '--model', 'm-1', '--resume', id],
+  pi_local: (id) => ['--mode', 'json', '-p', '--append-system-prompt', expect.stringMatching(/instructions\.md$/), '--model', 'm-1', '--session', id],
+};
+
+const kinds = (events: StoredEvent[]) => events.map((event) => event.kind);
+const stderrLines = (events: StoredEvent[]) => events.filter((event) => event.kind === 'stderr_line').map((event) => event.payload as string);
+/** A fake's `<name> argv: [...]` / `<name> stdin: "..."` echo on stderr, parsed. */
+const echoed = (events: StoredEvent[], what: 'argv' | 'stdin' | 'instructions'): unknown => {
+  const line = stderrLines(events).find((text) => new RegExp(`^fake-\\w+ ${what}: `).test(text));
+  return line === undefined ? undefined : JSON.parse(line.slice(line.indexOf(': ') + 2));
+};
+
+describe('adapters end to end: the built runner against the real control plane, one fake CLI per adapter', () => {
+  let server: TestControlPlane;
+  let runner: RunnerProcess | undefined;
+
+  beforeAll(async () => {
+    server = await startTestControlPlane();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && runner) process.stderr.write(`runner output:\n${runner.stderr}\n`);
+    await runner?.stop();
+    runner = undefined;
+  });
+
+  const newRunner = (extraArgs: string[] = []) =>
+    new RunnerProcess(['start', `--server-url=${server.url}`, ...BIN_FLAGS, ...extraArgs], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+
+  /** Queues one job, waits for its completion, and returns it with its stored events. */
+  async function run(prompt: Record<string, unknown>, extra: Partial<EnqueueJobInput>) {
+    const queued = await server.enqueue(prompt, extra);
+    const job = await server.waitForJob(queued.jobId);
+    return { job, events: await server.events(queued.jobId) };
+  }
+
+  describe('with every agent CLI configured and process jobs allowed', () => {
+    // One runner serves every job of this block, one job at a time.
+    let shared: RunnerProcess;
+    beforeAll(() => {
+      shared = newRunner(['--allow-process-jobs']);
+    });
+    afterAll(async () => {
+      await shared.stop();
+    });
+    afterEach((context) => {
+      if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 8000 characters):\n${shared.stderr.slice(-8000)}\n`);
+    });
+
+    it.each(['claude_local', 'byo_runner'])('should run a %s job with claude: claude_* events, cost, session id and version', async (adapterType) => {
+      const { job, events } = await run({ mode: 'stream', lines: 2 }, { adapterType });
+      expect(job).toMatchObject({ status: 'completed', exitCode: 0, costMicros: 41200, resultSessionId: 'fake-session-0001', cliVersion: '9.9.9 (Fake Claude)' });
+      expect(kinds(events)).toEqual(['claude_message', 'claude_message', 'claude_message', 'claude_tool_use', 'claude_tool_result', 'claude_result']);
+      expect(events.map((event) => event.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
+    it.each(Object.keys(CLI_ADAPTERS))('should run a %s job that uses tools: neutral event kinds, session id, cost and version', async (adapterType) => {
+      const { version, toolUse } = CLI_ADAPTERS[adapterType]!;
+      const { job, events } = await run({ fixture: 'tool-use' }, { adapterType });
+      expect(job).toMatchObject({ ...toolUse.job, cliVersion: version, errorMessage: null });
+      expect(kinds(events)).toEqual(toolUse.kinds);
+      expect(kinds(events)).toContain('run_complete');
+      expect(kinds(events).some((kind) => kind.startsWith('claude_'))).toBe(false);
+      expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    });
+
+    it.each(Object.keys(CLI_ADAPTERS))('should fail a %s job whose CLI reported an error, with its message', async (adapterType) => {
+      const { version, error } = CLI_ADAPTERS[adapterType]!;
+      const { job, events } = await run({ fixture: 'error' }, { adapterType });
+      expect(job).toMatchObject({ ...error.job, cliVersion: version });
+      expect(kinds(events)).toEqual(error.kinds);
+    });
+
+    it.each(Object.keys(CLI_ADAPTERS))('should resume a %s session with its flags, model and directories, prompt on stdin only', async (adapterType) => {
+      const sessionId = `resume-${adapterType}`;
+      const prompt = { fixture: 'success', echoArgv: true, echoStdin: true };
+      const { job, events } = await run(prompt, { adapterType, sessionId, model: 'm-1', addDirs: ['/srv/a', '/srv/b'], instructionsFileContent: 'Be brief.' });
+      expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: sessionId });
+      expect(echoed(events, 'argv')).toEqual(RESUME_ARGV[adapterType]!(sessionId));
+      // A resumed session already holds the instructions: only the prompt goes on stdin.
+      expect(echoed(events, 'stdin')).toBe(JSON.stringify(prompt));
+    });
+
+    it.each(['codex_local', 'gemini_local', 'opencode_local', 'cursor_local'])(
+      'should put the instructions before the prompt on stdin of a new %s session',
+      async (adapterType) => {
+        const prompt = { fixture: 'success', echoStdin: true };
+        const { job, events } = await run(prompt, { adapterType, instructionsFileContent: 'Be brief.\n' });
+        expect(job.status).toBe('completed');
+        expect(echoed(events, 'stdin')).toBe(`Be brief.\n\n${JSON.stringify(prompt)}`);
+      },
+    );
+
+    it('should hand pi the instructions in a file and the prompt alone on stdin', async () => {
+      const prompt = { fixture: 'success', echoStdin: true };
+      const { job, events } = await run(prompt, { adapterType: 'pi_local', instructionsFileContent: 'Be brief.' });
+      expect(job).toMatchObject({ status: 'completed', costMicros: 2600, resultSessionId: '7d0e5f1a-3b2c-4d8e-9f10-112233445566' });
+      expect(echoed(events, 'stdin')).toBe(JSON.stringify(prompt));
+      expect(echoed(events, 'instructions')).toBe('Be brief.');
+    });
+
+    it('should pass codex no --skip-git-repo-check when the job keeps the check', async () => {
+      const { events } = await run({ fixture: 'success', echoArgv: true }, { adapterType: 'codex_local', runtimeConfig: { skipGitRepoCheck: false } });
+      expect(echoed(events, 'argv')).toEqual(['exec', '--json', '-']);
+    });
+
+    it('should fail a job whose CLI printed no JSON verdict with the end of its stderr and its exit code', async () => {
+      const gemini = await run({ fixture: 'auth-failure' }, { adapterType: 'gemini_local' });
+      expect(gemini.job).toMatchObject({ status: 'failed', exitCode: 41, errorMessage: expect.stringContaining('401 UNAUTHENTICATED') });
+      const cursor = await run({ fixture: 'auth-failure' }, { adapterType: 'cursor_local' });
+      expect(cursor.job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: expect.stringContaining('cursor-agent login'), resultSessionId: null });
+      expect(kinds(cursor.events)).toEqual(['stderr_line']);
+    });
+
+    it('should fail the job with the fake CLI’s own complaint when the runner starts it wrongly', async () => {
+      // A fake started with an argv its adapter never produces exits 2 naming the problem: proven here with a process job.
+      const { job } = await run({ expectArgs: ['--right'] }, { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS, args: ['--wrong'] } });
+      expect(job).toMatchObject({ status: 'failed', exitCode: 2, errorMessage: expect.stringContaining('fake-process: started wrongly: expected the arguments ["--right"]') });
+    });
+
+    it('should run a process job: the named program with its arguments, prompt on stdin, instructions file in the environment', async () => {
+      const args = ['--greeting', 'hello world', '$HOME'];
+      const { job, events } = await run({ expectArgs: args }, { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS, args }, instructionsFileContent: 'Be brief.' });
+      expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: null, costMicros: null, cliVersion: null });
+      expect(events.map((event) => [event.kind, event.payload])).toEqual([
+        ['model_message', { type: 'progress', step: 1, argv: args }],
+        ['stdout_line', 'plain text from the process'],
+        ['model_message', { type: 'instructions', text: 'Be brief.' }],
+      ]);
+    });
+
+    it('should fail a process job whose program exits non-zero, with its stderr', async () => {
+      const { job } = await run({ expectArgs: [], exitCode: 5 }, { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS } });
+      expect(job).toMatchObject({ status: 'failed', exitCode: 5, errorMessage: 'fake-process: failing with exit code 5 as asked' });
+    });
+
+    it('should fail a process job that names no command, saying what to set', async () => {
+      const { job } = await run({}, { adapterType: 'process' });
+      expect(job).toMatchObject({ status: 'failed', errorMessage: expect.stringContaining("runtimeConfig.command is missing") });
+    });
+
+    it('should fail a job whose adapter type this runner does not know, listing the ones it runs', async () => {
+      const { job, events } = await run({}, { adapterType: 'quantum_agent' });
+      expect(job).toMatchObject({ status: 'failed', exitCode: -1, errorMessage: expect.stringContaining('adapter type "quantum_agent" is not supported') });
+      expect(job.errorMessage).toContain('claude_local, byo_runner, codex_local, gemini_local, opencode_local, cursor_local, pi_local, process');
+      expect(events).toEqual([]);
+    });
+
+    it('should retry a claude resume of an unknown session once in a fresh session, keeping the events of both runs in order', async () => {
+      const { job, events } = await run({ mode: 'expiring-session' }, { adapterType: 'claude_local', sessionId: 'expired-session' });
+      expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: 'fake-session-fresh', costMicros: 2100, errorMessage: null });
+      expect(events.map((event) => [event.seq, event.kind])).toEqual([
+        [0, 'claude_result'],
+        [1, 'claude_message'],
+        [2, 'claude_message'],
+        [3, 'claude_result'],
+      ]);
+      expect(events[0]!.payload).toMatchObject({ is_error: true, result: 'No conversation found with session ID: expired-session' });
+      expect(events[3]!.payload).toMatchObject({ is_error: false, session_id: 'fake-session-fresh' });
+    });
+
+    it('should retry the same way when claude reports the unknown session as the real CLI does (errors[] and stderr)', async () => {
+      const { job, events } = await run({ mode: 'expiring-session', shape: 'errors' }, { adapterType: 'claude_local', sessionId: 'expired-session' });
+      expect(job).toMatchObject({ status: 'completed', resultSessionId: 'fake-session-fresh' });
+      expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+      expect(kinds(events)).toEqual(['claude_result', 'stderr_line', 'claude_message', 'claude_message', 'claude_result']);
+    });
+  });
+
+  describe('without --allow-process-jobs', () => {
+    it('should refuse a process job, naming the flag, and keep serving other jobs', async () => {
+      runner = newRunner();
+      const refused = await run({ expectArgs: [] }, { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS } });
+      expect(refused.job).toMatchObject({ status: 'failed', exitCode: -1, errorMessage: expect.stringContaining('--allow-process-jobs') });
+      expect(refused.events).toEqual([]);
+      const next = await run({ fixture: 'success' }, { adapterType: 'codex_local' });
+      expect(next.job.status).toBe('completed');
+    });
+  });
+});

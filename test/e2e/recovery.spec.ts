@@ -1,0 +1,105 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STOPPED_MID_JOB } from '../../src/runner/recover.js';
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
+import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-process.js';
+
+/** Nothing lost, nothing stuck: the runner killed with SIGKILL, the server gone for a while, a Part-1-only server. */
+describe('durable delivery (end to end)', () => {
+  let server: TestControlPlane;
+  const runners: RunnerProcess[] = [];
+
+  beforeAll(async () => {
+    server = await startTestControlPlane();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') for (const runner of runners) process.stderr.write(`runner output:\n${runner.stderr}\n`);
+    await Promise.all(runners.splice(0).map((runner) => runner.stop()));
+  });
+
+  const start = (env: NodeJS.ProcessEnv = {}, serverUrl = server.url) => {
+    const runner = new RunnerProcess(['start', `--server-url=${serverUrl}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, ...env });
+    runners.push(runner);
+    return runner;
+  };
+  const spoolRecords = (dir: string, jobId: string) =>
+    readFileSync(join(dir, `${jobId}.ndjson`), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('should deliver what a runner killed with SIGKILL had read, once each, and fail the job as stopped mid-job on restart', async () => {
+    const job = await server.enqueue({ mode: 'stream', lines: 3000, delayMs: 2 });
+    const first = start();
+    await until(async () => (await server.admin.getJob(job.jobId)).eventCount > 200, 15_000, () => 'the job never streamed');
+    first.signal('SIGKILL');
+    await first.exit;
+    expect(existsSync(join(first.spoolDir, `${job.jobId}.ndjson`))).toBe(true);
+
+    const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
+    const done = await server.waitForJob(job.jobId);
+    expect(done).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    const events = await server.events(job.jobId);
+    // a contiguous prefix: nothing the first runner had spooled is missing, nothing is there twice
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    expect(new Set(events.map((event) => event.eventId)).size).toBe(events.length);
+    await second.waitForLog(/delivering what a previous run left/);
+    expect(readdirSync(first.spoolDir)).toEqual([]);
+  });
+
+  it('should stop the agent a killed runner left running, grandchildren included', async () => {
+    const job = await server.enqueue({ mode: 'hang' });
+    const first = start();
+    await server.waitForJob(job.jobId, ['streaming']);
+    const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    expect(spoolRecords(first.spoolDir, job.jobId)).toContainEqual({ t: 'agent', pid });
+    first.signal('SIGKILL');
+    await first.exit;
+    expect(isAlive(pid) && isAlive(grandchildPid)).toBe(true);
+
+    const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
+    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 10_000, () => `orphans survived the restart:\n${second.stderr}`);
+    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+  });
+
+  it('should keep the agent running while the server is unreachable and deliver everything in order once it is back', async () => {
+    let serverDown = false;
+    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+      serverDown && !path.endsWith('/jobs/next') ? { respond: { status: 503, body: '{"error":"unavailable"}' } } : undefined,
+    );
+    try {
+      const job = await server.enqueue({ mode: 'stream', lines: 400, delayMs: 5 });
+      start({}, proxy.url);
+      await server.waitForJob(job.jobId, ['streaming']);
+      serverDown = true;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      serverDown = false;
+      const done = await server.waitForJob(job.jobId, undefined, 30_000);
+      expect(done.status).toBe('completed');
+      const events = await server.events(job.jobId);
+      expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 404 }, (_, index) => index));
+      expect(proxy.recorded.some((request) => request.status === 503)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('should work with a server that only speaks Part 1 (no heartbeat route), and stop asking for heartbeats', async () => {
+    const proxy = await startRecordingProxy(server.url, ({ path }) => (path.endsWith('/heartbeat') ? { respond: { status: 404, body: '{"error":"not_found"}' } } : undefined));
+    try {
+      const first = await server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
+      const second = await server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
+      start({}, proxy.url);
+      expect((await server.waitForJob(first.jobId)).status).toBe('completed');
+      expect((await server.waitForJob(second.jobId)).status).toBe('completed');
+      expect(proxy.recorded.filter((request) => request.path.endsWith('/heartbeat'))).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

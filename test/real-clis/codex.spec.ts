@@ -1,0 +1,201 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
+import { COMPANY, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { inputText, startFakeOpenAi, type FakeOpenAi } from './fake-openai.js';
+import { REAL_CLIS, RealRunner, agentBinary, installedCli, makeSandbox, record, stderrLines, stdoutObjects, type Sandbox } from './support.js';
+
+/** Codex's thread ids are UUIDs (v7). */
+const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Codex offline: a model provider of our own in CODEX_HOME/config.toml pointing at the fake Responses API
+ * (OPENAI_BASE_URL alone is not enough: codex then still dials the real service over WebSockets), retries off, and
+ * the features that reach out on their own at start-up (plugin and app catalogues, analytics, feedback, the update
+ * check) turned off.
+ */
+function codexConfig(apiUrl: string): string {
+  return `model = "gpt-5.5"
+model_provider = "fake"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
+
+[feedback]
+enabled = false
+
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+
+[model_providers.fake]
+name = "Fake Responses API"
+base_url = "${apiUrl}/v1"
+env_key = "OPENAI_API_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+`;
+}
+
+/**
+ * The real Codex CLI as the agent of the real runner, against the real control plane, offline: its model API is
+ * test/real-clis/fake-openai.ts on loopback. `codex exec` never asks for approval; its default sandbox is
+ * read-only, in which `echo` runs.
+ */
+describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a fake OpenAI Responses API', () => {
+  let server: TestControlPlane;
+  let api: FakeOpenAi;
+  let sandbox: Sandbox;
+  let runner: RealRunner;
+
+  beforeAll(async () => {
+    const codex = installedCli('codex');
+    [server, api] = await Promise.all([startTestControlPlane(), startFakeOpenAi()]);
+    sandbox = makeSandbox('codex');
+    const codexHome = join(sandbox.home, '.codex');
+    mkdirSync(codexHome);
+    writeFileSync(join(codexHome, 'config.toml'), codexConfig(api.url));
+    const agent = agentBinary(codex, sandbox);
+    runner = new RealRunner(server.url, server.token, sandbox, [`--codex-bin=${agent.bin}`], {
+      ...agent.env,
+      CODEX_HOME: codexHome,
+      OPENAI_API_KEY: 'sk-offline-test-key-not-a-secret',
+    });
+  });
+  afterAll(async () => {
+    await runner?.stop();
+    await Promise.all([server?.close(), api?.close()]);
+    sandbox?.remove();
+  });
+  beforeEach(() => api.reset());
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 6000 characters):\n${runner.stderr.slice(-6000)}\n`);
+    expect(api.unknownRoutes).toEqual([]);
+  });
+
+  async function run(prompt: string, extra: Partial<EnqueueJobInput> = {}): Promise<{ job: JobDetail; events: StoredEvent[] }> {
+    const queued = await server.admin.enqueueJob({ companyId: COMPANY, agentName: 'Codex', prompt, adapterType: 'codex_local', ...extra });
+    const job = await server.waitForJob(queued.jobId, undefined, 90_000);
+    return { job, events: await server.events(queued.jobId) };
+  }
+  const kinds = (events: StoredEvent[]) => events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
+  const types = (events: StoredEvent[]) => stdoutObjects(events).map((line) => line.type);
+
+  it('should complete a plain answer with the thread id and version, and no cost', async () => {
+    api.script([{ text: 'Hello from the fake Responses API.' }]);
+    const { job, events } = await run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      costMicros: null,
+      resultSessionId: expect.stringMatching(THREAD_ID),
+      cliVersion: expect.stringMatching(/^codex-cli \d+\.\d+\.\d+/),
+      errorMessage: null,
+    });
+    expect(stdoutObjects(events)[0]).toEqual({ type: 'thread.started', thread_id: job.resultSessionId });
+    expect(types(events)).toEqual(['thread.started', 'turn.started', 'item.completed', 'turn.completed']);
+    expect(kinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(stdoutObjects(events)[2]).toMatchObject({ item: { type: 'agent_message', text: 'Hello from the fake Responses API.' } });
+    expect(api.requests).toHaveLength(1);
+    expect(inputText(api.requests[0]!)).toContain('Say hello.');
+    expect(api.requests[0]!.headers.authorization).toBe('Bearer sk-offline-test-key-not-a-secret');
+    record('codex', 'plain', sandbox, job.jobId);
+  });
+
+  it('should run the command the model asked for and send its output back: tool call and tool result events', async () => {
+    api.script([{ functionCall: { name: 'exec_command', arguments: { cmd: 'echo hi-from-codex' } } }, { text: 'The command printed hi-from-codex.' }]);
+    const { job, events } = await run('Run echo for me.');
+    expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
+    const call = events.find((event) => event.kind === 'tool_call');
+    const result = events.find((event) => event.kind === 'tool_result');
+    expect(call?.payload).toMatchObject({ type: 'item.started', item: { type: 'command_execution', command: expect.stringContaining('echo hi-from-codex'), status: 'in_progress' } });
+    expect(result?.payload).toMatchObject({ type: 'item.completed', item: { type: 'command_execution', aggregated_output: 'hi-from-codex\n', exit_code: 0, status: 'completed' } });
+    expect(call!.seq!).toBeLessThan(result!.seq!);
+    expect(kinds(events).at(-1)).toBe('run_complete');
+    // Codex called the model again with the command's real output.
+    expect(api.requests).toHaveLength(2);
+    const output = api.requests[1]!.body.input.find((item) => item.type === 'function_call_output');
+    expect(output).toMatchObject({ call_id: 'call_fake_1' });
+    expect(String(output!.output)).toContain('hi-from-codex');
+    record('codex', 'tool-use', sandbox, job.jobId);
+  });
+
+  it('should accept the flags the adapter passes (model, extra directory) and get the instructions ahead of the prompt', async () => {
+    const extra = join(sandbox.root, 'extra-dir');
+    mkdirSync(extra, { recursive: true });
+    api.script([{ text: 'Done.' }]);
+    const { job } = await run('Say done.', { model: 'gpt-5.4', addDirs: [extra], instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
+    expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
+    expect(api.requests[0]!.body.model).toBe('gpt-5.4');
+    // No system-prompt flag: the instructions lead the prompt of a new thread.
+    expect(inputText(api.requests[0]!)).toContain(JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1));
+  });
+
+  it('should resume the previous thread: same thread id, and the model sees the earlier conversation', async () => {
+    api.script([{ text: 'I will remember the word banana.' }]);
+    const first = await run('Remember the word banana.');
+    expect(first.job.status).toBe('completed');
+
+    api.reset();
+    api.script([{ text: 'The word was banana.' }]);
+    const second = await run('Which word did I ask you to remember?', { sessionId: first.job.resultSessionId! });
+    expect(second.job).toMatchObject({ status: 'completed', resultSessionId: first.job.resultSessionId });
+    expect(stdoutObjects(second.events)[0]).toEqual({ type: 'thread.started', thread_id: first.job.resultSessionId });
+    const seen = inputText(api.requests[0]!);
+    expect(seen).toContain('Remember the word banana.');
+    expect(seen).toContain('I will remember the word banana.');
+    expect(seen).toContain('Which word did I ask you to remember?');
+    record('codex', 'resume', sandbox, second.job.jobId);
+  });
+
+  it('should start a fresh thread when the thread to resume is unknown', async () => {
+    const unknown = '01a20000-0000-7000-8000-000000000000';
+    api.script([{ text: 'Fresh start.' }]);
+    const { job, events } = await run('Carry on.', { sessionId: unknown });
+    expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: expect.stringMatching(THREAD_ID) });
+    expect(job.resultSessionId).not.toBe(unknown);
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    // The failed resume prints no JSON at all: only a line on stderr, and exit code 1.
+    const failure = stderrLines(events).find((line) => line.includes('no rollout found'));
+    expect(failure).toBe(`Error: thread/resume: thread/resume failed: no rollout found for thread id ${unknown} (code -32600)`);
+    expect(runner.stderr).toContain('the agent does not know the session to resume');
+    expect(stdoutObjects(events.slice(0, events.findIndex((event) => event.payload === failure)))).toEqual([]);
+    record('codex', 'unknown-session', sandbox, job.jobId, { run: 1, withStderr: true });
+  });
+
+  it('should start a new thread, without a word, when the id to resume is not a UUID', async () => {
+    // What codex does (not the runner): `exec resume <not a UUID>` quietly runs in a new thread and exits 0.
+    api.script([{ text: 'Fresh start.' }]);
+    const { job } = await run('Carry on.', { sessionId: 'expired-session' });
+    expect(job).toMatchObject({ status: 'completed', resultSessionId: expect.stringMatching(THREAD_ID) });
+    expect(runner.stderr).not.toMatch(/does not know the session to resume[^\n]*expired-session/);
+    expect(inputText(api.requests[0]!)).toContain('Carry on.');
+  });
+
+  it('should fail on a rejected API key (401) with the CLI’s message', async () => {
+    api.script([{ error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided: sk-offl***************cret.' } }]);
+    const { job, events } = await run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      resultSessionId: expect.stringMatching(THREAD_ID),
+      errorMessage: expect.stringMatching(/^unexpected status 401 Unauthorized: Incorrect API key provided: sk-offl\*+cret\., url: http:\/\/127\.0\.0\.1:\d+\/v1\/responses, request id: req_fake_1$/),
+    });
+    expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
+    expect(kinds(events).at(-1)).toBe('run_complete');
+    record('codex', 'api-error', sandbox, job.jobId);
+  });
+
+  it('should fail on a server error (500), reported by codex in its own words', async () => {
+    api.script([{ error: { status: 500, code: 'server_error', message: 'The server had an error while processing your request.' } }]);
+    const { job, events } = await run('Say hello.');
+    // Codex replaces a 5xx's message with a generic one of its own.
+    expect(job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: expect.stringContaining('high demand') });
+    expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
+    record('codex', 'server-error', sandbox, job.jobId);
+  });
+});

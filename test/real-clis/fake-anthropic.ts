@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for the Anthropic Messages API, enough for the real Claude Code CLI to run offline
+ * (`ANTHROPIC_BASE_URL=<url>`): `POST /v1/messages` streamed (SSE) or not, `POST /v1/messages/count_tokens`, and a
+ * logged 404 for anything else. Each test scripts the conversation: the replies to the CLI's next model calls, in
+ * order. A call that offers no tools (a side request: a title, a quota probe) gets a short text and leaves the
+ * script alone, so the script only ever answers the agent's own turns.
+ */
+export type AnthropicReply =
+  /** A plain answer. */
+  | { text: string }
+  /** A tool call (optionally after some text); the CLI runs the tool and calls again with its result. */
+  | { toolUse: { name: string; input: Record<string, unknown> }; text?: string }
+  /** An HTTP error with the API's error body, e.g. 529 overloaded_error or 401 authentication_error. */
+  | { error: { status: number; type: string; message: string } };
+
+export interface MessagesRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: {
+    model?: string;
+    stream?: boolean;
+    tools?: { name: string }[];
+    messages: { role: string; content: string | { type: string; text?: string; content?: unknown; tool_use_id?: string }[] }[];
+    [key: string]: unknown;
+  };
+}
+
+export interface FakeAnthropic {
+  url: string;
+  /** Replaces the replies still queued. */
+  script(replies: AnthropicReply[]): void;
+  /** Every `POST /v1/messages` the agent's turns made (side requests are in `sideRequests`). */
+  readonly requests: MessagesRequest[];
+  readonly sideRequests: MessagesRequest[];
+  /** `METHOD path` of every request this fake does not implement. */
+  readonly unknownRoutes: string[];
+  /** Clears the recorded requests, the script and the id counter. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const USAGE = { input_tokens: 120, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 };
+const OUTPUT_TOKENS = 12;
+
+export async function startFakeAnthropic(): Promise<FakeAnthropic> {
+  let queue: AnthropicReply[] = [];
+  const requests: MessagesRequest[] = [];
+  const sideRequests: MessagesRequest[] = [];
+  const unknownRoutes: string[] = [];
+  let counter = 0;
+
+  const server = createServer((req, res) => {
+    void readBody(req).then((raw) => {
+      const path = req.url ?? '/';
+      const route = path.split('?')[0];
+      if (req.method === 'POST' && route === '/v1/messages') {
+        const request: MessagesRequest = { path, headers: req.headers, body: JSON.parse(raw) as MessagesRequest['body'] };
+        const agentTurn = (request.body.tools?.length ?? 0) > 0;
+        (agentTurn ? requests : sideRequests).push(request);
+        const reply = agentTurn ? (queue.shift() ?? { text: 'Nothing more was scripted.' }) : { text: 'ok' };
+        answer(res, request, reply, ++counter);
+        return;
+      }
+      if (req.method === 'POST' && route === '/v1/messages/count_tokens') {
+        json(res, 200, { input_tokens: Math.ceil(raw.length / 4) });
+        return;
+      }
+      unknownRoutes.push(`${req.method} ${path}`);
+      json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `the fake Anthropic API has no ${req.method} ${route}` } });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    script: (replies) => {
+      queue = [...replies];
+    },
+    requests,
+    sideRequests,
+    unknownRoutes,
+    reset: () => {
+      queue = [];
+      counter = 0;
+      requests.length = 0;
+      sideRequests.length = 0;
+      unknownRoutes.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicReply, n: number): void {
+  if ('error' in reply) {
+    const { status, type, message } = reply.error;
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake_${n}`, 'x-should-retry': 'false' });
+    res.end(JSON.stringify({ type: 'error', error: { type, message }, request_id: `req_fake_${n}` }));
+    return;
+  }
+  const model = request.body.model ?? 'claude-fake';
+  const id = `msg_fake_${String(n).padStart(4, '0')}`;
+  const blocks: Record<string, unknown>[] = [];
+  if (reply.text) blocks.push({ type: 'text', text: reply.text });
+  if ('toolUse' in reply) blocks.push({ type: 'tool_use', id: `toolu_fake_${String(n).padStart(4, '0')}`, name: reply.toolUse.name, input: reply.toolUse.input });
+  const stopReason = 'toolUse' in reply ? 'tool_use' : 'end_turn';
+
+  if (!request.body.stream) {
+    json(res, 200, {
+      id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: stopReason, stop_sequence: null,
+      usage: { ...USAGE, output_tokens: OUTPUT_TOKENS },
+    });
+    return;
+  }
+
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_fake_${n}` });
+  const event = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: USAGE } });
+  blocks.forEach((block, index) => {
+    if (block.type === 'text') {
+      const text = block.text as string;
+      const half = Math.ceil(text.length / 2);
+      event('content_block_start', { index, content_block: { type: 'text', text: '' } });
+      // Two deltas, so the CLI really assembles the text.
+      event('content_block_delta', { index, delta: { type: 'text_delta', text: text.slice(0, half) } });
+      event('content_block_delta', { index, delta: { type: 'text_delta', text: text.slice(half) } });
+    } else {
+      const input = JSON.stringify(block.input);
+      const half = Math.ceil(input.length / 2);
+      event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      // The input arrives as partial JSON in pieces, as the real API sends it.
+      event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
+      event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: input.slice(0, half) } });
+      event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: input.slice(half) } });
+    }
+    event('content_block_stop', { index });
+  });
+  event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: OUTPUT_TOKENS } });
+  event('message_stop', {});
+  res.end();
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** All the text a request carries in its messages (user prompts, earlier answers, tool results), for assertions. */
+export function conversationText(request: MessagesRequest): string {
+  return JSON.stringify(request.body.messages);
+}

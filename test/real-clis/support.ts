@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StoredEvent } from '../../src/control-plane/index.js';
+import { FAST_TIMINGS, RUNNER_BIN, until } from '../support/runner-process.js';
+
+/**
+ * Shared by the real-CLI specs: where the installed CLIs are, a throw-away home and workspace per CLI, the built
+ * runner started in that workspace with an environment made from scratch (nothing of the developer's own
+ * credentials, config or CLI settings can leak in), and the recording of real streams as fixtures.
+ */
+
+/** Set by vitest.real-clis.config.ts: under plain `npm test` these specs are skipped. */
+export const REAL_CLIS = process.env.FOUNDEROS_REAL_CLIS === '1';
+
+/** `FOUNDEROS_RECORD_FIXTURES=1 npm run test:real-clis` rewrites test/fixtures/<cli>/recorded-*.jsonl from the runs. */
+const RECORD = process.env.FOUNDEROS_RECORD_FIXTURES === '1';
+
+export const CLIS_DIR = process.env.FOUNDEROS_AGENT_CLIS_DIR || join(homedir(), '.cache', 'founderos-runner', 'agent-clis');
+
+/** The installed binary of a CLI (scripts/install-agent-clis.sh puts them there), or a throw saying how to get it. */
+export function installedCli(name: 'claude' | 'codex'): string {
+  const bin = join(CLIS_DIR, 'node_modules', '.bin', name);
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} is not installed: run \`bash scripts/install-agent-clis.sh\` first (FOUNDEROS_AGENT_CLIS_DIR picks another folder)`);
+  }
+  return bin;
+}
+
+export interface Sandbox {
+  /** A temporary folder holding the others; removed by `remove`. */
+  root: string;
+  /** The agent's HOME (its CLI config lives under it). */
+  home: string;
+  /** The runner's, hence the agent's, working directory. */
+  workspace: string;
+  remove(): void;
+}
+
+export function makeSandbox(name: string): Sandbox {
+  // realpath: macOS's tmpdir is a symlink, and the CLIs print resolved paths.
+  const root = realpathSync(mkdtempSync(join(tmpdir(), `fos-real-${name}-`)));
+  const home = join(root, 'home');
+  const workspace = join(root, 'ws');
+  mkdirSync(home);
+  mkdirSync(workspace);
+  return { root, home, workspace, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * The built runner as a child process, started in the sandbox's workspace (the agent inherits its working
+ * directory) with only the environment given here: PATH, the sandbox's HOME, and the CLI's own variables.
+ */
+export class RealRunner {
+  readonly child: ChildProcess;
+  stderr = '';
+  readonly exit: Promise<unknown>;
+
+  constructor(serverUrl: string, token: string, sandbox: Sandbox, args: readonly string[], env: Record<string, string>) {
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: sandbox.home,
+      USER: process.env.USER ?? 'agent',
+      SHELL: '/bin/bash',
+      LANG: 'C.UTF-8',
+      FOUNDEROS_RUNNER_TOKEN: token,
+      FOUNDEROS_RUNNER_SPOOL_DIR: join(sandbox.root, 'spool'),
+      ...FAST_TIMINGS,
+    };
+    this.child = spawn(process.execPath, [RUNNER_BIN, 'start', `--server-url=${serverUrl}`, '--log-level=debug', ...args], {
+      cwd: sandbox.workspace,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
+    this.exit = new Promise((resolve) => this.child.on('exit', resolve));
+  }
+
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    await until(() => pattern.test(this.stderr), timeoutMs, () => `runner never logged ${pattern}; it logged:\n${this.stderr}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await Promise.race([this.exit, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exit;
+  }
+}
+
+/** The JSON objects the agent printed on stdout, from the stored events (stderr and plain lines left out). */
+export const stdoutObjects = (events: readonly StoredEvent[]): Record<string, unknown>[] =>
+  events.filter((event) => event.kind !== 'stderr_line' && event.kind !== 'stdout_line').map((event) => event.payload as Record<string, unknown>);
+
+export const stderrLines = (events: readonly StoredEvent[]): string[] =>
+  events.filter((event) => event.kind === 'stderr_line').map((event) => event.payload as string);
+
+/**
+ * Replaces what belongs to this machine and this run in a recorded stream: the sandbox's paths (also in the
+ * dash-encoded form Claude Code uses for project folders), loopback ports, and socket paths named by a pid.
+ */
+export function scrubber(sandbox: Sandbox): (text: string) => string {
+  const encode = (path: string) => path.replace(/[^a-zA-Z0-9]/g, '-');
+  const pairs: [string, string][] = [
+    [sandbox.workspace, '/w'],
+    [sandbox.home, '/home/agent'],
+    [sandbox.root, '/tmp/fos'],
+  ];
+  return (text) => {
+    let out = text;
+    for (const [path, replacement] of pairs) out = out.replaceAll(path, replacement).replaceAll(encode(path), encode(replacement));
+    return out
+      .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:8080')
+      .replace(/\/tmp\/cc-socks\/\d+\.sock/g, '/tmp/cc-socks/1000.sock');
+  };
+}
+
+/** The folder the tee wrapper copies each run's output to; inside the sandbox, so removed with it. */
+const teeDir = (sandbox: Sandbox) => join(sandbox.root, 'tee');
+
+/**
+ * The binary to give the runner for a CLI, and the environment it needs: the real binary itself, or, when recording,
+ * test/real-clis/tee-agent.mjs in front of it to copy what it prints.
+ */
+export function agentBinary(realBin: string, sandbox: Sandbox): { bin: string; env: Record<string, string> } {
+  if (!RECORD) return { bin: realBin, env: {} };
+  mkdirSync(teeDir(sandbox), { recursive: true });
+  return { bin: fileURLToPath(new URL('tee-agent.mjs', import.meta.url)), env: { REAL_CLI_TEE_TARGET: realBin, REAL_CLI_TEE_DIR: teeDir(sandbox) } };
+}
+
+/**
+ * Only with FOUNDEROS_RECORD_FIXTURES=1 (a normal run never touches the tree): copies what the real CLI printed on
+ * stdout in run `run` of a job, byte for byte but scrubbed of this machine's paths and ports, to
+ * test/fixtures/<cli>/recorded-<scenario>.jsonl, and its stderr, when `withStderr`, to recorded-<scenario>.stderr.txt.
+ */
+export function record(cli: string, scenario: string, sandbox: Sandbox, jobId: string, { run = 1, withStderr = false } = {}): void {
+  if (!RECORD) return;
+  const scrub = scrubber(sandbox);
+  const copy = (stream: 'stdout' | 'stderr') => readFileSync(join(teeDir(sandbox), `${jobId}.${run}.${stream}`), 'utf8');
+  const dir = new URL(`../fixtures/${cli}/`, import.meta.url);
+  writeFileSync(new URL(`recorded-${scenario}.jsonl`, dir), scrub(copy('stdout')));
+  if (withStderr) writeFileSync(new URL(`recorded-${scenario}.stderr.txt`, dir), scrub(copy('stderr')));
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

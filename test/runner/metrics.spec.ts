@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { RunnerMetrics } from '../../src/runner/metrics.js';
+import { serveMetrics } from '../../src/streams/metrics-server.js';
+
+describe('runner metrics', () => {
+  it('should count jobs by outcome and age the oldest running job on the injected clock', () => {
+    let now = 1_000;
+    const metrics = new RunnerMetrics(() => now);
+    metrics.jobStarted('a');
+    now = 3_500;
+    metrics.jobStarted('b');
+    metrics.eventsSent += 64;
+    expect(metrics.currentJobAgeSec()).toBe(2.5);
+    metrics.jobFinished('a', 'completed');
+    metrics.jobFinished('b', 'failed');
+    const text = metrics.render();
+    expect(text).toContain('founderos_runner_jobs_total{outcome="completed"} 1');
+    expect(text).toContain('founderos_runner_jobs_total{outcome="failed"} 1');
+    expect(text).toContain('founderos_runner_events_sent_total 64');
+    expect(text).toContain('founderos_runner_current_job_age_seconds 0');
+    expect(text).toContain('# TYPE founderos_runner_spool_backlog_batches gauge');
+  });
+
+  it('should serve /metrics and /healthz over HTTP, and 404 anything else', async () => {
+    let healthy = true;
+    const server = await serveMetrics(0, { metrics: () => 'm 1\n', health: () => ({ ok: healthy, detail: healthy ? 'polling' : 'server unreachable for 95 s' }) });
+    try {
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toBe('m 1\n');
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      healthy = false;
+      const unhealthy = await fetch(`${server.url}/healthz`);
+      expect(unhealthy.status).toBe(503);
+      expect(await unhealthy.json()).toEqual({ ok: false, detail: 'server unreachable for 95 s' });
+      expect((await fetch(`${server.url}/other`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findLeftovers, openJobSpool, pendingBatchIndexes } from '../../src/streams/spool.js';
+
+const newDir = () => mkdtempSync(join(tmpdir(), 'spool-spec-'));
+const dead = () => false;
+
+describe('job spool', () => {
+  it('should keep each batch byte for byte, readable by index, in a file only the user can read', () => {
+    const dir = newDir();
+    const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 111);
+    expect(spool.appendBatch('{"events":[{"seq":0}]}')).toBe(0);
+    expect(spool.appendBatch('{"events":[{"seq":1,"text":"é"}]}')).toBe(1);
+    expect(spool.readBatch(1)).toBe('{"events":[{"seq":1,"text":"é"}]}');
+    expect(spool.readBatch(0)).toBe('{"events":[{"seq":0}]}');
+    expect(statSync(join(dir, 'job-1.ndjson')).mode & 0o777).toBe(0o600);
+  });
+
+  it('should remove the file once everything was accepted', () => {
+    const dir = newDir();
+    const spool = openJobSpool(dir, 'job-1', 'https://x.example.com');
+    spool.appendBatch('{"events":[]}');
+    spool.remove();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('should hand a dead runner\'s job over with the batches not yet accepted, its agent and its completion', () => {
+    const dir = newDir();
+    const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 999_999);
+    spool.recordAgent(4242);
+    for (let seq = 0; seq < 4; seq++) spool.appendBatch(`{"events":[{"seq":${seq}}]}`);
+    spool.ack(1);
+    spool.recordCompletion({ status: 'completed', exitCode: 0 });
+
+    const [leftover] = findLeftovers(dir, dead);
+    expect(leftover).toMatchObject({ jobId: 'job-1', serverUrl: 'https://x.example.com', agentPid: 4242, pendingBatches: 2, completion: { status: 'completed', exitCode: 0 } });
+    expect(pendingBatchIndexes(leftover!).map((index) => leftover!.spool.readBatch(index))).toEqual(['{"events":[{"seq":2}]}', '{"events":[{"seq":3}]}']);
+  });
+
+  it('should drop a record cut short by a crash and keep appending after the last whole line', () => {
+    const dir = newDir();
+    const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 999_999);
+    spool.appendBatch('{"events":[{"seq":0}]}');
+    appendFileSync(join(dir, 'job-1.ndjson'), `{"events":[{"se${'x'.repeat(500)}`);
+
+    const [leftover] = findLeftovers(dir, dead);
+    expect(leftover!.pendingBatches).toBe(1);
+    const index = leftover!.spool.appendBatch('{"events":[{"seq":1}]}');
+    expect(leftover!.spool.readBatch(index)).toBe('{"events":[{"seq":1}]}');
+    expect(readFileSync(join(dir, 'job-1.ndjson'), 'utf8')).not.toContain('"se\n');
+    expect(findLeftovers(dir, dead)[0]!.pendingBatches).toBe(2);
+  });
+
+  it('should leave alone the files of a runner that still runs', () => {
+    const dir = newDir();
+    openJobSpool(dir, 'job-1', 'https://x.example.com', 12345);
+    expect(findLeftovers(dir, (pid) => pid === 12345)).toEqual([]);
+    expect(findLeftovers(dir, dead)).toHaveLength(1);
+  });
+});
