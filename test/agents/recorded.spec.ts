@@ -55,11 +55,10 @@ describe('claude adapter over recorded Claude Code streams', () => {
     expect(claudeAdapter.isUnknownSession!({}, stderrOf('claude', 'unknown-session'))).toBe(true);
   });
 
-  it('KNOWN MISMATCH: does not recognise the refusal of a session id that is not a UUID as an unknown session', () => {
+  it('should recognise the refusal of a session id that is not a UUID as an unknown session', () => {
     const failed = report('not-a-uuid-session');
     expect(failed).toMatchObject({ reportedError: true, errorText: expect.stringContaining('is not a UUID and does not match any session title') });
-    // Proposed fix in src/agents/claude.ts: add /is not a UUID and does not match any session title/i; this then flips to true.
-    expect(claudeAdapter.isUnknownSession!(failed, stderrOf('claude', 'not-a-uuid-session'))).toBe(false);
+    expect(claudeAdapter.isUnknownSession!(failed, stderrOf('claude', 'not-a-uuid-session'))).toBe(true);
   });
 
   it('should fail a run that reached its max turns, with the reason from `errors`', () => {
