@@ -20,78 +20,44 @@ interface Expected {
   job: Partial<JobDetail>;
 }
 
-/** Per adapter type: its fake's version line and what its tool-use fixture and its error fixture must produce. */
-const CLI_ADAPTERS: Record<string, { cli: keyof typeof FAKES; version: string; toolUse: Expected; error: Expected }> = {
+// The neutral event kinds, shortened for the table below.
+const [MSG, CALL, RESULT, END] = ['model_message', 'tool_call', 'tool_result', 'run_complete'];
+
+/**
+ * Per adapter type: its fake's version line and what its tool-use fixture and its error fixture must produce, besides
+ * the status every such run ends in (completed with exit code 0 after tool use, failed after an error).
+ */
+const CLI_ADAPTERS: Record<string, { version: string; toolUse: Expected; error: Expected }> = {
   codex_local: {
-    cli: 'codex',
     version: 'codex-cli 0.0.0-fake',
-    toolUse: {
-      kinds: ['model_message', 'model_message', 'model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'model_message', 'tool_result', 'model_message', 'run_complete'],
-      job: { status: 'completed', exitCode: 0, resultSessionId: '0199b7c0-2f4e-7a31-9d55-5c0a8e1f0b02', costMicros: null },
-    },
-    error: {
-      kinds: ['model_message', 'model_message', 'model_message', 'run_complete'],
-      job: { status: 'failed', exitCode: 1, resultSessionId: '0199c001-5d2a-7c10-8e3f-4a5b6c7d8e9f', errorMessage: "You've hit your usage limit for GPT-5.2-Codex. Try again at 11:31 PM." },
-    },
+    toolUse: { kinds: [MSG, MSG, MSG, MSG, CALL, RESULT, MSG, MSG, RESULT, MSG, END], job: { resultSessionId: '0199b7c0-2f4e-7a31-9d55-5c0a8e1f0b02', costMicros: null } },
+    error: { kinds: [MSG, MSG, MSG, END], job: { exitCode: 1, resultSessionId: '0199c001-5d2a-7c10-8e3f-4a5b6c7d8e9f', errorMessage: "You've hit your usage limit for GPT-5.2-Codex. Try again at 11:31 PM." } },
   },
   gemini_local: {
-    cli: 'gemini',
     version: '0.0.0-fake',
-    toolUse: {
-      kinds: ['model_message', 'model_message', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'model_message', 'run_complete'],
-      job: { status: 'completed', exitCode: 0, resultSessionId: '0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d', costMicros: null },
-    },
+    toolUse: { kinds: [MSG, MSG, CALL, RESULT, CALL, RESULT, MSG, END], job: { resultSessionId: '0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d', costMicros: null } },
     // Gemini exits 0 here: the failure is only in the stream (a result with status "error").
     error: {
-      kinds: ['model_message', 'model_message', 'model_message', 'run_complete'],
-      job: {
-        status: 'failed',
-        exitCode: 0,
-        resultSessionId: '3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f',
-        errorMessage: 'The model returned an empty text response. If your context window is near capacity, try using /compress.',
-      },
+      kinds: [MSG, MSG, MSG, END],
+      job: { exitCode: 0, resultSessionId: '3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f', errorMessage: 'The model returned an empty text response. If your context window is near capacity, try using /compress.' },
     },
   },
   opencode_local: {
-    cli: 'opencode',
     version: '0.0.0-fake',
     // OpenCode prints a tool only once it has finished: tool results, no separate tool calls. Each step's cost adds up.
-    toolUse: {
-      kinds: ['model_message', 'tool_result', 'tool_result', 'model_message', 'model_message', 'model_message', 'run_complete'],
-      job: { status: 'completed', exitCode: 0, resultSessionId: 'ses_4b1f1a7e3ffeC2pW9kLq5Vn8', costMicros: 4300 },
-    },
-    error: {
-      kinds: ['model_message', 'model_message'],
-      job: { status: 'failed', exitCode: 0, resultSessionId: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2', errorMessage: 'APIError: failed to read request body' },
-    },
+    toolUse: { kinds: [MSG, RESULT, RESULT, MSG, MSG, MSG, END], job: { resultSessionId: 'ses_4b1f1a7e3ffeC2pW9kLq5Vn8', costMicros: 4300 } },
+    error: { kinds: [MSG, MSG], job: { exitCode: 0, resultSessionId: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2', errorMessage: 'APIError: failed to read request body' } },
   },
   cursor_local: {
-    cli: 'cursor',
     version: '2025.0.0-fake',
-    toolUse: {
-      kinds: ['model_message', 'model_message', 'model_message', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'run_complete'],
-      job: { status: 'completed', exitCode: 0, resultSessionId: 'd4b2e3f5-6a71-4b8c-9d0e-1f2a3b4c5d6e', costMicros: null },
-    },
-    error: {
-      kinds: ['model_message', 'model_message', 'run_complete'],
-      job: { status: 'failed', exitCode: 1, resultSessionId: 'e5c3f4a6-7b82-4c9d-8e1f-2a3b4c5d6e7f', errorMessage: 'Connection to the model provider failed: 503 Service Unavailable' },
-    },
+    toolUse: { kinds: [MSG, MSG, MSG, CALL, RESULT, CALL, RESULT, END], job: { resultSessionId: 'd4b2e3f5-6a71-4b8c-9d0e-1f2a3b4c5d6e', costMicros: null } },
+    error: { kinds: [MSG, MSG, END], job: { exitCode: 1, resultSessionId: 'e5c3f4a6-7b82-4c9d-8e1f-2a3b4c5d6e7f', errorMessage: 'Connection to the model provider failed: 503 Service Unavailable' } },
   },
   pi_local: {
-    cli: 'pi',
     version: '0.0.0-fake',
-    toolUse: {
-      kinds: [
-        'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'tool_call', 'tool_call', 'tool_result',
-        'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'run_complete',
-      ],
-      job: { status: 'completed', exitCode: 0, resultSessionId: '8e1f6a2b-4c3d-4e9f-a021-223344556677', costMicros: 4300 },
-    },
+    toolUse: { kinds: [MSG, MSG, MSG, MSG, MSG, CALL, CALL, RESULT, MSG, MSG, MSG, MSG, MSG, END], job: { resultSessionId: '8e1f6a2b-4c3d-4e9f-a021-223344556677', costMicros: 4300 } },
     // Pi exits 0 after giving up its retries: the stream's verdict fails the job.
-    error: {
-      kinds: ['model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'run_complete'],
-      job: { status: 'failed', exitCode: 0, resultSessionId: '9f2a7b3c-5d4e-4f0a-b132-334455667788', errorMessage: '429 RESOURCE_EXHAUSTED: Resource has been exhausted (e.g. check quota).' },
-    },
+    error: { kinds: [MSG, MSG, MSG, MSG, MSG, MSG, MSG, MSG, END], job: { exitCode: 0, resultSessionId: '9f2a7b3c-5d4e-4f0a-b132-334455667788', errorMessage: '429 RESOURCE_EXHAUSTED: Resource has been exhausted (e.g. check quota).' } },
   },
 };
 
@@ -115,22 +81,25 @@ const echoed = (events: StoredEvent[], what: 'argv' | 'stdin' | 'instructions'):
 
 describe('adapters end to end: the built runner against the real control plane, one fake CLI per adapter', () => {
   let server: TestControlPlane;
-  let runner: RunnerProcess | undefined;
-
   beforeAll(async () => {
     server = await startTestControlPlane();
   });
-  afterAll(async () => {
-    await server.close();
-  });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && runner) process.stderr.write(`runner output:\n${runner.stderr}\n`);
-    await runner?.stop();
-    runner = undefined;
-  });
+  afterAll(() => server.close());
 
-  const newRunner = (extraArgs: string[] = []) =>
-    new RunnerProcess(['start', `--server-url=${server.url}`, ...BIN_FLAGS, ...extraArgs], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+  /**
+   * One runner, with every fake CLI and `extraArgs`, serving the jobs of the calling `describe` one at a time: started
+   * before its first test, stopped after its last; the end of its output is printed when a test fails.
+   */
+  function serveWithRunner(extraArgs: string[] = []): void {
+    let runner: RunnerProcess;
+    beforeAll(() => {
+      runner = new RunnerProcess(['start', `--server-url=${server.url}`, ...BIN_FLAGS, ...extraArgs], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+    });
+    afterAll(() => runner.stop());
+    afterEach((context) => {
+      if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 8000 characters):\n${runner.stderr.slice(-8000)}\n`);
+    });
+  }
 
   /** Queues one job, waits for its completion, and returns it with its stored events. */
   async function run(prompt: Record<string, unknown>, extra: Partial<EnqueueJobInput>) {
@@ -140,17 +109,7 @@ describe('adapters end to end: the built runner against the real control plane, 
   }
 
   describe('with every agent CLI configured and process jobs allowed', () => {
-    // One runner serves every job of this block, one job at a time.
-    let shared: RunnerProcess;
-    beforeAll(() => {
-      shared = newRunner(['--allow-process-jobs']);
-    });
-    afterAll(async () => {
-      await shared.stop();
-    });
-    afterEach((context) => {
-      if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 8000 characters):\n${shared.stderr.slice(-8000)}\n`);
-    });
+    serveWithRunner(['--allow-process-jobs']);
 
     it.each(['claude_local', 'byo_runner'])('should run a %s job with claude: claude_* events, cost, session id and version', async (adapterType) => {
       const { job, events } = await run({ mode: 'stream', lines: 2 }, { adapterType });
@@ -162,7 +121,7 @@ describe('adapters end to end: the built runner against the real control plane, 
     it.each(Object.keys(CLI_ADAPTERS))('should run a %s job that uses tools: neutral event kinds, session id, cost and version', async (adapterType) => {
       const { version, toolUse } = CLI_ADAPTERS[adapterType]!;
       const { job, events } = await run({ fixture: 'tool-use' }, { adapterType });
-      expect(job).toMatchObject({ ...toolUse.job, cliVersion: version, errorMessage: null });
+      expect(job).toMatchObject({ status: 'completed', exitCode: 0, ...toolUse.job, cliVersion: version, errorMessage: null });
       expect(kinds(events)).toEqual(toolUse.kinds);
       expect(kinds(events)).toContain('run_complete');
       expect(kinds(events).some((kind) => kind.startsWith('claude_'))).toBe(false);
@@ -172,7 +131,7 @@ describe('adapters end to end: the built runner against the real control plane, 
     it.each(Object.keys(CLI_ADAPTERS))('should fail a %s job whose CLI reported an error, with its message', async (adapterType) => {
       const { version, error } = CLI_ADAPTERS[adapterType]!;
       const { job, events } = await run({ fixture: 'error' }, { adapterType });
-      expect(job).toMatchObject({ ...error.job, cliVersion: version });
+      expect(job).toMatchObject({ status: 'failed', ...error.job, cliVersion: version });
       expect(kinds(events)).toEqual(error.kinds);
     });
 
@@ -273,8 +232,9 @@ describe('adapters end to end: the built runner against the real control plane, 
   });
 
   describe('without --allow-process-jobs', () => {
+    serveWithRunner();
+
     it('should refuse a process job, naming the flag, and keep serving other jobs', async () => {
-      runner = newRunner();
       const refused = await run({ expectArgs: [] }, { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS } });
       expect(refused.job).toMatchObject({ status: 'failed', exitCode: -1, errorMessage: expect.stringContaining('--allow-process-jobs') });
       expect(refused.events).toEqual([]);

@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
-import { COMPANY, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
-import { inputText, startFakeOpenAi, type FakeOpenAi } from './fake-openai.js';
-import { REAL_CLIS, RealRunner, agentBinary, installedCli, makeSandbox, record, stderrLines, stdoutObjects, type Sandbox } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { StoredEvent } from '../../src/control-plane/index.js';
+import { inputText, startFakeOpenAi } from './fake-openai.js';
+import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects } from './support.js';
 
 /** Codex's thread ids are UUIDs (v7). */
-const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const THREAD_ID = UUID;
 
 /**
  * Codex offline: a model provider of our own in CODEX_HOME/config.toml pointing at the fake Responses API
@@ -47,47 +46,25 @@ stream_max_retries = 0
  * read-only, in which `echo` runs.
  */
 describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a fake OpenAI Responses API', () => {
-  let server: TestControlPlane;
-  let api: FakeOpenAi;
-  let sandbox: Sandbox;
-  let runner: RealRunner;
-
-  beforeAll(async () => {
-    const codex = installedCli('codex');
-    [server, api] = await Promise.all([startTestControlPlane(), startFakeOpenAi()]);
-    sandbox = makeSandbox('codex');
-    const codexHome = join(sandbox.home, '.codex');
-    mkdirSync(codexHome);
-    writeFileSync(join(codexHome, 'config.toml'), codexConfig(api.url));
-    const agent = agentBinary(codex, sandbox);
-    runner = new RealRunner(server.url, server.token, sandbox, [`--codex-bin=${agent.bin}`], {
-      ...agent.env,
-      CODEX_HOME: codexHome,
-      OPENAI_API_KEY: 'sk-offline-test-key-not-a-secret',
-    });
+  const codex = realCliSuite({
+    cli: 'codex',
+    agentName: 'Codex',
+    adapterType: 'codex_local',
+    startApi: startFakeOpenAi,
+    conversationOf: inputText,
+    setup: (sandbox, api) => {
+      const codexHome = join(sandbox.home, '.codex');
+      mkdirSync(codexHome);
+      writeFileSync(join(codexHome, 'config.toml'), codexConfig(api.url));
+      return { CODEX_HOME: codexHome, OPENAI_API_KEY: 'sk-offline-test-key-not-a-secret' };
+    },
   });
-  afterAll(async () => {
-    await runner?.stop();
-    await Promise.all([server?.close(), api?.close()]);
-    sandbox?.remove();
-  });
-  beforeEach(() => api.reset());
-  afterEach((context) => {
-    if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 6000 characters):\n${runner.stderr.slice(-6000)}\n`);
-    expect(api.unknownRoutes).toEqual([]);
-  });
-
-  async function run(prompt: string, extra: Partial<EnqueueJobInput> = {}): Promise<{ job: JobDetail; events: StoredEvent[] }> {
-    const queued = await server.admin.enqueueJob({ companyId: COMPANY, agentName: 'Codex', prompt, adapterType: 'codex_local', ...extra });
-    const job = await server.waitForJob(queued.jobId, undefined, 90_000);
-    return { job, events: await server.events(queued.jobId) };
-  }
   const kinds = (events: StoredEvent[]) => events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
   const types = (events: StoredEvent[]) => stdoutObjects(events).map((line) => line.type);
 
   it('should complete a plain answer with the thread id and version, and no cost', async () => {
-    api.script([{ text: 'Hello from the fake Responses API.' }]);
-    const { job, events } = await run('Say hello.');
+    codex.api.script([{ text: 'Hello from the fake Responses API.' }]);
+    const { job, events } = await codex.run('Say hello.');
     expect(job).toMatchObject({
       status: 'completed',
       exitCode: 0,
@@ -100,15 +77,15 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     expect(types(events)).toEqual(['thread.started', 'turn.started', 'item.completed', 'turn.completed']);
     expect(kinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
     expect(stdoutObjects(events)[2]).toMatchObject({ item: { type: 'agent_message', text: 'Hello from the fake Responses API.' } });
-    expect(api.requests).toHaveLength(1);
-    expect(inputText(api.requests[0]!)).toContain('Say hello.');
-    expect(api.requests[0]!.headers.authorization).toBe('Bearer sk-offline-test-key-not-a-secret');
-    record('codex', 'plain', sandbox, job.jobId);
+    expect(codex.api.requests).toHaveLength(1);
+    expect(inputText(codex.api.requests[0]!)).toContain('Say hello.');
+    expect(codex.api.requests[0]!.headers.authorization).toBe('Bearer sk-offline-test-key-not-a-secret');
+    codex.record('plain', job.jobId);
   });
 
   it('should run the command the model asked for and send its output back: tool call and tool result events', async () => {
-    api.script([{ functionCall: { name: 'exec_command', arguments: { cmd: 'echo hi-from-codex' } } }, { text: 'The command printed hi-from-codex.' }]);
-    const { job, events } = await run('Run echo for me.');
+    codex.api.script([{ functionCall: { name: 'exec_command', arguments: { cmd: 'echo hi-from-codex' } } }, { text: 'The command printed hi-from-codex.' }]);
+    const { job, events } = await codex.run('Run echo for me.');
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     const call = events.find((event) => event.kind === 'tool_call');
     const result = events.find((event) => event.kind === 'tool_result');
@@ -117,68 +94,53 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     expect(call!.seq!).toBeLessThan(result!.seq!);
     expect(kinds(events).at(-1)).toBe('run_complete');
     // Codex called the model again with the command's real output.
-    expect(api.requests).toHaveLength(2);
-    const output = api.requests[1]!.body.input.find((item) => item.type === 'function_call_output');
+    expect(codex.api.requests).toHaveLength(2);
+    const output = codex.api.requests[1]!.body.input.find((item) => item.type === 'function_call_output');
     expect(output).toMatchObject({ call_id: 'call_fake_1' });
     expect(String(output!.output)).toContain('hi-from-codex');
-    record('codex', 'tool-use', sandbox, job.jobId);
+    codex.record('tool-use', job.jobId);
   });
 
   it('should accept the flags the adapter passes (model, extra directory) and get the instructions ahead of the prompt', async () => {
-    const extra = join(sandbox.root, 'extra-dir');
+    const extra = join(codex.sandbox.root, 'extra-dir');
     mkdirSync(extra, { recursive: true });
-    api.script([{ text: 'Done.' }]);
-    const { job } = await run('Say done.', { model: 'gpt-5.4', addDirs: [extra], instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
+    codex.api.script([{ text: 'Done.' }]);
+    const { job } = await codex.run('Say done.', { model: 'gpt-5.4', addDirs: [extra], instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
-    expect(api.requests[0]!.body.model).toBe('gpt-5.4');
+    expect(codex.api.requests[0]!.body.model).toBe('gpt-5.4');
     // No system-prompt flag: the instructions lead the prompt of a new thread.
-    expect(inputText(api.requests[0]!)).toContain(JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1));
+    expect(inputText(codex.api.requests[0]!)).toContain(JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1));
   });
 
   it('should resume the previous thread: same thread id, and the model sees the earlier conversation', async () => {
-    api.script([{ text: 'I will remember the word banana.' }]);
-    const first = await run('Remember the word banana.');
-    expect(first.job.status).toBe('completed');
-
-    api.reset();
-    api.script([{ text: 'The word was banana.' }]);
-    const second = await run('Which word did I ask you to remember?', { sessionId: first.job.resultSessionId! });
-    expect(second.job).toMatchObject({ status: 'completed', resultSessionId: first.job.resultSessionId });
+    const { first, second } = await codex.resumeConversation();
     expect(stdoutObjects(second.events)[0]).toEqual({ type: 'thread.started', thread_id: first.job.resultSessionId });
-    const seen = inputText(api.requests[0]!);
-    expect(seen).toContain('Remember the word banana.');
-    expect(seen).toContain('I will remember the word banana.');
-    expect(seen).toContain('Which word did I ask you to remember?');
-    record('codex', 'resume', sandbox, second.job.jobId);
+    codex.record('resume', second.job.jobId);
   });
 
   it('should start a fresh thread when the thread to resume is unknown', async () => {
     const unknown = '01a20000-0000-7000-8000-000000000000';
-    api.script([{ text: 'Fresh start.' }]);
-    const { job, events } = await run('Carry on.', { sessionId: unknown });
-    expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: expect.stringMatching(THREAD_ID) });
-    expect(job.resultSessionId).not.toBe(unknown);
-    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    const { job, events } = await codex.resumeUnknown(unknown);
     // The failed resume prints no JSON at all: only a line on stderr, and exit code 1.
     const failure = stderrLines(events).find((line) => line.includes('no rollout found'));
     expect(failure).toBe(`Error: thread/resume: thread/resume failed: no rollout found for thread id ${unknown} (code -32600)`);
-    expect(runner.stderr).toContain('the agent does not know the session to resume');
+    expect(codex.runner.stderr).toContain('the agent does not know the session to resume');
     expect(stdoutObjects(events.slice(0, events.findIndex((event) => event.payload === failure)))).toEqual([]);
-    record('codex', 'unknown-session', sandbox, job.jobId, { run: 1, withStderr: true });
+    codex.record('unknown-session', job.jobId, { run: 1, withStderr: true });
   });
 
   it('should start a new thread, without a word, when the id to resume is not a UUID', async () => {
     // What codex does (not the runner): `exec resume <not a UUID>` quietly runs in a new thread and exits 0.
-    api.script([{ text: 'Fresh start.' }]);
-    const { job } = await run('Carry on.', { sessionId: 'expired-session' });
+    codex.api.script([{ text: 'Fresh start.' }]);
+    const { job } = await codex.run('Carry on.', { sessionId: 'expired-session' });
     expect(job).toMatchObject({ status: 'completed', resultSessionId: expect.stringMatching(THREAD_ID) });
-    expect(runner.stderr).not.toMatch(/does not know the session to resume[^\n]*expired-session/);
-    expect(inputText(api.requests[0]!)).toContain('Carry on.');
+    expect(codex.runner.stderr).not.toMatch(/does not know the session to resume[^\n]*expired-session/);
+    expect(inputText(codex.api.requests[0]!)).toContain('Carry on.');
   });
 
   it('should fail on a rejected API key (401) with the CLI’s message', async () => {
-    api.script([{ error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided: sk-offl***************cret.' } }]);
-    const { job, events } = await run('Say hello.');
+    codex.api.script([{ error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided: sk-offl***************cret.' } }]);
+    const { job, events } = await codex.run('Say hello.');
     expect(job).toMatchObject({
       status: 'failed',
       exitCode: 1,
@@ -187,15 +149,15 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     });
     expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
     expect(kinds(events).at(-1)).toBe('run_complete');
-    record('codex', 'api-error', sandbox, job.jobId);
+    codex.record('api-error', job.jobId);
   });
 
   it('should fail on a server error (500), reported by codex in its own words', async () => {
-    api.script([{ error: { status: 500, code: 'server_error', message: 'The server had an error while processing your request.' } }]);
-    const { job, events } = await run('Say hello.');
+    codex.api.script([{ error: { status: 500, code: 'server_error', message: 'The server had an error while processing your request.' } }]);
+    const { job, events } = await codex.run('Say hello.');
     // Codex replaces a 5xx's message with a generic one of its own.
     expect(job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: expect.stringContaining('high demand') });
     expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
-    record('codex', 'server-error', sandbox, job.jobId);
+    codex.record('server-error', job.jobId);
   });
 });

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { json, sseEvent, startScriptedApi, type ApiRequest, type ScriptedApi } from './fake-api.js';
 
 /**
  * A local stand-in for the Anthropic Messages API, enough for the real Claude Code CLI to run offline
@@ -16,86 +16,47 @@ export type AnthropicReply =
   /** An HTTP error with the API's error body, e.g. 529 overloaded_error or 401 authentication_error. */
   | { error: { status: number; type: string; message: string } };
 
-export interface MessagesRequest {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: {
-    model?: string;
-    stream?: boolean;
-    tools?: { name: string }[];
-    messages: { role: string; content: string | { type: string; text?: string; content?: unknown; tool_use_id?: string }[] }[];
-    [key: string]: unknown;
-  };
-}
+export type MessagesRequest = ApiRequest<{
+  model?: string;
+  stream?: boolean;
+  tools?: { name: string }[];
+  messages: { role: string; content: string | { type: string; text?: string; content?: unknown; tool_use_id?: string }[] }[];
+  [key: string]: unknown;
+}>;
 
-export interface FakeAnthropic {
-  url: string;
-  /** Replaces the replies still queued. */
-  script(replies: AnthropicReply[]): void;
+export interface FakeAnthropic extends ScriptedApi<AnthropicReply, MessagesRequest> {
   /** Every `POST /v1/messages` the agent's turns made (side requests are in `sideRequests`). */
   readonly requests: MessagesRequest[];
   readonly sideRequests: MessagesRequest[];
-  /** `METHOD path` of every request this fake does not implement. */
-  readonly unknownRoutes: string[];
-  /** Clears the recorded requests, the script and the id counter. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 const USAGE = { input_tokens: 120, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 };
 const OUTPUT_TOKENS = 12;
 
 export async function startFakeAnthropic(): Promise<FakeAnthropic> {
-  let queue: AnthropicReply[] = [];
-  const requests: MessagesRequest[] = [];
   const sideRequests: MessagesRequest[] = [];
-  const unknownRoutes: string[] = [];
-  let counter = 0;
-
-  const server = createServer((req, res) => {
-    void readBody(req).then((raw) => {
-      const path = req.url ?? '/';
-      const route = path.split('?')[0];
+  const api = await startScriptedApi<AnthropicReply, MessagesRequest>({
+    handle: ({ req, res, raw, route, requests, parsed, nextReply, nextNumber }) => {
       if (req.method === 'POST' && route === '/v1/messages') {
-        const request: MessagesRequest = { path, headers: req.headers, body: JSON.parse(raw) as MessagesRequest['body'] };
+        const request = parsed<MessagesRequest['body']>();
         const agentTurn = (request.body.tools?.length ?? 0) > 0;
         (agentTurn ? requests : sideRequests).push(request);
-        const reply = agentTurn ? (queue.shift() ?? { text: 'Nothing more was scripted.' }) : { text: 'ok' };
-        answer(res, request, reply, ++counter);
-        return;
+        const reply = agentTurn ? (nextReply() ?? { text: 'Nothing more was scripted.' }) : { text: 'ok' };
+        answer(res, request, reply, nextNumber());
+        return true;
       }
       if (req.method === 'POST' && route === '/v1/messages/count_tokens') {
         json(res, 200, { input_tokens: Math.ceil(raw.length / 4) });
-        return;
+        return true;
       }
-      unknownRoutes.push(`${req.method} ${path}`);
-      json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `the fake Anthropic API has no ${req.method} ${route}` } });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    script: (replies) => {
-      queue = [...replies];
+      return false;
     },
-    requests,
-    sideRequests,
-    unknownRoutes,
-    reset: () => {
-      queue = [];
-      counter = 0;
-      requests.length = 0;
+    notFound: (method, route) => ({ type: 'error', error: { type: 'not_found_error', message: `the fake Anthropic API has no ${method} ${route}` } }),
+    onReset: () => {
       sideRequests.length = 0;
-      unknownRoutes.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  });
+  return { ...api, sideRequests };
 }
 
 function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicReply, n: number): void {
@@ -121,7 +82,7 @@ function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicR
   }
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_fake_${n}` });
-  const event = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const event = (type: string, data: Record<string, unknown>) => sseEvent(res, type, data);
   event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: USAGE } });
   blocks.forEach((block, index) => {
     if (block.type === 'text') {
@@ -145,19 +106,6 @@ function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicR
   event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: OUTPUT_TOKENS } });
   event('message_stop', {});
   res.end();
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** All the text a request carries in its messages (user prompts, earlier answers, tool results), for assertions. */

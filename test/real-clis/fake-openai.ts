@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { json, sseEvent, startScriptedApi, type ApiRequest, type ScriptedApi } from './fake-api.js';
 
 /**
  * A local stand-in for the OpenAI Responses API, enough for the real Codex CLI to run offline through a
@@ -25,72 +25,32 @@ export interface InputItem {
   arguments?: string;
 }
 
-export interface ResponsesRequest {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: { model?: string; stream?: boolean; input: InputItem[]; tools?: { name?: string; type: string }[]; [key: string]: unknown };
-}
+export type ResponsesRequest = ApiRequest<{ model?: string; stream?: boolean; input: InputItem[]; tools?: { name?: string; type: string }[]; [key: string]: unknown }>;
 
-export interface FakeOpenAi {
-  url: string;
-  script(replies: OpenAiReply[]): void;
-  readonly requests: ResponsesRequest[];
-  readonly unknownRoutes: string[];
-  reset(): void;
-  close(): Promise<void>;
-}
+export type FakeOpenAi = ScriptedApi<OpenAiReply, ResponsesRequest>;
 
-export async function startFakeOpenAi(): Promise<FakeOpenAi> {
-  let queue: OpenAiReply[] = [];
-  const requests: ResponsesRequest[] = [];
-  const unknownRoutes: string[] = [];
-  let counter = 0;
-
-  const server = createServer((req, res) => {
-    void readBody(req).then((raw) => {
-      const path = req.url ?? '/';
-      const route = path.split('?')[0];
+export function startFakeOpenAi(): Promise<FakeOpenAi> {
+  return startScriptedApi<OpenAiReply, ResponsesRequest>({
+    handle: ({ req, res, path, route, requests, unknownRoutes, parsed, nextReply, nextNumber }) => {
       if (req.method === 'POST' && route === '/v1/responses') {
         if (req.headers['content-encoding']) {
           unknownRoutes.push(`POST ${path} with content-encoding ${req.headers['content-encoding']}`);
           json(res, 415, { error: { message: 'the fake OpenAI API reads uncompressed bodies only', type: 'invalid_request_error', code: 'unsupported_encoding', param: null } });
-          return;
+          return true;
         }
-        const request: ResponsesRequest = { path, headers: req.headers, body: JSON.parse(raw) as ResponsesRequest['body'] };
+        const request = parsed<ResponsesRequest['body']>();
         requests.push(request);
-        answer(res, request, queue.shift() ?? { text: 'Nothing more was scripted.' }, ++counter);
-        return;
+        answer(res, request, nextReply() ?? { text: 'Nothing more was scripted.' }, nextNumber());
+        return true;
       }
       if (req.method === 'GET' && route === '/v1/models') {
         json(res, 200, { object: 'list', data: [] });
-        return;
+        return true;
       }
-      unknownRoutes.push(`${req.method} ${path}`);
-      json(res, 404, { error: { message: `the fake OpenAI API has no ${req.method} ${route}`, type: 'invalid_request_error', code: 'not_found', param: null } });
-    });
+      return false;
+    },
+    notFound: (method, route) => ({ error: { message: `the fake OpenAI API has no ${method} ${route}`, type: 'invalid_request_error', code: 'not_found', param: null } }),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    script: (replies) => {
-      queue = [...replies];
-    },
-    requests,
-    unknownRoutes,
-    reset: () => {
-      queue = [];
-      counter = 0;
-      requests.length = 0;
-      unknownRoutes.length = 0;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 function answer(res: ServerResponse, request: ResponsesRequest, reply: OpenAiReply, n: number): void {
@@ -105,8 +65,7 @@ function answer(res: ServerResponse, request: ResponsesRequest, reply: OpenAiRep
   const usage = { input_tokens: 240, input_tokens_details: { cached_tokens: 0 }, output_tokens: 12, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 252 };
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${n}` });
   let sequence = 0;
-  const event = (type: string, data: Record<string, unknown>) =>
-    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`);
+  const event = (type: string, data: Record<string, unknown>) => sseEvent(res, type, { sequence_number: sequence++, ...data });
   const response = (status: string, output: unknown[]) => ({ id, object: 'response', created_at: 1_767_000_000, status, model, output, ...(status === 'completed' && { usage }) });
 
   event('response.created', { response: response('in_progress', []) });
@@ -135,19 +94,6 @@ function answer(res: ServerResponse, request: ResponsesRequest, reply: OpenAiRep
   event('response.output_item.done', { output_index: 0, item });
   event('response.completed', { response: response('completed', [item]) });
   res.end();
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** All the text a request carries in its input items (prompts, earlier answers, tool calls and outputs), for assertions. */

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StoredEvent } from '../../src/control-plane/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
+import { COMPANY, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { FAST_TIMINGS, RUNNER_BIN, until } from '../support/runner-process.js';
 
 /**
@@ -17,6 +19,8 @@ export const REAL_CLIS = process.env.FOUNDEROS_REAL_CLIS === '1';
 
 /** `FOUNDEROS_RECORD_FIXTURES=1 npm run test:real-clis` rewrites test/fixtures/<cli>/recorded-*.jsonl from the runs. */
 const RECORD = process.env.FOUNDEROS_RECORD_FIXTURES === '1';
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const CLIS_DIR = process.env.FOUNDEROS_AGENT_CLIS_DIR || join(homedir(), '.cache', 'founderos-runner', 'agent-clis');
 
@@ -90,6 +94,110 @@ export class RealRunner {
   }
 }
 
+/** What a fake model API (fake-anthropic.ts, fake-openai.ts) offers every spec. */
+interface FakeModelApi {
+  url: string;
+  script(replies: { text: string }[]): void;
+  readonly requests: unknown[];
+  readonly unknownRoutes: string[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** A job's end, as the control plane stored it. */
+export interface FinishedJob {
+  job: JobDetail;
+  events: StoredEvent[];
+}
+
+/** A real-CLI spec's world, filled in by the hooks `realCliSuite` registers (before the first test). */
+export interface RealCliSuite<Api> {
+  server: TestControlPlane;
+  api: Api;
+  sandbox: Sandbox;
+  runner: RealRunner;
+  /** Queues a job for the CLI, waits (90 s at the most) for its end, and returns it with its stored events. */
+  run(prompt: string, extra?: Partial<EnqueueJobInput>): Promise<FinishedJob>;
+  /** `record` for this CLI and sandbox. */
+  record(scenario: string, jobId: string, options?: { run?: number; withStderr?: boolean }): void;
+  /**
+   * A job tells the model a word, then a second job, resuming its session, asks for it. Checks that both complete,
+   * the second in the first's session, and that the model was sent the whole conversation on the second run.
+   */
+  resumeConversation(): Promise<{ first: FinishedJob; second: FinishedJob }>;
+  /** A job resuming `sessionId`, unknown to the CLI. Checks that it completes in a fresh session, its events in order. */
+  resumeUnknown(sessionId: string): Promise<FinishedJob>;
+}
+
+/**
+ * Registers, in the calling `describe`, the hooks every real-CLI spec needs: before all, the control plane, the fake
+ * model API and a sandbox, then the runner with the installed CLI (`--<cli>-bin`) and the environment `setup` returns
+ * (after preparing the CLI's config in the sandbox); the API reset before each test; after each, the runner's output
+ * when the test failed, and no request to a route the fake does not implement; all stopped and removed after all.
+ */
+export function realCliSuite<Api extends FakeModelApi>(options: {
+  cli: 'claude' | 'codex';
+  /** The jobs' agent name and adapter type. */
+  agentName: string;
+  adapterType: string;
+  startApi(): Promise<Api>;
+  setup(sandbox: Sandbox, api: Api): Record<string, string>;
+  /** The conversation a request to the model carried (`conversationText`, `inputText`). */
+  conversationOf(request: Api['requests'][number]): string;
+}): RealCliSuite<Api> {
+  const suite = {} as RealCliSuite<Api>;
+  suite.run = async (prompt, extra = {}) => {
+    const queued = await suite.server.admin.enqueueJob({ companyId: COMPANY, agentName: options.agentName, prompt, adapterType: options.adapterType, ...extra });
+    const job = await suite.server.waitForJob(queued.jobId, undefined, 90_000);
+    return { job, events: await suite.server.events(queued.jobId) };
+  };
+  suite.record = (scenario, jobId, recordOptions) => record(options.cli, scenario, suite.sandbox, jobId, recordOptions);
+  suite.resumeConversation = async () => {
+    suite.api.script([{ text: 'I will remember the word banana.' }]);
+    const first = await suite.run('Remember the word banana.');
+    expect(first.job.status).toBe('completed');
+
+    suite.api.reset();
+    suite.api.script([{ text: 'The word was banana.' }]);
+    const second = await suite.run('Which word did I ask you to remember?', { sessionId: first.job.resultSessionId! });
+    expect(second.job).toMatchObject({ status: 'completed', resultSessionId: first.job.resultSessionId });
+    const seen = options.conversationOf(suite.api.requests[0]!);
+    expect(seen).toContain('Remember the word banana.');
+    expect(seen).toContain('I will remember the word banana.');
+    expect(seen).toContain('Which word did I ask you to remember?');
+    return { first, second };
+  };
+  suite.resumeUnknown = async (sessionId) => {
+    suite.api.script([{ text: 'Fresh start.' }]);
+    const resumed = await suite.run('Carry on.', { sessionId });
+    expect(resumed.job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: expect.stringMatching(UUID) });
+    expect(resumed.job.resultSessionId).not.toBe(sessionId);
+    expect(resumed.events.map((event) => event.seq)).toEqual(resumed.events.map((_, index) => index));
+    return resumed;
+  };
+
+  beforeAll(async () => {
+    const bin = installedCli(options.cli);
+    [suite.server, suite.api] = await Promise.all([startTestControlPlane(), options.startApi()]);
+    suite.sandbox = makeSandbox(options.cli);
+    const env = options.setup(suite.sandbox, suite.api);
+    const agent = agentBinary(bin, suite.sandbox);
+    suite.runner = new RealRunner(suite.server.url, suite.server.token, suite.sandbox, [`--${options.cli}-bin=${agent.bin}`], { ...agent.env, ...env });
+  });
+  afterAll(async () => {
+    await suite.runner?.stop();
+    await Promise.all([suite.server?.close(), suite.api?.close()]);
+    suite.sandbox?.remove();
+  });
+  beforeEach(() => suite.api.reset());
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 6000 characters):\n${suite.runner.stderr.slice(-6000)}\n`);
+    // Nothing but what the fake API implements should have been asked for.
+    expect(suite.api.unknownRoutes).toEqual([]);
+  });
+  return suite;
+}
+
 /** The JSON objects the agent printed on stdout, from the stored events (stderr and plain lines left out). */
 export const stdoutObjects = (events: readonly StoredEvent[]): Record<string, unknown>[] =>
   events.filter((event) => event.kind !== 'stderr_line' && event.kind !== 'stdout_line').map((event) => event.payload as Record<string, unknown>);
@@ -143,5 +251,3 @@ export function record(cli: string, scenario: string, sandbox: Sandbox, jobId: s
   writeFileSync(new URL(`recorded-${scenario}.jsonl`, dir), scrub(copy('stdout')));
   if (withStderr) writeFileSync(new URL(`recorded-${scenario}.stderr.txt`, dir), scrub(copy('stderr')));
 }
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -3,21 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile, type ConfigFileLocation } from '../../src/runner/config-file.js';
-import { ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
+import { parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
 import { startCommand } from '../../src/runner/start-command.js';
+import { problemsOf } from './support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
 const FILE_TOKEN = `fos_${'f1L3'.repeat(8)}`;
-
-const problemsOf = (run: () => unknown): string[] => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 describe('config file', () => {
   let dir: string;

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
+import { parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
+import { problemsOf } from './support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveRunnerConfig(parseFlags(argv, START_FLAGS).values, env);
-const problemsOf = (run: () => unknown): string[] => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 describe('runner configuration', () => {
   it('should accept both --key=value and --key value', () => {
