@@ -2,7 +2,9 @@
 // A fake `claude` for the benchmarks: prints stream-json lines of about 300 bytes, as fast as stdout takes them
 // (or one every `intervalMs`), each stamped with the wall-clock time at which it was written.
 //
-// The prompt (on stdin) is JSON: {"lines": N, "intervalMs": 0, "lineBytes": 300}. The first line (a `system`
+// The prompt (on stdin) is JSON: {"lines": N, "intervalMs": 0, "jitter": false, "lineBytes": 300}; with `jitter`, the
+// pause between lines is uniform in [0.5, 1.5] × intervalMs, so that lines do not keep one phase against the
+// runner's 50 ms batch windows. The first line (a `system`
 // `init`) carries `startedAt`, the wall-clock time at which this process started (performance.timeOrigin), and
 // `t`, the time its script began; the last line is a `result`, so the runner reports the job completed.
 const now = () => performance.timeOrigin + performance.now();
@@ -23,6 +25,7 @@ try {
 }
 const lines = Number.isInteger(spec.lines) && spec.lines >= 0 ? spec.lines : 1;
 const intervalMs = Number(spec.intervalMs) > 0 ? Number(spec.intervalMs) : 0;
+const jitter = spec.jitter === true;
 const lineBytes = Number.isInteger(spec.lineBytes) ? spec.lineBytes : 300;
 const session = 'flood-session-0001';
 const out = process.stdout;
@@ -44,7 +47,7 @@ const pad = 'x'.repeat(Math.max(0, lineBytes - sample.length));
 
 for (let i = 0; i < lines; i++) {
   await write(`${head}line ${String(i).padStart(7, '0')} ${pad}${tail(now())}`);
-  if (intervalMs) await sleep(intervalMs);
+  if (intervalMs) await sleep(jitter ? intervalMs * (0.5 + Math.random()) : intervalMs);
 }
 
 await write(`${JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'done', total_cost_usd: 0.0001, session_id: session, t: now() })}\n`);

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-import { runAdminCommand, runServerCommand } from '../control-plane/index.js';
-import { demoCommand } from '../demo/demo-command.js';
-import { doctorCommand } from '../runner/doctor.js';
-import { serviceCommand } from '../runner/service.js';
-import { EXIT, startCommand } from '../runner/start-command.js';
+import { EXIT } from '../runner/exit-codes.js';
 import { RUNNER_VERSION } from '../runner/version.js';
+
+// Each command loads its own modules, so that `--version` and `--help` start in a blink.
 
 const HELP = `founderos-runner v${RUNNER_VERSION}: runs FounderOS agent jobs on this machine, under your own CLI login.
 
@@ -36,17 +34,17 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
-      return startCommand(rest);
+      return (await import('../runner/start-command.js')).startCommand(rest);
     case 'demo':
-      return demoCommand(rest);
+      return (await import('../demo/demo-command.js')).demoCommand(rest);
     case 'doctor':
-      return doctorCommand(rest);
+      return (await import('../runner/doctor.js')).doctorCommand(rest);
     case 'service':
-      return serviceCommand(rest);
+      return (await import('../runner/service.js')).serviceCommand(rest);
     case 'server':
-      return runServerCommand(rest);
+      return (await import('../control-plane/index.js')).runServerCommand(rest);
     case 'admin':
-      return runAdminCommand(rest);
+      return (await import('../control-plane/index.js')).runAdminCommand(rest);
     case '--version':
     case '-v':
     case 'version':

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { startControlPlane, type AdminApi, type StoredEvent } from '../control-plane/index.js';
 import { ConfigError, parseFlags } from '../runner/config.js';
 import { createLogger } from '../runner/logger.js';
-import { EXIT, runRunner } from '../runner/start-command.js';
+import { EXIT } from '../runner/exit-codes.js';
+import { runRunner } from '../runner/start-command.js';
 import { RUNNER_VERSION } from '../runner/version.js';
 import { describeEvent } from './format-event.js';
 

@@ -30,6 +30,17 @@ export function sequenceEvents<T extends { kind: string; payload?: unknown }>(
   options: SequenceEventsOptions = {},
 ): OperatorFunction<T, T & EventStamp> {
   const { newId = () => globalThis.crypto.randomUUID(), scheduler = asyncScheduler } = options;
+  let lastMs = Number.NaN;
+  let lastTs = '';
+  // Thousands of lines share a millisecond under load: format each millisecond once.
+  const timestamp = () => {
+    const now = scheduler.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastTs = new Date(now).toISOString();
+    }
+    return lastTs;
+  };
   // map's index is kept per subscription, which is exactly the sequence we want.
-  return map((event, seq) => ({ ...event, eventId: newId(), ts: new Date(scheduler.now()).toISOString(), seq }));
+  return map((event, seq) => ({ ...event, eventId: newId(), ts: timestamp(), seq }));
 }

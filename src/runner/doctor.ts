@@ -23,7 +23,7 @@ import {
   type SettingSource,
 } from './config.js';
 import { preview } from './logger.js';
-import { EXIT } from './start-command.js';
+import { EXIT } from './exit-codes.js';
 import { RUNNER_VERSION, USER_AGENT } from './version.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

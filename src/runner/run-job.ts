@@ -162,11 +162,12 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
     return { index: spool.appendBatch(JSON.stringify({ events: wire })), size: wire.length };
   };
   const send = ({ index, size }: { index: number; size: number }): Observable<never> => {
+    const settled = () => deps.metrics && deps.metrics.spoolBacklog--;
     // Once the server has ended the job, it refuses every batch; the agent is being stopped.
-    if (stopReason === 'server') return EMPTY;
+    if (stopReason === 'server') return (settled(), EMPTY);
     return deliverBatch(deps, spool, index).pipe(
       tap((outcome) => {
-        if (deps.metrics) deps.metrics.spoolBacklog--;
+        settled();
         if (outcome.kind === 'ok') {
           eventsSent += size;
           if (deps.metrics) deps.metrics.eventsSent += size;

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation } from './config-file.js';
 import { ConfigError, configEnvironment, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
 import { preview } from './logger.js';
-import { EXIT, startCommand } from './start-command.js';
+import { EXIT } from './exit-codes.js';
+import { startCommand } from './start-command.js';
 import { RUNNER_VERSION } from './version.js';
 
 export const PLATFORMS = ['linux', 'darwin', 'win32'] as const;

@@ -14,16 +14,8 @@ import { RunnerMetrics } from './metrics.js';
 import { recoverLeftovers } from './recover.js';
 import { errorText } from './agent-run.js';
 import { RUNNER_VERSION, USER_AGENT, versionCache } from './version.js';
+import { EXIT } from './exit-codes.js';
 
-/** Exit codes, documented in the README so service managers can act on them. */
-export const EXIT = {
-  ok: 0,
-  failure: 1,
-  config: 2,
-  /** The server refused the token (401): restarting will not help until the token is replaced. */
-  tokenRejected: 3,
-  forced: 130,
-} as const;
 
 /** Tunables that are not user flags; tests and the demo shorten them. */
 export interface StartTunables {

@@ -93,6 +93,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const abort = new AbortController();
+      let settled = false;
       client(route, { method, signal: abort.signal, ...init })
         .then(async (response) => {
           // Read every body, even the ones we ignore: an unread body keeps the connection busy.
@@ -105,14 +106,17 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         })
         .then(
           (value) => {
+            settled = true;
             subscriber.next(value);
             subscriber.complete();
           },
           (error: unknown) => {
+            settled = true;
             if (!abort.signal.aborted) subscriber.error(error);
           },
         );
-      return () => abort.abort();
+      // Aborting a finished request would only cost an exception object per batch.
+      return () => settled || abort.abort();
     });
   }
 

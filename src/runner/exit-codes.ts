@@ -1,0 +1,9 @@
+/** Exit codes, documented in the README so service managers can act on them. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  config: 2,
+  /** The server refused the token (401): restarting will not help until the token is replaced. */
+  tokenRejected: 3,
+  forced: 130,
+} as const;
