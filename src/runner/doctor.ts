@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import ky from 'ky';
 import { firstValueFrom } from 'rxjs';
 import { agentClis, type AgentAdapter } from '../agents/index.js';
 import { TOKEN_PATTERN } from '../protocol/types.js';
 import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
 import { readFirstLine } from '../streams/process.js';
-import { defaultSpoolDir } from '../streams/spool.js';
+import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
 import { agentEnvironment } from './agent-env.js';
 import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './config-file.js';
 import {
@@ -219,10 +217,7 @@ async function checkToken(settings: Settings, server: ServerProbe | undefined, d
 function checkSpoolDir(dir: string): Check {
   const name = 'spool dir';
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const probe = join(dir, `.doctor-${process.pid}-${randomUUID()}`);
-    writeFileSync(probe, 'ok', { mode: 0o600 });
-    rmSync(probe);
+    prepareSpoolDir(dir);
     return { name, status: 'ok', detail: `${dir} is writable` };
   } catch (error) {
     return { name, status: 'fail', detail: `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, fix: 'make that directory writable by this user, or pass --spool-dir=PATH / set FOUNDEROS_RUNNER_SPOOL_DIR' };

@@ -2,7 +2,7 @@ import { asyncScheduler, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
 import { isRunnerAlive } from '../streams/orphans.js';
 import { serveMetrics } from '../streams/metrics-server.js';
-import { openJobSpool } from '../streams/spool.js';
+import { openJobSpool, prepareSpoolDir } from '../streams/spool.js';
 import { readFirstLine, spawnProcess } from '../streams/process.js';
 import { processSignals } from '../streams/signals.js';
 import { agentEnvironment } from './agent-env.js';
@@ -49,6 +49,12 @@ export async function startCommand(argv: readonly string[], env: NodeJS.ProcessE
 /** Runs the daemon with a validated config; resolves with the process exit code. */
 export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.ProcessEnv, tunables: StartTunables = {}): Promise<number> {
   log.info(`founderos-runner v${RUNNER_VERSION} starting`, { serverUrl: config.serverUrl, claudeBin: config.agentBins.claude, token: preview(config.token) });
+  try {
+    prepareSpoolDir(config.spoolDir);
+  } catch (error) {
+    log.error(`cannot write to the spool directory ${config.spoolDir} (${errorText(error)}): make it writable by this user, or pass --spool-dir=PATH`);
+    return EXIT.config;
+  }
   const agentBaseEnv = { ...env };
   const metrics = new RunnerMetrics();
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CompletionBody } from '../protocol/types.js';
@@ -48,6 +48,14 @@ export interface LeftoverJob {
 export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
   const stateHome = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(stateHome, 'founderos-runner', 'spool');
+}
+
+/** Creates the spool directory (0700) if needed and proves it writable, by writing and removing a file; throws otherwise. */
+export function prepareSpoolDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const probe = join(dir, `.probe-${process.pid}-${Date.now()}`);
+  writeFileSync(probe, 'ok', { mode: 0o600 });
+  rmSync(probe);
 }
 
 const SUFFIX = '.ndjson';

@@ -307,3 +307,12 @@ describe('founderos-runner start: concurrency, --once and metrics (end to end)',
     for (const job of [first, second]) if ((await server.admin.getJob(job.jobId)).status === 'queued') await server.admin.cancelJob(job.jobId);
   });
 });
+
+describe('founderos-runner start: an unusable spool directory', () => {
+  it('should exit 2 naming the directory and the fix, before taking any job', async () => {
+    const cli = new RunnerProcess(['start', '--server-url=http://127.0.0.1:9', `--token=fos_${'s'.repeat(32)}`], { FOUNDEROS_RUNNER_SPOOL_DIR: '/dev/null/spool' });
+    expect((await cli.exit).code).toBe(2);
+    expect(cli.stderr).toContain('cannot write to the spool directory /dev/null/spool');
+    expect(cli.stderr).toContain('--spool-dir=PATH');
+  });
+});
