@@ -1,4 +1,4 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CompletionBody } from '../protocol/types.js';
@@ -90,21 +90,19 @@ export function findLeftovers(dir: string, isRunnerAlive: (pid: number) => boole
 }
 
 function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): LeftoverJob | undefined {
-  const data = readFileSync(path);
   const batches: Span[] = [];
   let header: { jobId?: string; serverUrl?: string; runnerPid?: number } | undefined;
   let acked = 0;
   let agentPid: number | undefined;
   let completion: CompletionBody | undefined;
-  let start = 0;
   let validEnd = 0;
-  for (let end = data.indexOf(10, start); end !== -1; start = end + 1, end = data.indexOf(10, start)) {
-    validEnd = end + 1;
-    if (data.subarray(start, start + BATCH_PREFIX.length).toString() === BATCH_PREFIX) {
-      batches.push({ offset: start, length: end - start });
+  for (const { offset, line } of wholeLines(path)) {
+    validEnd = offset + line.length + 1;
+    if (line.subarray(0, BATCH_PREFIX.length).toString() === BATCH_PREFIX) {
+      batches.push({ offset, length: line.length });
       continue;
     }
-    const record = parseRecord(data.subarray(start, end).toString('utf8'));
+    const record = parseRecord(line.toString('utf8'));
     if (record?.t === 'job') header = record as typeof header;
     else if (record?.t === 'ack' && typeof record.batches === 'number') acked = record.batches;
     else if (record?.t === 'agent' && typeof record.pid === 'number') agentPid = record.pid;
@@ -118,6 +116,34 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   const spool = new FileSpool(header.jobId, path, fd, validEnd, batches, acked);
   spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
   return { jobId: header.jobId, serverUrl: header.serverUrl, agentPid, pendingBatches: batches.length - acked, completion, spool };
+}
+
+/**
+ * The file's complete lines with their offsets, read a chunk at a time, so that a spool of hundreds of MB is
+ * scanned in the memory of its longest line. Each `line` is valid only until the next one is asked for.
+ */
+function* wholeLines(path: string, chunkBytes = 1 << 20): Generator<{ offset: number; line: Buffer }> {
+  const fd = openSync(path, 'r');
+  const chunk = Buffer.allocUnsafe(chunkBytes);
+  let carry = Buffer.alloc(0);
+  let carryOffset = 0;
+  try {
+    for (let position = 0; ; ) {
+      const read = readSync(fd, chunk, 0, chunkBytes, position);
+      if (read === 0) return;
+      position += read;
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+      let start = 0;
+      for (let end = data.indexOf(10); end !== -1; start = end + 1, end = data.indexOf(10, start)) {
+        yield { offset: carryOffset + start, line: data.subarray(start, end) };
+      }
+      // Copied: the chunk buffer is reused by the next read.
+      carry = Buffer.from(data.subarray(start));
+      carryOffset += start;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 class FileSpool implements JobSpool {

@@ -53,6 +53,17 @@ describe('job spool', () => {
     expect(findLeftovers(dir, dead)[0]!.pendingBatches).toBe(2);
   });
 
+  it('should scan a spool of several MiB, lines across read chunks and one longer than a chunk, intact', () => {
+    const dir = newDir();
+    const spool = openJobSpool(dir, 'job-big', 'https://x.example.com', 999_999);
+    const bodies = Array.from({ length: 41 }, (_, seq) => `{"events":[{"seq":${seq},"text":"${(seq === 20 ? 'L' : 'x').repeat(seq === 20 ? 1_500_000 : 100_003)}"}]}`);
+    bodies.forEach((body) => spool.appendBatch(body));
+    spool.ack(9);
+    const [leftover] = findLeftovers(dir, dead);
+    expect(leftover!.pendingBatches).toBe(31);
+    expect(pendingBatchIndexes(leftover!).map((index) => leftover!.spool.readBatch(index))).toEqual(bodies.slice(10));
+  });
+
   it('should leave alone the files of a runner that still runs', () => {
     const dir = newDir();
     openJobSpool(dir, 'job-1', 'https://x.example.com', 12345);
