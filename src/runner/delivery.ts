@@ -1,5 +1,5 @@
 import { catchError, concatMap, defer, of, tap, throwError, type Observable, type SchedulerLike } from 'rxjs';
-import { retryBackoff, type RetryBackoffOptions } from '../operators/retryBackoff.js';
+import { retryBackoff, type RetryBackoffOptions, type RetryInfo } from '../operators/retryBackoff.js';
 import type { CompletionBody } from '../protocol/types.js';
 import { TokenRejectedError, type AppendOutcome, type CompleteOutcome, type RunnerApi } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
@@ -24,20 +24,14 @@ export type BatchOutcome = AppendOutcome | { kind: 'refused' };
  */
 export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, index: number): Observable<BatchOutcome> {
   const { log } = deps;
+  const logBatchRetry = logRetry(log, 'events batch', spool.jobId);
+  const onRetry = (info: RetryInfo) => {
+    if (deps.metrics) deps.metrics.batchesRetried++;
+    logBatchRetry(info);
+  };
   // Read once, outside the retry: a failing disk is not a network blip.
   return defer(() => of(spool.readBatch(index))).pipe(
-    concatMap((body) =>
-      deps.api.appendEvents(spool.jobId, body).pipe(
-        retryBackoff({
-          ...deps.retry,
-          scheduler: deps.scheduler,
-          onRetry: (info) => {
-            if (deps.metrics) deps.metrics.batchesRetried++;
-            logRetry(log, 'events batch', spool.jobId)(info);
-          },
-        }),
-      ),
-    ),
+    concatMap((body) => deps.api.appendEvents(spool.jobId, body).pipe(retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry }))),
     tap((outcome) => {
       if (outcome.kind === 'ok') spool.ack(index);
     }),
@@ -75,6 +69,6 @@ export function deliverCompletion(deps: DeliveryDeps, spool: JobSpool, body: Com
 }
 
 export function logRetry(log: Logger, what: string, jobId: string) {
-  return ({ error, attempt, delayMs }: { error: unknown; attempt: number; delayMs: number }) =>
+  return ({ error, attempt, delayMs }: RetryInfo) =>
     log.warn(`${what} failed; retrying`, { jobId, attempt, inMs: delayMs, error: errorText(error) });
 }

@@ -34,6 +34,14 @@ export class RunnerMetrics {
     return Number.isFinite(oldest) ? (this.now() - oldest) / 1000 : 0;
   }
 
+  /** Healthy while jobs run (no polls then) or the server answered a poll in the last `staleMs`. */
+  health(staleMs = 90_000): { ok: boolean; detail: string } {
+    if (this.runningJobs > 0) return { ok: true, detail: 'running a job' };
+    if (this.lastPollAnswerAt === 0) return { ok: false, detail: 'the server has not answered a poll yet' };
+    const silentMs = this.now() - this.lastPollAnswerAt;
+    return silentMs < staleMs ? { ok: true, detail: 'polling' } : { ok: false, detail: `the server has not answered a poll for ${Math.round(silentMs / 1000)} s` };
+  }
+
   render(): string {
     const lines: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [labels: string, value: number][]) => {

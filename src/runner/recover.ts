@@ -1,7 +1,7 @@
 import { EMPTY, concat, concatMap, defer, from, ignoreElements, map, takeWhile, tap, type Observable } from 'rxjs';
 import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent } from '../streams/orphans.js';
-import { findLeftovers, pendingBatchIndexes, type LeftoverJob } from '../streams/spool.js';
+import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
 import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
 import type { JobResult } from './run-job.js';
 
@@ -38,10 +38,10 @@ export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
 function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<JobResult> {
   const { jobId, spool } = leftover;
   const killed = leftover.agentPid === undefined || leftover.completion ? [] : killOrphanedAgent(leftover.agentPid, jobId);
-  deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches, stoppedAgentProcesses: killed.length });
+  deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length, stoppedAgentProcesses: killed.length });
   let eventsSent = 0;
   const completion: CompletionBody = leftover.completion ?? { status: 'failed', exitCode: -1, signal: null, errorMessage: STOPPED_MID_JOB };
-  const batches$ = from(pendingBatchIndexes(leftover)).pipe(
+  const batches$ = from(leftover.pendingBatches).pipe(
     concatMap((index) => deliverBatch(deps, spool, index).pipe(map((outcome) => ({ outcome, index })))),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
     takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'refused'),

@@ -59,7 +59,7 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
   const metrics = new RunnerMetrics();
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort, metricsEndpoints(metrics));
+    metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort, { metrics: () => metrics.render(), health: () => metrics.health() });
   } catch (error) {
     log.error(`cannot serve metrics on 127.0.0.1:${config.metricsPort} (${errorText(error)}); choose a free --metrics-port`);
     return EXIT.config;
@@ -114,21 +114,6 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
   } finally {
     await metricsServer?.close();
   }
-}
-
-/** Healthy while the server answered a poll recently, or jobs are running (no polls then). */
-function metricsEndpoints(metrics: RunnerMetrics) {
-  const STALE_MS = 90_000;
-  return {
-    metrics: () => metrics.render(),
-    health: () => {
-      const running = metrics.runningJobs > 0;
-      const silentMs = Date.now() - metrics.lastPollAnswerAt;
-      if (running) return { ok: true, detail: 'running a job' };
-      if (metrics.lastPollAnswerAt === 0) return { ok: false, detail: 'the server has not answered a poll yet' };
-      return silentMs < STALE_MS ? { ok: true, detail: 'polling' } : { ok: false, detail: `the server has not answered a poll for ${Math.round(silentMs / 1000)} s` };
-    },
-  };
 }
 
 /** Internal timings can be shortened through the environment, for tests and demos only. */

@@ -37,8 +37,8 @@ export interface LeftoverJob {
   jobId: string;
   serverUrl: string;
   agentPid?: number;
-  /** Batches not yet accepted, in order. */
-  pendingBatches: number;
+  /** The indexes of the batches not yet accepted, in order. */
+  pendingBatches: number[];
   completion?: CompletionBody;
   /** A spool that carries on from where the previous runner stopped. */
   spool: JobSpool;
@@ -113,9 +113,9 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   // A record cut short by the crash is dropped; appending resumes after the last whole line.
   const fd = openSync(path, 'r+');
   ftruncateSync(fd, validEnd);
-  const spool = new FileSpool(header.jobId, path, fd, validEnd, batches, acked);
+  const spool = new FileSpool(header.jobId, path, fd, validEnd, batches);
   spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
-  return { jobId: header.jobId, serverUrl: header.serverUrl, agentPid, pendingBatches: batches.length - acked, completion, spool };
+  return { jobId: header.jobId, serverUrl: header.serverUrl, agentPid, pendingBatches: Array.from({ length: batches.length - acked }, (_, offset) => acked + offset), completion, spool };
 }
 
 /**
@@ -153,8 +153,6 @@ class FileSpool implements JobSpool {
     private fd: number | undefined,
     private size: number,
     private readonly batches: Span[],
-    /** Batches before this index were accepted. */
-    readonly firstPending = 0,
   ) {}
 
   appendBatch(body: string): number {
@@ -168,10 +166,6 @@ class FileSpool implements JobSpool {
     const buffer = Buffer.allocUnsafe(span.length);
     readSync(this.fd, buffer, 0, span.length, span.offset);
     return buffer.toString('utf8');
-  }
-
-  get batchCount(): number {
-    return this.batches.length;
   }
 
   ack(index: number): void {
@@ -204,12 +198,6 @@ class FileSpool implements JobSpool {
     this.size += buffer.length;
     return offset;
   }
-}
-
-/** The batch indexes a leftover spool still has to send, in order. */
-export function pendingBatchIndexes(leftover: LeftoverJob): number[] {
-  const spool = leftover.spool as FileSpool;
-  return Array.from({ length: spool.batchCount - spool.firstPending }, (_, offset) => spool.firstPending + offset);
 }
 
 function spoolPath(dir: string, jobId: string): string {

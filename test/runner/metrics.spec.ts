@@ -21,6 +21,19 @@ describe('runner metrics', () => {
     expect(text).toContain('# TYPE founderos_runner_spool_backlog_batches gauge');
   });
 
+  it('should be healthy while a job runs or the server answered a poll recently, and say why not otherwise', () => {
+    let now = 10_000;
+    const metrics = new RunnerMetrics(() => now);
+    expect(metrics.health()).toEqual({ ok: false, detail: 'the server has not answered a poll yet' });
+    metrics.lastPollAnswerAt = now;
+    now += 89_000;
+    expect(metrics.health()).toEqual({ ok: true, detail: 'polling' });
+    now += 6_000;
+    expect(metrics.health()).toEqual({ ok: false, detail: 'the server has not answered a poll for 95 s' });
+    metrics.jobStarted('a');
+    expect(metrics.health()).toEqual({ ok: true, detail: 'running a job' });
+  });
+
   it('should serve /metrics and /healthz over HTTP, and 404 anything else', async () => {
     let healthy = true;
     const server = await serveMetrics(0, { metrics: () => 'm 1\n', health: () => ({ ok: healthy, detail: healthy ? 'polling' : 'server unreachable for 95 s' }) });
