@@ -433,8 +433,9 @@ function renderMarkdown(r, rows) {
     lines.push(
       `Under load, from the line's write to its reading by the runner (the event's \`ts\`): p50 ${f(load.runner.stamped.p50)} ms for the runner, ` +
         `${f(load.minimal.stamped.p50)} ms for baseline B; from that reading to the follower: p50 ${f(load.runner.stored.p50 - load.runner.stamped.p50)} ms ` +
-        `and ${f(load.minimal.stored.p50 - load.minimal.stamped.p50)} ms. Both read the pipe at once; the runner then queues without bound (in its ` +
-        'spool), while B stops reading once 2,048 events wait, so the agent\'s writes block and no line waits for more than that backlog.',
+        `and ${f(load.minimal.stored.p50 - load.minimal.stamped.p50)} ms. The runner's agent writes to a file and never waits; the runner reads ` +
+        'it as fast as it can and queues without bound (in its spool). B reads a pipe and stops once 2,048 events wait, so the agent\'s writes ' +
+        'block and no line waits for more than that backlog.',
     );
   }
   for (const [name, value] of Object.entries(r.sections)) {

@@ -1,5 +1,11 @@
 import type { EventKind, JobPayload } from '../protocol/types.js';
 
+/**
+ * The kinds a line of stdout can have. `stderr_line` is kept for stderr, so that the events alone tell how
+ * many lines of each stream were delivered (which is where a restarted runner resumes reading them).
+ */
+export type StdoutEventKind = Exclude<EventKind, 'stderr_line'>;
+
 /** What an adapter learned from the agent's output by the end of a run. */
 export interface RunReport {
   sessionId?: string;
@@ -44,7 +50,7 @@ export interface AgentAdapter {
   readonly installHint: string;
   launch(job: JobPayload, context: LaunchContext): AgentLaunch;
   /** The event kind of one JSON object printed on stdout. */
-  kindOf(message: Record<string, unknown>): EventKind;
+  kindOf(message: Record<string, unknown>): StdoutEventKind;
   /** Folds one JSON object printed on stdout into the run's report. */
   report(previous: RunReport, message: Record<string, unknown>): RunReport;
   /**

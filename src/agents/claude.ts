@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { foldStreamJsonResult, hasBlock, unknownSessionMatcher } from './shared.js';
 
 /** Claude Code in headless mode: `claude --print --output-format stream-json --verbose`, prompt on stdin. */
@@ -21,7 +20,7 @@ export const claudeAdapter: AgentAdapter = {
     return { args, stdin: job.prompt };
   },
 
-  kindOf(message): EventKind {
+  kindOf(message): StdoutEventKind {
     switch (message.type) {
       case 'result':
         return 'claude_result';

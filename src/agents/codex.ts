@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 /** Item types of the thread/turn/item stream that are tool calls: `item.started` opens one, `item.completed` ends it. */
@@ -37,7 +36,7 @@ export const codexAdapter: AgentAdapter = {
     return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };
   },
 
-  kindOf(message): EventKind {
+  kindOf(message): StdoutEventKind {
     const old = envelopeOf(message);
     if (old) {
       const type = String(old.type);

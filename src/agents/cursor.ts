@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { foldStreamJsonResult, promptWithInstructions, usdToMicros } from './shared.js';
 
 /**
@@ -25,7 +24,7 @@ export const cursorAdapter: AgentAdapter = {
     return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };
   },
 
-  kindOf(message): EventKind {
+  kindOf(message): StdoutEventKind {
     switch (message.type) {
       case 'tool_call':
         return message.subtype === 'completed' ? 'tool_result' : 'tool_call';

@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { objectAt, promptWithInstructions, textAt, unknownSessionMatcher } from './shared.js';
 
 /**
@@ -28,7 +27,7 @@ export const geminiAdapter: AgentAdapter = {
     return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };
   },
 
-  kindOf(message): EventKind {
+  kindOf(message): StdoutEventKind {
     switch (message.type) {
       case 'tool_use':
         return 'tool_call';

@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { addUsd, objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 const stateOf = (event: Json) => objectAt(objectAt(event.part)?.state);
@@ -26,7 +25,7 @@ export const opencodeAdapter: AgentAdapter = {
     return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };
   },
 
-  kindOf(message): EventKind {
+  kindOf(message): StdoutEventKind {
     switch (message.type) {
       // Emitted once a tool has finished (state completed or error), carrying both its input and output.
       case 'tool_use': {

@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { addUsd, objectAt, objectsIn, textAt, type Json } from './shared.js';
 
 /** Stop reasons of an assistant message that mean the turn failed. */
@@ -30,7 +29,7 @@ export const piAdapter: AgentAdapter = {
     return { args, stdin: job.prompt };
   },
 
-  kindOf(message): EventKind {
+  kindOf(message): StdoutEventKind {
     switch (message.type) {
       case 'tool_execution_start':
       case 'tool_execution_update':

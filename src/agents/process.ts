@@ -1,5 +1,4 @@
-import type { EventKind } from '../protocol/types.js';
-import type { AgentAdapter, RunReport } from './adapter.js';
+import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 
 /**
  * Any program, named by the job: `runtimeConfig.command` with `runtimeConfig.args`, prompt on stdin. It has no binary
@@ -35,7 +34,7 @@ export const processAdapter: AgentAdapter = {
     };
   },
 
-  kindOf(): EventKind {
+  kindOf(): StdoutEventKind {
     return 'model_message';
   },
 

@@ -6,6 +6,8 @@ export interface SequenceEventsOptions {
   newId?: () => string;
   /** Where `ts` is read from (default `asyncScheduler`); a `TestScheduler` in tests. */
   scheduler?: SchedulerLike;
+  /** The `seq` of the first event (default 0): where a sequence picks up that an earlier process began. */
+  firstSeq?: number;
 }
 
 /** What {@link sequenceEvents} adds to each event. */
@@ -20,8 +22,8 @@ export interface EventStamp {
 
 /**
  * Stamps each event with a fresh `eventId`, the time `ts` (`new Date(scheduler.now()).toISOString()`)
- * and `seq`, which counts from 0 in each subscription: a resubscription starts a new sequence, so
- * subscribe once per job. Fields of the event with the same names are overwritten.
+ * and `seq`, which counts from `firstSeq` in each subscription: a resubscription starts a new sequence,
+ * so subscribe once per job. Fields of the event with the same names are overwritten.
  *
  * @example
  * lines$.pipe(map((line) => ({ kind: 'stdout', payload: line })), sequenceEvents())
@@ -29,7 +31,7 @@ export interface EventStamp {
 export function sequenceEvents<T extends { kind: string; payload?: unknown }>(
   options: SequenceEventsOptions = {},
 ): OperatorFunction<T, T & EventStamp> {
-  const { newId = () => globalThis.crypto.randomUUID(), scheduler = asyncScheduler } = options;
+  const { newId = () => globalThis.crypto.randomUUID(), scheduler = asyncScheduler, firstSeq = 0 } = options;
   let lastMs = Number.NaN;
   let lastTs = '';
   // Thousands of lines share a millisecond under load: format each millisecond once.
@@ -42,5 +44,5 @@ export function sequenceEvents<T extends { kind: string; payload?: unknown }>(
     return lastTs;
   };
   // map's index is kept per subscription, which is exactly the sequence we want.
-  return map((event, seq) => ({ ...event, eventId: newId(), ts: timestamp(), seq }));
+  return map((event, index) => ({ ...event, eventId: newId(), ts: timestamp(), seq: firstSeq + index }));
 }

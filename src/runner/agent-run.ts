@@ -30,6 +30,8 @@ export interface AgentRunDeps {
   agentEnv: (jobId: string) => NodeJS.ProcessEnv;
   killGraceMs: number;
   log: Logger;
+  /** The files the agent's stdout and stderr are written to. */
+  output: ProcessSpec['output'];
   /** Told the agent's pid (its process group) as soon as it runs, so that a crashed runner's successor can stop it. */
   onAgentStarted?: (pid: number) => void;
 }
@@ -58,20 +60,19 @@ export function agentRun(
     defer(() => {
       const { command, args, stdin, env } = adapter.launch(job, { instructionsPath, instructions });
       deps.log.debug('spawning agent', { jobId: job.jobId, bin: command ?? bin, args });
-      const spec = { command: command ?? bin, args, stdin, env: { ...deps.agentEnv(job.jobId), ...env }, kill$, killGraceMs: deps.killGraceMs };
+      const spec = { command: command ?? bin, args, stdin, env: { ...deps.agentEnv(job.jobId), ...env }, output: deps.output, kill$, killGraceMs: deps.killGraceMs };
       return deps.spawn(spec);
     });
   const output$ = instructions ? withPrivateFile('instructions.md', instructions, launch) : launch();
 
   const describeStdout = (line: string): PendingEvent => {
-    const message = parseJsonObject(line);
-    if (!message) return { kind: 'stdout_line', payload: line, bytes: line.length };
-    state.report = adapter.report(state.report, message);
-    return { kind: adapter.kindOf(message), payload: message, bytes: line.length };
+    const event = stdoutEvent(line, adapter);
+    if (typeof event.payload === 'object') state.report = adapter.report(state.report, event.payload);
+    return event;
   };
   const describeStderr = (line: string): PendingEvent => {
     if (line.trim()) state.stderrTail.splice(0, state.stderrTail.push(line) - STDERR_TAIL_LINES);
-    return { kind: 'stderr_line', payload: line, bytes: line.length };
+    return stderrEvent(line);
   };
 
   const lines$ = output$.pipe(
@@ -97,6 +98,16 @@ export function agentRun(
     }),
   );
   return { lines$, state };
+}
+
+/** A line of the agent's stdout: a JSON object becomes an event of the adapter's kind, anything else a plain line. */
+export function stdoutEvent(line: string, adapter: AgentAdapter): PendingEvent {
+  const message = parseJsonObject(line);
+  return message ? { kind: adapter.kindOf(message), payload: message, bytes: line.length } : { kind: 'stdout_line', payload: line, bytes: line.length };
+}
+
+export function stderrEvent(line: string): PendingEvent {
+  return { kind: 'stderr_line', payload: line, bytes: line.length };
 }
 
 /**

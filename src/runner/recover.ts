@@ -1,9 +1,14 @@
-import { EMPTY, concat, concatMap, defer, from, ignoreElements, map, takeWhile, tap, type Observable } from 'rxjs';
-import type { CompletionBody } from '../protocol/types.js';
-import { killOrphanedAgent } from '../streams/orphans.js';
+import { EMPTY, concat, concatMap, defer, from, ignoreElements, map, skip, takeWhile, tap, toArray, type Observable } from 'rxjs';
+import { adapterFor, processAdapter } from '../agents/index.js';
+import { splitLines } from '../operators/splitLines.js';
+import type { CompletionBody, RunnerEvent } from '../protocol/types.js';
+import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
+import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
+import { stderrEvent, stdoutEvent, type PendingEvent } from './agent-run.js';
 import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
 import type { JobResult } from './run-job.js';
+import { spoolEvents } from './spool-events.js';
 
 export interface RecoveryDeps extends DeliveryDeps {
   spoolDir: string;
@@ -13,12 +18,13 @@ export interface RecoveryDeps extends DeliveryDeps {
 
 /** What a job is reported as when its runner died before the agent finished. */
 export const STOPPED_MID_JOB =
-  'the runner stopped mid-job (it was killed or crashed) before the agent finished; the output it had read was delivered';
+  'the runner stopped mid-job (it was killed or crashed) before the agent finished; the agent was stopped and every line it printed was delivered. Queue the job again to finish it';
 
 /**
- * Settles what runners before this one left in the spool: stops any agent they left running, sends the
- * batches the server has not accepted yet, then the completion (or, when the runner died before it knew
- * one, a failure saying so). Runs before the daemon polls, so old jobs are settled before new ones start.
+ * Settles what runners before this one left in the spool: stops any agent they left running, spools the
+ * lines it printed that they never read, sends every batch the server has not accepted yet, then the
+ * completion (or, when the runner died before it knew one, a failure saying so). Runs before the daemon
+ * polls, so old jobs are settled before new ones start.
  */
 export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
   return defer(() => from(findLeftovers(deps.spoolDir, deps.isRunnerAlive))).pipe(
@@ -37,11 +43,14 @@ export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
 
 function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<JobResult> {
   const { jobId, spool } = leftover;
-  const killed = leftover.agentPid === undefined || leftover.completion ? [] : killOrphanedAgent(leftover.agentPid, jobId);
-  deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length, stoppedAgentProcesses: killed.length });
-  let eventsSent = 0;
   const completion: CompletionBody = leftover.completion ?? { status: 'failed', exitCode: -1, signal: null, errorMessage: STOPPED_MID_JOB };
-  const batches$ = from(leftover.pendingBatches).pipe(
+  // With the completion written, every line was already spooled; without it, the agent's files hold the rest.
+  const unreadBatches$ = leftover.completion ? EMPTY : spoolUnreadOutput(leftover, deps);
+  let eventsSent = 0;
+  const batches$ = unreadBatches$.pipe(
+    toArray(),
+    tap((unread) => deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length + unread.length })),
+    concatMap((unread) => from([...leftover.pendingBatches, ...unread.map((batch) => batch.index)])),
     concatMap((index) => deliverBatch(deps, spool, index).pipe(map((outcome) => ({ outcome, index })))),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
     takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'refused'),
@@ -56,6 +65,44 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
   );
 }
 
+/**
+ * Stops the agent a dead runner left running, then spools what it printed that the runner never spooled: each
+ * stream's file read from the start, past as many lines as the spooled events account for (stderr lines are
+ * `stderr_line` events, every other event is a stdout line), with `seq` carrying on where they stopped.
+ */
+function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
+  const { jobId, spool } = leftover;
+  return defer(async () => {
+    const killed = leftover.agentPid === undefined ? [] : killOrphanedAgent(leftover.agentPid, jobId);
+    const survivors = await waitUntilDead(killed);
+    if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
+    if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
+    return spooledLineCounts(leftover);
+  }).pipe(
+    concatMap((spooled) => {
+      const adapter = adapterFor(leftover.adapterType) ?? processAdapter;
+      const unread = (stream: 'stdout' | 'stderr', describe: (line: string) => PendingEvent) =>
+        readOutputFile(spool.output[stream]).pipe(splitLines(), skip(spooled[stream]), map(describe));
+      return concat(
+        unread('stdout', (line) => stdoutEvent(line, adapter)),
+        unread('stderr', stderrEvent),
+      ).pipe(spoolEvents(spool, { scheduler: deps.scheduler, firstSeq: spooled.stdout + spooled.stderr }));
+    }),
+  );
+}
+
+function spooledLineCounts({ spool }: LeftoverJob): { stdout: number; stderr: number } {
+  const counts = { stdout: 0, stderr: 0 };
+  for (let index = 0; index < spool.batchCount; index++) {
+    for (const event of parseBatch(spool.readBatch(index))) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
+  }
+  return counts;
+}
+
 function countEvents(body: string): number {
-  return (JSON.parse(body) as { events: unknown[] }).events.length;
+  return parseBatch(body).length;
+}
+
+function parseBatch(body: string): RunnerEvent[] {
+  return (JSON.parse(body) as { events: RunnerEvent[] }).events;
 }

@@ -7,7 +7,6 @@ import {
   defer,
   exhaustMap,
   filter,
-  from,
   ignoreElements,
   map,
   merge,
@@ -22,15 +21,14 @@ import {
 } from 'rxjs';
 import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
 import { alongside } from '../operators/alongside.js';
-import { batch } from '../operators/batch.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
-import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
-import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload, RunnerEvent } from '../protocol/types.js';
+import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
 import { TokenRejectedError } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatch, deliverCompletion, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
-import { agentRun, errorText, settleRun, stopMessage, type PendingEvent, type StopReason } from './agent-run.js';
+import { agentRun, errorText, settleRun, stopMessage, type StopReason } from './agent-run.js';
+import { spoolEvents, type SpooledBatch } from './spool-events.js';
 import { checkPayload } from './payload.js';
 
 export interface JobResult {
@@ -66,8 +64,6 @@ export interface JobRunnerDeps extends DeliveryDeps {
   openSpool: (jobId: string) => JobSpool;
 }
 
-/** Request bodies stay under this many bytes of payload, whatever the agent prints. */
-const MAX_BATCH_PAYLOAD_BYTES = 1024 * 1024;
 const MAX_ERROR_MESSAGE_CHARS = 2000;
 
 /**
@@ -124,7 +120,7 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
   let stopReason: StopReason | undefined;
   let eventsSent = 0;
   const serverStop$ = new Subject<StopReason>();
-  const agentDeps = { ...deps, onAgentStarted: (pid: number) => spool.recordAgent(pid) };
+  const agentDeps = { ...deps, output: spool.output, onAgentStarted: (pid: number) => spool.recordAgent(pid, payload.adapterType) };
   let run = agentRun(payload, adapter, bin, stop$(), agentDeps);
 
   function stop$(): Observable<StopReason> {
@@ -156,12 +152,7 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
     return run.lines$;
   });
 
-  const spoolBatch = (events: (PendingEvent & EventStamp)[]) => {
-    const wire: RunnerEvent[] = events.map(({ bytes: _bytes, ...event }) => event);
-    if (deps.metrics) deps.metrics.spoolBacklog++;
-    return { index: spool.appendBatch(JSON.stringify({ events: wire })), size: wire.length };
-  };
-  const send = ({ index, size }: { index: number; size: number }): Observable<never> => {
+  const send = ({ index, size }: SpooledBatch): Observable<never> => {
     const settled = () => deps.metrics && deps.metrics.spoolBacklog--;
     // Once the server has ended the job, it refuses every batch; the agent is being stopped.
     if (stopReason === 'server') return (settled(), EMPTY);
@@ -201,11 +192,8 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
     : EMPTY;
 
   const delivered$ = concat(run.lines$, freshSessionRun$).pipe(
-    sequenceEvents<PendingEvent>({ scheduler }),
-    batch({ scheduler }),
-    concatMap((events) => from(splitByPayloadBytes(events, MAX_BATCH_PAYLOAD_BYTES))),
-    // Each batch goes to disk at once; only its index waits in memory for its turn to be sent.
-    map(spoolBatch),
+    spoolEvents(spool, { scheduler }),
+    tap(() => deps.metrics && deps.metrics.spoolBacklog++),
     concatMap(send),
     alongside(heartbeat$),
   );
@@ -255,22 +243,4 @@ function reportCompletion(
       ),
     ),
   );
-}
-
-/** Splits a batch so that no request body carries more than `maxBytes` of payload (a lone huge line still goes alone). */
-export function splitByPayloadBytes<T extends { bytes: number }>(events: T[], maxBytes: number): T[][] {
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const event of events) {
-    if (current.length > 0 && size + event.bytes > maxBytes) {
-      batches.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(event);
-    size += event.bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }

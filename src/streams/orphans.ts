@@ -46,3 +46,32 @@ export function killOrphanedAgent(pgid: number, jobId: string): number[] {
   }
   return killed;
 }
+
+/**
+ * Resolves once every process of `pids` has died (a zombie, waiting to be reaped, counts as dead: it runs and
+ * writes no more), or after `timeoutMs`, with the pids still running.
+ */
+export async function waitUntilDead(pids: readonly number[], timeoutMs = 5_000, checkEveryMs = 20): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let running = pids.filter(isRunning);
+  while (running.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, checkEveryMs));
+    running = running.filter(isRunning);
+  }
+  return running;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // The state follows the command name, which may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
+}

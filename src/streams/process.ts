@@ -1,6 +1,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
 import { Observable, type Subscription } from 'rxjs';
+import { openOutputFile, type OutputFile } from './output-file.js';
 
 export type ProcessOutput =
   | { type: 'started'; pid: number }
@@ -15,6 +16,11 @@ export interface ProcessSpec {
   cwd?: string;
   /** Written to the child's stdin, which is then closed (an open stdin makes some CLIs wait for more). */
   stdin?: string;
+  /**
+   * The files the child's stdout and stderr are appended to (created 0600), and read back from as they grow.
+   * Output outlives this process that way: see {@link openOutputFile}.
+   */
+  output: { stdout: string; stderr: string };
   /** When this emits, the process group gets SIGTERM, then SIGKILL after `killGraceMs`; output still flows until exit. */
   kill$?: Observable<unknown>;
   killGraceMs?: number;
@@ -33,72 +39,155 @@ export class SpawnError extends Error {
 }
 
 const isWindows = process.platform === 'win32';
+/** How often the output files are read when no change notification came (a watcher can miss one). */
+const SAFETY_READ_MS = 500;
+/** How often, after the exit, the group is checked for members that are still running (and may still print). */
+const GROUP_CHECK_MS = 20;
+/** Members killed with SIGKILL are dead, but may linger as zombies where nobody reaps them: wait this many checks at most. */
+const CHECKS_AFTER_KILL = 5;
 
 /**
- * Runs a program as an Observable: `started`, then its stdout/stderr chunks in arrival order, then `exit`,
- * then completion once every pipe has closed. The child leads its own process group, so that signals
- * reach the shells and servers it starts; when it exits, whatever it left in its group is terminated too,
- * so no agent process outlives its job. Unsubscribing before the exit kills the group at once.
+ * Runs a program as an Observable: `started`, then its stdout/stderr chunks in the order they are read, then
+ * `exit`, then completion once the rest of its output has been read. The child leads its own process group,
+ * so that signals reach the shells and servers it starts; when it exits, whatever it left in its group is
+ * terminated too, so no agent process outlives its job, and completion waits for the group to be gone.
+ * Unsubscribing before the exit kills the group at once.
  */
 export function spawnProcess(spec: ProcessSpec): Observable<ProcessOutput> {
   return new Observable<ProcessOutput>((subscriber) => {
     const graceMs = spec.killGraceMs ?? 5_000;
+    let done = false;
+    const fail = (error: unknown) => {
+      done = true;
+      subscriber.error(error);
+    };
+
+    let output: OutputFile[];
+    try {
+      output = openOutputFiles(spec.output, (type, chunk) => subscriber.next({ type, chunk }), () => void readOutput());
+    } catch (error) {
+      subscriber.error(new Error(`could not open the output files of ${spec.command}: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    const closeOutput = () => output.forEach((file) => file.close());
+    // Reads are serialised; a change noticed during a read earns one more pass, so that a read asked for
+    // after the exit is sure to see everything written before it. A failed read fails the Observable.
+    let reading: Promise<void> | undefined;
+    let readAgain = false;
+    const readOutput = (): Promise<void> => {
+      if (done) return Promise.resolve();
+      if (reading) {
+        readAgain = true;
+        return reading;
+      }
+      reading = (async () => {
+        do {
+          readAgain = false;
+          for (const file of output) await file.readToEnd();
+        } while (readAgain && !done);
+      })()
+        .catch(fail)
+        .finally(() => (reading = undefined));
+      return reading;
+    };
+
     let child: ChildProcess;
     const [command, args] = commandLine(spec.command, spec.args);
     try {
       child = spawn(command, args, {
         cwd: spec.cwd,
         env: spec.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', output[0]!.writeFd, output[1]!.writeFd],
         detached: !isWindows,
         windowsHide: true,
       });
     } catch (error) {
+      closeOutput();
       subscriber.error(new SpawnError(spec.command, (error as NodeJS.ErrnoException).code, error));
       return;
+    } finally {
+      // The child has its own copies: only its group holds the files open for writing now.
+      output.forEach((file) => file.closeWriter());
     }
 
     let exited = false;
     let terminating: ReturnType<typeof setTimeout> | undefined;
+    let killed = false;
     const terminateGroup = () => {
       if (terminating || child.pid === undefined) return;
       signalGroup(child, 'SIGTERM');
-      terminating = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
+      terminating = setTimeout(() => {
+        killed = true;
+        signalGroup(child, 'SIGKILL');
+      }, graceMs);
     };
+    let checksSinceKill = 0;
+    const safetyRead = setInterval(() => void readOutput(), SAFETY_READ_MS);
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       // Only spawn failures arrive before the process exists; later errors (e.g. kill on a dead pid) are moot.
-      if (!exited) subscriber.error(new SpawnError(spec.command, error.code, error));
+      if (exited || done) return;
+      clearInterval(safetyRead);
+      closeOutput();
+      fail(new SpawnError(spec.command, error.code, error));
     });
     child.stdin?.on('error', () => {
       // EPIPE: the child exited without reading its prompt; its exit code tells the story.
     });
-    child.stdout?.on('data', (chunk: Buffer) => subscriber.next({ type: 'stdout', chunk }));
-    child.stderr?.on('data', (chunk: Buffer) => subscriber.next({ type: 'stderr', chunk }));
     child.on('exit', (code, signal) => {
       exited = true;
+      if (done) return;
       subscriber.next({ type: 'exit', code, signal });
-      // Grandchildren that still hold the pipes would keep 'close' from ever coming.
+      // What it started may still print: the group gets SIGTERM (SIGKILL after the grace period), and the
+      // output is read to its end once no member is left to write. A member killed by SIGKILL can write no
+      // more even while it waits, a zombie, to be reaped.
       if (!isWindows) terminateGroup();
-    });
-    child.on('close', () => {
-      // The pipes can close while group members that ignored SIGTERM live on: their SIGKILL stays due.
-      if (!groupAlive(child)) clearTimeout(terminating);
-      subscriber.complete();
+      const finish = () => {
+        if (done) return;
+        if (groupAlive(child) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL)) return void setTimeout(finish, GROUP_CHECK_MS);
+        clearTimeout(terminating);
+        clearInterval(safetyRead);
+        void readOutput().then(() => {
+          if (done) return;
+          done = true;
+          closeOutput();
+          subscriber.complete();
+        });
+      };
+      finish();
     });
 
     if (child.pid !== undefined) subscriber.next({ type: 'started', pid: child.pid });
     child.stdin?.end(spec.stdin ?? '');
+    void readOutput();
 
     const killSubscription: Subscription | undefined = spec.kill$?.subscribe(() => terminateGroup());
     return () => {
       killSubscription?.unsubscribe();
+      clearInterval(safetyRead);
+      closeOutput();
+      done = true;
       if (exited) return;
       // Nobody is left to wait out a grace period: the graceful way is kill$.
       clearTimeout(terminating);
       signalGroup(child, 'SIGKILL');
     };
   });
+}
+
+/** The child's stdout and stderr files, in that order; `onChange` asks for a read when either may have grown. */
+function openOutputFiles(
+  paths: ProcessSpec['output'],
+  onChunk: (type: 'stdout' | 'stderr', chunk: Buffer) => void,
+  onChange: () => void,
+): OutputFile[] {
+  const stdout = openOutputFile(paths.stdout, (chunk) => onChunk('stdout', chunk), onChange);
+  try {
+    return [stdout, openOutputFile(paths.stderr, (chunk) => onChunk('stderr', chunk), onChange)];
+  } catch (error) {
+    stdout.close();
+    throw error;
+  }
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {

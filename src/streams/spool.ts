@@ -13,20 +13,26 @@ import type { CompletionBody } from '../protocol/types.js';
  *   {"t":"job","jobId":…,"serverUrl":…,"runnerPid":…}   first line
  *   {"events":[…]}                                      a batch, byte for byte the body of POST …/events
  *   {"t":"ack","batches":N}                             the first N batches were accepted
- *   {"t":"agent","pid":…}                               the agent's process group, to stop it after a crash
+ *   {"t":"agent","pid":…,"adapter":…}                   the agent's process group, to stop it after a crash
  *   {"t":"complete","body":{…}}                         the completion, once known
  *
  * Batches stay on disk and only their offsets stay in memory, which is what bounds the runner's memory when
- * the server is slower than the agent.
+ * the server is slower than the agent. Beside the file, the agent's stdout and stderr are files too (the
+ * agent writes them directly), so that lines it printed but the runner had not yet spooled survive a crash.
  */
 export interface JobSpool {
   readonly jobId: string;
+  /** Where the agent's stdout and stderr go; they are removed with the spool. */
+  readonly output: OutputPaths;
+  /** How many batches the spool holds, accepted or not. */
+  readonly batchCount: number;
   /** Appends a batch and returns its index. */
   appendBatch(body: string): number;
   readBatch(index: number): string;
   /** Batches up to and including `index` were accepted. */
   ack(index: number): void;
-  recordAgent(pid: number): void;
+  /** The agent runs as process group `pid`, and its stdout is read by the adapter of `adapterType`. */
+  recordAgent(pid: number, adapterType: string | undefined): void;
   recordCompletion(body: CompletionBody): void;
   /** Everything was accepted: the file goes. */
   remove(): void;
@@ -37,11 +43,18 @@ export interface LeftoverJob {
   jobId: string;
   serverUrl: string;
   agentPid?: number;
+  /** The adapter that was reading the agent's stdout. */
+  adapterType?: string;
   /** The indexes of the batches not yet accepted, in order. */
   pendingBatches: number[];
   completion?: CompletionBody;
   /** A spool that carries on from where the previous runner stopped. */
   spool: JobSpool;
+}
+
+export interface OutputPaths {
+  stdout: string;
+  stderr: string;
 }
 
 /** `$XDG_STATE_HOME/founderos-runner/spool`, else `~/.local/state/founderos-runner/spool`. */
@@ -93,7 +106,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   const batches: Span[] = [];
   let header: { jobId?: string; serverUrl?: string; runnerPid?: number } | undefined;
   let acked = 0;
-  let agentPid: number | undefined;
+  let agent: { pid?: number; adapter?: string } = {};
   let completion: CompletionBody | undefined;
   let validEnd = 0;
   for (const { offset, line } of wholeLines(path)) {
@@ -105,7 +118,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
     const record = parseRecord(line.toString('utf8'));
     if (record?.t === 'job') header = record as typeof header;
     else if (record?.t === 'ack' && typeof record.batches === 'number') acked = record.batches;
-    else if (record?.t === 'agent' && typeof record.pid === 'number') agentPid = record.pid;
+    else if (record?.t === 'agent' && typeof record.pid === 'number') agent = { pid: record.pid, adapter: typeof record.adapter === 'string' ? record.adapter : undefined };
     else if (record?.t === 'complete') completion = record.body as CompletionBody;
   }
   if (!header?.jobId || !header.serverUrl) return undefined;
@@ -115,7 +128,15 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   ftruncateSync(fd, validEnd);
   const spool = new FileSpool(header.jobId, path, fd, validEnd, batches);
   spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
-  return { jobId: header.jobId, serverUrl: header.serverUrl, agentPid, pendingBatches: Array.from({ length: batches.length - acked }, (_, offset) => acked + offset), completion, spool };
+  return {
+    jobId: header.jobId,
+    serverUrl: header.serverUrl,
+    agentPid: agent.pid,
+    adapterType: agent.adapter,
+    pendingBatches: Array.from({ length: batches.length - acked }, (_, offset) => acked + offset),
+    completion,
+    spool,
+  };
 }
 
 /**
@@ -147,13 +168,22 @@ function* wholeLines(path: string, chunkBytes = 1 << 20): Generator<{ offset: nu
 }
 
 class FileSpool implements JobSpool {
+  readonly output: OutputPaths;
+
   constructor(
     readonly jobId: string,
     private readonly path: string,
     private fd: number | undefined,
     private size: number,
     private readonly batches: Span[],
-  ) {}
+  ) {
+    const base = path.slice(0, -SUFFIX.length);
+    this.output = { stdout: `${base}.stdout`, stderr: `${base}.stderr` };
+  }
+
+  get batchCount(): number {
+    return this.batches.length;
+  }
 
   appendBatch(body: string): number {
     const offset = this.append(`${body}\n`);
@@ -172,8 +202,8 @@ class FileSpool implements JobSpool {
     this.writeRecord({ t: 'ack', batches: index + 1 });
   }
 
-  recordAgent(pid: number): void {
-    this.writeRecord({ t: 'agent', pid });
+  recordAgent(pid: number, adapterType: string | undefined): void {
+    this.writeRecord({ t: 'agent', pid, adapter: adapterType });
   }
 
   recordCompletion(body: CompletionBody): void {
@@ -183,6 +213,9 @@ class FileSpool implements JobSpool {
   remove(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    rmSync(this.output.stdout, { force: true });
+    rmSync(this.output.stderr, { force: true });
+    // The spool file goes last, so that a crash in between leaves no output file without the spool that owns it.
     rmSync(this.path, { force: true });
   }
 

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STOPPED_MID_JOB } from '../../src/runner/recover.js';
@@ -33,24 +34,61 @@ describe('durable delivery (end to end)', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-  it('should deliver what a runner killed with SIGKILL had read, once each, and fail the job as stopped mid-job on restart', async () => {
-    const job = await server.enqueue({ mode: 'stream', lines: 3000, delayMs: 2 });
+  /** The `line N` numbers of the stored events, in seq order. */
+  const lineNumbers = (events: { payload?: unknown }[]) =>
+    events.flatMap((event) => {
+      const match = /^line (\d+)$/.exec((event.payload as { message?: { content?: { text?: string }[] } }).message?.content?.[0]?.text ?? '');
+      return match ? [Number(match[1])] : [];
+    });
+  const expectOnceInOrder = (events: { seq?: number | null; eventId: string }[]) => {
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    expect(new Set(events.map((event) => event.eventId)).size).toBe(events.length);
+  };
+  /** A streaming job whose runner gets SIGKILL once the server holds `eventsBeforeKill` of its events. */
+  const killRunnerMidJob = async (lines: number, delayMs: number, eventsBeforeKill: number) => {
+    const progressFile = join(mkdtempSync(join(tmpdir(), 'progress-')), 'printed');
+    const job = await server.enqueue({ mode: 'stream', lines, delayMs, progressFile });
     const first = start();
-    await until(async () => (await server.admin.getJob(job.jobId)).eventCount > 200, 15_000, () => 'the job never streamed');
+    await until(async () => (await server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill, 15_000, () => 'the job never streamed');
     first.signal('SIGKILL');
     await first.exit;
-    expect(existsSync(join(first.spoolDir, `${job.jobId}.ndjson`))).toBe(true);
+    const printed = () => (existsSync(progressFile) ? Number(readFileSync(progressFile, 'utf8')) : 0);
+    return { job, spoolDir: first.spoolDir, printed };
+  };
 
-    const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
+  it('should deliver every line the agent printed, once each, when its runner is killed with SIGKILL, and fail the job as stopped mid-job', async () => {
+    const { job, spoolDir, printed } = await killRunnerMidJob(3000, 2, 200);
+    expect(existsSync(join(spoolDir, `${job.jobId}.ndjson`))).toBe(true);
+
+    const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
     const done = await server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
     const events = await server.events(job.jobId);
-    // a contiguous prefix: nothing the first runner had spooled is missing, nothing is there twice
-    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
-    expect(new Set(events.map((event) => event.eventId)).size).toBe(events.length);
+    expectOnceInOrder(events);
+    // Every line up to the last one the agent printed before the new runner stopped it: none lost.
+    const lines = lineNumbers(events);
+    expect(lines).toEqual(lines.map((_, index) => index));
+    expect(lines.length).toBeGreaterThanOrEqual(printed());
     await second.waitForLog(/delivering what a previous run left/);
     // The server stores the completion a moment before the runner, having its answer, removes the spool.
-    await until(() => readdirSync(first.spoolDir).length === 0, 5_000, () => `the spool still holds ${readdirSync(first.spoolDir).join(', ')}`);
+    await until(() => readdirSync(spoolDir).length === 0, 5_000, () => `the spool still holds ${readdirSync(spoolDir).join(', ')}`);
+  });
+
+  it('should deliver what the agent printed while no runner was alive, up to its final result', async () => {
+    const { job, spoolDir, printed } = await killRunnerMidJob(400, 3, 20);
+    const { eventCount: deliveredBeforeRestart } = await server.admin.getJob(job.jobId);
+    // The agent goes on without a runner, to its end: nothing it writes is lost on a closed pipe.
+    await until(() => printed() === 400, 15_000, () => 'the agent did not finish');
+
+    start({ FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
+    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    const events = await server.events(job.jobId);
+    expectOnceInOrder(events);
+    // init, 400 lines, a tool use, its result and the final result
+    expect(events).toHaveLength(404);
+    expect(deliveredBeforeRestart).toBeLessThan(404);
+    expect(lineNumbers(events)).toEqual(Array.from({ length: 400 }, (_, index) => index));
+    expect(events.at(-1)).toMatchObject({ kind: 'claude_result' });
   });
 
   it('should stop the agent a killed runner left running, grandchildren included', async () => {

@@ -48,6 +48,20 @@ describe('sequenceEvents operator', () => {
     });
   });
 
+  it('should count seq from firstSeq, on every subscription, to carry on a sequence an earlier run began', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const e1 = cold('a-b|', { a: stdout('a'), b: stdout('b') });
+      const expected = 'w-xy-z|';
+      const result = e1.pipe(sequenceEvents({ newId: counter(), firstSeq: 1040 }), repeat(2));
+      expectObservable(result).toBe(expected, {
+        w: { ...stdout('a'), eventId: 'id-1', ts: '1970-01-01T00:00:00.000Z', seq: 1040 },
+        x: { ...stdout('b'), eventId: 'id-2', ts: '1970-01-01T00:00:00.002Z', seq: 1041 },
+        y: { ...stdout('a'), eventId: 'id-3', ts: '1970-01-01T00:00:00.003Z', seq: 1040 },
+        z: { ...stdout('b'), eventId: 'id-4', ts: '1970-01-01T00:00:00.005Z', seq: 1041 },
+      });
+    });
+  });
+
   it('should replace stamps that the event already carries', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const stale = { kind: 'stdout', eventId: 'old', seq: 41, ts: 'yesterday' };

@@ -1,10 +1,17 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Subject, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { SpawnError, spawnProcess, type ProcessOutput } from '../../src/streams/process.js';
+import { SpawnError, spawnProcess, type ProcessOutput, type ProcessSpec } from '../../src/streams/process.js';
 import { isAlive, until } from '../support/runner-process.js';
 
-const node = (script: string, extra: Partial<Parameters<typeof spawnProcess>[0]> = {}) =>
-  spawnProcess({ command: process.execPath, args: ['-e', script], env: process.env, ...extra });
+const outputFiles = (): ProcessSpec['output'] => {
+  const dir = mkdtempSync(join(tmpdir(), 'process-spec-'));
+  return { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
+};
+const node = (script: string, extra: Partial<ProcessSpec> = {}) =>
+  spawnProcess({ command: process.execPath, args: ['-e', script], env: process.env, output: outputFiles(), ...extra });
 const collect = (events: ProcessOutput[]) => ({
   stdout: Buffer.concat(events.flatMap((event) => (event.type === 'stdout' ? [event.chunk] : []))).toString(),
   stderr: Buffer.concat(events.flatMap((event) => (event.type === 'stderr' ? [event.chunk] : []))).toString(),
@@ -21,9 +28,48 @@ describe('spawnProcess', () => {
   });
 
   it('should fail with a SpawnError naming ENOENT when the binary is missing', async () => {
-    const run = lastValueFrom(spawnProcess({ command: '/no/such/agent', args: [], env: process.env }));
+    const run = lastValueFrom(spawnProcess({ command: '/no/such/agent', args: [], env: process.env, output: outputFiles() }));
     await expect(run).rejects.toBeInstanceOf(SpawnError);
     await expect(run).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('should write the output to the files as well, where it outlives this process', async () => {
+    const output = outputFiles();
+    const events = await lastValueFrom(node('console.log("out 1");console.error("err 1");console.log("out 2")', { output }).pipe(toArray()));
+    expect(collect(events)).toMatchObject({ stdout: 'out 1\nout 2\n', stderr: 'err 1\n' });
+    expect(readFileSync(output.stdout, 'utf8')).toBe('out 1\nout 2\n');
+    expect(readFileSync(output.stderr, 'utf8')).toBe('err 1\n');
+  });
+
+  it('should read a second run from where the first ended, on a fresh line', async () => {
+    const output = outputFiles();
+    await lastValueFrom(node('process.stdout.write("unfinished")', { output }));
+    const second = collect(await lastValueFrom(node('console.log("second")', { output }).pipe(toArray())));
+    expect(second.stdout).toBe('second\n');
+    // the first run's last line was ended when it was read; the file must split into the same lines
+    expect(readFileSync(output.stdout, 'utf8')).toBe('unfinished\nsecond\n');
+  });
+
+  it('should deliver a line that trickles in long after the last, without a pipe to wake it', async () => {
+    const events = await lastValueFrom(node('console.log("first"); setTimeout(() => console.log("later"), 700)').pipe(toArray()));
+    expect(collect(events).stdout).toBe('first\nlater\n');
+  });
+
+  it('should read to the end what the group printed after the leader exited, before completing', async () => {
+    // the grandchild prints after its parent is gone, and ignores the SIGTERM the group gets at the exit
+    const script = `
+      const { spawn } = require('node:child_process');
+      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});process.send("ready");setTimeout(()=>console.log("grandchild done"),300)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      grandchild.on('message', () => process.exit(0));`;
+    const events = await lastValueFrom(node(script, { killGraceMs: 2_000 }).pipe(toArray()));
+    const exitIndex = events.findIndex((event) => event.type === 'exit');
+    expect(exitIndex).toBeGreaterThan(0);
+    expect(collect(events).stdout).toContain('grandchild done');
+  });
+
+  it('should fail, naming the file, when the output cannot be written', async () => {
+    const run = lastValueFrom(spawnProcess({ command: process.execPath, args: ['-e', '0'], env: process.env, output: { stdout: '/no/such/dir/out', stderr: '/no/such/dir/err' } }));
+    await expect(run).rejects.toThrow(/could not open the output files of .*node.*no such file or directory, open '\/no\/such\/dir\/out'/);
   });
 
   it('should SIGTERM the whole group when kill$ emits, then SIGKILL what ignores it after the grace period', async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +18,13 @@ describe('job spool', () => {
     expect(statSync(join(dir, 'job-1.ndjson')).mode & 0o777).toBe(0o600);
   });
 
-  it('should remove the file once everything was accepted', () => {
+  it('should remove the file and the agent\'s output files once everything was accepted', () => {
     const dir = newDir();
     const spool = openJobSpool(dir, 'job-1', 'https://x.example.com');
     spool.appendBatch('{"events":[]}');
+    expect(spool.output).toEqual({ stdout: join(dir, 'job-1.stdout'), stderr: join(dir, 'job-1.stderr') });
+    writeFileSync(spool.output.stdout, 'printed\n');
+    writeFileSync(spool.output.stderr, '');
     spool.remove();
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -29,14 +32,16 @@ describe('job spool', () => {
   it('should hand a dead runner\'s job over with the batches not yet accepted, its agent and its completion', () => {
     const dir = newDir();
     const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 999_999);
-    spool.recordAgent(4242);
+    spool.recordAgent(4242, 'codex_local');
     for (let seq = 0; seq < 4; seq++) spool.appendBatch(`{"events":[{"seq":${seq}}]}`);
     spool.ack(1);
     spool.recordCompletion({ status: 'completed', exitCode: 0 });
 
     const [leftover] = findLeftovers(dir, dead);
-    expect(leftover).toMatchObject({ jobId: 'job-1', serverUrl: 'https://x.example.com', agentPid: 4242, pendingBatches: [2, 3], completion: { status: 'completed', exitCode: 0 } });
+    expect(leftover).toMatchObject({ jobId: 'job-1', serverUrl: 'https://x.example.com', agentPid: 4242, adapterType: 'codex_local', pendingBatches: [2, 3], completion: { status: 'completed', exitCode: 0 } });
     expect(leftover!.pendingBatches.map((index) => leftover!.spool.readBatch(index))).toEqual(['{"events":[{"seq":2}]}', '{"events":[{"seq":3}]}']);
+    expect(leftover!.spool.batchCount).toBe(4);
+    expect(leftover!.spool.output).toEqual(spool.output);
   });
 
   it('should drop a record cut short by a crash and keep appending after the last whole line', () => {

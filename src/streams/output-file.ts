@@ -1,0 +1,103 @@
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, read, readSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { EMPTY, defer, from, type Observable } from 'rxjs';
+
+/**
+ * A file a child process writes its output to, and this process reads as it grows. A file, not a pipe,
+ * because a file outlives its reader: when the runner is killed, everything the agent printed (and goes on
+ * printing) is still on disk for the next runner to deliver, where a pipe's buffer would die with it.
+ */
+export interface OutputFile {
+  /** A descriptor to hand to the child as its stdout or stderr. */
+  readonly writeFd: number;
+  /** Closes this process's copy of `writeFd`, once the child has its own. */
+  closeWriter(): void;
+  /** Reads whatever was appended since the last read, chunk by chunk; resolves at the current end of the file. */
+  readToEnd(): Promise<void>;
+  close(): void;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+const LF = 0x0a;
+
+/**
+ * Opens `path` for appending (creating it 0600) and follows it from its current end, so that a second run
+ * writing to the same file is read from where the first stopped. A file that does not end with a newline
+ * gets one first: the reader ended the last run's unfinished line when that run ended, and the file must
+ * split into the same lines when read again from the start. `onChange` is called when the file may have
+ * grown (it may also be called when it did not).
+ */
+export function openOutputFile(path: string, onChunk: (chunk: Buffer) => void, onChange: () => void): OutputFile {
+  const writeFd = openSync(path, 'a', 0o600);
+  let readFd: number;
+  try {
+    readFd = openSync(path, 'r');
+  } catch (error) {
+    closeSync(writeFd);
+    throw error;
+  }
+  let position = fstatSync(readFd).size;
+  if (position > 0 && lastByte(readFd, position) !== LF) position += writeSync(writeFd, '\n');
+  const watcher = watchQuietly(path, onChange);
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let closed = false;
+  let writerOpen = true;
+  let reading = false;
+  // The descriptor is closed only when no read is using it (else its number could be reused under that read);
+  // a read that ends after close() reads as the end of the file.
+  const readChunk = () =>
+    new Promise<number>((resolve, reject) => {
+      if (closed) return resolve(0);
+      reading = true;
+      read(readFd, buffer, 0, CHUNK_BYTES, position, (error, bytes) => {
+        reading = false;
+        if (closed) {
+          closeSync(readFd);
+          resolve(0);
+        } else if (error) reject(error);
+        else resolve(bytes);
+      });
+    });
+  const closeWriter = () => {
+    if (writerOpen) closeSync(writeFd);
+    writerOpen = false;
+  };
+
+  return {
+    writeFd,
+    async readToEnd() {
+      for (let bytes = await readChunk(); bytes > 0 && !closed; bytes = await readChunk()) {
+        position += bytes;
+        // A copy: the buffer is reused by the next read, and a consumer may keep a chunk.
+        onChunk(Buffer.from(buffer.subarray(0, bytes)));
+      }
+    },
+    closeWriter,
+    close() {
+      if (closed) return;
+      closed = true;
+      watcher?.close();
+      closeWriter();
+      if (!reading) closeSync(readFd);
+    },
+  };
+}
+
+function lastByte(fd: number, size: number): number {
+  const byte = Buffer.alloc(1);
+  readSync(fd, byte, 0, 1, size - 1);
+  return byte[0]!;
+}
+
+/** A watcher, where the platform has one to spare; callers also check on a timer, so none is not fatal. */
+function watchQuietly(path: string, onChange: () => void): FSWatcher | undefined {
+  try {
+    return watch(path, { persistent: false }, onChange).on('error', () => undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bytes of an output file from its start, a chunk at a time; nothing when there is no such file. */
+export function readOutputFile(path: string): Observable<Buffer> {
+  return defer(() => (existsSync(path) ? from(createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) : EMPTY));
+}

@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, of, queueScheduler, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { CompletionBody, RunnerEvent } from '../../src/protocol/types.js';
+import { STOPPED_MID_JOB, recoverLeftovers } from '../../src/runner/recover.js';
+import type { RunnerApi } from '../../src/streams/http.js';
+import { openJobSpool } from '../../src/streams/spool.js';
+
+const SERVER = 'https://control.example.com';
+const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const event = (seq: number, kind: RunnerEvent['kind'], payload: RunnerEvent['payload']): RunnerEvent => ({ eventId: `e${seq}`, kind, ts: '2026-11-25T00:00:00.000Z', payload, seq });
+
+/** Records what recovery sends: each events body and the completion. */
+function recordingApi() {
+  const sent: { events: RunnerEvent[][]; completion?: CompletionBody } = { events: [] };
+  const api: Partial<RunnerApi> = {
+    appendEvents: (_jobId, body) => {
+      sent.events.push((JSON.parse(body as string) as { events: RunnerEvent[] }).events);
+      return of({ kind: 'ok' as const });
+    },
+    complete: (_jobId, body) => {
+      sent.completion = body;
+      return of({ kind: 'ok' as const });
+    },
+  };
+  return { api: api as RunnerApi, sent };
+}
+
+const recover = (spoolDir: string, api: RunnerApi) =>
+  lastValueFrom(
+    recoverLeftovers({ api, log: silentLog, retry: { initialDelayMs: 1, maxDelayMs: 1 }, scheduler: queueScheduler, spoolDir, serverUrl: SERVER, isRunnerAlive: () => false }).pipe(toArray()),
+  );
+
+describe('recoverLeftovers', () => {
+  it('should spool and send the lines a dead runner never spooled, from each stream past what its events account for', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+    const spool = openJobSpool(dir, 'job-1', SERVER, 999_999);
+    spool.recordAgent(999_999_999, 'claude_local');
+    // Delivered before the crash: two stdout lines and one stderr line.
+    spool.appendBatch(JSON.stringify({ events: [event(0, 'claude_message', { type: 'system' }), event(1, 'stderr_line', 'warn 1')] }));
+    spool.ack(0);
+    // Spooled, not yet accepted.
+    spool.appendBatch(JSON.stringify({ events: [event(2, 'stdout_line', 'plain 1')] }));
+    // Printed: the same lines, then more, the last one unfinished when the agent died.
+    writeFileSync(spool.output.stdout, '{"type":"system"}\nplain 1\n{"type":"assistant"}\nplain 2\n{"type":"result","is_error":false}\nhalf a li');
+    writeFileSync(spool.output.stderr, 'warn 1\nwarn 2\n');
+
+    const { api, sent } = recordingApi();
+    const [result] = await recover(dir, api);
+
+    const delivered = sent.events.flat();
+    expect(delivered.map(({ seq, kind, payload }) => ({ seq, kind, payload }))).toEqual([
+      { seq: 2, kind: 'stdout_line', payload: 'plain 1' },
+      { seq: 3, kind: 'claude_message', payload: { type: 'assistant' } },
+      { seq: 4, kind: 'stdout_line', payload: 'plain 2' },
+      { seq: 5, kind: 'claude_result', payload: { type: 'result', is_error: false } },
+      { seq: 6, kind: 'stdout_line', payload: 'half a li' },
+      { seq: 7, kind: 'stderr_line', payload: 'warn 2' },
+    ]);
+    expect(new Set(delivered.map((sentEvent) => sentEvent.eventId)).size).toBe(delivered.length);
+    expect(sent.completion).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    expect(result).toMatchObject({ jobId: 'job-1', outcome: 'failed', eventsSent: 6 });
+  });
+
+  it('should read no output file when the completion was spooled: every line was already in a batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+    const spool = openJobSpool(dir, 'job-2', SERVER, 999_999);
+    spool.appendBatch(JSON.stringify({ events: [event(0, 'stdout_line', 'only line')] }));
+    spool.recordCompletion({ status: 'completed', exitCode: 0 });
+    writeFileSync(spool.output.stdout, 'only line\n');
+
+    const { api, sent } = recordingApi();
+    await recover(dir, api);
+    expect(sent.events.flat().map((sentEvent) => sentEvent.payload)).toEqual(['only line']);
+    expect(sent.completion).toMatchObject({ status: 'completed', exitCode: 0 });
+  });
+});
