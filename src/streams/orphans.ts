@@ -24,19 +24,9 @@ export function isRunnerAlive(pid: number): boolean {
  */
 export function killOrphanedAgent(pgid: number, jobId: string): number[] {
   const marker = `FOUNDEROS_JOB_ID=${jobId}`;
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return [];
-  }
   const killed: number[] = [];
-  for (const name of pids) {
-    const pid = Number(name);
+  for (const pid of runningMembersOf(pgid) ?? []) {
     try {
-      // Field 5 of /proc/<pid>/stat is the process group; the command name before it may hold spaces.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
       if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker)) continue;
       process.kill(pid, 'SIGKILL');
       killed.push(pid);
@@ -45,6 +35,21 @@ export function killOrphanedAgent(pgid: number, jobId: string): number[] {
     }
   }
   return killed;
+}
+
+/**
+ * The processes of group `pgid` that still run, from /proc; undefined where there is no /proc. A member that
+ * has exited but waits, a zombie, for its parent to reap it is not counted: it runs and writes no more, and
+ * where nobody reaps (a container without an init) it would wait forever.
+ */
+export function runningMembersOf(pgid: number): number[] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  return names.filter((name) => /^\d+$/.test(name) && processStat(Number(name))?.pgid === pgid && isRunning(Number(name))).map(Number);
 }
 
 /**
@@ -67,11 +72,18 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+  const state = processStat(pid)?.state;
+  return state === undefined || !'ZX'.includes(state);
+}
+
+/** The state and process group of `pid`, from /proc/<pid>/stat; undefined where it cannot be read. */
+function processStat(pid: number): { state: string; pgid: number } | undefined {
   try {
-    // The state follows the command name, which may hold spaces and parentheses.
+    // The fields follow the command name, which may hold spaces and parentheses: state is the 3rd, pgrp the 5th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+    const [state, , pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, pgid: Number(pgid) };
   } catch {
-    return true;
+    return undefined;
   }
 }

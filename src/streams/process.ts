@@ -1,6 +1,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
 import { Observable, type Subscription } from 'rxjs';
+import { runningMembersOf } from './orphans.js';
 import { openOutputFile, type OutputFile } from './output-file.js';
 
 export type ProcessOutput =
@@ -42,8 +43,8 @@ const isWindows = process.platform === 'win32';
 /** How often the output files are read when no change notification came (a watcher can miss one). */
 const SAFETY_READ_MS = 500;
 /** How often, after the exit, the group is checked for members that are still running (and may still print). */
-const GROUP_CHECK_MS = 20;
-/** Members killed with SIGKILL are dead, but may linger as zombies where nobody reaps them: wait this many checks at most. */
+const GROUP_CHECK_MS = 50;
+/** Where zombies cannot be told apart (no /proc), members killed with SIGKILL may linger as such: wait this many checks at most. */
 const CHECKS_AFTER_KILL = 5;
 
 /**
@@ -209,10 +210,12 @@ function groupAlive(child: ChildProcess): boolean {
   if (isWindows || child.pid === undefined) return false;
   try {
     process.kill(-child.pid, 0);
-    return true;
   } catch {
     return false;
   }
+  // kill() also reaches zombies, which print no more; /proc, where there is one, tells them apart.
+  const running = runningMembersOf(child.pid);
+  return running === undefined || running.length > 0;
 }
 
 /** Runs `command args` once and resolves with its first line of output, or undefined if it fails. */

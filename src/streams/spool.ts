@@ -84,6 +84,8 @@ export function openJobSpool(dir: string, jobId: string, serverUrl: string, runn
   const path = spoolPath(dir, jobId);
   const fd = openSync(path, 'w+', 0o600);
   const spool = new FileSpool(jobId, path, fd, 0, []);
+  // Output a run of the same job left behind would be counted as this run's lines after a crash.
+  spool.removeOutput();
   spool.writeRecord({ t: 'job', jobId, serverUrl, runnerPid });
   return spool;
 }
@@ -213,10 +215,14 @@ class FileSpool implements JobSpool {
   remove(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    rmSync(this.output.stdout, { force: true });
-    rmSync(this.output.stderr, { force: true });
+    this.removeOutput();
     // The spool file goes last, so that a crash in between leaves no output file without the spool that owns it.
     rmSync(this.path, { force: true });
+  }
+
+  removeOutput(): void {
+    rmSync(this.output.stdout, { force: true });
+    rmSync(this.output.stderr, { force: true });
   }
 
   writeRecord(record: Record<string, unknown>): void {

@@ -59,7 +59,7 @@ describe('spawnProcess', () => {
     // the grandchild prints after its parent is gone, and ignores the SIGTERM the group gets at the exit
     const script = `
       const { spawn } = require('node:child_process');
-      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});process.send("ready");setTimeout(()=>console.log("grandchild done"),300)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});process.send("ready",()=>process.disconnect());setTimeout(()=>console.log("grandchild done"),300)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       grandchild.on('message', () => process.exit(0));`;
     const events = await lastValueFrom(node(script, { killGraceMs: 2_000 }).pipe(toArray()));
     const exitIndex = events.findIndex((event) => event.type === 'exit');

@@ -29,6 +29,14 @@ describe('job spool', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('should start a job afresh, without output that an earlier run of the same job left', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'job-1.stdout'), 'a line of an earlier run\n');
+    const spool = openJobSpool(dir, 'job-1', 'https://x.example.com');
+    expect(readdirSync(dir)).toEqual(['job-1.ndjson']);
+    expect(spool.output.stdout).toBe(join(dir, 'job-1.stdout'));
+  });
+
   it('should hand a dead runner\'s job over with the batches not yet accepted, its agent and its completion', () => {
     const dir = newDir();
     const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 999_999);
