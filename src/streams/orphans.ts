@@ -49,7 +49,12 @@ export function runningMembersOf(pgid: number): number[] | undefined {
   } catch {
     return undefined;
   }
-  return names.filter((name) => /^\d+$/.test(name) && processStat(Number(name))?.pgid === pgid && isRunning(Number(name))).map(Number);
+  return names.flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    const pid = Number(name);
+    const stat = processStat(pid);
+    return stat?.pgid === pgid && isRunning(pid, stat) ? [pid] : [];
+  });
 }
 
 /**
@@ -58,22 +63,22 @@ export function runningMembersOf(pgid: number): number[] | undefined {
  */
 export async function waitUntilDead(pids: readonly number[], timeoutMs = 5_000, checkEveryMs = 20): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
-  let running = pids.filter(isRunning);
+  let running = pids.filter((pid) => isRunning(pid));
   while (running.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, checkEveryMs));
-    running = running.filter(isRunning);
+    running = running.filter((pid) => isRunning(pid));
   }
   return running;
 }
 
-function isRunning(pid: number): boolean {
+/** Alive and not a zombie; `stat` saves reading /proc again when the caller already has it. */
+function isRunning(pid: number, stat = processStat(pid)): boolean {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  const state = processStat(pid)?.state;
-  return state === undefined || !'ZX'.includes(state);
+  return stat === undefined || !'ZX'.includes(stat.state);
 }
 
 /** The state and process group of `pid`, from /proc/<pid>/stat; undefined where it cannot be read. */
