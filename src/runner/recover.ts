@@ -77,7 +77,7 @@ function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
     const survivors = await waitUntilDead(killed);
     if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
     if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
-    return spooledLineCounts(leftover);
+    return spooledLineCounts(leftover, deps);
   }).pipe(
     concatMap((spooled) => {
       const adapter = adapterFor(leftover.adapterType) ?? processAdapter;
@@ -91,18 +91,27 @@ function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
   );
 }
 
-function spooledLineCounts({ spool }: LeftoverJob): { stdout: number; stderr: number } {
+function spooledLineCounts({ jobId, spool }: LeftoverJob, deps: RecoveryDeps): { stdout: number; stderr: number } {
   const counts = { stdout: 0, stderr: 0 };
   for (let index = 0; index < spool.batchCount; index++) {
-    for (const event of parseBatch(spool.readBatch(index))) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
+    const events = eventsOf(spool.readBatch(index));
+    // The server refuses such a body too, so its lines count as not delivered: they are read again from the files.
+    if (!events) deps.log.warn('a spooled batch is corrupt; its lines are read again from the agent\'s output', { jobId, batch: index });
+    for (const event of events ?? []) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
   }
   return counts;
 }
 
 function countEvents(body: string): number {
-  return parseBatch(body).length;
+  return eventsOf(body)?.length ?? 0;
 }
 
-function parseBatch(body: string): RunnerEvent[] {
-  return (JSON.parse(body) as { events: RunnerEvent[] }).events;
+/** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */
+function eventsOf(body: string): RunnerEvent[] | undefined {
+  try {
+    const events = (JSON.parse(body) as { events?: unknown }).events;
+    return Array.isArray(events) ? (events as RunnerEvent[]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,23 +1,28 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, of, queueScheduler, toArray } from 'rxjs';
+import { lastValueFrom, of, queueScheduler, throwError, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { CompletionBody, RunnerEvent } from '../../src/protocol/types.js';
 import { STOPPED_MID_JOB, recoverLeftovers } from '../../src/runner/recover.js';
-import type { RunnerApi } from '../../src/streams/http.js';
+import { ApiError, type RunnerApi } from '../../src/streams/http.js';
 import { openJobSpool } from '../../src/streams/spool.js';
 
 const SERVER = 'https://control.example.com';
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const event = (seq: number, kind: RunnerEvent['kind'], payload: RunnerEvent['payload']): RunnerEvent => ({ eventId: `e${seq}`, kind, ts: '2026-11-25T00:00:00.000Z', payload, seq });
 
-/** Records what recovery sends: each events body and the completion. */
+/** Records what recovery sends: each events body and the completion. A body that is not JSON gets a 400, as from a server. */
 function recordingApi() {
-  const sent: { events: RunnerEvent[][]; completion?: CompletionBody } = { events: [] };
+  const sent: { events: RunnerEvent[][]; refused: string[]; completion?: CompletionBody } = { events: [], refused: [] };
   const api: Partial<RunnerApi> = {
     appendEvents: (_jobId, body) => {
-      sent.events.push((JSON.parse(body as string) as { events: RunnerEvent[] }).events);
+      try {
+        sent.events.push((JSON.parse(body as string) as { events: RunnerEvent[] }).events);
+      } catch {
+        sent.refused.push(body as string);
+        return throwError(() => new ApiError(400, 'POST events', 'invalid_json', undefined, ''));
+      }
       return of({ kind: 'ok' as const });
     },
     complete: (_jobId, body) => {
@@ -62,6 +67,25 @@ describe('recoverLeftovers', () => {
     expect(new Set(delivered.map((sentEvent) => sentEvent.eventId)).size).toBe(delivered.length);
     expect(sent.completion).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
     expect(result).toMatchObject({ jobId: 'job-1', outcome: 'failed', eventsSent: 6 });
+  });
+
+  it('should survive a corrupt batch in the spool, and deliver its lines from the files instead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+    const spool = openJobSpool(dir, 'job-3', SERVER, 999_999);
+    spool.appendBatch(JSON.stringify({ events: [event(0, 'stdout_line', 'one')] }));
+    spool.appendBatch('{"events":[garbage');
+    writeFileSync(spool.output.stdout, 'one\ntwo\nthree\n');
+
+    const { api, sent } = recordingApi();
+    const [result] = await recover(dir, api);
+    expect(sent.refused).toEqual(['{"events":[garbage']);
+    expect(sent.events.flat().map(({ seq, payload }) => ({ seq, payload }))).toEqual([
+      { seq: 0, payload: 'one' },
+      { seq: 1, payload: 'two' },
+      { seq: 2, payload: 'three' },
+    ]);
+    expect(sent.completion).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    expect(result).toMatchObject({ outcome: 'failed', eventsSent: 3 });
   });
 
   it('should read no output file when the completion was spooled: every line was already in a batch', async () => {
