@@ -94,6 +94,8 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         ['lone surrogate in prompt', () => client.enqueueJob({ ...base, prompt: 'cut \ud83d' }), 'prompt'],
         ['deep runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { deep } }), 'runtimeConfig'],
         ['NUL key in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { 'k\u0000': 1 } }), 'runtimeConfig'],
+        ['model of another type in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { model: 5 } }), 'runtimeConfig.model'],
+        ['maxTurns of another type in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { maxTurns: 'x' } }), 'runtimeConfig.maxTurns'],
         ['lone surrogate in addDirs', () => client.enqueueJob({ ...base, addDirs: ['/ok', '/cut\udc00'] }), 'addDirs[1]'],
         ['too many addDirs', () => client.enqueueJob({ ...base, addDirs: Array.from({ length: 65 }, (_, i) => `/d${i}`) }), 'addDirs'],
         ['long agentName', () => client.enqueueJob({ ...base, agentName: 'A'.repeat(257) }), 'agentName'],

@@ -343,8 +343,8 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
           expect(res.body.message).toContain(field);
         }
         expect((await plane.admin.getJob(job.jobId)).status).toBe('claimed');
-        const largest = { errorMessage: 'e'.repeat(64 * 1024), elapsedSec: 365 * 24 * 3600, costMicros: 1e12, signal: 'SIGKILL' };
-        expect((await runner.complete(job.jobId, { status: 'failed', exitCode: 1, ...largest })).status).toBe(204);
+        const largest = { errorMessage: 'e'.repeat(64 * 1024), elapsedSec: 365 * 24 * 3600, costMicros: 1e12, signal: 'SIGKILL', exitCode: -(2 ** 31) };
+        expect((await runner.complete(job.jobId, { status: 'failed', ...largest })).status).toBe(204);
         expect(await plane.admin.getJob(job.jobId)).toMatchObject({ ...largest, status: 'failed' });
       });
 
