@@ -136,14 +136,10 @@ const extendedLease = (leaseParam: number) => `GREATEST(lease_expires_at, ${leas
 export class Store {
   private readonly tokenTouchedAt = new Map<string, number>();
 
-  private readonly leaseMs: number;
-
   constructor(
     private readonly db: Db,
     private readonly options: StoreOptions,
-  ) {
-    this.leaseMs = options.leaseMs;
-  }
+  ) {}
 
   // ---------------------------------------------------------------- tokens
 
@@ -345,7 +341,7 @@ export class Store {
       `UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1,
               lease_expires_at = GREATEST(created_at + ${ms(5)}, ${leaseEnd(4)})
         WHERE id = $1 AND company_id = $2 AND status = 'queued' RETURNING *`,
-      [jobId, runner.companyId, runner.tokenId, this.leaseMs, this.options.part1JobLimitMs],
+      [jobId, runner.companyId, runner.tokenId, this.options.leaseMs, this.options.part1JobLimitMs],
     );
     if (rows[0]) return { kind: 'claimed', payload: toJobPayload(rows[0]) };
     const { rows: found } = await this.db.query<AccessRow>(`SELECT company_id, status FROM jobs WHERE id = $1`, [jobId]);
@@ -375,7 +371,7 @@ export class Store {
         `UPDATE jobs SET status = CASE WHEN status = 'claimed' THEN 'streaming' ELSE status END,
                 lease_expires_at = ${extendedLease(2)}
           WHERE id = $1`,
-        [jobId, this.leaseMs],
+        [jobId, this.options.leaseMs],
       );
     });
   }
@@ -404,7 +400,7 @@ export class Store {
   /** From a job's first heartbeat on, its runner speaks Part 2: the job lives one lease past the last sign of life. */
   async heartbeat(jobId: string, runner: RunnerIdentity): Promise<JobAccess> {
     return this.withOwnedJob(jobId, runner, async (tx) => {
-      await tx.query(`UPDATE jobs SET lease_expires_at = ${leaseEnd(2)} WHERE id = $1`, [jobId, this.leaseMs]);
+      await tx.query(`UPDATE jobs SET lease_expires_at = ${leaseEnd(2)} WHERE id = $1`, [jobId, this.options.leaseMs]);
     });
   }
 
