@@ -94,7 +94,9 @@ function storable<T>(value: T, field: string): T {
     problem.reason === 'too_deep'
       ? `send what nests deeper than ${MAX_JSON_DEPTH} levels as text (a JSON string) instead`
       : 'replace NUL characters and lone surrogates with U+FFFD (as the runner does) and send again';
-  throw invalidRequest(`${field} cannot be stored (${problem.detail}); ${fix}.`);
+  // The detail quotes the path, whose keys can be as long as the body: keep the answer short.
+  const detail = problem.detail.length > 300 ? `${problem.detail.slice(0, 297)}...` : problem.detail;
+  throw invalidRequest(`${field} cannot be stored (${detail}); ${fix}.`);
 }
 
 /** Free text: storable, and at most `max` characters. */
@@ -255,7 +257,7 @@ function optionalSeconds(obj: Obj, field: string, min: number): number | undefin
   return value === undefined || value === null ? undefined : intInRange(value, field, min, MAX_TOKEN_TTL_SEC, 0);
 }
 
-export function parseCreateTokenInput(input: unknown): Required<Omit<CreateTokenInput, 'ttlSec'>> & Pick<CreateTokenInput, 'ttlSec'> {
+export function parseCreateTokenInput(input: unknown): CreateTokenInput & { name: string } {
   const obj = requireObject(input, 'token request');
   return {
     companyId: parseCompanyId(obj.companyId),
