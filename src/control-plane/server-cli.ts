@@ -121,8 +121,17 @@ export async function runServerCommand(argv: string[], io: CliIo = processIo, st
     io.stdout(usage(io.env));
     return EXIT_OK;
   }
-  // This process writes only the server's data: whatever PGlite creates from now on is its owner's alone.
-  process.umask(0o077);
+  // What PGlite creates while the server runs is its owner's alone (the data dir is also made private at start).
+  const previousUmask = process.umask(0o077);
+  try {
+    return await serve(options, io, stop);
+  } finally {
+    process.umask(previousUmask);
+  }
+}
+
+/** Runs the control plane until stopped; resolves to the exit code. */
+async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal | undefined): Promise<number> {
   let plane: ControlPlane;
   try {
     plane = await startControlPlane({ ...options, log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`) });
