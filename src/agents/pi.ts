@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { addUsd, objectAt, objectsIn, textAt, type Json } from './shared.js';
+import { addUsd, objectAt, objectsIn, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 /** Stop reasons of an assistant message that mean the turn failed. */
 const FAILED_STOPS = new Set(['error', 'aborted']);
@@ -72,7 +72,9 @@ export const piAdapter: AgentAdapter = {
         return previous;
     }
   },
-  // No isUnknownSession: the wording of a failed `--session` lookup is not known.
+
+  // A `--session` that matches no session file: "No session found matching '<id>'" on stderr, no JSON, exit 1 (0.74.2).
+  isUnknownSession: unknownSessionMatcher([/No session found matching/]),
 };
 
 const assistantMessage = (value: unknown): Json | undefined => {
