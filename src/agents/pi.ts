@@ -13,7 +13,7 @@ export const piAdapter: AgentAdapter = {
   name: 'pi',
   defaultBin: 'pi',
   versionArgs: ['--version'],
-  installHint: 'install pi (npm install -g @mariozechner/pi-coding-agent) or pass --pi-bin=/full/path/to/pi',
+  installHint: 'install pi (npm install -g @earendil-works/pi-coding-agent, its name since 0.74) or pass --pi-bin=/full/path/to/pi',
 
   launch(job, { instructionsPath }) {
     const args = ['--mode', 'json', '-p'];
