@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { addUsd, objectAt, objectsIn, textAt, type Json } from './shared.js';
+import { addUsd, objectAt, objectsIn, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 /** Stop reasons of an assistant message that mean the turn failed. */
 const FAILED_STOPS = new Set(['error', 'aborted']);
@@ -13,7 +13,7 @@ export const piAdapter: AgentAdapter = {
   name: 'pi',
   defaultBin: 'pi',
   versionArgs: ['--version'],
-  installHint: 'install pi (npm install -g @mariozechner/pi-coding-agent) or pass --pi-bin=/full/path/to/pi',
+  installHint: 'install pi (npm install -g @earendil-works/pi-coding-agent, its name since 0.74) or pass --pi-bin=/full/path/to/pi',
 
   launch(job, { instructionsPath }) {
     const args = ['--mode', 'json', '-p'];
@@ -72,7 +72,9 @@ export const piAdapter: AgentAdapter = {
         return previous;
     }
   },
-  // No isUnknownSession: the wording of a failed `--session` lookup is not known.
+
+  // A `--session` that matches no session file: "No session found matching '<id>'" on stderr, no JSON, exit 1 (0.74.2).
+  isUnknownSession: unknownSessionMatcher([/No session found matching/]),
 };
 
 const assistantMessage = (value: unknown): Json | undefined => {

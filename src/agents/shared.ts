@@ -39,13 +39,17 @@ export function promptWithInstructions(prompt: string, instructions: string | un
   return `${instructions.trimEnd()}\n\n${prompt}`;
 }
 
+/** Terminal colour and style sequences (`ESC [ … m`), which some CLIs print even when stderr is no terminal. */
+const ANSI_SGR = /\u001b\[[0-9;]*m/g;
+
 /**
  * An `isUnknownSession` check: true when the run's error text or stderr tail matches one of the patterns (a CLI
- * may report the dead session in its stream, or only on stderr with no JSON at all).
+ * may report the dead session in its stream, or only on stderr with no JSON at all). Colour codes are taken out
+ * first: OpenCode prints `ESC[91mESC[1mError: ESC[0mSession not found`, where no word boundary precedes "Session".
  */
 export function unknownSessionMatcher(patterns: readonly RegExp[]) {
   return (report: RunReport, stderrTail: readonly string[]): boolean =>
-    [report.errorText ?? '', ...stderrTail].some((text) => patterns.some((pattern) => pattern.test(text)));
+    [report.errorText ?? '', ...stderrTail].some((text) => patterns.some((pattern) => pattern.test(text.replace(ANSI_SGR, ''))));
 }
 
 /**

@@ -218,15 +218,20 @@ function groupAlive(child: ChildProcess): boolean {
   return running === undefined || running.length > 0;
 }
 
-/** Runs `command args` once and resolves with its first line of output, or undefined if it fails. */
+/**
+ * Runs `command args` once and resolves with the first line it printed on stdout, or on stderr when stdout stayed
+ * empty (pi 0.74.2 prints its `--version` there), or undefined if it fails or prints nothing.
+ */
 export function readFirstLine(program: string, programArgs: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<string | undefined> {
   return new Promise((resolve) => {
     const [command, args] = commandLine(program, programArgs);
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, windowsHide: true });
-    let output = '';
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => (output += text));
+    const output = { stdout: '', stderr: '' };
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => (output.stdout += text));
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (output.stderr += text));
+    const firstLine = (text: string) => text.trim().split('\n')[0] || undefined;
     child.on('error', () => resolve(undefined));
-    child.on('close', (code) => resolve(code === 0 ? output.trim().split('\n')[0] || undefined : undefined));
+    child.on('close', (code) => resolve(code === 0 ? (firstLine(output.stdout) ?? firstLine(output.stderr)) : undefined));
   });
 }
 

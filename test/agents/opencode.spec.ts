@@ -53,6 +53,8 @@ describe('opencode adapter', () => {
   it('should recognise an unknown session', () => {
     const isUnknown = opencodeAdapter.isUnknownSession!;
     expect(isUnknown({}, ['Error: Session not found: ses_1'])).toBe(true);
+    // As 1.18.33 prints it, coloured though stderr is no terminal: no word boundary before "Session" until the codes go.
+    expect(isUnknown({}, ['\u001b[91m\u001b[1mError: \u001b[0mSession not found'])).toBe(true);
     expect(isUnknown({ reportedError: true, errorText: 'NotFoundError: Session not found' }, [])).toBe(true);
     expect(isUnknown(report('error'), [])).toBe(false);
   });

@@ -72,7 +72,10 @@ describe('pi adapter', () => {
     expect(reportOf(piAdapter, messages)).toEqual({ reportedError: true, errorText: 'boom' });
   });
 
-  it('should not guess at unknown-session wording', () => {
-    expect(piAdapter.isUnknownSession).toBeUndefined();
+  it('should recognise an unknown session from the line pi prints on stderr, and nothing else', () => {
+    const isUnknown = piAdapter.isUnknownSession!;
+    expect(isUnknown({}, ["No session found matching '01a20000-0000-7000-8000-000000000000'"])).toBe(true);
+    expect(isUnknown(report('error'), [])).toBe(false);
+    expect(isUnknown({}, ['No API key found for fake.'])).toBe(false);
   });
 });

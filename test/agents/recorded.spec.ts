@@ -2,10 +2,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/claude.js';
 import { codexAdapter } from '../../src/agents/codex.js';
+import { geminiAdapter } from '../../src/agents/gemini.js';
+import type { AgentAdapter } from '../../src/agents/index.js';
+import { opencodeAdapter } from '../../src/agents/opencode.js';
+import { piAdapter } from '../../src/agents/pi.js';
 import { fixtures, kindsOf, reportOf } from './support.js';
 
 /**
- * The adapters over streams the REAL CLIs printed (Claude Code 2.1.332 and Codex CLI 0.169.0, run offline by
+ * The adapters over streams the REAL CLIs printed (Claude Code 2.1.332, Codex CLI 0.169.0, Gemini CLI 0.61.0,
+ * OpenCode 1.18.33 and pi 0.74.2, run offline by
  * `FOUNDEROS_RECORD_FIXTURES=1 npm run test:real-clis` against test/real-clis/fake-*.ts, scrubbed of machine paths
  * and ports): test/fixtures/<cli>/recorded-<scenario>.jsonl, with recorded-<scenario>.stderr.txt where the CLI's
  * stderr matters. The other fixtures are reconstructed from documentation; these are the ground truth.
@@ -13,10 +18,14 @@ import { fixtures, kindsOf, reportOf } from './support.js';
 const stderrOf = (cli: string, name: string): string[] =>
   readFileSync(new URL(`../fixtures/${cli}/recorded-${name}.stderr.txt`, import.meta.url), 'utf8').split('\n').filter(Boolean);
 
+/** A CLI's recorded streams, and what its adapter reads from each: the report it folds and the kinds it gives. */
+const recordedStreams = (cli: string, adapter: AgentAdapter) => {
+  const recorded = (name: string) => fixtures(cli)(`recorded-${name}`);
+  return { recorded, report: (name: string) => reportOf(adapter, recorded(name)), kinds: (name: string) => kindsOf(adapter, recorded(name)) };
+};
+
 describe('claude adapter over recorded Claude Code streams', () => {
-  const recorded = (name: string) => fixtures('claude')(`recorded-${name}`);
-  const report = (name: string) => reportOf(claudeAdapter, recorded(name));
-  const kinds = (name: string) => kindsOf(claudeAdapter, recorded(name));
+  const { recorded, report, kinds } = recordedStreams('claude', claudeAdapter);
   const result = (name: string) => recorded(name).at(-1)!;
   const initSession = (name: string) => recorded(name)[0]!.session_id;
 
@@ -75,9 +84,7 @@ describe('claude adapter over recorded Claude Code streams', () => {
 });
 
 describe('codex adapter over recorded Codex CLI streams', () => {
-  const recorded = (name: string) => fixtures('codex')(`recorded-${name}`);
-  const report = (name: string) => reportOf(codexAdapter, recorded(name));
-  const kinds = (name: string) => kindsOf(codexAdapter, recorded(name));
+  const { recorded, report, kinds } = recordedStreams('codex', codexAdapter);
   const thread = (name: string) => recorded(name)[0]!.thread_id;
 
   it('should read a plain answer: thread id, no cost, no error', () => {
@@ -109,5 +116,116 @@ describe('codex adapter over recorded Codex CLI streams', () => {
     });
     expect(report('server-error')).toMatchObject({ reportedError: true, errorText: 'We’re currently experiencing high demand, which may cause temporary errors.' });
     expect(codexAdapter.isUnknownSession!(report('api-error'), [])).toBe(false);
+  });
+});
+
+describe('gemini adapter over recorded Gemini CLI streams', () => {
+  const { recorded, report, kinds } = recordedStreams('gemini', geminiAdapter);
+  const initSession = (name: string) => recorded(name)[0]!.session_id;
+
+  it('should read a plain answer: session id from init, the user echo and two deltas as messages, no cost', () => {
+    expect(recorded('plain')[0]).toMatchObject({ type: 'init', model: 'gemini-2.5-flash' });
+    expect(kinds('plain')).toEqual(['model_message', 'model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(report('plain')).toEqual({ sessionId: initSession('plain'), reportedError: false, errorText: undefined });
+  });
+
+  it('should see the tool use and its result (whose output the stream leaves empty)', () => {
+    expect(kinds('tool-use')).toEqual(['model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'model_message', 'run_complete']);
+    expect(recorded('tool-use')[3]).toMatchObject({ type: 'tool_result', tool_id: recorded('tool-use')[2]!.tool_id, status: 'success', output: '' });
+    expect(report('tool-use')).toEqual({ sessionId: initSession('tool-use'), reportedError: false, errorText: undefined });
+  });
+
+  it('should keep the session id of a resumed session', () => {
+    expect(report('resume')).toMatchObject({ sessionId: initSession('resume'), reportedError: false });
+  });
+
+  it('should recognise an unknown session from stderr alone: gemini prints no JSON then', () => {
+    expect(recorded('unknown-session')).toEqual([]);
+    expect(geminiAdapter.isUnknownSession!({}, stderrOf('gemini', 'unknown-session'))).toBe(true);
+  });
+
+  it('should fail an API error with the message of the result, which carries the API’s own answer', () => {
+    expect(kinds('auth-failure')).toEqual(['model_message', 'model_message', 'run_complete']);
+    expect(report('auth-failure')).toEqual({
+      sessionId: initSession('auth-failure'),
+      reportedError: true,
+      errorText: '[API Error: {"error":{"code":401,"message":"API key not valid. Please pass a valid API key.","status":"UNAUTHENTICATED"}}]',
+    });
+    expect(report('api-error')).toMatchObject({ reportedError: true, errorText: expect.stringContaining('"code":500') });
+    expect(geminiAdapter.isUnknownSession!(report('api-error'), stderrOf('gemini', 'api-error'))).toBe(false);
+  });
+});
+
+describe('opencode adapter over recorded OpenCode streams', () => {
+  const { recorded, report, kinds } = recordedStreams('opencode', opencodeAdapter);
+  const session = (name: string) => recorded(name)[0]!.sessionID;
+
+  it('should read a plain answer: session id from every line, the cost of the step (0 for an unknown model)', () => {
+    expect(kinds('plain')).toEqual(['model_message', 'model_message', 'run_complete']);
+    expect(report('plain')).toEqual({ sessionId: session('plain'), costMicros: 0 });
+  });
+
+  it('should see a tool once, finished, as a tool result; a step ending in tool calls is not the end', () => {
+    expect(kinds('tool-use')).toEqual(['model_message', 'tool_result', 'model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(recorded('tool-use')[1]).toMatchObject({ part: { tool: 'bash', state: { status: 'completed', output: 'hi-from-opencode\n' } } });
+    expect(recorded('tool-use')[2]).toMatchObject({ type: 'step_finish', part: { reason: 'tool-calls' } });
+    expect(report('tool-use')).toEqual({ sessionId: session('tool-use'), costMicros: 0 });
+  });
+
+  it('should keep the session id of a resumed session', () => {
+    expect(report('resume')).toMatchObject({ sessionId: session('resume') });
+  });
+
+  it('should recognise an unknown session from its coloured stderr line: opencode prints no JSON then', () => {
+    expect(recorded('unknown-session')).toEqual([]);
+    expect(opencodeAdapter.isUnknownSession!({}, stderrOf('opencode', 'unknown-session'))).toBe(true);
+  });
+
+  it('should fail an API error with the name and message of the error event, its only line', () => {
+    expect(kinds('auth-failure')).toEqual(['model_message']);
+    expect(report('auth-failure')).toEqual({ sessionId: session('auth-failure'), reportedError: true, errorText: 'APIError: Incorrect API key provided.' });
+    expect(report('api-error')).toMatchObject({ reportedError: true, errorText: 'APIError: The server had an error while processing your request.' });
+    expect(opencodeAdapter.isUnknownSession!(report('api-error'), [])).toBe(false);
+  });
+});
+
+describe('pi adapter over recorded pi streams', () => {
+  const { recorded, report, kinds } = recordedStreams('pi', piAdapter);
+  const session = (name: string) => recorded(name)[0]!.id;
+  const allButLast = (name: string) => kinds(name).slice(0, -1);
+
+  it('should read a plain answer: session id from the header, the cost of the message (0 for a custom model)', () => {
+    expect(recorded('plain')[0]).toMatchObject({ type: 'session', cwd: '/w' });
+    expect(kinds('plain').at(-1)).toBe('run_complete');
+    expect(allButLast('plain').every((kind) => kind === 'model_message')).toBe(true);
+    expect(report('plain')).toEqual({ sessionId: session('plain'), costMicros: 0, reportedError: false, errorText: undefined });
+  });
+
+  it('should see the tool’s start as a tool call and its end as a tool result', () => {
+    const toolKinds = kinds('tool-use').filter((kind) => kind.startsWith('tool_'));
+    expect(toolKinds.at(-1)).toBe('tool_result');
+    expect(toolKinds.slice(0, -1).every((kind) => kind === 'tool_call')).toBe(true);
+    expect(recorded('tool-use').find((line) => line.type === 'tool_execution_end')).toMatchObject({ toolName: 'bash', isError: false });
+    expect(report('tool-use')).toEqual({ sessionId: session('tool-use'), costMicros: 0, reportedError: false, errorText: undefined });
+  });
+
+  it('should keep the session id of a resumed session', () => {
+    expect(report('resume')).toMatchObject({ sessionId: session('resume'), reportedError: false });
+  });
+
+  it('should recognise an unknown session from stderr alone: pi prints no JSON then', () => {
+    expect(recorded('unknown-session')).toEqual([]);
+    expect(piAdapter.isUnknownSession!({}, stderrOf('pi', 'unknown-session'))).toBe(true);
+  });
+
+  it('should fail a rejected key from the stop reason, though pi exits 0', () => {
+    expect(report('auth-failure')).toEqual({ sessionId: session('auth-failure'), costMicros: 0, reportedError: true, errorText: '401 Incorrect API key provided.' });
+    expect(piAdapter.isUnknownSession!(report('auth-failure'), [])).toBe(false);
+  });
+
+  it('should fail a server error whose retry gave up; the first attempt’s agent_end is a run_complete too', () => {
+    expect(kinds('api-error').filter((kind) => kind === 'run_complete')).toHaveLength(2);
+    expect(recorded('api-error').at(-1)).toMatchObject({ type: 'auto_retry_end', success: false });
+    expect(report('api-error')).toMatchObject({ reportedError: true, errorText: '500 The server had an error while processing your request.' });
   });
 });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 
 /**
- * What the fake model APIs (fake-anthropic.ts, fake-openai.ts) share: an HTTP server on loopback whose replies each
+ * What the fake model APIs (fake-anthropic.ts, fake-openai.ts, fake-gemini.ts) share: an HTTP server on loopback whose replies each
  * test scripts, in order; the requests it answered and the routes it does not implement, recorded for assertions.
  */
 
@@ -108,6 +108,11 @@ export async function startScriptedApi<Reply, Request>(options: FakeApiOptions<R
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Writes one server-sent event with no event name, its data the JSON of `data` (Gemini's and Chat Completions' streams). */
+export function sseData(res: ServerResponse, data: unknown): void {
+  res.write(`data: ${JSON.stringify(data)}\n\n`);
 }
 
 /** Writes one server-sent event: `event: <type>`, and as its data the JSON of `{ type, ...data }`. */

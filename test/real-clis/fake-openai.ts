@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { json, sseEvent, startScriptedApi, type ApiRequest, type ScriptedApi } from './fake-api.js';
+import { json, sseData, sseEvent, startScriptedApi, type ApiRequest, type ScriptedApi } from './fake-api.js';
 
 /**
- * A local stand-in for the OpenAI Responses API, enough for the real Codex CLI to run offline through a
+ * Local stand-ins for the OpenAI APIs. The Responses API, enough for the real Codex CLI to run offline through a
  * `model_providers` entry of its config.toml (`base_url = "<url>/v1"`, `wire_api = "responses"`):
  * `POST /v1/responses` streamed as SSE, `GET /v1/models` (an empty list), and a logged 404 for anything else.
  * Each test scripts the conversation: the replies to the CLI's next model calls, in order.
@@ -12,8 +12,18 @@ export type OpenAiReply =
   | { text: string }
   /** A function call, e.g. codex's `exec_command` with `{"cmd": "echo hi"}`; the CLI runs it and calls again with its output. */
   | { functionCall: { name: string; arguments: Record<string, unknown> } }
-  /** An HTTP error with the API's error body, e.g. 401 invalid_api_key. */
-  | { error: { status: number; code: string; message: string } };
+  /**
+   * An HTTP error with the API's error body, e.g. 401 invalid_api_key; `retryAfterMs` sends the `retry-after-ms`
+   * header, which the OpenAI SDKs read as how long to wait before retrying.
+   */
+  | { error: ApiError };
+
+export interface ApiError {
+  status: number;
+  code: string;
+  message: string;
+  retryAfterMs?: number;
+}
 
 export interface InputItem {
   type?: string;
@@ -29,18 +39,48 @@ export type ResponsesRequest = ApiRequest<{ model?: string; stream?: boolean; in
 
 export type FakeOpenAi = ScriptedApi<OpenAiReply, ResponsesRequest>;
 
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+}
+
+export type ChatRequest = ApiRequest<{ model?: string; stream?: boolean; messages: ChatMessage[]; tools?: unknown[]; [key: string]: unknown }>;
+
+export type FakeOpenAiChat = ScriptedApi<OpenAiReply, ChatRequest>;
+
 export function startFakeOpenAi(): Promise<FakeOpenAi> {
-  return startScriptedApi<OpenAiReply, ResponsesRequest>({
+  return startOpenAiApi<ResponsesRequest>('/v1/responses', answerResponses);
+}
+
+/**
+ * The same for the Chat Completions API (`POST /v1/chat/completions`, streamed as SSE), which OpenCode's and pi's
+ * custom OpenAI-compatible providers call.
+ */
+export function startFakeOpenAiChat(): Promise<FakeOpenAiChat> {
+  return startOpenAiApi<ChatRequest>('/v1/chat/completions', answerChat);
+}
+
+/** The routes both APIs share: the model call at `modelRoute`, `GET /v1/models` (an empty list), a logged 404 for anything else. */
+function startOpenAiApi<Request extends ApiRequest<unknown>>(
+  modelRoute: string,
+  answer: (res: ServerResponse, request: Request, reply: Exclude<OpenAiReply, { error: unknown }>, n: number) => void,
+): Promise<ScriptedApi<OpenAiReply, Request>> {
+  return startScriptedApi<OpenAiReply, Request>({
     handle: ({ req, res, path, route, requests, unknownRoutes, parsed, nextReply, nextNumber }) => {
-      if (req.method === 'POST' && route === '/v1/responses') {
+      if (req.method === 'POST' && route === modelRoute) {
         if (req.headers['content-encoding']) {
           unknownRoutes.push(`POST ${path} with content-encoding ${req.headers['content-encoding']}`);
           json(res, 415, { error: { message: 'the fake OpenAI API reads uncompressed bodies only', type: 'invalid_request_error', code: 'unsupported_encoding', param: null } });
           return true;
         }
-        const request = parsed<ResponsesRequest['body']>();
+        const request = parsed() as Request;
         requests.push(request);
-        answer(res, request, nextReply() ?? { text: 'Nothing more was scripted.' }, nextNumber());
+        const reply = nextReply() ?? { text: 'Nothing more was scripted.' };
+        const n = nextNumber();
+        if ('error' in reply) answerError(res, reply.error, n);
+        else answer(res, request, reply, n);
         return true;
       }
       if (req.method === 'GET' && route === '/v1/models') {
@@ -53,13 +93,12 @@ export function startFakeOpenAi(): Promise<FakeOpenAi> {
   });
 }
 
-function answer(res: ServerResponse, request: ResponsesRequest, reply: OpenAiReply, n: number): void {
-  if ('error' in reply) {
-    const { status, code, message } = reply.error;
-    res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${n}` });
-    res.end(JSON.stringify({ error: { message, type: code, code, param: null } }));
-    return;
-  }
+function answerError(res: ServerResponse, { status, code, message, retryAfterMs }: ApiError, n: number): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${n}`, ...(retryAfterMs !== undefined && { 'retry-after-ms': String(retryAfterMs) }) });
+  res.end(JSON.stringify({ error: { message, type: code, code, param: null } }));
+}
+
+function answerResponses(res: ServerResponse, request: ResponsesRequest, reply: Exclude<OpenAiReply, { error: unknown }>, n: number): void {
   const id = `resp_fake_${String(n).padStart(4, '0')}`;
   const model = request.body.model ?? 'gpt-fake';
   const usage = { input_tokens: 240, input_tokens_details: { cached_tokens: 0 }, output_tokens: 12, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 252 };
@@ -99,4 +138,42 @@ function answer(res: ServerResponse, request: ResponsesRequest, reply: OpenAiRep
 /** All the text a request carries in its input items (prompts, earlier answers, tool calls and outputs), for assertions. */
 export function inputText(request: ResponsesRequest): string {
   return JSON.stringify(request.body.input);
+}
+
+/** A Chat Completions stream: the role, the text or the tool call in two deltas, the finish reason, the usage, [DONE]. */
+function answerChat(res: ServerResponse, request: ChatRequest, reply: Exclude<OpenAiReply, { error: unknown }>, n: number): void {
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id: `chatcmpl-fake-${n}`,
+    object: 'chat.completion.chunk',
+    created: 1_767_000_000,
+    model: request.body.model ?? 'gpt-fake',
+    choices,
+    ...extra,
+  });
+  const delta = (fields: Record<string, unknown>, finishReason: string | null = null) => chunk([{ index: 0, delta: fields, finish_reason: finishReason }]);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${n}` });
+  let finishReason: string;
+  if ('functionCall' in reply) {
+    const args = JSON.stringify(reply.functionCall.arguments);
+    const half = Math.ceil(args.length / 2);
+    const call = (fields: Record<string, unknown>) => ({ tool_calls: [{ index: 0, ...fields }] });
+    sseData(res, delta({ role: 'assistant', content: null, ...call({ id: `call_fake_${n}`, type: 'function', function: { name: reply.functionCall.name, arguments: '' } }) }));
+    sseData(res, delta(call({ function: { arguments: args.slice(0, half) } })));
+    sseData(res, delta(call({ function: { arguments: args.slice(half) } })));
+    finishReason = 'tool_calls';
+  } else {
+    const half = Math.ceil(reply.text.length / 2);
+    sseData(res, delta({ role: 'assistant', content: reply.text.slice(0, half) }));
+    sseData(res, delta({ content: reply.text.slice(half) }));
+    finishReason = 'stop';
+  }
+  sseData(res, delta({}, finishReason));
+  sseData(res, chunk([], { usage: { prompt_tokens: 240, completion_tokens: 12, total_tokens: 252 } }));
+  res.write('data: [DONE]\n\n');
+  res.end();
+}
+
+/** All the text a Chat Completions request carries in its messages (prompts, earlier answers, tool calls and results), for assertions. */
+export function messagesText(request: ChatRequest): string {
+  return JSON.stringify(request.body.messages);
 }

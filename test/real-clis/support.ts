@@ -24,8 +24,11 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 export const CLIS_DIR = process.env.FOUNDEROS_AGENT_CLIS_DIR || join(homedir(), '.cache', 'founderos-runner', 'agent-clis');
 
+/** The CLIs scripts/install-agent-clis.sh installs; each is also the name of its binary and of its runner flag (`--<cli>-bin`). */
+export type CliName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'pi';
+
 /** The installed binary of a CLI (scripts/install-agent-clis.sh puts them there), or a throw saying how to get it. */
-export function installedCli(name: 'claude' | 'codex'): string {
+export function installedCli(name: CliName): string {
   const bin = join(CLIS_DIR, 'node_modules', '.bin', name);
   if (!existsSync(bin)) {
     throw new Error(`${bin} is not installed: run \`bash scripts/install-agent-clis.sh\` first (FOUNDEROS_AGENT_CLIS_DIR picks another folder)`);
@@ -94,7 +97,7 @@ export class RealRunner {
   }
 }
 
-/** What a fake model API (fake-anthropic.ts, fake-openai.ts) offers every spec. */
+/** What a fake model API (fake-anthropic.ts, fake-openai.ts, fake-gemini.ts) offers every spec. */
 interface FakeModelApi {
   url: string;
   script(replies: { text: string }[]): void;
@@ -136,13 +139,15 @@ export interface RealCliSuite<Api> {
  * when the test failed, and no request to a route the fake does not implement; all stopped and removed after all.
  */
 export function realCliSuite<Api extends FakeModelApi>(options: {
-  cli: 'claude' | 'codex';
+  cli: CliName;
+  /** The form of the CLI's session ids (UUID when not given). */
+  sessionId?: RegExp;
   /** The jobs' agent name and adapter type. */
   agentName: string;
   adapterType: string;
   startApi(): Promise<Api>;
   setup(sandbox: Sandbox, api: Api): Record<string, string>;
-  /** The conversation a request to the model carried (`conversationText`, `inputText`). */
+  /** The conversation a request to the model carried (`conversationText`, `inputText`, `contentsText`, `messagesText`). */
   conversationOf(request: Api['requests'][number]): string;
 }): RealCliSuite<Api> {
   const suite = {} as RealCliSuite<Api>;
@@ -170,7 +175,7 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
   suite.resumeUnknown = async (sessionId) => {
     suite.api.script([{ text: 'Fresh start.' }]);
     const resumed = await suite.run('Carry on.', { sessionId });
-    expect(resumed.job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: expect.stringMatching(UUID) });
+    expect(resumed.job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: expect.stringMatching(options.sessionId ?? UUID) });
     expect(resumed.job.resultSessionId).not.toBe(sessionId);
     expect(resumed.events.map((event) => event.seq)).toEqual(resumed.events.map((_, index) => index));
     return resumed;
@@ -206,8 +211,8 @@ export const stderrLines = (events: readonly StoredEvent[]): string[] =>
   events.filter((event) => event.kind === 'stderr_line').map((event) => event.payload as string);
 
 /**
- * Replaces what belongs to this machine and this run in a recorded stream: the sandbox's paths (also in the
- * dash-encoded form Claude Code uses for project folders), loopback ports, and socket paths named by a pid.
+ * Replaces what belongs to this machine and this run in a recorded stream: the sandbox's and the CLIs' paths (also in
+ * the dash-encoded form Claude Code uses for project folders), loopback ports, and socket paths named by a pid.
  */
 export function scrubber(sandbox: Sandbox): (text: string) => string {
   const encode = (path: string) => path.replace(/[^a-zA-Z0-9]/g, '-');
@@ -215,6 +220,8 @@ export function scrubber(sandbox: Sandbox): (text: string) => string {
     [sandbox.workspace, '/w'],
     [sandbox.home, '/home/agent'],
     [sandbox.root, '/tmp/fos'],
+    // Where the CLIs are installed shows in stack traces (Gemini prints one with every API error).
+    [CLIS_DIR, '/opt/agent-clis'],
   ];
   return (text) => {
     let out = text;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { SpawnError, spawnProcess, type ProcessOutput, type ProcessSpec } from '../../src/streams/process.js';
+import { SpawnError, readFirstLine, spawnProcess, type ProcessOutput, type ProcessSpec } from '../../src/streams/process.js';
 import { isAlive, until } from '../support/runner-process.js';
 
 const outputFiles = (): ProcessSpec['output'] => {
@@ -98,5 +98,22 @@ describe('spawnProcess', () => {
     await until(() => pid > 0, 2_000, () => 'never started');
     subscription.unsubscribe();
     await until(() => !isAlive(pid), 2_000, () => 'process survived unsubscribe');
+  });
+});
+
+describe('readFirstLine', () => {
+  const read = (script: string) => readFirstLine(process.execPath, ['-e', script], process.env);
+
+  it('should read the first line of stdout, ignoring stderr', async () => {
+    expect(await read('console.error("noise"); console.log("1.2.3 (Tool)\\nsecond line")')).toBe('1.2.3 (Tool)');
+  });
+
+  it('should read stderr when stdout stays empty, as pi prints its --version', async () => {
+    expect(await read('console.error("0.74.2")')).toBe('0.74.2');
+  });
+
+  it('should give nothing for a failed run or an empty one', async () => {
+    expect(await read('console.log("1.2.3"); process.exit(2)')).toBeUndefined();
+    expect(await read('')).toBeUndefined();
   });
 });
