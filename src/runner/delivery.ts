@@ -159,7 +159,7 @@ function lossNote(lost: readonly SetAsideBatch[]): string {
     if (!reasons.has(reason)) reasons.set(reason, batch);
   }
   const why = [...reasons].map(([reason, batch]) => (batch.requestId ? `${reason}, requestId ${batch.requestId}` : reason)).join('; ');
-  return `${events} event${events === 1 ? '' : 's'} in ${lost.length} batch${lost.length === 1 ? '' : 'es'} were not accepted by the server (${why}); the transcript is incomplete`;
+  return `${events} event${events === 1 ? '' : 's'} in ${lost.length} batch${lost.length === 1 ? '' : 'es'} ${events === 1 ? 'was' : 'were'} not accepted by the server (${why}); the transcript is incomplete`;
 }
 
 export function logRetry(log: Logger, what: string, jobId: string) {
