@@ -6,6 +6,7 @@ import type { CompletionBody } from '../protocol/types.js';
 import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../streams/http.js';
 import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
 import { errorText } from './agent-run.js';
+import { countEvents } from './spool-events.js';
 import type { Logger } from './logger.js';
 import type { RunnerMetrics } from './metrics.js';
 
@@ -166,16 +167,6 @@ function lossNote(lost: readonly SetAsideBatch[]): string {
 export function logRetry(log: Logger, what: string, jobId: string) {
   return ({ error, attempt, delayMs }: RetryInfo) =>
     log.warn(`${what} failed; retrying`, { jobId, attempt, inMs: delayMs, error: errorText(error) });
-}
-
-/** How many events a spooled body holds; 0 when it is not a batch (a damaged spool). */
-export function countEvents(body: string): number {
-  try {
-    const events = (JSON.parse(body) as { events?: unknown }).events;
-    return Array.isArray(events) ? events.length : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function withoutUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {

@@ -1,14 +1,14 @@
 import { EMPTY, concat, concatMap, defer, from, ignoreElements, map, skip, takeWhile, tap, toArray, type Observable } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
-import type { CompletionBody, RunnerEvent } from '../protocol/types.js';
+import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
-import { countEvents, deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
+import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
-import { spoolEvents } from './spool-events.js';
+import { countEvents, eventsOf, spoolEvents } from './spool-events.js';
 
 export interface RecoveryDeps extends DeliveryDeps {
   spoolDir: string;
@@ -111,14 +111,4 @@ function spooledLineCounts({ jobId, spool }: LeftoverJob, deps: RecoveryDeps): {
     for (const event of events ?? []) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
   }
   return counts;
-}
-
-/** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */
-function eventsOf(body: string): RunnerEvent[] | undefined {
-  try {
-    const events = (JSON.parse(body) as { events?: unknown }).events;
-    return Array.isArray(events) ? (events as RunnerEvent[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
