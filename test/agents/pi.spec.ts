@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { piAdapter } from '../../src/agents/pi.js';
-import { fixtures, job, kindsOf, reportOf } from './support.js';
+import { fixtures, job, kindsOf, reportOf, refusalOf, refusedField } from './support.js';
 
 const fixture = fixtures('pi');
 const report = (name: string) => reportOf(piAdapter, fixture(name));
@@ -77,5 +77,11 @@ describe('pi adapter', () => {
     expect(isUnknown({}, ["No session found matching '01a20000-0000-7000-8000-000000000000'"])).toBe(true);
     expect(isUnknown(report('error'), [])).toBe(false);
     expect(isUnknown({}, ['No API key found for fake.'])).toBe(false);
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(piAdapter, { runtimeConfig: { provider: '--tools' } })).toMatch(refusedField('runtimeConfig.provider', '--tools'));
+    expect(refusalOf(piAdapter, { runtimeConfig: { model: '-e' } })).toMatch(refusedField('runtimeConfig.model', '-e'));
+    expect(refusalOf(piAdapter, { sessionId: '--no-session' })).toMatch(refusedField('sessionId', '--no-session'));
   });
 });
