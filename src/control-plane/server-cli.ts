@@ -21,6 +21,7 @@ function usage(env: NodeJS.ProcessEnv): string {
     '  --long-poll-sec <n>            how long GET /jobs/next waits for work (default 30)',
     '  --lease-sec <n>                a job without heartbeat or events for this long is lost (default 60)',
     '  --on-lease-expiry fail|requeue what happens to a lost job (default fail: "runner lost")',
+    '  --no-ui                        do not serve the web dashboard at /',
     '',
   ].join('\n');
 }
@@ -28,7 +29,7 @@ function usage(env: NodeJS.ProcessEnv): string {
 function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOptions | 'help' {
   const flags = parseFlags(
     argv,
-    { string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'on-lease-expiry'] },
+    { string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'on-lease-expiry'], onByDefault: ['ui'] },
     HELP_COMMAND,
   );
   if (flags.bool('help')) return 'help';
@@ -55,6 +56,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     longPollMs: seconds('long-poll-sec'),
     leaseMs: seconds('lease-sec'),
     onLeaseExpiry,
+    ui: flags.bool('ui'),
   };
 }
 
@@ -123,6 +125,7 @@ export async function runServerCommand(argv: string[], io: CliIo = processIo, st
       `founderos-runner server listening on ${plane.url}`,
       `  database:  ${plane.storage}`,
       `  admin key: ${describeAdminKey(plane)}`,
+      ...(plane.dashboardUrl ? [`  dashboard: ${plane.dashboardUrl}  (log in with the admin key)`] : []),
       `  next:      founderos-runner admin tokens create --company <id> --server-url ${plane.url}`,
       'Stop with Ctrl-C.',
       '',
