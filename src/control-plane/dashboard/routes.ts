@@ -84,6 +84,12 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
 
   const publicRoutes: Route[] = [
     { method: 'GET', path: '/', handler: async () => file('index.html') },
+    // Before /ui/:file. Tells the page whether to show the login form; GET, so no origin check is needed.
+    {
+      method: 'GET',
+      path: `${UI_PREFIX}/session`,
+      handler: async (ctx) => ({ status: 200, body: { authenticated: hasSession(ctx.req, adminKey) }, headers: { 'cache-control': 'no-store' } }),
+    },
     { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!) },
     {
       method: 'POST',
