@@ -23,7 +23,7 @@ export interface AnsiRun extends AnsiStyle {
 }
 
 // CSI (ESC [ params final), OSC (ESC ] … BEL or ESC \), and lone two-character escapes.
-const ESCAPE = /\x1b(?:\[([0-9;:?]*)([@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])/g;
+const ESCAPE = /\x1b(?:\[([0-9;:?]*)([@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[0-~])/g;
 
 const CUBE_LEVELS = [0, 95, 135, 175, 215, 255];
 const hex = (n: number) => n.toString(16).padStart(2, '0');
