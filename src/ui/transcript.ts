@@ -79,6 +79,15 @@ function toolParts(p: Obj): { name?: string; input?: unknown; output?: unknown; 
   return { name, input, output, error };
 }
 
+/**
+ * What a tool gave back, after what it was given when the event says (some adapters, like opencode, print a
+ * finished tool as one line, with no call before it).
+ */
+function resultBody(input: unknown, output: unknown, payload: Obj): string {
+  if (output === undefined) return pretty(payload);
+  return input === undefined ? pretty(output) : `${typeof input === 'string' ? input : JSON.stringify(input)}\n→ ${pretty(output)}`;
+}
+
 /** Text said by a model, wherever the adapter keeps it. */
 function modelText(p: Obj): string | undefined {
   return str(obj(p.item).text) ?? str(obj(p.part).text) ?? str(p.text) ?? contentText(p.content) ?? contentText(obj(p.message).content);
@@ -98,7 +107,7 @@ export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[]
     const tool = toolParts(payload);
     return kind === 'tool_call'
       ? [{ type: 'tool_call', title: tool.name ?? 'tool', body: pretty(tool.input ?? payload) }]
-      : [{ type: 'tool_result', title: `${tool.name ?? 'Tool'} result`, body: tool.output === undefined ? pretty(payload) : pretty(tool.output), error: tool.error }];
+      : [{ type: 'tool_result', title: `${tool.name ?? 'Tool'} result`, body: resultBody(tool.input, tool.output, payload), error: tool.error }];
   }
   const text = modelText(payload);
   if (kind === 'run_complete') return [{ type: 'result', title: 'Run complete', body: text ?? pretty(payload), error: payload.is_error === true || payload.status === 'error' }];
