@@ -6,6 +6,10 @@
  */
 import type { StoredEvent } from '../control-plane/types.js';
 
+/** How many events a transcript shows at first, and how many more each "load earlier" adds: a long job stays smooth. */
+export const INITIAL_WINDOW = 300;
+export const LOAD_MORE = 1000;
+
 export type EntryType = 'text' | 'thinking' | 'tool_call' | 'tool_result' | 'result' | 'meta' | 'stdout' | 'stderr' | 'other';
 
 export interface Entry {

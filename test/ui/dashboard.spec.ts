@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 // The page.evaluate callbacks run in the browser.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -8,6 +9,7 @@ import { startControlPlane, type ControlPlane, type StoredEvent } from '../../sr
 import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-process.js';
 import { browserAvailable, launchBrowser, logIn, openPage } from './browser.js';
 import { startCutProxy } from './cut-proxy.js';
+import { INITIAL_WINDOW, LOAD_MORE } from '../../src/ui/transcript.js';
 
 /**
  * The dashboard as a person uses it: a real control plane (PGlite), real runners (the built CLI) running the demo
@@ -255,6 +257,57 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     expect(code).toBe(3); // EXIT.tokenRejected: the server answered 401
     expect(runner.stderr).toMatch(/401|revoked|rejected/i);
   });
+
+  it('renders a 20,000-event transcript quickly, and searches, links to and loads earlier events in it', async () => {
+    const companyId = 'big-co';
+    const { token } = await plane.admin.createToken({ companyId, name: 'bulk' });
+    const job = await plane.admin.enqueueJob({ companyId, agentName: 'Chatty', prompt: 'talk a lot' });
+    const post = (path: string, body?: unknown) =>
+      fetch(`${plane.url}/api/runner/jobs/${job.jobId}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect((await post('claim')).status).toBe(200);
+    const total = 20_000;
+    const ids: string[] = [];
+    for (let start = 0; start < total; start += 256) {
+      const events = Array.from({ length: Math.min(256, total - start) }, (_, i) => {
+        const seq = start + i;
+        const eventId = randomUUID();
+        ids.push(eventId);
+        return seq % 2 === 0
+          ? { eventId, seq, kind: 'stdout_line', ts: new Date().toISOString(), payload: `\u001b[32mline ${seq}\u001b[0m of the build output` }
+          : { eventId, seq, kind: 'claude_message', ts: new Date().toISOString(), payload: { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: `message ${seq}` }] } } };
+      });
+      expect((await post('events', { events })).status).toBe(204);
+    }
+    expect((await post('complete', { status: 'completed', exitCode: 0 })).status).toBe(204);
+    process.stdout.write(`dashboard: stored ${total} events\n`);
+
+    const { page } = await openPage(context);
+    await logIn(page, plane.url, ADMIN_KEY);
+    const started = Date.now();
+    await page.goto(`${plane.url}/#/jobs/${job.jobId}`);
+    await page.locator(`[data-event-id="${ids.at(-1)}"]`).waitFor({ timeout: 30_000 });
+    await page.locator('.stream.s-ended').waitFor({ timeout: 30_000 });
+    const renderMs = Date.now() - started;
+    process.stdout.write(`dashboard: a ${total}-event transcript rendered in ${renderMs} ms\n`);
+    expect(renderMs).toBeLessThan(15_000);
+    // Only the latest part is on the page; the rest loads on demand.
+    expect(await page.locator('.transcript [data-event-id]').count()).toBe(INITIAL_WINDOW);
+    await page.getByRole('button', { name: /Load earlier/ }).click();
+    expect(await page.locator('.transcript [data-event-id]').count()).toBe(INITIAL_WINDOW + LOAD_MORE);
+    // Search looks through all of it.
+    await page.getByLabel('Search the transcript').fill('message 12345');
+    await page.getByText('1 match', { exact: true }).waitFor();
+    expect(await page.locator('.transcript [data-event-id]').count()).toBe(1);
+    // An event's link, opened elsewhere, shows the page at that event, highlighted, even far back.
+    const linked = await context.newPage();
+    await linked.goto(`${plane.url}/#/jobs/${job.jobId}?event=${ids[42]}`);
+    await linked.locator(`.ev.target[data-event-id="${ids[42]}"]`).waitFor({ timeout: 30_000 });
+    await expect.poll(() => linked.locator('.ev.target').isVisible()).toBe(true);
+    // Following such a link while a search hides its event clears the search.
+    await page.evaluate((hash) => (location.hash = hash), `#/jobs/${job.jobId}?event=${ids[7]}`);
+    await page.locator(`.ev.target[data-event-id="${ids[7]}"]`).waitFor();
+    expect(await page.getByLabel('Search the transcript').inputValue()).toBe('');
+  }, 120_000);
 
   it('8. stops promptly while a browser is still streaming', async () => {
     const other = await startControlPlane({ adminKey: ADMIN_KEY, longPollMs: 5_000 });

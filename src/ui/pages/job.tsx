@@ -10,12 +10,9 @@ import { AnsiText } from '../components/ansi-text.js';
 import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
 import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
 import { href } from '../router.js';
-import { rawLine, toEntries, type Entry } from '../transcript.js';
+import { INITIAL_WINDOW, LOAD_MORE, rawLine, toEntries, type Entry } from '../transcript.js';
 import { useNow, useRunnerNames } from './jobs.js';
 
-/** How many events are on the page at first, and how many more each "load earlier" adds. */
-export const INITIAL_WINDOW = 300;
-const LOAD_MORE = 1000;
 /** Within this many pixels of the bottom counts as "at the end": the view follows new events. */
 const AT_END_SLACK_PX = 40;
 
@@ -53,12 +50,13 @@ function EntryView({ entry }: { entry: Entry }) {
   if (entry.type === 'stdout' || entry.type === 'stderr') {
     return <div class={cls}><AnsiText text={entry.body} /></div>;
   }
-  const firstLine = entry.body.split('\n', 1)[0]!;
+  // One line of the body, whitespace folded: `{ "command": "ls" }` reads better than a lone `{`.
+  const preview = entry.body.replace(/\s+/g, ' ').trim();
   return (
     <details class={cls}>
       <summary>
         <span class="entry-title">{entry.type === 'tool_call' ? `Tool call: ${entry.title}` : entry.title}</span>{' '}
-        <span class="preview">{firstLine.length > 120 ? `${firstLine.slice(0, 119)}…` : firstLine}</span>
+        <span class="preview">{preview.length > 160 ? `${preview.slice(0, 159)}…` : preview}</span>
       </summary>
       <pre class="entry-body">{entry.body}</pre>
     </details>
@@ -185,6 +183,11 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
   const needle = search.trim().toLowerCase();
   const matching = useMemo(() => (needle ? events.filter((event) => transcript.matches(event, needle)) : events), [needle, version, transcript]);
   const targetIndex = targetId === undefined ? -1 : matching.findIndex((event) => event.eventId === targetId);
+  // A link to an event the search hides: show everything, so the link leads somewhere.
+  const hiddenBySearch = targetIndex < 0 && needle !== '' && targetId !== undefined && events.some((event) => event.eventId === targetId);
+  useEffect(() => {
+    if (hiddenBySearch) setSearch('');
+  }, [hiddenBySearch]);
   const size = targetIndex >= 0 ? Math.max(windowSize, matching.length - targetIndex) : windowSize;
   const shown = matching.length > size ? matching.slice(matching.length - size) : matching;
   const hidden = matching.length - shown.length;
