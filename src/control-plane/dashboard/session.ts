@@ -73,8 +73,8 @@ export function requireSameOrigin(req: IncomingMessage): void {
     throw new ControlPlaneError(
       403,
       'cross_origin_refused',
-      'This request changes state with the dashboard session cookie but did not come from the dashboard\'s own origin; ' +
-        'use the dashboard itself, or send "authorization: Bearer <admin key>" from scripts.',
+      'This request changes state but did not come from the dashboard\'s own origin (its Origin header names another ' +
+        'site, or it has none); use the dashboard itself, or send "authorization: Bearer <admin key>" from scripts.',
     );
   }
 }
