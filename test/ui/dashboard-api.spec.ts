@@ -210,7 +210,8 @@ describe('dashboard routes', () => {
     const page = await fetch(`${plane.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe(
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; " +
+        "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
     );
     expect(await page.text()).toContain('/ui/app.js');
     expect((await fetch(`${plane.url}/ui/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');

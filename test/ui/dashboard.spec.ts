@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // The page.evaluate callbacks run in the browser.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -87,6 +88,19 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     expect(fresh.length).toBeGreaterThanOrEqual(4);
     const delays = fresh.map((event) => seenAt[event.eventId]! - Date.parse(event.ts));
     expect(Math.max(...delays)).toBeLessThan(1000);
+
+    // The transcript downloads as JSONL, every event once, in order.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSONL' }).click()]);
+    expect(download.suggestedFilename()).toBe(`job-${job.jobId}.jsonl`);
+    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as StoredEvent).eventId)).toEqual(events.map((event) => event.eventId));
+
+    // Run again: a new job with the same prompt, opened at once, run by the same kind of runner.
+    await page.getByRole('button', { name: 'Run again' }).click();
+    await expect.poll(() => page.url()).not.toContain(job.jobId);
+    const againId = /#\/jobs\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    expect(await plane.admin.getJob(againId)).toMatchObject({ prompt: 'Say hello.', companyId: COMPANY, agentName: 'Demo agent' });
+    await page.locator('.job-header .badge[data-status="completed"]').waitFor({ timeout: 20_000 });
   });
 
   it('2. shows the earlier events of a job opened mid-run, then the new ones; a cut connection loses and repeats nothing', async () => {
@@ -216,8 +230,8 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     await page.getByLabel('Status').selectOption('queued');
     await page.getByLabel('Company').first().fill('idle-co');
     await page.getByLabel('Company').first().press('Enter');
-    await expect.poll(() => page.url()).toContain('status=queued');
-    expect(page.url()).toContain('company=idle-co');
+    await expect.poll(() => page.url()).toContain('company=idle-co');
+    expect(page.url()).toContain('status=queued');
     await page.reload();
     await page.getByText('No jobs match these filters.').waitFor();
     expect(await page.getByLabel('Status').inputValue()).toBe('queued');
@@ -308,6 +322,37 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     await page.locator(`.ev.target[data-event-id="${ids[7]}"]`).waitFor();
     expect(await page.getByLabel('Search the transcript').inputValue()).toBe('');
   }, 120_000);
+
+  it('fits a phone-sized screen without sideways scrolling, and switches between light and dark', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'light' });
+    try {
+      const page = await phone.newPage();
+      await logIn(page, plane.url, ADMIN_KEY);
+      const job = await enqueue('A reply long enough to wrap on a phone: ' + 'words '.repeat(40));
+      await waitForStatus(job.jobId, ['completed']);
+      for (const [hash, ready] of [
+        ['#/jobs', 'tr[data-job-id]'],
+        [`#/jobs/${job.jobId}`, '.transcript [data-event-id]'],
+        [`#/jobs/${job.jobId}?mode=raw`, '.transcript.raw [data-event-id]'],
+        ['#/runners', 'tr[data-token-id]'],
+        ['#/costs', 'tr[data-company]'],
+      ] as const) {
+        await page.goto(`${plane.url}/${hash}`);
+        await page.locator(ready).first().waitFor();
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(overflow, `${hash} scrolls sideways`).toBeLessThanOrEqual(0);
+      }
+      const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const light = await background();
+      await page.getByRole('button', { name: 'Theme: system' }).click();
+      await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+      await expect.poll(background).not.toBe(light);
+      await page.reload();
+      await page.getByRole('button', { name: 'Theme: dark' }).waitFor();
+    } finally {
+      await phone.close();
+    }
+  });
 
   it('8. stops promptly while a browser is still streaming', async () => {
     const other = await startControlPlane({ adminKey: ADMIN_KEY, longPollMs: 5_000 });

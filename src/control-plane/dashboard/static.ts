@@ -20,6 +20,9 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
+  // No HTML from strings at all: a stray innerHTML would throw instead of rendering agent output as markup.
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
 ].join('; ');
 
 /** On every dashboard answer, API ones included: nothing may frame it, sniff it or leak its URLs. */

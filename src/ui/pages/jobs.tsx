@@ -100,7 +100,7 @@ function EnqueueForm({ companyId }: { companyId: string | undefined }) {
     <details class="card enqueue">
       <summary>Queue a job</summary>
       <form onSubmit={submit} class="grid-form">
-        <label>Company<input name="companyId" required value={companyId ?? ''} /></label>
+        <label>Company<input key={companyId ?? ''} name="companyId" required defaultValue={companyId ?? ''} /></label>
         <label>Agent name<input name="agentName" required placeholder="e.g. Sarah" /></label>
         <label>Adapter
           <select name="adapterType">{ADAPTERS.map((a) => <option value={a}>{a}</option>)}</select>
@@ -157,7 +157,8 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
           </select>
         </label>
         <form onSubmit={(e) => { e.preventDefault(); setFilter('company', String(new FormData(e.currentTarget as HTMLFormElement).get('company') ?? '').trim()); }}>
-          <label>Company<input name="company" value={company ?? ''} placeholder="all" size={12} /></label>
+          {/* Uncontrolled (live updates re-render the page while someone types); keyed so a URL change resets it. */}
+          <label>Company<input key={company ?? ''} name="company" defaultValue={company ?? ''} placeholder="all" size={12} /></label>
         </form>
         <span class="spacer" />
         <StopAllRunning count={running.length} companyId={company} />
