@@ -41,8 +41,12 @@ export function openStream(path: string, handlers: Record<string, (data: unknown
     source.addEventListener(name, (event) => handle(JSON.parse((event as MessageEvent<string>).data), event as MessageEvent));
   }
   source.addEventListener('error', () => {
-    // A refused stream is not retried by the browser: find out whether the session is the reason.
-    if (source.readyState === EventSource.CLOSED) void api('GET', '/api/admin/stats').catch(() => {});
+    // A refused stream is not retried by the browser, and its status is not shown: ask whether the session ended.
+    if (source.readyState !== EventSource.CLOSED) return;
+    api<{ authenticated: boolean }>('GET', '/ui/session').then(
+      (session) => session.authenticated || window.dispatchEvent(new Event(LOGGED_OUT_EVENT)),
+      () => {},
+    );
   });
   return source;
 }
