@@ -304,6 +304,10 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     const renderMs = Date.now() - started;
     process.stdout.write(`dashboard: a ${total}-event transcript rendered in ${renderMs} ms\n`);
     expect(renderMs).toBeLessThan(15_000);
+    // ANSI colours render as styled text, never as the escape codes.
+    const green = page.locator(`[data-event-id="${ids.at(-2)}"] .a-fg2`);
+    expect(await green.textContent()).toBe(`line ${total - 2}`);
+    expect(await page.locator(`[data-event-id="${ids.at(-2)}"]`).textContent()).not.toContain('\u001b');
     // Only the latest part is on the page; the rest loads on demand.
     expect(await page.locator('.transcript [data-event-id]').count()).toBe(INITIAL_WINDOW);
     await page.getByRole('button', { name: /Load earlier/ }).click();
