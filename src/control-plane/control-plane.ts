@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { createAdminApi } from './admin-api.js';
-import { startDashboard, type Dashboard } from './dashboard/routes.js';
 import { resolveAdminKey, type ResolvedAdminKey } from './admin-key.js';
+import { startDashboard, type Dashboard } from './dashboard/routes.js';
 import { openDb } from './db.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
