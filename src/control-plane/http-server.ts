@@ -169,7 +169,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       }
       let found: Match;
       try {
-        found = match(routes, method, url.pathname);
+        // HEAD is GET without a body (node leaves the body out), e.g. the runner's doctor probing the base URL.
+        found = match(routes, method === 'HEAD' ? 'GET' : method, url.pathname);
       } catch {
         found = undefined; // a malformed %-escape in the path matches nothing
       }
@@ -210,7 +211,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       if (reply.status >= 500) log(`${method} ${url.pathname} failed, requestId=${requestId}: ${(err as Error).stack ?? String(err)}`);
     }
     if (!clientGone.signal.aborted && !res.destroyed) {
-      if (reply.stream) await sendStream(res, reply, reply.stream, (err) => log(`${method} ${url.pathname} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`));
+      if (reply.stream && method !== 'HEAD') await sendStream(res, reply, reply.stream, (err) => log(`${method} ${url.pathname} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`));
       else send(res, reply, closeConnection);
     }
     if (!quiet.includes(reply.status)) {

@@ -216,6 +216,13 @@ describe('dashboard routes', () => {
     expect(await page.text()).toContain('/ui/app.js');
     expect((await fetch(`${plane.url}/ui/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect((await fetch(`${plane.url}/ui/app.js.map`)).status).toBe(404);
+    // HEAD answers like GET without a body, and a stream's HEAD ends at once instead of streaming nothing.
+    const head = await fetch(`${plane.url}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const headStream = await fetch(`${plane.url}/api/admin/live/jobs`, { method: 'HEAD', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(headStream.status).toBe(200);
+    expect(headStream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
 
     const headless = await startControlPlane({ adminKey: ADMIN_KEY, ui: false });
     try {
