@@ -11,7 +11,7 @@ import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
 import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
 import { href } from '../router.js';
 import { INITIAL_WINDOW, LOAD_MORE, rawLine, toEntries, type Entry } from '../transcript.js';
-import { useNow, useRunnerNames } from './jobs.js';
+import { useNow, useRunnerNames } from '../hooks.js';
 
 /** Within this many pixels of the bottom counts as "at the end": the view follows new events. */
 const AT_END_SLACK_PX = 40;

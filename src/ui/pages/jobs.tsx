@@ -4,39 +4,12 @@ import type { JobRecord, JobStatus } from '../../control-plane/types.js';
 import { api, openStream } from '../api.js';
 import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
 import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
+import { useNow, useRunnerNames } from '../hooks.js';
 import { href } from '../router.js';
 
 const STATUSES: JobStatus[] = ['queued', 'claimed', 'streaming', 'completed', 'failed', 'cancelled'];
 const ADAPTERS = ['claude_local', 'codex_local', 'gemini_local', 'opencode_local', 'pi_local', 'cursor_local', 'process'];
 const LIST_LIMIT = 200;
-
-interface Runner {
-  tokenId: string;
-  name: string;
-  preview: string;
-}
-
-/** Re-renders every second while something on the page counts up. */
-export function useNow(active: boolean): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [active]);
-  return now;
-}
-
-export function useRunnerNames(): Map<string, string> {
-  const [names, setNames] = useState(new Map<string, string>());
-  useEffect(() => {
-    api<{ runners: Runner[] }>('GET', '/api/admin/runners').then(
-      ({ runners }) => setNames(new Map(runners.map((r) => [r.tokenId, r.name || r.preview]))),
-      () => {},
-    );
-  }, []);
-  return names;
-}
 
 function CancelButton({ job }: { job: JobRecord }) {
   const [error, setError] = useState('');

@@ -4,7 +4,7 @@ import type { CreatedToken, TokenInfo } from '../../control-plane/types.js';
 import { api } from '../api.js';
 import { formatAgo, formatTime } from '../format.js';
 import { href } from '../router.js';
-import { useNow } from './jobs.js';
+import { useNow } from '../hooks.js';
 
 type Runner = TokenInfo & { currentJobId: string | null };
 const REFRESH_MS = 5000;
