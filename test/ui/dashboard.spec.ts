@@ -308,6 +308,15 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     const green = page.locator(`[data-event-id="${ids.at(-2)}"] .a-fg2`);
     expect(await green.textContent()).toBe(`line ${total - 2}`);
     expect(await page.locator(`[data-event-id="${ids.at(-2)}"]`).textContent()).not.toContain('\u001b');
+    // It opens at the end and follows it; scrolling up stops that, and a button brings it back.
+    const transcript = page.locator('.transcript');
+    const gapBelow = () => transcript.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    await expect.poll(gapBelow).toBeLessThan(40);
+    expect(await transcript.getAttribute('data-follow')).toBe('yes');
+    await transcript.evaluate((el) => el.scrollTo(0, 0));
+    await expect.poll(() => transcript.getAttribute('data-follow')).toBe('no');
+    await page.getByRole('button', { name: /Follow the end/ }).click();
+    await expect.poll(gapBelow).toBeLessThan(40);
     // Only the latest part is on the page; the rest loads on demand.
     expect(await page.locator('.transcript [data-event-id]').count()).toBe(INITIAL_WINDOW);
     await page.getByRole('button', { name: /Load earlier/ }).click();
@@ -356,6 +365,26 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     } finally {
       await phone.close();
     }
+  });
+
+  it('queues a job from the form, then stops every running job with one button', async () => {
+    const { page } = await openPage(context);
+    await logIn(page, plane.url, ADMIN_KEY);
+    await page.goto(`${plane.url}/#/jobs?company=${COMPANY}`);
+    await page.getByText('Queue a job').click();
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Queue' }) });
+    await form.getByLabel('Agent name').fill('Form agent');
+    await form.getByLabel('Prompt').fill('Queued from the page.');
+    await form.getByRole('button', { name: 'Queue' }).click();
+    await page.getByText(/Queued job/).waitFor();
+    const [job] = await plane.admin.listJobs({ companyId: COMPANY, limit: 1 });
+    expect(job).toMatchObject({ agentName: 'Form agent', prompt: 'Queued from the page.', adapterType: 'claude_local' });
+    await page.locator(`tr[data-job-id="${job!.jobId}"] .badge[data-status="streaming"]`).waitFor({ timeout: 15_000 });
+
+    await page.getByRole('button', { name: 'Stop all running' }).click();
+    await page.getByRole('button', { name: /Yes, stop \d+ running/ }).click();
+    await page.getByText(/Cancelled \d+ running job/).waitFor();
+    await page.locator(`tr[data-job-id="${job!.jobId}"] .badge[data-status="cancelled"]`).waitFor();
   });
 
   it('8. stops promptly while a browser is still streaming', async () => {
