@@ -30,6 +30,8 @@ export interface FlagSpec {
   boolean?: readonly string[];
   /** String flags that may be given more than once. */
   repeatable?: readonly string[];
+  /** Boolean flags that are on unless turned off (`--no-<name>`). */
+  onByDefault?: readonly string[];
 }
 
 export interface ParsedFlags {
@@ -53,7 +55,8 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, helpCommand:
   const strings = [...(spec.string ?? []), ...(spec.repeatable ?? [])];
   const parsed = minimist([...argv], {
     string: ['_', ...strings],
-    boolean: [...(spec.boolean ?? []), 'help'],
+    boolean: [...(spec.boolean ?? []), ...(spec.onByDefault ?? []), 'help'],
+    default: Object.fromEntries((spec.onByDefault ?? []).map((name) => [name, true])),
     alias: { h: 'help' },
     unknown: (arg) => {
       if (!arg.startsWith('-') || arg === '-') return true; // a positional

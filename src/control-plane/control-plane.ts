@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { createAdminApi } from './admin-api.js';
 import { resolveAdminKey, type ResolvedAdminKey } from './admin-key.js';
+import { startDashboard, type Dashboard } from './dashboard/routes.js';
 import { openDb } from './db.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
@@ -55,6 +56,8 @@ export interface ControlPlaneOptions {
   maxBodyBytes?: number;
   /** One line per request and event worth knowing; silent by default. Never receives a secret. */
   log?: (line: string) => void;
+  /** Serve the web dashboard at / (default true). */
+  ui?: boolean;
 }
 
 export interface ControlPlane {
@@ -66,6 +69,8 @@ export interface ControlPlane {
   adminKeyFile: string | undefined;
   /** Where the data lives, e.g. "PGlite at /…/pglite". */
   storage: string;
+  /** The web dashboard's address, or undefined when it is turned off. */
+  dashboardUrl: string | undefined;
   /** In-process admin calls, with the same semantics as the HTTP admin API. */
   admin: AdminApi;
   /** Ends long-polls with 204, waits for in-flight requests, closes the server and the database. */
@@ -124,8 +129,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const closing = new AbortController();
     const admin = createAdminApi({ store, hub, closing: closing.signal, recheckMs });
     const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
+    let dashboard: Dashboard | undefined;
+    if (options.ui !== false) {
+      dashboard = await startDashboard({ db, admin, adminKey: adminKey.key });
+      cleanup.push(() => dashboard!.close());
+    }
     const http = createHttpServer({
-      routes: [health, ...runnerRoutes({ store, hub, longPollMs, recheckMs }), ...adminRoutes({ admin, adminKey: adminKey.key })],
+      routes: [
+        health,
+        ...runnerRoutes({ store, hub, longPollMs, recheckMs }),
+        ...adminRoutes({ admin, adminKey: adminKey.key, session: dashboard?.session, extra: dashboard?.adminRoutes }),
+        ...(dashboard?.publicRoutes ?? []),
+      ],
       maxBodyBytes,
       log,
     });
@@ -142,6 +157,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       adminKeySource: adminKey.source,
       adminKeyFile: adminKey.file,
       storage: db.description,
+      dashboardUrl: dashboard ? `${url}/` : undefined,
       admin,
       close: () => (closed ??= unwind()),
     };

@@ -26,6 +26,15 @@ export interface RouteContext {
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Extra response headers (set-cookie, cache-control, content-security-policy, …). */
+  headers?: Record<string, string | string[]>;
+  /** Sent as it is instead of a JSON body (static files); give its content-type in `headers`. */
+  raw?: Buffer;
+  /**
+   * Writes the body itself after the head was sent (server-sent events); the request stays in flight until it
+   * resolves, so it must end when the route's `signal` aborts (client gone, server closing).
+   */
+  stream?: (res: ServerResponse) => Promise<void>;
 }
 
 export type Handler = (ctx: RouteContext) => Promise<Reply>;
@@ -161,7 +170,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       }
       let found: Match;
       try {
-        found = match(routes, method, url.pathname);
+        // HEAD is GET without a body (node leaves the body out), e.g. the runner's doctor probing the base URL.
+        found = match(routes, method === 'HEAD' ? 'GET' : method, url.pathname);
       } catch {
         found = undefined; // a malformed %-escape in the path matches nothing
       }
@@ -201,7 +211,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       reply = errorReply(err, requestId);
       if (reply.status >= 500) log(`${method} ${url.pathname} failed, requestId=${requestId}: ${(err as Error).stack ?? String(err)}`);
     }
-    if (!clientGone.signal.aborted && !res.destroyed) send(res, reply, closeConnection);
+    if (!clientGone.signal.aborted && !res.destroyed) {
+      if (reply.stream && method !== 'HEAD') await sendStream(res, reply, reply.stream, (err) => log(`${method} ${url.pathname} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`));
+      else send(res, reply, closeConnection);
+    }
     if (!quiet.includes(reply.status)) {
       log(`${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms requestId=${requestId}${notes.map((n) => ` ${n}`).join('')}`);
     }
@@ -282,6 +295,11 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void {
   // After a 413 the rest of the body is still on the wire: close instead of reading it to keep the connection.
   if (closeConnection) res.setHeader('connection', 'close');
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.raw !== undefined) {
+    res.writeHead(reply.status, { 'content-length': reply.raw.length }).end(reply.raw);
+    return;
+  }
   if (reply.body === undefined) {
     res.writeHead(reply.status).end();
     return;
@@ -289,4 +307,16 @@ function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void
   const body = JSON.stringify(reply.body);
   res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+async function sendStream(res: ServerResponse, reply: Reply, stream: NonNullable<Reply['stream']>, onError: (err: Error) => void): Promise<void> {
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  res.writeHead(reply.status);
+  try {
+    await stream(res);
+  } catch (err) {
+    // The head is sent: the only way left to say "failed" is to end the body; the client reconnects.
+    onError(err as Error);
+  }
+  res.end();
 }

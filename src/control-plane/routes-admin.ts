@@ -27,11 +27,22 @@ function queryString(ctx: RouteContext, name: string): string | undefined {
   return ctx.query.get(name) ?? undefined;
 }
 
-export function adminRoutes({ admin, adminKey }: { admin: AdminApi; adminKey: string }): Route[] {
+export interface AdminRoutesOptions {
+  admin: AdminApi;
+  adminKey: string;
+  /** Another way in when no authorization header is sent (the dashboard's session cookie); may throw 403. */
+  session?: (ctx: RouteContext) => boolean;
+  /** More routes behind the same guard, under the same prefix (the dashboard's). */
+  extra?: ReadonlyArray<{ method: Route['method']; path: string; handler: Handler }>;
+}
+
+export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoutesOptions): Route[] {
   const guarded =
     (handler: Handler): Handler =>
     async (ctx) => {
-      const secret = bearerSecret(ctx.req.headers.authorization);
+      const header = ctx.req.headers.authorization;
+      if (header === undefined && session?.(ctx)) return handler(ctx);
+      const secret = bearerSecret(header);
       if (secret === undefined || !secretsEqual(secret, adminKey)) {
         throw new ControlPlaneError(401, 'invalid_admin_key', INVALID_ADMIN_KEY_MESSAGE);
       }
@@ -42,6 +53,8 @@ export function adminRoutes({ admin, adminKey }: { admin: AdminApi; adminKey: st
   const route = (method: Route['method'], path: string, handler: Handler): Route => ({ method, path: at(path), handler: guarded(handler) });
 
   return [
+    // First, so that a fixed path such as /jobs/stop-running wins over /jobs/:id.
+    ...extra.map((r) => route(r.method, r.path, r.handler)),
     route('POST', '/tokens', async (ctx) => ok(await admin.createToken((await ctx.readJson()) as CreateTokenInput), 201)),
     route('GET', '/tokens', async (ctx) => {
       const filter: Record<string, unknown> = { includeRevoked: ['1', 'true'].includes(ctx.query.get('includeRevoked') ?? '') };

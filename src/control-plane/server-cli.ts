@@ -26,6 +26,7 @@ function usage(env: NodeJS.ProcessEnv): string {
     '                                 this long after queueing, unless events keep coming (default 1800)',
     '  --on-lease-expiry fail|requeue what happens to a lost job (default fail: "runner lost")',
     `  --token-ttl-days <n>           new runner tokens expire after this many days (env ${TOKEN_TTL_DAYS_ENV}; default 90)`,
+    '  --no-ui                        do not serve the web dashboard at /',
     '',
   ].join('\n');
 }
@@ -35,6 +36,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     argv,
     {
       string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'part1-job-limit-sec', 'on-lease-expiry', 'token-ttl-days'],
+      onByDefault: ['ui'],
     },
     HELP_COMMAND,
   );
@@ -70,6 +72,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     part1JobLimitMs: seconds('part1-job-limit-sec', 24 * 3600),
     onLeaseExpiry,
     tokenTtlDays,
+    ui: flags.bool('ui'),
   };
 }
 
@@ -149,6 +152,7 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
       `founderos-runner server listening on ${plane.url}`,
       `  database:  ${plane.storage}`,
       `  admin key: ${describeAdminKey(plane)}`,
+      ...(plane.dashboardUrl ? [`  dashboard: ${plane.dashboardUrl}  (log in with the admin key)`] : []),
       `  next:      founderos-runner admin tokens create --company <id> --server-url ${plane.url}`,
       'Stop with Ctrl-C.',
       '',

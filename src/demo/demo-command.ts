@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startControlPlane, type AdminApi, type StoredEvent } from '../control-plane/index.js';
+import { ADMIN_KEY_ENV, startControlPlane, type AdminApi, type StoredEvent } from '../control-plane/index.js';
 import { ConfigError, parseFlags } from '../runner/config.js';
 import { createLogger } from '../runner/logger.js';
 import { EXIT } from '../runner/exit-codes.js';
@@ -42,6 +42,8 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     const { token, info } = await admin.createToken({ companyId: 'demo-company', name: 'demo runner' });
     out(`FounderOS runner demo: everything runs on this machine, nothing leaves it.`);
     out(`  control plane  ${controlPlane.url}  (PGlite in ${dataDir})`);
+    const keyIn = controlPlane.adminKeyFile ?? ADMIN_KEY_ENV;
+    if (controlPlane.dashboardUrl) out(`  dashboard      ${controlPlane.dashboardUrl}  (log in with the admin key in ${keyIn})`);
     out(`  runner token   ${info.preview}…  (company demo-company)`);
     const job = await admin.enqueueJob({ companyId: 'demo-company', agentName: 'Demo agent', prompt: DEMO_PROMPT, adapterType: 'claude_local', timeoutSec: 300 });
     const enqueuedAt = Date.now();
@@ -85,6 +87,12 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     if (keep) out(`  data kept in      ${dataDir}`);
     out();
     out('Next: founderos-runner start --token=fos_… --server-url=https://… runs real jobs from your FounderOS dashboard.');
+    if (keep && controlPlane.dashboardUrl) {
+      out();
+      out(`The control plane keeps running. Open the job you just watched: ${controlPlane.dashboardUrl}#/jobs/${job.jobId}`);
+      out(`  log in with the admin key in ${keyIn}; stop with Ctrl-C.`);
+      await untilSignal();
+    }
     return exitCode === EXIT.ok && final.status === 'completed' ? EXIT.ok : EXIT.failure;
   } finally {
     await controlPlane.close();
@@ -103,4 +111,17 @@ async function followEvents(admin: AdminApi, jobId: string, print: (event: Store
     after = page.nextCursor;
     if (page.events.length === 0 && ['completed', 'failed', 'cancelled'].includes(page.jobStatus)) return seen;
   }
+}
+
+/** Resolves on the first SIGINT or SIGTERM (after which the default handlers are back: a second ^C kills). */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }

@@ -54,7 +54,7 @@ describe('founderos-runner doctor', () => {
     expect(check('node')).toMatchObject({ status: 'ok' });
     expect(check('config')).toMatchObject({ status: 'ok', detail: expect.stringContaining(`token ${server.token.slice(0, 8)}…`) });
     expect(check('agent claude')).toEqual({ name: 'agent claude', status: 'ok', detail: `${FAKE_CLAUDE}: 9.9.9 (Fake Claude)` });
-    expect(check('server')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/answered \(HTTP 404\) in \d+ ms/) });
+    expect(check('server')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/answered \(HTTP 200\) in \d+ ms/) });
     expect(check('token')).toMatchObject({ status: 'ok', detail: `${server.token.slice(0, 8)}… accepted by the server` });
     expect(check('spool dir')).toMatchObject({ status: 'ok', detail: `${join(dir, 'state', 'founderos-runner', 'spool')} is writable` });
     expect(check('clock')).toMatchObject({ status: 'ok' });

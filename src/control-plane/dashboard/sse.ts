@@ -1,0 +1,132 @@
+/**
+ * Server-sent events for the dashboard: a job's events and status, and the job list's changes.
+ *
+ * A job stream sends each page of events as one message whose `id` is the page's cursor. The browser dispatches
+ * a message only once it has all of it, and sends the id of the last one it got as `Last-Event-ID` when it
+ * reconnects, so a stream resumed from there repeats nothing and misses nothing. Both streams end when their
+ * request's signal aborts: the client left or the server is closing.
+ */
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServerResponse } from 'node:http';
+import { longPoll, type WakeHub } from '../long-poll.js';
+import { TERMINAL_STATUSES, type AdminApi, type JobStatus, type ListJobsFilter } from '../types.js';
+
+/** `x-accel-buffering: no` and `no-transform` keep reverse proxies (nginx and the like) from holding messages back. */
+export const SSE_HEADERS: Record<string, string> = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+};
+
+/** A comment line at least this often keeps idle proxies and browsers from dropping the connection. */
+export const KEEPALIVE_MS = 15_000;
+/** How long the browser waits before reconnecting after a dropped connection. */
+export const RECONNECT_MS = 1_000;
+/** Events per message: a 20,000-event job arrives in 20 messages. */
+export const EVENTS_PER_MESSAGE = 1000;
+/** The job list is re-read at most this often, however busy the jobs are. */
+export const JOB_LIST_THROTTLE_MS = 250;
+
+export interface SseMessage {
+  id?: string;
+  event?: string;
+  /** JSON-encoded (one line: JSON.stringify never emits a raw line break). */
+  data: unknown;
+}
+
+export function formatSseMessage(message: SseMessage): string {
+  let text = '';
+  if (message.id !== undefined) text += `id: ${message.id}\n`;
+  if (message.event !== undefined) text += `event: ${message.event}\n`;
+  return `${text}data: ${JSON.stringify(message.data)}\n\n`;
+}
+
+/**
+ * Where a job stream starts: after the `Last-Event-ID` the browser sends on a reconnect, else after `?after=`
+ * (a page that already holds events up to there), else at the beginning. Validation is the AdminApi's.
+ */
+export function resumeCursor(lastEventId: string | string[] | undefined, after: string | null): string | undefined {
+  const header = Array.isArray(lastEventId) ? lastEventId[0] : lastEventId;
+  if (header !== undefined && header.trim() !== '') return header.trim();
+  return after === null || after === '' ? undefined : after;
+}
+
+/** Writes, waiting for the socket to drain when its buffer is full (a 20,000-event job to a slow client). */
+async function write(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
+  if (res.destroyed || signal.aborted) return;
+  if (!res.write(text)) await once(res, 'drain', { signal }).catch(() => {});
+}
+
+const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
+
+/**
+ * A job's stream: `job` (the JobDetail, first and whenever its status changes), `events` (a page, with its cursor
+ * as id), and `end` once the job is terminal and every event was sent. Comments keep an idle stream alive.
+ */
+export async function streamJob(
+  res: ServerResponse,
+  options: { admin: AdminApi; jobId: string; after: string | undefined; signal: AbortSignal },
+): Promise<void> {
+  const { admin, jobId, signal } = options;
+  let cursor = options.after;
+  await write(res, `retry: ${RECONNECT_MS}\n\n`, signal);
+  let sentStatus = (await sendJob()).status;
+  async function sendJob() {
+    const job = await admin.getJob(jobId);
+    await write(res, formatSseMessage({ event: 'job', data: job }), signal);
+    return job;
+  }
+  while (!signal.aborted) {
+    const page = await admin.listEvents(jobId, { after: cursor, waitMs: KEEPALIVE_MS, limit: EVENTS_PER_MESSAGE, signal });
+    if (signal.aborted) return;
+    if (page.events.length > 0) {
+      await write(res, formatSseMessage({ id: page.nextCursor, event: 'events', data: page.events }), signal);
+      cursor = page.nextCursor;
+    } else if (!isTerminal(page.jobStatus)) {
+      await write(res, ': keep-alive\n\n', signal);
+    }
+    if (page.jobStatus !== sentStatus) sentStatus = (await sendJob()).status;
+    if (page.events.length === 0 && isTerminal(page.jobStatus)) {
+      await write(res, formatSseMessage({ event: 'end', data: { jobStatus: page.jobStatus } }), signal);
+      return;
+    }
+  }
+}
+
+/** The topic a dashboard's WakeHub fires on every change of any job (status or events). */
+export const ANY_JOB_TOPIC = 'any-job';
+
+/**
+ * The job list's stream: `jobs` with the whole filtered list, first and whenever it changed. Woken by any job's
+ * change (and re-checked now and then in case a notification was lost), throttled so busy jobs cost little.
+ */
+export async function streamJobList(
+  res: ServerResponse,
+  options: { admin: AdminApi; changes: WakeHub; filter: ListJobsFilter; signal: AbortSignal; recheckMs?: number },
+): Promise<void> {
+  const { admin, changes, filter, signal } = options;
+  await write(res, `retry: ${RECONNECT_MS}\n\n`, signal);
+  let sent = '';
+  while (!signal.aborted) {
+    const changed = await longPoll({
+      hub: changes,
+      topic: ANY_JOB_TOPIC,
+      waitMs: KEEPALIVE_MS,
+      recheckMs: options.recheckMs ?? 2000,
+      signal,
+      check: async () => {
+        const text = JSON.stringify({ jobs: await admin.listJobs(filter) });
+        return text === sent ? undefined : text;
+      },
+    });
+    if (signal.aborted) return;
+    if (changed === undefined) {
+      await write(res, ': keep-alive\n\n', signal);
+      continue;
+    }
+    sent = changed;
+    await write(res, `event: jobs\ndata: ${changed}\n\n`, signal);
+    await sleep(JOB_LIST_THROTTLE_MS, undefined, { signal }).catch(() => {});
+  }
+}

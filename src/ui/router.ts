@@ -1,0 +1,33 @@
+/**
+ * Routes live in the URL's hash (`#/jobs?status=failed`), so the server serves one page, a reload keeps the
+ * page and its filters, and each transcript event has a link.
+ */
+import { useEffect, useState } from 'preact/hooks';
+
+export interface Route {
+  /** e.g. ['jobs', '<id>'] */
+  parts: string[];
+  query: URLSearchParams;
+}
+
+export function parseHash(hash: string): Route {
+  const [path = '', search = ''] = hash.replace(/^#/, '').split('?', 2);
+  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+}
+
+export function href(path: string, query?: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) if (value) params.set(key, value);
+  const search = params.toString();
+  return `#${path}${search ? `?${search}` : ''}`;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseHash(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseHash(location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}

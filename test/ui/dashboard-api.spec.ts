@@ -1,0 +1,236 @@
+/**
+ * The dashboard's server side over real HTTP, without a browser: the event stream's resume logic, the job list's
+ * change stream, the routes only the dashboard needs, login, and turning the dashboard off.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatSseMessage, resumeCursor } from '../../src/control-plane/dashboard/sse.js';
+import { startControlPlane, type ControlPlane, type StoredEvent } from '../../src/control-plane/index.js';
+import { company, event, runnerFor, type RunnerHttp } from '../control-plane/helpers.js';
+
+const ADMIN_KEY = 'fosadmin_DashboardApiTestKey0123456789abcdefghij';
+
+describe('resumeCursor', () => {
+  it('should resume after Last-Event-ID, else after ?after=, else from the start', () => {
+    expect(resumeCursor('42', '7')).toBe('42');
+    expect(resumeCursor(['42'], null)).toBe('42');
+    expect(resumeCursor(' 42 ', null)).toBe('42');
+    expect(resumeCursor(undefined, '7')).toBe('7');
+    expect(resumeCursor('', '7')).toBe('7');
+    expect(resumeCursor(undefined, null)).toBeUndefined();
+    expect(resumeCursor(undefined, '')).toBeUndefined();
+  });
+});
+
+describe('formatSseMessage', () => {
+  it('should write id, event and one line of JSON data, even for text with line breaks', () => {
+    expect(formatSseMessage({ id: '3', event: 'events', data: [{ payload: 'a\nb\r\nc' }] })).toBe('id: 3\nevent: events\ndata: [{"payload":"a\\nb\\r\\nc"}]\n\n');
+    expect(formatSseMessage({ data: { x: 1 } })).toBe('data: {"x":1}\n\n');
+  });
+});
+
+interface SseMessage {
+  id?: string;
+  event: string;
+  data: any;
+}
+
+/** An open SSE response, read message by message. */
+async function openSse(url: string, headers: Record<string, string> = {}) {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers }, signal: abort.signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  return {
+    res,
+    /** The next message (comments and `retry:` skipped); undefined when the stream ended. */
+    async next(): Promise<SseMessage | undefined> {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const message: Partial<SseMessage> = {};
+          for (const line of block.split('\n')) {
+            const [field, ...rest] = line.split(': ');
+            const value = rest.join(': ');
+            if (field === 'id') message.id = value;
+            if (field === 'event') message.event = value;
+            if (field === 'data') message.data = JSON.parse(value);
+          }
+          if (message.event) return message as SseMessage;
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return undefined;
+        buffer += value;
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+describe('dashboard routes', () => {
+  let plane: ControlPlane;
+  let companyId: string;
+  let runner: RunnerHttp;
+
+  beforeAll(async () => {
+    plane = await startControlPlane({ adminKey: ADMIN_KEY, longPollMs: 1_000 });
+  });
+  afterAll(() => plane.close());
+
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${plane.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+  async function runningJob() {
+    companyId = company('sse');
+    runner = await runnerFor(plane, companyId);
+    const job = await plane.admin.enqueueJob({ companyId, agentName: 'Streamer', prompt: 'go', sessionId: 'resume-me', model: 'm1', addDirs: ['/tmp/x'] });
+    expect((await runner.claim(job.jobId)).status).toBe(200);
+    return job;
+  }
+
+  it('should stream a job from the start, resume after Last-Event-ID with nothing lost or repeated, and end once the job is done', async () => {
+    const job = await runningJob();
+    const first = [event({ seq: 0, payload: 'one' }), event({ seq: 1, payload: 'two' })];
+    expect((await runner.events(job.jobId, first)).status).toBe(204);
+
+    const stream = await openSse(`${plane.url}/api/admin/live/jobs/${job.jobId}`);
+    expect(stream.res.status).toBe(200);
+    expect(stream.res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(stream.res.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(stream.res.headers.get('x-accel-buffering')).toBe('no');
+    expect((await stream.next())!.data).toMatchObject({ jobId: job.jobId, status: 'streaming' });
+    const page = (await stream.next())!;
+    expect(page.event).toBe('events');
+    expect(page.data.map((e: StoredEvent) => e.payload)).toEqual(['one', 'two']);
+    stream.close();
+
+    // While nobody listens, more arrives; a reconnect with the last id gets exactly that.
+    const later = [event({ seq: 2, payload: 'three' }), event({ seq: 3, payload: 'four' })];
+    expect((await runner.events(job.jobId, later)).status).toBe(204);
+    const resumed = await openSse(`${plane.url}/api/admin/live/jobs/${job.jobId}`, { 'last-event-id': page.id! });
+    expect((await resumed.next())!.event).toBe('job');
+    const rest = (await resumed.next())!;
+    expect(rest.data.map((e: StoredEvent) => e.payload)).toEqual(['three', 'four']);
+
+    // Live: the next batch arrives as its own message, then the completion as a job update and the end.
+    expect((await runner.events(job.jobId, [event({ seq: 4, payload: 'five' })])).status).toBe(204);
+    const live = (await resumed.next())!;
+    expect(live.data.map((e: StoredEvent) => e.payload)).toEqual(['five']);
+    expect(BigInt(live.id!)).toBeGreaterThan(BigInt(rest.id!));
+    expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0, costMicros: 1500, elapsedSec: 2 })).status).toBe(204);
+    expect((await resumed.next())!).toMatchObject({ event: 'job', data: { status: 'completed', costMicros: 1500 } });
+    expect((await resumed.next())!).toMatchObject({ event: 'end', data: { jobStatus: 'completed' } });
+    expect(await resumed.next()).toBeUndefined();
+  });
+
+  it('should answer 404 as JSON for an unknown job and 401 without the key, before any stream starts', async () => {
+    const missing = await admin('GET', '/api/admin/live/jobs/00000000-0000-4000-8000-000000000000');
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error).toBe('job_not_found');
+    expect((await fetch(`${plane.url}/api/admin/live/jobs`)).status).toBe(401);
+  });
+
+  it('should send the job list, then the list again whenever a job changes', async () => {
+    const mine = company('list');
+    const stream = await openSse(`${plane.url}/api/admin/live/jobs?companyId=${mine}`);
+    expect((await stream.next())!).toEqual({ event: 'jobs', data: { jobs: [] } });
+    const job = await plane.admin.enqueueJob({ companyId: mine, agentName: 'A', prompt: 'p' });
+    expect((await stream.next())!.data.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([job.jobId]);
+    await plane.admin.cancelJob(job.jobId);
+    expect((await stream.next())!.data.jobs[0].status).toBe('cancelled');
+    stream.close();
+    expect((await admin('GET', '/api/admin/live/jobs?status=bogus')).status).toBe(400);
+  });
+
+  it('should run a job again with the same payload', async () => {
+    const job = await runningJob();
+    const res = await admin('POST', `/api/admin/jobs/${job.jobId}/run-again`);
+    expect(res.status).toBe(201);
+    const again = await res.json();
+    expect(again.jobId).not.toBe(job.jobId);
+    expect(again).toMatchObject({ status: 'queued', companyId, agentId: job.agentId, agentName: 'Streamer', prompt: 'go', sessionId: 'resume-me', addDirs: ['/tmp/x'], runtimeConfig: { model: 'm1' } });
+  });
+
+  it('should stop every running job of a company, and leave queued and other companies\' jobs alone', async () => {
+    const job = await runningJob();
+    const queued = await plane.admin.enqueueJob({ companyId, agentName: 'Q', prompt: 'p' });
+    const elsewhere = await runningJob();
+    const res = await admin('POST', `/api/admin/jobs/stop-running?companyId=${job.companyId}`);
+    expect(await res.json()).toEqual({ cancelled: [job.jobId] });
+    expect((await plane.admin.getJob(job.jobId)).status).toBe('cancelled');
+    expect((await plane.admin.getJob(queued.jobId)).status).toBe('queued');
+    expect((await plane.admin.getJob(elsewhere.jobId)).status).toBe('claimed');
+  });
+
+  it('should total jobs, cost and run time per company', async () => {
+    const job = await runningJob();
+    await runner.complete(job.jobId, { status: 'completed', exitCode: 0, costMicros: 2500, elapsedSec: 3 });
+    const other = await plane.admin.enqueueJob({ companyId, agentName: 'B', prompt: 'p' });
+    expect((await runner.claim(other.jobId)).status).toBe(200);
+    await runner.complete(other.jobId, { status: 'failed', exitCode: 1, costMicros: 500, elapsedSec: 1.5 });
+    await plane.admin.enqueueJob({ companyId, agentName: 'C', prompt: 'p' });
+    const { companies } = await (await admin('GET', '/api/admin/stats')).json();
+    expect(companies.find((c: { companyId: string }) => c.companyId === companyId)).toEqual({
+      companyId,
+      counts: { queued: 1, claimed: 0, streaming: 0, completed: 1, failed: 1, cancelled: 0 },
+      costMicros: 3000,
+      elapsedSec: 4.5,
+    });
+  });
+
+  it('should list every token with its current job', async () => {
+    const job = await runningJob();
+    const { runners } = await (await admin('GET', '/api/admin/runners')).json();
+    const mine = runners.filter((r: { companyId: string }) => r.companyId === companyId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ currentJobId: job.jobId, revokedAt: null });
+    expect(mine[0].lastUsedAt).not.toBeNull();
+  });
+
+  it('should log in with the key (204 and a session cookie) and refuse a wrong key with a message that says where the key is', async () => {
+    const origin = plane.url;
+    const ok = await fetch(`${plane.url}/ui/login`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ adminKey: ADMIN_KEY }) });
+    expect(ok.status).toBe(204);
+    const cookie = ok.headers.get('set-cookie')!.split(';')[0]!;
+    const session = await fetch(`${plane.url}/ui/session`, { headers: { cookie } });
+    expect(await session.json()).toEqual({ authenticated: true });
+    expect((await fetch(`${plane.url}/api/admin/stats`, { headers: { cookie } })).status).toBe(200);
+    // A cookie plus a wrong bearer key: the header decides.
+    expect((await fetch(`${plane.url}/api/admin/stats`, { headers: { cookie, authorization: 'Bearer nope' } })).status).toBe(401);
+
+    const wrong = await fetch(`${plane.url}/ui/login`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ adminKey: 'nope' }) });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).message).toContain('admin.key');
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('should serve the page with a strict CSP, and not at all with ui: false', async () => {
+    const page = await fetch(`${plane.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; " +
+        "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
+    );
+    expect(await page.text()).toContain('/ui/app.js');
+    expect((await fetch(`${plane.url}/ui/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await fetch(`${plane.url}/ui/app.js.map`)).status).toBe(404);
+    // HEAD answers like GET without a body, and a stream's HEAD ends at once instead of streaming nothing.
+    const head = await fetch(`${plane.url}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const headStream = await fetch(`${plane.url}/api/admin/live/jobs`, { method: 'HEAD', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(headStream.status).toBe(200);
+    expect(headStream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+
+    const headless = await startControlPlane({ adminKey: ADMIN_KEY, ui: false });
+    try {
+      expect(headless.dashboardUrl).toBeUndefined();
+      expect((await fetch(`${headless.url}/`)).status).toBe(404);
+      expect((await fetch(`${headless.url}/api/admin/live/jobs`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).status).toBe(404);
+    } finally {
+      await headless.close();
+    }
+  });
+});

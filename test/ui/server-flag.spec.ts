@@ -1,0 +1,44 @@
+/** `founderos-runner server` serves the dashboard by default and says where; `--no-ui` turns it off. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { runServerCommand } from '../../src/control-plane/index.js';
+import { captureIo, eventually } from '../control-plane/helpers.js';
+
+async function serve(...flags: string[]) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'founderos-ui-flag-'));
+  const io = captureIo({});
+  const stop = new AbortController();
+  const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...flags], io, stop.signal);
+  const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 30_000);
+  return {
+    io,
+    url,
+    stop: async () => {
+      stop.abort();
+      const code = await exited;
+      await rm(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+it('should print the dashboard address by default and serve nothing at / with --no-ui', async () => {
+  const [withUi, withoutUi] = await Promise.all([serve(), serve('--no-ui')]);
+  try {
+    expect(withUi.io.out).toContain(`dashboard: ${withUi.url}/  (log in with the admin key)`);
+    expect((await fetch(`${withUi.url}/`)).status).toBe(200);
+    expect(withoutUi.io.out).not.toContain('dashboard:');
+    expect((await fetch(`${withoutUi.url}/`)).status).toBe(404);
+  } finally {
+    expect(await withUi.stop()).toBe(0);
+    expect(await withoutUi.stop()).toBe(0);
+  }
+});
+
+it('should document --no-ui in --help', async () => {
+  const io = captureIo({});
+  expect(await runServerCommand(['--help'], io)).toBe(0);
+  expect(io.out).toContain('--no-ui');
+});
