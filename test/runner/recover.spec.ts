@@ -7,6 +7,7 @@ import type { CompletionBody, RunnerEvent } from '../../src/protocol/types.js';
 import { STOPPED_MID_JOB, recoverLeftovers } from '../../src/runner/recover.js';
 import { ApiError, type RunnerApi } from '../../src/streams/http.js';
 import { openJobSpool } from '../../src/streams/spool.js';
+import type { Logger } from '../../src/runner/logger.js';
 
 const SERVER = 'https://control.example.com';
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -34,7 +35,7 @@ function recordingApi() {
   return { api: api as RunnerApi, sent };
 }
 
-const recover = (spoolDir: string, api: RunnerApi, log = silentLog) =>
+const recover = (spoolDir: string, api: RunnerApi, log: Logger = silentLog) =>
   lastValueFrom(
     recoverLeftovers({ api, log, retry: { initialDelayMs: 1, maxDelayMs: 1 }, scheduler: queueScheduler, spoolDir, serverUrl: SERVER, isRunnerAlive: () => false }).pipe(toArray()),
   );
@@ -104,7 +105,7 @@ describe('recoverLeftovers', () => {
 
   describe('a leftover that recovery cannot settle', () => {
     const errors: string[] = [];
-    const log = { ...silentLog, error: (message: string, fields?: Record<string, unknown>) => errors.push(`${message} ${JSON.stringify(fields ?? {})}`) };
+    const log: Logger = { ...silentLog, error: (message, fields) => void errors.push(`${message} ${JSON.stringify(fields ?? {})}`) };
 
     it('should set it aside and fail its job, then settle the next leftover', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
