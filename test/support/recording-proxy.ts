@@ -16,7 +16,7 @@ export interface RecordedRequest {
  * the server already did).
  */
 export type Interceptor = (request: { method: string; path: string; body: string }) =>
-  | { respond: { status: number; body?: string } }
+  | { respond: { status: number; body?: string; headers?: Record<string, string> } }
   | { rewrite: (status: number, body: string) => { status: number; body: string } }
   | { drop: true }
   | { dropAnswer: true }
@@ -45,7 +45,7 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
     if (decision && 'delayMs' in decision) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
     if (decision && 'respond' in decision) {
       record(decision.respond.status);
-      res.writeHead(decision.respond.status, { 'content-type': 'application/json' }).end(decision.respond.body ?? '');
+      res.writeHead(decision.respond.status, { 'content-type': 'application/json', ...decision.respond.headers }).end(decision.respond.body ?? '');
       return;
     }
     const forward = httpRequest(
