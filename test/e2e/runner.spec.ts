@@ -133,19 +133,20 @@ describe('founderos-runner start (end to end)', () => {
 
   it('should store every hostile line an agent prints, once each, and still report the session id and cost', async () => {
     const deep = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-    const stdout = [
+    const base64 = (chunk: string | Buffer) => Buffer.from(chunk).toString('base64');
+    const stdout: (string | Buffer | { base64: string; times: number })[] = [
       '{"type":"assistant","message":{"content":[{"type":"text","text":"cut emoji \\ud83d"}]}}\n',
       '{"type":"assistant","k\\u0000":1}\n',
       `${deep}\n`,
       Buffer.from('raw\0nul\n'),
-      `${'\x01'.repeat(1024 * 1024)}\n`,
+      { base64: base64('\x01'), times: 1024 * 1024 },
+      '\n',
       '[1,2]\n"str"\nnull\n',
       Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x21, 0x0a]),
       'crlf\r\nlone\rcr\n',
       '{"type":"result","subtype":"success","is_error":false,"result":"done \\udc00","session_id":"hostile-session","total_cost_usd":0.5}\n',
     ];
-    const base64 = (chunk: string | Buffer) => Buffer.from(chunk).toString('base64');
-    const job = await server.enqueue({ mode: 'print', chunks: stdout.map(base64), stderr: [base64('err\0\n')] });
+    const job = await server.enqueue({ mode: 'print', chunks: stdout.map((chunk) => (typeof chunk === 'object' && 'times' in chunk ? chunk : base64(chunk))), stderr: [base64('err\0\n')] });
     start();
     const done = await server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'completed', errorMessage: null, resultSessionId: 'hostile-session', costMicros: 500_000 });
