@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { EXIT } from '../runner/exit-codes.js';
+import { EXIT } from '../cli/exit-codes.js';
 import { RUNNER_VERSION } from '../runner/version.js';
 
 // Each command loads its own modules, so that `--version` and `--help` start in a blink.
@@ -36,17 +36,17 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
-      return (await import('../runner/start-command.js')).startCommand(rest);
+      return (await import('../cli/start/command.js')).startCommand(rest);
     case 'demo':
-      return (await import('../demo/demo-command.js')).demoCommand(rest);
+      return (await import('../cli/demo.js')).demoCommand(rest);
     case 'doctor':
-      return (await import('../runner/doctor.js')).doctorCommand(rest);
+      return (await import('../cli/doctor.js')).doctorCommand(rest);
     case 'service':
-      return (await import('../runner/service.js')).serviceCommand(rest);
+      return (await import('../cli/service/index.js')).serviceCommand(rest);
     case 'server':
-      return (await import('../control-plane/index.js')).runServerCommand(rest);
+      return (await import('../cli/server.js')).runServerCommand(rest);
     case 'admin':
-      return (await import('../control-plane/index.js')).runAdminCommand(rest);
+      return (await import('../cli/admin/command.js')).runAdminCommand(rest);
     case '--version':
     case '-v':
     case 'version':

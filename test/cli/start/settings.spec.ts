@@ -2,9 +2,9 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigObject } from '../../src/runner/config-file.js';
-import { commandLineTokenWarnings, configEnvironment, parseFlags, resolveRunnerConfig, resolveToken, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
-import { problemsOf } from './support.js';
+import { parseConfigObject } from '../../../src/cli/start/config-file.js';
+import { commandLineTokenWarnings, configEnvironment, parseFlags, resolveRunnerConfig, resolveToken, START_BOOLEAN_FLAGS, START_FLAGS } from '../../../src/cli/start/settings.js';
+import { problemsOf } from '../support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveRunnerConfig(parseFlags(argv, START_FLAGS).values, env);

@@ -5,8 +5,8 @@ import { agentClis, type AgentAdapter } from '../agents/index.js';
 import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
 import { readFirstLine } from '../streams/process.js';
 import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
-import { agentEnvironment } from './agent-env.js';
-import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './config-file.js';
+import { agentEnvironment } from '../runner/agent-env.js';
+import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './start/config-file.js';
 import {
   ConfigError,
   NO_FILE_SETTINGS,
@@ -20,10 +20,10 @@ import {
   START_BOOLEAN_FLAGS,
   START_FLAGS,
   type SettingSource,
-} from './config.js';
-import { preview } from './logger.js';
+} from './start/settings.js';
+import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';
-import { RUNNER_VERSION, USER_AGENT } from './version.js';
+import { RUNNER_VERSION, USER_AGENT } from '../runner/version.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface Check {

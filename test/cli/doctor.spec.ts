@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doctorCommand, processDoctorDeps, type DoctorDeps, type DoctorReport } from '../../src/runner/doctor.js';
+import { doctorCommand, processDoctorDeps, type DoctorDeps, type DoctorReport } from '../../src/cli/doctor.js';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { FAKE_CLAUDE } from '../support/runner-process.js';
 

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { serviceCommand, type ServiceDeps } from '../../src/runner/service.js';
+import { serviceCommand, type ServiceDeps } from '../../src/cli/service/index.js';
 
 const TOKEN = `fos_${'s3Cr'.repeat(8)}`;
 const PREVIEW = 'fos_s3Cr…';

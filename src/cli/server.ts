@@ -1,10 +1,10 @@
 /**
  * `founderos-runner server`: run the reference control plane until SIGINT/SIGTERM, then close it cleanly.
  */
-import { ADMIN_KEY_ENV } from './admin-key.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, numberFlag, parseFlags, processIo, UsageError, type CliIo } from './cli-args.js';
-import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
-import { DEFAULT_SERVER_PORT, defaultServerDataDir } from './paths.js';
+import { ADMIN_KEY_ENV } from '../control-plane/admin-key.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, numberFlag, parseFlags, processIo, UsageError, type CliIo } from './args.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
+import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
 
 const HELP_COMMAND = 'founderos-runner server';
 export const TOKEN_TTL_DAYS_ENV = 'FOUNDEROS_TOKEN_TTL_DAYS';

@@ -1,20 +1,20 @@
 import { asyncScheduler, lastValueFrom, defaultIfEmpty } from 'rxjs';
-import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
-import { isRunnerAlive } from '../streams/orphans.js';
-import { serveMetrics } from '../streams/metrics-server.js';
-import { openJobSpool, prepareSpoolDir } from '../streams/spool.js';
-import { readFirstLine, spawnProcess } from '../streams/process.js';
-import { processSignals } from '../streams/signals.js';
-import { agentEnvironment } from './agent-env.js';
+import { createRunnerApi, TokenRejectedError } from '../../streams/http.js';
+import { isRunnerAlive } from '../../streams/orphans.js';
+import { serveMetrics } from '../../streams/metrics-server.js';
+import { openJobSpool, prepareSpoolDir } from '../../streams/spool.js';
+import { readFirstLine, spawnProcess } from '../../streams/process.js';
+import { processSignals } from '../../streams/signals.js';
+import { agentEnvironment } from '../../runner/agent-env.js';
 import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type LoadedConfigFile } from './config-file.js';
-import { commandLineTokenWarnings, ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
-import { ForcedExitError, runDaemon } from './daemon.js';
-import { createLogger, preview, type Logger } from './logger.js';
-import { RunnerMetrics } from './metrics.js';
-import { recoverLeftovers } from './recover.js';
-import { errorText } from './agent-run.js';
-import { RUNNER_VERSION, USER_AGENT, versionCache } from './version.js';
-import { EXIT } from './exit-codes.js';
+import { commandLineTokenWarnings, ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './settings.js';
+import { ForcedExitError, runDaemon } from '../../runner/daemon.js';
+import { createLogger, preview, type Logger } from '../../runner/logger.js';
+import { RunnerMetrics } from '../../runner/metrics.js';
+import { recoverLeftovers } from '../../runner/recover.js';
+import { errorText } from '../../runner/agent-run.js';
+import { RUNNER_VERSION, USER_AGENT, versionCache } from '../../runner/version.js';
+import { EXIT } from '../exit-codes.js';
 
 
 /** Tunables that are not user flags; tests and the demo shorten them. */

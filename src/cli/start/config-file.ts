@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, START_BOOLEAN_FLAGS, START_FLAGS, type FileSettings } from './config.js';
-import { preview } from './logger.js';
+import { ConfigError, START_BOOLEAN_FLAGS, START_FLAGS, type FileSettings } from './settings.js';
+import { preview } from '../../runner/logger.js';
 
 /** `--config <path>`: the one flag that is not a setting, so it is never a key of the file itself. */
 export const CONFIG_FLAG = 'config';

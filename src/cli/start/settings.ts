@@ -1,9 +1,9 @@
 import minimist from 'minimist';
-import { agentClis } from '../agents/index.js';
+import { agentClis } from '../../agents/index.js';
 import { resolve } from 'node:path';
-import { TOKEN_PATTERN } from '../protocol/types.js';
-import { defaultSpoolDir } from '../streams/spool.js';
-import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from './logger.js';
+import { TOKEN_PATTERN } from '../../protocol/types.js';
+import { defaultSpoolDir } from '../../streams/spool.js';
+import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from '../../runner/logger.js';
 import { readTokenFile, type TokenFileOwner } from './token-file.js';
 
 export interface RunnerConfig {

@@ -3,12 +3,12 @@ import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFi
 import { homedir } from 'node:os';
 import { dirname, posix, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation } from './config-file.js';
-import { commandLineTokenWarnings, ConfigError, configEnvironment, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
-import { preview } from './logger.js';
-import { EXIT } from './exit-codes.js';
-import { startCommand } from './start-command.js';
-import { RUNNER_VERSION } from './version.js';
+import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation } from '../start/config-file.js';
+import { commandLineTokenWarnings, ConfigError, configEnvironment, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from '../start/settings.js';
+import { preview } from '../../runner/logger.js';
+import { EXIT } from '../exit-codes.js';
+import { startCommand } from '../start/command.js';
+import { RUNNER_VERSION } from '../../runner/version.js';
 
 export const PLATFORMS = ['linux', 'darwin', 'win32'] as const;
 export type ServicePlatform = (typeof PLATFORMS)[number];
@@ -39,8 +39,8 @@ export function processServiceDeps(env: NodeJS.ProcessEnv = process.env): Servic
     platform: process.platform,
     env,
     execPath: process.execPath,
-    // dist/runner/service.js → dist/bin/founderos-runner.js: the script, not the npm shim, which may not exist for a service.
-    cliPath: fileURLToPath(new URL('../bin/founderos-runner.js', import.meta.url)),
+    // dist/cli/service/index.js → dist/bin/founderos-runner.js: the script, not the npm shim, which may not exist for a service.
+    cliPath: fileURLToPath(new URL('../../bin/founderos-runner.js', import.meta.url)),
     location: processConfigFileLocation(env),
     run: runCommand,
     write: (text) => void process.stdout.write(text),

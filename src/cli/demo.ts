@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_KEY_ENV, startControlPlane, type AdminApi, type StoredEvent } from '../control-plane/index.js';
-import { ConfigError, parseFlags } from '../runner/config.js';
+import { ConfigError, parseFlags } from './start/settings.js';
 import { createLogger } from '../runner/logger.js';
-import { EXIT } from '../runner/exit-codes.js';
-import { runRunner } from '../runner/start-command.js';
+import { EXIT } from './exit-codes.js';
+import { runRunner } from './start/command.js';
 import { RUNNER_VERSION } from '../runner/version.js';
-import { describeEvent } from './format-event.js';
+import { describeEvent } from '../demo/format-event.js';
 
-const DEMO_AGENT = fileURLToPath(new URL('./demo-agent.js', import.meta.url));
+const DEMO_AGENT = fileURLToPath(new URL('../demo/demo-agent.js', import.meta.url));
 const DEMO_PROMPT = 'Say hello, then tell me what is in your working directory.';
 
 /**

@@ -3,9 +3,9 @@
  * readable; `--json` prints the API's JSON (one document; `jobs events` prints one JSON event per line).
  */
 import { readFile } from 'node:fs/promises';
-import { AdminClient } from './admin-client.js';
-import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './admin-cli-format.js';
-import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from './admin-key.js';
+import { AdminClient } from '../../control-plane/admin-client.js';
+import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './format.js';
+import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from '../../control-plane/admin-key.js';
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -18,10 +18,10 @@ import {
   type CliIo,
   type FlagSpec,
   type ParsedFlags,
-} from './cli-args.js';
-import { ControlPlaneError } from './errors.js';
-import { DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from './paths.js';
-import { TERMINAL_STATUSES, type AdminApi, type EnqueueJobInput, type JobStatus, type TokenInfo } from './types.js';
+} from '../args.js';
+import { ControlPlaneError } from '../../control-plane/errors.js';
+import { DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from '../../control-plane/paths.js';
+import { TERMINAL_STATUSES, type AdminApi, type EnqueueJobInput, type JobStatus, type TokenInfo } from '../../control-plane/types.js';
 
 const HELP_COMMAND = 'founderos-runner admin';
 /** How long one `jobs events --follow` request waits for news before asking again. */

@@ -2,10 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile, type ConfigFileLocation } from '../../src/runner/config-file.js';
-import { parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
-import { startCommand } from '../../src/runner/start-command.js';
-import { problemsOf } from './support.js';
+import { loadConfigFile, type ConfigFileLocation } from '../../../src/cli/start/config-file.js';
+import { parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../../src/cli/start/settings.js';
+import { startCommand } from '../../../src/cli/start/command.js';
+import { problemsOf } from '../support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
 const FILE_TOKEN = `fos_${'f1L3'.repeat(8)}`;
