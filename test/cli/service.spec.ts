@@ -215,7 +215,7 @@ describe('founderos-runner service', () => {
     expect(await service('linux', ['restart'])).toBe(2);
     expect(stderrText()).toContain('unknown service command "restart"');
     expect(await service('linux', ['status', `--token=${TOKEN}`])).toBe(2);
-    expect(stderrText()).toContain('unknown or malformed flag(s): --token');
+    expect(stderrText()).toContain('unknown flag(s): --token. Run "founderos-runner service --help"');
   });
 
   it('should exit 0 from "service run" on a bad configuration, so that launchd does not restart it', async () => {

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation } from '../start/config-file.js';
-import { commandLineTokenWarnings, ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../start/settings.js';
+import { formatFlags, parseFlagRecords, type FlagDeclaration } from '../args.js';
+import { ConfigError, runCommand } from '../command.js';
+import { loadConfigFile, processConfigFileLocation, type ConfigFileLocation } from '../start/config-file.js';
+import { CONFIG_FLAG, commandLineTokenWarnings, resolveRunnerConfig, START_FLAGS } from '../start/settings.js';
 import { preview } from '../../runner/logger.js';
 import { EXIT } from '../exit-codes.js';
 import { startCommand } from '../start/command.js';
@@ -41,36 +43,50 @@ export function processServiceDeps(env: NodeJS.ProcessEnv = process.env): Servic
   };
 }
 
-export const SERVICE_HELP = `founderos-runner service install | uninstall | status [--dry-run] [--platform linux|darwin|win32] [start flags]
+const SERVICE_COMMAND = 'founderos-runner service';
+const SERVICE_FLAGS: readonly FlagDeclaration[] = [
+  { flag: 'dry-run', kind: 'boolean', usage: 'print every file (the token as its 8-character preview) and command, and change nothing' },
+  { flag: 'platform', kind: 'value', placeholder: PLATFORMS.join('|'), defaultText: 'this machine\'s', usage: 'write the files of this platform\'s service manager' },
+];
+
+/** `founderos-runner service --help`, written from the declarations of its flags and those of `start`. */
+export function serviceHelp(): string {
+  return `Usage: ${SERVICE_COMMAND} install | uninstall | status [--dry-run] [--platform ${PLATFORMS.join('|')}] [start flags]
 
   install    writes the service for this user with the settings of "start" (flags > environment > config file)
              and starts it: a systemd user unit (Linux), a launchd agent (macOS), or prints the NSSM commands (Windows)
   uninstall  stops the service and removes its files
   status     shows what is installed and what the service manager says
-  --dry-run  prints every file (the token as its 8-character preview) and command, and changes nothing`;
+
+${formatFlags(SERVICE_FLAGS)}
+
+start flags (install only):
+${formatFlags(START_FLAGS)}
+`;
+}
 
 /** `founderos-runner service <install|uninstall|status|run>`. */
 export async function serviceCommand(argv: readonly string[], deps: ServiceDeps = processServiceDeps()): Promise<number> {
   const [action, ...rest] = argv;
   if (action === 'run') return runForLaunchd(rest, deps.env);
-  if (action === undefined || action === '--help' || action === 'help') {
-    deps.write(`${SERVICE_HELP}\n`);
+  if (action === undefined || action === '--help' || action === '-h' || action === 'help') {
+    deps.write(serviceHelp());
     return action === undefined ? EXIT.config : EXIT.ok;
   }
-  if (action !== 'install' && action !== 'uninstall' && action !== 'status') {
-    process.stderr.write(`unknown service command ${JSON.stringify(action)}: use install, uninstall or status (see founderos-runner service --help)\n`);
-    return EXIT.config;
-  }
-  let steps: Step[];
-  let token: string | undefined;
-  let dryRun: boolean;
-  try {
+  return runCommand(SERVICE_COMMAND, { stderr: (text) => void process.stderr.write(text) }, async () => {
+    if (action !== 'install' && action !== 'uninstall' && action !== 'status')
+      throw new ConfigError(`unknown service command ${JSON.stringify(action)}: use install, uninstall or status (see founderos-runner service --help)`);
     // Only install takes the settings of `start`: uninstall and status refuse them rather than ignore them.
-    const { values, booleans } = parseFlags(rest, [...(action === 'install' ? [...START_FLAGS, CONFIG_FLAG] : []), 'platform'], [...(action === 'install' ? START_BOOLEAN_FLAGS : []), 'dry-run']);
+    const { values, booleans, help } = parseFlagRecords(rest, action === 'install' ? [...START_FLAGS, ...SERVICE_FLAGS] : SERVICE_FLAGS, SERVICE_COMMAND);
+    if (help) {
+      deps.write(serviceHelp());
+      return EXIT.ok;
+    }
     const platform = choosePlatform(values.platform, deps.platform);
     const manager = MANAGERS[platform];
     const context: ServiceContext = { home: deps.home, execPath: deps.execPath, cliPath: deps.cliPath, env: deps.env };
-    dryRun = booleans['dry-run'] === true;
+    let steps: Step[];
+    let token: string | undefined;
     if (action === 'install') {
       const file = loadConfigFile(values[CONFIG_FLAG], deps.location);
       const config = resolveRunnerConfig(values, deps.env, booleans, file);
@@ -80,18 +96,12 @@ export async function serviceCommand(argv: readonly string[], deps: ServiceDeps 
     } else {
       steps = action === 'uninstall' ? manager.uninstall(context) : manager.status(context);
     }
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return EXIT.config;
-    }
-    throw error;
-  }
-  // Every line printed goes through here: the token never reaches the terminal, only the files.
-  const say = (text: string) => deps.write(`${token ? text.split(token).join(preview(token)) : text}\n`);
-  const ok = dryRun ? printSteps(steps, say) : await performSteps(steps, deps.run, say);
-  if (action === 'status') return steps.some((step) => step.kind === 'show' && existsSync(step.path)) ? EXIT.ok : EXIT.failure;
-  return ok ? EXIT.ok : EXIT.failure;
+    // Every line printed goes through here: the token never reaches the terminal, only the files.
+    const say = (text: string) => deps.write(`${token ? text.split(token).join(preview(token)) : text}\n`);
+    const ok = booleans['dry-run'] === true ? printSteps(steps, say) : await performSteps(steps, deps.run, say);
+    if (action === 'status') return steps.some((step) => step.kind === 'show' && existsSync(step.path)) ? EXIT.ok : EXIT.failure;
+    return ok ? EXIT.ok : EXIT.failure;
+  });
 }
 
 function choosePlatform(requested: string | undefined, current: string): ServicePlatform {
