@@ -96,7 +96,7 @@ const SETTINGS = {
     flag: 'spool-dir',
     env: 'FOUNDEROS_RUNNER_SPOOL_DIR',
     type: 'text',
-    defaultText: '$XDG_STATE_HOME/founderos-runner/spool',
+    defaultText: '$XDG_STATE_HOME/founderos-runner/spool, else ~/.local/state/…',
     placeholder: 'PATH',
     usage: "where each job's events wait until the server has them",
   },
