@@ -10,9 +10,6 @@ export {
   type ControlPlaneOptions,
 } from './control-plane.js';
 export { AdminClient, type AdminClientOptions } from './admin-client.js';
-export { runAdminCommand } from './admin-cli.js';
-export { runServerCommand } from './server-cli.js';
-export { processIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './cli-args.js';
 export { ControlPlaneError } from './errors.js';
 export { ADMIN_KEY_ENV, ADMIN_KEY_FILE } from './admin-key.js';
 export { DEFAULT_SERVER_PORT, DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from './paths.js';

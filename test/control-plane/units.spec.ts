@@ -1,8 +1,6 @@
-/** Pure pieces: token generation, flag parsing, default paths. */
+/** Pure pieces: token generation, default paths. */
 import { describe, expect, it } from 'vitest';
 import { TOKEN_PATTERN } from '../../src/protocol/types.js';
-import { UsageError, numberFlag, parseFlags } from '../../src/control-plane/cli-args.js';
-import { escapeControls } from '../../src/control-plane/admin-cli-format.js';
 import { defaultServerDataDir } from '../../src/control-plane/paths.js';
 import { isIsoTimestamp } from '../../src/control-plane/validation.js';
 import { deriveAgentId } from '../../src/control-plane/store.js';
@@ -37,50 +35,11 @@ describe('tokens', () => {
   });
 });
 
-describe('parseFlags', () => {
-  const spec = { string: ['company', 'limit'], boolean: ['json'], repeatable: ['add-dir'] };
-
-  it('should keep numeric-looking values and positionals as strings', () => {
-    const flags = parseFlags(['show', '0012', '--company', '007', '--add-dir', 'a', '--add-dir', 'b', '--json'], spec, 'x');
-    expect(flags.positionals).toEqual(['show', '0012']);
-    expect(flags.str('company')).toBe('007');
-    expect(flags.list('add-dir')).toEqual(['a', 'b']);
-    expect(flags.bool('json')).toBe(true);
-  });
-
-  it('should name unknown flags, repeated flags and missing values', () => {
-    expect(() => parseFlags(['--nope', '-q'], spec, 'x')).toThrow(/unknown flag\(s\): --nope, -q/);
-    expect(() => parseFlags(['--company', 'a', '--company=b'], spec, 'x')).toThrow(/given 2 times/);
-    expect(() => parseFlags(['--company'], spec, 'x')).toThrow(/--company needs a value/);
-    expect(() => parseFlags(['--nope'], spec, 'x')).toThrow(UsageError);
-  });
-
-  it('should check number flags', () => {
-    const flags = parseFlags(['--limit', '2.5'], spec, 'x');
-    expect(() => numberFlag(flags, 'limit', { min: 1, integer: true })).toThrow(/--limit must be an integer from 1; got "2.5"/);
-    expect(numberFlag(flags, 'limit', { min: 0 })).toBe(2.5);
-    expect(numberFlag(parseFlags([], spec, 'x'), 'limit', { min: 0 })).toBeUndefined();
-  });
-});
-
 describe('defaultServerDataDir', () => {
   it('should follow XDG_DATA_HOME, else ~/.local/share', () => {
     expect(defaultServerDataDir({ XDG_DATA_HOME: '/xdg', HOME: '/home/u' })).toBe('/xdg/founderos-runner/server');
     expect(defaultServerDataDir({ XDG_DATA_HOME: 'relative', HOME: '/home/u' })).toBe('/home/u/.local/share/founderos-runner/server');
     expect(defaultServerDataDir({ HOME: '/home/u' })).toBe('/home/u/.local/share/founderos-runner/server');
-  });
-});
-
-describe('escapeControls', () => {
-  it('should show every character a terminal acts on as a \\u escape, and nothing else', () => {
-    expect(escapeControls('\u001b[31mred\u001b[0m \u009b2J \u007f \u202egnp.exe \r\n\t')).toBe(
-      '\\u001b[31mred\\u001b[0m \\u009b2J \\u007f \\u202egnp.exe \\u000d\\u000a\\u0009',
-    );
-    expect(escapeControls('a\nb\u001b', true)).toBe('a\nb\\u001b');
-    expect(escapeControls('plain text, émoji 😀, 中文')).toBe('plain text, émoji 😀, 中文');
-    const once = escapeControls('\u001b\u0000');
-    expect(escapeControls(once)).toBe(once);
-    expect(JSON.parse(`"${escapeControls('\u009b\u202e')}"`)).toBe('\u009b\u202e');
   });
 });
 

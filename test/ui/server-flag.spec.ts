@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runServerCommand } from '../../src/control-plane/index.js';
+import { runServerCommand } from '../../src/cli/server.js';
 import { captureIo, eventually } from '../control-plane/helpers.js';
 
 async function serve(...flags: string[]) {

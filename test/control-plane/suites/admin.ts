@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, ControlPlaneError, runAdminCommand, type AdminApi, type ControlPlane } from '../../../src/control-plane/index.js';
+import { runAdminCommand } from '../../../src/cli/admin/command.js';
+import { AdminClient, ControlPlaneError, type AdminApi, type ControlPlane } from '../../../src/control-plane/index.js';
 import { RunnerHttp, captureIo, closedPort, company, event, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
 
 export function adminSuite(makeBackend: () => Promise<Backend>) {

@@ -3,14 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_KEY_ENV, startControlPlane, type AdminApi, type StoredEvent } from '../control-plane/index.js';
-import { ConfigError, parseFlags } from '../runner/config.js';
+import { formatFlags, parseFlags, type FlagDeclaration } from './args.js';
+import { processIo, runCommand, type CliIo } from './command.js';
 import { createLogger } from '../runner/logger.js';
-import { EXIT } from '../runner/exit-codes.js';
-import { runRunner } from '../runner/start-command.js';
+import { EXIT } from './exit-codes.js';
+import { runRunner } from './start/command.js';
 import { RUNNER_VERSION } from '../runner/version.js';
-import { describeEvent } from './format-event.js';
+import { describeEvent } from '../demo/format-event.js';
 
-const DEMO_AGENT = fileURLToPath(new URL('./demo-agent.js', import.meta.url));
+const DEMO_AGENT = fileURLToPath(new URL('../demo/demo-agent.js', import.meta.url));
 const DEMO_PROMPT = 'Say hello, then tell me what is in your working directory.';
 
 /**
@@ -18,20 +19,35 @@ const DEMO_PROMPT = 'Say hello, then tell me what is in your working directory.'
  * PGlite in a temporary folder, a token, one queued job, and the real runner claiming it and running the
  * demo agent (or, with --agent claude, the real Claude Code) while the job's events print live.
  */
-export async function demoCommand(argv: readonly string[]): Promise<number> {
-  let agent: string;
-  let keep: boolean;
-  try {
-    const { values, booleans } = parseFlags(argv, ['agent'], ['keep']);
-    agent = values.agent ?? 'demo';
-    keep = booleans.keep!;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return EXIT.config;
+const DEMO_COMMAND = 'founderos-runner demo';
+const DEMO_FLAGS: readonly FlagDeclaration[] = [
+  { flag: 'agent', kind: 'value', placeholder: 'BIN', defaultText: 'the demo agent', usage: 'run this Claude Code binary instead (e.g. --agent claude), logged in as you' },
+  { flag: 'keep', kind: 'boolean', usage: 'keep the temporary data, and the control plane and its dashboard running after the job until ^C' },
+];
+
+/** `founderos-runner demo --help`, written from the declarations of its flags. */
+export function demoHelp(): string {
+  return `Usage: ${DEMO_COMMAND} [flags]
+
+Shows the whole loop on this machine, with no account and nothing set up: a control plane in a temporary
+folder, a token, one job, and the real runner running it while its events print live.
+
+${formatFlags(DEMO_FLAGS)}
+`;
+}
+
+export function demoCommand(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  return runCommand(DEMO_COMMAND, io, async () => {
+    const flags = parseFlags(argv, DEMO_FLAGS, DEMO_COMMAND);
+    if (flags.bool('help')) {
+      io.stdout(demoHelp());
+      return EXIT.ok;
     }
-    throw error;
-  }
+    return runDemo(flags.str('agent') ?? 'demo', flags.bool('keep'));
+  });
+}
+
+async function runDemo(agent: string, keep: boolean): Promise<number> {
   const claudeBin = agent === 'demo' ? DEMO_AGENT : agent;
   const out = (line = '') => process.stdout.write(`${line}\n`);
 

@@ -1,21 +1,22 @@
 import { asyncScheduler, lastValueFrom, defaultIfEmpty } from 'rxjs';
-import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
-import { isRunnerAlive } from '../streams/orphans.js';
-import { serveMetrics } from '../streams/metrics-server.js';
-import { openJobSpool, prepareSpoolDir } from '../streams/spool.js';
-import { readFirstLine, spawnProcess } from '../streams/process.js';
-import { processSignals } from '../streams/signals.js';
-import { agentEnvironment } from './agent-env.js';
-import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type LoadedConfigFile } from './config-file.js';
-import { commandLineTokenWarnings, ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
-import { ForcedExitError, runDaemon } from './daemon.js';
-import { createLogger, preview, type Logger } from './logger.js';
-import { RunnerMetrics } from './metrics.js';
-import { recoverLeftovers } from './recover.js';
-import { errorText } from './agent-run.js';
-import { RUNNER_VERSION, USER_AGENT, versionCache } from './version.js';
-import { EXIT } from './exit-codes.js';
-
+import { createRunnerApi, TokenRejectedError } from '../../streams/http.js';
+import { isRunnerAlive } from '../../streams/orphans.js';
+import { serveMetrics } from '../../streams/metrics-server.js';
+import { openJobSpool, prepareSpoolDir } from '../../streams/spool.js';
+import { readFirstLine, spawnProcess } from '../../streams/process.js';
+import { processSignals } from '../../streams/signals.js';
+import { agentEnvironment } from '../../runner/agent-env.js';
+import { processIo, runCommand, type CliIo } from '../command.js';
+import { loadConfigFile, processConfigFileLocation } from './config-file.js';
+import { startHelp } from './help.js';
+import { CONFIG_FLAG, commandLineTokenWarnings, parseStartFlags, resolveRunnerConfig, START_COMMAND, type RunnerConfig } from './settings.js';
+import { ForcedExitError, runDaemon } from '../../runner/daemon.js';
+import { createLogger, preview, type Logger } from '../../runner/logger.js';
+import { RunnerMetrics } from '../../runner/metrics.js';
+import { recoverLeftovers } from '../../runner/recover.js';
+import { errorText } from '../../runner/agent-run.js';
+import { RUNNER_VERSION, USER_AGENT, versionCache } from '../../runner/version.js';
+import { EXIT } from '../exit-codes.js';
 
 /** Tunables that are not user flags; tests and the demo shorten them. */
 export interface StartTunables {
@@ -27,25 +28,19 @@ export interface StartTunables {
 }
 
 /** `founderos-runner start`: parse flags and env, then run the daemon until a signal. */
-export async function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let config: RunnerConfig;
-  let configFile: LoadedConfigFile;
-  let warnings: string[];
-  try {
-    const { values, booleans } = parseFlags(argv, [...START_FLAGS, CONFIG_FLAG], START_BOOLEAN_FLAGS);
-    configFile = loadConfigFile(values[CONFIG_FLAG], processConfigFileLocation(env));
-    config = resolveRunnerConfig(values, env, booleans, configFile);
-    warnings = [...configFile.warnings, ...commandLineTokenWarnings(values)];
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return EXIT.config;
+export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo(env)): Promise<number> {
+  return runCommand(START_COMMAND, io, async () => {
+    const { values, booleans, help } = parseStartFlags(argv);
+    if (help) {
+      io.stdout(startHelp());
+      return EXIT.ok;
     }
-    throw error;
-  }
-  const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: [config.token] });
-  for (const warning of warnings) log.warn(warning);
-  return runRunner(config, log, env, tunablesFromEnv(env));
+    const configFile = loadConfigFile(values[CONFIG_FLAG], processConfigFileLocation(env));
+    const config = resolveRunnerConfig(values, env, booleans, configFile);
+    const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: [config.token] });
+    for (const warning of [...configFile.warnings, ...commandLineTokenWarnings(values)]) log.warn(warning);
+    return runRunner(config, log, env, tunablesFromEnv(env));
+  });
 }
 
 /** Runs the daemon with a validated config; resolves with the process exit code. */

@@ -3,8 +3,10 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAdminCommand, runServerCommand, startControlPlane } from '../../src/control-plane/index.js';
-import { captureIo, company, eventually, runnerFor, sleep } from './helpers.js';
+import { runAdminCommand } from '../../src/cli/admin/command.js';
+import { runServerCommand } from '../../src/cli/server.js';
+import { startControlPlane } from '../../src/control-plane/index.js';
+import { captureIo, company, eventually, runnerFor, sleep } from '../control-plane/helpers.js';
 
 describe('server command', () => {
   let dataDir: string;

@@ -1,5 +1,5 @@
 /** Short, readable text output for the admin CLI (its --json output is the API's own JSON). */
-import type { JobDetail, JobRecord, StoredEvent, TokenInfo } from './types.js';
+import type { JobDetail, JobRecord, StoredEvent, TokenInfo } from '../../control-plane/types.js';
 
 /**
  * Characters a terminal acts on instead of showing: C0 controls (ESC starts escape sequences that can retitle the

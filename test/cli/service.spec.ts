@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { serviceCommand, type ServiceDeps } from '../../src/runner/service.js';
+import { serviceCommand, type ServiceDeps } from '../../src/cli/service/index.js';
 
 const TOKEN = `fos_${'s3Cr'.repeat(8)}`;
 const PREVIEW = 'fos_s3Cr…';
@@ -215,7 +215,7 @@ describe('founderos-runner service', () => {
     expect(await service('linux', ['restart'])).toBe(2);
     expect(stderrText()).toContain('unknown service command "restart"');
     expect(await service('linux', ['status', `--token=${TOKEN}`])).toBe(2);
-    expect(stderrText()).toContain('unknown or malformed flag(s): --token');
+    expect(stderrText()).toContain('unknown flag(s): --token. Run "founderos-runner service --help"');
   });
 
   it('should exit 0 from "service run" on a bad configuration, so that launchd does not restart it', async () => {

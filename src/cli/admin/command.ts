@@ -3,31 +3,33 @@
  * readable; `--json` prints the API's JSON (one document; `jobs events` prints one JSON event per line).
  */
 import { readFile } from 'node:fs/promises';
-import { AdminClient } from './admin-client.js';
-import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './admin-cli-format.js';
-import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from './admin-key.js';
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  EXIT_USAGE,
-  mergeSpecs,
-  numberFlag,
-  parseFlags,
-  processIo,
-  UsageError,
-  type CliIo,
-  type FlagSpec,
-  type ParsedFlags,
-} from './cli-args.js';
-import { ControlPlaneError } from './errors.js';
-import { DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from './paths.js';
-import { TERMINAL_STATUSES, type AdminApi, type EnqueueJobInput, type JobStatus, type TokenInfo } from './types.js';
+import { AdminClient } from '../../control-plane/admin-client.js';
+import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './format.js';
+import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from '../../control-plane/admin-key.js';
+import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedFlags } from '../args.js';
+import { ConfigError, processIo, runCommand, type CliIo } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { ControlPlaneError } from '../../control-plane/errors.js';
+import { DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from '../../control-plane/paths.js';
+import { TERMINAL_STATUSES, type AdminApi, type EnqueueJobInput, type JobStatus, type TokenInfo } from '../../control-plane/types.js';
 
 const HELP_COMMAND = 'founderos-runner admin';
 /** How long one `jobs events --follow` request waits for news before asking again. */
 const FOLLOW_WAIT_MS = 25_000;
 
-const GLOBAL_FLAGS: FlagSpec = { string: ['server-url', 'admin-key', 'data-dir'], boolean: ['json'] };
+const value = (flag: string, placeholder: string, usage: string): FlagDeclaration => ({ flag, kind: 'value', placeholder, usage });
+const toggle = (flag: string, usage: string): FlagDeclaration => ({ flag, kind: 'boolean', usage });
+
+function globalFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
+  return [
+    { ...value('server-url', 'URL', 'the control plane'), env: SERVER_URL_ENV, defaultText: DEFAULT_SERVER_URL },
+    { ...value('admin-key', 'KEY', 'the admin key'), env: ADMIN_KEY_ENV, defaultText: 'admin.key in --data-dir' },
+    { ...value('data-dir', 'DIR', "the server's data dir, to read admin.key on the server's machine"), defaultText: defaultServerDataDir(env) },
+    toggle('json', 'machine-readable output'),
+  ];
+}
+const COMPANY = value('company', 'ID', 'the company');
+const TTL = value('ttl', '90d|12h|…', "how long the new token works (default the server's: 90 days)");
 
 interface CommandContext {
   api: AdminApi;
@@ -41,7 +43,7 @@ interface CommandContext {
 interface Command {
   /** Positional argument names, e.g. ['<jobId>']. */
   args: string[];
-  flags: FlagSpec;
+  flags: readonly FlagDeclaration[];
   /** What follows the command words in the usage line. */
   usage: string;
   about: string;
@@ -57,12 +59,12 @@ function durationFlag(flags: ParsedFlags, name: string, example: string): number
   const raw = flags.str(name);
   if (raw === undefined) return undefined;
   const match = /^(\d{1,9})([smhd])$/.exec(raw);
-  if (!match) throw new UsageError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
+  if (!match) throw new ConfigError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
   return Number(match[1]) * DURATION_UNITS[match[2]!]!;
 }
 function required(flags: ParsedFlags, name: string, example: string): string {
   const value = flags.str(name);
-  if (value === undefined) throw new UsageError(`--${name} is required, e.g. --${name}=${example}.`);
+  if (value === undefined) throw new ConfigError(`--${name} is required, e.g. --${name}=${example}.`);
   return value;
 }
 
@@ -72,14 +74,14 @@ async function readFlagFile(flags: ParsedFlags, name: string): Promise<string | 
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read --${name} ${path}: ${(err as Error).message}. Check the path.`);
+    throw new ConfigError(`cannot read --${name} ${path}: ${(err as Error).message}. Check the path.`);
   }
 }
 
 const COMMANDS: Record<string, Command> = {
   'tokens create': {
     args: [],
-    flags: { string: ['company', 'name', 'ttl'] },
+    flags: [COMPANY, value('name', 'LABEL', 'a name to tell the token apart'), TTL],
     usage: '--company <id> [--name <label>] [--ttl <90d|12h|…>]',
     about: 'Create a runner token for a company (it expires after --ttl, default the server\'s: 90 days). Printed once; only its hash is kept.',
     async run(ctx) {
@@ -93,7 +95,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'tokens rotate': {
     args: ['<tokenId>'],
-    flags: { string: ['ttl', 'grace'] },
+    flags: [TTL, value('grace', '1h|…', 'how long the old token keeps working (default: revoked now)')],
     usage: '<tokenId> [--ttl <90d|…>] [--grace <1h|…>]',
     about:
       'Replace a token with a new one for the same company and name. The old one is revoked now, or with --grace keeps working that much longer (--grace 0s: expires now).',
@@ -110,7 +112,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'tokens list': {
     args: [],
-    flags: { string: ['company'], boolean: ['all'] },
+    flags: [COMPANY, toggle('all', 'include revoked tokens')],
     usage: '[--company <id>] [--all]',
     about: 'List tokens (--all includes revoked ones).',
     async run(ctx) {
@@ -120,7 +122,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'tokens revoke': {
     args: ['<tokenId>'],
-    flags: {},
+    flags: [],
     usage: '<tokenId>',
     about: 'Revoke a token: its runner gets 401 on its next request.',
     async run(ctx) {
@@ -130,10 +132,20 @@ const COMMANDS: Record<string, Command> = {
   },
   'jobs enqueue': {
     args: [],
-    flags: {
-      string: ['company', 'agent-name', 'agent-id', 'prompt', 'prompt-file', 'adapter-type', 'model', 'max-turns', 'timeout-sec', 'session-id', 'instructions-file'],
-      repeatable: ['add-dir'],
-    },
+    flags: [
+      COMPANY,
+      value('agent-name', 'NAME', "the agent's name"),
+      value('agent-id', 'ID', "the agent's id (default: derived from its name)"),
+      value('prompt', 'TEXT', 'the prompt'),
+      value('prompt-file', 'PATH', 'read the prompt from a file'),
+      value('adapter-type', 'TYPE', 'the agent CLI (default claude_local)'),
+      value('model', 'M', 'the model'),
+      value('max-turns', 'N', 'the most turns the agent takes'),
+      value('timeout-sec', 'N', "ceiling on the job's run time"),
+      value('session-id', 'ID', 'resume this session'),
+      { flag: 'add-dir', kind: 'list', placeholder: 'DIR', usage: 'a directory the agent may use besides its own (repeatable)' },
+      value('instructions-file', 'PATH', "a file of instructions for the agent's system prompt"),
+    ],
     usage:
       '--company <id> --agent-name <name> (--prompt <text> | --prompt-file <path>) [--agent-id <id>]\n' +
       '      [--adapter-type <type>] [--model <m>] [--max-turns <n>] [--timeout-sec <n>] [--session-id <id>]\n' +
@@ -142,7 +154,7 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const { flags } = ctx;
       if ((flags.str('prompt') === undefined) === (flags.str('prompt-file') === undefined)) {
-        throw new UsageError('give the prompt with exactly one of --prompt <text> or --prompt-file <path>.');
+        throw new ConfigError('give the prompt with exactly one of --prompt <text> or --prompt-file <path>.');
       }
       const input: EnqueueJobInput = {
         companyId: required(flags, 'company', 'acme'),
@@ -163,7 +175,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'jobs list': {
     args: [],
-    flags: { string: ['status', 'company', 'limit'] },
+    flags: [value('status', 'STATUS', 'only jobs in this status'), COMPANY, value('limit', 'N', 'at most this many jobs')],
     usage: '[--status <status>] [--company <id>] [--limit <n>]',
     about: 'List jobs, newest first.',
     async run(ctx) {
@@ -177,7 +189,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'jobs show': {
     args: ['<jobId>'],
-    flags: {},
+    flags: [],
     usage: '<jobId>',
     about: 'Show a job, its result and its event count.',
     async run(ctx) {
@@ -187,7 +199,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'jobs cancel': {
     args: ['<jobId>'],
-    flags: {},
+    flags: [],
     usage: '<jobId>',
     about: 'Cancel a job; its runner stops at its next heartbeat or event batch.',
     async run(ctx) {
@@ -197,7 +209,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'jobs events': {
     args: ['<jobId>'],
-    flags: { string: ['after'], boolean: ['follow'] },
+    flags: [toggle('follow', 'keep printing new events until the job ends'), value('after', 'CURSOR', 'only events after this cursor')],
     usage: '<jobId> [--follow] [--after <cursor>]',
     about: 'Print a job\'s events; --follow waits for more until the job ends. --json: one JSON event per line.',
     async run(ctx) {
@@ -227,30 +239,23 @@ function newTokenText(ctx: CommandContext, token: string, info: TokenInfo): stri
 
 function usage(env: NodeJS.ProcessEnv): string {
   const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${name} ${cmd.usage}\n      ${cmd.about}`);
-  return [
-    `Usage: ${HELP_COMMAND} <command> [flags]`,
-    '',
-    'Commands:',
-    ...lines,
-    '',
-    'Flags for every command:',
-    `  --server-url <url>   the control plane (env ${SERVER_URL_ENV}; default ${DEFAULT_SERVER_URL})`,
-    `  --admin-key <key>    the admin key (env ${ADMIN_KEY_ENV}; default: admin.key in --data-dir)`,
-    `  --data-dir <dir>     the server's data dir, to read admin.key on the server's machine (default ${defaultServerDataDir(env)})`,
-    '  --json               machine-readable output',
-    '',
-  ].join('\n');
+  return [`Usage: ${HELP_COMMAND} <command> [flags]`, '', 'Commands:', ...lines, '', 'Flags for every command:', formatFlags(globalFlags(env)), ''].join('\n');
+}
+
+function commandUsage(name: string, command: Command, env: NodeJS.ProcessEnv): string {
+  const own = command.flags.length > 0 ? `${formatFlags(command.flags)}\n\n` : '';
+  return `Usage: ${HELP_COMMAND} ${name} ${command.usage}\n\n${command.about}\n\n${own}Flags for every command:\n${formatFlags(globalFlags(env))}\n`;
 }
 
 async function resolveConnection(flags: ParsedFlags, env: NodeJS.ProcessEnv): Promise<{ serverUrl: string; adminKey: string }> {
   const serverUrl = flags.str('server-url') ?? env[SERVER_URL_ENV] ?? DEFAULT_SERVER_URL;
   if (!/^https?:\/\/[^/]/.test(serverUrl)) {
-    throw new UsageError(`--server-url must be an http(s) URL like ${DEFAULT_SERVER_URL}; got "${serverUrl}".`);
+    throw new ConfigError(`--server-url must be an http(s) URL like ${DEFAULT_SERVER_URL}; got "${serverUrl}".`);
   }
   const dataDir = flags.str('data-dir') ?? defaultServerDataDir(env);
   const adminKey = flags.str('admin-key') ?? env[ADMIN_KEY_ENV]?.trim() ?? (await readAdminKeyFile(dataDir).catch(() => undefined));
   if (adminKey === undefined || adminKey === '') {
-    throw new UsageError(
+    throw new ConfigError(
       `no admin key: pass --admin-key, set ${ADMIN_KEY_ENV}, or run this where the server keeps ${adminKeyFile(dataDir)} (see --data-dir).`,
     );
   }
@@ -258,7 +263,7 @@ async function resolveConnection(flags: ParsedFlags, env: NodeJS.ProcessEnv): Pr
 }
 
 /** `founderos-runner admin <group> <verb> …`; resolves to the exit code (0 ok, 1 failed, 2 usage). */
-export async function runAdminCommand(argv: string[], rawIo: CliIo = processIo): Promise<number> {
+export function runAdminCommand(argv: string[], rawIo: CliIo = processIo()): Promise<number> {
   // Every byte printed passes here: whatever a formatter missed, no control character from the server (an agent's
   // escape sequence, a runner's field) reaches the terminal. Formatters escape fields themselves, newlines too.
   const io: CliIo = {
@@ -266,52 +271,46 @@ export async function runAdminCommand(argv: string[], rawIo: CliIo = processIo):
     stdout: (text) => rawIo.stdout(escapeControls(text, true)),
     stderr: (text) => rawIo.stderr(escapeControls(text, true)),
   };
-  let json = false;
+  return runCommand(HELP_COMMAND, io, () => admin(argv, io));
+}
+
+async function admin(argv: string[], io: CliIo): Promise<number> {
+  const global = globalFlags(io.env);
+  // First pass with every command's flags declared (all repeatable), only to find the command words wherever
+  // the flags are; the second pass below checks the flags against that one command.
+  const loose = parseFlags(argv, [...global, ...Object.values(COMMANDS).flatMap((c) => c.flags)], HELP_COMMAND, true);
+  const json = loose.bool('json');
+  const name = loose.positionals.slice(0, 2).join(' ');
+  const command = COMMANDS[name];
+  if (!command) {
+    if (loose.bool('help') || loose.positionals.length === 0) {
+      (loose.bool('help') ? io.stdout : io.stderr)(usage(io.env));
+      return loose.bool('help') ? EXIT.ok : EXIT.config;
+    }
+    throw new ConfigError(`unknown command "${loose.positionals.join(' ')}". Commands: ${Object.keys(COMMANDS).join(', ')}.`);
+  }
+  if (loose.bool('help')) {
+    io.stdout(commandUsage(name, command, io.env));
+    return EXIT.ok;
+  }
+  const flags = parseFlags(argv, [...global, ...command.flags], `${HELP_COMMAND} ${name}`);
+  const args = flags.positionals.slice(2);
+  if (args.length !== command.args.length) {
+    const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
+    throw new ConfigError(`"${name}" takes ${expected}; got ${args.length === 0 ? 'none' : args.map((a) => `"${a}"`).join(' ')}.`);
+  }
+  const { serverUrl, adminKey } = await resolveConnection(flags, io.env);
+  const api = new AdminClient({ serverUrl, adminKey });
   try {
-    // First pass with every command's flags declared (all repeatable), only to find the command words wherever
-    // the flags are; the second pass below checks the flags against that one command.
-    const all = mergeSpecs(GLOBAL_FLAGS, ...Object.values(COMMANDS).map((c) => c.flags));
-    const loose = parseFlags(argv, { boolean: all.boolean, repeatable: [...all.string!, ...all.repeatable!] }, HELP_COMMAND);
-    json = loose.bool('json');
-    const name = loose.positionals.slice(0, 2).join(' ');
-    const command = COMMANDS[name];
-    if (!command) {
-      if (loose.bool('help') || loose.positionals.length === 0) {
-        (loose.bool('help') ? io.stdout : io.stderr)(usage(io.env));
-        return loose.bool('help') ? EXIT_OK : EXIT_USAGE;
-      }
-      throw new UsageError(`unknown command "${loose.positionals.join(' ')}". Commands: ${Object.keys(COMMANDS).join(', ')}.`);
-    }
-    if (loose.bool('help')) {
-      io.stdout(
-        `Usage: ${HELP_COMMAND} ${name} ${command.usage}\n\n${command.about}\n` +
-          `Also: --server-url, --admin-key, --data-dir, --json (see "${HELP_COMMAND} --help").\n`,
-      );
-      return EXIT_OK;
-    }
-    const flags = parseFlags(argv, mergeSpecs(GLOBAL_FLAGS, command.flags), `${HELP_COMMAND} ${name}`);
-    const args = flags.positionals.slice(2);
-    if (args.length !== command.args.length) {
-      const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
-      throw new UsageError(`"${name}" takes ${expected}; got ${args.length === 0 ? 'none' : args.map((a) => `"${a}"`).join(' ')}.`);
-    }
-    const { serverUrl, adminKey } = await resolveConnection(flags, io.env);
-    const api = new AdminClient({ serverUrl, adminKey });
     await command.run({ api, serverUrl, flags, args, json, out: io.stdout });
-    return EXIT_OK;
+    return EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`${HELP_COMMAND}: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof ControlPlaneError) {
-      io.stderr(
-        json
-          ? `${JSON.stringify({ error: err.code, message: err.message, status: err.status, requestId: err.requestId })}\n`
-          : `${HELP_COMMAND}: ${err.message}${err.requestId ? ` (${err.code}, requestId ${err.requestId})` : ''}\n`,
-      );
-      return err.status === 400 ? EXIT_USAGE : EXIT_FAILURE;
-    }
-    throw err;
+    if (!(err instanceof ControlPlaneError)) throw err;
+    io.stderr(
+      json
+        ? `${JSON.stringify({ error: err.code, message: err.message, status: err.status, requestId: err.requestId })}\n`
+        : `${HELP_COMMAND}: ${err.message}${err.requestId ? ` (${err.code}, requestId ${err.requestId})` : ''}\n`,
+    );
+    return err.status === 400 ? EXIT.config : EXIT.failure;
   }
 }

@@ -2,12 +2,12 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigObject } from '../../src/runner/config-file.js';
-import { commandLineTokenWarnings, configEnvironment, parseFlags, resolveRunnerConfig, resolveToken, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
-import { problemsOf } from './support.js';
+import { parseConfigObject } from '../../../src/cli/start/config-file.js';
+import { commandLineTokenWarnings, configEnvironment, parseStartFlags, resolveRunnerConfig, resolveToken } from '../../../src/cli/start/settings.js';
+import { problemsOf } from '../support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
-const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveRunnerConfig(parseFlags(argv, START_FLAGS).values, env);
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveRunnerConfig(parseStartFlags(argv).values, env);
 
 describe('runner configuration', () => {
   it('should accept both --key=value and --key value', () => {
@@ -36,21 +36,21 @@ describe('runner configuration', () => {
   });
 
   it('should refuse a flag given without a value, an unknown flag and a repeated flag', () => {
-    expect(problemsOf(() => parseFlags(['--token', '--server-url=https://x.example.com'], START_FLAGS))[0]).toMatch(/^unknown or malformed flag\(s\): --token /);
-    expect(problemsOf(() => parseFlags(['--tokn=abc'], START_FLAGS))[0]).toContain('--tokn');
-    expect(problemsOf(() => parseFlags(['--token=a', '--token=b'], START_FLAGS))[0]).toContain('--token');
+    expect(problemsOf(() => parseStartFlags(['--token', '--server-url=https://x.example.com']))[0]).toMatch(/^unknown or malformed flag\(s\): --token /);
+    expect(problemsOf(() => parseStartFlags(['--tokn=abc']))[0]).toContain('--tokn');
+    expect(problemsOf(() => parseStartFlags(['--token=a', '--token=b']))[0]).toContain('--token');
   });
 
   it('should allow process jobs only when asked, by flag or environment', () => {
     const base = [`--token=${TOKEN}`, '--server-url=https://x.example.com'];
     expect(parse(base).allowProcessJobs).toBe(false);
     expect(parse(base, { FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS: '1' }).allowProcessJobs).toBe(true);
-    const { values, booleans } = parseFlags([...base, '--allow-process-jobs'], START_FLAGS, START_BOOLEAN_FLAGS);
+    const { values, booleans } = parseStartFlags([...base, '--allow-process-jobs']);
     expect(resolveRunnerConfig(values, {}, booleans).allowProcessJobs).toBe(true);
   });
 
   it('should keep numeric-looking values as text', () => {
-    expect(parseFlags(['--token=0123'], START_FLAGS).values.token).toBe('0123');
+    expect(parseStartFlags(['--token=0123']).values.token).toBe('0123');
   });
 
   it.each([

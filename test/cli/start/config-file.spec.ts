@@ -2,10 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile, type ConfigFileLocation } from '../../src/runner/config-file.js';
-import { parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS } from '../../src/runner/config.js';
-import { startCommand } from '../../src/runner/start-command.js';
-import { problemsOf } from './support.js';
+import { loadConfigFile, type ConfigFileLocation } from '../../../src/cli/start/config-file.js';
+import { parseStartFlags, resolveRunnerConfig } from '../../../src/cli/start/settings.js';
+import { startCommand } from '../../../src/cli/start/command.js';
+import { problemsOf } from '../support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
 const FILE_TOKEN = `fos_${'f1L3'.repeat(8)}`;
@@ -30,7 +30,7 @@ describe('config file', () => {
   const projectFile = (content: unknown, mode?: number) => writeJson(join(location.cwd, 'founderos-runner.json'), content, mode);
   const userFile = (content: unknown) => writeJson(join(location.home, '.config', 'founderos-runner', 'config.json'), content);
   const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
-    const { values, booleans } = parseFlags(argv, [...START_FLAGS, 'config'], START_BOOLEAN_FLAGS);
+    const { values, booleans } = parseStartFlags(argv);
     return resolveRunnerConfig(values, env, booleans, loadConfigFile(values.config, { ...location, env }));
   };
 
@@ -67,9 +67,21 @@ describe('config file', () => {
     expect(problems).toEqual([
       `config error: ${path}: "token" must be a non-empty string (got a number)`,
       expect.stringContaining(`config error: ${path}: unknown key "server_url"; the keys are the flag names without dashes: "token", "token-file", "server-url"`),
-      `config error: ${path}: "timeout-sec" must be a non-empty string or a number (got an array)`,
+      `config error: ${path}: "timeout-sec" must be a whole number from 1 to 3600 (got an array)`,
       `config error: ${path}: "allow-process-jobs" must be true or false (got string "yes")`,
       `config error: ${path}: "log-level" must be a non-empty string (got an empty string)`,
+    ]);
+  });
+
+  it('should take numbers as numbers, held to the same ranges as the flags', () => {
+    projectFile({ token: FILE_TOKEN, 'server-url': 'https://x.example.com', concurrency: 4, 'metrics-port': 9100, 'max-jobs': '3', 'timeout-sec': 120 });
+    expect(resolve([])).toMatchObject({ concurrency: 4, metricsPort: 9100, maxJobs: 3, timeoutSec: 120 });
+
+    const path = projectFile({ token: FILE_TOKEN, 'server-url': 'https://x.example.com', concurrency: 17, 'metrics-port': 0, 'max-jobs': 2.5 });
+    expect(problemsOf(() => resolve([]))).toEqual([
+      `config error: ${path}: "concurrency" must be a whole number from 1 to 16 (got number 17)`,
+      `config error: ${path}: "metrics-port" must be a whole number from 1 to 65535 (got number 0)`,
+      `config error: ${path}: "max-jobs" must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (got number 2.5)`,
     ]);
   });
 

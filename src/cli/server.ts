@@ -1,52 +1,55 @@
 /**
  * `founderos-runner server`: run the reference control plane until SIGINT/SIGTERM, then close it cleanly.
  */
-import { ADMIN_KEY_ENV } from './admin-key.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, numberFlag, parseFlags, processIo, UsageError, type CliIo } from './cli-args.js';
-import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
-import { DEFAULT_SERVER_PORT, defaultServerDataDir } from './paths.js';
+import { ADMIN_KEY_ENV } from '../control-plane/admin-key.js';
+import { formatFlags, numberFlag, parseFlags, type FlagDeclaration } from './args.js';
+import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
+import { EXIT } from './exit-codes.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
+import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
 
 const HELP_COMMAND = 'founderos-runner server';
 export const TOKEN_TTL_DAYS_ENV = 'FOUNDEROS_TOKEN_TTL_DAYS';
 
-function usage(env: NodeJS.ProcessEnv): string {
+function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
   return [
-    `Usage: ${HELP_COMMAND} [flags]`,
-    '',
-    'Runs the reference control plane: runners long-poll it for jobs; "founderos-runner admin" manages it.',
-    '',
-    `  --host <addr>                  listen address (default 127.0.0.1; 0.0.0.0 for other machines)`,
-    `  --port <n>                     port (default ${DEFAULT_SERVER_PORT}; 0 picks a free one)`,
-    `  --data-dir <dir>               state: PGlite database and admin.key (default ${defaultServerDataDir(env)})`,
-    '  --database-url <url>           postgres://… : use PostgreSQL instead of PGlite (env DATABASE_URL)',
-    '  --long-poll-sec <n>            how long GET /jobs/next waits for work (default 30)',
-    '  --lease-sec <n>                a job whose runner sends heartbeats is lost after this long without one',
-    '                                 or an event batch (default 60)',
-    '  --part1-job-limit-sec <n>      a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost',
-    '                                 this long after queueing, unless events keep coming (default 1800)',
-    '  --on-lease-expiry fail|requeue what happens to a lost job (default fail: "runner lost")',
-    `  --token-ttl-days <n>           new runner tokens expire after this many days (env ${TOKEN_TTL_DAYS_ENV}; default 90)`,
-    '  --no-ui                        do not serve the web dashboard at /',
-    '',
-  ].join('\n');
+    { flag: 'host', kind: 'value', placeholder: 'ADDR', defaultText: '127.0.0.1', usage: 'listen address (0.0.0.0 for other machines)' },
+    { flag: 'port', kind: 'value', placeholder: 'N', defaultText: String(DEFAULT_SERVER_PORT), usage: 'port (0 picks a free one)' },
+    { flag: 'data-dir', kind: 'value', placeholder: 'DIR', defaultText: defaultServerDataDir(env), usage: 'state: PGlite database and admin.key' },
+    { flag: 'database-url', kind: 'value', placeholder: 'URL', env: 'DATABASE_URL', usage: 'postgres://… : use PostgreSQL instead of PGlite' },
+    { flag: 'long-poll-sec', kind: 'value', placeholder: 'N', defaultText: '30', usage: 'how long GET /jobs/next waits for work' },
+    { flag: 'lease-sec', kind: 'value', placeholder: 'N', defaultText: '60', usage: 'a job whose runner sends heartbeats is lost after this long without one or an event batch' },
+    {
+      flag: 'part1-job-limit-sec',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: '1800',
+      usage: 'a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost this long after queueing, unless events keep coming',
+    },
+    { flag: 'on-lease-expiry', kind: 'value', placeholder: 'fail|requeue', defaultText: 'fail: "runner lost"', usage: 'what happens to a lost job' },
+    { flag: 'token-ttl-days', kind: 'value', placeholder: 'N', env: TOKEN_TTL_DAYS_ENV, defaultText: '90', usage: 'new runner tokens expire after this many days' },
+    { flag: 'ui', kind: 'boolean', onByDefault: true, usage: 'do not serve the web dashboard at /' },
+  ];
+}
+
+function usage(env: NodeJS.ProcessEnv): string {
+  return `Usage: ${HELP_COMMAND} [flags]
+
+Runs the reference control plane: runners long-poll it for jobs; "founderos-runner admin" manages it.
+
+${formatFlags(serverFlags(env))}
+`;
 }
 
 function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOptions | 'help' {
-  const flags = parseFlags(
-    argv,
-    {
-      string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'part1-job-limit-sec', 'on-lease-expiry', 'token-ttl-days'],
-      onByDefault: ['ui'],
-    },
-    HELP_COMMAND,
-  );
+  const flags = parseFlags(argv, serverFlags(env), HELP_COMMAND);
   if (flags.bool('help')) return 'help';
   if (flags.positionals.length > 0) {
-    throw new UsageError(`"server" takes no arguments; got ${flags.positionals.map((p) => `"${p}"`).join(' ')}. Run "${HELP_COMMAND} --help".`);
+    throw new ConfigError(`"server" takes no arguments; got ${flags.positionals.map((p) => `"${p}"`).join(' ')}. Run "${HELP_COMMAND} --help".`);
   }
   const onLeaseExpiry = flags.str('on-lease-expiry') ?? 'fail';
   if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
-    throw new UsageError(`--on-lease-expiry must be fail or requeue; got "${onLeaseExpiry}".`);
+    throw new ConfigError(`--on-lease-expiry must be fail or requeue; got "${onLeaseExpiry}".`);
   }
   const seconds = (name: string, max = 3600) => {
     const value = numberFlag(flags, name, { min: 0, exclusiveMin: true, max });
@@ -54,13 +57,13 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
   };
   const ttlFromEnv = env[TOKEN_TTL_DAYS_ENV];
   if (flags.str('token-ttl-days') === undefined && ttlFromEnv !== undefined && ttlFromEnv !== '' && !/^\d+(\.\d+)?$/.test(ttlFromEnv)) {
-    throw new UsageError(`${TOKEN_TTL_DAYS_ENV} must be a number of days, like 90; got "${ttlFromEnv}".`);
+    throw new ConfigError(`${TOKEN_TTL_DAYS_ENV} must be a number of days, like 90; got "${ttlFromEnv}".`);
   }
   const tokenTtlDays =
     numberFlag(flags, 'token-ttl-days', { min: 0, exclusiveMin: true, max: 3650 }) ?? (ttlFromEnv ? Number(ttlFromEnv) : undefined);
   const databaseUrl = flags.str('database-url') ?? (env.DATABASE_URL || undefined);
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new UsageError(`--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`);
+    throw new ConfigError(`--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`);
   }
   return {
     host: flags.str('host') ?? '127.0.0.1',
@@ -111,26 +114,21 @@ function waitForStop(stop: AbortSignal | undefined): Promise<string> {
  * `founderos-runner server …`; resolves to the exit code once stopped (0 after a signal, 1 if it could not
  * start, 2 for usage errors). `stop` ends it like a signal does (for tests and embedding).
  */
-export async function runServerCommand(argv: string[], io: CliIo = processIo, stop?: AbortSignal): Promise<number> {
-  let options: ControlPlaneOptions | 'help';
-  try {
-    options = parseServerArgs(argv, io.env);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr(`${HELP_COMMAND}: ${err.message}\n`);
-    return EXIT_USAGE;
-  }
-  if (options === 'help') {
-    io.stdout(usage(io.env));
-    return EXIT_OK;
-  }
-  // What PGlite creates while the server runs is its owner's alone (the data dir is also made private at start).
-  const previousUmask = process.umask(0o077);
-  try {
-    return await serve(options, io, stop);
-  } finally {
-    process.umask(previousUmask);
-  }
+export function runServerCommand(argv: string[], io: CliIo = processIo(), stop?: AbortSignal): Promise<number> {
+  return runCommand(HELP_COMMAND, io, async () => {
+    const options = parseServerArgs(argv, io.env);
+    if (options === 'help') {
+      io.stdout(usage(io.env));
+      return EXIT.ok;
+    }
+    // What PGlite creates while the server runs is its owner's alone (the data dir is also made private at start).
+    const previousUmask = process.umask(0o077);
+    try {
+      return await serve(options, io, stop);
+    } finally {
+      process.umask(previousUmask);
+    }
+  });
 }
 
 /** Runs the control plane until stopped; resolves to the exit code. */
@@ -145,7 +143,7 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
         ? `port ${options.port} is in use; pass --port <another> (0 picks a free one) or stop what is using it.`
         : `${e.message}`;
     io.stderr(`${HELP_COMMAND}: could not start: ${hint}\n`);
-    return EXIT_FAILURE;
+    return EXIT.failure;
   }
   io.stdout(
     [
@@ -162,5 +160,5 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
   io.stdout(`${why}: stopping (finishing in-flight requests)...\n`);
   await plane.close();
   io.stdout('stopped.\n');
-  return EXIT_OK;
+  return EXIT.ok;
 }

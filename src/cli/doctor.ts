@@ -5,25 +5,26 @@ import { agentClis, type AgentAdapter } from '../agents/index.js';
 import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
 import { readFirstLine } from '../streams/process.js';
 import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
-import { agentEnvironment } from './agent-env.js';
-import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './config-file.js';
+import { agentEnvironment } from '../runner/agent-env.js';
+import { formatFlags, type FlagDeclaration } from './args.js';
+import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
+import { loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './start/config-file.js';
 import {
-  ConfigError,
+  CONFIG_FLAG,
   NO_FILE_SETTINGS,
-  parseFlags,
+  parseStartFlags,
   readSetting,
   resolveAgentBins,
   resolveRunnerConfig,
   resolveToken,
   commandLineTokenWarnings,
   serverUrlProblem,
-  START_BOOLEAN_FLAGS,
   START_FLAGS,
   type SettingSource,
-} from './config.js';
-import { preview } from './logger.js';
+} from './start/settings.js';
+import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';
-import { RUNNER_VERSION, USER_AGENT } from './version.js';
+import { RUNNER_VERSION, USER_AGENT } from '../runner/version.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface Check {
@@ -57,22 +58,33 @@ export function processDoctorDeps(env: NodeJS.ProcessEnv = process.env): DoctorD
   return { env, location: processConfigFileLocation(env), nodeVersion: process.versions.node, now: Date.now, readFirstLine, timeoutMs: 5_000 };
 }
 
+const DOCTOR_COMMAND = 'founderos-runner doctor';
+const DOCTOR_FLAGS: readonly FlagDeclaration[] = [{ flag: 'json', kind: 'boolean', usage: 'print the report as JSON' }];
+
+/** `founderos-runner doctor --help`, written from the declarations of its flags and those of `start`. */
+export function doctorHelp(): string {
+  return `Usage: ${DOCTOR_COMMAND} [--json] [start flags]
+
+Checks this machine can run jobs with the settings "start" would use: node, agent CLIs, server, token,
+spool dir, clock. Exit code 0 when nothing failed.
+
+${formatFlags([...DOCTOR_FLAGS, ...START_FLAGS])}
+`;
+}
+
 /** `founderos-runner doctor [--json] [start flags]`: checks this machine can run jobs; exit 0 when nothing failed. */
-export async function doctorCommand(argv: readonly string[], deps: DoctorDeps = processDoctorDeps(), write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
-  let parsed: ReturnType<typeof parseFlags>;
-  try {
-    parsed = parseFlags(argv, [...START_FLAGS, CONFIG_FLAG], [...START_BOOLEAN_FLAGS, 'json']);
-  } catch (error) {
-    // A mistyped flag is a usage error, not a finding: the checks would run against settings the user did not mean.
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return EXIT.config;
+export function doctorCommand(argv: readonly string[], deps: DoctorDeps = processDoctorDeps(), io: Pick<CliIo, 'stdout' | 'stderr'> = processIo()): Promise<number> {
+  // A mistyped flag is a usage error, not a finding: the checks would run against settings the user did not mean.
+  return runCommand(DOCTOR_COMMAND, io, async () => {
+    const parsed = parseStartFlags(argv, DOCTOR_FLAGS, DOCTOR_COMMAND);
+    if (parsed.help) {
+      io.stdout(doctorHelp());
+      return EXIT.ok;
     }
-    throw error;
-  }
-  const report = await runDoctor(parsed.values, parsed.booleans, deps);
-  write(parsed.booleans.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-  return report.ok ? EXIT.ok : EXIT.failure;
+    const report = await runDoctor(parsed.values, parsed.booleans, deps);
+    io.stdout(parsed.booleans.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return report.ok ? EXIT.ok : EXIT.failure;
+  });
 }
 
 /** Everything the checks need, gathered the way `start` gathers it (flags > env > file > defaults). */

@@ -1,9 +1,10 @@
-import minimist from 'minimist';
-import { agentClis } from '../agents/index.js';
+import { agentClis } from '../../agents/index.js';
+import { parseFlagRecords, type FlagDeclaration } from '../args.js';
+import { ConfigError } from '../command.js';
 import { resolve } from 'node:path';
-import { TOKEN_PATTERN } from '../protocol/types.js';
-import { defaultSpoolDir } from '../streams/spool.js';
-import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from './logger.js';
+import { TOKEN_PATTERN } from '../../protocol/types.js';
+import { defaultSpoolDir } from '../../streams/spool.js';
+import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from '../../runner/logger.js';
 import { readTokenFile, type TokenFileOwner } from './token-file.js';
 
 export interface RunnerConfig {
@@ -29,77 +30,149 @@ export interface RunnerConfig {
   logFormat: LogFormat;
 }
 
-/** A configuration the runner cannot start with; each problem says what is wrong and how to fix it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'));
-  }
-}
-
-interface Setting {
+/**
+ * One setting of `start`, declared once: its flag (also its key in the config file), its environment
+ * variable, how its value is checked, its default and its usage text. Parsing, the config file, `--help`
+ * and the service files are all derived from these declarations.
+ */
+export interface Setting {
   flag: string;
   env?: string;
+  /** `count` is a whole number within `range`; the config file then takes a JSON number too. */
+  type: 'text' | 'count' | 'switch';
+  /** For a count: what it counts (for messages), and its bounds. */
+  what?: string;
+  range?: readonly [number, number];
   fallback?: string;
+  /** How `--help` states a default that is not a plain value (a path that depends on the machine). */
+  defaultText?: string;
+  placeholder?: string;
+  usage: string;
 }
 
+export const MAX_CONCURRENCY = 16;
+export const MAX_TIMEOUT_SEC = 3600;
+
 const SETTINGS = {
-  token: { flag: 'token', env: 'FOUNDEROS_RUNNER_TOKEN' },
-  tokenFile: { flag: 'token-file', env: 'FOUNDEROS_RUNNER_TOKEN_FILE' },
-  serverUrl: { flag: 'server-url', env: 'FOUNDEROS_RUNNER_URL' },
-  timeoutSec: { flag: 'timeout-sec', env: 'FOUNDEROS_RUNNER_TIMEOUT_SEC', fallback: '600' },
-  spoolDir: { flag: 'spool-dir', env: 'FOUNDEROS_RUNNER_SPOOL_DIR' },
-  concurrency: { flag: 'concurrency', env: 'FOUNDEROS_RUNNER_CONCURRENCY', fallback: '1' },
-  maxJobs: { flag: 'max-jobs', env: 'FOUNDEROS_RUNNER_MAX_JOBS' },
-  metricsPort: { flag: 'metrics-port', env: 'FOUNDEROS_RUNNER_METRICS_PORT' },
-  logLevel: { flag: 'log-level', env: 'FOUNDEROS_RUNNER_LOG_LEVEL', fallback: 'info' },
-  logFormat: { flag: 'log-format', env: 'FOUNDEROS_RUNNER_LOG_FORMAT', fallback: 'text' },
-} satisfies Record<Exclude<keyof RunnerConfig, 'agentBins' | 'allowProcessJobs'>, Setting>;
+  token: {
+    flag: 'token',
+    env: 'FOUNDEROS_RUNNER_TOKEN',
+    type: 'text',
+    placeholder: 'fos_…',
+    usage: 'runner token (required, or --token-file); prefer the variable: a flag is visible to every local user in ps',
+  },
+  tokenFile: { flag: 'token-file', env: 'FOUNDEROS_RUNNER_TOKEN_FILE', type: 'text', placeholder: 'PATH', usage: 'read the token from a file that is yours alone (mode 0600)' },
+  serverUrl: { flag: 'server-url', env: 'FOUNDEROS_RUNNER_URL', type: 'text', placeholder: 'https://…', usage: 'server base URL (required; http only to this machine)' },
+  timeoutSec: {
+    flag: 'timeout-sec',
+    env: 'FOUNDEROS_RUNNER_TIMEOUT_SEC',
+    type: 'count',
+    what: 'timeout in seconds',
+    range: [1, MAX_TIMEOUT_SEC],
+    fallback: '600',
+    placeholder: 'N',
+    usage: `ceiling on a job's run time, 1..${MAX_TIMEOUT_SEC}`,
+  },
+  concurrency: {
+    flag: 'concurrency',
+    env: 'FOUNDEROS_RUNNER_CONCURRENCY',
+    type: 'count',
+    what: 'concurrency',
+    range: [1, MAX_CONCURRENCY],
+    fallback: '1',
+    placeholder: 'N',
+    usage: `how many jobs run at once, 1..${MAX_CONCURRENCY}`,
+  },
+  maxJobs: {
+    flag: 'max-jobs',
+    env: 'FOUNDEROS_RUNNER_MAX_JOBS',
+    type: 'count',
+    what: 'max jobs',
+    range: [1, Number.MAX_SAFE_INTEGER],
+    placeholder: 'N',
+    usage: 'exit after this many jobs (default: run until stopped)',
+  },
+  spoolDir: {
+    flag: 'spool-dir',
+    env: 'FOUNDEROS_RUNNER_SPOOL_DIR',
+    type: 'text',
+    defaultText: '$XDG_STATE_HOME/founderos-runner/spool, else ~/.local/state/…',
+    placeholder: 'PATH',
+    usage: "where each job's events wait until the server has them",
+  },
+  metricsPort: {
+    flag: 'metrics-port',
+    env: 'FOUNDEROS_RUNNER_METRICS_PORT',
+    type: 'count',
+    what: 'metrics port',
+    range: [1, 65_535],
+    placeholder: 'PORT',
+    usage: 'serve /metrics and /healthz on 127.0.0.1:PORT (default: none)',
+  },
+  logLevel: { flag: 'log-level', env: 'FOUNDEROS_RUNNER_LOG_LEVEL', type: 'text', fallback: 'info', placeholder: 'LEVEL', usage: LOG_LEVELS.join(' | ') },
+  logFormat: { flag: 'log-format', env: 'FOUNDEROS_RUNNER_LOG_FORMAT', type: 'text', fallback: 'text', placeholder: 'FORMAT', usage: LOG_FORMATS.join(' | ') },
+  allowProcessJobs: {
+    flag: 'allow-process-jobs',
+    env: 'FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS',
+    type: 'switch',
+    usage: 'run jobs of the process adapter, which name the program to run (variable: 1, true or yes)',
+  },
+  once: { flag: 'once', type: 'switch', usage: 'run one job, then exit (like --max-jobs=1)' },
+} satisfies Record<Exclude<keyof RunnerConfig, 'agentBins'> | 'once', Setting>;
 
 /** `--claude-bin` / FOUNDEROS_CLAUDE_BIN, `--codex-bin` / FOUNDEROS_CODEX_BIN, … one per agent CLI. */
 const AGENT_BIN_SETTINGS: Record<string, Setting> = Object.fromEntries(
-  agentClis.map((adapter) => [adapter.name, { flag: `${adapter.name}-bin`, env: `FOUNDEROS_${adapter.name.toUpperCase()}_BIN`, fallback: adapter.defaultBin }]),
+  agentClis.map((adapter) => [
+    adapter.name,
+    { flag: `${adapter.name}-bin`, env: `FOUNDEROS_${adapter.name.toUpperCase()}_BIN`, type: 'text', fallback: adapter.defaultBin, placeholder: 'PATH', usage: `${adapter.name} binary` },
+  ]),
 );
-const ALLOW_PROCESS_JOBS: Setting = { flag: 'allow-process-jobs', env: 'FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS' };
-const ONCE = 'once';
-export const MAX_CONCURRENCY = 16;
 
-export const MAX_TIMEOUT_SEC = 3600;
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
+/** Every setting of `start`, in the order `--help` shows them. */
+export const START_SETTINGS: readonly Setting[] = [...Object.values(SETTINGS), ...Object.values(AGENT_BIN_SETTINGS)];
 
-/**
- * Parses argv with minimist and reports every flag it does not know, given twice, or given without a
- * value. `--key=value` and `--key value` both work; numbers stay strings until validated.
- */
-export function parseFlags(argv: readonly string[], valueFlags: readonly string[], booleanFlags: readonly string[] = []) {
-  const rejected: string[] = [];
-  const parsed = minimist([...argv], {
-    string: [...valueFlags, '_'],
-    boolean: [...booleanFlags],
-    unknown: (arg) => {
-      if (arg.startsWith('-')) rejected.push(arg.split('=')[0]!);
-      return arg.startsWith('-') ? false : true;
-    },
-  });
-  const values: Record<string, string> = {};
-  for (const flag of valueFlags) {
-    const value: unknown = parsed[flag];
-    if (value === undefined) continue;
-    if (Array.isArray(value) || value === '') rejected.push(`--${flag}`);
-    else values[flag] = String(value);
-  }
-  if (rejected.length) {
-    throw new ConfigError([
-      `unknown or malformed flag(s): ${[...new Set(rejected)].join(' ')} ` +
-        `(give each flag once, with a value: --token=fos_… or --token fos_…; see --help)`,
-    ]);
-  }
-  const booleans = Object.fromEntries(booleanFlags.map((flag) => [flag, parsed[flag] === true]));
-  return { values, booleans, positionals: parsed._ as string[] };
+/** `--config <path>`: the one flag of `start` that is not a setting, so it is never a key of the file itself. */
+export const CONFIG_FLAG = 'config';
+const CONFIG_DECLARATION: FlagDeclaration = {
+  flag: CONFIG_FLAG,
+  kind: 'value',
+  placeholder: 'PATH',
+  defaultText: './founderos-runner.json, else $XDG_CONFIG_HOME/founderos-runner/config.json',
+  usage: 'settings as JSON, keys = flag names; flags > env > file > defaults',
+};
+
+function flagOf(setting: Setting): FlagDeclaration {
+  return {
+    flag: setting.flag,
+    kind: setting.type === 'switch' ? 'boolean' : 'value',
+    placeholder: setting.placeholder,
+    env: setting.env,
+    defaultText: setting.defaultText ?? setting.fallback,
+    usage: setting.usage,
+  };
 }
 
-export const START_FLAGS = [...Object.values(SETTINGS), ...Object.values(AGENT_BIN_SETTINGS)].map((setting) => setting.flag);
-export const START_BOOLEAN_FLAGS = [ALLOW_PROCESS_JOBS.flag, ONCE];
+/** The flags of `start`, which `doctor` and `service install` take too. */
+export const START_FLAGS: readonly FlagDeclaration[] = [...START_SETTINGS.map(flagOf), CONFIG_DECLARATION];
+
+export function settingFor(flag: string): Setting | undefined {
+  return START_SETTINGS.find((setting) => setting.flag === flag);
+}
+
+export const START_COMMAND = 'founderos-runner start';
+
+/** The flags of `start` (and `extra`), as the values and switches that `resolveRunnerConfig` takes. */
+export function parseStartFlags(argv: readonly string[], extra: readonly FlagDeclaration[] = [], helpCommand = START_COMMAND): ReturnType<typeof parseFlagRecords> {
+  return parseFlagRecords(argv, [...START_FLAGS, ...extra], helpCommand);
+}
+
+/** A count within its declared range, or the problem with it (what, the value, the bounds, where to set it). */
+export function countProblem(setting: Setting, text: string): string | undefined {
+  const [min, max] = setting.range!;
+  const value = Number(text);
+  if (/^\d+$/.test(text) && value >= min && value <= max) return undefined;
+  return `must be a whole number from ${min} to ${max}`;
+}
 
 /**
  * Flags override environment variables, which override the config file (`file`, see config-file.ts), which
@@ -124,20 +197,20 @@ export function resolveRunnerConfig(
     if (problem) problems.push(`config error: server URL ${JSON.stringify(serverUrl)} ${problem}`);
   }
 
-  /** A whole number from `min` to `max`, or undefined when the setting is absent. */
-  const wholeNumber = (setting: Setting, what: string, min: number, max: number): number | undefined => {
+  /** A count within its declared range, or undefined when the setting is absent. */
+  const count = (setting: Setting): number | undefined => {
     const text = read(setting);
     if (text === undefined) return undefined;
-    const value = Number(text);
-    if (/^\d+$/.test(text) && value >= min && value <= max) return value;
-    problems.push(`config error: ${what} ${JSON.stringify(text)} must be a whole number from ${min} to ${max} (--${setting.flag} or ${setting.env})`);
+    const problem = countProblem(setting, text);
+    if (problem === undefined) return Number(text);
+    problems.push(`config error: ${setting.what} ${JSON.stringify(text)} ${problem} (--${setting.flag} or ${setting.env})`);
     return undefined;
   };
-  const timeoutSec = wholeNumber(SETTINGS.timeoutSec, 'timeout in seconds', 1, MAX_TIMEOUT_SEC)!;
-  const concurrency = wholeNumber(SETTINGS.concurrency, 'concurrency', 1, MAX_CONCURRENCY)!;
-  const metricsPort = wholeNumber(SETTINGS.metricsPort, 'metrics port', 1, 65_535);
-  const once = booleans[ONCE] === true || file.booleans[ONCE] === true;
-  const maxJobs = wholeNumber(SETTINGS.maxJobs, 'max jobs', 1, Number.MAX_SAFE_INTEGER) ?? (once ? 1 : undefined);
+  const timeoutSec = count(SETTINGS.timeoutSec)!;
+  const concurrency = count(SETTINGS.concurrency)!;
+  const metricsPort = count(SETTINGS.metricsPort);
+  const once = booleans[SETTINGS.once.flag] === true || file.booleans[SETTINGS.once.flag] === true;
+  const maxJobs = count(SETTINGS.maxJobs) ?? (once ? 1 : undefined);
   if (once && read(SETTINGS.maxJobs) !== undefined) problems.push('config error: --once and --max-jobs both say when to stop; give one of them');
 
   const logLevel = read(SETTINGS.logLevel)!;
@@ -152,7 +225,7 @@ export function resolveRunnerConfig(
     serverUrl: serverUrl!.replace(/\/+$/, ''),
     agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, read(setting)!])),
     allowProcessJobs:
-      booleans[ALLOW_PROCESS_JOBS.flag] === true || /^(1|true|yes)$/i.test(env[ALLOW_PROCESS_JOBS.env!] ?? '') || file.booleans[ALLOW_PROCESS_JOBS.flag] === true,
+      booleans[SETTINGS.allowProcessJobs.flag] === true || /^(1|true|yes)$/i.test(env[SETTINGS.allowProcessJobs.env] ?? '') || file.booleans[SETTINGS.allowProcessJobs.flag] === true,
     timeoutSec,
     spoolDir: read(SETTINGS.spoolDir) ?? defaultSpoolDir(env),
     concurrency,
@@ -225,6 +298,8 @@ export function serverUrlProblem(text: string): string | undefined {
   return undefined;
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
+
 function isLoopback(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
@@ -232,8 +307,6 @@ function isLoopback(hostname: string): boolean {
 function isOneOf<T extends string>(choices: readonly T[], value: string): value is T {
   return (choices as readonly string[]).includes(value);
 }
-
-// ---- Config file, doctor and service support (src/runner/config-file.ts, doctor.ts, service.ts) ----
 
 /** Values from a config file, keyed by flag name: below flags and environment, above the defaults. */
 export interface FileSettings {
@@ -256,7 +329,7 @@ function settingValue(setting: Setting, flags: Record<string, string>, env: Node
 
 /** One setting by its flag name (`spool-dir`, …) with its source, without validating anything else. */
 export function readSetting(flag: string, flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings = NO_FILE_SETTINGS): { value?: string; source: SettingSource } {
-  const setting = [...Object.values(SETTINGS), ...Object.values(AGENT_BIN_SETTINGS)].find((candidate) => candidate.flag === flag);
+  const setting = settingFor(flag);
   if (!setting) throw new Error(`no setting --${flag}`);
   return settingValue(setting, flags, env, file);
 }
@@ -289,6 +362,6 @@ export function configEnvironment(config: RunnerConfig): Record<string, string> 
     const bin = config.agentBins[name];
     if (bin !== undefined && bin !== setting.fallback) variables[setting.env!] = bin;
   }
-  if (config.allowProcessJobs) variables[ALLOW_PROCESS_JOBS.env!] = '1';
+  if (config.allowProcessJobs) variables[SETTINGS.allowProcessJobs.env] = '1';
   return variables;
 }

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { TOKEN_PATTERN } from '../protocol/types.js';
-import { preview } from './logger.js';
+import { TOKEN_PATTERN } from '../../protocol/types.js';
+import { preview } from '../../runner/logger.js';
 
 /** A token is 36 characters; a file much bigger than that is not a token file, and is not read whole. */
 const MAX_TOKEN_FILE_BYTES = 1024;

@@ -1,11 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, START_BOOLEAN_FLAGS, START_FLAGS, type FileSettings } from './config.js';
-import { preview } from './logger.js';
+import { ConfigError } from '../command.js';
+import { countProblem, settingFor, START_SETTINGS, type FileSettings } from './settings.js';
+import { preview } from '../../runner/logger.js';
 
-/** `--config <path>`: the one flag that is not a setting, so it is never a key of the file itself. */
-export const CONFIG_FLAG = 'config';
 export const CONFIG_FILE_NAME = 'founderos-runner.json';
 
 /** Where to look for the config file; injectable so that tests never read the developer's own. */
@@ -55,10 +54,10 @@ export function loadConfigFile(explicitPath: string | undefined, location: Confi
   return { ...settings, path, searched, warnings: permissionWarnings(path, settings) };
 }
 
-/** Keys whose flag takes a number, so JSON's own number is natural ("timeout-sec": 600); it is then validated like the flag. */
-const NUMBER_KEYS = new Set(['timeout-sec']);
-
-/** Checks every key and value of the file's object against the flags of `start`. */
+/**
+ * Checks every key and value of the file's object against the settings of `start`, as their flags are: a
+ * count takes a JSON number or a string of digits, and is held to the same range.
+ */
 export function parseConfigObject(parsed: unknown, path: string): FileSettings {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new ConfigError([`config error: ${path} must hold a JSON object of flag names and values, e.g. {"server-url": "https://founderos.example.com"}`]);
@@ -67,18 +66,20 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
   const values: Record<string, string> = {};
   const booleans: Record<string, boolean> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (START_BOOLEAN_FLAGS.includes(key)) {
+    const setting = settingFor(key);
+    const refuse = (expected: string) => problems.push(`config error: ${path}: "${key}" ${expected} (got ${describeJson(value, key)})`);
+    if (setting === undefined) {
+      problems.push(`config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ${START_SETTINGS.map((known) => `"${known.flag}"`).join(', ')}`);
+    } else if (setting.type === 'switch') {
       if (typeof value === 'boolean') booleans[key] = value;
-      else problems.push(`config error: ${path}: "${key}" must be true or false (got ${describeJson(value, key)})`);
-    } else if (START_FLAGS.includes(key)) {
-      const numeric = NUMBER_KEYS.has(key);
-      if ((typeof value === 'string' && value !== '') || (numeric && typeof value === 'number' && Number.isFinite(value))) values[key] = pathRelativeToFile(key, String(value), path);
-      else problems.push(`config error: ${path}: "${key}" must be a non-empty string${numeric ? ' or a number' : ''} (got ${describeJson(value, key)})`);
-    } else {
-      problems.push(
-        `config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ${[...START_FLAGS, ...START_BOOLEAN_FLAGS].map((flag) => `"${flag}"`).join(', ')}`,
-      );
-    }
+      else refuse('must be true or false');
+    } else if (setting.type === 'count') {
+      const text = typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
+      const problem = text === undefined ? `must be a whole number from ${setting.range![0]} to ${setting.range![1]}` : countProblem(setting, text);
+      if (problem === undefined) values[key] = text!;
+      else refuse(problem);
+    } else if (typeof value === 'string' && value !== '') values[key] = pathRelativeToFile(key, value, path);
+    else refuse('must be a non-empty string');
   }
   if (problems.length) throw new ConfigError(problems);
   return { values, booleans };

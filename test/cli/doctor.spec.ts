@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doctorCommand, processDoctorDeps, type DoctorDeps, type DoctorReport } from '../../src/runner/doctor.js';
+import { doctorCommand, processDoctorDeps, type DoctorDeps, type DoctorReport } from '../../src/cli/doctor.js';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { FAKE_CLAUDE } from '../support/runner-process.js';
 
@@ -39,7 +39,7 @@ describe('founderos-runner doctor', () => {
   };
   const doctor = async (argv: string[], overrides: Partial<DoctorDeps> = {}) => {
     let output = '';
-    const code = await doctorCommand(['--json', ...argv], deps(overrides), (text) => (output += text));
+    const code = await doctorCommand(['--json', ...argv], deps(overrides), { stdout: (text) => (output += text), stderr: (text) => (output += text) });
     const report = JSON.parse(output) as DoctorReport;
     const check = (name: string) => report.checks.find((candidate) => candidate.name === name)!;
     return { code, report, check, output };
@@ -153,7 +153,7 @@ describe('founderos-runner doctor', () => {
 
   it('should print a checklist, one line per check, with a fix for each failure', async () => {
     let output = '';
-    const code = await doctorCommand([`--server-url=${server.url}`, `--token=${UNKNOWN_TOKEN}`, `--claude-bin=${FAKE_CLAUDE}`], deps(), (text) => (output += text));
+    const code = await doctorCommand([`--server-url=${server.url}`, `--token=${UNKNOWN_TOKEN}`, `--claude-bin=${FAKE_CLAUDE}`], deps(), { stdout: (text) => (output += text), stderr: (text) => (output += text) });
     expect(code).toBe(1);
     const lines = output.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^founderos-runner v\S+ doctor$/);

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../src/runner/config.js';
+import { ConfigError } from '../../src/cli/command.js';
 
 /** The problems of the ConfigError that `run` throws; fails the test when it throws nothing or something else. */
 export const problemsOf = (run: () => unknown): string[] => {
