@@ -93,12 +93,15 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
  */
 function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
   const { jobId, spool } = leftover;
-  return defer(async () => {
+  return defer(() => {
     const killed = leftover.agentPid === undefined ? [] : killOrphanedAgent(leftover.agentPid, jobId);
-    const survivors = await waitUntilDead(killed);
-    if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
-    if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
-    return spooledLineCounts(leftover, deps);
+    return waitUntilDead(killed, { scheduler: deps.scheduler }).pipe(
+      map((survivors) => {
+        if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
+        if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
+        return spooledLineCounts(leftover, deps);
+      }),
+    );
   }).pipe(
     concatMap((spooled) => {
       const adapter = adapterFor(leftover.adapterType) ?? processAdapter;
