@@ -167,7 +167,10 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
     child.stdin?.end(spec.stdin ?? '');
     void readOutput();
 
-    const killSubscription: Subscription | undefined = spec.kill$?.subscribe(() => terminateGroup());
+    // After the exit the group is being terminated already; a late kill must not reach a pid that may be reused.
+    const killSubscription: Subscription | undefined = spec.kill$?.subscribe(() => {
+      if (!exited) terminateGroup();
+    });
     return () => {
       killSubscription?.unsubscribe();
       // Nobody is left to wait out a grace period: the graceful way is kill$.
