@@ -105,7 +105,7 @@ export function agentRun(job: JobPayload, adapter: AgentAdapter, bin: string, st
       merge(
         step$.pipe(mergeMap(outputOf)),
         step$.pipe(
-          reduce((run, step) => foldStep(run, step, adapter), { report: {}, stderrTail: [] } as AgentRunEnd),
+          reduce<RunStep, AgentRunEnd>((run, step) => foldStep(run, step, adapter), { report: {}, stderrTail: [] }),
           map((run): AgentRunOutput => ({ type: 'ended', run })),
         ),
       ),

@@ -3,6 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CompletionBody, JobDescriptor, JobPayload } from '../../src/protocol/types.js';
 import { stopMessage } from '../../src/runner/agent-run.js';
+import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { HeartbeatRoute, runJob, type JobRunnerDeps } from '../../src/runner/run-job.js';
 import { countEvents } from '../../src/runner/spool-events.js';
 import { ApiError, TokenRejectedError, type AppendOutcome, type ClaimOutcome, type CompleteOutcome, type HeartbeatOutcome, type RunnerApi } from '../../src/streams/http.js';
@@ -120,7 +121,8 @@ describe('runJob', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       // batch 0 (a) is sent at 51 and refused with 409 at 71; b, printed at 60, is spooled but never sent
       const server: Server = { appendEvents: () => cold('20ms (t|)', { t: { kind: 'terminal' } }), complete: () => cold('-(a|)', { a: { kind: 'already_terminal' } }) };
-      const { deps, sent, spool, runs } = setup(cold, server, [cold('s a 57ms b', out)]);
+      const metrics = new RunnerMetrics(() => 0);
+      const { deps, sent, spool, runs } = setup(cold, server, [cold('s a 57ms b', out)], { metrics });
       expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', {
         j: expect.objectContaining({ outcome: 'cancelled', exitCode: 143, eventsSent: 0, errorMessage: 'cancelled on the server while the job ran' }),
       });
@@ -128,6 +130,8 @@ describe('runJob', () => {
       expect(sent.batches).toEqual([{ at: 51, events: 1 }]);
       expect(spool.batchCount).toBe(2);
       expect(runs[0]!.killed).toBe(true);
+      // both batches are settled, the one never sent included
+      expect(metrics.render()).toContain('founderos_runner_spool_backlog_batches 0');
     });
   });
 
@@ -213,7 +217,8 @@ describe('runJob', () => {
       const refused = new ApiError(400, 'POST events', 'invalid_request', 'req-1', '');
       const server: Server = { appendEvents: (call) => (call === 1 ? cold('-#', undefined, refused) : cold('-(o|)', { o: { kind: 'ok' } })) };
       // batch 0 (a) is sent at 51 and refused at 52; batch 1 (b) goes out when the output ends at 70
-      const { deps, sent, spool } = setup(cold, server, [cold('s a 57ms b 9ms (x|)', out)]);
+      const metrics = new RunnerMetrics(() => 0);
+      const { deps, sent, spool } = setup(cold, server, [cold('s a 57ms b 9ms (x|)', out)], { metrics });
       const lost = 'the agent finished (exit 0), but 1 event in 1 batch was not accepted by the server (400 invalid_request, requestId req-1); the transcript is incomplete';
       expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', { j: expect.objectContaining({ outcome: 'failed', exitCode: 0, eventsSent: 1, errorMessage: lost }) });
       flush();
@@ -223,6 +228,7 @@ describe('runJob', () => {
       ]);
       expect(spool.setAsideBatches).toEqual([{ index: 0, events: 1, why: 'refused', status: 400, code: 'invalid_request', requestId: 'req-1' }]);
       expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', errorMessage: lost })]);
+      expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 1\n[^]*founderos_runner_spool_backlog_batches 0\n/);
     });
   });
 });
