@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { EMPTY, catchError, connect, defer, filter, ignoreElements, map, merge, tap, type Observable } from 'rxjs';
+import { catchError, connect, defer, endWith, filter, map, merge, mergeMap, of, reduce, share, take, takeUntil, tap, type Observable } from 'rxjs';
 import type { AgentAdapter, RunReport } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, JobPayload } from '../protocol/types.js';
@@ -10,14 +10,19 @@ import type { Logger } from './logger.js';
 
 type ExitEvent = Extract<ProcessOutput, { type: 'exit' }>;
 
-/** What one run of the agent left behind, read once its output has ended. */
-export interface AgentRunState {
+/** What one run of the agent left behind: its last value, once its output has ended. */
+export interface AgentRunEnd {
   report: RunReport;
   exit?: ExitEvent;
-  /** Why the agent never ran: a missing binary, or a job the adapter cannot start. */
+  /** Why the agent never ran (a missing binary, a job the adapter cannot start), or why its output could not be read. */
   startError?: unknown;
-  stderrTail: string[];
+  stderrTail: readonly string[];
+  /** Why the runner stopped the agent: the first stop asked for before it exited by itself. */
+  stopReason?: StopReason;
 }
+
+/** A run of the agent emits each line it prints as a pending event, that it is being stopped and why, then, last, how it ended. */
+export type AgentRunOutput = { type: 'line'; event: PendingEvent } | { type: 'stopping'; reason: StopReason } | { type: 'ended'; run: AgentRunEnd };
 
 export interface AgentRunDeps {
   spawn: (spec: ProcessSpec) => Observable<ProcessOutput>;
@@ -39,81 +44,107 @@ export type StopReason = 'timeout' | 'shutdown' | 'server';
 
 const STDERR_TAIL_LINES = 20;
 
+/** One thing that happened in a run, in the order it was read. */
+type RunStep =
+  | { kind: 'stdout'; read: ReadLine }
+  | { kind: 'stderr'; read: ReadLine }
+  | { kind: 'exit'; exit: ExitEvent }
+  | { kind: 'stop'; reason: StopReason }
+  | { kind: 'failed'; error: unknown };
+
 /**
- * One run of the agent: spawns it (instructions in a private file while it runs), and emits each line it
- * prints as a pending event. `state` fills in as the lines pass and is complete when the Observable completes;
- * a start failure completes it too, with `state.startError` set.
+ * One run of the agent: spawns it (instructions in a private file while it runs), and emits each line it prints as
+ * a `line`, then an `ended` value with its exit, the adapter's report, the tail of its stderr and, when `stop$` asked
+ * for a stop before the agent exited by itself, why. Such a stop is also emitted as `stopping` when it comes, and asks
+ * the process group to end (SIGTERM, then SIGKILL after the grace period); a start failure ends the run too, with
+ * `startError` set.
  */
-export function agentRun(
-  job: JobPayload,
-  adapter: AgentAdapter,
-  bin: string,
-  kill$: Observable<unknown>,
-  deps: AgentRunDeps,
-): { lines$: Observable<PendingEvent>; state: AgentRunState } {
-  const state: AgentRunState = { report: {}, stderrTail: [] };
+export function agentRun(job: JobPayload, adapter: AgentAdapter, bin: string, stop$: Observable<StopReason>, deps: AgentRunDeps): Observable<AgentRunOutput> {
   const instructions = job.runtimeConfig.instructionsFileContent ?? undefined;
+  // One stop request, seen both by the process (to end it) and by the run's fold (to say why).
+  const stopRequest$ = stop$.pipe(take(1), share());
 
   const launch = (instructionsPath?: string) =>
     defer(() => {
       const { command, args, stdin, env } = adapter.launch(job, { instructionsPath, instructions });
       deps.log.debug('spawning agent', { jobId: job.jobId, bin: command ?? bin, args });
-      const spec = { command: command ?? bin, args, stdin, env: { ...deps.agentEnv(job.jobId), ...env }, output: deps.output, kill$, killGraceMs: deps.killGraceMs };
+      const spec = { command: command ?? bin, args, stdin, env: { ...deps.agentEnv(job.jobId), ...env }, output: deps.output, kill$: stopRequest$, killGraceMs: deps.killGraceMs };
       return deps.spawn(spec);
     });
   const output$ = instructions ? withPrivateFile(deps.instructionsPath, instructions, launch) : launch();
 
-  const describeStdout = (line: string): PendingEvent => {
-    const { event, message, change } = stdoutEvent(line, adapter);
-    // The adapter reads the object as printed: a lone surrogate in a result's text must not hide its session id.
-    if (message) state.report = adapter.report(state.report, message);
-    deps.noteLineChange(change);
-    return event;
-  };
-  const describeStderr = (line: string): PendingEvent => {
-    const { event, change } = stderrEvent(line);
-    if (line.trim()) state.stderrTail.splice(0, state.stderrTail.push(event.payload as string) - STDERR_TAIL_LINES);
-    deps.noteLineChange(change);
-    return event;
-  };
-
-  const lines$ = output$.pipe(
+  const steps$: Observable<RunStep> = output$.pipe(
     connect((out) =>
       merge(
-        out.pipe(chunksOf('stdout'), splitLines(), map(describeStdout)),
-        out.pipe(chunksOf('stderr'), splitLines(), map(describeStderr)),
+        out.pipe(chunksOf('stdout'), splitLines(), map((line): RunStep => ({ kind: 'stdout', read: stdoutEvent(line, adapter) }))),
+        out.pipe(chunksOf('stderr'), splitLines(), map((line): RunStep => ({ kind: 'stderr', read: stderrEvent(line) }))),
         out.pipe(
           tap((event) => {
-            if (event.type === 'exit') state.exit = event;
-            if (event.type === 'started') {
-              deps.log.debug('agent started', { jobId: job.jobId, pid: event.pid });
-              deps.onAgentStarted?.(event.pid);
-            }
+            if (event.type !== 'started') return;
+            deps.log.debug('agent started', { jobId: job.jobId, pid: event.pid });
+            deps.onAgentStarted?.(event.pid);
           }),
-          ignoreElements(),
+          filter((event): event is ExitEvent => event.type === 'exit'),
+          map((exit): RunStep => ({ kind: 'exit', exit })),
+        ),
+        // A stop that comes after the agent exited by itself changes nothing.
+        stopRequest$.pipe(
+          takeUntil(out.pipe(filter((event) => event.type === 'exit'), endWith(null))),
+          map((reason): RunStep => ({ kind: 'stop', reason })),
         ),
       ),
     ),
-    catchError((error: unknown) => {
-      state.startError = error;
-      return EMPTY;
+    catchError((error: unknown) => of<RunStep>({ kind: 'failed', error })),
+    tap((step) => {
+      if (step.kind === 'stdout' || step.kind === 'stderr') deps.noteLineChange(step.read.change);
     }),
   );
-  return { lines$, state };
+
+  return steps$.pipe(
+    connect((step$) =>
+      merge(
+        step$.pipe(mergeMap(outputOf)),
+        step$.pipe(
+          reduce<RunStep, AgentRunEnd>((run, step) => foldStep(run, step, adapter), { report: {}, stderrTail: [] }),
+          map((run): AgentRunOutput => ({ type: 'ended', run })),
+        ),
+      ),
+    ),
+  );
+}
+
+/** What a step shows of the run as it goes: its lines, and a stop. */
+function outputOf(step: RunStep): AgentRunOutput[] {
+  if (step.kind === 'stdout' || step.kind === 'stderr') return [{ type: 'line', event: step.read.event }];
+  if (step.kind === 'stop') return [{ type: 'stopping', reason: step.reason }];
+  return [];
+}
+
+/** The run so far, with one more step. */
+function foldStep(run: AgentRunEnd, step: RunStep, adapter: AgentAdapter): AgentRunEnd {
+  switch (step.kind) {
+    case 'stdout':
+      // The adapter reads the object as printed: a lone surrogate in a result's text must not hide its session id.
+      return step.read.message ? { ...run, report: adapter.report(run.report, step.read.message) } : run;
+    case 'stderr': {
+      const text = step.read.event.payload as string;
+      return text.trim() ? { ...run, stderrTail: [...run.stderrTail, text].slice(-STDERR_TAIL_LINES) } : run;
+    }
+    case 'exit':
+      return { ...run, exit: step.exit };
+    case 'stop':
+      return { ...run, stopReason: step.reason };
+    case 'failed':
+      return { ...run, startError: step.error };
+  }
 }
 
 /**
  * The verdict on a finished run. The agent's own final report comes first (several CLIs exit 0 after an
  * error), then the exit code, then stderr; a stop the runner caused says why.
  */
-export function settleRun(
-  state: AgentRunState,
-  stopReason: StopReason | undefined,
-  adapter: AgentAdapter,
-  bin: string,
-  limitSec: number,
-): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> {
-  const { startError, exit, report, stderrTail } = state;
+export function settleRun(run: AgentRunEnd, adapter: AgentAdapter, bin: string, limitSec: number): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> {
+  const { startError, exit, report, stderrTail, stopReason } = run;
   if (startError !== undefined) {
     if (!(startError instanceof SpawnError)) return { status: 'failed', exitCode: -1, errorMessage: `the job cannot start: ${errorText(startError)}` };
     const missing = startError.code === 'ENOENT';

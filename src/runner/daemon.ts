@@ -4,9 +4,9 @@ import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
 import { TokenRejectedError } from '../streams/http.js';
 import { errorText } from './agent-run.js';
-import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
+import { HeartbeatRoute, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
-export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
+export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'heartbeatRoute'> {
   /** SIGINT/SIGTERM as they arrive: the first stops polling, the second stops the jobs, the third exits. */
   signals$: Observable<NodeJS.Signals>;
   /** The least time between two long-polls, against a server that answers at once. */
@@ -45,13 +45,11 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   const load$ = new BehaviorSubject<Load>({ running: 0, finished: 0 });
   const hasRoom$ = load$.pipe(map(({ running, finished }) => running < concurrency && running + finished < maxJobs));
   const changeLoad = (change: (load: Load) => Load) => load$.next(change(load$.value));
+  // Asked of the server at the first job, and remembered for the daemon's life.
+  const heartbeatRoute = new HeartbeatRoute();
 
   const nextJob = () =>
-    deps.api.nextJob().pipe(
-      tap(() => {
-        if (deps.metrics) deps.metrics.lastPollAnswerAt = deps.scheduler.now();
-      }),
-    );
+    deps.api.nextJob().pipe(tap(() => deps.metrics?.pollAnswered()));
   const jobs$ = poll(nextJob, {
     isEmpty: (answer) => answer.kind === 'empty',
     minIntervalMs: deps.pollMinIntervalMs,
@@ -61,7 +59,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
       // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
       shouldRetry: (error) => !(error instanceof TokenRejectedError),
       onRetry: ({ error, delayMs }) => {
-        if (deps.metrics) deps.metrics.pollErrors++;
+        deps.metrics?.pollFailed();
         log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
       },
     },
@@ -96,7 +94,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           changeLoad((load) => ({ ...load, running: load.running + 1 }));
           deps.metrics?.jobStarted(job.jobId);
           log.info('got job', { jobId: job.jobId, agent: job.agentName });
-          return runJob(job, { ...deps, cancel$ }).pipe(
+          return runJob(job, { ...deps, cancel$, heartbeatRoute }).pipe(
             tap((result) => {
               const ran = result.outcome !== 'lost' && result.outcome !== 'gone' && result.outcome !== 'unclaimed';
               changeLoad((load) => ({ running: load.running - 1, finished: load.finished + (ran ? 1 : 0) }));

@@ -8,12 +8,12 @@ import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
 import { errorText } from './agent-run.js';
 import { countEvents } from './spool-events.js';
 import type { Logger } from './logger.js';
-import type { RunnerMetrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
 
 export interface DeliveryDeps {
   api: RunnerApi;
   log: Logger;
-  metrics?: RunnerMetrics;
+  metrics?: Metrics;
   retry: Pick<RetryBackoffOptions, 'initialDelayMs' | 'maxDelayMs' | 'random'>;
   scheduler: SchedulerLike;
 }
@@ -50,7 +50,7 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, index: number)
   const { jobId } = spool;
   const logBatchRetry = logRetry(log, 'events batch', jobId);
   const onRetry = (info: RetryInfo) => {
-    if (deps.metrics) deps.metrics.batchesRetried++;
+    deps.metrics?.batchRetried();
     logBatchRetry(info);
   };
   return defer(() => {

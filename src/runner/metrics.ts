@@ -1,17 +1,36 @@
 /**
+ * What the daemon tells its metrics as it works. The pipeline calls these methods and never touches a counter, so
+ * that what is counted, and how, lives here alone.
+ */
+export interface Metrics {
+  jobStarted(jobId: string): void;
+  jobFinished(jobId: string, outcome: string): void;
+  /** The server answered a long-poll (with a job or without). */
+  pollAnswered(): void;
+  pollFailed(): void;
+  /** A batch was written to the spool, to be sent. */
+  batchSpooled(): void;
+  /** A spooled batch is settled: accepted, set aside, or not to be sent since the server ended the job. */
+  batchSettled(): void;
+  /** The server accepted a batch of `events` events. */
+  batchSent(events: number): void;
+  batchRetried(): void;
+}
+
+/**
  * The runner's counters and gauges, in Prometheus' text format. Kept in memory by the daemon and served
  * on `--metrics-port` beside `/healthz`; nothing here does I/O.
  */
-export class RunnerMetrics {
+export class RunnerMetrics implements Metrics {
   private readonly jobsByOutcome = new Map<string, number>();
   private readonly runningSince = new Map<string, number>();
-  eventsSent = 0;
-  batchesRetried = 0;
-  pollErrors = 0;
+  private eventsSent = 0;
+  private batchesRetried = 0;
+  private pollErrors = 0;
   /** Batches written to the spool that the server has not accepted yet. */
-  spoolBacklog = 0;
+  private spoolBacklog = 0;
   /** When the server last answered a poll (ms since epoch); 0 before the first answer. */
-  lastPollAnswerAt = 0;
+  private lastPollAnswerAt = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -22,6 +41,30 @@ export class RunnerMetrics {
   jobFinished(jobId: string, outcome: string): void {
     this.runningSince.delete(jobId);
     this.jobsByOutcome.set(outcome, (this.jobsByOutcome.get(outcome) ?? 0) + 1);
+  }
+
+  pollAnswered(): void {
+    this.lastPollAnswerAt = this.now();
+  }
+
+  pollFailed(): void {
+    this.pollErrors++;
+  }
+
+  batchSpooled(): void {
+    this.spoolBacklog++;
+  }
+
+  batchSettled(): void {
+    this.spoolBacklog--;
+  }
+
+  batchSent(events: number): void {
+    this.eventsSent += events;
+  }
+
+  batchRetried(): void {
+    this.batchesRetried++;
   }
 
   get runningJobs(): number {

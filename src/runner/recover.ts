@@ -1,4 +1,4 @@
-import { EMPTY, catchError, concat, concatMap, defer, from, ignoreElements, map, skip, takeWhile, tap, throwError, toArray, type Observable } from 'rxjs';
+import { EMPTY, catchError, concat, concatMap, defer, from, map, reduce, skip, takeWhile, tap, throwError, toArray, type Observable } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody } from '../protocol/types.js';
@@ -66,22 +66,21 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
   const completion: CompletionBody = leftover.completion ?? { status: 'failed', exitCode: -1, signal: null, errorMessage: STOPPED_MID_JOB };
   // With the completion written, every line was already spooled; without it, the agent's files hold the rest.
   const unreadBatches$ = leftover.completion ? EMPTY : spoolUnreadOutput(leftover, deps);
-  let eventsSent = 0;
-  const batches$ = unreadBatches$.pipe(
+  const eventsSent$ = unreadBatches$.pipe(
     toArray(),
     tap((unread) => deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length + unread.length })),
     concatMap((unread) => from([...leftover.pendingBatches, ...unread.map((batch) => batch.index)])),
     concatMap((index) => deliverBatch(deps, spool, index).pipe(map((outcome) => ({ outcome, index })))),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
     takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'set_aside'),
-    tap(({ outcome, index }) => outcome.kind === 'ok' && (eventsSent += countEvents(spool.readBatch(index)))),
-    ignoreElements(),
+    reduce((sent, { outcome, index }) => sent + (outcome.kind === 'ok' ? countEvents(spool.readBatch(index)) : 0), 0),
   );
-  return concat(
-    batches$,
+  return eventsSent$.pipe(
     // Honest about every batch set aside, by this recovery or by the run that died.
-    deliverCompletion(deps, spool, completion).pipe(
-      map((body): JobResult => ({ jobId, outcome: body.status, exitCode: body.exitCode, eventsSent, errorMessage: body.errorMessage })),
+    concatMap((eventsSent) =>
+      deliverCompletion(deps, spool, completion).pipe(
+        map((body): JobResult => ({ jobId, outcome: body.status, exitCode: body.exitCode, eventsSent, errorMessage: body.errorMessage })),
+      ),
     ),
   );
 }
@@ -93,12 +92,15 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
  */
 function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
   const { jobId, spool } = leftover;
-  return defer(async () => {
+  return defer(() => {
     const killed = leftover.agentPid === undefined ? [] : killOrphanedAgent(leftover.agentPid, jobId);
-    const survivors = await waitUntilDead(killed);
-    if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
-    if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
-    return spooledLineCounts(leftover, deps);
+    return waitUntilDead(killed, { scheduler: deps.scheduler }).pipe(
+      map((survivors) => {
+        if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
+        if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
+        return spooledLineCounts(leftover, deps);
+      }),
+    );
   }).pipe(
     concatMap((spooled) => {
       const adapter = adapterFor(leftover.adapterType) ?? processAdapter;

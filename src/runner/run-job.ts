@@ -1,16 +1,18 @@
 import {
   EMPTY,
-  Subject,
+  ReplaySubject,
   catchError,
-  concat,
   concatMap,
+  connect,
   defer,
   exhaustMap,
   filter,
-  ignoreElements,
+  finalize,
+  from,
   map,
   merge,
   of,
+  reduce,
   switchMap,
   take,
   takeWhile,
@@ -18,6 +20,7 @@ import {
   throwError,
   timer,
   type Observable,
+  type ObservableInput,
 } from 'rxjs';
 import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
 import { alongside } from '../operators/alongside.js';
@@ -27,7 +30,7 @@ import { TokenRejectedError, type ClaimOutcome } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatch, deliverCompletion, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
-import { agentRun, errorText, settleRun, stopMessage, type StopReason } from './agent-run.js';
+import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type StopReason } from './agent-run.js';
 import { lineChangeLog } from './line-events.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
 
@@ -53,19 +56,35 @@ export interface JobRunnerDeps extends DeliveryDeps {
   /** `process` jobs name the program to run: only where the runner's owner allowed it. */
   allowProcessJobs: boolean;
   /** The CLI's version line; asked once per binary by the caller's cache. */
-  cliVersion: (bin: string, args: readonly string[]) => Promise<string | undefined>;
+  cliVersion: (bin: string, args: readonly string[]) => ObservableInput<string | undefined>;
   /** The agent's environment: the runner's own, without its secrets. */
   agentEnv: (jobId: string) => NodeJS.ProcessEnv;
   timeoutCapSec: number;
   killGraceMs: number;
   heartbeatMs: number;
   /** Shared across jobs: a server that answered 404 to a heartbeat is not asked again. */
-  heartbeatSupport: { supported: boolean };
+  heartbeatRoute: HeartbeatRoute;
   /** Emits when the user asks, by a second signal, to stop the running job now. */
   cancel$: Observable<unknown>;
   /** Opens the job's durable spool, where batches and the completion wait until the server accepts them. */
   openSpool: (jobId: string) => JobSpool;
 }
+
+/** Whether the server has the heartbeat route: yes until it answers that it lacks it, then no, for the daemon's life. */
+export class HeartbeatRoute {
+  #available = true;
+
+  get available(): boolean {
+    return this.#available;
+  }
+
+  lacking(): void {
+    this.#available = false;
+  }
+}
+
+/** What a running job has done so far: a batch the server accepted, or the agent's run ended. */
+type JobProgress = { kind: 'sent'; events: number } | { kind: 'ended'; run: AgentRunEnd };
 
 /**
  * One job, from claim to completion, as an Observable that emits the job's result once it is reported.
@@ -118,20 +137,27 @@ function executeJob(claim: Extract<ClaimOutcome, { kind: 'claimed' | 'malformed'
   return runAgent(payload, adapter, spool, startedAt, deps);
 
   function refuse(errorMessage: string): Observable<JobResult> {
-    return reportCompletion(deps, spool, startedAt, () => 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));
+    return reportCompletion(deps, spool, startedAt, 0, of({ status: 'failed' as const, exitCode: -1, errorMessage }));
   }
 }
 
 function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {
   const { jobId } = payload;
-  const { log, scheduler } = deps;
+  const { log, scheduler, metrics } = deps;
   const bin = deps.binFor(adapter);
-  const cliVersion = adapter.versionArgs.length ? deps.cliVersion(bin, adapter.versionArgs) : Promise.resolve(undefined);
+  // Asked now, so that the answer is there by the end of the run.
+  const cliVersion = adapter.versionArgs.length ? deps.cliVersion(bin, adapter.versionArgs) : of(undefined);
   const limitSec = Math.min(payload.runtimeConfig.timeoutSec ?? deps.timeoutCapSec, deps.timeoutCapSec);
 
-  let stopReason: StopReason | undefined;
-  let eventsSent = 0;
-  const serverStop$ = new Subject<StopReason>();
+  // What the server answers (409 or 404 to a batch, a cancel to a heartbeat) stops the agent whose lines it was sent.
+  // Replayed: a run of the agent or a batch that comes after the server ended the job is told so at once.
+  const serverStop$ = new ReplaySubject<StopReason>(1);
+  const stop$ = merge(
+    // An absolute deadline: a retried run does not get a fresh allowance.
+    timer(new Date(startedAt + limitSec * 1000), scheduler).pipe(map((): StopReason => 'timeout')),
+    deps.cancel$.pipe(map((): StopReason => 'shutdown')),
+    serverStop$,
+  );
   // One per job: a reason a line was changed is said once, whichever run of the agent printed it.
   const noteLineChange = lineChangeLog(log, jobId);
   const agentDeps = {
@@ -141,58 +167,46 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
     noteLineChange,
     onAgentStarted: (pid: number) => spool.recordAgent(pid, payload.adapterType),
   };
-  let run = agentRun(payload, adapter, bin, stop$(), agentDeps);
-
-  function stop$(): Observable<StopReason> {
-    return merge(
-      // An absolute deadline: a retried run does not get a fresh allowance.
-      timer(new Date(startedAt + limitSec * 1000), scheduler).pipe(map((): StopReason => 'timeout')),
-      deps.cancel$.pipe(map((): StopReason => 'shutdown')),
-      serverStop$,
-    ).pipe(
-      // A stop that comes after the agent exited by itself changes nothing.
-      filter(() => run.state.exit === undefined),
-      take(1),
-      tap((reason) => {
-        stopReason = reason;
-        log.warn(stopMessage(reason, limitSec), { jobId });
+  const run = (job: JobPayload) =>
+    agentRun(job, adapter, bin, stop$, agentDeps).pipe(
+      tap((output) => {
+        if (output.type === 'stopping') log.warn(stopMessage(output.reason, limitSec), { jobId });
       }),
     );
-  }
 
   // A resume of a session the CLI no longer knows fails at once: run again, once, in a fresh session.
-  const freshSessionRun$ = defer(() => {
-    const first = run.state;
-    const retry =
-      payload.sessionId && !stopReason && first.startError === undefined && settleRun(first, undefined, adapter, bin, limitSec).status === 'failed' &&
-      adapter.isUnknownSession?.(first.report, first.stderrTail);
-    if (!retry) return EMPTY;
-    log.warn('the agent does not know the session to resume; running again in a fresh session', { jobId, sessionId: payload.sessionId });
-    run = agentRun({ ...payload, sessionId: null }, adapter, bin, stop$(), agentDeps);
-    return run.lines$;
-  });
+  const isUnknownSession = (first: AgentRunEnd) =>
+    payload.sessionId &&
+    !first.stopReason &&
+    first.startError === undefined &&
+    settleRun(first, adapter, bin, limitSec).status === 'failed' &&
+    adapter.isUnknownSession?.(first.report, first.stderrTail);
+  const runs$ = run(payload).pipe(
+    concatMap((output) => {
+      if (output.type !== 'ended' || !isUnknownSession(output.run)) return of(output);
+      log.warn('the agent does not know the session to resume; running again in a fresh session', { jobId, sessionId: payload.sessionId });
+      return run({ ...payload, sessionId: null });
+    }),
+  );
 
-  const send = ({ index, size }: SpooledBatch): Observable<never> => {
-    const settled = () => deps.metrics && deps.metrics.spoolBacklog--;
-    // Once the server has ended the job, it refuses every batch; the agent is being stopped.
-    if (stopReason === 'server') return (settled(), EMPTY);
-    return deliverBatch(deps, spool, index).pipe(
+  // Once the server has ended the job, it refuses every batch: the rest are settled without a request. (A stop the
+  // server sent is replayed on subscription, before the `false`.)
+  const serverEnded$ = merge(serverStop$.pipe(map(() => true)), of(false)).pipe(take(1));
+  const send = ({ index, size }: SpooledBatch): Observable<JobProgress> =>
+    serverEnded$.pipe(
+      concatMap((ended) => (ended ? EMPTY : deliverBatch(deps, spool, index))),
       tap((outcome) => {
-        settled();
-        if (outcome.kind === 'ok') {
-          eventsSent += size;
-          if (deps.metrics) deps.metrics.eventsSent += size;
-        }
-        if (outcome.kind === 'terminal' || outcome.kind === 'gone') {
-          log.warn(outcome.kind === 'terminal' ? 'job ended on the server; stopping the agent' : 'job no longer belongs to this runner; stopping the agent', { jobId });
-          serverStop$.next('server');
-        }
+        if (outcome.kind !== 'terminal' && outcome.kind !== 'gone') return;
+        log.warn(outcome.kind === 'terminal' ? 'job ended on the server; stopping the agent' : 'job no longer belongs to this runner; stopping the agent', { jobId });
+        serverStop$.next('server');
       }),
-      ignoreElements(),
+      filter((outcome) => outcome.kind === 'ok'),
+      map((): JobProgress => ({ kind: 'sent', events: size })),
+      tap(() => metrics?.batchSent(size)),
+      finalize(() => metrics?.batchSettled()),
     );
-  };
 
-  const heartbeat$ = deps.heartbeatSupport.supported
+  const heartbeat$ = deps.heartbeatRoute.available
     ? timer(deps.heartbeatMs, deps.heartbeatMs, scheduler).pipe(
         exhaustMap(() =>
           deps.api.heartbeat(jobId).pipe(
@@ -205,32 +219,58 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
         ),
         tap((outcome) => {
           if (outcome.kind === 'cancelled') serverStop$.next('server');
-          if (outcome.kind === 'unsupported') deps.heartbeatSupport.supported = false;
+          if (outcome.kind === 'unsupported') deps.heartbeatRoute.lacking();
         }),
         takeWhile((outcome) => outcome.kind === 'ok'),
       )
     : EMPTY;
 
-  const delivered$ = concat(run.lines$, freshSessionRun$).pipe(
-    spoolEvents(spool, { scheduler, noteLineChange }),
-    tap(() => deps.metrics && deps.metrics.spoolBacklog++),
-    concatMap(send),
-    alongside(heartbeat$),
+  const progress$ = runs$.pipe(
+    connect((output$) =>
+      merge(
+        output$.pipe(
+          filter((output) => output.type === 'line'),
+          map(({ event }) => event),
+          spoolEvents(spool, { scheduler, noteLineChange }),
+          tap(() => metrics?.batchSpooled()),
+          concatMap(send),
+          alongside(heartbeat$),
+        ),
+        output$.pipe(
+          filter((output) => output.type === 'ended'),
+          map(({ run }): JobProgress => ({ kind: 'ended', run })),
+        ),
+      ),
+    ),
+    // The events the server accepted, and how the agent's run ended: known once the last batch was settled.
+    reduce(countProgress, { eventsSent: 0, run: { report: {}, stderrTail: [] } }),
   );
 
-  const completion = async (): Promise<Omit<CompletionBody, 'elapsedSec'>> => {
-    const version = await cliVersion;
-    const { report, exit } = run.state;
-    return {
-      ...settleRun(run.state, stopReason, adapter, bin, limitSec),
-      signal: exit?.signal ?? null,
-      ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
-      sessionId: report.sessionId ?? null,
-      ...(version !== undefined && { cliVersion: version }),
-    };
-  };
+  return progress$.pipe(
+    concatMap(({ eventsSent, run: ended }) => {
+      const { report, exit } = ended;
+      const completion$ = from(cliVersion).pipe(
+        map((version) => ({
+          ...settleRun(ended, adapter, bin, limitSec),
+          signal: exit?.signal ?? null,
+          ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
+          sessionId: report.sessionId ?? null,
+          ...(version !== undefined && { cliVersion: version }),
+        })),
+      );
+      return reportCompletion(deps, spool, startedAt, eventsSent, completion$);
+    }),
+  );
+}
 
-  return concat(delivered$, reportCompletion(deps, spool, startedAt, () => eventsSent, completion));
+/** What a job did, once its agent ended and every batch was settled. */
+interface JobDone {
+  eventsSent: number;
+  run: AgentRunEnd;
+}
+
+function countProgress(done: JobDone, progress: JobProgress): JobDone {
+  return progress.kind === 'sent' ? { ...done, eventsSent: done.eventsSent + progress.events } : { ...done, run: progress.run };
 }
 
 /** Sends the completion (retried until the server answers; honest about output the server lacks), then emits the job's result. */
@@ -238,12 +278,12 @@ function reportCompletion(
   deps: JobRunnerDeps,
   spool: JobSpool,
   startedAt: number,
-  eventsSent: () => number,
-  build: () => Promise<Omit<CompletionBody, 'elapsedSec'>>,
+  eventsSent: number,
+  completion$: Observable<Omit<CompletionBody, 'elapsedSec'>>,
 ): Observable<JobResult> {
-  return defer(async () => {
+  return defer(() => {
     const elapsedSec = Math.round(deps.scheduler.now() - startedAt) / 1000;
-    return { ...(await build()), elapsedSec };
+    return completion$.pipe(map((completion) => ({ ...completion, elapsedSec })));
   }).pipe(
     concatMap((completion) =>
       deliverCompletion(deps, spool, completion).pipe(
@@ -252,7 +292,7 @@ function reportCompletion(
             jobId: spool.jobId,
             outcome: body.status,
             exitCode: body.exitCode,
-            eventsSent: eventsSent(),
+            eventsSent,
             costMicros: body.costMicros,
             sessionId: body.sessionId,
             errorMessage: body.errorMessage,

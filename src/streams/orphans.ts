@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { asyncScheduler, defer, last, scan, takeWhile, timer, type Observable, type SchedulerLike } from 'rxjs';
 
 /**
  * Whether `pid` is a live founderos-runner: alive, and (where /proc tells) running this program, so that a
@@ -58,17 +59,22 @@ export function runningMembersOf(pgid: number): number[] | undefined {
 }
 
 /**
- * Resolves once every process of `pids` has died (a zombie, waiting to be reaped, counts as dead: it runs and
- * writes no more), or after `timeoutMs`, with the pids still running.
+ * Emits, then completes, once every process of `pids` has died (a zombie, waiting to be reaped, counts as dead: it
+ * runs and writes no more), or after `timeoutMs`, with the pids still running. Checks every `checkEveryMs` on
+ * `scheduler`.
  */
-export async function waitUntilDead(pids: readonly number[], timeoutMs = 5_000, checkEveryMs = 20): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  let running = pids.filter((pid) => isRunning(pid));
-  while (running.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, checkEveryMs));
-    running = running.filter((pid) => isRunning(pid));
-  }
-  return running;
+export function waitUntilDead(
+  pids: readonly number[],
+  { timeoutMs = 5_000, checkEveryMs = 20, scheduler = asyncScheduler }: { timeoutMs?: number; checkEveryMs?: number; scheduler?: SchedulerLike } = {},
+): Observable<readonly number[]> {
+  return defer(() => {
+    const deadline = scheduler.now() + timeoutMs;
+    return timer(0, checkEveryMs, scheduler).pipe(
+      scan((running) => running.filter((pid) => isRunning(pid)), pids),
+      takeWhile((running) => running.length > 0 && scheduler.now() < deadline, true),
+      last(),
+    );
+  });
 }
 
 /** Alive and not a zombie; `stat` saves reading /proc again when the caller already has it. */

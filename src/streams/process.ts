@@ -1,6 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
-import { Observable, type Subscription } from 'rxjs';
+import { Observable, Subscription, asyncScheduler, interval, type SchedulerLike } from 'rxjs';
 import { runningMembersOf } from './orphans.js';
 import { openOutputFile, type OutputFile } from './output-file.js';
 
@@ -52,11 +52,14 @@ const CHECKS_AFTER_KILL = 5;
  * `exit`, then completion once the rest of its output has been read. The child leads its own process group,
  * so that signals reach the shells and servers it starts; when it exits, whatever it left in its group is
  * terminated too, so no agent process outlives its job, and completion waits for the group to be gone.
- * Unsubscribing before the exit kills the group at once.
+ * Unsubscribing before the exit kills the group at once. The safety reads, the grace period and the group checks
+ * after the exit are timed by `scheduler`, so that a spec can move them on without waiting for them.
  */
-export function spawnProcess(spec: ProcessSpec): Observable<ProcessOutput> {
+export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = asyncScheduler): Observable<ProcessOutput> {
   return new Observable<ProcessOutput>((subscriber) => {
     const graceMs = spec.killGraceMs ?? 5_000;
+    // Every timer of this run: all cancelled together once the run is over, however it ended.
+    const timers = new Subscription();
     let done = false;
     const fail = (error: unknown) => {
       done = true;
@@ -112,23 +115,26 @@ export function spawnProcess(spec: ProcessSpec): Observable<ProcessOutput> {
     }
 
     let exited = false;
-    let terminating: ReturnType<typeof setTimeout> | undefined;
+    let terminating = false;
     let killed = false;
     const terminateGroup = () => {
       if (terminating || child.pid === undefined) return;
+      terminating = true;
       signalGroup(child, 'SIGTERM');
-      terminating = setTimeout(() => {
-        killed = true;
-        signalGroup(child, 'SIGKILL');
-      }, graceMs);
+      timers.add(
+        scheduler.schedule(() => {
+          killed = true;
+          signalGroup(child, 'SIGKILL');
+        }, graceMs),
+      );
     };
     let checksSinceKill = 0;
-    const safetyRead = setInterval(() => void readOutput(), SAFETY_READ_MS);
+    timers.add(interval(SAFETY_READ_MS, scheduler).subscribe(() => void readOutput()));
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       // Only spawn failures arrive before the process exists; later errors (e.g. kill on a dead pid) are moot.
       if (exited || done) return;
-      clearInterval(safetyRead);
+      timers.unsubscribe();
       closeOutput();
       fail(new SpawnError(spec.command, error.code, error));
     });
@@ -145,9 +151,8 @@ export function spawnProcess(spec: ProcessSpec): Observable<ProcessOutput> {
       if (!isWindows) terminateGroup();
       const finish = () => {
         if (done) return;
-        if (groupAlive(child) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL)) return void setTimeout(finish, GROUP_CHECK_MS);
-        clearTimeout(terminating);
-        clearInterval(safetyRead);
+        if (groupAlive(child) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL)) return void timers.add(scheduler.schedule(finish, GROUP_CHECK_MS));
+        timers.unsubscribe();
         void readOutput().then(() => {
           if (done) return;
           done = true;
@@ -162,15 +167,17 @@ export function spawnProcess(spec: ProcessSpec): Observable<ProcessOutput> {
     child.stdin?.end(spec.stdin ?? '');
     void readOutput();
 
-    const killSubscription: Subscription | undefined = spec.kill$?.subscribe(() => terminateGroup());
+    // After the exit the group is being terminated already; a late kill must not reach a pid that may be reused.
+    const killSubscription: Subscription | undefined = spec.kill$?.subscribe(() => {
+      if (!exited) terminateGroup();
+    });
     return () => {
       killSubscription?.unsubscribe();
-      clearInterval(safetyRead);
+      // Nobody is left to wait out a grace period: the graceful way is kill$.
+      timers.unsubscribe();
       closeOutput();
       done = true;
       if (exited) return;
-      // Nobody is left to wait out a grace period: the graceful way is kill$.
-      clearTimeout(terminating);
       signalGroup(child, 'SIGKILL');
     };
   });

@@ -32,7 +32,6 @@ describe('runDaemon', () => {
     timeoutCapSec: 600,
     killGraceMs: 10,
     heartbeatMs: 10_000,
-    heartbeatSupport: { supported: true },
     retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 },
     scheduler: testScheduler,
     signals$,

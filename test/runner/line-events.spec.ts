@@ -5,7 +5,7 @@ import { NEVER, concat, lastValueFrom, of, toArray, type Observable } from 'rxjs
 import { describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/index.js';
 import { findUnstorable } from '../../src/protocol/storable-json.js';
-import { agentRun, type AgentRunDeps } from '../../src/runner/agent-run.js';
+import { agentRun, type AgentRunDeps, type AgentRunOutput } from '../../src/runner/agent-run.js';
 import { lineChangeLog, stderrEvent, stdoutEvent } from '../../src/runner/line-events.js';
 import type { ProcessOutput, ProcessSpec } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
@@ -95,6 +95,14 @@ describe('agentRun', () => {
       of<ProcessOutput>({ type: 'exit', code: 0, signal: null }),
     );
 
+  /** The events of a run, and how it ended (its last value). */
+  const untilEnded = async (run$: Observable<AgentRunOutput>) => {
+    const outputs = await lastValueFrom(run$.pipe(toArray()));
+    const last = outputs.at(-1);
+    if (last?.type !== 'ended') throw new Error('the run did not end with its end');
+    return { events: outputs.flatMap((output) => (output.type === 'line' ? [output.event] : [])), run: last.run };
+  };
+
   const deps = (spawn: AgentRunDeps['spawn'], extra: Partial<AgentRunDeps> = {}): AgentRunDeps => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-run-spec-'));
     const { log } = recordingLog();
@@ -117,8 +125,7 @@ describe('agentRun', () => {
       Buffer.from([0x68, 0x69, 0xff, 0x0a]),
       Buffer.from(`${LONE_SURROGATE_RESULT}\n`),
     ];
-    const run = agentRun(job(), claudeAdapter, 'claude', NEVER, deps(spawnPrinting(stdout, [Buffer.from('err\0\n')])));
-    const events = await lastValueFrom(run.lines$.pipe(toArray()));
+    const { events, run } = await untilEnded(agentRun(job(), claudeAdapter, 'claude', NEVER, deps(spawnPrinting(stdout, [Buffer.from('err\0\n')]))));
     expect(events.map((event) => [event.kind, typeof event.payload === 'string' ? event.payload : '{…}'])).toEqual([
       ['claude_message', '{…}'],
       ['claude_message', '{…}'],
@@ -133,8 +140,8 @@ describe('agentRun', () => {
       ['stderr_line', 'err\uFFFD'],
     ]);
     for (const event of events) expect(findUnstorable(event.payload)).toBeUndefined();
-    expect(run.state.report).toMatchObject({ sessionId: 's-77', costMicros: 500_000, reportedError: false });
-    expect(run.state.stderrTail).toEqual(['err\uFFFD']);
+    expect(run.report).toMatchObject({ sessionId: 's-77', costMicros: 500_000, reportedError: false });
+    expect(run.stderrTail).toEqual(['err\uFFFD']);
   });
 
   it('should write the instructions to the path it is given, private, and remove them when the run ends', async () => {
@@ -144,17 +151,15 @@ describe('agentRun', () => {
       return spawnPrinting([])(spec);
     });
     let seen: { path: string; text: string; mode: number } | undefined;
-    const run = agentRun(job({ runtimeConfig: { instructionsFileContent: 'Be brief.' } }), claudeAdapter, 'claude', NEVER, runDeps);
-    await lastValueFrom(run.lines$.pipe(toArray()));
+    await untilEnded(agentRun(job({ runtimeConfig: { instructionsFileContent: 'Be brief.' } }), claudeAdapter, 'claude', NEVER, runDeps));
     expect(seen).toEqual({ path: runDeps.instructionsPath, text: 'Be brief.', mode: 0o600 });
     expect(existsSync(runDeps.instructionsPath)).toBe(false);
   });
 
   it('should fail the run before spawning when a job field would be read as a flag', async () => {
     let spawned = false;
-    const run = agentRun(job({ sessionId: '--dangerously-skip-permissions' }), claudeAdapter, 'claude', NEVER, deps(() => ((spawned = true), NEVER)));
-    await lastValueFrom(run.lines$.pipe(toArray()));
+    const { run } = await untilEnded(agentRun(job({ sessionId: '--dangerously-skip-permissions' }), claudeAdapter, 'claude', NEVER, deps(() => ((spawned = true), NEVER))));
     expect(spawned).toBe(false);
-    expect((run.state.startError as Error).message).toMatch(/^sessionId "--dangerously-skip-permissions" starts with "-"/);
+    expect((run.startError as Error).message).toMatch(/^sessionId "--dangerously-skip-permissions" starts with "-"/);
   });
 });

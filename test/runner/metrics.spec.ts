@@ -9,7 +9,7 @@ describe('runner metrics', () => {
     metrics.jobStarted('a');
     now = 3_500;
     metrics.jobStarted('b');
-    metrics.eventsSent += 64;
+    metrics.batchSent(64);
     expect(metrics.currentJobAgeSec()).toBe(2.5);
     metrics.jobFinished('a', 'completed');
     metrics.jobFinished('b', 'failed');
@@ -25,7 +25,7 @@ describe('runner metrics', () => {
     let now = 10_000;
     const metrics = new RunnerMetrics(() => now);
     expect(metrics.health()).toEqual({ ok: false, detail: 'the server has not answered a poll yet' });
-    metrics.lastPollAnswerAt = now;
+    metrics.pollAnswered();
     now += 89_000;
     expect(metrics.health()).toEqual({ ok: true, detail: 'polling' });
     now += 6_000;

@@ -5,13 +5,23 @@ import { Subject, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { SpawnError, readFirstLine, spawnProcess, type ProcessOutput, type ProcessSpec } from '../../src/streams/process.js';
 import { isAlive, until } from '../support/runner-process.js';
+import { VirtualClock } from '../support/virtual-clock.js';
 
 const outputFiles = (): ProcessSpec['output'] => {
   const dir = mkdtempSync(join(tmpdir(), 'process-spec-'));
   return { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
 };
-const node = (script: string, extra: Partial<ProcessSpec> = {}) =>
-  spawnProcess({ command: process.execPath, args: ['-e', script], env: process.env, output: outputFiles(), ...extra });
+const node = (script: string, extra: Partial<ProcessSpec> = {}, clock?: VirtualClock) =>
+  spawnProcess({ command: process.execPath, args: ['-e', script], env: process.env, output: outputFiles(), ...extra }, clock);
+/** Waits for `run` while its timers run on `clock`, 50 times faster than real time. */
+const onFastClock = async <T>(clock: VirtualClock, run: Promise<T>): Promise<T> => {
+  const stop = clock.run();
+  try {
+    return await run;
+  } finally {
+    stop();
+  }
+};
 const collect = (events: ProcessOutput[]) => ({
   stdout: Buffer.concat(events.flatMap((event) => (event.type === 'stdout' ? [event.chunk] : []))).toString(),
   stderr: Buffer.concat(events.flatMap((event) => (event.type === 'stderr' ? [event.chunk] : []))).toString(),
@@ -51,20 +61,24 @@ describe('spawnProcess', () => {
   });
 
   it('should deliver a line that trickles in long after the last, without a pipe to wake it', async () => {
-    const events = await lastValueFrom(node('console.log("first"); setTimeout(() => console.log("later"), 700)').pipe(toArray()));
+    const clock = new VirtualClock();
+    const events = await onFastClock(clock, lastValueFrom(node('console.log("first"); setTimeout(() => console.log("later"), 100)', {}, clock).pipe(toArray())));
     expect(collect(events).stdout).toBe('first\nlater\n');
   });
 
-  it('should read to the end what the group printed after the leader exited, before completing', async () => {
-    // the grandchild prints after its parent is gone, and ignores the SIGTERM the group gets at the exit
+  it('should read to the end what the group printed after the leader exited, then SIGKILL it after the grace period', async () => {
+    // the grandchild answers the SIGTERM the group gets at the leader's exit by printing, and lives on until SIGKILL
     const script = `
       const { spawn } = require('node:child_process');
-      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});process.send("ready",()=>process.disconnect());setTimeout(()=>console.log("grandchild done"),300)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>console.log("grandchild done"));process.send("ready",()=>process.disconnect());setInterval(()=>{},1000)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       grandchild.on('message', () => process.exit(0));`;
-    const events = await lastValueFrom(node(script, { killGraceMs: 2_000 }).pipe(toArray()));
+    const clock = new VirtualClock();
+    const events = await onFastClock(clock, lastValueFrom(node(script, { killGraceMs: 2_000 }, clock).pipe(toArray())));
     const exitIndex = events.findIndex((event) => event.type === 'exit');
     expect(exitIndex).toBeGreaterThan(0);
     expect(collect(events).stdout).toContain('grandchild done');
+    // the group was waited for through the grace period on the clock, not in real time
+    expect(clock.now()).toBeGreaterThanOrEqual(2_000);
   });
 
   it('should fail, naming the file, when the output cannot be written', async () => {
@@ -76,16 +90,24 @@ describe('spawnProcess', () => {
     const kill$ = new Subject<void>();
     const script = `
       const { spawn } = require('node:child_process');
-      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});setInterval(()=>{},1000)'], { stdio: 'ignore' });
+      const grandchild = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});process.send("ready",()=>process.disconnect());setInterval(()=>{},1000)'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
       process.on('SIGTERM', () => {});
-      console.log(grandchild.pid);
+      // the pid once the grandchild ignores SIGTERM too
+      grandchild.on('message', () => console.log(grandchild.pid));
       setInterval(() => {}, 1000);`;
     const events: ProcessOutput[] = [];
-    const done = lastValueFrom(node(script, { kill$, killGraceMs: 300 }).pipe(tap((event) => events.push(event)), toArray()));
+    const clock = new VirtualClock();
+    const done = lastValueFrom(node(script, { kill$, killGraceMs: 300 }, clock).pipe(tap((event) => events.push(event)), toArray()));
     await until(() => collect(events).stdout.includes('\n'), 5_000, () => 'grandchild never started');
     const grandchildPid = Number(collect(events).stdout.trim());
+    const leaderPid = events[0]?.type === 'started' ? events[0].pid : 0;
     kill$.next();
-    await done;
+    // SIGTERM, ignored by both; no SIGKILL until the grace period has passed on the clock
+    clock.advance(299);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([isAlive(leaderPid), isAlive(grandchildPid)]).toEqual([true, true]);
+    clock.advance(1);
+    await onFastClock(clock, done);
     expect(collect(events).exit).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
     await until(() => !isAlive(grandchildPid), 2_000, () => 'grandchild survived');
   });

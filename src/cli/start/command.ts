@@ -79,7 +79,6 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     timeoutCapSec: config.timeoutSec,
     killGraceMs: tunables.killGraceMs ?? 10_000,
     heartbeatMs: tunables.heartbeatMs ?? 10_000,
-    heartbeatSupport: { supported: true },
     openSpool: (jobId) => openJobSpool(config.spoolDir, jobId, config.serverUrl),
     recover$: recoverLeftovers({ ...delivery, spoolDir: config.spoolDir, serverUrl: config.serverUrl, isRunnerAlive }),
     signals$: processSignals(),

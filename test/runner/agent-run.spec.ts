@@ -1,0 +1,119 @@
+import { NEVER, throwError } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { claudeAdapter } from '../../src/agents/index.js';
+import { agentRun, settleRun, stopMessage, type AgentRunDeps, type AgentRunEnd, type AgentRunOutput } from '../../src/runner/agent-run.js';
+import { SpawnError, type ProcessOutput } from '../../src/streams/process.js';
+import { job } from '../agents/support.js';
+import { agentOutput, scriptedSpawn } from '../support/scripted-agent.js';
+
+const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const RESULT = { type: 'result', subtype: 'success', is_error: false, session_id: 's-1', total_cost_usd: 0.5, result: 'done' };
+
+const out: Record<string, ProcessOutput> = {
+  s: agentOutput.started(),
+  a: agentOutput.stdout('hello\n'),
+  r: agentOutput.stdout(`${JSON.stringify(RESULT)}\n`),
+  e: agentOutput.stderr('warning: slow\n'),
+  x: agentOutput.exit(0),
+};
+
+const deps = (spawn: AgentRunDeps['spawn']): AgentRunDeps => ({
+  spawn,
+  agentEnv: () => ({}),
+  killGraceMs: 10,
+  log: silentLog,
+  output: { stdout: '/memory/out', stderr: '/memory/err' },
+  instructionsPath: '/memory/instructions.md',
+  noteLineChange: () => {},
+});
+
+const line = (kind: string, payload: unknown): AgentRunOutput => ({ type: 'line', event: { kind, payload } as never });
+const ended = (run: Partial<AgentRunEnd>): AgentRunOutput => ({ type: 'ended', run: { report: {}, stderrTail: [], ...run } });
+
+describe('agentRun', () => {
+  let testScheduler: TestScheduler;
+  beforeEach(() => {
+    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  it('should emit each line as it is printed, then, last, the exit and what the adapter read', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const { spawn } = scriptedSpawn(cold('s a 2ms e 2ms r 2ms (x|)', out));
+      expectObservable(agentRun(job(), claudeAdapter, 'claude', NEVER, deps(spawn))).toBe('-a 2ms e 2ms r 2ms (z|)', {
+        a: line('stdout_line', 'hello'),
+        e: line('stderr_line', 'warning: slow'),
+        r: line('claude_result', RESULT),
+        z: ended({ exit: { type: 'exit', code: 0, signal: null }, report: { sessionId: 's-1', costMicros: 500_000, reportedError: false }, stderrTail: ['warning: slow'] }),
+      });
+    });
+  });
+
+  it('should stop the agent when stop$ asks, saying so at once and in its end', () => {
+    testScheduler.run(({ cold, hot, expectObservable, flush }) => {
+      const { spawn, runs } = scriptedSpawn(cold('s a', out));
+      expectObservable(agentRun(job(), claudeAdapter, 'claude', hot('-----t', { t: 'timeout' }), deps(spawn))).toBe('-a 3ms (tz|)', {
+        a: line('stdout_line', 'hello'),
+        t: { type: 'stopping', reason: 'timeout' },
+        z: ended({ exit: { type: 'exit', code: null, signal: 'SIGTERM' }, stopReason: 'timeout' }),
+      });
+      flush();
+      expect(runs[0]!.killed).toBe(true);
+    });
+  });
+
+  it('should take no stop asked after the agent exited by itself, even while its group still prints', () => {
+    testScheduler.run(({ cold, hot, expectObservable, flush }) => {
+      // the exit at 3; what it started prints at 6 and is gone at 9; the stop at 5 comes too late
+      const { spawn, runs } = scriptedSpawn(cold('s 2ms x 2ms a 2ms |', out));
+      expectObservable(agentRun(job(), claudeAdapter, 'claude', hot('-----t', { t: 'server' }), deps(spawn))).toBe('------a 2ms (z|)', {
+        a: line('stdout_line', 'hello'),
+        z: ended({ exit: { type: 'exit', code: 0, signal: null } }),
+      });
+      flush();
+      expect(runs[0]!.killed).toBe(false);
+    });
+  });
+
+  it('should keep the last 20 lines of stderr that are not blank', () => {
+    testScheduler.run(({ cold, flush }) => {
+      const stderr = Array.from({ length: 25 }, (_, n) => `err ${n}\n  \n`).join('');
+      const { spawn } = scriptedSpawn(cold('s e (x|)', { ...out, e: agentOutput.stderr(stderr) }));
+      let end: AgentRunEnd | undefined;
+      agentRun(job(), claudeAdapter, 'claude', NEVER, deps(spawn)).subscribe((output) => {
+        if (output.type === 'ended') end = output.run;
+      });
+      flush();
+      expect(end?.stderrTail).toEqual(Array.from({ length: 20 }, (_, n) => `err ${n + 5}`));
+    });
+  });
+
+  it('should end with the start error, and no line, when the binary is missing', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const missing = new SpawnError('claude', 'ENOENT', new Error('spawn claude ENOENT'));
+      const run$ = agentRun(job(), claudeAdapter, 'claude', NEVER, deps(() => throwError(() => missing)));
+      expectObservable(run$).toBe('(z|)', { z: ended({ startError: missing }) });
+    });
+  });
+});
+
+describe('settleRun', () => {
+  const settle = (run: Partial<AgentRunEnd>) => settleRun({ report: {}, stderrTail: [], ...run }, claudeAdapter, 'claude', 60);
+
+  it('should say why the runner stopped the agent before anything the agent said', () => {
+    const exit = { type: 'exit', code: null, signal: 'SIGTERM' } as const;
+    expect(settle({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({ status: 'failed', exitCode: 143, errorMessage: stopMessage('timeout', 60) });
+    expect(settle({ exit, stopReason: 'server' })).toEqual({ status: 'cancelled', exitCode: 143, errorMessage: stopMessage('server', 60) });
+  });
+
+  it("should take the agent's own verdict over a clean exit, then stderr over the exit code", () => {
+    const exit = { type: 'exit', code: 0, signal: null } as const;
+    expect(settle({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({ status: 'failed', exitCode: 0, errorMessage: 'rate limited' });
+    expect(settle({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({ status: 'failed', exitCode: 2, errorMessage: 'bad flag' });
+    expect(settle({ exit })).toEqual({ status: 'completed', exitCode: 0, errorMessage: null });
+  });
+
+  it('should name the missing binary and how to install it', () => {
+    expect(settle({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({ status: 'failed', exitCode: 127, errorMessage: `claude: command not found; ${claudeAdapter.installHint}` });
+  });
+});

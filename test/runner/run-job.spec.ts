@@ -1,0 +1,234 @@
+import { NEVER, defer, of, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CompletionBody, JobDescriptor, JobPayload } from '../../src/protocol/types.js';
+import { stopMessage } from '../../src/runner/agent-run.js';
+import { RunnerMetrics } from '../../src/runner/metrics.js';
+import { HeartbeatRoute, runJob, type JobRunnerDeps } from '../../src/runner/run-job.js';
+import { countEvents } from '../../src/runner/spool-events.js';
+import { ApiError, TokenRejectedError, type AppendOutcome, type ClaimOutcome, type CompleteOutcome, type HeartbeatOutcome, type RunnerApi } from '../../src/streams/http.js';
+import type { ProcessOutput } from '../../src/streams/process.js';
+import { job as payloadOf } from '../agents/support.js';
+import { MemorySpool } from '../support/memory-spool.js';
+import { agentOutput, scriptedSpawn } from '../support/scripted-agent.js';
+
+const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const descriptor: JobDescriptor = { jobId: 'j1', agentId: 'a1', agentName: 'Sarah', createdAt: '2026-11-29T00:00:00Z' };
+const RESULT = JSON.stringify({ type: 'result', subtype: 'success', is_error: false, session_id: 's-new', total_cost_usd: 0.25, result: 'done' });
+
+/** Output events by marble letter: `s`tarted, stdout lines `a` `b` `c`, the `r`esult, a clean e`x`it. */
+const out: Record<string, ProcessOutput> = {
+  s: agentOutput.started(),
+  a: agentOutput.stdout('line a\n'),
+  b: agentOutput.stdout('line b\n'),
+  c: agentOutput.stdout('line c\n'),
+  r: agentOutput.stdout(`${RESULT}\n`),
+  x: agentOutput.exit(0),
+  f: agentOutput.exit(1),
+  u: agentOutput.stderr('Error: No conversation found with session ID: s-old\n'),
+};
+
+/**
+ * runJob against a scripted server and agent, in virtual time. The claim takes 1 ms (the job starts at frame 1), every
+ * answer takes 1 ms, the retry backoff starts at 100 ms; each spec gives the agent's output as marbles, from frame 1.
+ * Batch windows run 50 ms from the start: a line printed at 2 goes out at 51, unless the output ends first.
+ */
+describe('runJob', () => {
+  let testScheduler: TestScheduler;
+  beforeEach(() => {
+    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  interface Server {
+    appendEvents?: (call: number) => Observable<AppendOutcome>;
+    heartbeat?: (call: number) => Observable<HeartbeatOutcome>;
+    complete?: () => Observable<CompleteOutcome>;
+  }
+
+  /** The deps of one job, and what the server was sent: when each batch came and how many events it held, the completions. */
+  function setup(cold: TestScheduler['createColdObservable'], server: Server, scripts: Observable<ProcessOutput>[], extra: Partial<JobRunnerDeps> = {}, payload: Partial<JobPayload> = {}) {
+    const sent = { batches: [] as { at: number; events: number }[], heartbeats: [] as number[], completions: [] as CompletionBody[] };
+    const ok = cold<AppendOutcome>('-(o|)', { o: { kind: 'ok' } });
+    const api: RunnerApi = {
+      nextJob: () => NEVER,
+      claim: () => cold<ClaimOutcome>('-(c|)', { c: { kind: 'claimed', payload: payloadOf({ ...payload, jobId: 'j1' }) } }),
+      appendEvents: (_jobId, body) =>
+        defer(() => {
+          sent.batches.push({ at: testScheduler.now(), events: countEvents(body as string) });
+          return server.appendEvents?.(sent.batches.length) ?? ok;
+        }),
+      heartbeat: () =>
+        defer(() => {
+          sent.heartbeats.push(testScheduler.now());
+          return server.heartbeat?.(sent.heartbeats.length) ?? cold<HeartbeatOutcome>('-(o|)', { o: { kind: 'ok' } });
+        }),
+      complete: (_jobId, body) =>
+        defer(() => {
+          sent.completions.push(body);
+          return server.complete?.() ?? cold<CompleteOutcome>('-(o|)', { o: { kind: 'ok' } });
+        }),
+    };
+    const spool = new MemorySpool('j1');
+    const agent = scriptedSpawn(...scripts);
+    const deps: JobRunnerDeps = {
+      api,
+      log: silentLog,
+      retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 },
+      scheduler: testScheduler,
+      spawn: agent.spawn,
+      binFor: () => 'claude',
+      allowProcessJobs: false,
+      cliVersion: () => of('2.0.0 (Claude Code)'),
+      agentEnv: () => ({}),
+      timeoutCapSec: 600,
+      killGraceMs: 10,
+      heartbeatMs: 60_000,
+      heartbeatRoute: new HeartbeatRoute(),
+      cancel$: NEVER,
+      openSpool: () => spool,
+      ...extra,
+    };
+    return { deps, sent, spool, runs: agent.runs };
+  }
+
+  it('should deliver the lines in one batch, then complete with the report, once the server has them all', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      // a at 2, b at 11, the result at 16, the exit at 21: the batch goes out at the end of the output, and is accepted at 22
+      const { deps, sent, spool } = setup(cold, {}, [cold('s a 8ms b 4ms r 4ms (x|)', out)]);
+      expectObservable(runJob(descriptor, deps)).toBe('23ms (j|)', {
+        j: { jobId: 'j1', outcome: 'completed', exitCode: 0, eventsSent: 3, costMicros: 250_000, sessionId: 's-new', errorMessage: null, elapsedSec: 0.021 },
+      });
+      flush();
+      expect(sent.batches).toEqual([{ at: 21, events: 3 }]);
+      expect(sent.completions).toEqual([expect.objectContaining({ status: 'completed', cliVersion: '2.0.0 (Claude Code)', signal: null })]);
+      expect(spool).toMatchObject({ acked: 0, removed: true, agent: { pid: 4242, adapterType: undefined } });
+    });
+  });
+  it('should stop the agent at the job\'s timeout and report it failed, with what it printed until then', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      // a at 2 goes out when its batch window closes at 51; the deadline is 1 s after the start at 1
+      const { deps, sent, runs } = setup(cold, {}, [cold('s a', out)], {}, { runtimeConfig: { timeoutSec: 1 } });
+      expectObservable(runJob(descriptor, deps)).toBe('1002ms (j|)', {
+        j: expect.objectContaining({ outcome: 'failed', exitCode: 143, eventsSent: 1, errorMessage: stopMessage('timeout', 1) }),
+      });
+      flush();
+      expect(sent.batches).toEqual([{ at: 51, events: 1 }]);
+      expect(runs[0]).toMatchObject({ killed: true, cutOff: false });
+    });
+  });
+
+  it('should stop the agent when the server answers 409 to a batch, and not send it the batches left', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      // batch 0 (a) is sent at 51 and refused with 409 at 71; b, printed at 60, is spooled but never sent
+      const server: Server = { appendEvents: () => cold('20ms (t|)', { t: { kind: 'terminal' } }), complete: () => cold('-(a|)', { a: { kind: 'already_terminal' } }) };
+      const metrics = new RunnerMetrics(() => 0);
+      const { deps, sent, spool, runs } = setup(cold, server, [cold('s a 57ms b', out)], { metrics });
+      expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', {
+        j: expect.objectContaining({ outcome: 'cancelled', exitCode: 143, eventsSent: 0, errorMessage: 'cancelled on the server while the job ran' }),
+      });
+      flush();
+      expect(sent.batches).toEqual([{ at: 51, events: 1 }]);
+      expect(spool.batchCount).toBe(2);
+      expect(runs[0]!.killed).toBe(true);
+      // both batches are settled, the one never sent included
+      expect(metrics.render()).toContain('founderos_runner_spool_backlog_batches 0');
+    });
+  });
+
+  it('should stop the agent when the server answers 409 to a heartbeat', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const server: Server = { heartbeat: () => cold('-(c|)', { c: { kind: 'cancelled' } }) };
+      const { deps, sent } = setup(cold, server, [cold('s a', out)], { heartbeatMs: 100 });
+      // the first beat at 101 is answered "cancelled" at 102
+      expectObservable(runJob(descriptor, deps)).toBe('103ms (j|)', {
+        j: expect.objectContaining({ outcome: 'cancelled', eventsSent: 1, errorMessage: 'cancelled on the server while the job ran' }),
+      });
+      flush();
+      expect(sent.heartbeats).toEqual([101]);
+    });
+  });
+
+  it('should stop the agent on the second signal and report the job cancelled', () => {
+    testScheduler.run(({ cold, hot, expectObservable }) => {
+      const { deps } = setup(cold, {}, [cold('s a', out)], { cancel$: hot('200ms s') });
+      expectObservable(runJob(descriptor, deps)).toBe('201ms (j|)', {
+        j: expect.objectContaining({ outcome: 'cancelled', eventsSent: 1, errorMessage: stopMessage('shutdown', 600) }),
+      });
+    });
+  });
+
+  it('should run the agent again, once, in a fresh session when it does not know the session to resume', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      // run 1 fails at 6 saying it has no such session; run 2 starts at 6, prints its result at 7 and exits at 11
+      const { deps, sent, runs } = setup(cold, {}, [cold('s u 3ms (f|)', out), cold('s r 3ms (x|)', out)], {}, { sessionId: 's-old' });
+      expectObservable(runJob(descriptor, deps)).toBe('13ms (j|)', {
+        j: expect.objectContaining({ outcome: 'completed', exitCode: 0, eventsSent: 2, sessionId: 's-new' }),
+      });
+      flush();
+      // both runs' lines, the first run's stderr included, in one batch
+      expect(sent.batches).toEqual([{ at: 11, events: 2 }]);
+      expect(runs.map((run) => run.spec.args.includes('--resume'))).toEqual([true, false]);
+    });
+  });
+
+  it('should not run the agent again when a resumed run failed for another reason', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const { deps, runs } = setup(cold, {}, [cold('s a 3ms (f|)', out)], {}, { sessionId: 's-old' });
+      expectObservable(runJob(descriptor, deps)).toBe('8ms (j|)', { j: expect.objectContaining({ outcome: 'failed', exitCode: 1 }) });
+      flush();
+      expect(runs).toHaveLength(1);
+    });
+  });
+
+  it('should stop beating when the server lacks the heartbeat route, and not ask again in later jobs', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const heartbeatRoute = new HeartbeatRoute();
+      const server: Server = { heartbeat: () => cold('-(n|)', { n: { kind: 'unsupported' } }) };
+      const first = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
+      expectObservable(runJob(descriptor, first.deps)).toBe('254ms (j|)', { j: expect.objectContaining({ outcome: 'completed' }) });
+      flush();
+      // one beat at 101, answered 404: none at 201
+      expect(first.sent.heartbeats).toEqual([101]);
+      expect(heartbeatRoute.available).toBe(false);
+
+      const second = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
+      runJob(descriptor, second.deps).subscribe();
+      flush();
+      expect(second.sent.heartbeats).toEqual([]);
+    });
+  });
+
+  it('should fail the job stream with the rejected token when a batch is answered 401, dropping the agent', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const rejected = new TokenRejectedError('POST events', 'invalid_runner_token', 'req-1', '', undefined);
+      const { deps, sent, spool, runs } = setup(cold, { appendEvents: () => cold('-#', undefined, rejected) }, [cold('s a', out)]);
+      expectObservable(runJob(descriptor, deps)).toBe('52ms #', undefined, rejected);
+      flush();
+      // not retried, no completion: the daemon stops and tells the user; the spool keeps the job for the next start
+      expect(sent.batches).toHaveLength(1);
+      expect(sent.completions).toEqual([]);
+      expect(spool.removed).toBe(false);
+      expect(runs[0]!.cutOff).toBe(true);
+    });
+  });
+
+  it('should set aside a batch the server refuses, deliver the later ones, and complete saying what was lost', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const refused = new ApiError(400, 'POST events', 'invalid_request', 'req-1', '');
+      const server: Server = { appendEvents: (call) => (call === 1 ? cold('-#', undefined, refused) : cold('-(o|)', { o: { kind: 'ok' } })) };
+      // batch 0 (a) is sent at 51 and refused at 52; batch 1 (b) goes out when the output ends at 70
+      const metrics = new RunnerMetrics(() => 0);
+      const { deps, sent, spool } = setup(cold, server, [cold('s a 57ms b 9ms (x|)', out)], { metrics });
+      const lost = 'the agent finished (exit 0), but 1 event in 1 batch was not accepted by the server (400 invalid_request, requestId req-1); the transcript is incomplete';
+      expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', { j: expect.objectContaining({ outcome: 'failed', exitCode: 0, eventsSent: 1, errorMessage: lost }) });
+      flush();
+      expect(sent.batches).toEqual([
+        { at: 51, events: 1 },
+        { at: 70, events: 1 },
+      ]);
+      expect(spool.setAsideBatches).toEqual([{ index: 0, events: 1, why: 'refused', status: 400, code: 'invalid_request', requestId: 'req-1' }]);
+      expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', errorMessage: lost })]);
+      expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 1\n[^]*founderos_runner_spool_backlog_batches 0\n/);
+    });
+  });
+});
