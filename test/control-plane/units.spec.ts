@@ -4,7 +4,7 @@ import { TOKEN_PATTERN } from '../../src/protocol/types.js';
 import { UsageError, numberFlag, parseFlags } from '../../src/control-plane/cli-args.js';
 import { escapeControls } from '../../src/control-plane/admin-cli-format.js';
 import { defaultServerDataDir } from '../../src/control-plane/paths.js';
-import { isIsoTimestamp } from '../../src/control-plane/validation.js';
+import { isIsoTimestamp } from '../../src/protocol/iso-time.js';
 import { deriveAgentId } from '../../src/control-plane/store.js';
 import { generateAdminKey, generateRunnerToken, randomAlphanumeric, secretsEqual, tokenPreview } from '../../src/control-plane/tokens.js';
 
