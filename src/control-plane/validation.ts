@@ -1,7 +1,9 @@
 /**
- * Every check on input from outside: runner request bodies and admin inputs. Each failure is a 400
- * `invalid_request` whose message names the field, says what was wrong and what a valid value looks like.
- * Validation happens before any write, so a rejected request changes nothing.
+ * Every check on input from outside. Runner request bodies go through the protocol's schemas
+ * (src/protocol/schemas.ts), the module the runner reads the server's answers with, so the two sides cannot disagree
+ * on a shape; admin inputs are checked here, with the same limits and, for how a job runs, the same schema entries.
+ * Each failure is a 400 `invalid_request` whose message names the field, says what was wrong and what a valid value
+ * looks like. Validation happens before any write, so a rejected request changes nothing.
  */
 import * as v from 'valibot';
 import {
@@ -156,11 +158,11 @@ export function parseEnqueueInput(input: unknown): EnqueueJobInput {
     const value = optionalString(obj, field, max);
     if (value !== undefined) job[field] = value;
   }
-  const settings = checked(RunSettingsSchema, obj, 'job');
-  for (const field of ['model', 'maxTurns', 'timeoutSec', 'instructionsFileContent'] as const) {
-    const value = settings[field];
-    if (value !== undefined && value !== null) (job[field] as typeof value) = value;
-  }
+  const { model, maxTurns, timeoutSec, instructionsFileContent } = checked(RunSettingsSchema, obj, 'job');
+  if (model != null) job.model = model;
+  if (maxTurns != null) job.maxTurns = maxTurns;
+  if (timeoutSec != null) job.timeoutSec = timeoutSec;
+  if (instructionsFileContent != null) job.instructionsFileContent = instructionsFileContent;
   if (obj.addDirs !== undefined && obj.addDirs !== null) {
     if (!Array.isArray(obj.addDirs) || obj.addDirs.some((dir) => typeof dir !== 'string' || dir === '') || obj.addDirs.length > MAX_ADD_DIRS) {
       throw invalidRequest(`addDirs must be an array of at most ${MAX_ADD_DIRS} directory paths (non-empty strings); got ${describeValue(obj.addDirs)}.`);
