@@ -43,8 +43,8 @@ const ErrorCodeSchema = v.pipe(v.string(ERROR_CODE_RULE), v.regex(/^[a-z][a-z0-9
 
 // ---- Limits of the reference control plane ----
 
-export const INT32_MAX = 2_147_483_647;
-export const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+const INT32_MIN = -2_147_483_648;
 
 /**
  * Caps on free text, in characters. Each is far above any honest value (the runner sends an error message of at
@@ -62,9 +62,9 @@ export const TEXT_LIMITS = {
   document: 1024 * 1024,
 } as const;
 /** A job runs an hour at most; a year of elapsed time is already a bug, 1e308 seconds is garbage. */
-export const MAX_ELAPSED_SEC = 365 * 24 * 3600;
+const MAX_ELAPSED_SEC = 365 * 24 * 3600;
 /** US$1,000,000 for one job: no agent run costs that; the bound keeps a corrupt figure out of the totals. */
-export const MAX_COST_MICROS = 1_000_000 * 1_000_000;
+const MAX_COST_MICROS = 1_000_000 * 1_000_000;
 
 // ---- Shapes ----
 
