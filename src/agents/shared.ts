@@ -1,3 +1,4 @@
+import { isObject, type JsonObject } from '../protocol/values.js';
 import type { RunReport } from './adapter.js';
 
 /**
@@ -16,9 +17,7 @@ export function argvValue(field: string, value: string | number): string {
 }
 
 /** One JSON object printed by an agent. Every field is untrusted: read it through the helpers below. */
-export type Json = Record<string, unknown>;
-
-export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+export type Json = JsonObject;
 
 /** The value when it is a JSON object, else undefined. */
 export const objectAt = (value: unknown): Json | undefined => (isObject(value) ? value : undefined);

@@ -2,13 +2,14 @@
  * The runner protocol (PROTOCOL.md Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
  * authenticate the token, validate the input, one store call, map the outcome to the protocol's status and code.
  */
+import { isUuid } from '../protocol/schemas.js';
 import { RUNNER_API_PREFIX } from '../protocol/types.js';
 import { ControlPlaneError, jobNotFound } from './errors.js';
 import type { Handler, Reply, Route, RouteContext } from './http-server.js';
 import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
 import type { Authentication, JobAccess, RunnerIdentity, Store } from './store.js';
 import { bearerSecret } from './tokens.js';
-import { isUuid, parseCompletion, parseEventBatch } from './validation.js';
+import { parseCompletion, parseEventBatch, parseHeartbeat } from './validation.js';
 
 export interface RunnerRoutesDeps {
   store: Store;
@@ -87,7 +88,8 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
     return NO_CONTENT;
   });
 
-  const heartbeat = forJob(async (_ctx, runner, jobId) => {
+  const heartbeat = forJob(async (ctx, runner, jobId) => {
+    parseHeartbeat(await ctx.readJson());
     const access = await store.heartbeat(jobId, runner);
     if (access.kind !== 'ok') throw accessError(access, jobId, 'heartbeat');
     return NO_CONTENT;

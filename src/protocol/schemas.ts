@@ -1,13 +1,18 @@
 /**
- * The wire shapes the runner reads from a control plane, one valibot schema each; the types in types.ts are inferred
- * from them, so a shape and its check cannot drift apart. The control plane can check what it sends against the same
- * schemas. Every check's message is the expected value in words ("a string", "a positive integer"), so that a failed
+ * The wire shapes, one valibot schema each: what the runner reads from a control plane (a queued job, a claimed job's
+ * payload, an error body) and what a control plane reads from a runner (an events batch, a completion, a heartbeat).
+ * The types are inferred from them, so a shape and its check cannot drift apart. Where the reference control plane is
+ * stricter than the protocol (caps on free text it stores), that is a variant built from the same entries. Every
+ * check's message is the expected value in words ("a string", "a positive integer"), so that a failed
  * check reads `runtimeConfig.maxTurns must be a positive integer (got -1)`: the field, what was expected, what came.
  *
  * valibot rather than hand-written checks: one declaration gives the check, the inferred type and every problem at
  * once with its path; it is modular (only the functions used are bundled and loaded), which keeps start-up fast.
  */
 import * as v from 'valibot';
+import { isIsoTimestamp } from './iso-time.js';
+import { findUnstorable, unstorableReason } from './storable-json.js';
+import { COMPLETION_STATUSES, EVENT_KINDS, MAX_EVENTS_PER_BATCH } from './types.js';
 import { describeValue, isObject, type JsonObject } from './values.js';
 
 // ---- Job ids ----
@@ -36,6 +41,31 @@ export const RequestIdSchema = v.pipe(v.string(REQUEST_ID_RULE), v.regex(/^[\x21
 const ERROR_CODE_RULE = 'a snake_case error code';
 const ErrorCodeSchema = v.pipe(v.string(ERROR_CODE_RULE), v.regex(/^[a-z][a-z0-9_]{0,63}$/, ERROR_CODE_RULE));
 
+// ---- Limits of the reference control plane ----
+
+const INT32_MAX = 2_147_483_647;
+const INT32_MIN = -2_147_483_648;
+
+/**
+ * Caps on free text, in characters. Each is far above any honest value (the runner sends an error message of at
+ * most 2,000 characters; signals, versions and names are a few dozen), and small enough that no field of a
+ * request can fill the database or a terminal.
+ */
+export const TEXT_LIMITS = {
+  errorMessage: 64 * 1024,
+  /** Agent and token names, adapter type, model, agent id, signal, CLI version. */
+  short: 256,
+  sessionId: 1024,
+  /** A directory path (Linux's PATH_MAX). */
+  path: 4096,
+  /** The prompt and the instructions file: a whole context window of text. */
+  document: 1024 * 1024,
+} as const;
+/** A job runs an hour at most; a year of elapsed time is already a bug, 1e308 seconds is garbage. */
+const MAX_ELAPSED_SEC = 365 * 24 * 3600;
+/** US$1,000,000 for one job: no agent run costs that; the bound keeps a corrupt figure out of the totals. */
+const MAX_COST_MICROS = 1_000_000 * 1_000_000;
+
 // ---- Shapes ----
 
 /**
@@ -55,12 +85,28 @@ function missingFieldMessage(entries: v.ObjectEntries, issue: v.BaseIssue<unknow
   return typeof message === 'string' ? message : undefined;
 }
 
+/** Text a store keeps: at most `max` characters (the message then shows the length), with nothing it cannot store. */
+function text(max: number) {
+  return v.pipe(v.string(A_STRING), v.maxLength(max, `a string of at most ${max} characters; shorten it`), storable());
+}
+
+/** A value a jsonb store can hold (see storable-json.ts): the message says where it cannot and what to send instead. */
+function storable<T>() {
+  return v.check<T, (issue: v.CheckIssue<T>) => string>((value) => findUnstorable(value) === undefined, (issue) => storableRule(issue.input));
+}
+
+/** What a value a store refused must be: only called once it was refused. */
+function storableRule(value: unknown): string {
+  return `storable in a database, but ${unstorableReason(value)}`;
+}
+
 /** Absent or null, read as absent: older servers send null for "not set". */
 function absentOrNull<const S extends v.GenericSchema>(schema: S) {
   return v.optional(v.pipe(v.nullable(schema), v.transform((value) => value ?? undefined)));
 }
 
 const A_STRING = 'a string';
+const WHOLE_SECONDS = 'a positive whole number of seconds';
 const POSITIVE_INTEGER = 'a positive integer';
 const POSITIVE_SECONDS = 'a positive number of seconds';
 const DIRECTORY_PATHS = 'an array of directory paths';
@@ -76,16 +122,32 @@ export const JobDescriptorSchema = objectOf(
   'a JSON object {jobId, agentId, agentName, createdAt}',
 );
 
-/** How to run the job; unknown keys are kept, for the adapters that read their own (`command`, `skipGitRepoCheck`, …). */
-export const RuntimeConfigSchema = v.pipe(
-  v.custom<JsonObject>(isObject, 'an object'),
-  v.looseObject({
-    model: v.nullish(v.string(A_STRING)),
-    maxTurns: v.nullish(v.pipe(v.number(POSITIVE_INTEGER), v.integer(POSITIVE_INTEGER), v.minValue(1, POSITIVE_INTEGER))),
-    timeoutSec: v.nullish(v.pipe(v.number(POSITIVE_SECONDS), v.finite(POSITIVE_SECONDS), v.gtValue(0, POSITIVE_SECONDS))),
-    instructionsFileContent: v.nullish(v.string(A_STRING)),
-  }),
-);
+/**
+ * The runtimeConfig keys the runner reads. The runner keeps any other key, for the adapters that read their own
+ * (`command`, `skipGitRepoCheck`, …).
+ */
+const runtimeConfigEntries = {
+  model: v.nullish(v.string(A_STRING)),
+  maxTurns: v.nullish(v.pipe(v.number(POSITIVE_INTEGER), v.integer(POSITIVE_INTEGER), v.minValue(1, POSITIVE_INTEGER), v.maxValue(INT32_MAX, POSITIVE_INTEGER))),
+  timeoutSec: v.nullish(v.pipe(v.number(POSITIVE_SECONDS), v.finite(POSITIVE_SECONDS), v.gtValue(0, POSITIVE_SECONDS))),
+  instructionsFileContent: v.nullish(v.string(A_STRING)),
+};
+
+/** How to run the job, as the runner reads it. */
+export const RuntimeConfigSchema = v.pipe(v.custom<JsonObject>(isObject, 'an object'), v.looseObject(runtimeConfigEntries));
+
+/**
+ * How to run the job, as the reference control plane takes it into a job: the runner's reading, with its free text
+ * capped and storable and whole seconds (a job it stores is always one the runner accepts). It checks the job's
+ * top-level shortcuts (`model`, `maxTurns`, …) with the same entries.
+ */
+export const storedRuntimeConfigEntries = {
+  ...runtimeConfigEntries,
+  model: v.nullish(text(TEXT_LIMITS.short)),
+  timeoutSec: v.nullish(v.pipe(v.number(WHOLE_SECONDS), v.integer(WHOLE_SECONDS), v.minValue(1, WHOLE_SECONDS), v.maxValue(INT32_MAX, WHOLE_SECONDS))),
+  instructionsFileContent: v.nullish(text(TEXT_LIMITS.document)),
+};
+export const StoredRuntimeConfigSchema = v.pipe(v.custom<JsonObject>(isObject, 'an object'), v.looseObject(storedRuntimeConfigEntries), storable());
 
 /** `POST jobs/:id/claim` → 200: everything needed to run the job. Only `jobId` and `prompt` are required. */
 export const JobPayloadSchema = objectOf(
@@ -115,19 +177,103 @@ export const ErrorBodySchema = v.looseObject(
   'a JSON object {error, requestId, …}',
 );
 
+// ---- What a runner sends ----
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID_PATTERN.test(value);
+}
+
+const UUID_RULE = 'a UUID (e.g. from crypto.randomUUID())';
+const SEQ_RULE = "a non-negative integer (the line's position, from 0)";
+const EXIT_CODE_RULE = `an integer from ${INT32_MIN} to ${INT32_MAX} (the agent's exit code)`;
+const ELAPSED_RULE = `a number of seconds from 0 to ${MAX_ELAPSED_SEC} (a year)`;
+const COST_RULE = `an integer from 0 to ${MAX_COST_MICROS} (US dollars x 1,000,000, e.g. 0.0412 -> 41200)`;
+
+/**
+ * One event; its eventId comes out lower-case, so a retry that changed only the case is still the same event. The server
+ * checks every event of every batch: each field is one check where one does (fewer steps, same message).
+ */
+export const RunnerEventSchema = objectOf(
+  {
+    eventId: v.pipe(v.custom<string>(isUuid, UUID_RULE), v.toLowerCase()),
+    kind: v.picklist(EVENT_KINDS, `one of ${EVENT_KINDS.join(', ')}`),
+    ts: v.custom<string>(isIsoTimestamp, 'a real ISO-8601 time with an offset, like new Date().toISOString()'),
+    payload: v.optional(v.custom<JsonObject | string>(isStorablePayload, (issue) => payloadRule(issue.input))),
+    seq: v.optional(v.custom<number>((value) => isInt32(value) && value >= 0, SEQ_RULE)),
+  },
+  'an object {eventId, kind, ts, payload?, seq?}',
+);
+
+function isStorablePayload(value: unknown): value is JsonObject | string {
+  return (typeof value === 'string' || isObject(value)) && findUnstorable(value) === undefined;
+}
+
+function payloadRule(value: unknown): string {
+  return typeof value === 'string' || isObject(value) ? storableRule(value) : 'a JSON object or a string';
+}
+
+function isInt32(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= INT32_MIN && (value as number) <= INT32_MAX;
+}
+
+const BATCH_RULE = `an array of 1 to ${MAX_EVENTS_PER_BATCH} events`;
+
+/**
+ * `POST jobs/:id/events`. The count is checked before any event, so a body of 100,000 events costs a length check, not
+ * 100,000 event checks (and the array is taken as it is, not copied, until its events are read).
+ */
+export const EventsBatchSchema = objectOf(
+  {
+    events: v.pipe(
+      v.custom<unknown[]>(Array.isArray, BATCH_RULE),
+      v.minLength(1, `${BATCH_RULE}; do not send empty batches`),
+      v.maxLength(MAX_EVENTS_PER_BATCH, `${BATCH_RULE}; split it into smaller batches`),
+      v.array(RunnerEventSchema),
+    ),
+  },
+  `a JSON object {"events": [...]} with 1 to ${MAX_EVENTS_PER_BATCH} events`,
+);
+
+/** `POST jobs/:id/complete`. Null means "not known" for the fields an agent may not report. */
+export const CompletionSchema = objectOf(
+  {
+    status: v.picklist(COMPLETION_STATUSES, `one of ${COMPLETION_STATUSES.join(', ')}`),
+    exitCode: v.custom<number>(isInt32, EXIT_CODE_RULE),
+    signal: v.nullish(text(TEXT_LIMITS.short)),
+    elapsedSec: absentOrNull(v.pipe(v.number(ELAPSED_RULE), v.minValue(0, ELAPSED_RULE), v.maxValue(MAX_ELAPSED_SEC, ELAPSED_RULE))),
+    costMicros: absentOrNull(v.pipe(v.number(COST_RULE), v.integer(COST_RULE), v.minValue(0, COST_RULE), v.maxValue(MAX_COST_MICROS, COST_RULE))),
+    sessionId: v.nullish(text(TEXT_LIMITS.sessionId)),
+    cliVersion: absentOrNull(text(TEXT_LIMITS.short)),
+    errorMessage: v.nullish(text(TEXT_LIMITS.errorMessage)),
+  },
+  'a JSON object {status, exitCode, …}',
+);
+
+/** `POST jobs/:id/heartbeat` (Part 2): the call is the message, so no body, or an empty object. */
+export const HeartbeatSchema = v.optional(
+  v.custom<Record<string, never>>((value) => isObject(value) && Object.keys(value).length === 0, 'empty: no body, or {}'),
+);
+
 export type JobDescriptor = v.InferOutput<typeof JobDescriptorSchema>;
 export type RuntimeConfig = v.InferOutput<typeof RuntimeConfigSchema>;
 export type JobPayload = v.InferOutput<typeof JobPayloadSchema>;
 export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
+export type RunnerEvent = v.InferOutput<typeof RunnerEventSchema>;
+export type CompletionBody = v.InferOutput<typeof CompletionSchema>;
 
 // ---- Reading ----
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
-/** `value` checked against `schema`: the value it stands for, or every problem, each naming its field. */
-export function check<const S extends v.GenericSchema>(schema: S, value: unknown): Checked<v.InferOutput<S>> {
+/**
+ * `value` checked against `schema`: the value it stands for, or every problem, each naming its field (`root` names the
+ * value itself: "the answer" a runner read, "the body" a server read).
+ */
+export function check<const S extends v.GenericSchema>(schema: S, value: unknown, root = 'the answer'): Checked<v.InferOutput<S>> {
   const result = v.safeParse(schema, value);
-  return result.success ? { ok: true, value: result.output } : { ok: false, problems: result.issues.map(problemText) };
+  return result.success ? { ok: true, value: result.output } : { ok: false, problems: result.issues.map((issue) => problemText(issue, root)) };
 }
 
 /** A claim's answer, checked, and for the job that was claimed: a payload of another job is refused. */
@@ -149,8 +295,14 @@ export function readErrorBody(value: unknown): Partial<ErrorBody> {
   return body;
 }
 
-/** `runtimeConfig.maxTurns must be a positive integer (got -1)`; `the answer must be …` for the value itself. */
-function problemText(issue: v.BaseIssue<unknown>): string {
+/** `runtimeConfig.maxTurns must be a positive integer (got -1)`; `<root> must be …` for the value itself. */
+function problemText(issue: v.BaseIssue<unknown>, root: string): string {
   const path = (issue.path ?? []).map(({ key }, index) => (typeof key === 'number' ? `[${key}]` : `${index ? '.' : ''}${String(key)}`)).join('');
-  return `${path || 'the answer'} must be ${issue.message} (got ${describeValue(issue.input)})`;
+  return `${path || root} must be ${issue.message} (got ${inputOf(issue)})`;
+}
+
+/** What came: the value, or for one too long its length, since a 64 KiB string shown cut to 60 characters says less. */
+function inputOf({ type, input }: v.BaseIssue<unknown>): string {
+  if (type !== 'max_length') return describeValue(input);
+  return typeof input === 'string' ? `${input.length} characters` : `${(input as unknown[]).length} items`;
 }

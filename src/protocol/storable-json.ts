@@ -69,6 +69,22 @@ export function findUnstorable(value: unknown, maxDepth: number = MAX_JSON_DEPTH
 }
 
 /**
+ * Why a store refuses `value` and what to send instead, for the message of a refusal ("message.text: its value holds a
+ * NUL character …; replace …"); undefined when it can be stored as it is.
+ */
+export function unstorableReason(value: unknown): string | undefined {
+  const problem = findUnstorable(value);
+  if (problem === undefined) return undefined;
+  const fix =
+    problem.reason === 'too_deep'
+      ? `send what nests deeper than ${MAX_JSON_DEPTH} levels as text (a JSON string) instead`
+      : 'replace NUL characters and lone surrogates with U+FFFD (as the runner does) and send again';
+  // The detail quotes the path, whose keys can be as long as the value: keep the message short.
+  const detail = problem.detail.length > 300 ? `${problem.detail.slice(0, 297)}...` : problem.detail;
+  return `${detail}; ${fix}`;
+}
+
+/**
  * `value` with every NUL and lone surrogate, in strings and keys alike, replaced by U+FFFD; the same value when there
  * was nothing to replace. Nesting is not repaired (and this recursion must not meet it): repair only a value for which
  * `findUnstorable(…)?.reason` is not `'too_deep'`.

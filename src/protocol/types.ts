@@ -13,10 +13,10 @@ export const TOKEN_PATTERN = /^fos_[A-Za-z0-9]{32}$/;
 export const MAX_EVENTS_PER_BATCH = 256;
 
 /**
- * The shapes a control plane sends (a queued job, a claimed job's payload, an error body) are declared once, as the
- * schemas that check them; their types are inferred there.
+ * The shapes on the wire (a queued job, a claimed job's payload, an error body; an event, a completion) are declared
+ * once, as the schemas that check them; their types are inferred there.
  */
-export type { ErrorBody, JobDescriptor, JobPayload, RuntimeConfig } from './schemas.js';
+export type { CompletionBody, ErrorBody, JobDescriptor, JobPayload, RunnerEvent, RuntimeConfig } from './schemas.js';
 
 /** Known adapter types; any other string may arrive from a newer server. */
 export type AdapterType =
@@ -48,31 +48,9 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
-export interface RunnerEvent {
-  /** A UUID made by the runner, unique per job. */
-  eventId: string;
-  kind: EventKind;
-  /** ISO-8601 time (with `Z`) at which the runner read the line. */
-  ts: string;
-  /** The parsed JSON object of a JSON line, or the raw text of a line that is not JSON. */
-  payload?: Record<string, unknown> | string;
-  /** Part 2: the line's position in the job's output, counting from 0. */
-  seq?: number;
-}
-
-export type CompletionStatus = 'completed' | 'failed' | 'cancelled';
-
-export interface CompletionBody {
-  status: CompletionStatus;
-  exitCode: number;
-  signal?: string | null;
-  elapsedSec?: number;
-  /** US dollars × 1,000,000, a non-negative integer. */
-  costMicros?: number;
-  sessionId?: string | null;
-  cliVersion?: string;
-  errorMessage?: string | null;
-}
+/** How a job can end, as a runner reports it. */
+export const COMPLETION_STATUSES = ['completed', 'failed', 'cancelled'] as const;
+export type CompletionStatus = (typeof COMPLETION_STATUSES)[number];
 
 /** The error codes a server puts in its JSON error bodies, beside a `requestId`. */
 export type ErrorCode =

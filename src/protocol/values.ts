@@ -1,7 +1,7 @@
 /**
- * Two helpers for reading values that came from outside (a server's answer, a runner's request, an agent's line):
- * telling an object apart, and showing a value in a message without letting it take the message (or the terminal
- * it is printed on) over.
+ * Helpers for reading values that came from outside (a server's answer, a runner's request, an agent's line, a
+ * spool file): parsing JSON that may not be JSON, telling an object apart, and showing a value in a message without
+ * letting it take the message (or the terminal it is printed on) over.
  */
 
 export type JsonObject = Record<string, unknown>;
@@ -9,6 +9,24 @@ export type JsonObject = Record<string, unknown>;
 /** A JSON object: not null, not an array. */
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The value `text` stands for as JSON, or undefined when it is not JSON (JSON has no undefined, so nothing is lost):
+ * for text whose damage is handled by the caller (a line that is not JSON is text, a torn spool record is skipped).
+ */
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `text` parsed as JSON when it is a JSON object, else undefined. */
+export function parseJsonObject(text: string): JsonObject | undefined {
+  const value = parseJsonOrUndefined(text);
+  return isObject(value) ? value : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AgentAdapter } from '../agents/index.js';
 import type { EventKind } from '../protocol/types.js';
 import { MAX_JSON_DEPTH, findUnstorable, repairStorable, repairString, type UnstorableReason } from '../protocol/storable-json.js';
+import { parseJsonObject } from '../protocol/values.js';
 import type { Logger } from './logger.js';
 
 /** An event on its way to the server, before it is stamped and serialized. */
@@ -32,7 +33,8 @@ export interface ReadLine {
  * lines already spooled.
  */
 export function stdoutEvent(line: string, adapter: AgentAdapter): ReadLine {
-  const message = parseJsonObject(line);
+  // Only a line that starts like an object can be one: plain text is not handed to JSON.parse to fail.
+  const message = line.startsWith('{') ? parseJsonObject(line) : undefined;
   if (!message) return textLine('stdout_line', line);
   const problem = findUnstorable(message);
   if (problem?.reason === 'too_deep') return { ...textLine('stdout_line', line), message, change: { reason: 'too_deep', detail: problem.detail } };
@@ -74,12 +76,3 @@ function textLine(kind: 'stdout_line' | 'stderr_line', line: string): ReadLine {
   return { event: { kind, payload: text }, change: { reason: 'nul', detail: `a ${kind} held a NUL character` } };
 }
 
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}

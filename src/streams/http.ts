@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { is } from 'valibot';
 import { check, checkJobPayload, jobIdProblem, JobDescriptorSchema, readErrorBody, RequestIdSchema, type Checked } from '../protocol/schemas.js';
 import { RUNNER_API_PREFIX, type CompletionBody, type JobDescriptor, type JobPayload, type RunnerEvent } from '../protocol/types.js';
-import { describeValue } from '../protocol/values.js';
+import { describeValue, parseJsonOrUndefined } from '../protocol/values.js';
 
 /**
  * How much of an answer the runner reads, per route, before it stops reading: a server (or anything posing as one)
@@ -308,33 +308,19 @@ async function readLimited(response: Response, limitBytes: number): Promise<{ te
 /** A 2xx body as JSON, checked by `checker`. */
 function readJson<T>(answer: Answer, route: string, limitBytes: number, checker: (value: unknown) => Checked<T>): Checked<T> {
   if (!answer.complete) return { ok: false, problems: [`the answer is over ${formatBytes(limitBytes)}, the most the runner reads from ${route}`] };
-  let value: unknown;
-  try {
-    value = JSON.parse(answer.text);
-  } catch {
-    return { ok: false, problems: [`the answer is not JSON (it starts ${describeValue(answer.text, 80)})`] };
-  }
+  const value = parseJsonOrUndefined(answer.text);
+  if (value === undefined) return { ok: false, problems: [`the answer is not JSON (it starts ${describeValue(answer.text, 80)})`] };
   return checker(value);
 }
 
 /** The request id of an answer: the x-request-id header, else a `requestId` in its body. */
 function requestIdIn(answer: Answer): string | undefined {
   if (answer.requestId !== undefined || !answer.complete) return answer.requestId;
-  try {
-    return readErrorBody(JSON.parse(answer.text)).requestId;
-  } catch {
-    return undefined;
-  }
+  return readErrorBody(parseJsonOrUndefined(answer.text)).requestId;
 }
 
 function toApiError(status: number, route: string, text: string, headerRequestId: string | undefined): ApiError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const body = readErrorBody(parsed);
+  const body = readErrorBody(parseJsonOrUndefined(text));
   const requestId = headerRequestId ?? body.requestId;
   if (status === 401) return new TokenRejectedError(route, body.error, requestId, text, body.expiredAt);
   return new ApiError(status, route, body.error, requestId, text);

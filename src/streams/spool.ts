@@ -2,6 +2,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync,
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { CompletionBody } from '../protocol/types.js';
+import { parseJsonObject } from '../protocol/values.js';
 
 /**
  * The durable spool: one append-only file per job under the runner's state directory. Each batch of events
@@ -169,7 +170,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
       batches.push({ offset, length: line.length });
       continue;
     }
-    const record = parseRecord(line.toString('utf8'));
+    const record = parseJsonObject(line.toString('utf8'));
     if (record?.t === 'job') header = record as typeof header;
     else if (record?.t === 'ack' && typeof record.batches === 'number') acked = record.batches;
     else if (record?.t === 'set_aside' && typeof record.batches === 'number') {
@@ -310,11 +311,3 @@ function spoolPath(dir: string, jobId: string): string {
   return join(dir, `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}${SUFFIX}`);
 }
 
-function parseRecord(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}

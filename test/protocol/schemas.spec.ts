@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { check, checkJobPayload, JobDescriptorSchema, jobIdProblem, readErrorBody } from '../../src/protocol/schemas.js';
+import {
+  check,
+  checkJobPayload,
+  CompletionSchema,
+  EventsBatchSchema,
+  HeartbeatSchema,
+  JobDescriptorSchema,
+  jobIdProblem,
+  readErrorBody,
+} from '../../src/protocol/schemas.js';
 import { describeValue } from '../../src/protocol/values.js';
 
 const valid = { jobId: 'j1', agentId: 'a1', prompt: 'hi', sessionId: null, promptHash: 'h', runtimeConfig: { model: 'sonnet', maxTurns: 3, timeoutSec: 60 } };
@@ -122,5 +131,83 @@ describe('describeValue', () => {
     expect(describeValue(cycle)).toBe('an object');
     expect(describeValue(JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`))).toBe('an array');
     expect(describeValue(10n)).toBe('a bigint');
+  });
+});
+
+describe('events batch', () => {
+  const eventId = '3f0e2a4c-8b1d-4e6f-9a7b-0c1d2e3f4a5b';
+  const event = { eventId, kind: 'claude_message', ts: '2026-01-01T00:00:00.123+02:00', payload: { type: 'assistant' }, seq: 0 };
+  const batch = (...events: unknown[]) => check(EventsBatchSchema, { events }, 'the body');
+
+  it('should accept 1 to 256 events, read eventIds lower-case and drop keys the protocol does not name', () => {
+    expect(batch({ ...event, eventId: eventId.toUpperCase(), extra: 1 }, { ...event, payload: 'plain text', seq: 2 ** 31 - 1 })).toEqual({
+      ok: true,
+      value: { events: [event, { ...event, payload: 'plain text', seq: 2 ** 31 - 1 }] },
+    });
+    expect(batch(...Array.from({ length: 256 }, () => event)).ok).toBe(true);
+  });
+
+  it('should refuse an empty batch and one over 256 events, saying what to do, without checking each event', () => {
+    expect(batch()).toEqual({ ok: false, problems: ['events must be an array of 1 to 256 events; do not send empty batches (got [])'] });
+    expect(batch(...Array.from({ length: 257 }, () => 'not an event'))).toEqual({
+      ok: false,
+      problems: ['events must be an array of 1 to 256 events; split it into smaller batches (got 257 items)'],
+    });
+  });
+
+  it('should name each bad field by its path, with the value and what was expected', () => {
+    expect(batch(event, { ...event, eventId: 'abc', kind: 'shout', ts: '2025-02-30T00:00:00Z', seq: -1, payload: 7 }, [])).toEqual({
+      ok: false,
+      problems: [
+        'events[1].eventId must be a UUID (e.g. from crypto.randomUUID()) (got "abc")',
+        'events[1].kind must be one of stdout_line, stderr_line, claude_message, claude_tool_use, claude_tool_result, claude_result, model_message, tool_call, tool_result, run_complete (got "shout")',
+        'events[1].ts must be a real ISO-8601 time with an offset, like new Date().toISOString() (got "2025-02-30T00:00:00Z")',
+        'events[1].payload must be a JSON object or a string (got 7)',
+        "events[1].seq must be a non-negative integer (the line's position, from 0) (got -1)",
+        'events[2] must be an object {eventId, kind, ts, payload?, seq?} (got [])',
+      ],
+    });
+  });
+
+  it('should refuse a payload a database cannot store, saying where and what to send instead', () => {
+    expect(batch({ ...event, payload: { text: 'a\u0000b' } })).toEqual({
+      ok: false,
+      problems: [
+        'events[0].payload must be storable in a database, but text: its value holds a NUL character (\\u0000), which cannot be stored as JSON; ' +
+          'replace NUL characters and lone surrogates with U+FFFD (as the runner does) and send again (got {"text":"a\\u0000b"})',
+      ],
+    });
+  });
+});
+
+describe('completion', () => {
+  it('should accept what the protocol describes, reading null as "not known"', () => {
+    const body = { status: 'failed', exitCode: -(2 ** 31), signal: null, elapsedSec: 365 * 24 * 3600, costMicros: 1e12, sessionId: null, cliVersion: '1.2', errorMessage: 'e'.repeat(64 * 1024) };
+    expect(check(CompletionSchema, body)).toEqual({ ok: true, value: body });
+    expect(check(CompletionSchema, { status: 'completed', exitCode: 0, elapsedSec: null, costMicros: null, cliVersion: null })).toMatchObject({
+      ok: true,
+      value: { status: 'completed', exitCode: 0, elapsedSec: undefined, costMicros: undefined, cliVersion: undefined },
+    });
+  });
+
+  it('should refuse values out of range and text over its cap, showing the length of the text', () => {
+    expect(check(CompletionSchema, { status: 'done', exitCode: 1.5, elapsedSec: -1, costMicros: 2 ** 53 - 1, signal: 'S'.repeat(257) }, 'the body')).toEqual({
+      ok: false,
+      problems: [
+        'status must be one of completed, failed, cancelled (got "done")',
+        "exitCode must be an integer from -2147483648 to 2147483647 (the agent's exit code) (got 1.5)",
+        'signal must be a string of at most 256 characters; shorten it (got 257 characters)',
+        'elapsedSec must be a number of seconds from 0 to 31536000 (a year) (got -1)',
+        'costMicros must be an integer from 0 to 1000000000000 (US dollars x 1,000,000, e.g. 0.0412 -> 41200) (got 9007199254740991)',
+      ],
+    });
+  });
+});
+
+describe('heartbeat', () => {
+  it('should take no body or an empty object, and nothing else', () => {
+    expect(check(HeartbeatSchema, undefined).ok).toBe(true);
+    expect(check(HeartbeatSchema, {}).ok).toBe(true);
+    expect(check(HeartbeatSchema, { status: 'alive' }, 'the body')).toEqual({ ok: false, problems: ['the body must be empty: no body, or {} (got {"status":"alive"})'] });
   });
 });
