@@ -12,13 +12,11 @@ export const TOKEN_PATTERN = /^fos_[A-Za-z0-9]{32}$/;
 /** The most events one batch may carry on the wire (the runner itself sends at most 32). */
 export const MAX_EVENTS_PER_BATCH = 256;
 
-/** A queued job, as the long-poll announces it. */
-export interface JobDescriptor {
-  jobId: string;
-  agentId: string;
-  agentName: string;
-  createdAt: string;
-}
+/**
+ * The shapes a control plane sends (a queued job, a claimed job's payload, an error body) are declared once, as the
+ * schemas that check them; their types are inferred there.
+ */
+export type { ErrorBody, JobDescriptor, JobPayload, RuntimeConfig } from './schemas.js';
 
 /** Known adapter types; any other string may arrive from a newer server. */
 export type AdapterType =
@@ -34,27 +32,6 @@ export type AdapterType =
   | 'process'
   | 'http'
   | (string & {});
-
-export interface RuntimeConfig {
-  model?: string | null;
-  maxTurns?: number | null;
-  timeoutSec?: number | null;
-  instructionsFileContent?: string | null;
-  [key: string]: unknown;
-}
-
-/** What a successful claim returns: everything needed to run the job. */
-export interface JobPayload {
-  jobId: string;
-  agentId: string;
-  agentName?: string;
-  prompt: string;
-  sessionId: string | null;
-  promptHash: string;
-  runtimeConfig: RuntimeConfig;
-  adapterType?: AdapterType;
-  addDirs?: string[];
-}
 
 /** Event kinds the protocol accepts; anything else is a 400. */
 export const EVENT_KINDS = [
@@ -110,10 +87,3 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'not_found'
   | 'internal_error';
-
-export interface ErrorBody {
-  error: ErrorCode | (string & {});
-  message?: string;
-  requestId?: string;
-  expiredAt?: string;
-}

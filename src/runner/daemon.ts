@@ -2,6 +2,7 @@ import { BehaviorSubject, EMPTY, concat, connect, filter, map, mergeMap, scan, t
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
+import { TokenRejectedError } from '../streams/http.js';
 import { errorText } from './agent-run.js';
 import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
@@ -56,6 +57,9 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
     minIntervalMs: deps.pollMinIntervalMs,
     backoff: {
       ...deps.retry,
+      // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
+      // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
+      shouldRetry: (error) => !(error instanceof TokenRejectedError),
       onRetry: ({ error, delayMs }) => {
         if (deps.metrics) deps.metrics.pollErrors++;
         log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
@@ -94,7 +98,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           log.info('got job', { jobId: job.jobId, agent: job.agentName });
           return runJob(job, { ...deps, cancel$ }).pipe(
             tap((result) => {
-              const ran = result.outcome !== 'lost' && result.outcome !== 'gone';
+              const ran = result.outcome !== 'lost' && result.outcome !== 'gone' && result.outcome !== 'unclaimed';
               changeLoad((load) => ({ running: load.running - 1, finished: load.finished + (ran ? 1 : 0) }));
             }),
           );

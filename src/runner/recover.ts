@@ -1,11 +1,14 @@
-import { EMPTY, concat, concatMap, defer, from, ignoreElements, map, skip, takeWhile, tap, toArray, type Observable } from 'rxjs';
+import { EMPTY, catchError, concat, concatMap, defer, from, ignoreElements, map, skip, takeWhile, tap, throwError, toArray, type Observable } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, RunnerEvent } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
-import { stderrEvent, stdoutEvent, type PendingEvent } from './agent-run.js';
+import { TokenRejectedError } from '../streams/http.js';
+import { jobIdProblem } from '../protocol/schemas.js';
+import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
+import { errorText, stderrEvent, stdoutEvent, type PendingEvent } from './agent-run.js';
 import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
 import type { JobResult } from './run-job.js';
 import { spoolEvents } from './spool-events.js';
@@ -27,7 +30,8 @@ export const STOPPED_MID_JOB =
  * polls, so old jobs are settled before new ones start.
  */
 export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
-  return defer(() => from(findLeftovers(deps.spoolDir, deps.isRunnerAlive))).pipe(
+  const setAside = (path: string, jobId: string | undefined, error: unknown) => setLeftoverAside(path, jobId, error, deps);
+  return defer(() => from(findLeftovers(deps.spoolDir, deps.isRunnerAlive, (path, error) => setAside(path, undefined, error)))).pipe(
     concatMap((leftover) => {
       if (leftover.serverUrl !== deps.serverUrl) {
         deps.log.warn('spooled job belongs to another server; leaving it for a runner of that server', {
@@ -36,7 +40,22 @@ export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
         });
         return EMPTY;
       }
-      return settleLeftover(leftover, deps);
+      // A hand-edited or damaged header: such an id would change the URL it is sent to, or not encode at all.
+      const badId = jobIdProblem(leftover.jobId);
+      if (badId) return (setAside(leftover.path, undefined, new Error(badId)), EMPTY);
+      // Whatever goes wrong settling one leftover fails that job, never the runner: no spool can stop the next start.
+      return defer(() => settleLeftover(leftover, deps)).pipe(
+        catchError((error: unknown) => {
+          if (error instanceof TokenRejectedError) return throwError(() => error);
+          const keptAt = setAside(leftover.path, leftover.jobId, error);
+          return failSetAsideJob(leftover.jobId, error, keptAt, deps);
+        }),
+      );
+    }),
+    catchError((error: unknown) => {
+      if (error instanceof TokenRejectedError) return throwError(() => error);
+      deps.log.error(`could not look for what a previous run left in ${deps.spoolDir} (${errorText(error)}); going on without it`);
+      return EMPTY;
     }),
   );
 }

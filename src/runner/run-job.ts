@@ -23,18 +23,20 @@ import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } 
 import { alongside } from '../operators/alongside.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
-import { TokenRejectedError } from '../streams/http.js';
+import { TokenRejectedError, type ClaimOutcome } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatch, deliverCompletion, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import { agentRun, errorText, settleRun, stopMessage, type StopReason } from './agent-run.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
-import { checkPayload } from './payload.js';
 
 export interface JobResult {
   jobId: string;
-  /** `lost`: another runner claimed it first; `gone`: cancelled or unknown before the claim. */
-  outcome: CompletionStatus | 'lost' | 'gone';
+  /**
+   * `lost`: another runner claimed it first; `gone`: cancelled or unknown before the claim; `unclaimed`: the claim
+   * failed (the server kept failing, or answered something unexpected), so the job was left to the server.
+   */
+  outcome: CompletionStatus | 'lost' | 'gone' | 'unclaimed';
   exitCode?: number;
   eventsSent: number;
   costMicros?: number;
@@ -72,28 +74,39 @@ const MAX_ERROR_MESSAGE_CHARS = 2000;
  * the completion, sent only after every batch was accepted.
  */
 export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobResult> {
-  return deps.api.claim(job.jobId).pipe(
-    retryBackoff({ ...deps.retry, maxAttempts: 5, scheduler: deps.scheduler, onRetry: logRetry(deps.log, 'claim', job.jobId) }),
+  const { jobId } = job;
+  return deps.api.claim(jobId).pipe(
+    retryBackoff({ ...deps.retry, maxAttempts: 5, scheduler: deps.scheduler, onRetry: logRetry(deps.log, 'claim', jobId) }),
+    // Whatever the server answered to the claim, the runner goes back to polling; only a rejected token stops it.
+    catchError((error: unknown) => (error instanceof TokenRejectedError ? throwError(() => error) : of({ kind: 'unclaimed' as const, error }))),
     switchMap((claim) => {
-      if (claim.kind !== 'claimed') {
-        deps.log.info(claim.kind === 'lost' ? 'job taken by another runner' : 'job cancelled before it could be claimed', { jobId: job.jobId });
-        return of<JobResult>({ jobId: job.jobId, outcome: claim.kind, eventsSent: 0 });
+      if (claim.kind === 'unclaimed') {
+        const errorMessage = errorText(claim.error);
+        deps.log.warn('could not claim the job; going back to polling', { jobId, error: errorMessage });
+        return of<JobResult>({ jobId, outcome: 'unclaimed', eventsSent: 0, errorMessage });
       }
-      return executeJob(job, claim.payload, deps.openSpool(job.jobId), deps);
+      if (claim.kind === 'lost' || claim.kind === 'gone') {
+        deps.log.info(claim.kind === 'lost' ? 'job taken by another runner' : 'job cancelled before it could be claimed', { jobId });
+        return of<JobResult>({ jobId, outcome: claim.kind, eventsSent: 0 });
+      }
+      return executeJob(claim, deps.openSpool(jobId), deps);
     }),
   );
 }
 
-function executeJob(job: JobDescriptor, rawPayload: unknown, spool: JobSpool, deps: JobRunnerDeps): Observable<JobResult> {
+function executeJob(claim: Extract<ClaimOutcome, { kind: 'claimed' | 'malformed' }>, spool: JobSpool, deps: JobRunnerDeps): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
-  const checked = checkPayload(rawPayload, job.jobId);
-  if (!checked.ok) {
-    return refuse(`malformed job payload, so no agent was started: ${checked.problems.join('; ')}. Report this to the control plane's operators.`);
+  if (claim.kind === 'malformed') {
+    return refuse(
+      `malformed job payload${claim.requestId ? ` (requestId ${claim.requestId})` : ''}, so no agent was started: ${claim.problems.join('; ')}. ` +
+        "Report this to the control plane's operators.",
+    );
   }
-  const adapter = adapterFor(checked.payload.adapterType);
+  const { payload } = claim;
+  const adapter = adapterFor(payload.adapterType);
   if (!adapter) {
     return refuse(
-      `adapter type ${JSON.stringify(checked.payload.adapterType)} is not supported by this runner ` +
+      `adapter type ${JSON.stringify(payload.adapterType)} is not supported by this runner ` +
         `(it runs ${supportedAdapterTypes.join(', ')}); upgrade founderos-runner or change the agent's adapter`,
     );
   }
@@ -103,7 +116,7 @@ function executeJob(job: JobDescriptor, rawPayload: unknown, spool: JobSpool, de
         'its owner can allow them with --allow-process-jobs (or FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS=1)',
     );
   }
-  return runAgent(checked.payload, adapter, spool, startedAt, deps);
+  return runAgent(payload, adapter, spool, startedAt, deps);
 
   function refuse(errorMessage: string): Observable<JobResult> {
     return reportCompletion(deps, spool, startedAt, () => 0, async () => ({ status: 'failed', exitCode: -1, errorMessage }));

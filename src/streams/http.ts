@@ -1,12 +1,19 @@
 import ky, { type KyInstance } from 'ky';
 import { Observable } from 'rxjs';
-import {
-  RUNNER_API_PREFIX,
-  type CompletionBody,
-  type ErrorBody,
-  type JobDescriptor,
-  type RunnerEvent,
-} from '../protocol/types.js';
+import { check, checkJobPayload, jobIdProblem, JobDescriptorSchema, readErrorBody, RequestIdSchema, type Checked } from '../protocol/schemas.js';
+import { RUNNER_API_PREFIX, type CompletionBody, type JobDescriptor, type JobPayload, type RunnerEvent } from '../protocol/types.js';
+import { describeValue } from '../protocol/values.js';
+import { is } from 'valibot';
+
+/**
+ * How much of an answer the runner reads, per route, before it stops reading: a server (or anything posing as one)
+ * that answers with gigabytes cannot grow the runner's memory past these. A claim's payload holds the prompt and
+ * the agent's instructions, which may be large (whole files pasted in), so it gets 16 MiB, above the 10 MB the cloud
+ * accepts for any request body; every other answer is a few hundred bytes of JSON, and gets 64 KiB.
+ */
+export const ANSWER_LIMITS = { claim: 16 * 1024 * 1024, other: 64 * 1024 } as const;
+/** How much of an error answer is shown in a message. */
+const ERROR_BODY_SNIPPET_CHARS = 300;
 
 /** A response the runner did not expect; `status` lets `isTransientError` decide whether to retry. */
 export class ApiError extends Error {
@@ -20,7 +27,7 @@ export class ApiError extends Error {
   ) {
     super(
       `server answered ${status}${code ? ` ${code}` : ''} to ${route}` +
-        `${requestId ? ` (requestId ${requestId})` : ''}${body && !code ? `: ${body.slice(0, 300)}` : ''}`,
+        `${requestId ? ` (requestId ${requestId})` : ''}${body && !code ? `: ${describeValue(body, ERROR_BODY_SNIPPET_CHARS)}` : ''}`,
     );
   }
 }
@@ -42,8 +49,64 @@ export class TokenRejectedError extends ApiError {
   }
 }
 
+/**
+ * A 3xx. Following it would send the token, and the agent's output, to wherever the server points (a 307 re-sends a
+ * POST's body), and would take jobs from another origin: the "https, or http only to this machine" rule is checked
+ * on --server-url alone. It carries no `status`, so the pipeline retries it with backoff like a failing server:
+ * the runner stays up, says what is wrong at every try, and goes on once the server or the URL is fixed.
+ */
+export class RedirectRefusedError extends Error {
+  override readonly name = 'RedirectRefusedError';
+  constructor(
+    readonly route: string,
+    readonly redirectStatus: number,
+    readonly location: string | undefined,
+    readonly requestId: string | undefined,
+  ) {
+    super(
+      `server answered ${redirectStatus} to ${route}, a redirect to ${location === undefined ? '(no location)' : describeValue(location, 200)}` +
+        `${requestId ? ` (requestId ${requestId})` : ''}, which the runner does not follow: it would send the token and the agent's output there. ` +
+        'Set --server-url (FOUNDEROS_RUNNER_URL) to the address the control plane really serves from',
+    );
+  }
+}
+
+/**
+ * A 2xx whose body is not what the protocol says (not JSON, the wrong shape, an unsafe job id, too big). It carries
+ * no `status`, so a long-poll answered with garbage is retried with backoff, not hammered, and never ends the runner.
+ */
+export class MalformedAnswerError extends Error {
+  override readonly name = 'MalformedAnswerError';
+  constructor(
+    readonly route: string,
+    readonly requestId: string | undefined,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `server answered ${route} with something the runner cannot use${requestId ? ` (requestId ${requestId})` : ''}: ${problems.join('; ')}. ` +
+        'It was skipped. Check that --server-url is the address of a FounderOS control plane; if it is, quote the requestId to its operators',
+    );
+  }
+}
+
+/** No complete answer (headers and body) within the route's time; named like ky's own, which callers recognise. */
+export class AnswerTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  constructor(route: string, timeoutMs: number) {
+    super(`no complete answer to ${route} within ${timeoutMs / 1000} s`);
+  }
+}
+
 export type NextJobOutcome = { kind: 'job'; job: JobDescriptor } | { kind: 'empty' };
-export type ClaimOutcome = { kind: 'claimed'; payload: unknown } | { kind: 'lost' } | { kind: 'gone' };
+/**
+ * `malformed`: the server claimed the job for this runner but its payload cannot be run (the claim must not be
+ * retried: the job is this runner's now, to be failed with `problems`).
+ */
+export type ClaimOutcome =
+  | { kind: 'claimed'; payload: JobPayload }
+  | { kind: 'malformed'; problems: string[]; requestId?: string }
+  | { kind: 'lost' }
+  | { kind: 'gone' };
 /** `terminal`: the job ended on the server (409); `gone`: it is not this runner's any more (403/404). */
 export type AppendOutcome = { kind: 'ok' } | { kind: 'terminal' } | { kind: 'gone' };
 export type CompleteOutcome = { kind: 'ok' } | { kind: 'already_terminal' } | { kind: 'gone' };
@@ -54,8 +117,9 @@ export interface RunnerApiOptions {
   serverUrl: string;
   token: string;
   userAgent: string;
-  /** How long a long-poll may stay open; above the server's 30 s hold. */
+  /** How long a long-poll may take, answer included; above the server's 30 s hold. */
   longPollTimeoutMs?: number;
+  /** How long any other request may take, answer included. */
   requestTimeoutMs?: number;
 }
 
@@ -63,6 +127,8 @@ export interface RunnerApiOptions {
  * The four runner endpoints of the protocol (plus the Part 2 heartbeat), each as a cold Observable that
  * sends one request per subscription, aborts it on unsubscribe, and maps the answer to a typed outcome.
  * ky never retries here: retries belong to the pipeline (`retryBackoff`), where they are visible and testable.
+ * Every answer is read with a size limit, redirects are refused, and a body the runner uses is checked against
+ * the protocol's schema before anything else sees it.
  */
 export interface RunnerApi {
   nextJob(): Observable<NextJobOutcome>;
@@ -73,7 +139,23 @@ export interface RunnerApi {
   heartbeat(jobId: string): Observable<HeartbeatOutcome>;
 }
 
-type StatusMap<T> = Partial<Record<number, T | ((body: string) => T)>>;
+/** A 2xx answer's body as read: `complete` is false when it ran past the route's limit and was cut there. */
+interface Answer {
+  text: string;
+  complete: boolean;
+  requestId: string | undefined;
+}
+
+/** Per status: a fixed outcome (the body is not needed), or how to read one from the body. */
+type StatusMap<T> = Partial<Record<number, T | ((answer: Answer) => T)>>;
+
+interface RequestInit {
+  json?: unknown;
+  body?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  limitBytes?: number;
+}
 
 export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const client: KyInstance = ky.create({
@@ -81,28 +163,28 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     headers: { authorization: `Bearer ${options.token}`, 'user-agent': options.userAgent },
     retry: 0,
     throwHttpErrors: false,
-    timeout: options.requestTimeoutMs ?? 30_000,
+    // Node's fetch then hands back the 3xx itself, Location included, instead of following it.
+    redirect: 'manual',
+    // The deadline below covers the body too, which ky's timeout does not.
+    timeout: false,
   });
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const longPollTimeout = options.longPollTimeoutMs ?? 60_000;
 
-  function request<T>(
-    method: 'get' | 'post',
-    route: string,
-    outcomes: StatusMap<T>,
-    init: { json?: unknown; body?: string; headers?: Record<string, string>; timeout?: number } = {},
-  ): Observable<T> {
+  function request<T>(method: 'get' | 'post', route: string, outcomes: StatusMap<T>, init: RequestInit = {}): Observable<T> {
+    const { timeoutMs = requestTimeout, limitBytes = ANSWER_LIMITS.other, ...sent } = init;
+    const name = `${method.toUpperCase()} ${route}`;
     return new Observable<T>((subscriber) => {
       const abort = new AbortController();
       let settled = false;
-      client(route, { method, signal: abort.signal, ...init })
-        .then(async (response) => {
-          // Read every body, even the ones we ignore: an unread body keeps the connection busy.
-          const body = await response.text();
-          const outcome = outcomes[response.status];
-          if (outcome !== undefined) {
-            return typeof outcome === 'function' ? (outcome as (b: string) => T)(body) : outcome;
-          }
-          throw toApiError(response, route, body);
+      let timedOut = false;
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, timeoutMs);
+      exchange()
+        .catch((error: unknown) => {
+          throw timedOut ? new AnswerTimeoutError(name, timeoutMs) : error;
         })
         .then(
           (value) => {
@@ -112,46 +194,85 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           },
           (error: unknown) => {
             settled = true;
-            if (!abort.signal.aborted) subscriber.error(error);
+            if (!abort.signal.aborted || timedOut) subscriber.error(error);
           },
-        );
+        )
+        .finally(() => clearTimeout(deadline));
       // Aborting a finished request would only cost an exception object per batch.
-      return () => settled || abort.abort();
+      return () => {
+        clearTimeout(deadline);
+        if (!settled) abort.abort();
+      };
+
+      async function exchange(): Promise<T> {
+        const response = await client(route, { method, signal: abort.signal, ...sent });
+        const requestId = requestIdOf(response.headers.get('x-request-id'));
+        if (response.status >= 300 && response.status < 400) {
+          await readLimited(response, ANSWER_LIMITS.other);
+          throw new RedirectRefusedError(name, response.status, response.headers.get('location') ?? undefined, requestId);
+        }
+        const outcome = outcomes[response.status];
+        // Read every body, even the ones we ignore: an unread body keeps the connection busy.
+        const { text, complete } = await readLimited(response, typeof outcome === 'function' ? limitBytes : ANSWER_LIMITS.other);
+        if (outcome === undefined) throw toApiError(response.status, name, text, requestId);
+        return typeof outcome === 'function' ? (outcome as (answer: Answer) => T)({ text, complete, requestId }) : outcome;
+      }
     });
   }
 
-  const jobRoute = (jobId: string, action: string) => `jobs/${encodeURIComponent(jobId)}/${action}`;
+  /** Refused before anything is sent: an unsafe id would change the URL's path (`..`) or not encode at all (a lone surrogate). */
+  function jobRequest<T>(jobId: string, action: string, outcomes: StatusMap<T>, init?: RequestInit): Observable<T> {
+    const problem = jobIdProblem(jobId);
+    if (problem) return new Observable<T>((subscriber) => subscriber.error(new Error(`refusing to send ${action} for this job: ${problem}`)));
+    return request('post', `jobs/${jobId}/${action}`, outcomes, init);
+  }
 
   return {
     nextJob: () =>
       request<NextJobOutcome>(
         'get',
         'jobs/next',
-        { 200: (body) => ({ kind: 'job', job: JSON.parse(body) as JobDescriptor }), 204: { kind: 'empty' } },
-        { timeout: longPollTimeout },
+        {
+          200: (answer) => {
+            const checked = readJson(answer, 'GET jobs/next', ANSWER_LIMITS.other, (value) => check(JobDescriptorSchema, value));
+            if (!checked.ok) throw new MalformedAnswerError('GET jobs/next', requestIdIn(answer), checked.problems);
+            return { kind: 'job', job: checked.value };
+          },
+          204: { kind: 'empty' },
+        },
+        { timeoutMs: longPollTimeout },
       ),
     claim: (jobId) =>
-      request<ClaimOutcome>('post', jobRoute(jobId, 'claim'), {
-        200: (body) => ({ kind: 'claimed', payload: parseJsonOrText(body) }),
-        409: { kind: 'lost' },
-        404: { kind: 'gone' },
-      }),
+      jobRequest<ClaimOutcome>(
+        jobId,
+        'claim',
+        {
+          200: (answer) => {
+            const checked = readJson(answer, `POST jobs/${jobId}/claim`, ANSWER_LIMITS.claim, (value) => checkJobPayload(value, jobId));
+            return checked.ok ? { kind: 'claimed', payload: checked.value } : { kind: 'malformed', problems: checked.problems, requestId: requestIdIn(answer) };
+          },
+          409: { kind: 'lost' },
+          404: { kind: 'gone' },
+        },
+        { limitBytes: ANSWER_LIMITS.claim },
+      ),
     appendEvents: (jobId, batch) =>
-      request<AppendOutcome>(
-        'post',
-        jobRoute(jobId, 'events'),
+      jobRequest<AppendOutcome>(
+        jobId,
+        'events',
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
         typeof batch === 'string' ? { body: batch, headers: { 'content-type': 'application/json' } } : { json: { events: batch } },
       ),
     complete: (jobId, body) =>
-      request<CompleteOutcome>(
-        'post',
-        jobRoute(jobId, 'complete'),
+      jobRequest<CompleteOutcome>(
+        jobId,
+        'complete',
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'already_terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
         { json: body },
       ),
+    // The status is the whole answer: whatever body comes with it is not read past the usual limit, nor used.
     heartbeat: (jobId) =>
-      request<HeartbeatOutcome>('post', jobRoute(jobId, 'heartbeat'), {
+      jobRequest<HeartbeatOutcome>(jobId, 'heartbeat', {
         200: { kind: 'ok' },
         204: { kind: 'ok' },
         409: { kind: 'cancelled' },
@@ -161,21 +282,71 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   };
 }
 
-function toApiError(response: Response, route: string, body: string): ApiError {
-  const parsed = parseJsonOrText(body);
-  const errorBody: Partial<ErrorBody> = typeof parsed === 'object' && parsed !== null ? (parsed as ErrorBody) : {};
-  const code = typeof errorBody.error === 'string' ? errorBody.error : undefined;
-  const requestId = response.headers.get('x-request-id') ?? errorBody.requestId;
-  if (response.status === 401) return new TokenRejectedError(route, code, requestId, body, errorBody.expiredAt);
-  return new ApiError(response.status, route, code, requestId, body);
+/**
+ * Reads at most `limitBytes` of the body, then stops reading (cancelling the rest of the stream), so that an answer of
+ * any size costs at most that much memory. UTF-8 is decoded once, at the end, so characters split across chunks survive.
+ */
+async function readLimited(response: Response, limitBytes: number): Promise<{ text: string; complete: boolean }> {
+  if (!response.body) return { text: '', complete: true };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: Buffer.concat(chunks, size).toString('utf8'), complete: true };
+    const room = limitBytes - size;
+    if (value.byteLength > room) {
+      chunks.push(value.subarray(0, room));
+      await reader.cancel().catch(() => undefined);
+      return { text: Buffer.concat(chunks, limitBytes).toString('utf8'), complete: false };
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
 }
 
-function parseJsonOrText(body: string): unknown {
+/** A 2xx body as JSON, checked by `checker`. */
+function readJson<T>(answer: Answer, route: string, limitBytes: number, checker: (value: unknown) => Checked<T>): Checked<T> {
+  if (!answer.complete) return { ok: false, problems: [`the answer is over ${formatBytes(limitBytes)}, the most the runner reads from ${route}`] };
+  let value: unknown;
   try {
-    return JSON.parse(body);
+    value = JSON.parse(answer.text);
   } catch {
-    return body;
+    return { ok: false, problems: [`the answer is not JSON (it starts ${describeValue(answer.text, 80)})`] };
   }
+  return checker(value);
+}
+
+/** The request id of an answer: the x-request-id header, else a `requestId` in its body. */
+function requestIdIn(answer: Answer): string | undefined {
+  if (answer.requestId !== undefined || !answer.complete) return answer.requestId;
+  try {
+    return readErrorBody(JSON.parse(answer.text)).requestId;
+  } catch {
+    return undefined;
+  }
+}
+
+function toApiError(status: number, route: string, text: string, headerRequestId: string | undefined): ApiError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const body = readErrorBody(parsed);
+  const requestId = headerRequestId ?? body.requestId;
+  if (status === 401) return new TokenRejectedError(route, body.error, requestId, text, body.expiredAt);
+  return new ApiError(status, route, body.error, requestId, text);
+}
+
+/** The x-request-id header when it is one (printable, short); anything else is not worth a log line. */
+function requestIdOf(header: string | null): string | undefined {
+  return header !== null && is(RequestIdSchema, header) ? header : undefined;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
 }
 
 function ensureTrailingSlash(url: string): string {

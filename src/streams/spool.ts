@@ -1,6 +1,6 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CompletionBody } from '../protocol/types.js';
 
 /**
@@ -40,6 +40,8 @@ export interface JobSpool {
 
 /** What a previous runner left of a job. */
 export interface LeftoverJob {
+  /** The spool file. */
+  path: string;
   jobId: string;
   serverUrl: string;
   agentPid?: number;
@@ -92,16 +94,40 @@ export function openJobSpool(dir: string, jobId: string, serverUrl: string, runn
 
 /**
  * The jobs that runners no longer alive left in `dir`: each with the batches it still owes and, if known,
- * its completion. A file whose runner still runs (another runner sharing the directory) is left alone.
+ * its completion. A file whose runner still runs (another runner sharing the directory) is left alone; a file
+ * that cannot be read is handed to `onUnreadable` and skipped, so one bad file never hides the others.
  */
-export function findLeftovers(dir: string, isRunnerAlive: (pid: number) => boolean): LeftoverJob[] {
+export function findLeftovers(dir: string, isRunnerAlive: (pid: number) => boolean, onUnreadable: (path: string, error: unknown) => void = () => {}): LeftoverJob[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((name) => name.endsWith(SUFFIX))
     .flatMap((name) => {
-      const leftover = readLeftover(join(dir, name), isRunnerAlive);
-      return leftover ? [leftover] : [];
+      const path = join(dir, name);
+      try {
+        const leftover = readLeftover(path, isRunnerAlive);
+        return leftover ? [leftover] : [];
+      } catch (error) {
+        onUnreadable(path, error);
+        return [];
+      }
     });
+}
+
+/** Where spools that recovery could not settle are kept, out of the next start's way, for a person to look at. */
+export const SET_ASIDE_DIR = 'set-aside';
+
+/**
+ * Moves a spool file and the agent's output files beside it into `set-aside/` (a stamp keeps an earlier one of the
+ * same job), so that no later start tries it again; returns the new path of the spool file.
+ */
+export function setAsideSpool(path: string, now = Date.now()): string {
+  const target = join(dirname(path), SET_ASIDE_DIR);
+  mkdirSync(target, { recursive: true, mode: 0o700 });
+  const base = path.slice(0, -SUFFIX.length);
+  const moved = (from: string) => join(target, `${basename(from)}.${now}`);
+  for (const file of [`${base}.stdout`, `${base}.stderr`]) if (existsSync(file)) renameSync(file, moved(file));
+  renameSync(path, moved(path));
+  return moved(path);
 }
 
 function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): LeftoverJob | undefined {
@@ -131,6 +157,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   const spool = new FileSpool(header.jobId, path, fd, validEnd, batches);
   spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
   return {
+    path,
     jobId: header.jobId,
     serverUrl: header.serverUrl,
     agentPid: agent.pid,

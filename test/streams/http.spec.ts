@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, TokenRejectedError, createRunnerApi } from '../../src/streams/http.js';
+import { isTransientError } from '../../src/operators/isTransientError.js';
+import { ANSWER_LIMITS, ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError, createRunnerApi } from '../../src/streams/http.js';
 
 const TOKEN = `fos_${'h'.repeat(32)}`;
 
@@ -27,7 +28,7 @@ describe('runner HTTP client', () => {
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const api = () => createRunnerApi({ serverUrl: baseUrl, token: TOKEN, userAgent: 'founderos-runner/test' });
+  const api = (requestTimeoutMs?: number) => createRunnerApi({ serverUrl: baseUrl, token: TOKEN, userAgent: 'founderos-runner/test', requestTimeoutMs });
   const json = (status: number, value: unknown, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) =>
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
 
@@ -86,4 +87,193 @@ describe('runner HTTP client', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(closed).toBe(true);
   });
+
+  const DESCRIPTOR = { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' };
+  const PAYLOAD = { jobId: 'j1', agentId: 'a', prompt: 'hi', sessionId: null, promptHash: 'h', runtimeConfig: {} };
+  const raw = (status: number, body: string, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) =>
+    res.writeHead(status, headers).end(body);
+  /** Streams `totalBytes` of `fill` in 64 KiB chunks as fast as the client reads; records how much it got out. */
+  const flood = (status: number, totalBytes: number, sent: { bytes: number; closed: boolean }, fill = ' ') => (_req: IncomingMessage, res: ServerResponse) => {
+    const chunk = Buffer.alloc(64 * 1024, fill);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.on('close', () => (sent.closed = true));
+    const pump = () => {
+      while (sent.bytes < totalBytes && !res.destroyed) {
+        sent.bytes += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
+  };
+  const rejection = async (source: Observable<unknown>) => {
+    try {
+      await firstValueFrom(source);
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('expected the request to fail');
+  };
+
+  describe('a long-poll answered with something that is not a job', () => {
+    it.each([
+      ['null', 'null', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got null)'],
+      ['an empty object', '{}', 'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got nothing)'],
+      ['an array', '[]', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got [])'],
+      ['a string', '"job"', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got "job")'],
+      ['a numeric jobId', JSON.stringify({ ...DESCRIPTOR, jobId: 42 }), 'jobId must be 1 to 128 ASCII letters'],
+      ['a jobId of ..', JSON.stringify({ ...DESCRIPTOR, jobId: '..' }), 'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got "..")'],
+      ['a jobId of 10 KB', JSON.stringify({ ...DESCRIPTOR, jobId: 'a'.repeat(10_240) }), `(got "${'a'.repeat(56)}...)`],
+      ['a jobId holding NUL', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\u00001' }), '(got "j\\u00001")'],
+      ['a jobId with a slash', JSON.stringify({ ...DESCRIPTOR, jobId: 'a/../../admin' }), 'jobId must be 1 to 128'],
+      ['a jobId with a lone surrogate', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\ud800' }), '(got "j\\ud800")'],
+      ['a jobId with a terminal escape', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\u001b[2J' }), '(got "j\\u001b[2J")'],
+      ['a descriptor without agentName', JSON.stringify({ jobId: 'j1', agentId: 'a', createdAt: 'now' }), 'agentName must be a string (got nothing)'],
+      ['invalid JSON', '{"jobId": "j1",', 'the answer is not JSON (it starts "{\\"jobId\\": \\"j1\\",")'],
+      ['an HTML page', '<html><body>Welcome to nginx!</body></html>', 'the answer is not JSON (it starts "<html><body>Welcome to nginx!</body></html>")'],
+    ])('should refuse %s, naming the problem and the requestId, as an error the poll retries with backoff', async (_name, body, problem) => {
+      answer = raw(200, body, { 'content-type': 'application/json', 'x-request-id': 'req-garbage' });
+      const requestsBefore = seen.length;
+      const error = await rejection(api().nextJob());
+      expect(error).toBeInstanceOf(MalformedAnswerError);
+      expect(error.message).toContain(problem);
+      expect(error.message).toContain('requestId req-garbage');
+      expect(error.message).toContain('--server-url');
+      expect(isTransientError(error)).toBe(true);
+      // Nothing else was sent on the strength of it (no claim of /jobs/undefined/claim).
+      expect(seen.length).toBe(requestsBefore + 1);
+    });
+
+    it('should take the requestId from the body when the answer has no x-request-id header', async () => {
+      answer = raw(200, JSON.stringify({ requestId: 'req-in-body' }));
+      expect((await rejection(api().nextJob())).message).toContain('requestId req-in-body');
+    });
+
+    it('should stop reading a body past 64 KiB, however much the server sends', async () => {
+      const sent = { bytes: 0, closed: false };
+      answer = flood(200, 512 * 1024 * 1024, sent);
+      const error = await rejection(api().nextJob());
+      expect(error).toBeInstanceOf(MalformedAnswerError);
+      expect(error.message).toContain('the answer is over 64 KiB, the most the runner reads from GET jobs/next');
+      await until(() => sent.closed);
+      // The server got rid of little more than its socket buffers: the runner hung up instead of reading on.
+      expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
+    });
+  });
+
+  describe('a claim', () => {
+    it('should return the checked payload, with the optional parts filled in', async () => {
+      answer = json(200, { jobId: 'j1', prompt: 'hi' });
+      expect(await firstValueFrom(api().claim('j1'))).toEqual({
+        kind: 'claimed',
+        payload: { jobId: 'j1', agentId: '', prompt: 'hi', sessionId: null, promptHash: '', runtimeConfig: {} },
+      });
+    });
+
+    it('should report a payload it cannot run as malformed, naming every bad field, without claiming again', async () => {
+      answer = json(200, { ...PAYLOAD, prompt: 42, runtimeConfig: { maxTurns: -1 } }, { 'x-request-id': 'req-claim' });
+      const requestsBefore = seen.length;
+      expect(await firstValueFrom(api().claim('j1'))).toEqual({
+        kind: 'malformed',
+        requestId: 'req-claim',
+        problems: ['prompt must be a string (got 42)', 'runtimeConfig.maxTurns must be a positive integer (got -1)'],
+      });
+      expect(seen.length).toBe(requestsBefore + 1);
+    });
+
+    it('should read a payload of several MiB (a long prompt), and refuse one past 16 MiB', async () => {
+      const prompt = 'p'.repeat(8 * 1024 * 1024);
+      answer = json(200, { ...PAYLOAD, prompt });
+      expect(await firstValueFrom(api().claim('j1'))).toMatchObject({ kind: 'claimed', payload: { prompt } });
+
+      const sent = { bytes: 0, closed: false };
+      answer = flood(200, 256 * 1024 * 1024, sent);
+      expect(await firstValueFrom(api().claim('j1'))).toEqual({
+        kind: 'malformed',
+        problems: [`the answer is over 16 MiB, the most the runner reads from POST jobs/j1/claim`],
+      });
+      expect(ANSWER_LIMITS.claim).toBe(16 * 1024 * 1024);
+      await until(() => sent.closed);
+      expect(sent.bytes).toBeLessThan(128 * 1024 * 1024);
+    });
+
+    it.each(['..', '', 'a/b', 'j\u0000', 'j\ud800'])('should refuse to send anything for the job id %j', async (jobId) => {
+      const requestsBefore = seen.length;
+      expect((await rejection(api().claim(jobId))).message).toMatch(/^refusing to send claim for this job: a job id must be 1 to 128 ASCII letters/);
+      expect(seen.length).toBe(requestsBefore);
+    });
+  });
+
+  describe('redirects', () => {
+    const redirect = (status: number) => raw(status, 'moved', { location: 'https://elsewhere.example.com/api/runner/jobs/next', 'x-request-id': 'req-moved' });
+
+    it.each([
+      ['the long-poll', 302, () => api().nextJob()],
+      ['an events batch', 307, () => api().appendEvents('j1', '{"events":[]}')],
+      ['a claim', 308, () => api().claim('j1')],
+      ['a completion', 303, () => api().complete('j1', { status: 'completed', exitCode: 0 })],
+    ] as const)('should refuse a redirect of %s (%i) and say what to fix', async (_what, status, call) => {
+      answer = redirect(status);
+      const requestsBefore = seen.length;
+      const error = await rejection(call());
+      expect(error).toBeInstanceOf(RedirectRefusedError);
+      expect(error.message).toMatch(new RegExp(`^server answered ${status} to (GET|POST) jobs/\\S+, a redirect to "https://elsewhere.example.com/api/runner/jobs/next" \\(requestId req-moved\\), which the runner does not follow`));
+      expect(error.message).toContain('Set --server-url');
+      expect(isTransientError(error)).toBe(true);
+      expect(seen.length).toBe(requestsBefore + 1);
+    });
+
+    it('should not follow a redirect to the same server either', async () => {
+      answer = (req, res) => (req.url?.endsWith('/events') ? res.writeHead(307, { location: '/base/elsewhere' }).end() : res.writeHead(204).end());
+      await rejection(api().appendEvents('j1', '{"events":[]}'));
+      expect(seen.some((request) => request.url === '/base/elsewhere')).toBe(false);
+    });
+  });
+
+  describe('answers whose body is not needed, and error answers', () => {
+    it('should take a heartbeat answered 200 with any body as ok', async () => {
+      answer = raw(200, '<html>not json</html>');
+      expect(await firstValueFrom(api().heartbeat('j1'))).toEqual({ kind: 'ok' });
+      const sent = { bytes: 0, closed: false };
+      answer = flood(200, 64 * 1024 * 1024, sent);
+      expect(await firstValueFrom(api().heartbeat('j1'))).toEqual({ kind: 'ok' });
+    });
+
+    it('should read only the start of a huge error body, and keep the status for the retry policy', async () => {
+      const sent = { bytes: 0, closed: false };
+      answer = flood(503, 256 * 1024 * 1024, sent, 'x');
+      const error = await rejection(api().appendEvents('j1', []));
+      expect(error).toMatchObject({ status: 503 });
+      expect(error.message).toMatch(/^server answered 503 to POST jobs\/j1\/events: "x{50}/);
+      expect(error.message.length).toBeLessThan(400);
+      await until(() => sent.closed);
+      expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it('should keep what is usable of a half-broken error body, and escape what would garble a log line', async () => {
+      answer = json(500, { error: 42, requestId: 'req-5' });
+      expect((await rejection(api().complete('j1', { status: 'completed', exitCode: 0 }))).message).toBe(
+        'server answered 500 to POST jobs/j1/complete (requestId req-5): "{\\"error\\":42,\\"requestId\\":\\"req-5\\"}"',
+      );
+      answer = raw(502, 'bad \u001b[31mgateway\u202e', { 'x-request-id': 'req\u00e9' });
+      expect((await rejection(api().complete('j1', { status: 'completed', exitCode: 0 }))).message).toBe(
+        'server answered 502 to POST jobs/j1/complete: "bad \\u001b[31mgateway\\u202e"',
+      );
+    });
+
+    it('should give up on an answer whose body never ends, within the request timeout', async () => {
+      answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).write('{"jobId":');
+      const error = await rejection(api(300).claim('j1'));
+      expect(error.name).toBe('TimeoutError');
+      expect(error.message).toBe('no complete answer to POST jobs/j1/claim within 0.3 s');
+    });
+  });
 });
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
