@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { foldStreamJsonResult, hasBlock, unknownSessionMatcher } from './shared.js';
+import { argvValue, foldStreamJsonResult, hasBlock, unknownSessionMatcher } from './shared.js';
 
 /** Claude Code in headless mode: `claude --print --output-format stream-json --verbose`, prompt on stdin. */
 export const claudeAdapter: AgentAdapter = {
@@ -11,12 +11,14 @@ export const claudeAdapter: AgentAdapter = {
   launch(job, { instructionsPath }) {
     const args = ['--print', '--output-format', 'stream-json', '--verbose'];
     const { model, maxTurns } = job.runtimeConfig;
-    if (job.sessionId) args.push('--resume', job.sessionId);
-    if (model) args.push('--model', model);
-    if (maxTurns) args.push('--max-turns', String(maxTurns));
+    // Every value from the job goes through argvValue: `--resume` takes an optional value, so a session id starting
+    // with "-" would be read as a flag, and so would a directory after the variadic `--add-dir`.
+    if (job.sessionId) args.push('--resume', argvValue('sessionId', job.sessionId));
+    if (model) args.push('--model', argvValue('runtimeConfig.model', model));
+    if (maxTurns) args.push('--max-turns', argvValue('runtimeConfig.maxTurns', maxTurns));
     if (instructionsPath) args.push('--append-system-prompt-file', instructionsPath);
     // `--add-dir` is variadic: one flag per directory keeps a later argument from being swallowed.
-    for (const dir of job.addDirs ?? []) args.push('--add-dir', dir);
+    (job.addDirs ?? []).forEach((dir, index) => args.push('--add-dir', argvValue(`addDirs[${index}]`, dir)));
     return { args, stdin: job.prompt };
   },
 

@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import { argvValue, objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 /** Item types of the thread/turn/item stream that are tool calls: `item.started` opens one, `item.completed` ends it. */
 const TOOL_ITEMS = new Set(['command_execution', 'mcp_tool_call', 'file_change', 'web_search']);
@@ -25,12 +25,13 @@ export const codexAdapter: AgentAdapter = {
   launch(job, { instructions }) {
     const args = ['exec', '--json'];
     const { model } = job.runtimeConfig;
-    if (model) args.push('--model', model);
+    if (model) args.push('--model', argvValue('runtimeConfig.model', model));
     // Codex refuses to run outside a git repository unless told not to check; the runner's workspace need not be
     // one. Exec mode's own sandbox (read-only by default) still applies. `runtimeConfig.skipGitRepoCheck: false` keeps the check.
     if (job.runtimeConfig.skipGitRepoCheck !== false) args.push('--skip-git-repo-check');
-    for (const dir of job.addDirs ?? []) args.push('--add-dir', dir);
-    if (job.sessionId) args.push('resume', job.sessionId);
+    (job.addDirs ?? []).forEach((dir, index) => args.push('--add-dir', argvValue(`addDirs[${index}]`, dir)));
+    // A positional: `resume --dangerously-bypass-approvals-and-sandbox` would be the flag, not a session id.
+    if (job.sessionId) args.push('resume', argvValue('sessionId', job.sessionId));
     args.push('-');
     // No system-prompt flag: the instructions lead the prompt of a new session (AGENTS.md is still loaded by codex).
     return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };

@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { foldStreamJsonResult, promptWithInstructions, usdToMicros } from './shared.js';
+import { argvValue, foldStreamJsonResult, promptWithInstructions, usdToMicros } from './shared.js';
 
 /**
  * Cursor CLI: `cursor-agent -p --output-format stream-json --trust [--model M] [--resume <chatId>]`, prompt on stdin
@@ -17,8 +17,8 @@ export const cursorAdapter: AgentAdapter = {
     // the working directory only; it does not auto-approve commands the way --yolo/--force would.
     const args = ['-p', '--output-format', 'stream-json', '--trust'];
     const { model } = job.runtimeConfig;
-    if (model) args.push('--model', model);
-    if (job.sessionId) args.push('--resume', job.sessionId);
+    if (model) args.push('--model', argvValue('runtimeConfig.model', model));
+    if (job.sessionId) args.push('--resume', argvValue('sessionId', job.sessionId));
     // No flag for extra directories (only `--workspace <dir>`, the run's own directory): `job.addDirs` is not passed.
     // No system-prompt flag (rules and AGENTS.md only): the instructions lead the prompt of a new session.
     return { args, stdin: promptWithInstructions(job.prompt, instructions, Boolean(job.sessionId)) };

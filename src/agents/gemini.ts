@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { objectAt, promptWithInstructions, textAt, unknownSessionMatcher } from './shared.js';
+import { argvValue, objectAt, promptWithInstructions, textAt, unknownSessionMatcher } from './shared.js';
 
 /**
  * Gemini CLI: `gemini --output-format stream-json [--model M] [--resume <id>] [--include-directories D]… -p ''`,
@@ -16,11 +16,12 @@ export const geminiAdapter: AgentAdapter = {
   launch(job, { instructions }) {
     const args = ['--output-format', 'stream-json'];
     const { model } = job.runtimeConfig;
-    if (model) args.push('--model', model);
+    // yargs reads a value starting with "-" as the next flag (`--model --yolo`): argvValue refuses it.
+    if (model) args.push('--model', argvValue('runtimeConfig.model', model));
     // Sessions are kept per project directory: a resume only finds the session from the same working directory.
-    if (job.sessionId) args.push('--resume', job.sessionId);
+    if (job.sessionId) args.push('--resume', argvValue('sessionId', job.sessionId));
     // One flag per directory. Gemini also splits each value on commas, so a directory whose path holds a comma breaks.
-    for (const dir of job.addDirs ?? []) args.push('--include-directories', dir);
+    (job.addDirs ?? []).forEach((dir, index) => args.push('--include-directories', argvValue(`addDirs[${index}]`, dir)));
     args.push('-p', '');
     // No append-system-prompt flag (GEMINI_SYSTEM_MD would replace the whole system prompt): the instructions lead
     // the prompt of a new session.

@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { addUsd, objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import { addUsd, argvValue, objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 const stateOf = (event: Json) => objectAt(objectAt(event.part)?.state);
 
@@ -17,8 +17,8 @@ export const opencodeAdapter: AgentAdapter = {
   launch(job, { instructions }) {
     const args = ['run', '--format', 'json'];
     const { model } = job.runtimeConfig;
-    if (model) args.push('--model', model);
-    if (job.sessionId) args.push('--session', job.sessionId);
+    if (model) args.push('--model', argvValue('runtimeConfig.model', model));
+    if (job.sessionId) args.push('--session', argvValue('sessionId', job.sessionId));
     // No flag for extra directories: access outside the project is the `permission.external_directory` config,
     // and a request that resolves to "ask" is auto-rejected in `run`. `job.addDirs` is therefore not passed.
     // No system-prompt flag either: the instructions lead the prompt of a new session.

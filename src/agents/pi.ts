@@ -1,5 +1,5 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { addUsd, objectAt, objectsIn, textAt, type Json } from './shared.js';
+import { addUsd, argvValue, objectAt, objectsIn, textAt, type Json } from './shared.js';
 
 /** Stop reasons of an assistant message that mean the turn failed. */
 const FAILED_STOPS = new Set(['error', 'aborted']);
@@ -21,10 +21,10 @@ export const piAdapter: AgentAdapter = {
     if (instructionsPath) args.push('--append-system-prompt', instructionsPath);
     const { model, provider } = job.runtimeConfig;
     // `--model provider/id[:thinking]` names both; `runtimeConfig.provider` is for a bare model id.
-    if (typeof provider === 'string' && provider) args.push('--provider', provider);
-    if (model) args.push('--model', model);
+    if (typeof provider === 'string' && provider) args.push('--provider', argvValue('runtimeConfig.provider', provider));
+    if (model) args.push('--model', argvValue('runtimeConfig.model', model));
     // A session file path, or the id from the `session` header (pi looks it up by id prefix).
-    if (job.sessionId) args.push('--session', job.sessionId);
+    if (job.sessionId) args.push('--session', argvValue('sessionId', job.sessionId));
     // Pi has no flag for extra directories (its tools run with the process's own permissions): `job.addDirs` is not passed.
     return { args, stdin: job.prompt };
   },

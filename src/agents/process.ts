@@ -23,7 +23,9 @@ export const processAdapter: AgentAdapter = {
     if (!Array.isArray(args) || !args.every((arg): arg is string => typeof arg === 'string')) {
       throw new Error("the job's runtimeConfig.args must be a list of strings (the arguments of runtimeConfig.command)");
     }
-    // The program is run directly, never through a shell: its arguments reach it exactly as given.
+    // The program is run directly, never through a shell: its arguments reach it exactly as given. They are the only
+    // job values in this argv and are meant to be the program's flags, so argvValue does not apply: what a job may run
+    // is the owner's choice (--allow-process-jobs), and no agent's permission checks stand between them.
     return {
       command,
       args: [...args],

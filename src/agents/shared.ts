@@ -1,5 +1,20 @@
 import type { RunReport } from './adapter.js';
 
+/**
+ * A value from the job (so from the server) that an adapter puts in the agent's argv, as a flag's value or a positional
+ * argument: returned as is, or refused when it starts with "-", since a CLI's parser could read it as a flag of its own
+ * (`--resume --dangerously-skip-permissions`, `--model --yolo`). No session id, model, provider, turn count or
+ * directory needs a leading "-"; a compromised or buggy control plane must not be able to turn an agent's permission
+ * checks off. The error fails the job before the agent starts, naming the field.
+ */
+export function argvValue(field: string, value: string | number): string {
+  const text = String(value);
+  if (!text.startsWith('-')) return text;
+  const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+  const fix = field.startsWith('addDirs') ? ' (give a directory whose name starts with "-" by its absolute path, or as ./-name)' : '';
+  throw new Error(`${field} ${shown} starts with "-" and would be read as a flag by the agent CLI, so the agent was not started; correct ${field} in the job${fix}`);
+}
+
 /** One JSON object printed by an agent. Every field is untrusted: read it through the helpers below. */
 export type Json = Record<string, unknown>;
 

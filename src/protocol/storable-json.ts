@@ -32,18 +32,21 @@ interface Frame {
 }
 
 /**
- * The first thing in `value` that a `jsonb` column cannot hold, or undefined when it can all be stored. Walks the value
- * with an explicit stack, so no nesting can overflow the call stack. Objects and arrays count one level each: `{}` is at
- * depth 1, `{"a":[]}` reaches depth 2.
+ * What in `value` a `jsonb` column cannot hold, or undefined when it can all be stored. Nesting past `maxDepth` is
+ * reported before any string problem, since only string problems can be repaired (and repairing recurses): a value with
+ * a NUL somewhere and absurd nesting elsewhere is `too_deep`. Otherwise the first NUL or lone surrogate the walk meets
+ * is named. Walks the value with an explicit stack, so no nesting can overflow the call stack. Objects and arrays
+ * count one level each: `{}` is at depth 1, `{"a":[]}` reaches depth 2.
  */
 export function findUnstorable(value: unknown, maxDepth: number = MAX_JSON_DEPTH): UnstorableProblem | undefined {
   const stack: Frame[] = [{ value, depth: 0 }];
+  let firstStringProblem: UnstorableProblem | undefined;
   while (stack.length > 0) {
     const frame = stack.pop()!;
     const { value: current } = frame;
     if (typeof current === 'string') {
-      const reason = stringProblem(current);
-      if (reason) return problem(reason, frame, 'its value');
+      const reason = firstStringProblem ? undefined : stringProblem(current);
+      if (reason) firstStringProblem = problem(reason, frame, 'its value');
       continue;
     }
     if (typeof current !== 'object' || current === null) continue;
@@ -53,18 +56,22 @@ export function findUnstorable(value: unknown, maxDepth: number = MAX_JSON_DEPTH
       for (let index = current.length - 1; index >= 0; index--) stack.push({ value: current[index], depth, parent: frame, step: index });
       continue;
     }
-    for (const key of Object.keys(current)) {
-      const reason = stringProblem(key);
-      if (reason) return problem(reason, { value: key, depth, parent: frame, step: key }, 'its key');
+    const keys = Object.keys(current);
+    // Pushed in reverse, so that values are visited (and problems named) in document order.
+    for (let index = keys.length - 1; index >= 0; index--) {
+      const key = keys[index]!;
       stack.push({ value: (current as Record<string, unknown>)[key], depth, parent: frame, step: key });
     }
+    const badKey = firstStringProblem ? undefined : keys.find((key) => stringProblem(key));
+    if (badKey !== undefined) firstStringProblem = problem(stringProblem(badKey)!, { value: badKey, depth, parent: frame, step: badKey }, 'its key');
   }
-  return undefined;
+  return firstStringProblem;
 }
 
 /**
  * `value` with every NUL and lone surrogate, in strings and keys alike, replaced by U+FFFD; the same value when there
- * was nothing to replace. Nesting is not repaired: check `findUnstorable(…)?.reason === 'too_deep'` first.
+ * was nothing to replace. Nesting is not repaired (and this recursion must not meet it): repair only a value for which
+ * `findUnstorable(…)?.reason` is not `'too_deep'`.
  */
 export function repairStorable<T>(value: T): T {
   if (typeof value === 'string') return repairString(value) as T;

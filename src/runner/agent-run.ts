@@ -2,17 +2,11 @@ import { constants as osConstants } from 'node:os';
 import { EMPTY, catchError, connect, defer, filter, ignoreElements, map, merge, tap, type Observable } from 'rxjs';
 import type { AgentAdapter, RunReport } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
-import type { CompletionBody, EventKind, JobPayload } from '../protocol/types.js';
+import type { CompletionBody, JobPayload } from '../protocol/types.js';
 import { withPrivateFile } from '../streams/private-file.js';
 import { SpawnError, type ProcessOutput, type ProcessSpec } from '../streams/process.js';
+import { stderrEvent, stdoutEvent, type PendingEvent, type ReadLine } from './line-events.js';
 import type { Logger } from './logger.js';
-
-/** An event on its way to the server, with its line's size kept aside to bound request bodies. */
-export interface PendingEvent {
-  kind: EventKind;
-  payload: Record<string, unknown> | string;
-  bytes: number;
-}
 
 type ExitEvent = Extract<ProcessOutput, { type: 'exit' }>;
 
@@ -34,6 +28,10 @@ export interface AgentRunDeps {
   output: ProcessSpec['output'];
   /** Told the agent's pid (its process group) as soon as it runs, so that a crashed runner's successor can stop it. */
   onAgentStarted?: (pid: number) => void;
+  /** Where the job's instructions are written (mode 0600) while the agent runs: beside its spool, so recovery removes them. */
+  instructionsPath: string;
+  /** Says why a line was changed to be storable, once per job per reason; shared by a job's runs. */
+  noteLineChange: (change: ReadLine['change']) => void;
 }
 
 /** Why the runner stopped an agent before it finished by itself. */
@@ -63,16 +61,21 @@ export function agentRun(
       const spec = { command: command ?? bin, args, stdin, env: { ...deps.agentEnv(job.jobId), ...env }, output: deps.output, kill$, killGraceMs: deps.killGraceMs };
       return deps.spawn(spec);
     });
-  const output$ = instructions ? withPrivateFile('instructions.md', instructions, launch) : launch();
+  const output$ = instructions ? withPrivateFile(deps.instructionsPath, instructions, launch) : launch();
 
+  const noteChange = deps.noteLineChange;
   const describeStdout = (line: string): PendingEvent => {
-    const event = stdoutEvent(line, adapter);
-    if (typeof event.payload === 'object') state.report = adapter.report(state.report, event.payload);
+    const { event, message, change } = stdoutEvent(line, adapter);
+    // The adapter reads the object as printed: a lone surrogate in a result's text must not hide its session id.
+    if (message) state.report = adapter.report(state.report, message);
+    noteChange(change);
     return event;
   };
   const describeStderr = (line: string): PendingEvent => {
-    if (line.trim()) state.stderrTail.splice(0, state.stderrTail.push(line) - STDERR_TAIL_LINES);
-    return stderrEvent(line);
+    const { event, change } = stderrEvent(line);
+    if (line.trim()) state.stderrTail.splice(0, state.stderrTail.push(event.payload as string) - STDERR_TAIL_LINES);
+    noteChange(change);
+    return event;
   };
 
   const lines$ = output$.pipe(
@@ -98,16 +101,6 @@ export function agentRun(
     }),
   );
   return { lines$, state };
-}
-
-/** A line of the agent's stdout: a JSON object becomes an event of the adapter's kind, anything else a plain line. */
-export function stdoutEvent(line: string, adapter: AgentAdapter): PendingEvent {
-  const message = parseJsonObject(line);
-  return message ? { kind: adapter.kindOf(message), payload: message, bytes: line.length } : { kind: 'stdout_line', payload: line, bytes: line.length };
-}
-
-export function stderrEvent(line: string): PendingEvent {
-  return { kind: 'stderr_line', payload: line, bytes: line.length };
 }
 
 /**
@@ -160,16 +153,6 @@ function chunksOf(stream: 'stdout' | 'stderr') {
       filter((event): event is Extract<ProcessOutput, { type: 'stdout' | 'stderr' }> => event.type === stream),
       map((event) => event.chunk),
     );
-}
-
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function exitCodeOf(exit: ExitEvent | undefined): number {

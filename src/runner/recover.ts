@@ -8,8 +8,9 @@ import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
 import { TokenRejectedError } from '../streams/http.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
-import { errorText, stderrEvent, stdoutEvent, type PendingEvent } from './agent-run.js';
-import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
+import { errorText } from './agent-run.js';
+import { countEvents, deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
+import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
 import { spoolEvents } from './spool-events.js';
 
@@ -72,14 +73,15 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
     concatMap((unread) => from([...leftover.pendingBatches, ...unread.map((batch) => batch.index)])),
     concatMap((index) => deliverBatch(deps, spool, index).pipe(map((outcome) => ({ outcome, index })))),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
-    takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'refused'),
-    tap(({ index }) => (eventsSent += countEvents(spool.readBatch(index)))),
+    takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'set_aside'),
+    tap(({ outcome, index }) => outcome.kind === 'ok' && (eventsSent += countEvents(spool.readBatch(index)))),
     ignoreElements(),
   );
   return concat(
     batches$,
+    // Honest about every batch set aside, by this recovery or by the run that died.
     deliverCompletion(deps, spool, completion).pipe(
-      map((): JobResult => ({ jobId, outcome: completion.status, exitCode: completion.exitCode, eventsSent, errorMessage: completion.errorMessage })),
+      map((body): JobResult => ({ jobId, outcome: body.status, exitCode: body.exitCode, eventsSent, errorMessage: body.errorMessage })),
     ),
   );
 }
@@ -100,12 +102,22 @@ function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
   }).pipe(
     concatMap((spooled) => {
       const adapter = adapterFor(leftover.adapterType) ?? processAdapter;
-      const unread = (stream: 'stdout' | 'stderr', describe: (line: string) => PendingEvent) =>
-        readOutputFile(spool.output[stream]).pipe(splitLines(), skip(spooled[stream]), map(describe));
+      const noteLineChange = lineChangeLog(deps.log, jobId);
+      // The same rule as a live run's, so that each line is one event of the same kind: the counts above stay true.
+      const unread = (stream: 'stdout' | 'stderr', read: (line: string) => ReadLine) =>
+        readOutputFile(spool.output[stream]).pipe(
+          splitLines(),
+          skip(spooled[stream]),
+          map((line) => {
+            const { event, change } = read(line);
+            noteLineChange(change);
+            return event;
+          }),
+        );
       return concat(
         unread('stdout', (line) => stdoutEvent(line, adapter)),
         unread('stderr', stderrEvent),
-      ).pipe(spoolEvents(spool, { scheduler: deps.scheduler, firstSeq: spooled.stdout + spooled.stderr }));
+      ).pipe(spoolEvents(spool, { scheduler: deps.scheduler, firstSeq: spooled.stdout + spooled.stderr, noteLineChange }));
     }),
   );
 }
@@ -119,10 +131,6 @@ function spooledLineCounts({ jobId, spool }: LeftoverJob, deps: RecoveryDeps): {
     for (const event of events ?? []) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
   }
   return counts;
-}
-
-function countEvents(body: string): number {
-  return eventsOf(body)?.length ?? 0;
 }
 
 /** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */

@@ -28,6 +28,7 @@ import type { JobSpool } from '../streams/spool.js';
 import { deliverBatch, deliverCompletion, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import { agentRun, errorText, settleRun, stopMessage, type StopReason } from './agent-run.js';
+import { lineChangeLog } from './line-events.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
 
 export interface JobResult {
@@ -65,8 +66,6 @@ export interface JobRunnerDeps extends DeliveryDeps {
   /** Opens the job's durable spool, where batches and the completion wait until the server accepts them. */
   openSpool: (jobId: string) => JobSpool;
 }
-
-const MAX_ERROR_MESSAGE_CHARS = 2000;
 
 /**
  * One job, from claim to completion, as an Observable that emits the job's result once it is reported.
@@ -133,7 +132,15 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
   let stopReason: StopReason | undefined;
   let eventsSent = 0;
   const serverStop$ = new Subject<StopReason>();
-  const agentDeps = { ...deps, output: spool.output, onAgentStarted: (pid: number) => spool.recordAgent(pid, payload.adapterType) };
+  // One per job: a reason a line was changed is said once, whichever run of the agent printed it.
+  const noteLineChange = lineChangeLog(log, jobId);
+  const agentDeps = {
+    ...deps,
+    output: spool.output,
+    instructionsPath: spool.instructionsPath,
+    noteLineChange,
+    onAgentStarted: (pid: number) => spool.recordAgent(pid, payload.adapterType),
+  };
   let run = agentRun(payload, adapter, bin, stop$(), agentDeps);
 
   function stop$(): Observable<StopReason> {
@@ -205,7 +212,7 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
     : EMPTY;
 
   const delivered$ = concat(run.lines$, freshSessionRun$).pipe(
-    spoolEvents(spool, { scheduler }),
+    spoolEvents(spool, { scheduler, noteLineChange }),
     tap(() => deps.metrics && deps.metrics.spoolBacklog++),
     concatMap(send),
     alongside(heartbeat$),
@@ -226,7 +233,7 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
   return concat(delivered$, reportCompletion(deps, spool, startedAt, () => eventsSent, completion));
 }
 
-/** Sends the completion (retried until the server answers), then emits the job's result. */
+/** Sends the completion (retried until the server answers; honest about output the server lacks), then emits the job's result. */
 function reportCompletion(
   deps: JobRunnerDeps,
   spool: JobSpool,
@@ -236,13 +243,12 @@ function reportCompletion(
 ): Observable<JobResult> {
   return defer(async () => {
     const elapsedSec = Math.round(deps.scheduler.now() - startedAt) / 1000;
-    const body = await build();
-    return { ...body, elapsedSec, errorMessage: body.errorMessage?.slice(0, MAX_ERROR_MESSAGE_CHARS) ?? null };
+    return { ...(await build()), elapsedSec };
   }).pipe(
-    concatMap((body) =>
-      deliverCompletion(deps, spool, body).pipe(
+    concatMap((completion) =>
+      deliverCompletion(deps, spool, completion).pipe(
         map(
-          (): JobResult => ({
+          (body): JobResult => ({
             jobId: spool.jobId,
             outcome: body.status,
             exitCode: body.exitCode,

@@ -1,9 +1,8 @@
 import { concatMap, from, map, pipe, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { batch } from '../operators/batch.js';
 import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
-import type { RunnerEvent } from '../protocol/types.js';
 import type { JobSpool } from '../streams/spool.js';
-import type { PendingEvent } from './agent-run.js';
+import type { PendingEvent, ReadLine } from './line-events.js';
 
 /** A batch written to the spool: its index there, and how many events it holds. */
 export interface SpooledBatch {
@@ -11,41 +10,116 @@ export interface SpooledBatch {
   size: number;
 }
 
-/** Request bodies stay under this many bytes of payload, whatever the agent prints. */
-const MAX_BATCH_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * The most bytes of one request body, `{"events":[…]}` as sent. The smallest limit among the protocol's servers is the
+ * reference control plane's default of 4 MiB (the cloud's is 10 MB): 3 MiB leaves a MiB of margin under it. It is also
+ * three times the 1 MiB cap on a line, so that a line of text under the cap is never cut even when a third of its
+ * bytes are quotes, backslashes or tabs (escaped as two bytes); only lines made mostly of control characters (six
+ * bytes each, `\u0001`) are.
+ */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** `{"events":[` and `]}`. */
+const BODY_FRAME_BYTES = Buffer.byteLength('{"events":[]}');
+
+/** One event as it goes on the wire: its JSON, serialized once, and that JSON's size in bytes. */
+export interface WireEvent {
+  json: string;
+  bytes: number;
+}
+
+export interface SpoolEventsOptions {
+  scheduler: SchedulerLike;
+  /** The `seq` of the first event: where a recovery carries on. */
+  firstSeq?: number;
+  /** Told when an event had to be cut to fit in a request. */
+  noteLineChange: (change: ReadLine['change']) => void;
+  /** The budget of one request body, in bytes (default {@link MAX_BODY_BYTES}). */
+  maxBodyBytes?: number;
+}
 
 /**
- * Turns a job's lines into spooled batches: each event gets its id, time and `seq` (counted from `firstSeq`),
- * events are grouped into batches (at most 32 events, 50 ms and 1 MiB of payload each), and each batch goes to
- * disk as soon as it is formed. Only the batch's index and size move on to wait, in memory, for their turn.
+ * Turns a job's lines into spooled batches: each event gets its id, time and `seq` (counted from `firstSeq`) and is
+ * serialized once; events are grouped as they come (at most 32, at most 50 ms after the first), and each group is
+ * packed into as many request bodies as its bytes need, each within `maxBodyBytes` (an event too big for any body is
+ * cut first). Each body goes to disk, byte for byte as it will be sent, as soon as it is formed; only its index and
+ * size move on to wait, in memory, for their turn.
  */
-export function spoolEvents(spool: JobSpool, options: { scheduler: SchedulerLike; firstSeq?: number }): OperatorFunction<PendingEvent, SpooledBatch> {
-  const { scheduler, firstSeq } = options;
+export function spoolEvents(spool: JobSpool, options: SpoolEventsOptions): OperatorFunction<PendingEvent, SpooledBatch> {
+  const { scheduler, firstSeq, noteLineChange, maxBodyBytes = MAX_BODY_BYTES } = options;
   return pipe(
     sequenceEvents<PendingEvent>({ scheduler, firstSeq }),
+    map((event) => wireEvent(event, maxBodyBytes - BODY_FRAME_BYTES, noteLineChange)),
     batch({ scheduler }),
-    concatMap((events) => from(splitByPayloadBytes(events, MAX_BATCH_PAYLOAD_BYTES))),
-    map((events: (PendingEvent & EventStamp)[]) => {
-      const wire: RunnerEvent[] = events.map(({ bytes: _bytes, ...event }) => event);
-      return { index: spool.appendBatch(JSON.stringify({ events: wire })), size: wire.length };
-    }),
+    concatMap((events) => from(packBodies(events, maxBodyBytes))),
+    map(({ body, size }) => ({ index: spool.appendBatch(body), size })),
   );
 }
 
-/** Splits a batch so that no request body carries more than `maxBytes` of payload (a lone huge line still goes alone). */
-function splitByPayloadBytes<T extends { bytes: number }>(events: T[], maxBytes: number): T[][] {
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
+/**
+ * The event's wire JSON, within `maxBytes`. One too big keeps its `eventId`, `ts` and `seq` (it still stands for its
+ * line) and carries the start of its text, ended by ` …[truncated N bytes]` (N: the UTF-8 bytes of text dropped); a
+ * JSON object too big becomes the truncated text of its JSON, as a `stdout_line`.
+ */
+export function wireEvent(event: PendingEvent & EventStamp, maxBytes: number, noteLineChange: SpoolEventsOptions['noteLineChange']): WireEvent {
+  const json = JSON.stringify(event);
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) return { json, bytes };
+  const text = typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload);
+  const kind = event.kind === 'stderr_line' ? 'stderr_line' : 'stdout_line';
+  const textBytes = Buffer.byteLength(text);
+  const frameBytes = Buffer.byteLength(JSON.stringify({ ...event, kind, payload: '' }));
+  // Room for the kept text once escaped, with the longest marker this cut can need.
+  const room = maxBytes - frameBytes - Buffer.byteLength(truncationMarker(textBytes));
+  const kept = escapedPrefix(text, room);
+  const cut = { ...event, kind, payload: kept + truncationMarker(textBytes - Buffer.byteLength(kept)) };
+  const cutJson = JSON.stringify(cut);
+  noteLineChange({ reason: 'cut', detail: `event seq ${event.seq} was ${bytes} bytes as JSON, over the ${maxBytes} bytes an event may take` });
+  return { json: cutJson, bytes: Buffer.byteLength(cutJson) };
+}
+
+/** Request bodies of the events, in order, each `{"events":[…]}` of at most `maxBytes` (given events that fit alone). */
+export function packBodies(events: readonly WireEvent[], maxBytes: number): { body: string; size: number }[] {
+  const bodies: { body: string; size: number }[] = [];
+  let current: string[] = [];
+  let bytes = BODY_FRAME_BYTES;
+  const flush = () => {
+    if (current.length) bodies.push({ body: `{"events":[${current.join(',')}]}`, size: current.length });
+    current = [];
+    bytes = BODY_FRAME_BYTES;
+  };
   for (const event of events) {
-    if (current.length > 0 && size + event.bytes > maxBytes) {
-      batches.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(event);
-    size += event.bytes;
+    // An event after the first costs a comma too.
+    if (current.length && bytes + 1 + event.bytes > maxBytes) flush();
+    bytes += (current.length ? 1 : 0) + event.bytes;
+    current.push(event.json);
   }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  flush();
+  return bodies;
+}
+
+const truncationMarker = (droppedBytes: number) => ` …[truncated ${droppedBytes} bytes]`;
+
+/** The longest start of `text`, cut between characters, whose JSON string escape takes at most `maxBytes`. */
+function escapedPrefix(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    bytes += escapedBytes(char);
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+/** The bytes `JSON.stringify` writes for one character (a code point) of a string. */
+function escapedBytes(char: string): number {
+  const code = char.codePointAt(0)!;
+  if (code === 0x22 || code === 0x5c || code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d) return 2;
+  if (code < 0x20) return 6;
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  // A lone surrogate is written as `\udxxx`.
+  if (code >= 0xd800 && code <= 0xdfff) return 6;
+  return code > 0xffff ? 4 : 3;
 }

@@ -1,21 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Observable } from 'rxjs';
 
 /**
- * Writes `content` to a file only the current user can read (directory 0700, file 0600), hands its path
- * to `use`, and removes it when the returned Observable ends, however it ends.
+ * Writes `content` to `path` as a file only the current user can read (mode 0600, created afresh: a file left there
+ * by a killed run is replaced, never reused with its old mode), hands the path to `use`, and removes the file when
+ * the returned Observable ends, however it ends. `path` should be in a private directory (the spool's, 0700) that a
+ * later start looks in, so that a file a killed runner left behind is found and removed.
  */
-export function withPrivateFile<T>(name: string, content: string, use: (path: string) => Observable<T>): Observable<T> {
+export function withPrivateFile<T>(path: string, content: string, use: (path: string) => Observable<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const dir = mkdtempSync(join(tmpdir(), 'founderos-runner-'));
-    const path = join(dir, name);
-    writeFileSync(path, content, { mode: 0o600 });
+    rmSync(path, { force: true });
+    writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
     const subscription = use(path).subscribe(subscriber);
     return () => {
       subscription.unsubscribe();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(path, { force: true });
     };
   });
 }

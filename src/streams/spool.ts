@@ -13,12 +13,15 @@ import type { CompletionBody } from '../protocol/types.js';
  *   {"t":"job","jobId":…,"serverUrl":…,"runnerPid":…}   first line
  *   {"events":[…]}                                      a batch, byte for byte the body of POST …/events
  *   {"t":"ack","batches":N}                             the first N batches were accepted
+ *   {"t":"set_aside","batches":N,"index":N-1,…}          batch N-1 will never be accepted (see SetAsideBatch); the
+ *                                                       first N batches are settled, as after an ack
  *   {"t":"agent","pid":…,"adapter":…}                   the agent's process group, to stop it after a crash
  *   {"t":"complete","body":{…}}                         the completion, once known
  *
  * Batches stay on disk and only their offsets stay in memory, which is what bounds the runner's memory when
  * the server is slower than the agent. Beside the file, the agent's stdout and stderr are files too (the
- * agent writes them directly), so that lines it printed but the runner had not yet spooled survive a crash.
+ * agent writes them directly), so that lines it printed but the runner had not yet spooled survive a crash; and so
+ * is the job's instructions file while the agent runs, so that a killed run's instructions go with its spool.
  */
 export interface JobSpool {
   readonly jobId: string;
@@ -31,11 +34,33 @@ export interface JobSpool {
   readBatch(index: number): string;
   /** Batches up to and including `index` were accepted. */
   ack(index: number): void;
+  /**
+   * Batch `batch.index` will never be accepted: it is recorded, and settled like an ack (in one record, so that a crash
+   * cannot leave it settled but unrecorded), so that neither this run nor a recovery sends it again.
+   */
+  setAside(batch: SetAsideBatch): void;
+  /** The batches set aside, by this run and the runs of the job before it: the output the server does not have. */
+  readonly setAsideBatches: readonly SetAsideBatch[];
+  /** Where the job's instructions file goes while the agent runs; removed with the spool. */
+  readonly instructionsPath: string;
   /** The agent runs as process group `pid`, and its stdout is read by the adapter of `adapterType`. */
   recordAgent(pid: number, adapterType: string | undefined): void;
   recordCompletion(body: CompletionBody): void;
   /** Everything was accepted: the file goes. */
   remove(): void;
+}
+
+/** A batch the server will never accept, and why: the job's completion says that its output is incomplete. */
+export interface SetAsideBatch {
+  index: number;
+  /** How many events it held (0 when its body was unreadable: then its lines are read again from the agent's files). */
+  events: number;
+  /** `refused`: a 4xx, final; `failing`: the same 5xx, try after try; `unreadable`: the spool could not give its body. */
+  why: 'refused' | 'failing' | 'unreadable';
+  /** The server's last answer: its status, error code and request id, for support. */
+  status?: number;
+  code?: string;
+  requestId?: string;
 }
 
 /** What a previous runner left of a job. */
@@ -85,7 +110,7 @@ export function openJobSpool(dir: string, jobId: string, serverUrl: string, runn
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = spoolPath(dir, jobId);
   const fd = openSync(path, 'w+', 0o600);
-  const spool = new FileSpool(jobId, path, fd, 0, []);
+  const spool = new FileSpool(jobId, path, fd, 0, [], []);
   // Output a run of the same job left behind would be counted as this run's lines after a crash.
   spool.removeOutput();
   spool.writeRecord({ t: 'job', jobId, serverUrl, runnerPid });
@@ -136,6 +161,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   let acked = 0;
   let agent: { pid?: number; adapter?: string } = {};
   let completion: CompletionBody | undefined;
+  const setAside: SetAsideBatch[] = [];
   let validEnd = 0;
   for (const { offset, line } of wholeLines(path)) {
     validEnd = offset + line.length + 1;
@@ -146,6 +172,11 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
     const record = parseRecord(line.toString('utf8'));
     if (record?.t === 'job') header = record as typeof header;
     else if (record?.t === 'ack' && typeof record.batches === 'number') acked = record.batches;
+    else if (record?.t === 'set_aside' && typeof record.batches === 'number') {
+      acked = record.batches;
+      const { t: _t, batches: _batches, ...batch } = record;
+      setAside.push(batch as unknown as SetAsideBatch);
+    }
     else if (record?.t === 'agent' && typeof record.pid === 'number') agent = { pid: record.pid, adapter: typeof record.adapter === 'string' ? record.adapter : undefined };
     else if (record?.t === 'complete') completion = record.body as CompletionBody;
   }
@@ -154,7 +185,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   // A record cut short by the crash is dropped; appending resumes after the last whole line.
   const fd = openSync(path, 'r+');
   ftruncateSync(fd, validEnd);
-  const spool = new FileSpool(header.jobId, path, fd, validEnd, batches);
+  const spool = new FileSpool(header.jobId, path, fd, validEnd, batches, setAside);
   spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
   return {
     path,
@@ -198,6 +229,7 @@ function* wholeLines(path: string, chunkBytes = 1 << 20): Generator<{ offset: nu
 
 class FileSpool implements JobSpool {
   readonly output: OutputPaths;
+  readonly instructionsPath: string;
 
   constructor(
     readonly jobId: string,
@@ -205,9 +237,11 @@ class FileSpool implements JobSpool {
     private fd: number | undefined,
     private size: number,
     private readonly batches: Span[],
+    readonly setAsideBatches: SetAsideBatch[],
   ) {
     const base = path.slice(0, -SUFFIX.length);
     this.output = { stdout: `${base}.stdout`, stderr: `${base}.stderr` };
+    this.instructionsPath = `${base}.instructions.md`;
   }
 
   get batchCount(): number {
@@ -231,6 +265,11 @@ class FileSpool implements JobSpool {
     this.writeRecord({ t: 'ack', batches: index + 1 });
   }
 
+  setAside(batch: SetAsideBatch): void {
+    this.writeRecord({ t: 'set_aside', batches: batch.index + 1, ...batch });
+    this.setAsideBatches.push(batch);
+  }
+
   recordAgent(pid: number, adapterType: string | undefined): void {
     this.writeRecord({ t: 'agent', pid, adapter: adapterType });
   }
@@ -250,6 +289,7 @@ class FileSpool implements JobSpool {
   removeOutput(): void {
     rmSync(this.output.stdout, { force: true });
     rmSync(this.output.stderr, { force: true });
+    rmSync(this.instructionsPath, { force: true });
   }
 
   writeRecord(record: Record<string, unknown>): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/claude.js';
-import { fixtures, job, reportOf as reportFor } from './support.js';
+import { fixtures, job, reportOf as reportFor, refusalOf, refusedField } from './support.js';
 
 const readFixture = fixtures('claude');
 const reportOf = (messages: Record<string, unknown>[]) => reportFor(claudeAdapter, messages);
@@ -47,5 +47,12 @@ describe('claude adapter', () => {
     expect(isUnknown(dead, [])).toBe(true);
     expect(isUnknown({}, ['No conversation found with session ID: 6f1c2a44'])).toBe(true);
     expect(isUnknown(reportOf(readFixture('auth-failure')), ['Error: something else'])).toBe(false);
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(claudeAdapter, { sessionId: '--dangerously-skip-permissions' })).toMatch(refusedField('sessionId', '--dangerously-skip-permissions'));
+    expect(refusalOf(claudeAdapter, { runtimeConfig: { model: '--permission-mode=bypassPermissions' } })).toMatch(refusedField('runtimeConfig.model', '--permission-mode=bypassPermissions'));
+    expect(refusalOf(claudeAdapter, { runtimeConfig: { maxTurns: -1 } })).toMatch(refusedField('runtimeConfig.maxTurns', '-1'));
+    expect(refusalOf(claudeAdapter, { addDirs: ['/srv/a', '--mcp-config=/tmp/evil.json'] })).toMatch(refusedField('addDirs[1]', '--mcp-config=/tmp/evil.json'));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { codexAdapter } from '../../src/agents/codex.js';
-import { fixtures, job, kindsOf, reportOf } from './support.js';
+import { fixtures, job, kindsOf, reportOf, refusalOf, refusedField } from './support.js';
 
 const fixture = fixtures('codex');
 const report = (name: string) => reportOf(codexAdapter, fixture(name));
@@ -78,5 +78,11 @@ describe('codex adapter', () => {
     expect(isUnknown({ reportedError: true, errorText: 'no rollout found for thread id 0199a213' }, [])).toBe(true);
     expect(isUnknown({}, ['Error: thread/resume failed: thread not found'])).toBe(true);
     expect(isUnknown(report('error'), ['ERROR codex_core::rollout::list: state db missing rollout path for thread 0199'])).toBe(false);
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(codexAdapter, { sessionId: '--dangerously-bypass-approvals-and-sandbox' })).toMatch(refusedField('sessionId', '--dangerously-bypass-approvals-and-sandbox'));
+    expect(refusalOf(codexAdapter, { runtimeConfig: { model: '--yolo' } })).toMatch(refusedField('runtimeConfig.model', '--yolo'));
+    expect(refusalOf(codexAdapter, { addDirs: ['--full-auto'] })).toMatch(refusedField('addDirs[0]', '--full-auto'));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cursorAdapter } from '../../src/agents/cursor.js';
-import { fixtures, job, kindsOf, reportOf } from './support.js';
+import { fixtures, job, kindsOf, reportOf, refusalOf, refusedField } from './support.js';
 
 const fixture = fixtures('cursor');
 const report = (name: string) => reportOf(cursorAdapter, fixture(name));
@@ -55,5 +55,10 @@ describe('cursor adapter', () => {
 
   it('should not guess at unknown-session wording', () => {
     expect(cursorAdapter.isUnknownSession).toBeUndefined();
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(cursorAdapter, { runtimeConfig: { model: '--force' } })).toMatch(refusedField('runtimeConfig.model', '--force'));
+    expect(refusalOf(cursorAdapter, { sessionId: '--yolo' })).toMatch(refusedField('sessionId', '--yolo'));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { geminiAdapter } from '../../src/agents/gemini.js';
-import { fixtures, job, kindsOf, reportOf } from './support.js';
+import { fixtures, job, kindsOf, reportOf, refusalOf, refusedField } from './support.js';
 
 const fixture = fixtures('gemini');
 const report = (name: string) => reportOf(geminiAdapter, fixture(name));
@@ -65,5 +65,11 @@ describe('gemini adapter', () => {
     expect(isUnknown({}, ['Error resuming session: Invalid session identifier "g-1".', 'Use --list-sessions to see available sessions.'])).toBe(true);
     expect(isUnknown({}, ['No previous sessions found for this project.'])).toBe(true);
     expect(isUnknown(report('error'), ['[ERROR] quota exceeded'])).toBe(false);
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(geminiAdapter, { runtimeConfig: { model: '--yolo' } })).toMatch(refusedField('runtimeConfig.model', '--yolo'));
+    expect(refusalOf(geminiAdapter, { sessionId: '--approval-mode=yolo' })).toMatch(refusedField('sessionId', '--approval-mode=yolo'));
+    expect(refusalOf(geminiAdapter, { addDirs: ['-y'] })).toMatch(refusedField('addDirs[0]', '-y'));
   });
 });

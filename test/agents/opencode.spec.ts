@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { opencodeAdapter } from '../../src/agents/opencode.js';
-import { fixtures, job, kindsOf, reportOf } from './support.js';
+import { fixtures, job, kindsOf, reportOf, refusalOf, refusedField } from './support.js';
 
 const fixture = fixtures('opencode');
 const report = (name: string) => reportOf(opencodeAdapter, fixture(name));
@@ -55,5 +55,10 @@ describe('opencode adapter', () => {
     expect(isUnknown({}, ['Error: Session not found: ses_1'])).toBe(true);
     expect(isUnknown({ reportedError: true, errorText: 'NotFoundError: Session not found' }, [])).toBe(true);
     expect(isUnknown(report('error'), [])).toBe(false);
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(opencodeAdapter, { runtimeConfig: { model: '--auto' } })).toMatch(refusedField('runtimeConfig.model', '--auto'));
+    expect(refusalOf(opencodeAdapter, { sessionId: '--continue' })).toMatch(refusedField('sessionId', '--continue'));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { piAdapter } from '../../src/agents/pi.js';
-import { fixtures, job, kindsOf, reportOf } from './support.js';
+import { fixtures, job, kindsOf, reportOf, refusalOf, refusedField } from './support.js';
 
 const fixture = fixtures('pi');
 const report = (name: string) => reportOf(piAdapter, fixture(name));
@@ -74,5 +74,11 @@ describe('pi adapter', () => {
 
   it('should not guess at unknown-session wording', () => {
     expect(piAdapter.isUnknownSession).toBeUndefined();
+  });
+
+  it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
+    expect(refusalOf(piAdapter, { runtimeConfig: { provider: '--tools' } })).toMatch(refusedField('runtimeConfig.provider', '--tools'));
+    expect(refusalOf(piAdapter, { runtimeConfig: { model: '-e' } })).toMatch(refusedField('runtimeConfig.model', '-e'));
+    expect(refusalOf(piAdapter, { sessionId: '--no-session' })).toMatch(refusedField('sessionId', '--no-session'));
   });
 });

@@ -30,4 +30,8 @@ describe('process adapter', () => {
     expect(processAdapter.versionArgs).toEqual([]);
     expect(processAdapter.isUnknownSession).toBeUndefined();
   });
+
+  it('should pass runtimeConfig.args as given, flags included: they are the flags of the program the owner allowed', () => {
+    expect(processAdapter.launch(job({ runtimeConfig: { command: 'my-agent', args: ['--yolo', '-x'] }, sessionId: '--resume' }), {}).args).toEqual(['--yolo', '-x']);
+  });
 });

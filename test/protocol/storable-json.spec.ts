@@ -40,6 +40,12 @@ describe('findUnstorable', () => {
     expect(findUnstorable(nested(MAX_JSON_DEPTH + 1))).toMatchObject({ reason: 'too_deep' });
     expect(findUnstorable(nested(10), 9)).toMatchObject({ reason: 'too_deep' });
   });
+
+  it('reports nesting before a NUL or lone surrogate met earlier, since only those can be repaired', () => {
+    const both = JSON.parse(`{"k\\u0000":"\\ud83d","a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`);
+    expect(findUnstorable(both)).toMatchObject({ reason: 'too_deep', path: expect.stringMatching(/^a(\[0\])+$/) });
+    expect(findUnstorable(both, Infinity)).toMatchObject({ reason: 'nul', path: '["k\uFFFD"]' });
+  });
 });
 
 describe('repairStorable', () => {
