@@ -13,6 +13,7 @@ import {
   type JobDetail,
   type JobRecord,
   type ListEventsOptions,
+  type RotatedToken,
   type TokenInfo,
 } from './types.js';
 import {
@@ -23,6 +24,7 @@ import {
   parseJobId,
   parseListJobsFilter,
   parseListTokensFilter,
+  parseRotateTokenInput,
   parseTokenId,
 } from './validation.js';
 
@@ -36,6 +38,10 @@ export interface AdminApiDeps {
   recheckMs?: number;
 }
 
+function tokenNotFound(tokenId: string): ControlPlaneError {
+  return new ControlPlaneError(404, 'token_not_found', `No token ${tokenId}. List tokens with "founderos-runner admin tokens list --all".`);
+}
+
 function adminJobNotFound(jobId: string): ControlPlaneError {
   return new ControlPlaneError(404, 'job_not_found', `No job ${jobId}. List jobs with "founderos-runner admin jobs list".`);
 }
@@ -43,8 +49,8 @@ function adminJobNotFound(jobId: string): ControlPlaneError {
 export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps): AdminApi {
   return {
     async createToken(input): Promise<CreatedToken> {
-      const { companyId, name } = parseCreateTokenInput(input);
-      return store.createToken(companyId, name);
+      const { companyId, name, ttlSec } = parseCreateTokenInput(input);
+      return store.createToken(companyId, name, ttlSec);
     },
 
     async listTokens(filter): Promise<TokenInfo[]> {
@@ -54,10 +60,15 @@ export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps)
     async revokeToken(tokenId): Promise<TokenInfo> {
       const id = parseTokenId(tokenId);
       const token = await store.revokeToken(id);
-      if (!token) {
-        throw new ControlPlaneError(404, 'token_not_found', `No token ${id}. List tokens with "founderos-runner admin tokens list --all".`);
-      }
+      if (!token) throw tokenNotFound(id);
       return token;
+    },
+
+    async rotateToken(input): Promise<RotatedToken> {
+      const { tokenId, ...options } = parseRotateTokenInput(input);
+      const rotated = await store.rotateToken(tokenId, options);
+      if (!rotated) throw tokenNotFound(tokenId);
+      return rotated;
     },
 
     async enqueueJob(input): Promise<JobRecord> {

@@ -1,8 +1,28 @@
 /** Short, readable text output for the admin CLI (its --json output is the API's own JSON). */
 import type { JobDetail, JobRecord, StoredEvent, TokenInfo } from './types.js';
 
+/**
+ * Characters a terminal acts on instead of showing: C0 controls (ESC starts escape sequences that can retitle the
+ * window, rewrite the screen or the clipboard), DEL, C1 controls (0x9b is a one-byte CSI), the line and paragraph
+ * separators, and bidirectional overrides (which can make text read differently from what it is).
+ */
+const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+const TERMINAL_CONTROLS = new RegExp(`[${CONTROLS}]`, 'g');
+const TERMINAL_CONTROLS_BUT_NEWLINE = new RegExp(`(?!\\n)[${CONTROLS}]`, 'g');
+
+/**
+ * Text from the server (agent output, a runner's fields, names) as the terminal should show it: every control
+ * character as a `\uXXXX` escape (ESC as `\u001b`). Valid inside JSON strings too, and idempotent. With
+ * `keepNewlines`, line breaks stay (for whole documents whose fields were escaped already, and pretty JSON).
+ */
+export function escapeControls(text: string, keepNewlines = false): string {
+  const pattern = keepNewlines ? TERMINAL_CONTROLS_BUT_NEWLINE : TERMINAL_CONTROLS;
+  return text.replace(pattern, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Columns padded to their widest cell; the last column is not padded. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function table(header: readonly string[], cells: ReadonlyArray<readonly string[]>): string {
+  const rows = cells.map((row) => row.map((cell) => escapeControls(cell)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -14,11 +34,16 @@ function when(iso: string | null): string {
   return iso === null ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
-export function tokensTable(tokens: readonly TokenInfo[]): string {
+function tokenStatus(token: TokenInfo, now: number): string {
+  if (token.revokedAt) return 'revoked';
+  return Date.parse(token.expiresAt) <= now ? 'expired' : 'active';
+}
+
+export function tokensTable(tokens: readonly TokenInfo[], now = Date.now()): string {
   if (tokens.length === 0) return 'No tokens. Create one with "founderos-runner admin tokens create --company <id>".\n';
   return table(
-    ['TOKEN ID', 'COMPANY', 'PREVIEW', 'STATUS', 'CREATED (UTC)', 'LAST USED', 'NAME'],
-    tokens.map((t) => [t.tokenId, t.companyId, t.preview, t.revokedAt ? 'revoked' : 'active', when(t.createdAt), when(t.lastUsedAt), t.name]),
+    ['TOKEN ID', 'COMPANY', 'PREVIEW', 'STATUS', 'CREATED (UTC)', 'EXPIRES (UTC)', 'LAST USED', 'NAME'],
+    tokens.map((t) => [t.tokenId, t.companyId, t.preview, tokenStatus(t, now), when(t.createdAt), when(t.expiresAt), when(t.lastUsedAt), t.name]),
   );
 }
 
@@ -64,7 +89,7 @@ export function jobDetails(job: JobDetail): string {
   ];
   return fields
     .filter(([, value]) => value !== null)
-    .map(([name, value]) => `${`${name}:`.padEnd(16)}${value}`)
+    .map(([name, value]) => `${`${name}:`.padEnd(16)}${escapeControls(String(value))}`)
     .join('\n') + '\n';
 }
 
@@ -72,5 +97,5 @@ export function jobDetails(job: JobDetail): string {
 export function eventLine(event: StoredEvent): string {
   const position = event.seq === null ? '-' : `#${event.seq}`;
   const payload = typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload ?? null);
-  return `${position} ${event.ts.slice(11, 23)} ${event.kind} ${payload}\n`;
+  return `${position} ${event.ts.slice(11, 23)} ${event.kind} ${escapeControls(payload)}\n`;
 }

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AdminClient } from './admin-client.js';
-import { eventLine, jobDetails, jobsTable, tokensTable } from './admin-cli-format.js';
+import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './admin-cli-format.js';
 import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from './admin-key.js';
 import {
   EXIT_FAILURE,
@@ -21,7 +21,7 @@ import {
 } from './cli-args.js';
 import { ControlPlaneError } from './errors.js';
 import { DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from './paths.js';
-import { TERMINAL_STATUSES, type AdminApi, type EnqueueJobInput, type JobStatus } from './types.js';
+import { TERMINAL_STATUSES, type AdminApi, type EnqueueJobInput, type JobStatus, type TokenInfo } from './types.js';
 
 const HELP_COMMAND = 'founderos-runner admin';
 /** How long one `jobs events --follow` request waits for news before asking again. */
@@ -50,6 +50,16 @@ interface Command {
 
 const print = (ctx: CommandContext, json: unknown, text: string) => ctx.out(ctx.json ? `${JSON.stringify(json, null, 2)}\n` : text);
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 24 * 3600 };
+
+/** A duration flag like 90d, 12h, 30m or 45s, in seconds; undefined when absent. */
+function durationFlag(flags: ParsedFlags, name: string, example: string): number | undefined {
+  const raw = flags.str(name);
+  if (raw === undefined) return undefined;
+  const match = /^(\d{1,9})([smhd])$/.exec(raw);
+  if (!match) throw new UsageError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+}
 function required(flags: ParsedFlags, name: string, example: string): string {
   const value = flags.str(name);
   if (value === undefined) throw new UsageError(`--${name} is required, e.g. --${name}=${example}.`);
@@ -69,17 +79,33 @@ async function readFlagFile(flags: ParsedFlags, name: string): Promise<string | 
 const COMMANDS: Record<string, Command> = {
   'tokens create': {
     args: [],
-    flags: { string: ['company', 'name'] },
-    usage: '--company <id> [--name <label>]',
-    about: 'Create a runner token for a company. The token is printed once; only its hash is kept.',
+    flags: { string: ['company', 'name', 'ttl'] },
+    usage: '--company <id> [--name <label>] [--ttl <90d|12h|…>]',
+    about: 'Create a runner token for a company (it expires after --ttl, default the server\'s: 90 days). Printed once; only its hash is kept.',
     async run(ctx) {
-      const created = await ctx.api.createToken({ companyId: required(ctx.flags, 'company', 'acme'), name: ctx.flags.str('name') });
-      print(
-        ctx,
-        created,
-        `Runner token for company ${created.info.companyId} (id ${created.info.tokenId}):\n${created.token}\n` +
-          `It is shown only this once; store it now. Start a runner with --token=<it> --server-url=${ctx.serverUrl}\n`,
-      );
+      const created = await ctx.api.createToken({
+        companyId: required(ctx.flags, 'company', 'acme'),
+        name: ctx.flags.str('name'),
+        ttlSec: durationFlag(ctx.flags, 'ttl', '90d'),
+      });
+      print(ctx, created, newTokenText(ctx, created.token, created.info));
+    },
+  },
+  'tokens rotate': {
+    args: ['<tokenId>'],
+    flags: { string: ['ttl', 'grace'] },
+    usage: '<tokenId> [--ttl <90d|…>] [--grace <1h|…>]',
+    about:
+      'Replace a token with a new one for the same company and name. The old one is revoked now, or with --grace keeps working that much longer (--grace 0s: expires now).',
+    async run(ctx) {
+      const rotated = await ctx.api.rotateToken({
+        tokenId: ctx.args[0]!,
+        ttlSec: durationFlag(ctx.flags, 'ttl', '90d'),
+        graceSec: durationFlag(ctx.flags, 'grace', '1h'),
+      });
+      const { previous } = rotated;
+      const fate = previous.revokedAt ? 'is revoked' : `works until ${previous.expiresAt}`;
+      print(ctx, rotated, `${newTokenText(ctx, rotated.token, rotated.info)}The old token ${previous.preview}… (id ${previous.tokenId}) ${fate}.\n`);
     },
   },
   'tokens list': {
@@ -192,6 +218,13 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+function newTokenText(ctx: CommandContext, token: string, info: TokenInfo): string {
+  return (
+    `Runner token for company ${info.companyId} (id ${info.tokenId}, expires ${info.expiresAt}):\n${token}\n` +
+    `It is shown only this once; store it now. Start a runner with it in FOUNDEROS_RUNNER_TOKEN and --server-url=${ctx.serverUrl}\n`
+  );
+}
+
 function usage(env: NodeJS.ProcessEnv): string {
   const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${name} ${cmd.usage}\n      ${cmd.about}`);
   return [
@@ -225,7 +258,14 @@ async function resolveConnection(flags: ParsedFlags, env: NodeJS.ProcessEnv): Pr
 }
 
 /** `founderos-runner admin <group> <verb> …`; resolves to the exit code (0 ok, 1 failed, 2 usage). */
-export async function runAdminCommand(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function runAdminCommand(argv: string[], rawIo: CliIo = processIo): Promise<number> {
+  // Every byte printed passes here: whatever a formatter missed, no control character from the server (an agent's
+  // escape sequence, a runner's field) reaches the terminal. Formatters escape fields themselves, newlines too.
+  const io: CliIo = {
+    env: rawIo.env,
+    stdout: (text) => rawIo.stdout(escapeControls(text, true)),
+    stderr: (text) => rawIo.stderr(escapeControls(text, true)),
+  };
   let json = false;
   try {
     // First pass with every command's flags declared (all repeatable), only to find the command words wherever

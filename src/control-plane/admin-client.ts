@@ -16,6 +16,8 @@ import type {
   ListEventsOptions,
   ListJobsFilter,
   ListTokensFilter,
+  RotatedToken,
+  RotateTokenInput,
   TokenInfo,
 } from './types.js';
 
@@ -47,6 +49,10 @@ export class AdminClient implements AdminApi {
 
   revokeToken(tokenId: string): Promise<TokenInfo> {
     return this.request('POST', `/tokens/${encodeURIComponent(tokenId)}/revoke`);
+  }
+
+  rotateToken({ tokenId, ...body }: RotateTokenInput): Promise<RotatedToken> {
+    return this.request('POST', `/tokens/${encodeURIComponent(tokenId)}/rotate`, { body });
   }
 
   enqueueJob(input: EnqueueJobInput): Promise<JobRecord> {

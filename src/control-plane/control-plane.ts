@@ -10,17 +10,24 @@ import { createHttpServer, type Route } from './http-server.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
 import { RECHECK_INTERVAL_MS, WakeHub } from './long-poll.js';
 import { migrate } from './migrations.js';
+import { makePrivateDir, makePrivateTree } from './private-dir.js';
 import { adminRoutes } from './routes-admin.js';
 import { runnerRoutes } from './routes-runner.js';
 import { Store } from './store.js';
 import type { AdminApi, LeaseExpiryAction } from './types.js';
+import { MAX_TOKEN_TTL_SEC } from './validation.js';
+
+const DAY_SEC = 24 * 3600;
 
 export interface ControlPlaneOptions {
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0: a free port. */
   port?: number;
-  /** Where the server keeps its state: PGlite's database in `<dataDir>/pglite` and `admin.key`. Undefined: in memory. */
+  /**
+   * Where the server keeps its state: PGlite's database in `<dataDir>/pglite` and `admin.key`. Undefined: in memory.
+   * Made private (0700, files 0600) at every start, whatever its mode was.
+   */
   dataDir?: string;
   /** postgres://… : PostgreSQL instead of PGlite (dataDir then holds only admin.key). */
   databaseUrl?: string;
@@ -31,13 +38,20 @@ export interface ControlPlaneOptions {
    * (NOTIFY) make it answer at once; this only bounds the delay if a notification is ever lost.
    */
   longPollRecheckMs?: number;
-  /** How long a claimed job lives without a heartbeat or event batch. Default 60000. */
+  /** How long a job whose runner sends heartbeats lives without a heartbeat or event batch. Default 60000. */
   leaseMs?: number;
+  /**
+   * How long after queueing a job whose runner has sent no heartbeat (a Part-1 runner, which never does) is
+   * given up, unless event batches keep coming. Default 30 min, the cloud's limit.
+   */
+  noHeartbeatLimitMs?: number;
+  /** How many days a new runner token is valid unless its creator says otherwise. Default 90, the protocol's. */
+  tokenTtlDays?: number;
   /** What happens to a job whose lease expires. Default 'fail' (errorMessage "runner lost"). */
   onLeaseExpiry?: LeaseExpiryAction;
   /** Else FOUNDEROS_ADMIN_KEY, else `<dataDir>/admin.key` (created on first start, mode 0600), else random. */
   adminKey?: string;
-  /** Default 4 MiB. */
+  /** Default 10 MiB: the protocol's (and the cloud's) 10 MB, read generously. */
   maxBodyBytes?: number;
   /** One line per request and event worth knowing; silent by default. Never receives a secret. */
   log?: (line: string) => void;
@@ -60,7 +74,9 @@ export interface ControlPlane {
 
 export const DEFAULT_LONG_POLL_MS = 30_000;
 export const DEFAULT_LEASE_MS = 60_000;
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_NO_HEARTBEAT_LIMIT_MS = 30 * 60_000;
+export const DEFAULT_TOKEN_TTL_DAYS = 90;
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const PGLITE_SUBDIR = 'pglite';
 
 function positive(value: number | undefined, name: string, fallback: number): number {
@@ -74,28 +90,32 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const longPollMs = positive(options.longPollMs, 'longPollMs', DEFAULT_LONG_POLL_MS);
   const leaseMs = positive(options.leaseMs, 'leaseMs', DEFAULT_LEASE_MS);
   const recheckMs = positive(options.longPollRecheckMs, 'longPollRecheckMs', RECHECK_INTERVAL_MS);
+  const noHeartbeatLimitMs = positive(options.noHeartbeatLimitMs, 'noHeartbeatLimitMs', DEFAULT_NO_HEARTBEAT_LIMIT_MS);
   const maxBodyBytes = positive(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES);
+  const tokenTtlDays = options.tokenTtlDays ?? DEFAULT_TOKEN_TTL_DAYS;
+  if (!Number.isFinite(tokenTtlDays) || tokenTtlDays <= 0 || tokenTtlDays * DAY_SEC > MAX_TOKEN_TTL_SEC) {
+    throw new Error(`tokenTtlDays must be a number of days above 0 and at most ${MAX_TOKEN_TTL_SEC / DAY_SEC}; got ${tokenTtlDays}.`);
+  }
   const onLeaseExpiry = options.onLeaseExpiry ?? 'fail';
   if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
     throw new Error(`onLeaseExpiry must be 'fail' or 'requeue'; got ${String(onLeaseExpiry)}.`);
   }
 
+  if (options.dataDir !== undefined) await makePrivateDir(options.dataDir);
   const adminKey = await resolveAdminKey({ adminKey: options.adminKey, dataDir: options.dataDir });
-  const db = await openDb({
-    databaseUrl: options.databaseUrl,
-    pgliteDir: options.dataDir === undefined ? undefined : join(options.dataDir, PGLITE_SUBDIR),
-    log,
-  });
+  const pgliteDir = options.dataDir === undefined || options.databaseUrl !== undefined ? undefined : join(options.dataDir, PGLITE_SUBDIR);
+  const db = await openDb({ databaseUrl: options.databaseUrl, pgliteDir, log });
   // From here on, a failure must not leave the database open.
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   const unwind = async () => {
     for (const step of cleanup.reverse()) await step().catch((err: Error) => log(`close: ${err.message}`));
   };
   try {
+    if (pgliteDir !== undefined) await makePrivateTree(pgliteDir);
     const applied = await migrate(db);
     if (applied.length > 0) log(`database: applied migrations ${applied.join(', ')} (${db.description})`);
 
-    const store = new Store(db, leaseMs);
+    const store = new Store(db, { leaseMs, noHeartbeatLimitMs, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
     const hub = new WakeHub();
     cleanup.push(await hub.attach(db));
     const sweeper = startLeaseSweeper({ store, leaseMs, onLeaseExpiry, log });

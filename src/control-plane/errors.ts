@@ -10,6 +10,8 @@ export class ControlPlaneError extends Error {
     message: string,
     /** Set when the error came back from a server (AdminClient), so it can be quoted. */
     readonly requestId?: string,
+    /** More fields of the error body, beside error, message and requestId (e.g. `expiredAt`). */
+    readonly details?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ControlPlaneError';

@@ -5,8 +5,9 @@
  * answer gets the same headers and error shape.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ControlPlaneError, invalidRequest } from './errors.js';
 
 export interface RouteContext {
@@ -210,6 +211,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const task = handle(req, res).finally(() => inflight.delete(task));
     inflight.add(task);
   });
+  server.on('clientError', answerClientError);
 
   return {
     server,
@@ -237,7 +239,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
 function errorReply(err: unknown, requestId: string): Reply {
   if (err instanceof ControlPlaneError) {
-    return { status: err.status, body: { error: err.code, message: err.message, requestId } };
+    return { status: err.status, body: { error: err.code, message: err.message, ...err.details, requestId } };
   }
   return {
     status: 500,
@@ -247,6 +249,34 @@ function errorReply(err: unknown, requestId: string): Reply {
       requestId,
     },
   };
+}
+
+/** What node:http found wrong with a request before any route saw it: status, error code, message. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large; send fewer or shorter headers.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request took too long to arrive; send it again.'],
+};
+
+/**
+ * A request node:http cannot parse gets the same answer shape as every other error (JSON body, `x-request-id`),
+ * instead of node's bare `400 Bad Request`. The connection is closed: what follows on it cannot be trusted.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    400,
+    'bad_request',
+    `The request is not valid HTTP (${err.code ?? err.message}); check the client.`,
+  ];
+  const body = JSON.stringify({ error: code, message, requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nx-request-id: ${requestId}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void {

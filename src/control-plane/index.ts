@@ -4,6 +4,8 @@ export {
   DEFAULT_LEASE_MS,
   DEFAULT_LONG_POLL_MS,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_NO_HEARTBEAT_LIMIT_MS,
+  DEFAULT_TOKEN_TTL_DAYS,
   type ControlPlane,
   type ControlPlaneOptions,
 } from './control-plane.js';

@@ -1,6 +1,8 @@
 /**
- * Ends jobs whose runner went silent: a claimed or streaming job whose lease (renewed by every heartbeat and
- * event batch) has run out is failed with "runner lost", or put back in the queue, as configured. Every server
+ * Ends jobs whose runner went silent: a claimed or streaming job whose lease has run out is failed with
+ * "runner lost", or put back in the queue, as configured. The lease rule is the store's (`extendedLease`): one
+ * lease past the last heartbeat or event batch once the runner has sent a heartbeat; before that (a Part-1
+ * runner) the no-heartbeat limit counted from queueing. Every server
  * on a database sweeps; the sweep is one UPDATE, so two servers never process a job twice.
  */
 import type { Store } from './store.js';
@@ -10,7 +12,7 @@ export interface LeaseSweeper {
   stop(): Promise<void>;
 }
 
-/** About a quarter of the lease, so a job is ended at most ~1.25 leases after its runner's last sign of life. */
+/** About a quarter of the lease, so a job is ended at most ~1.25 leases after its deadline's lease began. */
 export function sweepIntervalMs(leaseMs: number): number {
   return Math.min(15_000, Math.max(20, Math.round(leaseMs / 4)));
 }
@@ -27,7 +29,7 @@ export function startLeaseSweeper(options: {
     try {
       const ids = await store.expireLeases(onLeaseExpiry);
       for (const id of ids) {
-        log(`job ${id}: no heartbeat or event for ${leaseMs} ms (runner lost); ${onLeaseExpiry === 'fail' ? 'failed' : 'requeued'}`);
+        log(`job ${id}: its lease ran out (no heartbeat or event in time: runner lost); ${onLeaseExpiry === 'fail' ? 'failed' : 'requeued'}`);
       }
     } catch (err) {
       log(`lease sweep failed (will retry): ${(err as Error).message}`);

@@ -12,7 +12,7 @@ export interface Migration {
 }
 
 /** NOTIFY channels the triggers below publish on. */
-export const CHANNEL_JOB_QUEUED = 'founderos_job_queued'; // payload: company id
+export const CHANNEL_JOB_QUEUED = 'founderos_job_queued'; // payload: company id (also when one of its tokens ends)
 export const CHANNEL_JOB_CHANGED = 'founderos_job_changed'; // payload: job id
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -102,6 +102,28 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
       CREATE TRIGGER events_notify AFTER INSERT ON events
         FOR EACH ROW EXECUTE FUNCTION founderos_notify_event();
+    `,
+  },
+  {
+    version: 2,
+    name: 'token expiry',
+    sql: `
+      -- Tokens expire (90 days by default, as the protocol says). Tokens made before this migration get 90 days
+      -- from the upgrade, so an upgrade never locks a runner out at once.
+      ALTER TABLE tokens ADD COLUMN expires_at timestamptz;
+      UPDATE tokens SET expires_at = now() + interval '90 days';
+      ALTER TABLE tokens ALTER COLUMN expires_at SET NOT NULL;
+
+      -- A token revoked, or whose expiry moved, wakes its company's waiting long-polls on every server of this
+      -- database, so a poll holding that token answers 401 at once instead of handing out the next job.
+      CREATE FUNCTION founderos_notify_token() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${CHANNEL_JOB_QUEUED}', NEW.company_id);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER tokens_notify_change AFTER UPDATE OF revoked_at, expires_at ON tokens
+        FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at OR OLD.expires_at IS DISTINCT FROM NEW.expires_at)
+        EXECUTE FUNCTION founderos_notify_token();
     `,
   },
 ];

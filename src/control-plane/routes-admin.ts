@@ -6,7 +6,8 @@
 import { ControlPlaneError, invalidRequest } from './errors.js';
 import type { Handler, Route, RouteContext } from './http-server.js';
 import { bearerSecret, secretsEqual } from './tokens.js';
-import type { AdminApi, CreateTokenInput, EnqueueJobInput } from './types.js';
+import type { AdminApi, CreateTokenInput, EnqueueJobInput, RotateTokenInput } from './types.js';
+import { requireObject } from './validation.js';
 
 export const ADMIN_API_PREFIX = '/api/admin';
 
@@ -48,6 +49,10 @@ export function adminRoutes({ admin, adminKey }: { admin: AdminApi; adminKey: st
       return ok({ tokens: await admin.listTokens(filter) });
     }),
     route('POST', '/tokens/:id/revoke', async (ctx) => ok(await admin.revokeToken(ctx.params.id!))),
+    route('POST', '/tokens/:id/rotate', async (ctx) => {
+      const body = (await ctx.readJson()) ?? {};
+      return ok(await admin.rotateToken({ ...requireObject(body, 'token rotation'), tokenId: ctx.params.id! } as RotateTokenInput), 201);
+    }),
     route('POST', '/jobs', async (ctx) => ok(await admin.enqueueJob((await ctx.readJson()) as EnqueueJobInput), 201)),
     route('GET', '/jobs', async (ctx) => {
       const filter: Record<string, unknown> = { limit: queryInt(ctx, 'limit') };

@@ -6,7 +6,7 @@ import { RUNNER_API_PREFIX } from '../protocol/types.js';
 import { ControlPlaneError, jobNotFound } from './errors.js';
 import type { Handler, Reply, Route, RouteContext } from './http-server.js';
 import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
-import type { JobAccess, RunnerIdentity, Store } from './store.js';
+import type { Authentication, JobAccess, RunnerIdentity, Store } from './store.js';
 import { bearerSecret } from './tokens.js';
 import { isUuid, parseCompletion, parseEventBatch } from './validation.js';
 
@@ -30,9 +30,7 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
 
   async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
     const secret = bearerSecret(ctx.req.headers.authorization);
-    const runner = secret === undefined ? undefined : await store.authenticate(secret);
-    // One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing.
-    if (!runner) throw new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+    const runner = admit(secret === undefined ? { kind: 'invalid' } : await store.authenticate(secret));
     ctx.note('token', runner.preview);
     return runner;
   }
@@ -53,7 +51,12 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
     const job = await longPoll({
       hub,
       topic: queuedTopic(runner.companyId),
-      check: () => store.nextQueuedJob(runner.companyId, offers.recent(runner.companyId)),
+      check: async () => {
+        // A token revoked or expired while its poll waits gets its 401 now, not the next job (a revocation wakes
+        // the company's polls, and expiry is seen at the next re-check).
+        admit(await store.reauthenticate(runner));
+        return store.nextQueuedJob(runner.companyId, offers.recent(runner.companyId));
+      },
       waitMs: longPollMs,
       recheckMs,
       signal: ctx.signal,
@@ -98,6 +101,26 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
     { method: 'POST', path: at('/jobs/:id/complete'), handler: complete },
     { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat },
   ];
+}
+
+/** The runner a token stands for, or the protocol's 401. */
+function admit(auth: Authentication): RunnerIdentity {
+  switch (auth.kind) {
+    case 'ok':
+      return auth.runner;
+    case 'expired':
+      throw new ControlPlaneError(
+        401,
+        'runner_token_expired',
+        `The runner token ${auth.preview}… expired at ${auth.expiredAt}. Rotate it with "founderos-runner admin tokens rotate <tokenId>" ` +
+          '(the id is in "founderos-runner admin tokens list") and restart the runner with the new token.',
+        undefined,
+        { expiredAt: auth.expiredAt },
+      );
+    case 'invalid':
+      // One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing.
+      throw new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+  }
 }
 
 /** The protocol's answer when a runner may not act on a job, per call. */

@@ -7,6 +7,7 @@ import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '
 import { DEFAULT_SERVER_PORT, defaultServerDataDir } from './paths.js';
 
 const HELP_COMMAND = 'founderos-runner server';
+export const TOKEN_TTL_DAYS_ENV = 'FOUNDEROS_TOKEN_TTL_DAYS';
 
 function usage(env: NodeJS.ProcessEnv): string {
   return [
@@ -19,8 +20,12 @@ function usage(env: NodeJS.ProcessEnv): string {
     `  --data-dir <dir>               state: PGlite database and admin.key (default ${defaultServerDataDir(env)})`,
     '  --database-url <url>           postgres://… : use PostgreSQL instead of PGlite (env DATABASE_URL)',
     '  --long-poll-sec <n>            how long GET /jobs/next waits for work (default 30)',
-    '  --lease-sec <n>                a job without heartbeat or events for this long is lost (default 60)',
+    '  --lease-sec <n>                a job whose runner sends heartbeats is lost after this long without one',
+    '                                 or an event batch (default 60)',
+    '  --no-heartbeat-limit-sec <n>   a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost',
+    '                                 this long after queueing, unless events keep coming (default 1800)',
     '  --on-lease-expiry fail|requeue what happens to a lost job (default fail: "runner lost")',
+    `  --token-ttl-days <n>           new runner tokens expire after this many days (env ${TOKEN_TTL_DAYS_ENV}; default 90)`,
     '',
   ].join('\n');
 }
@@ -28,7 +33,9 @@ function usage(env: NodeJS.ProcessEnv): string {
 function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOptions | 'help' {
   const flags = parseFlags(
     argv,
-    { string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'on-lease-expiry'] },
+    {
+      string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'no-heartbeat-limit-sec', 'on-lease-expiry', 'token-ttl-days'],
+    },
     HELP_COMMAND,
   );
   if (flags.bool('help')) return 'help';
@@ -39,10 +46,16 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
   if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
     throw new UsageError(`--on-lease-expiry must be fail or requeue; got "${onLeaseExpiry}".`);
   }
-  const seconds = (name: string) => {
-    const value = numberFlag(flags, name, { min: 0, exclusiveMin: true, max: 3600 });
+  const seconds = (name: string, max = 3600) => {
+    const value = numberFlag(flags, name, { min: 0, exclusiveMin: true, max });
     return value === undefined ? undefined : Math.round(value * 1000);
   };
+  const ttlFromEnv = env[TOKEN_TTL_DAYS_ENV];
+  if (flags.str('token-ttl-days') === undefined && ttlFromEnv !== undefined && ttlFromEnv !== '' && !/^\d+(\.\d+)?$/.test(ttlFromEnv)) {
+    throw new UsageError(`${TOKEN_TTL_DAYS_ENV} must be a number of days, like 90; got "${ttlFromEnv}".`);
+  }
+  const tokenTtlDays =
+    numberFlag(flags, 'token-ttl-days', { min: 0, exclusiveMin: true, max: 3650 }) ?? (ttlFromEnv ? Number(ttlFromEnv) : undefined);
   const databaseUrl = flags.str('database-url') ?? (env.DATABASE_URL || undefined);
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new UsageError(`--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`);
@@ -54,7 +67,9 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     databaseUrl,
     longPollMs: seconds('long-poll-sec'),
     leaseMs: seconds('lease-sec'),
+    noHeartbeatLimitMs: seconds('no-heartbeat-limit-sec', 24 * 3600),
     onLeaseExpiry,
+    tokenTtlDays,
   };
 }
 
@@ -106,6 +121,8 @@ export async function runServerCommand(argv: string[], io: CliIo = processIo, st
     io.stdout(usage(io.env));
     return EXIT_OK;
   }
+  // This process writes only the server's data: whatever PGlite creates from now on is its owner's alone.
+  process.umask(0o077);
   let plane: ControlPlane;
   try {
     plane = await startControlPlane({ ...options, log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`) });

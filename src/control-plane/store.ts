@@ -17,6 +17,8 @@ import {
   type LeaseExpiryAction,
   type ListJobsFilter,
   type ListTokensFilter,
+  type RotatedToken,
+  type RotateTokenInput,
   type StoredEvent,
   type TokenInfo,
 } from './types.js';
@@ -27,6 +29,12 @@ export interface RunnerIdentity {
   companyId: string;
   preview: string;
 }
+
+/** What a presented token is worth: a runner, or why not (revoked and unknown tokens look alike). */
+export type Authentication =
+  | { kind: 'ok'; runner: RunnerIdentity }
+  | { kind: 'invalid' }
+  | { kind: 'expired'; expiredAt: string; preview: string };
 
 /** Whether a runner may act on a job: 'ok', or why not. */
 export type JobAccess =
@@ -40,6 +48,15 @@ export type ClaimOutcome = { kind: 'claimed'; payload: JobPayload } | { kind: 'n
 export type CancelOutcome = { kind: 'cancelled'; job: JobRecord } | { kind: 'terminal'; job: JobRecord } | { kind: 'not_found' };
 
 export const RUNNER_LOST_MESSAGE = 'runner lost';
+
+export interface StoreOptions {
+  /** How long a job whose runner sends heartbeats lives after its last heartbeat or event batch. */
+  leaseMs: number;
+  /** How long after queueing a job whose runner never sent a heartbeat (a Part-1 runner) is given up. */
+  noHeartbeatLimitMs: number;
+  /** How long a new token is valid when its creator does not say. */
+  tokenTtlSec: number;
+}
 
 /** `last_used_at` is informational: refresh it at most this often per token, not on every request. */
 const TOKEN_TOUCH_INTERVAL_MS = 5000;
@@ -55,7 +72,12 @@ interface TokenRow {
   created_at: Timestamp;
   revoked_at: Timestamp;
   last_used_at: Timestamp;
+  expires_at: Timestamp;
 }
+
+/** A token row with its expiry judged by the database's clock, which every server sharing it agrees on. */
+type JudgedTokenRow = TokenRow & { expired: boolean };
+const JUDGED_TOKEN = `*, expires_at <= now() AS expired`;
 
 interface JobRow {
   id: string;
@@ -92,33 +114,62 @@ interface EventRow {
   kind: StoredEvent['kind'];
   ts: Timestamp;
   payload: unknown;
-  arrival: string;
+  position: string;
 }
 
 type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token' | 'attempt'>;
 
 const ACTIVE = `('claimed', 'streaming')`;
 const NOT_TERMINAL = `('queued', 'claimed', 'streaming')`;
+const ms = (param: number) => `($${param}::integer * interval '1 millisecond')`;
 /** A lease ends `$n` milliseconds from the database's clock, so every server sharing a database agrees on it. */
-const leaseEnd = (param: number) => `now() + ($${param}::integer * interval '1 millisecond')`;
+const leaseEnd = (param: number) => `now() + ${ms(param)}`;
+/**
+ * The lease rule. A job's lease is a heartbeat lease only once its runner has sent a heartbeat (Part 2): until
+ * then the runner may be a Part-1 runner, which never heartbeats and may be silent for as long as its agent
+ * thinks, so the job lives until the later of `noHeartbeatLimitMs` after queueing (the cloud's limit) and one
+ * lease after its last event batch. The claim and event batches only ever extend the deadline; a heartbeat sets
+ * it to one lease from now.
+ */
+const extendedLease = (leaseParam: number) => `GREATEST(lease_expires_at, ${leaseEnd(leaseParam)})`;
 
 export class Store {
   private readonly tokenTouchedAt = new Map<string, number>();
 
+  private readonly leaseMs: number;
+
   constructor(
     private readonly db: Db,
-    private readonly leaseMs: number,
-  ) {}
+    private readonly options: StoreOptions,
+  ) {
+    this.leaseMs = options.leaseMs;
+  }
 
   // ---------------------------------------------------------------- tokens
 
-  async createToken(companyId: string, name: string): Promise<CreatedToken> {
-    const token = generateRunnerToken();
-    const { rows } = await this.db.query<TokenRow>(
-      `INSERT INTO tokens (id, company_id, name, token_hash, preview) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-      [randomUUID(), companyId, name, sha256Hex(token), tokenPreview(token)],
-    );
-    return { token, info: toTokenInfo(rows[0]!) };
+  createToken(companyId: string, name: string, ttlSec?: number): Promise<CreatedToken> {
+    return insertToken(this.db, companyId, name, ttlSec ?? this.options.tokenTtlSec);
+  }
+
+  /**
+   * A new token for the same company and name, in one transaction with the end of the old one: revoked now, or
+   * (with `graceSec`) expiring within that grace, so runners can be moved over without a gap. Undefined when
+   * there is no such token.
+   */
+  async rotateToken(tokenId: string, options: Omit<RotateTokenInput, 'tokenId'>): Promise<RotatedToken | undefined> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<TokenRow>(`SELECT * FROM tokens WHERE id = $1 FOR UPDATE`, [tokenId]);
+      const old = rows[0];
+      if (!old) return undefined;
+      const created = await insertToken(tx, old.company_id, old.name, options.ttlSec ?? this.options.tokenTtlSec);
+      const end =
+        options.graceSec === undefined
+          ? `revoked_at = COALESCE(revoked_at, now())`
+          : `expires_at = LEAST(expires_at, now() + ($2::integer * interval '1 second'))`;
+      const params = options.graceSec === undefined ? [tokenId] : [tokenId, options.graceSec];
+      const { rows: ended } = await tx.query<TokenRow>(`UPDATE tokens SET ${end} WHERE id = $1 RETURNING *`, params);
+      return { ...created, previous: toTokenInfo(ended[0]!) };
+    });
   }
 
   async listTokens(filter: ListTokensFilter): Promise<TokenInfo[]> {
@@ -140,16 +191,26 @@ export class Store {
     return rows[0] && toTokenInfo(rows[0]);
   }
 
-  /** The runner behind a presented token, or undefined for a malformed, unknown or revoked one (callers must not say which). */
-  async authenticate(presented: string): Promise<RunnerIdentity | undefined> {
-    if (!isRunnerTokenFormat(presented)) return undefined;
+  /**
+   * The runner behind a presented token; 'invalid' alike for a malformed, unknown or revoked one (callers must not
+   * say which), 'expired' for a token past its expiry (the runner tells its user to rotate it).
+   */
+  async authenticate(presented: string): Promise<Authentication> {
+    if (!isRunnerTokenFormat(presented)) return INVALID;
     const hash = sha256Hex(presented);
-    const { rows } = await this.db.query<TokenRow>(`SELECT * FROM tokens WHERE token_hash = $1`, [hash]);
+    const { rows } = await this.db.query<JudgedTokenRow>(`SELECT ${JUDGED_TOKEN} FROM tokens WHERE token_hash = $1`, [hash]);
     const row = rows[0];
     // The lookup is by hash; the constant-time compare is the documented check that decides.
-    if (!row || !hashesEqual(row.token_hash, hash) || row.revoked_at !== null) return undefined;
-    await this.touchToken(row.id);
-    return { tokenId: row.id, companyId: row.company_id, preview: row.preview };
+    if (!row || !hashesEqual(row.token_hash, hash)) return INVALID;
+    const outcome = judgeToken(row);
+    if (outcome.kind === 'ok') await this.touchToken(row.id);
+    return outcome;
+  }
+
+  /** The same judgement again for a runner authenticated earlier (a long-poll that has been waiting). */
+  async reauthenticate(runner: RunnerIdentity): Promise<Authentication> {
+    const { rows } = await this.db.query<JudgedTokenRow>(`SELECT ${JUDGED_TOKEN} FROM tokens WHERE id = $1`, [runner.tokenId]);
+    return rows[0] ? judgeToken(rows[0]) : INVALID;
   }
 
   private async touchToken(tokenId: string): Promise<void> {
@@ -223,13 +284,15 @@ export class Store {
    * Arrival numbers of one job are handed out in commit order (appendEvents locks the job row first).
    */
   async listEvents(jobId: string, after: bigint, limit: number): Promise<{ events: StoredEvent[]; nextCursor: string }> {
+    // The text copy of `arrival` has a name of its own: ORDER BY resolves an output name first, and ordering by the
+    // text would put arrival 10 before 2.
     const { rows } = await this.db.query<EventRow>(
-      `SELECT event_id, attempt, seq, kind, ts, payload, arrival::text AS arrival FROM (
+      `SELECT event_id, attempt, seq, kind, ts, payload, arrival::text AS position FROM (
          SELECT * FROM events WHERE job_id = $1 AND arrival > $2::bigint ORDER BY arrival LIMIT $3
-       ) page ORDER BY attempt, seq NULLS LAST, arrival`,
+       ) page ORDER BY attempt, seq NULLS LAST, page.arrival`,
       [jobId, after.toString(), limit],
     );
-    const last = rows.reduce((max, row) => (BigInt(row.arrival) > max ? BigInt(row.arrival) : max), after);
+    const last = rows.reduce((max, row) => (BigInt(row.position) > max ? BigInt(row.position) : max), after);
     return { events: rows.map(toStoredEvent), nextCursor: last.toString() };
   }
 
@@ -273,13 +336,16 @@ export class Store {
     return (await pick(avoid)) ?? (avoid.length > 0 ? pick([]) : undefined);
   }
 
-  /** The claim is this one UPDATE: of several racing runners, exactly one sees a row come back. */
+  /**
+   * The claim is this one UPDATE: of several racing runners, exactly one sees a row come back. The job starts on
+   * the no-heartbeat deadline (see `extendedLease`), and at least one lease even when it waited long in the queue.
+   */
   async claimJob(jobId: string, runner: RunnerIdentity): Promise<ClaimOutcome> {
     const { rows } = await this.db.query<JobRow>(
       `UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1,
-              lease_expires_at = ${leaseEnd(4)}
+              lease_expires_at = GREATEST(created_at + ${ms(5)}, ${leaseEnd(4)})
         WHERE id = $1 AND company_id = $2 AND status = 'queued' RETURNING *`,
-      [jobId, runner.companyId, runner.tokenId, this.leaseMs],
+      [jobId, runner.companyId, runner.tokenId, this.leaseMs, this.options.noHeartbeatLimitMs],
     );
     if (rows[0]) return { kind: 'claimed', payload: toJobPayload(rows[0]) };
     const { rows: found } = await this.db.query<AccessRow>(`SELECT company_id, status FROM jobs WHERE id = $1`, [jobId]);
@@ -289,8 +355,8 @@ export class Store {
   }
 
   /**
-   * Stores a batch idempotently (a retried batch adds nothing), moves `claimed` to `streaming` and renews the
-   * lease, all in one transaction. Locking the job row first serialises batches of one job, which keeps arrival
+   * Stores a batch idempotently (a retried batch adds nothing), moves `claimed` to `streaming` and extends the
+   * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches of one job, which keeps arrival
    * numbers in commit order and lets a concurrent cancel or lease expiry either happen before or after, never half.
    */
   async appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<JobAccess> {
@@ -307,7 +373,7 @@ export class Store {
       );
       await tx.query(
         `UPDATE jobs SET status = CASE WHEN status = 'claimed' THEN 'streaming' ELSE status END,
-                lease_expires_at = ${leaseEnd(2)}
+                lease_expires_at = ${extendedLease(2)}
           WHERE id = $1`,
         [jobId, this.leaseMs],
       );
@@ -335,6 +401,7 @@ export class Store {
     });
   }
 
+  /** From a job's first heartbeat on, its runner speaks Part 2: the job lives one lease past the last sign of life. */
   async heartbeat(jobId: string, runner: RunnerIdentity): Promise<JobAccess> {
     return this.withOwnedJob(jobId, runner, async (tx) => {
       await tx.query(`UPDATE jobs SET lease_expires_at = ${leaseEnd(2)} WHERE id = $1`, [jobId, this.leaseMs]);
@@ -374,10 +441,28 @@ export function deriveAgentId(companyId: string, agentName: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** JSON for a jsonb parameter. jsonb cannot hold U+0000, so NULs inside strings become U+FFFD instead of failing the batch. */
+/** JSON for a jsonb parameter (validation has refused whatever jsonb cannot hold). */
 function toJson(value: unknown): string | null {
-  if (value === undefined) return null;
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v));
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+const INVALID: Authentication = { kind: 'invalid' };
+
+/** Revoked wins over expired: a revoked token is refused like an unknown one. */
+function judgeToken(row: JudgedTokenRow): Authentication {
+  if (row.revoked_at !== null) return INVALID;
+  if (row.expired) return { kind: 'expired', expiredAt: iso(row.expires_at)!, preview: row.preview };
+  return { kind: 'ok', runner: { tokenId: row.id, companyId: row.company_id, preview: row.preview } };
+}
+
+async function insertToken(db: Queryable, companyId: string, name: string, ttlSec: number): Promise<CreatedToken> {
+  const token = generateRunnerToken();
+  const { rows } = await db.query<TokenRow>(
+    `INSERT INTO tokens (id, company_id, name, token_hash, preview, expires_at)
+     VALUES ($1, $2, $3, $4, $5, now() + ($6::integer * interval '1 second')) RETURNING *`,
+    [randomUUID(), companyId, name, sha256Hex(token), tokenPreview(token), ttlSec],
+  );
+  return { token, info: toTokenInfo(rows[0]!) };
 }
 
 function iso(value: Timestamp): string | null {
@@ -393,6 +478,7 @@ function toTokenInfo(row: TokenRow): TokenInfo {
     preview: row.preview,
     createdAt: iso(row.created_at)!,
     revokedAt: iso(row.revoked_at),
+    expiresAt: iso(row.expires_at)!,
     lastUsedAt: iso(row.last_used_at),
   };
 }

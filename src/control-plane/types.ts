@@ -21,6 +21,8 @@ export interface TokenInfo {
   preview: string;
   createdAt: string;
   revokedAt: string | null;
+  /** When it stops working (a runner using it then gets 401 `runner_token_expired`); rotate it before. */
+  expiresAt: string;
   /** Last authenticated runner request (updated at most every few seconds). */
   lastUsedAt: string | null;
 }
@@ -35,6 +37,21 @@ export interface CreateTokenInput {
   companyId: string;
   /** A label for people, e.g. the machine the token is for. */
   name?: string;
+  /** Seconds until it expires; default the server's token TTL (90 days unless configured). */
+  ttlSec?: number;
+}
+
+export interface RotateTokenInput {
+  tokenId: string;
+  /** Seconds until the new token expires; default the server's token TTL. */
+  ttlSec?: number;
+  /** Keep the old token working this many more seconds (0: expire it now); absent: revoke it now. */
+  graceSec?: number;
+}
+
+export interface RotatedToken extends CreatedToken {
+  /** The token it replaces: revoked, or expiring at the end of the grace period. */
+  previous: TokenInfo;
 }
 
 export interface ListTokensFilter {
@@ -137,6 +154,8 @@ export interface AdminApi {
   listTokens(filter?: ListTokensFilter): Promise<TokenInfo[]>;
   /** Idempotent: revoking a revoked token returns it unchanged. */
   revokeToken(tokenId: string): Promise<TokenInfo>;
+  /** A new token for the same company and name; the old one is revoked, or expires after the grace. */
+  rotateToken(input: RotateTokenInput): Promise<RotatedToken>;
   enqueueJob(input: EnqueueJobInput): Promise<JobRecord>;
   /** Newest first. */
   listJobs(filter?: ListJobsFilter): Promise<JobRecord[]>;

@@ -1,9 +1,13 @@
-/** Leases: a job whose runner goes silent is failed ("runner lost") or requeued; heartbeats and events keep it. */
+/**
+ * Leases: a job whose runner goes silent is failed ("runner lost") or requeued; heartbeats and events keep it. The
+ * lease starts with the runner's first heartbeat: a runner that never sends one (Part 1) has the no-heartbeat limit.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNNER_LOST_MESSAGE, type ControlPlane } from '../../../src/control-plane/index.js';
 import { company, event, eventually, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
 
 const LEASE_MS = 300;
+const NO_HEARTBEAT_LIMIT_MS = 2000;
 
 export function leasesSuite(makeBackend: () => Promise<Backend>) {
   describe('leases', () => {
@@ -15,8 +19,8 @@ export function leasesSuite(makeBackend: () => Promise<Backend>) {
       // One database each: every server sweeps every expired lease of its database with its own setting.
       backends.push(await makeBackend(), await makeBackend());
       [failing, requeuing] = await Promise.all([
-        startPlane(backends[0]!, { leaseMs: LEASE_MS, onLeaseExpiry: 'fail', longPollMs: 5000 }),
-        startPlane(backends[1]!, { leaseMs: LEASE_MS, onLeaseExpiry: 'requeue', longPollMs: 5000 }),
+        startPlane(backends[0]!, { leaseMs: LEASE_MS, noHeartbeatLimitMs: NO_HEARTBEAT_LIMIT_MS, onLeaseExpiry: 'fail', longPollMs: 5000 }),
+        startPlane(backends[1]!, { leaseMs: LEASE_MS, noHeartbeatLimitMs: NO_HEARTBEAT_LIMIT_MS, onLeaseExpiry: 'requeue', longPollMs: 5000 }),
       ]);
     });
     afterAll(async () => {
@@ -24,25 +28,59 @@ export function leasesSuite(makeBackend: () => Promise<Backend>) {
       await Promise.all(backends.map((b) => b.dispose()));
     });
 
-    async function claimed(plane: ControlPlane) {
+    /** A job claimed by a runner that speaks Part 2 (`heartbeat`: it has sent one) or only Part 1. */
+    async function claimed(plane: ControlPlane, { heartbeat = true } = {}) {
       const companyId = company('lease');
       const runner = await runnerFor(plane, companyId);
       const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
       expect((await runner.claim(job.jobId)).status).toBe(200);
+      if (heartbeat) expect((await runner.heartbeat(job.jobId)).status).toBe(204);
       return { companyId, runner, job };
     }
 
-    it('should fail a job whose runner went silent with "runner lost"', async () => {
-      const { runner, job } = await claimed(failing);
-      const lost = await eventually(async () => {
-        const current = await failing.admin.getJob(job.jobId);
+    async function failedJob(plane: ControlPlane, jobId: string, timeoutMs = 5000) {
+      return eventually(async () => {
+        const current = await plane.admin.getJob(jobId);
         return current.status === 'failed' ? current : undefined;
-      });
+      }, timeoutMs);
+    }
+
+    it('should fail a job whose runner went silent after a heartbeat with "runner lost"', async () => {
+      const { runner, job } = await claimed(failing);
+      const lost = await failedJob(failing, job.jobId);
       expect(lost.errorMessage).toBe(RUNNER_LOST_MESSAGE);
       expect(lost.completedAt).not.toBeNull();
       expect((await runner.heartbeat(job.jobId)).status).toBe(409);
       expect((await runner.events(job.jobId, [event()])).status).toBe(409);
       expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(409);
+    });
+
+    it('should not start the lease of a runner that never sent a heartbeat (Part 1): silent twice the lease, it completes', async () => {
+      const { runner, job } = await claimed(failing, { heartbeat: false });
+      await sleep(2 * LEASE_MS);
+      expect((await runner.events(job.jobId, [event({ payload: 'still thinking' })])).status).toBe(204);
+      await sleep(2 * LEASE_MS);
+      expect((await failing.admin.getJob(job.jobId)).status).toBe('streaming');
+      expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
+    });
+
+    it('should give up on a Part-1 job at the no-heartbeat limit counted from queueing', async () => {
+      const { runner, job } = await claimed(failing, { heartbeat: false });
+      const lost = await failedJob(failing, job.jobId, NO_HEARTBEAT_LIMIT_MS + 3000);
+      expect(lost.errorMessage).toBe(RUNNER_LOST_MESSAGE);
+      const livedMs = Date.parse(lost.completedAt!) - Date.parse(job.createdAt);
+      expect(livedMs).toBeGreaterThanOrEqual(NO_HEARTBEAT_LIMIT_MS);
+      expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(409);
+    });
+
+    it('should keep a Part-1 job alive past the limit while its event batches come', async () => {
+      const { runner, job } = await claimed(failing, { heartbeat: false });
+      const until = Date.parse(job.createdAt) + NO_HEARTBEAT_LIMIT_MS + 2 * LEASE_MS;
+      while (Date.now() < until) {
+        expect((await runner.events(job.jobId, [event()])).status).toBe(204);
+        await sleep(LEASE_MS / 3);
+      }
+      expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
     });
 
     it('should keep a job alive while heartbeats or event batches come', async () => {

@@ -1,7 +1,7 @@
 /** The runner protocol over real HTTP: claim race, long-poll, tokens, events, completion, cancel, validation. */
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlPlane } from '../../../src/control-plane/index.js';
+import { DEFAULT_MAX_BODY_BYTES, type ControlPlane } from '../../../src/control-plane/index.js';
 import { company, event, RunnerHttp, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
 
 export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
@@ -300,7 +300,7 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
 
       it('should answer 413 to an oversized body and still serve the next request', async () => {
         const { runner, job } = await claimedJob();
-        const huge = JSON.stringify({ events: [event({ payload: 'x'.repeat(5 * 1024 * 1024) })] });
+        const huge = JSON.stringify({ events: [event({ payload: 'x'.repeat(DEFAULT_MAX_BODY_BYTES) })] });
         const res = await runner.raw('POST', `/api/runner/jobs/${job.jobId}/events`, { body: huge });
         expect(res.status).toBe(413);
         expect(res.body.error).toBe('payload_too_large');
