@@ -15,11 +15,11 @@ export interface RecordedRequest {
  * instead, rewrite the answer, cut the connection before the server sees the request (`drop`), or let the
  * server handle it and cut the connection before the answer (`dropAnswer`: the runner must retry something
  * the server already did), or take the response over (`takeOver`: a hostile server that streams without end or
- * never answers; the proxy's `close` ends what it left open).
+ * never answers; with `forwardFirst`, after the server handled the request; the proxy's `close` ends what it left open).
  */
 export type Interceptor = (request: { method: string; path: string; body: string }) =>
   | { respond: { status: number; body?: string | Buffer; headers?: OutgoingHttpHeaders } }
-  | { takeOver: (response: ServerResponse) => void }
+  | { takeOver: (response: ServerResponse) => void; forwardFirst?: boolean }
   | { rewrite: (status: number, body: string) => { status: number; body: string } }
   | { drop: true }
   | { dropAnswer: true }
@@ -51,7 +51,7 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
       res.writeHead(decision.respond.status, { 'content-type': 'application/json', ...decision.respond.headers }).end(decision.respond.body ?? '');
       return;
     }
-    if (decision && 'takeOver' in decision) {
+    if (decision && 'takeOver' in decision && !decision.forwardFirst) {
       record(-1);
       decision.takeOver(res);
       return;
@@ -62,6 +62,11 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
         let status = answer.statusCode ?? 502;
         let text = await readBody(answer);
         if (decision && 'rewrite' in decision) ({ status, body: text } = decision.rewrite(status, text));
+        if (decision && 'takeOver' in decision) {
+          record(-1);
+          decision.takeOver(res);
+          return;
+        }
         record(decision && 'dropAnswer' in decision ? 0 : status);
         if (decision && 'dropAnswer' in decision) {
           req.socket.destroy();

@@ -43,7 +43,7 @@ export interface Delivery {
   duplicates: number;
   /** Printed (0 … printed - 1) and not stored. */
   lost: number;
-  /** The stored numbers read 0, 1, 2, … with nothing out of place. */
+  /** Each stored number is greater than the one stored before it. */
   inOrder: boolean;
 }
 
@@ -55,7 +55,7 @@ export function deliveryOf(stored: readonly number[], printed: number): Delivery
     duplicates: stored.length - unique.size,
     // A line may be stored that the agent's count had not reached yet (it counts after writing): only the printed count.
     lost: Array.from({ length: printed }, (_, line) => line).filter((line) => !unique.has(line)).length,
-    inOrder: stored.every((line, index) => line === index),
+    inOrder: stored.every((line, index) => index === 0 || line > stored[index - 1]!),
   };
 }
 
