@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startControlPlane, type ControlPlane, type EnqueueJobInput, type JobDetail, type StoredEvent } from '../../src/control-plane/index.js';
 import { startRecordingProxy, type Interceptor, type RecordedRequest } from '../support/recording-proxy.js';
-import { RunnerProcess, until } from '../support/runner-process.js';
+import { isAlive, RunnerProcess, until } from '../support/runner-process.js';
 import { deliveryOf, eventText, numberedLines, orphansOf, storedEvents } from '../support/store-checks.js';
 import { markdownTable } from '../support/table.js';
 
@@ -53,14 +55,16 @@ interface Scenario {
   job?: Partial<EnqueueJobInput>;
   /** The hostile control plane: what the proxy does instead of the real server. */
   intercept?: (context: Context) => Interceptor;
-  /** Done once the hostile answer was served (the quick hang scenario stops the runner here). */
+  /** Puts files in the spool before the first start; returns a check for the end (what is wrong, if anything). */
+  prepare?: (context: Context & { spoolDir: string; serverUrl: string }) => () => string | undefined;
+  /** Done while the first runner runs, e.g. stopping it (the hang scenario stops it once the hang is on). */
   after?: (context: Context & { runner: RunnerProcess }) => Promise<void>;
   /** The honest status of A; a function when more than one is honest. */
   status?: JobStatus | ((job: JobDetail, events: StoredEvent[]) => string | undefined);
   /** The server refused A's output on purpose: markers may be lost, then the completion must say so. */
   lossAllowed?: boolean;
-  /** How the first runner process must end up: alive and serving, or exited with this code (a 401). */
-  runner?: 'alive' | number;
+  /** How the first runner process must end up: alive and serving, exited with this code (a 401), or killed. */
+  runner?: 'alive' | number | NodeJS.Signals;
   /** Markers A's agent must print (0 when the runner must refuse the job before starting it). */
   agentRuns?: boolean;
   /** Checks of A's completion beyond its status; returns what is wrong. */
@@ -76,8 +80,9 @@ interface Context {
   jobB: string;
   /** A second local server, another origin: redirects point there, and it must never be reached. */
   elsewhere: string;
-  /** Resolves when the hostile answer was served. */
+  /** Call when the hostile answer was served; `hostileServed` then resolves. */
   served: () => void;
+  hostileServed: Promise<void>;
 }
 
 interface Row {
@@ -108,7 +113,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   // Scenarios run concurrently: the table keeps the order in which they are listed.
-  const order = [...agentScenarios, ...flagScenarios, ...serverScenarios].map((scenario) => scenario.name);
+  const order = [...agentScenarios, ...flagScenarios, ...restartScenarios, ...serverScenarios].map((scenario) => scenario.name);
   rows.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
   const header = ['scenario', 'what it sends', 'markers printed', 'markers delivered', 'duplicates', 'lost', 'hostile lines stored', 'job', 'runner', 'orphans', 'stray requests', 'next start', 'peak RSS MB'];
   const table = markdownTable(header, rows.map((row) => [row.scenario, row.sends, row.printed, row.delivered, row.duplicates, row.lost, row.hostileLines, row.status, row.runner, row.orphans, row.stray, row.nextStart, row.rssMb]));
@@ -192,6 +197,49 @@ const firstPoll = (status: number, body: string | Buffer, headers: Record<string
 /** What a proxy or load balancer in front of a control plane answers: a page for people, not JSON. */
 const html = (status: number) => `<!doctype html><html><body><h1>${status}</h1>nginx</body></html>`;
 const HTML = { 'content-type': 'text/html; charset=utf-8' };
+
+/** What a runner that died, or another program, leaves in the spool: the next start must settle it or set it aside. */
+const restartScenarios: Scenario[] = [
+  {
+    name: 'runner killed (kill -9) mid-catalogue',
+    sends: 'the whole catalogue, 80 ms apart; the runner is killed once 3 markers are stored',
+    agent: { entries: ALL_LINES, delayMs: 80 },
+    after: async ({ runner, jobA }) => {
+      await until(async () => numberedLines(await storedEvents(server.admin, jobA), 'marker').length >= 3 || runner.child.exitCode !== null, 30_000, () => 'the job never streamed', 100);
+      runner.signal('SIGKILL');
+      await runner.exit;
+    },
+    runner: 'SIGKILL',
+    // The next start stops the agent and delivers what it printed: the job failed, and says why.
+    status: (job) => (job.status === 'failed' && /mid-job/.test(job.errorMessage ?? '') ? undefined : `job A is ${job.status} (${job.errorMessage}), expected failed as stopped mid-job`),
+    timeoutMs: FULL ? 150_000 : 60_000,
+  },
+  {
+    name: 'hostile leftover spool',
+    sends: 'spool files of garbage bytes, jobId "..", a 5 MB line, a directory, broken batches, an innocent pid as the agent',
+    prepare: ({ spoolDir, serverUrl }) => {
+      // A process that is not an agent: recovery may kill only what carries a job's id.
+      const innocent = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      const header = (jobId: string) => `${JSON.stringify({ t: 'job', jobId, serverUrl, runnerPid: 999_999_999 })}\n`;
+      const files: Record<string, string | Buffer> = {
+        'garbage.ndjson': Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0x7b, 0x22, 0x0a, 0x80]),
+        'dotdot.ndjson': `${header('..')}{"events":[]}\n`,
+        'slash.ndjson': `${header('../../admin')}{"events":[{"eventId":"x"}]}\n`,
+        'long-line.ndjson': `${header(randomUUID())}${'x'.repeat(5 * 1024 * 1024)}`,
+        'broken-batch.ndjson': `${header(randomUUID())}{"events":[{"eventId":"not-a-uuid","kind":"nope","ts":"then"}\n{"events":\n{"t":"complete","body":{"status":"completed","exitCode":"zero","costMicros":-1}}\n`,
+        'innocent-agent.ndjson': `${header(randomUUID())}${JSON.stringify({ t: 'agent', pid: innocent.pid, adapter: 'claude_local' })}\n`,
+        'not-json.ndjson': `${header(randomUUID()).slice(0, 20)}`,
+      };
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(spoolDir, name), content, { mode: 0o600 });
+      mkdirSync(join(spoolDir, 'a-directory.ndjson'));
+      return () => {
+        const alive = isAlive(innocent.pid!);
+        innocent.kill('SIGKILL');
+        return alive ? undefined : 'recovery killed a process that was not an agent';
+      };
+    },
+  },
+];
 
 const serverScenarios: Scenario[] = [
   ...(
@@ -296,7 +344,10 @@ const serverScenarios: Scenario[] = [
     sends: 'accepts the long-poll and never answers; the runner is sent SIGTERM',
     intercept: (context) => onFirst((request) => request.method === 'GET' && pollRoute(request.path), { takeOver: () => context.served() }),
     // A hung request must not keep a stopping runner alive: the first signal aborts the long-poll.
-    after: async ({ runner }) => runner.signal('SIGTERM'),
+    after: async ({ runner, hostileServed }) => {
+      await Promise.race([hostileServed, runner.exit]);
+      runner.signal('SIGTERM');
+    },
     runner: 0,
   },
   {
@@ -327,6 +378,11 @@ describe('hostile input', () => {
       expect((await runScenario(scenario)).problems).toEqual([]);
     });
   });
+  describe('hostile leftovers', () => {
+    it.concurrent.for(restartScenarios.map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
+      expect((await runScenario(scenario)).problems).toEqual([]);
+    });
+  });
   describe('hostile control plane', () => {
     it.concurrent.for(serverScenarios.filter((scenario) => FULL || !scenario.full).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
       expect((await runScenario(scenario)).problems).toEqual([]);
@@ -351,12 +407,13 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const elsewhere = await startRecordingProxy(server.url, ({ path }) => ({
     respond: { status: path.endsWith('/next') ? 200 : 204, body: path.endsWith('/next') ? JSON.stringify(descriptor('elsewhere-job')) : '' },
   }));
-  const context: Context = { runnerPid: () => runner.child.pid, jobA, jobB, elsewhere: elsewhere.url, served };
+  const context: Context = { runnerPid: () => runner.child.pid, jobA, jobB, elsewhere: elsewhere.url, served, hostileServed };
   const proxy = await startRecordingProxy(server.url, scenario.intercept?.(context));
-  const env = { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: HOSTILE_AGENT };
-  const start = (spoolDir?: string) => new RunnerProcess(['start', `--server-url=${proxy.url}`], spoolDir ? { ...env, FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir } : env);
+  const spoolDir = mkdtempSync(join(tmpdir(), 'hostile-spool-'));
+  const finalCheck = scenario.prepare?.({ ...context, spoolDir, serverUrl: proxy.url });
+  const env = { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: HOSTILE_AGENT, FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir };
+  const start = () => new RunnerProcess(['start', `--server-url=${proxy.url}`], env);
   let runner: RunnerProcess = start();
-  const { spoolDir } = runner;
   // Generous: a healthy scenario ends in seconds, but this machine is shared, and the time is only spent on a failure.
   const timeoutMs = scenario.timeoutMs ?? 60_000;
   const problems: string[] = [];
@@ -366,10 +423,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const settle = (runnerProcess: RunnerProcess) => until(async () => exited(runnerProcess) || (await bothEnded()), timeoutMs, () => '', 100).catch(() => undefined);
 
   try {
-    if (scenario.after) {
-      await Promise.race([hostileServed, runner.exit]);
-      await scenario.after({ ...context, runner });
-    }
+    if (scenario.after) await scenario.after({ ...context, runner });
     await settle(runner);
     let rssMb = peakRssMb(runner);
     let runnerState: string;
@@ -377,10 +431,10 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     const expectedRunner = scenario.runner ?? 'alive';
     if (exited(runner)) {
       const { code, signal } = await runner.exit;
-      runnerState = `exit ${code ?? signal}`;
-      if (expectedRunner !== code) problems.push(`runner exited ${code ?? signal}${code === 1 ? ` (${lastLine(runner.stderr)})` : ''}, expected ${expectedRunner === 'alive' ? 'it to keep serving' : `exit ${expectedRunner}`}`);
+      runnerState = code === null ? `${signal}` : `exit ${code}`;
+      if (expectedRunner !== (code ?? signal)) problems.push(`runner exited ${code ?? signal}${code === 1 ? ` (${lastLine(runner.stderr)})` : ''}, expected ${expectedRunner === 'alive' ? 'it to keep serving' : `exit ${expectedRunner}`}`);
       // The next start, on the spool it left: it must settle what is there and serve, not exit again.
-      runner = start(spoolDir);
+      runner = start();
       await settle(runner);
       rssMb = Math.max(rssMb, peakRssMb(runner));
       nextStart = exited(runner) ? `exit ${(await runner.exit).code}` : 'ok';
@@ -424,6 +478,8 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     if (statusProblem) problems.push(statusProblem);
     const checkProblem = scenario.check?.(finalA, eventsA);
     if (checkProblem) problems.push(checkProblem);
+    const prepared = finalCheck?.();
+    if (prepared) problems.push(prepared);
 
     const orphans = (await orphansOf(jobA)) + (await orphansOf(jobB));
     if (orphans) problems.push(`${orphans} agent processes left`);
@@ -440,7 +496,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     }
     await runner.stop();
     if (nextStart === '-' && existsSync(spoolDir) && readdirSync(spoolDir).length > 0) {
-      const next = start(spoolDir);
+      const next = start();
       const polls = proxy.recorded.length;
       await until(() => exited(next) || proxy.recorded.slice(polls).some((request) => pollRoute(request.path)), 10_000, () => '').catch(() => undefined);
       nextStart = exited(next) ? `exit ${(await next.exit).code}` : proxy.recorded.slice(polls).some((request) => pollRoute(request.path)) ? 'ok' : 'stuck';
