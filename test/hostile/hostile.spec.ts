@@ -495,6 +495,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
           ? `job A is ${finalA.status} (${finalA.errorMessage ?? 'no error message'}), expected ${scenario.status ?? 'completed'}`
           : undefined;
     if (statusProblem) problems.push(statusProblem);
+    if (finalA.status === 'failed' && !finalA.errorMessage?.trim()) problems.push('job A failed without saying why');
     const checkProblem = scenario.check?.(finalA, eventsA);
     if (checkProblem) problems.push(checkProblem);
     const prepared = finalCheck?.();
