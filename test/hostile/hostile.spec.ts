@@ -484,8 +484,9 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     if (!delivery.inOrder) problems.push(`markers out of order: ${markersA.join(',')}`);
     if (scenario.lossAllowed && printedA.markers && !markersA.includes(printedA.markers - 1)) problems.push('the lines after the refused batch never arrived');
     if (delivery.lost && !scenario.lossAllowed) problems.push(`${delivery.lost} of ${printedA.markers} markers lost (job ${finalA.status}: ${finalA.errorMessage ?? 'no error message'})`);
-    if (delivery.lost && finalA.status === 'completed' && !/lost|not delivered|refused|set aside|dropped|skipped/i.test(finalA.errorMessage ?? '')) {
-      problems.push(`${delivery.lost} markers lost, yet the job is a clean completed (errorMessage ${JSON.stringify(finalA.errorMessage)})`);
+    // A job that lost output is not a clean `completed`, and its message says that lines are missing.
+    if (delivery.lost && (finalA.status === 'completed' || !/not accepted|incomplete|lost|refused|set aside/i.test(finalA.errorMessage ?? ''))) {
+      problems.push(`${delivery.lost} markers lost, yet the job is ${finalA.status} with ${JSON.stringify(finalA.errorMessage)}`);
     }
     if (hostile.printed !== undefined && hostile.stored !== hostile.printed && !scenario.lossAllowed) problems.push(`${hostile.stored} of the ${hostile.printed} hostile lines stored`);
     const statusProblem =
