@@ -17,7 +17,9 @@ Usage:
   founderos-runner --version | --help
 
 start flags (each also as an environment variable; flags win):
-  --token=fos_…          FOUNDEROS_RUNNER_TOKEN        runner token (required)
+  --token=fos_…          FOUNDEROS_RUNNER_TOKEN        runner token (required, or --token-file); prefer the variable:
+                                                       a flag is visible to every local user in ps
+  --token-file=PATH      FOUNDEROS_RUNNER_TOKEN_FILE   read the token from a file that is yours alone (mode 0600)
   --server-url=https://… FOUNDEROS_RUNNER_URL          server base URL (required; http only to this machine)
   --claude-bin=PATH      FOUNDEROS_CLAUDE_BIN          claude binary (default: claude on PATH)
   --timeout-sec=N        FOUNDEROS_RUNNER_TIMEOUT_SEC  ceiling on a job's run time, 1..3600 (default 600)

@@ -35,7 +35,7 @@ export function describeValue(value: unknown, maxChars = 60): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    text = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
   }
   const escaped = escapeUnprintable(text);
   const chars = [...escaped];

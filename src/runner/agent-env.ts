@@ -1,5 +1,5 @@
-/** Variables the agent must never see: the runner's own secrets. */
-const RUNNER_SECRETS = ['FOUNDEROS_RUNNER_TOKEN', 'FOUNDEROS_ADMIN_KEY'];
+/** Variables the agent must never see: the runner's own secrets, and where the token is kept. */
+const RUNNER_SECRETS = ['FOUNDEROS_RUNNER_TOKEN', 'FOUNDEROS_RUNNER_TOKEN_FILE', 'FOUNDEROS_ADMIN_KEY'];
 /** Set when the runner was started from inside a Claude Code session; a child claude then refuses to start. */
 const CLAUDE_NESTING_GUARDS = ['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SESSION', 'CLAUDE_CODE_PARENT_SESSION'];
 

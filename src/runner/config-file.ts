@@ -89,7 +89,7 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
  * user's config file is read from any directory. A bare command name (`claude`) stays a PATH lookup.
  */
 function pathRelativeToFile(key: string, value: string, path: string): string {
-  const isPathSetting = key.endsWith('-dir') || (key.endsWith('-bin') && /[\\/]/.test(value));
+  const isPathSetting = key.endsWith('-dir') || key.endsWith('-file') || (key.endsWith('-bin') && /[\\/]/.test(value));
   return isPathSetting && !isAbsolute(value) ? resolve(dirname(path), value) : value;
 }
 

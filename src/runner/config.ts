@@ -1,11 +1,15 @@
 import minimist from 'minimist';
 import { agentClis } from '../agents/index.js';
+import { resolve } from 'node:path';
 import { TOKEN_PATTERN } from '../protocol/types.js';
 import { defaultSpoolDir } from '../streams/spool.js';
 import { LOG_FORMATS, LOG_LEVELS, preview, type LogFormat, type LogLevel } from './logger.js';
+import { readTokenFile, type TokenFileOwner } from './token-file.js';
 
 export interface RunnerConfig {
   token: string;
+  /** The file the token was read from (absolute), when it came from one: a service then reads the file, not a copy. */
+  tokenFile?: string;
   serverUrl: string;
   /** The binary of each agent CLI, by adapter name (`claude`, `codex`, …). */
   agentBins: Record<string, string>;
@@ -41,6 +45,7 @@ interface Setting {
 
 const SETTINGS = {
   token: { flag: 'token', env: 'FOUNDEROS_RUNNER_TOKEN' },
+  tokenFile: { flag: 'token-file', env: 'FOUNDEROS_RUNNER_TOKEN_FILE' },
   serverUrl: { flag: 'server-url', env: 'FOUNDEROS_RUNNER_URL' },
   timeoutSec: { flag: 'timeout-sec', env: 'FOUNDEROS_RUNNER_TIMEOUT_SEC', fallback: '600' },
   spoolDir: { flag: 'spool-dir', env: 'FOUNDEROS_RUNNER_SPOOL_DIR' },
@@ -109,10 +114,8 @@ export function resolveRunnerConfig(
   const problems: string[] = [];
   const read = (setting: Setting): string | undefined => settingValue(setting, flags, env, file).value;
 
-  const token = read(SETTINGS.token);
-  if (!token) problems.push(`config error: ${SETTINGS.token.env} is required (pass --token=fos_… or set ${SETTINGS.token.env}; issue a token from the dashboard → Settings → Runner Tokens)`);
-  else if (!TOKEN_PATTERN.test(token))
-    problems.push(`config error: token ${preview(token)} (${token.length} characters) must match fos_<32 alphanumeric>; copy it again or re-issue a fresh token from the dashboard`);
+  const { token, tokenFile, problem: tokenProblem } = resolveToken(flags, env, file);
+  if (tokenProblem) problems.push(`config error: ${tokenProblem}`);
 
   const serverUrl = read(SETTINGS.serverUrl);
   if (!serverUrl) problems.push(`config error: ${SETTINGS.serverUrl.env} is required (pass --server-url=https://… or set ${SETTINGS.serverUrl.env})`);
@@ -145,6 +148,7 @@ export function resolveRunnerConfig(
   if (problems.length) throw new ConfigError(problems);
   return {
     token: token!,
+    ...(tokenFile !== undefined && { tokenFile }),
     serverUrl: serverUrl!.replace(/\/+$/, ''),
     agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, read(setting)!])),
     allowProcessJobs:
@@ -157,6 +161,52 @@ export function resolveRunnerConfig(
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat,
   };
+}
+
+const SOURCE_RANK: Record<SettingSource, number> = { flag: 3, env: 2, file: 1, default: 0 };
+
+/**
+ * The token, from `--token` or from the file `--token-file` names, whichever is given at the higher level (flags > env >
+ * file); both at the same level is a mistake worth saying. Problems never show more of a token than its preview.
+ */
+export function resolveToken(
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings = NO_FILE_SETTINGS,
+  owner?: TokenFileOwner,
+): { token?: string; tokenFile?: string; problem?: string } {
+  const direct = settingValue(SETTINGS.token, flags, env, file);
+  const named = settingValue(SETTINGS.tokenFile, flags, env, file);
+  if (direct.value === undefined && named.value === undefined)
+    return {
+      problem: `${SETTINGS.token.env} is required (set ${SETTINGS.token.env}, or pass --token-file=PATH of a file only you can read; issue a token from the dashboard → Settings → Runner Tokens)`,
+    };
+  if (direct.value !== undefined && named.value !== undefined && SOURCE_RANK[direct.source] === SOURCE_RANK[named.source])
+    return { problem: `both a token and a token file are given (${SOURCE_NAMES[direct.source]}); give only one of them` };
+  if (named.value !== undefined && (direct.value === undefined || SOURCE_RANK[named.source] > SOURCE_RANK[direct.source])) {
+    const tokenFile = resolve(named.value);
+    const read = readTokenFile(tokenFile, owner);
+    return 'token' in read ? { token: read.token, tokenFile } : { problem: read.problem };
+  }
+  const token = direct.value!;
+  if (!TOKEN_PATTERN.test(token)) return { problem: `token ${preview(token)} (${token.length} characters) must match fos_<32 alphanumeric>; copy it again or re-issue a fresh token from the dashboard` };
+  return { token };
+}
+
+const SOURCE_NAMES: Record<SettingSource, string> = {
+  flag: '--token and --token-file',
+  env: `${SETTINGS.token.env} and ${SETTINGS.tokenFile.env}`,
+  file: 'the config file\'s "token" and "token-file"',
+  default: 'defaults',
+};
+
+/** A token on the command line is in every local user's `ps`, and in the shell's history. */
+export function commandLineTokenWarnings(flags: Record<string, string>): string[] {
+  if (flags[SETTINGS.token.flag] === undefined) return [];
+  return [
+    `the token (${preview(flags[SETTINGS.token.flag]!)}) was given as --token on the command line, where every user of this machine can read it (ps, /proc/<pid>/cmdline); ` +
+      `set ${SETTINGS.token.env} in the environment instead, or put it in a file only you can read and pass --token-file=PATH`,
+  ];
 }
 
 /** Why a server URL cannot carry a runner token, or undefined when it can. */
@@ -224,7 +274,8 @@ export function resolveAgentBins(flags: Record<string, string>, env: NodeJS.Proc
 /** The environment variables that make `start` run with `config`: what a service file bakes in. */
 export function configEnvironment(config: RunnerConfig): Record<string, string> {
   const variables: Record<string, string> = {
-    [SETTINGS.token.env]: config.token,
+    // A token read from a file stays in that file: the service reads it at each start, so replacing the file rotates it.
+    ...(config.tokenFile !== undefined ? { [SETTINGS.tokenFile.env]: config.tokenFile } : { [SETTINGS.token.env]: config.token }),
     [SETTINGS.serverUrl.env]: config.serverUrl,
     [SETTINGS.timeoutSec.env]: String(config.timeoutSec),
     // Absolute, so that the service spools where `doctor` checked, whatever XDG_STATE_HOME the service manager sets.

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import ky from 'ky';
 import { firstValueFrom } from 'rxjs';
 import { agentClis, type AgentAdapter } from '../agents/index.js';
-import { TOKEN_PATTERN } from '../protocol/types.js';
 import { createRunnerApi, TokenRejectedError } from '../streams/http.js';
 import { readFirstLine } from '../streams/process.js';
 import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
@@ -15,6 +14,8 @@ import {
   readSetting,
   resolveAgentBins,
   resolveRunnerConfig,
+  resolveToken,
+  commandLineTokenWarnings,
   serverUrlProblem,
   START_BOOLEAN_FLAGS,
   START_FLAGS,
@@ -79,6 +80,9 @@ interface Settings {
   file?: LoadedConfigFile;
   /** The problems `start` would refuse to run with (config file or settings). */
   problems: string[];
+  /** What `start` would warn about (a config file others can read, a token on the command line), with what to do. */
+  warnings: string[];
+  fixes: string[];
   agentBins: Record<string, { bin: string; source: SettingSource }>;
   spoolDir: string;
   /** Each only when valid: the server is probed even when, say, the token is missing. */
@@ -114,14 +118,19 @@ function gatherSettings(flags: Record<string, string>, booleans: Record<string, 
   const fileSettings = file ?? NO_FILE_SETTINGS;
   const value = (flag: string) => readSetting(flag, flags, deps.env, fileSettings).value;
   const serverUrl = value('server-url');
-  const token = value('token');
+  const { token } = resolveToken(flags, deps.env, fileSettings);
   return {
     file,
     problems,
+    warnings: [...(file?.warnings ?? []), ...commandLineTokenWarnings(flags)],
+    fixes: [
+      ...(file?.warnings.length ? ['make the config file readable only by you'] : []),
+      ...(commandLineTokenWarnings(flags).length ? ['set FOUNDEROS_RUNNER_TOKEN, or pass --token-file=PATH, instead of --token'] : []),
+    ],
     agentBins: resolveAgentBins(flags, deps.env, fileSettings),
     spoolDir: value('spool-dir') ?? defaultSpoolDir(deps.env),
     serverUrl: serverUrl !== undefined && serverUrlProblem(serverUrl) === undefined ? serverUrl.replace(/\/+$/, '') : undefined,
-    token: token !== undefined && TOKEN_PATTERN.test(token) ? token : undefined,
+    token,
   };
 }
 
@@ -132,12 +141,12 @@ function checkNode(version: string): Check {
     : { name: 'node', status: 'fail', detail: `Node.js v${version} is too old`, fix: `install Node.js ${MIN_NODE_MAJOR} or later (https://nodejs.org), then run the runner with it` };
 }
 
-function checkConfig({ file, problems, token, serverUrl }: Settings): Check {
+function checkConfig({ file, problems, warnings, fixes, token, serverUrl }: Settings): Check {
   const source = file?.path ? `config file ${file.path}` : `no config file (looked for ${file?.searched.join(', ') ?? 'none'})`;
   if (problems.length)
     return { name: 'config', status: 'fail', detail: problems.map((problem) => problem.replace(/^config error: /, '')).join('; '), fix: 'correct the settings named above (flag, environment variable or config file); see founderos-runner --help' };
   const summary = `server ${serverUrl}, token ${preview(token!)}, ${source}`;
-  if (file?.warnings.length) return { name: 'config', status: 'warn', detail: `${summary}; ${file.warnings.join('; ')}`, fix: 'make the config file readable only by you' };
+  if (warnings.length) return { name: 'config', status: 'warn', detail: `${summary}; ${warnings.join('; ')}`, fix: fixes.join('; ') };
   return { name: 'config', status: 'ok', detail: summary };
 }
 
@@ -193,7 +202,7 @@ function checkServer(settings: Settings, probe: ServerProbe | undefined): Check 
  */
 async function checkToken(settings: Settings, server: ServerProbe | undefined, deps: DoctorDeps): Promise<Check> {
   const name = 'token';
-  if (settings.token === undefined) return { name, status: 'warn', detail: 'not checked: no valid token (see config)', fix: 'pass --token=fos_… or set FOUNDEROS_RUNNER_TOKEN' };
+  if (settings.token === undefined) return { name, status: 'warn', detail: 'not checked: no valid token (see config)', fix: 'set FOUNDEROS_RUNNER_TOKEN, or pass --token-file=PATH' };
   if (server === undefined || !server.reachable) return { name, status: 'warn', detail: `not checked (${preview(settings.token)}): the server did not answer`, fix: 'fix the server check first' };
   const api = createRunnerApi({ serverUrl: settings.serverUrl!, token: settings.token, userAgent: USER_AGENT, requestTimeoutMs: deps.timeoutMs });
   try {

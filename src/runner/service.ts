@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, posix, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type ConfigFileLocation } from './config-file.js';
-import { ConfigError, configEnvironment, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
+import { commandLineTokenWarnings, ConfigError, configEnvironment, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
 import { preview } from './logger.js';
 import { EXIT } from './exit-codes.js';
 import { startCommand } from './start-command.js';
@@ -105,7 +105,7 @@ export async function serviceCommand(argv: readonly string[], deps: ServiceDeps 
       const file = loadConfigFile(values[CONFIG_FLAG], deps.location);
       const config = resolveRunnerConfig(values, deps.env, booleans, file);
       token = config.token;
-      const warnings = [...file.warnings, ...npxCacheWarning(deps.cliPath)].map((text): Step => ({ kind: 'note', text: `warning: ${text}` }));
+      const warnings = [...file.warnings, ...commandLineTokenWarnings(values), ...npxCacheWarning(deps.cliPath)].map((text): Step => ({ kind: 'note', text: `warning: ${text}` }));
       steps = [...warnings, ...manager.install(config, context)];
     } else {
       steps = action === 'uninstall' ? manager.uninstall(context) : manager.status(context);
@@ -321,11 +321,13 @@ const nssm: ServiceManager = {
   install(config, { home, execPath, cliPath }) {
     const logPath = win32.join(home, 'founderos-runner.log');
     // %FOUNDEROS_RUNNER_TOKEN% is expanded by cmd.exe: the token is never printed, and never in the shell history.
-    const variables = Object.entries({ ...configEnvironment(config), FOUNDEROS_RUNNER_TOKEN: '%FOUNDEROS_RUNNER_TOKEN%' }).map(([name, value]) => cmdQuote(`${name}=${value}`));
+    // A token file needs neither: the service reads the file.
+    const fromPrompt = config.tokenFile === undefined;
+    const variables = Object.entries({ ...configEnvironment(config), ...(fromPrompt && { FOUNDEROS_RUNNER_TOKEN: '%FOUNDEROS_RUNNER_TOKEN%' }) }).map(([name, value]) => cmdQuote(`${name}=${value}`));
     const set = (...args: string[]) => ({ kind: 'print' as const, line: ['nssm', 'set', NSSM_SERVICE, ...args].join(' ') });
     return [
       { kind: 'note', text: 'NSSM (https://nssm.cc) needs an administrator prompt: open cmd.exe as administrator, then run:' },
-      { kind: 'print', line: `set FOUNDEROS_RUNNER_TOKEN=${preview(config.token)}   (type your whole token here)` },
+      ...(fromPrompt ? [{ kind: 'print' as const, line: `set FOUNDEROS_RUNNER_TOKEN=${preview(config.token)}   (type your whole token here)` }] : []),
       { kind: 'print', line: ['nssm', 'install', NSSM_SERVICE, cmdQuote(execPath), cmdQuote(cliPath), 'start'].join(' ') },
       set('AppDirectory', cmdQuote(home)),
       set('AppEnvironmentExtra', ...variables),

@@ -7,7 +7,7 @@ import { readFirstLine, spawnProcess } from '../streams/process.js';
 import { processSignals } from '../streams/signals.js';
 import { agentEnvironment } from './agent-env.js';
 import { CONFIG_FLAG, loadConfigFile, processConfigFileLocation, type LoadedConfigFile } from './config-file.js';
-import { ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
+import { commandLineTokenWarnings, ConfigError, parseFlags, resolveRunnerConfig, START_BOOLEAN_FLAGS, START_FLAGS, type RunnerConfig } from './config.js';
 import { ForcedExitError, runDaemon } from './daemon.js';
 import { createLogger, preview, type Logger } from './logger.js';
 import { RunnerMetrics } from './metrics.js';
@@ -30,10 +30,12 @@ export interface StartTunables {
 export async function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let config: RunnerConfig;
   let configFile: LoadedConfigFile;
+  let warnings: string[];
   try {
     const { values, booleans } = parseFlags(argv, [...START_FLAGS, CONFIG_FLAG], START_BOOLEAN_FLAGS);
     configFile = loadConfigFile(values[CONFIG_FLAG], processConfigFileLocation(env));
     config = resolveRunnerConfig(values, env, booleans, configFile);
+    warnings = [...configFile.warnings, ...commandLineTokenWarnings(values)];
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -42,7 +44,7 @@ export async function startCommand(argv: readonly string[], env: NodeJS.ProcessE
     throw error;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: [config.token] });
-  for (const warning of configFile.warnings) log.warn(warning);
+  for (const warning of warnings) log.warn(warning);
   return runRunner(config, log, env, tunablesFromEnv(env));
 }
 

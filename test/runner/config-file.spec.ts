@@ -66,7 +66,7 @@ describe('config file', () => {
     const problems = problemsOf(() => resolve([]));
     expect(problems).toEqual([
       `config error: ${path}: "token" must be a non-empty string (got a number)`,
-      expect.stringContaining(`config error: ${path}: unknown key "server_url"; the keys are the flag names without dashes: "token", "server-url"`),
+      expect.stringContaining(`config error: ${path}: unknown key "server_url"; the keys are the flag names without dashes: "token", "token-file", "server-url"`),
       `config error: ${path}: "timeout-sec" must be a non-empty string or a number (got an array)`,
       `config error: ${path}: "allow-process-jobs" must be true or false (got string "yes")`,
       `config error: ${path}: "log-level" must be a non-empty string (got an empty string)`,

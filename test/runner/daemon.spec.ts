@@ -3,7 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ForcedExitError, runDaemon, type DaemonDeps } from '../../src/runner/daemon.js';
 import type { JobDescriptor } from '../../src/protocol/types.js';
-import type { ClaimOutcome, NextJobOutcome, RunnerApi } from '../../src/streams/http.js';
+import { ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError, type ClaimOutcome, type NextJobOutcome, type RunnerApi } from '../../src/streams/http.js';
 
 const job = (jobId: string): JobDescriptor => ({ jobId, agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -85,7 +85,7 @@ describe('runDaemon', () => {
 
   it('should end with the poll error when the server refuses the token', () => {
     testScheduler.run(({ cold, expectObservable }) => {
-      const refused = Object.assign(new Error('401'), { status: 401 });
+      const refused = new TokenRejectedError('GET jobs/next', 'invalid_runner_token', 'req-1', '', undefined);
       const nextJob = () => cold<NextJobOutcome>('--#', undefined, refused);
       expectObservable(runDaemon(deps({ nextJob }, NEVER))).toBe('--#', undefined, refused);
     });
@@ -106,6 +106,43 @@ describe('runDaemon', () => {
       const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'gone' } });
       expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { maxJobs: 1 })), '^ 12ms !').toBe('---a--a--a--a', {
         a: expect.objectContaining({ outcome: 'gone' }),
+      });
+    });
+  });
+
+  it('should keep polling, backing off, whatever the long-poll answers instead of a job, and take the job that comes after', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const failures = [
+        new MalformedAnswerError('GET jobs/next', 'req-1', ['the answer must be a JSON object (got null)']),
+        new ApiError(404, 'GET jobs/next', 'not_found', undefined, ''),
+        new RedirectRefusedError('GET jobs/next', 302, 'https://elsewhere.example.com/', undefined),
+        new ApiError(400, 'GET jobs/next', undefined, undefined, 'bad'),
+      ];
+      let call = 0;
+      const nextJob = () => {
+        const failure = failures[call++];
+        return failure ? cold<NextJobOutcome>('#', undefined, failure) : cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: job('j1') } });
+      };
+      const claim = () => cold<ClaimOutcome>('(l|)', { l: { kind: 'lost' } });
+      const warnings: string[] = [];
+      const log = { ...silentLog, warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`) };
+      // backoff with random() = 1: 100, 200, 400 and 800 ms; the job comes 1 ms later, and again each ms after
+      expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { log })), '^ 1502ms !').toBe('1501ms a a', {
+        a: expect.objectContaining({ jobId: 'j1', outcome: 'lost' }),
+      });
+      testScheduler.flush();
+      expect(warnings).toHaveLength(4);
+      expect(warnings[0]).toContain('requestId req-1');
+    });
+  });
+
+  it('should go back to polling when the claim keeps failing, without ending', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
+      const claim = () => cold<ClaimOutcome>('#', undefined, new ApiError(503, 'POST jobs/j1/claim', undefined, undefined, ''));
+      // five attempts, waiting 100 + 200 + 400 + 800 ms between them; then the next poll, and so on
+      expectObservable(runDaemon(deps({ nextJob, claim }, NEVER)), '^ 3200ms !').toBe('1502ms a 1501ms a', {
+        a: expect.objectContaining({ jobId: 'j1', outcome: 'unclaimed', errorMessage: 'server answered 503 to POST jobs/j1/claim' }),
       });
     });
   });

@@ -48,7 +48,9 @@ describe('founderos-runner doctor', () => {
 
   it('should pass a good setup against the real control plane, without claiming its queued job', async () => {
     const job = await server.enqueue({ mode: 'stream', lines: 1 });
-    const { code, report, check, output } = await doctor(good());
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${server.token}\n`, { mode: 0o600 });
+    const { code, report, check, output } = await doctor([`--server-url=${server.url}`, `--token-file=${tokenFile}`, `--claude-bin=${FAKE_CLAUDE}`]);
     expect(code).toBe(0);
     expect(report.ok).toBe(true);
     expect(check('node')).toMatchObject({ status: 'ok' });
@@ -81,6 +83,16 @@ describe('founderos-runner doctor', () => {
   it('should fail the default claude when it is not on PATH', async () => {
     const { check } = await doctor([`--server-url=${server.url}`, `--token=${server.token}`]);
     expect(check('agent claude')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^claude --version did not answer/) });
+  });
+
+  it('should warn that a token given with --token is visible to every local user, and say what to use instead', async () => {
+    const { code, check } = await doctor(good());
+    expect(code).toBe(0);
+    expect(check('config')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('was given as --token on the command line, where every user of this machine can read it'),
+      fix: 'set FOUNDEROS_RUNNER_TOKEN, or pass --token-file=PATH, instead of --token',
+    });
   });
 
   it('should fail a token the server rejects (401), showing its preview only', async () => {
@@ -148,7 +160,9 @@ describe('founderos-runner doctor', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^✓ node {2,}Node\.js v/));
     expect(lines).toContainEqual(expect.stringMatching(/^✗ token {2,}fos_Zz09… was rejected .* → fix: the token is revoked/));
     expect(lines).toContainEqual(expect.stringMatching(/^! agent codex {2,}codex --version did not answer/));
-    expect(lines.at(-1)).toBe('1 check(s) failed, 5 warning(s): fix the ✗ lines, then run founderos-runner doctor again');
+    // the token on the command line is one of the warnings
+    expect(lines).toContainEqual(expect.stringMatching(/^! config {2,}.* was given as --token on the command line/));
+    expect(lines.at(-1)).toBe('1 check(s) failed, 6 warning(s): fix the ✗ lines, then run founderos-runner doctor again');
     expect(output).not.toContain(UNKNOWN_TOKEN);
   });
 });

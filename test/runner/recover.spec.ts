@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, of, queueScheduler, throwError, toArray } from 'rxjs';
@@ -7,6 +7,7 @@ import type { CompletionBody, RunnerEvent } from '../../src/protocol/types.js';
 import { STOPPED_MID_JOB, recoverLeftovers } from '../../src/runner/recover.js';
 import { ApiError, type RunnerApi } from '../../src/streams/http.js';
 import { openJobSpool } from '../../src/streams/spool.js';
+import type { Logger } from '../../src/runner/logger.js';
 
 const SERVER = 'https://control.example.com';
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -14,7 +15,7 @@ const event = (seq: number, kind: RunnerEvent['kind'], payload: RunnerEvent['pay
 
 /** Records what recovery sends: each events body and the completion. A body that is not JSON gets a 400, as from a server. */
 function recordingApi() {
-  const sent: { events: RunnerEvent[][]; refused: string[]; completion?: CompletionBody } = { events: [], refused: [] };
+  const sent: { events: RunnerEvent[][]; refused: string[]; completion?: CompletionBody; completions: Record<string, CompletionBody> } = { events: [], refused: [], completions: {} };
   const api: Partial<RunnerApi> = {
     appendEvents: (_jobId, body) => {
       try {
@@ -25,17 +26,18 @@ function recordingApi() {
       }
       return of({ kind: 'ok' as const });
     },
-    complete: (_jobId, body) => {
+    complete: (jobId, body) => {
       sent.completion = body;
+      sent.completions[jobId] = body;
       return of({ kind: 'ok' as const });
     },
   };
   return { api: api as RunnerApi, sent };
 }
 
-const recover = (spoolDir: string, api: RunnerApi) =>
+const recover = (spoolDir: string, api: RunnerApi, log: Logger = silentLog) =>
   lastValueFrom(
-    recoverLeftovers({ api, log: silentLog, retry: { initialDelayMs: 1, maxDelayMs: 1 }, scheduler: queueScheduler, spoolDir, serverUrl: SERVER, isRunnerAlive: () => false }).pipe(toArray()),
+    recoverLeftovers({ api, log, retry: { initialDelayMs: 1, maxDelayMs: 1 }, scheduler: queueScheduler, spoolDir, serverUrl: SERVER, isRunnerAlive: () => false }).pipe(toArray()),
   );
 
 describe('recoverLeftovers', () => {
@@ -99,5 +101,61 @@ describe('recoverLeftovers', () => {
     await recover(dir, api);
     expect(sent.events.flat().map((sentEvent) => sentEvent.payload)).toEqual(['only line']);
     expect(sent.completion).toMatchObject({ status: 'completed', exitCode: 0 });
+  });
+
+  describe('a leftover that recovery cannot settle', () => {
+    const errors: string[] = [];
+    const log: Logger = { ...silentLog, error: (message, fields) => void errors.push(`${message} ${JSON.stringify(fields ?? {})}`) };
+
+    it('should set it aside and fail its job, then settle the next leftover', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+      const broken = openJobSpool(dir, 'job-broken', SERVER, 999_999);
+      broken.appendBatch(JSON.stringify({ events: [event(0, 'stdout_line', 'one')] }));
+      // Reading the agent's output throws (EISDIR): a disk in a bad state, a bug, anything recovery did not expect.
+      mkdirSync(broken.output.stdout);
+      const fine = openJobSpool(dir, 'job-fine', SERVER, 999_999);
+      fine.appendBatch(JSON.stringify({ events: [event(0, 'stdout_line', 'only line')] }));
+      fine.recordCompletion({ status: 'completed', exitCode: 0 });
+
+      const { api, sent } = recordingApi();
+      const results = await recover(dir, api, log);
+      expect(results).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ jobId: 'job-broken', outcome: 'failed' }),
+          expect.objectContaining({ jobId: 'job-fine', outcome: 'completed' }),
+        ]),
+      );
+      expect(sent.completions['job-broken']).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^the runner restarted and could not recover this job \(EISDIR.*set-aside/) });
+      expect(sent.completions['job-fine']).toMatchObject({ status: 'completed' });
+      // Out of the way of the next start, kept for a person to look at.
+      expect(readdirSync(dir).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
+      expect(readdirSync(join(dir, 'set-aside')).sort()).toEqual([expect.stringMatching(/^job-broken\.ndjson\.\d+$/), expect.stringMatching(/^job-broken\.stdout\.\d+$/)]);
+      expect(errors.join('\n')).toContain('its spool was set aside');
+      expect(await recover(dir, api, log)).toEqual([]);
+    });
+
+    it.each([
+      ['..', '{"t":"job","jobId":"..","serverUrl":"https://control.example.com","runnerPid":999999}'],
+      ['a lone surrogate', '{"t":"job","jobId":"j\\ud800","serverUrl":"https://control.example.com","runnerPid":999999}'],
+      ['a number', '{"t":"job","jobId":42,"serverUrl":"https://control.example.com","runnerPid":999999}'],
+    ])('should set aside, without a word to the server, a spool whose job id is %s', async (_what, header) => {
+      const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+      writeFileSync(join(dir, 'hand-edited.ndjson'), `${header}\n{"events":[]}\n`);
+      const { api, sent } = recordingApi();
+      expect(await recover(dir, api, log)).toEqual([]);
+      expect(sent).toMatchObject({ events: [], refused: [], completions: {} });
+      expect(existsSync(join(dir, 'hand-edited.ndjson'))).toBe(false);
+      expect(readdirSync(join(dir, 'set-aside'))).toHaveLength(1);
+    });
+
+    it('should set aside a spool file it cannot read, and settle the others', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+      mkdirSync(join(dir, 'a-directory.ndjson'));
+      openJobSpool(dir, 'job-fine', SERVER, 999_999).recordCompletion({ status: 'completed', exitCode: 0 });
+      const { api, sent } = recordingApi();
+      expect(await recover(dir, api, log)).toEqual([expect.objectContaining({ jobId: 'job-fine', outcome: 'completed' })]);
+      expect(Object.keys(sent.completions)).toEqual(['job-fine']);
+      expect(readdirSync(join(dir, 'set-aside'))).toEqual([expect.stringMatching(/^a-directory\.ndjson\.\d+$/)]);
+    });
   });
 });

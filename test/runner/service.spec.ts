@@ -169,7 +169,29 @@ describe('founderos-runner service', () => {
   it('should warn when the CLI runs from npx\'s cache, which npm may clean', async () => {
     const cliPath = '/home/me/.npm/_npx/1a2b/node_modules/@founderos/runner/dist/bin/founderos-runner.js';
     expect(await serviceCommand(['install', '--dry-run', ...SETTINGS], { ...deps('linux'), cliPath })).toBe(0);
-    expect(lines()[0]).toBe(`note: warning: ${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`);
+    expect(lines()).toContain(`note: warning: ${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`);
+  });
+
+  it('should warn that --token is visible to every local user while the install runs', async () => {
+    expect(await service('linux', ['install', '--dry-run', ...SETTINGS])).toBe(0);
+    expect(lines()).toContainEqual(expect.stringMatching(/^note: warning: the token \(fos_s3Cr…\) was given as --token on the command line, where every user of this machine can read it/));
+  });
+
+  it('should keep a token that came from --token-file in that file: the service reads the file, never a copy', async () => {
+    const tokenFile = join(home, 'runner-token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const settings = [`--token-file=${tokenFile}`, ...SETTINGS.slice(1)];
+    expect(await service('linux', ['install', ...settings])).toBe(0);
+    const envFile = readFileSync(join(home, '.config', 'founderos-runner', 'env'), 'utf8');
+    expect(envFile).toContain(`FOUNDEROS_RUNNER_TOKEN_FILE=${tokenFile}\n`);
+    expect(envFile).not.toContain(TOKEN);
+    expect(output).not.toContain('--token on the command line');
+
+    output = '';
+    expect(await service('win32', ['install', '--dry-run', ...settings])).toBe(0);
+    expect(output).not.toContain('set FOUNDEROS_RUNNER_TOKEN=');
+    expect(output).not.toContain('%FOUNDEROS_RUNNER_TOKEN%');
+    expect(output).toContain(`FOUNDEROS_RUNNER_TOKEN_FILE=${tokenFile}`);
   });
 
   it('should say which command failed, keep the files and exit 1', async () => {

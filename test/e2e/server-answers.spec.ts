@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
+import { FAKE_CLAUDE, RunnerProcess } from '../support/runner-process.js';
+
+const DESCRIPTOR = { agentId: 'a', agentName: 'Fake', createdAt: '2026-01-01T00:00:00Z' };
+
+/** What a broken or hostile server can answer to the long-poll instead of a job; each is skipped, none ends the runner. */
+const GARBAGE: { status: number; body: string; headers?: Record<string, string> }[] = [
+  { status: 200, body: 'null' },
+  { status: 200, body: '{}' },
+  { status: 200, body: '[]' },
+  { status: 200, body: '"a job"' },
+  { status: 200, body: JSON.stringify({ ...DESCRIPTOR, jobId: 42 }) },
+  { status: 200, body: JSON.stringify({ ...DESCRIPTOR, jobId: '..' }) },
+  { status: 200, body: JSON.stringify({ ...DESCRIPTOR, jobId: 'x'.repeat(10_240) }) },
+  { status: 200, body: JSON.stringify({ ...DESCRIPTOR, jobId: 'j\u0000' }) },
+  { status: 200, body: JSON.stringify({ ...DESCRIPTOR, jobId: 'j\ud800' }) },
+  { status: 200, body: '<html><body>Welcome to nginx!</body></html>' },
+  { status: 200, body: '{"jobId": "j1",' },
+  { status: 302, body: '', headers: { location: 'https://elsewhere.example.com/api/runner/jobs/next' } },
+  { status: 404, body: '{"error":"not_found"}' },
+];
+
+/** The built CLI against a server that answers garbage: it stays up, says why with the requestId, and serves. */
+describe('founderos-runner start against answers it cannot use (end to end)', () => {
+  let server: TestControlPlane;
+  let runner: RunnerProcess | undefined;
+
+  beforeAll(async () => {
+    server = await startTestControlPlane();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && runner) process.stderr.write(`runner output:\n${runner.stderr}\n`);
+    await runner?.stop();
+    runner = undefined;
+  });
+
+  it('should skip every malformed long-poll answer, logging its requestId, then run the job that comes after', async () => {
+    let polls = 0;
+    const proxy = await startRecordingProxy(server.url, ({ method, path }) => {
+      if (method !== 'GET' || !path.endsWith('/jobs/next') || polls >= GARBAGE.length) return undefined;
+      const answer = GARBAGE[polls]!;
+      return { respond: { ...answer, headers: { ...answer.headers, 'x-request-id': `req-garbage-${polls++}` } } };
+    });
+    try {
+      const job = await server.enqueue({ mode: 'stream', lines: 5 });
+      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+      const done = await server.waitForJob(job.jobId, undefined, 30_000);
+      expect(done).toMatchObject({ status: 'completed', eventCount: 9 });
+      expect(runner.child.exitCode).toBeNull();
+      for (let index = 0; index < GARBAGE.length; index++) expect(runner.stderr).toContain(`requestId req-garbage-${index}`);
+      expect(runner.stderr).toContain('a redirect to \\"https://elsewhere.example.com/api/runner/jobs/next\\"');
+      // Nothing was claimed, sent or completed but the real job.
+      const jobPaths = proxy.recorded.filter((request) => !request.path.endsWith('/jobs/next')).map((request) => request.path.split('/')[4]);
+      expect(new Set(jobPaths)).toEqual(new Set([job.jobId]));
+      expect(polls).toBe(GARBAGE.length);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('should not follow a redirect of an events batch, and deliver the batch once the server takes it', async () => {
+    let redirected = 0;
+    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+      path.endsWith('/events') && redirected++ < 2 ? { respond: { status: 307, headers: { location: 'https://elsewhere.example.com/collect' } } } : undefined,
+    );
+    try {
+      const job = await server.enqueue({ mode: 'stream', lines: 5 });
+      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+      expect(await server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed', eventCount: 9 });
+      expect((await server.events(job.jobId)).map((event) => event.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(runner.stderr).toContain('which the runner does not follow');
+      expect(proxy.recorded.filter((request) => request.status === 307)).toHaveLength(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('should set aside leftover spools that recovery cannot settle, then serve, with the token read from a private file', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'founderos-spool-'));
+    const header = (jobId: string) => JSON.stringify({ t: 'job', jobId, serverUrl: server.url, runnerPid: 999_999_999 });
+    // The agent's output cannot be read (a directory where the file should be): settling it throws.
+    const unreadable = randomUUID();
+    writeFileSync(join(spoolDir, `${unreadable}.ndjson`), `${header(unreadable)}\n`);
+    mkdirSync(join(spoolDir, `${unreadable}.stdout`));
+    // A damaged header whose job id cannot even be put in a URL.
+    writeFileSync(join(spoolDir, 'damaged.ndjson'), `${header('j\ud800')}\n{"events":[]}\n`);
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'founderos-token-')), 'token');
+    writeFileSync(tokenFile, `${server.token}\n`, { mode: 0o600 });
+
+    const job = await server.enqueue({ mode: 'stream', lines: 5 });
+    runner = new RunnerProcess(['start', `--server-url=${server.url}`], { FOUNDEROS_RUNNER_TOKEN_FILE: tokenFile, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
+    expect((await server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
+    expect(runner.child.exitCode).toBeNull();
+    expect(runner.stderr).toContain('its spool was set aside and the runner goes on');
+    expect(readdirSync(join(spoolDir, 'set-aside')).sort()).toEqual([
+      expect.stringMatching(new RegExp(`^${unreadable}\\.ndjson\\.\\d+$`)),
+      expect.stringMatching(new RegExp(`^${unreadable}\\.stdout\\.\\d+$`)),
+      expect.stringMatching(/^damaged\.ndjson\.\d+$/),
+    ]);
+    expect(runner.stderr).not.toContain(server.token);
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { check, checkJobPayload, JobDescriptorSchema, jobIdProblem, readErrorBody } from '../../src/protocol/schemas.js';
+import { describeValue } from '../../src/protocol/values.js';
+
+const valid = { jobId: 'j1', agentId: 'a1', prompt: 'hi', sessionId: null, promptHash: 'h', runtimeConfig: { model: 'sonnet', maxTurns: 3, timeoutSec: 60 } };
+
+describe('job ids', () => {
+  it.each(['3f0e2a4c-8b1d-4e6f-9a7b-0c1d2e3f4a5b', 'job_1', 'A', 'x'.repeat(128)])('should accept %s', (jobId) => {
+    expect(jobIdProblem(jobId)).toBeUndefined();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['129 characters', 'x'.repeat(129)],
+    ['a dot segment', '.'],
+    ['a parent segment', '..'],
+    ['a slash', 'a/b'],
+    ['a backslash', 'a\\b'],
+    ['a percent escape', 'a%2Fb'],
+    ['NUL', 'a\u0000'],
+    ['a newline', 'a\nb'],
+    ['DEL', 'a\u007f'],
+    ['a C1 control', 'a\u0085'],
+    ['a space', 'a b'],
+    ['a bidi override', 'a\u202eb'],
+    ['a zero-width space', 'a\u200bb'],
+    ['a lone surrogate', 'a\ud800'],
+    ['an emoji', 'a😀'],
+    ['a letter outside ASCII', 'café'],
+    ['a colon', 'c:'],
+    ['a Windows reserved character', 'a*b'],
+    ['a number', 42],
+    ['null', null],
+  ])('should refuse %s, saying what a job id must be', (_what, jobId) => {
+    expect(jobIdProblem(jobId)).toMatch(/^a job id must be 1 to 128 ASCII letters, digits, "-" or "_" \(it goes into URL paths and file names\) \(got .+\)$/);
+  });
+});
+
+describe('job descriptor', () => {
+  it('should accept what the protocol announces, and infer its type', () => {
+    const descriptor = { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' };
+    expect(check(JobDescriptorSchema, descriptor)).toEqual({ ok: true, value: descriptor });
+  });
+
+  it('should name every problem at once', () => {
+    expect(check(JobDescriptorSchema, { jobId: '..', agentId: 7 })).toEqual({
+      ok: false,
+      problems: [
+        'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got "..")',
+        'agentId must be a string (got 7)',
+        'agentName must be a string (got nothing)',
+        'createdAt must be a string (got nothing)',
+      ],
+    });
+  });
+});
+
+describe('claim payload', () => {
+  it('should accept a well-formed payload and fill in the optional parts', () => {
+    expect(checkJobPayload({ jobId: 'j1', prompt: 'hi' }, 'j1')).toEqual({
+      ok: true,
+      value: { jobId: 'j1', agentId: '', prompt: 'hi', sessionId: null, promptHash: '', runtimeConfig: {} },
+    });
+    expect(checkJobPayload(valid, 'j1').ok).toBe(true);
+  });
+
+  it('should read null as absent, as older servers send it, and keep runtimeConfig keys it does not know', () => {
+    const checked = checkJobPayload({ ...valid, adapterType: null, addDirs: null, agentName: null, runtimeConfig: { model: null, command: 'x' } }, 'j1');
+    expect(checked).toEqual({ ok: true, value: { ...valid, runtimeConfig: { model: null, command: 'x' } } });
+  });
+
+  it('should name every bad field with what it must be and what it was', () => {
+    expect(checkJobPayload({ ...valid, prompt: 42, addDirs: 'not-a-list', runtimeConfig: { maxTurns: 0, timeoutSec: 'soon' } }, 'j1')).toEqual({
+      ok: false,
+      problems: [
+        'prompt must be a string (got 42)',
+        'runtimeConfig.maxTurns must be a positive integer (got 0)',
+        'runtimeConfig.timeoutSec must be a positive number of seconds (got "soon")',
+        'addDirs must be an array of directory paths (got "not-a-list")',
+      ],
+    });
+    expect(checkJobPayload({ ...valid, addDirs: ['/srv', ''], runtimeConfig: [] }, 'j1')).toEqual({
+      ok: false,
+      problems: ['runtimeConfig must be an object (got [])', 'addDirs[1] must be an array of directory paths (got "")'],
+    });
+  });
+
+  it('should refuse a payload for another job, and one that is not an object', () => {
+    expect(checkJobPayload({ ...valid, jobId: 'other' }, 'j1')).toEqual({ ok: false, problems: ['jobId must be the claimed job\'s id j1 (got "other")'] });
+    expect(checkJobPayload('<html>oops</html>', 'j1')).toEqual({ ok: false, problems: ['the answer must be a JSON object {jobId, prompt, runtimeConfig, …} (got "<html>oops</html>")'] });
+    expect(checkJobPayload([valid], 'j1')).toMatchObject({ ok: false, problems: [expect.stringMatching(/^the answer must be a JSON object/)] });
+  });
+});
+
+describe('error body', () => {
+  it('should keep each field that is what it should be, and drop the others', () => {
+    expect(readErrorBody({ error: 'runner_token_expired', requestId: 'req-1', expiredAt: '2026-01-01T00:00:00Z', extra: 1 })).toEqual({
+      error: 'runner_token_expired',
+      requestId: 'req-1',
+      expiredAt: '2026-01-01T00:00:00Z',
+    });
+    expect(readErrorBody({ error: 42, requestId: 'req-2' })).toEqual({ requestId: 'req-2' });
+    expect(readErrorBody({ error: 'x\u001b[31m', requestId: 'r'.repeat(129) })).toEqual({});
+    expect(readErrorBody(null)).toEqual({});
+    expect(readErrorBody('oops')).toEqual({});
+  });
+});
+
+describe('describeValue', () => {
+  it('should write a value as JSON, cut to whole characters, with what would garble a terminal escaped', () => {
+    expect(describeValue(undefined)).toBe('nothing');
+    expect(describeValue({ a: 1 })).toBe('{"a":1}');
+    expect(describeValue('x'.repeat(100), 10)).toBe('"xxxxxx...');
+    expect(describeValue('😀'.repeat(10), 5)).toBe('"😀...');
+    expect(describeValue('a\u001b[2J\u007f\u0085\u202e\u200b\u2028b')).toBe('"a\\u001b[2J\\u007f\\u0085\\u202e\\u200b\\u2028b"');
+    expect(describeValue('\ud800')).toBe('"\\ud800"');
+  });
+
+  it('should not throw on a value JSON cannot write', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(describeValue(cycle)).toBe('an object');
+    expect(describeValue(JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`))).toBe('an array');
+    expect(describeValue(10n)).toBe('a bigint');
+  });
+});
