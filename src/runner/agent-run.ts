@@ -63,18 +63,17 @@ export function agentRun(
     });
   const output$ = instructions ? withPrivateFile(deps.instructionsPath, instructions, launch) : launch();
 
-  const noteChange = deps.noteLineChange;
   const describeStdout = (line: string): PendingEvent => {
     const { event, message, change } = stdoutEvent(line, adapter);
     // The adapter reads the object as printed: a lone surrogate in a result's text must not hide its session id.
     if (message) state.report = adapter.report(state.report, message);
-    noteChange(change);
+    deps.noteLineChange(change);
     return event;
   };
   const describeStderr = (line: string): PendingEvent => {
     const { event, change } = stderrEvent(line);
     if (line.trim()) state.stderrTail.splice(0, state.stderrTail.push(event.payload as string) - STDERR_TAIL_LINES);
-    noteChange(change);
+    deps.noteLineChange(change);
     return event;
   };
 

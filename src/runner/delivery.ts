@@ -1,11 +1,12 @@
 import { catchError, defer, map, of, tap, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import { isTransientError } from '../operators/isTransientError.js';
 import { retryBackoff, type RetryBackoffOptions, type RetryInfo } from '../operators/retryBackoff.js';
-import { repairString } from '../protocol/storable-json.js';
+import { repairStorable } from '../protocol/storable-json.js';
 import type { CompletionBody } from '../protocol/types.js';
 import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../streams/http.js';
 import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
 import { errorText } from './agent-run.js';
+import { countEvents } from './spool-events.js';
 import type { Logger } from './logger.js';
 import type { RunnerMetrics } from './metrics.js';
 
@@ -133,7 +134,8 @@ export function deliverCompletion(deps: DeliveryDeps, spool: JobSpool, completio
  * The completion as it is sent. A job whose output the server does not all have is not a clean `completed`: it becomes
  * `failed`, with an error message that says how many events in how many batches were not accepted and why (status,
  * error code, requestId); a job that failed or was cancelled anyway keeps its status, the loss leading its message.
- * The message is cut to {@link MAX_ERROR_MESSAGE_CHARS} and made storable.
+ * The message is cut to {@link MAX_ERROR_MESSAGE_CHARS}, and every string (the agent's session id and error text
+ * included) made storable: a completion the server cannot store would be retried for ever.
  */
 export function completionToSend(completion: CompletionBody, setAside: readonly SetAsideBatch[]): CompletionBody {
   // A batch whose body could not be parsed held no event the server could have had; its lines are read again.
@@ -148,7 +150,7 @@ export function completionToSend(completion: CompletionBody, setAside: readonly 
       errorMessage = `${note}. The run itself: ${errorMessage ?? status}`;
     }
   }
-  return { ...completion, status, errorMessage: errorMessage ? repairString(errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)) : (errorMessage ?? null) };
+  return repairStorable({ ...completion, status, errorMessage: errorMessage?.slice(0, MAX_ERROR_MESSAGE_CHARS) ?? null });
 }
 
 function lossNote(lost: readonly SetAsideBatch[]): string {
@@ -165,16 +167,6 @@ function lossNote(lost: readonly SetAsideBatch[]): string {
 export function logRetry(log: Logger, what: string, jobId: string) {
   return ({ error, attempt, delayMs }: RetryInfo) =>
     log.warn(`${what} failed; retrying`, { jobId, attempt, inMs: delayMs, error: errorText(error) });
-}
-
-/** How many events a spooled body holds; 0 when it is not a batch (a damaged spool). */
-export function countEvents(body: string): number {
-  try {
-    const events = (JSON.parse(body) as { events?: unknown }).events;
-    return Array.isArray(events) ? events.length : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function withoutUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {

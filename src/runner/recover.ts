@@ -1,7 +1,7 @@
 import { EMPTY, catchError, concat, concatMap, defer, from, ignoreElements, map, skip, takeWhile, tap, throwError, toArray, type Observable } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
-import type { CompletionBody, RunnerEvent } from '../protocol/types.js';
+import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
@@ -9,10 +9,10 @@ import { TokenRejectedError } from '../streams/http.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
 import { errorText } from './agent-run.js';
-import { countEvents, deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
+import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
-import { spoolEvents } from './spool-events.js';
+import { countEvents, eventsOf, spoolEvents } from './spool-events.js';
 
 export interface RecoveryDeps extends DeliveryDeps {
   spoolDir: string;
@@ -131,14 +131,4 @@ function spooledLineCounts({ jobId, spool }: LeftoverJob, deps: RecoveryDeps): {
     for (const event of events ?? []) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
   }
   return counts;
-}
-
-/** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */
-function eventsOf(body: string): RunnerEvent[] | undefined {
-  try {
-    const events = (JSON.parse(body) as { events?: unknown }).events;
-    return Array.isArray(events) ? (events as RunnerEvent[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

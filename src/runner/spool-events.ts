@@ -1,6 +1,7 @@
 import { concatMap, from, map, pipe, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { batch } from '../operators/batch.js';
 import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
+import type { RunnerEvent } from '../protocol/types.js';
 import type { JobSpool } from '../streams/spool.js';
 import type { PendingEvent, ReadLine } from './line-events.js';
 
@@ -122,4 +123,19 @@ function escapedBytes(char: string): number {
   // A lone surrogate is written as `\udxxx`.
   if (code >= 0xd800 && code <= 0xdfff) return 6;
   return code > 0xffff ? 4 : 3;
+}
+
+/** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */
+export function eventsOf(body: string): RunnerEvent[] | undefined {
+  try {
+    const events = (JSON.parse(body) as { events?: unknown }).events;
+    return Array.isArray(events) ? (events as RunnerEvent[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many events a spooled body holds; 0 when it is not a batch (a damaged spool). */
+export function countEvents(body: string): number {
+  return eventsOf(body)?.length ?? 0;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,22 @@ describe('durable delivery (end to end)', () => {
     const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
     await until(() => !isAlive(pid) && !isAlive(grandchildPid), 10_000, () => `orphans survived the restart:\n${second.stderr}`);
     expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+  });
+
+  it('should leave nothing behind of a job whose runner was killed with SIGKILL: its private instructions go with its spool', async () => {
+    const job = await server.enqueue({ mode: 'hang' }, { instructionsFileContent: 'The secret plan.' });
+    const first = start();
+    await server.waitForJob(job.jobId, ['streaming']);
+    first.signal('SIGKILL');
+    await first.exit;
+    // Where a restart looks: beside the spool, private.
+    const instructions = join(first.spoolDir, `${job.jobId}.instructions.md`);
+    expect(readFileSync(instructions, 'utf8')).toBe('The secret plan.');
+    expect(statSync(instructions).mode & 0o777).toBe(0o600);
+
+    const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
+    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    await until(() => readdirSync(first.spoolDir).length === 0, 5_000, () => `the spool dir still holds ${readdirSync(first.spoolDir).join(', ')}:\n${second.stderr}`);
   });
 
   it('should keep the agent running while the server is unreachable and deliver everything in order once it is back', async () => {

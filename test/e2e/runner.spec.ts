@@ -131,6 +131,69 @@ describe('founderos-runner start (end to end)', () => {
     expect(after!.payload).toBe('after');
   });
 
+  it('should store every hostile line an agent prints, once each, and still report the session id and cost', async () => {
+    const deep = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const stdout = [
+      '{"type":"assistant","message":{"content":[{"type":"text","text":"cut emoji \\ud83d"}]}}\n',
+      '{"type":"assistant","k\\u0000":1}\n',
+      `${deep}\n`,
+      Buffer.from('raw\0nul\n'),
+      `${'\x01'.repeat(1024 * 1024)}\n`,
+      '[1,2]\n"str"\nnull\n',
+      Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x21, 0x0a]),
+      'crlf\r\nlone\rcr\n',
+      '{"type":"result","subtype":"success","is_error":false,"result":"done \\udc00","session_id":"hostile-session","total_cost_usd":0.5}\n',
+    ];
+    const base64 = (chunk: string | Buffer) => Buffer.from(chunk).toString('base64');
+    const job = await server.enqueue({ mode: 'print', chunks: stdout.map(base64), stderr: [base64('err\0\n')] });
+    start();
+    const done = await server.waitForJob(job.jobId);
+    expect(done).toMatchObject({ status: 'completed', errorMessage: null, resultSessionId: 'hostile-session', costMicros: 500_000 });
+    const events = await server.events(job.jobId);
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    const shown = events.map((event) => [event.kind, typeof event.payload === 'string' ? event.payload.slice(0, 40) : event.payload]);
+    expect(shown).toEqual([
+      ['claude_message', { type: 'assistant', message: { content: [{ type: 'text', text: 'cut emoji \uFFFD' }] } }],
+      ['claude_message', { type: 'assistant', 'k\uFFFD': 1 }],
+      ['stdout_line', deep.slice(0, 40)],
+      ['stdout_line', 'raw\uFFFDnul'],
+      ['stdout_line', '\x01'.repeat(40)],
+      ['stdout_line', '[1,2]'],
+      ['stdout_line', '"str"'],
+      ['stdout_line', 'null'],
+      ['stdout_line', 'hi\uFFFD\uFFFD!'],
+      ['stdout_line', 'crlf'],
+      ['stdout_line', 'lone\rcr'],
+      ['claude_result', expect.objectContaining({ result: 'done \uFFFD', session_id: 'hostile-session' })],
+      ['stderr_line', 'err\uFFFD'],
+    ]);
+    expect(events[2]!.payload).toBe(deep);
+    expect(events[4]!.payload).toMatch(/^\x01+ …\[truncated \d+ bytes\]$/);
+    expect(runner!.stderr).toMatch(/agent output changed so that the server can store it: an event over the request size budget was cut/);
+  });
+
+  it('should set aside a batch the server refuses, deliver the lines after it, and fail the job saying what was lost', async () => {
+    // A server that takes bodies of at most 64 KiB refuses (413) the batch holding a 100 KB line.
+    const small = await startTestControlPlane({ maxBodyBytes: 64 * 1024 });
+    try {
+      const lines = [`${'A'.repeat(100_000)}\n`, 'after\n', '{"type":"result","subtype":"success","is_error":false,"result":"done"}\n'];
+      // 200 ms apart: each line leaves in a batch of its own.
+      const job = await small.enqueue({ mode: 'print', delayMs: 200, chunks: lines.map((line) => Buffer.from(line).toString('base64')) });
+      start([], { FOUNDEROS_RUNNER_TOKEN: small.token }, small.url);
+      const done = await small.waitForJob(job.jobId);
+      expect(done).toMatchObject({ status: 'failed', exitCode: 0 });
+      expect(done.errorMessage).toMatch(/^the agent finished \(exit 0\), but 1 event in 1 batch was not accepted by the server \(413 payload_too_large, requestId [^)]+\); the transcript is incomplete$/);
+      const events = await small.events(job.jobId);
+      expect(events.map((event) => event.seq)).toEqual([1, 2]);
+      expect(events.map((event) => event.kind)).toEqual(['stdout_line', 'claude_result']);
+      expect(events[0]!.payload).toBe('after');
+      await runner!.waitForLog(/the server refused an events batch; it is set aside so that later lines flow/);
+    } finally {
+      await runner?.stop();
+      await small.close();
+    }
+  });
+
   it('should fail the job with a fix when the agent binary is missing, and keep serving', async () => {
     const first = await server.enqueue({ mode: 'stream' });
     start(['--claude-bin=/nonexistent/bin/claude']);
@@ -174,7 +237,19 @@ describe('founderos-runner start (end to end)', () => {
     const instructions = instructionsEvent!.payload as { instructionsPath: string; mode: string; message: { content: { text: string }[] } };
     expect(instructions.message.content[0]!.text).toBe('Be brief.');
     expect(instructions.mode).toBe('600');
-    expect(existsSync(dirname(instructions.instructionsPath))).toBe(false);
+    // Beside the job's spool while the agent runs, so that a restart after kill -9 finds and removes it.
+    expect(dirname(instructions.instructionsPath)).toBe(runner!.spoolDir);
+    expect(existsSync(instructions.instructionsPath)).toBe(false);
+  });
+
+  it('should fail a job whose field would reach the agent as a flag, naming the field, and start no agent', async () => {
+    const job = await server.enqueue({ mode: 'args' }, { sessionId: '--dangerously-skip-permissions' });
+    start();
+    expect(await server.waitForJob(job.jobId)).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(/^the job cannot start: sessionId "--dangerously-skip-permissions" starts with "-" and would be read as a flag/),
+    });
+    expect(await server.events(job.jobId)).toEqual([]);
   });
 
   it('should fail a job whose adapter type this runner does not know', async () => {

@@ -147,12 +147,12 @@ describe('completionToSend', () => {
     expect(completionToSend(completed, [{ index: 0, events: 0, why: 'refused', status: 400 }])).toEqual(completed);
   });
 
-  it('should cut the error message and never cut a character in two', () => {
+  it('should cut the error message, never a character in two, and make every string storable', () => {
     const message = `${'x'.repeat(MAX_ERROR_MESSAGE_CHARS - 1)}😀 and more`;
     const sent = completionToSend({ status: 'failed', exitCode: 1, errorMessage: message }, []);
     expect(sent.errorMessage).toHaveLength(MAX_ERROR_MESSAGE_CHARS);
     expect(sent.errorMessage!.isWellFormed()).toBe(true);
-    expect(completionToSend({ status: 'failed', exitCode: 1, errorMessage: 'a\0b' }, []).errorMessage).toBe('a\uFFFDb');
+    expect(completionToSend({ status: 'failed', exitCode: 1, errorMessage: 'a\0b', sessionId: 'cut \ud83d' }, [])).toMatchObject({ errorMessage: 'a\uFFFDb', sessionId: 'cut \uFFFD' });
   });
 });
 

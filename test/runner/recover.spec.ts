@@ -13,14 +13,23 @@ const SERVER = 'https://control.example.com';
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const event = (seq: number, kind: RunnerEvent['kind'], payload: RunnerEvent['payload']): RunnerEvent => ({ eventId: `e${seq}`, kind, ts: '2026-11-25T00:00:00.000Z', payload, seq });
 
-/** Records what recovery sends: each events body and the completion. A body that is not JSON gets a 400, as from a server. */
+/**
+ * Records what recovery sends: each events body and the completion. A body that is not JSON gets a 400, as from a
+ * server, and so does a batch holding a line `refuse me` (413, as for a body too large).
+ */
 function recordingApi() {
   const sent: { events: RunnerEvent[][]; refused: string[]; completion?: CompletionBody; completions: Record<string, CompletionBody> } = { events: [], refused: [], completions: {} };
   const api: Partial<RunnerApi> = {
     appendEvents: (_jobId, body) => {
       try {
-        sent.events.push((JSON.parse(body as string) as { events: RunnerEvent[] }).events);
-      } catch {
+        const { events } = JSON.parse(body as string) as { events: RunnerEvent[] };
+        if (events.some((sentEvent) => sentEvent.payload === 'refuse me')) {
+          sent.refused.push(body as string);
+          return throwError(() => new ApiError(413, 'POST events', 'payload_too_large', 'req-413', ''));
+        }
+        sent.events.push(events);
+      } catch (error) {
+        if (error instanceof ApiError) throw error;
         sent.refused.push(body as string);
         return throwError(() => new ApiError(400, 'POST events', 'invalid_json', undefined, ''));
       }
@@ -88,6 +97,38 @@ describe('recoverLeftovers', () => {
     ]);
     expect(sent.completion).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
     expect(result).toMatchObject({ outcome: 'failed', eventsSent: 3 });
+  });
+
+  it('should never send again a batch set aside before the crash, and report every lost event in the completion', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+    const spool = openJobSpool(dir, 'job-4', SERVER, 999_999);
+    spool.appendBatch(JSON.stringify({ events: [event(0, 'stdout_line', 'one'), event(1, 'stdout_line', 'two')] }));
+    spool.setAside({ index: 0, events: 2, why: 'failing', status: 500, code: 'internal_error', requestId: 'req-500' });
+    spool.appendBatch(JSON.stringify({ events: [event(2, 'stdout_line', 'refuse me')] }));
+    spool.appendBatch(JSON.stringify({ events: [event(3, 'stdout_line', 'four')] }));
+    spool.recordCompletion({ status: 'completed', exitCode: 0, errorMessage: null });
+
+    const { api, sent } = recordingApi();
+    const [result] = await recover(dir, api);
+    expect(sent.events.flat().map((sentEvent) => sentEvent.payload)).toEqual(['four']);
+    expect(sent.refused).toHaveLength(1);
+    expect(sent.completion).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      errorMessage:
+        'the agent finished (exit 0), but 3 events in 2 batches were not accepted by the server ' +
+        '(500 internal_error 8 times in a row, requestId req-500; 413 payload_too_large, requestId req-413); the transcript is incomplete',
+    });
+    expect(result).toMatchObject({ outcome: 'failed', eventsSent: 1 });
+  });
+
+  it('should remove the instructions file a killed run left beside its spool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
+    const spool = openJobSpool(dir, 'job-5', SERVER, 999_999);
+    writeFileSync(spool.instructionsPath, 'secret instructions', { mode: 0o600 });
+    writeFileSync(spool.output.stdout, '');
+    await recover(dir, recordingApi().api);
+    expect(existsSync(spool.instructionsPath)).toBe(false);
   });
 
   it('should read no output file when the completion was spooled: every line was already in a batch', async () => {
