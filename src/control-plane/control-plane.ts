@@ -44,7 +44,7 @@ export interface ControlPlaneOptions {
    * How long after queueing a job whose runner has sent no heartbeat (a Part-1 runner, which never does) is
    * given up, unless event batches keep coming. Default 30 min, the cloud's limit.
    */
-  noHeartbeatLimitMs?: number;
+  part1JobLimitMs?: number;
   /** How many days a new runner token is valid unless its creator says otherwise. Default 90, the protocol's. */
   tokenTtlDays?: number;
   /** What happens to a job whose lease expires. Default 'fail' (errorMessage "runner lost"). */
@@ -74,7 +74,7 @@ export interface ControlPlane {
 
 export const DEFAULT_LONG_POLL_MS = 30_000;
 export const DEFAULT_LEASE_MS = 60_000;
-export const DEFAULT_NO_HEARTBEAT_LIMIT_MS = 30 * 60_000;
+export const DEFAULT_PART1_JOB_LIMIT_MS = 30 * 60_000;
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const PGLITE_SUBDIR = 'pglite';
@@ -90,7 +90,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const longPollMs = positive(options.longPollMs, 'longPollMs', DEFAULT_LONG_POLL_MS);
   const leaseMs = positive(options.leaseMs, 'leaseMs', DEFAULT_LEASE_MS);
   const recheckMs = positive(options.longPollRecheckMs, 'longPollRecheckMs', RECHECK_INTERVAL_MS);
-  const noHeartbeatLimitMs = positive(options.noHeartbeatLimitMs, 'noHeartbeatLimitMs', DEFAULT_NO_HEARTBEAT_LIMIT_MS);
+  const part1JobLimitMs = positive(options.part1JobLimitMs, 'part1JobLimitMs', DEFAULT_PART1_JOB_LIMIT_MS);
   const maxBodyBytes = positive(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES);
   const tokenTtlDays = options.tokenTtlDays ?? DEFAULT_TOKEN_TTL_DAYS;
   if (!Number.isFinite(tokenTtlDays) || tokenTtlDays <= 0 || tokenTtlDays * DAY_SEC > MAX_TOKEN_TTL_SEC) {
@@ -115,7 +115,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const applied = await migrate(db);
     if (applied.length > 0) log(`database: applied migrations ${applied.join(', ')} (${db.description})`);
 
-    const store = new Store(db, { leaseMs, noHeartbeatLimitMs, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
+    const store = new Store(db, { leaseMs, part1JobLimitMs, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
     const hub = new WakeHub();
     cleanup.push(await hub.attach(db));
     const sweeper = startLeaseSweeper({ store, leaseMs, onLeaseExpiry, log });

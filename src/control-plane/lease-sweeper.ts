@@ -2,8 +2,8 @@
  * Ends jobs whose runner went silent: a claimed or streaming job whose lease has run out is failed with
  * "runner lost", or put back in the queue, as configured. The lease rule is the store's (`extendedLease`): one
  * lease past the last heartbeat or event batch once the runner has sent a heartbeat; before that (a Part-1
- * runner) the no-heartbeat limit counted from queueing. Every server
- * on a database sweeps; the sweep is one UPDATE, so two servers never process a job twice.
+ * runner) the Part-1 job limit counted from queueing. Every server on a database sweeps; the sweep is one
+ * UPDATE, so two servers never process a job twice.
  */
 import type { Store } from './store.js';
 import type { LeaseExpiryAction } from './types.js';

@@ -22,7 +22,7 @@ function usage(env: NodeJS.ProcessEnv): string {
     '  --long-poll-sec <n>            how long GET /jobs/next waits for work (default 30)',
     '  --lease-sec <n>                a job whose runner sends heartbeats is lost after this long without one',
     '                                 or an event batch (default 60)',
-    '  --no-heartbeat-limit-sec <n>   a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost',
+    '  --part1-job-limit-sec <n>      a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost',
     '                                 this long after queueing, unless events keep coming (default 1800)',
     '  --on-lease-expiry fail|requeue what happens to a lost job (default fail: "runner lost")',
     `  --token-ttl-days <n>           new runner tokens expire after this many days (env ${TOKEN_TTL_DAYS_ENV}; default 90)`,
@@ -34,7 +34,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
   const flags = parseFlags(
     argv,
     {
-      string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'no-heartbeat-limit-sec', 'on-lease-expiry', 'token-ttl-days'],
+      string: ['host', 'port', 'data-dir', 'database-url', 'long-poll-sec', 'lease-sec', 'part1-job-limit-sec', 'on-lease-expiry', 'token-ttl-days'],
     },
     HELP_COMMAND,
   );
@@ -67,7 +67,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     databaseUrl,
     longPollMs: seconds('long-poll-sec'),
     leaseMs: seconds('lease-sec'),
-    noHeartbeatLimitMs: seconds('no-heartbeat-limit-sec', 24 * 3600),
+    part1JobLimitMs: seconds('part1-job-limit-sec', 24 * 3600),
     onLeaseExpiry,
     tokenTtlDays,
   };
@@ -121,8 +121,17 @@ export async function runServerCommand(argv: string[], io: CliIo = processIo, st
     io.stdout(usage(io.env));
     return EXIT_OK;
   }
-  // This process writes only the server's data: whatever PGlite creates from now on is its owner's alone.
-  process.umask(0o077);
+  // What PGlite creates while the server runs is its owner's alone (the data dir is also made private at start).
+  const previousUmask = process.umask(0o077);
+  try {
+    return await serve(options, io, stop);
+  } finally {
+    process.umask(previousUmask);
+  }
+}
+
+/** Runs the control plane until stopped; resolves to the exit code. */
+async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal | undefined): Promise<number> {
   let plane: ControlPlane;
   try {
     plane = await startControlPlane({ ...options, log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`) });

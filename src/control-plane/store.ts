@@ -53,7 +53,7 @@ export interface StoreOptions {
   /** How long a job whose runner sends heartbeats lives after its last heartbeat or event batch. */
   leaseMs: number;
   /** How long after queueing a job whose runner never sent a heartbeat (a Part-1 runner) is given up. */
-  noHeartbeatLimitMs: number;
+  part1JobLimitMs: number;
   /** How long a new token is valid when its creator does not say. */
   tokenTtlSec: number;
 }
@@ -127,7 +127,7 @@ const leaseEnd = (param: number) => `now() + ${ms(param)}`;
 /**
  * The lease rule. A job's lease is a heartbeat lease only once its runner has sent a heartbeat (Part 2): until
  * then the runner may be a Part-1 runner, which never heartbeats and may be silent for as long as its agent
- * thinks, so the job lives until the later of `noHeartbeatLimitMs` after queueing (the cloud's limit) and one
+ * thinks, so the job lives until the later of `part1JobLimitMs` after queueing (the cloud's limit) and one
  * lease after its last event batch. The claim and event batches only ever extend the deadline; a heartbeat sets
  * it to one lease from now.
  */
@@ -136,14 +136,10 @@ const extendedLease = (leaseParam: number) => `GREATEST(lease_expires_at, ${leas
 export class Store {
   private readonly tokenTouchedAt = new Map<string, number>();
 
-  private readonly leaseMs: number;
-
   constructor(
     private readonly db: Db,
     private readonly options: StoreOptions,
-  ) {
-    this.leaseMs = options.leaseMs;
-  }
+  ) {}
 
   // ---------------------------------------------------------------- tokens
 
@@ -338,14 +334,14 @@ export class Store {
 
   /**
    * The claim is this one UPDATE: of several racing runners, exactly one sees a row come back. The job starts on
-   * the no-heartbeat deadline (see `extendedLease`), and at least one lease even when it waited long in the queue.
+   * the Part-1 deadline (see `extendedLease`), and at least one lease even when it waited long in the queue.
    */
   async claimJob(jobId: string, runner: RunnerIdentity): Promise<ClaimOutcome> {
     const { rows } = await this.db.query<JobRow>(
       `UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1,
               lease_expires_at = GREATEST(created_at + ${ms(5)}, ${leaseEnd(4)})
         WHERE id = $1 AND company_id = $2 AND status = 'queued' RETURNING *`,
-      [jobId, runner.companyId, runner.tokenId, this.leaseMs, this.options.noHeartbeatLimitMs],
+      [jobId, runner.companyId, runner.tokenId, this.options.leaseMs, this.options.part1JobLimitMs],
     );
     if (rows[0]) return { kind: 'claimed', payload: toJobPayload(rows[0]) };
     const { rows: found } = await this.db.query<AccessRow>(`SELECT company_id, status FROM jobs WHERE id = $1`, [jobId]);
@@ -375,7 +371,7 @@ export class Store {
         `UPDATE jobs SET status = CASE WHEN status = 'claimed' THEN 'streaming' ELSE status END,
                 lease_expires_at = ${extendedLease(2)}
           WHERE id = $1`,
-        [jobId, this.leaseMs],
+        [jobId, this.options.leaseMs],
       );
     });
   }
@@ -404,7 +400,7 @@ export class Store {
   /** From a job's first heartbeat on, its runner speaks Part 2: the job lives one lease past the last sign of life. */
   async heartbeat(jobId: string, runner: RunnerIdentity): Promise<JobAccess> {
     return this.withOwnedJob(jobId, runner, async (tx) => {
-      await tx.query(`UPDATE jobs SET lease_expires_at = ${leaseEnd(2)} WHERE id = $1`, [jobId, this.leaseMs]);
+      await tx.query(`UPDATE jobs SET lease_expires_at = ${leaseEnd(2)} WHERE id = $1`, [jobId, this.options.leaseMs]);
     });
   }
 

@@ -29,6 +29,7 @@ const ISO_TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(
 /** Company ids are opaque, but kept printable and short so they are safe in URLs, logs and NOTIFY payloads. */
 const COMPANY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const INT32_MAX = 2_147_483_647;
+const INT32_MIN = -2_147_483_648;
 /** The largest PostgreSQL bigint: an event cursor past it cannot exist. */
 const BIGINT_MAX = 9_223_372_036_854_775_807n;
 
@@ -93,7 +94,9 @@ function storable<T>(value: T, field: string): T {
     problem.reason === 'too_deep'
       ? `send what nests deeper than ${MAX_JSON_DEPTH} levels as text (a JSON string) instead`
       : 'replace NUL characters and lone surrogates with U+FFFD (as the runner does) and send again';
-  throw invalidRequest(`${field} cannot be stored (${problem.detail}); ${fix}.`);
+  // The detail quotes the path, whose keys can be as long as the body: keep the answer short.
+  const detail = problem.detail.length > 300 ? `${problem.detail.slice(0, 297)}...` : problem.detail;
+  throw invalidRequest(`${field} cannot be stored (${detail}); ${fix}.`);
 }
 
 /** Free text: storable, and at most `max` characters. */
@@ -112,11 +115,12 @@ function requiredString(obj: Obj, field: string, max: number, hint: string): str
   return text(value, field, max);
 }
 
-function optionalString(obj: Obj, field: string, max: number): string | undefined {
+/** `label` names the field in messages when it is not at the top of the body (`runtimeConfig.model`). */
+function optionalString(obj: Obj, field: string, max: number, label = field): string | undefined {
   const value = obj[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalidRequest(`${field} must be a string when given; got ${describe(value)}.`);
-  return text(value, field, max);
+  if (typeof value !== 'string') throw invalidRequest(`${label} must be a string when given; got ${describe(value)}.`);
+  return text(value, label, max);
 }
 
 function optionalNullableString(obj: Obj, field: string, max: number): string | null | undefined {
@@ -151,11 +155,11 @@ export function isIsoTimestamp(value: unknown): value is string {
   );
 }
 
-function optionalPositiveInt(obj: Obj, field: string): number | undefined {
+function optionalPositiveInt(obj: Obj, field: string, label = field): number | undefined {
   const value = obj[field];
   if (value === undefined || value === null) return undefined;
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > INT32_MAX) {
-    throw invalidRequest(`${field} must be a positive integer when given; got ${describe(value)}.`);
+    throw invalidRequest(`${label} must be a positive integer when given; got ${describe(value)}.`);
   }
   return value as number;
 }
@@ -213,8 +217,8 @@ export function parseCompletion(body: unknown): CompletionBody {
   if (typeof status !== 'string' || !(COMPLETION_STATUSES as readonly string[]).includes(status)) {
     throw invalidRequest(`status must be one of ${COMPLETION_STATUSES.join(', ')}; got ${describe(status)}.`);
   }
-  if (!Number.isInteger(exitCode) || Math.abs(exitCode as number) > INT32_MAX) {
-    throw invalidRequest(`exitCode must be an integer (the agent's exit code); got ${describe(exitCode)}.`);
+  if (!Number.isInteger(exitCode) || (exitCode as number) < INT32_MIN || (exitCode as number) > INT32_MAX) {
+    throw invalidRequest(`exitCode must be an integer from ${INT32_MIN} to ${INT32_MAX} (the agent's exit code); got ${describe(exitCode)}.`);
   }
   if (
     elapsedSec !== undefined &&
@@ -253,7 +257,7 @@ function optionalSeconds(obj: Obj, field: string, min: number): number | undefin
   return value === undefined || value === null ? undefined : intInRange(value, field, min, MAX_TOKEN_TTL_SEC, 0);
 }
 
-export function parseCreateTokenInput(input: unknown): Required<Omit<CreateTokenInput, 'ttlSec'>> & Pick<CreateTokenInput, 'ttlSec'> {
+export function parseCreateTokenInput(input: unknown): CreateTokenInput & { name: string } {
   const obj = requireObject(input, 'token request');
   return {
     companyId: parseCompanyId(obj.companyId),
@@ -303,7 +307,13 @@ export function parseEnqueueInput(input: unknown): EnqueueJobInput {
     job.addDirs = (obj.addDirs as string[]).map((dir, i) => text(dir, `addDirs[${i}]`, TEXT_LIMITS.path));
   }
   if (obj.runtimeConfig !== undefined && obj.runtimeConfig !== null) {
-    job.runtimeConfig = storable(requireObject(obj.runtimeConfig, 'runtimeConfig'), 'runtimeConfig');
+    const runtimeConfig = storable(requireObject(obj.runtimeConfig, 'runtimeConfig'), 'runtimeConfig');
+    // The keys the runner reads get the protocol's types, however they were given.
+    optionalString(runtimeConfig, 'model', limits.model, 'runtimeConfig.model');
+    optionalString(runtimeConfig, 'instructionsFileContent', limits.instructionsFileContent, 'runtimeConfig.instructionsFileContent');
+    optionalPositiveInt(runtimeConfig, 'maxTurns', 'runtimeConfig.maxTurns');
+    optionalPositiveInt(runtimeConfig, 'timeoutSec', 'runtimeConfig.timeoutSec');
+    job.runtimeConfig = runtimeConfig;
   }
   return job;
 }

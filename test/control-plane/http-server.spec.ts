@@ -1,5 +1,6 @@
 /** The HTTP layer alone (no database): disconnects, body limits, unexpected errors, odd paths. */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../../src/control-plane/errors.js';
 import { createHttpServer, type HttpServer } from '../../src/control-plane/http-server.js';
@@ -96,6 +97,31 @@ describe('http server', () => {
     const res = await fetch(`${url}/teapot`);
     expect(res.status).toBe(418);
     expect(await res.json()).toMatchObject({ error: 'teapot', message: 'I am a teapot; ask for coffee elsewhere.' });
+  });
+
+  /** Writes raw bytes to the server and resolves to everything it answers before closing the connection. */
+  function rawExchange(bytes: string): Promise<string> {
+    const { port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  it('should answer a request that is not valid HTTP with a JSON 400 that has a request id', async () => {
+    const answer = await rawExchange('GARBAGE / NOT-HTTP\r\n\r\n');
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const requestId = /\r\nx-request-id: ([0-9a-f-]{36})/.exec(head!)?.[1];
+    expect(requestId).toBeDefined();
+    expect(JSON.parse(body!)).toMatchObject({ error: 'bad_request', requestId });
+
+    const huge = await rawExchange(`GET /nowhere HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(huge).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/);
   });
 
   it('should answer 404 to unknown and malformed paths', async () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../src/control-plane/index.js';
-import { TEST_DATABASE_URL, company, event, postgresBackend, runnerFor, sleep, startPlane, type Backend } from './helpers.js';
+import { RunnerHttp, TEST_DATABASE_URL, company, event, postgresBackend, runnerFor, sleep, startPlane, type Backend } from './helpers.js';
 import { adminSuite } from './suites/admin.js';
 import { leasesSuite } from './suites/leases.js';
 import { runnerProtocolSuite } from './suites/runner-protocol.js';
@@ -45,6 +45,18 @@ describe.runIf(TEST_DATABASE_URL)('on PostgreSQL', () => {
       expect(res.status).toBe(200);
       expect(res.body.jobId).toBe(job.jobId);
       expect(Date.now() - enqueuedAt).toBeLessThan(2000);
+    });
+
+    it('should answer a long-poll waiting on A with 401 as soon as its token is revoked on B', async () => {
+      const companyId = company('multi-revoke');
+      const { token, info } = await a.admin.createToken({ companyId });
+      const poll = new RunnerHttp(a.url, token).next();
+      await sleep(300);
+      const revokedAt = Date.now();
+      await b.admin.revokeToken(info.tokenId);
+      const res = await poll;
+      expect([res.status, res.body.error]).toEqual([401, 'invalid_runner_token']);
+      expect(Date.now() - revokedAt).toBeLessThan(2000);
     });
 
     it('should wake an events follower on A when a runner posts to B', async () => {

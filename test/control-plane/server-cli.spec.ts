@@ -1,5 +1,5 @@
 /** `founderos-runner server`: start-up message, admin.key, persistence on disk, clean stop, usage errors; close(). */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,12 +47,65 @@ describe('server command', () => {
     expect(await second.stop()).toBe(0);
   });
 
+  /** Every directory and file under `dir` (itself included) that its group or other users can reach. */
+  async function reachableByOthers(dir: string): Promise<string[]> {
+    const open: string[] = [];
+    if (((await stat(dir)).mode & 0o077) !== 0) open.push(dir);
+    for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+      const path = join(entry.parentPath, entry.name);
+      if (!entry.isSymbolicLink() && ((await stat(path)).mode & 0o077) !== 0) open.push(path);
+    }
+    return open;
+  }
+
+  it('should keep the data dir private even when it already existed with mode 0755', async () => {
+    const shared = await mkdtemp(join(tmpdir(), 'founderos-private-'));
+    const dir = join(shared, 'server');
+    await mkdir(dir, { mode: 0o755 });
+    try {
+      const plane = await startControlPlane({ dataDir: dir });
+      const companyId = company('private');
+      await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'secret prompt', instructionsFileContent: 'secret' });
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      expect(await reachableByOthers(dir)).toEqual([]);
+      await plane.close();
+      // Files written at shutdown are unreachable through the 0700 directory, and narrowed at the next start.
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      const again = await startControlPlane({ dataDir: dir });
+      expect(await reachableByOthers(dir)).toEqual([]);
+      await again.close();
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
+  }, 90_000); // two starts of PGlite on disk, the first on a fresh directory
+
+  it('should give new tokens the TTL of --token-ttl-days, else of FOUNDEROS_TOKEN_TTL_DAYS', async () => {
+    const day = 24 * 3600 * 1000;
+    const ttlOf = async (argv: string[], env: NodeJS.ProcessEnv) => {
+      const io = captureIo(env);
+      const stop = new AbortController();
+      const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...argv], io, stop.signal);
+      const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
+      const admin = captureIo({});
+      expect(await runAdminCommand(['tokens', 'create', '--company', company('ttl'), '--server-url', url, '--data-dir', dataDir, '--json'], admin)).toBe(0);
+      stop.abort();
+      expect(await exited).toBe(0);
+      const { info } = JSON.parse(admin.out);
+      return (Date.parse(info.expiresAt) - Date.parse(info.createdAt)) / day;
+    };
+    expect(await ttlOf(['--token-ttl-days', '7'], { FOUNDEROS_TOKEN_TTL_DAYS: '3' })).toBe(7);
+    expect(await ttlOf([], { FOUNDEROS_TOKEN_TTL_DAYS: '3' })).toBe(3);
+    expect(await ttlOf([], {})).toBe(90);
+  }, 90_000); // three server starts
+
   it('should exit 2 with a message on bad flags', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--bogus'], /unknown flag\(s\): --bogus/],
       [['--port', 'eighty'], /--port must be an integer from 0 to 65535/],
       [['--on-lease-expiry', 'maybe'], /--on-lease-expiry must be fail or requeue/],
       [['--lease-sec', '0'], /--lease-sec must be a number above 0/],
+      [['--part1-job-limit-sec', 'long'], /--part1-job-limit-sec must be a number above 0 to 86400/],
+      [['--token-ttl-days', '0'], /--token-ttl-days must be a number above 0 to 3650/],
       [['--database-url', 'mysql://x'], /postgres:\/\//],
       [['extra'], /takes no arguments/],
     ];

@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { TOKEN_PATTERN } from '../../src/protocol/types.js';
 import { UsageError, numberFlag, parseFlags } from '../../src/control-plane/cli-args.js';
+import { escapeControls } from '../../src/control-plane/admin-cli-format.js';
 import { defaultServerDataDir } from '../../src/control-plane/paths.js';
+import { isIsoTimestamp } from '../../src/control-plane/validation.js';
 import { deriveAgentId } from '../../src/control-plane/store.js';
 import { generateAdminKey, generateRunnerToken, randomAlphanumeric, secretsEqual, tokenPreview } from '../../src/control-plane/tokens.js';
 
@@ -66,5 +68,31 @@ describe('defaultServerDataDir', () => {
     expect(defaultServerDataDir({ XDG_DATA_HOME: '/xdg', HOME: '/home/u' })).toBe('/xdg/founderos-runner/server');
     expect(defaultServerDataDir({ XDG_DATA_HOME: 'relative', HOME: '/home/u' })).toBe('/home/u/.local/share/founderos-runner/server');
     expect(defaultServerDataDir({ HOME: '/home/u' })).toBe('/home/u/.local/share/founderos-runner/server');
+  });
+});
+
+describe('escapeControls', () => {
+  it('should show every character a terminal acts on as a \\u escape, and nothing else', () => {
+    expect(escapeControls('\u001b[31mred\u001b[0m \u009b2J \u007f \u202egnp.exe \r\n\t')).toBe(
+      '\\u001b[31mred\\u001b[0m \\u009b2J \\u007f \\u202egnp.exe \\u000d\\u000a\\u0009',
+    );
+    expect(escapeControls('a\nb\u001b', true)).toBe('a\nb\\u001b');
+    expect(escapeControls('plain text, émoji 😀, 中文')).toBe('plain text, émoji 😀, 中文');
+    const once = escapeControls('\u001b\u0000');
+    expect(escapeControls(once)).toBe(once);
+    expect(JSON.parse(`"${escapeControls('\u009b\u202e')}"`)).toBe('\u009b\u202e');
+  });
+});
+
+describe('isIsoTimestamp', () => {
+  it('should take real times with an offset and refuse what PostgreSQL would', () => {
+    for (const ts of ['2025-01-02T03:04:05.678Z', '2024-02-29T00:00:00Z', '2000-02-29T23:59:59+14:00', '0001-01-01T00:00:00-15:59']) {
+      expect({ ts, ok: isIsoTimestamp(ts) }).toEqual({ ts, ok: true });
+    }
+    for (const ts of ['2025-02-30T00:00:00Z', '2100-02-29T00:00:00Z', '2025-04-31T00:00:00Z', '2025-13-01T00:00:00Z', '2025-00-10T00:00:00Z',
+      '2025-01-01T24:00:00Z', '2025-01-01T00:60:00Z', '2025-01-01T00:00:60Z', '0000-01-01T00:00:00Z', '2025-01-01T00:00:00+16:00',
+      '2025-01-01T00:00:00', '2025-01-01 00:00:00Z', 42]) {
+      expect({ ts, ok: isIsoTimestamp(ts) }).toEqual({ ts, ok: false });
+    }
   });
 });

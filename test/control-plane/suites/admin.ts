@@ -83,6 +83,70 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       }
     });
 
+    it('should answer 400, never 500, to admin values the database cannot store or hold', async () => {
+      const companyId = company('hostile');
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      const deep = JSON.parse(`${'{"a":'.repeat(65)}1${'}'.repeat(65)}`);
+      const base = { companyId, agentName: 'A', prompt: 'p' };
+      const cases: Array<[string, () => Promise<unknown>, string]> = [
+        ['cursor past bigint', () => client.listEvents(job.jobId, { after: '9999999999999999999' }), 'after'],
+        ['NUL in agentName', () => client.enqueueJob({ ...base, agentName: 'A\u0000' }), 'agentName'],
+        ['lone surrogate in prompt', () => client.enqueueJob({ ...base, prompt: 'cut \ud83d' }), 'prompt'],
+        ['deep runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { deep } }), 'runtimeConfig'],
+        ['NUL key in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { 'k\u0000': 1 } }), 'runtimeConfig'],
+        ['model of another type in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { model: 5 } }), 'runtimeConfig.model'],
+        ['maxTurns of another type in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { maxTurns: 'x' } }), 'runtimeConfig.maxTurns'],
+        ['lone surrogate in addDirs', () => client.enqueueJob({ ...base, addDirs: ['/ok', '/cut\udc00'] }), 'addDirs[1]'],
+        ['too many addDirs', () => client.enqueueJob({ ...base, addDirs: Array.from({ length: 65 }, (_, i) => `/d${i}`) }), 'addDirs'],
+        ['long agentName', () => client.enqueueJob({ ...base, agentName: 'A'.repeat(257) }), 'agentName'],
+        ['long model', () => client.enqueueJob({ ...base, model: 'm'.repeat(257) }), 'model'],
+        ['long prompt', () => client.enqueueJob({ ...base, prompt: 'p'.repeat(1024 * 1024 + 1) }), 'prompt'],
+        ['NUL in token name', () => client.createToken({ companyId, name: 'laptop\u0000' }), 'name'],
+        ['long token name', () => client.createToken({ companyId, name: 'n'.repeat(257) }), 'name'],
+        ['zero ttl', () => client.createToken({ companyId, ttlSec: 0 }), 'ttlSec'],
+        ['ttl past ten years', () => client.createToken({ companyId, ttlSec: 11 * 365 * 24 * 3600 }), 'ttlSec'],
+        ['negative grace', () => client.rotateToken({ tokenId: randomUUID(), graceSec: -1 }), 'graceSec'],
+      ];
+      for (const [name, call, field] of cases) {
+        const err = await rejection(call());
+        expect({ name, status: err.status }).toEqual({ name, status: 400 });
+        expect(err.message).toContain(field);
+      }
+      const raw = await fetch(`${plane.url}/api/admin/jobs/${job.jobId}/events?after=9999999999999999999`, {
+        headers: { authorization: `Bearer ${plane.adminKey}` },
+      });
+      expect(raw.status).toBe(400);
+      expect(await client.listEvents(job.jobId, { after: '9223372036854775807' })).toMatchObject({ events: [] });
+    });
+
+    it('should make tokens expire after the TTL (90 days by default) and rotate them', async () => {
+      const companyId = company('ttl');
+      const day = 24 * 3600 * 1000;
+      const byDefault = await client.createToken({ companyId, name: 'laptop' });
+      expect(Date.parse(byDefault.info.expiresAt) - Date.parse(byDefault.info.createdAt)).toBe(90 * day);
+      const short = await client.createToken({ companyId, name: 'ci', ttlSec: 3600 });
+      expect(Date.parse(short.info.expiresAt) - Date.parse(short.info.createdAt)).toBe(3600 * 1000);
+
+      // Rotation: a new token, same company and name; the old one revoked, or working until the grace ends.
+      const rotated = await client.rotateToken({ tokenId: byDefault.info.tokenId });
+      expect(rotated.token).not.toBe(byDefault.token);
+      expect(rotated.info).toMatchObject({ companyId, name: 'laptop', revokedAt: null });
+      expect(rotated.previous.tokenId).toBe(byDefault.info.tokenId);
+      expect(rotated.previous.revokedAt).not.toBeNull();
+      expect((await new RunnerHttp(plane.url, byDefault.token).next()).body.error).toBe('invalid_runner_token');
+      const fresh = new RunnerHttp(plane.url, rotated.token);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+      expect((await fresh.next()).status).toBe(200);
+
+      const graceful = await plane.admin.rotateToken({ tokenId: short.info.tokenId, ttlSec: 7 * 24 * 3600, graceSec: 600 });
+      expect(graceful.previous.revokedAt).toBeNull();
+      expect(Date.parse(graceful.previous.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+      expect(Date.parse(graceful.previous.expiresAt) - Date.now()).toBeLessThan(610_000);
+      expect(Date.parse(graceful.info.expiresAt) - Date.parse(graceful.info.createdAt)).toBe(7 * day);
+      expect((await new RunnerHttp(plane.url, short.token).claim(job.jobId)).status).toBe(200);
+      expect((await rejection(client.rotateToken({ tokenId: randomUUID() }))).code).toBe('token_not_found');
+    });
+
     it('should list jobs newest first, filtered by status and company', async () => {
       const companyId = company('list');
       const runner = await runnerFor(plane, companyId);
@@ -198,6 +262,54 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         expect(revoked.code).toBe(0);
         expect(revoked.out).toContain(info.preview);
         expect(revoked.out).not.toContain(token);
+      });
+
+      it('should create, list and rotate tokens with their expiry', async () => {
+        const companyId = company('cli-ttl');
+        const created = JSON.parse((await cli('tokens', 'create', '--company', companyId, '--name', 'box', '--ttl', '30d', '--json')).out);
+        expect(Date.parse(created.info.expiresAt) - Date.parse(created.info.createdAt)).toBe(30 * 24 * 3600 * 1000);
+        const listed = await cli('tokens', 'list', '--company', companyId);
+        expect(listed.out).toContain('EXPIRES (UTC)');
+        expect(listed.out).toContain(`${created.info.expiresAt.slice(0, 10)} ${created.info.expiresAt.slice(11, 19)}`);
+
+        const rotated = await cli('tokens', 'rotate', created.info.tokenId, '--grace', '0s');
+        expect(rotated.code).toBe(0);
+        expect(rotated.out).toMatch(/^Runner token for company .* expires .*\nfos_[A-Za-z0-9]{32}\n/);
+        expect(rotated.out).toContain(`The old token ${created.info.preview}… (id ${created.info.tokenId}) works until`);
+        expect((await cli('tokens', 'list', '--company', companyId)).out).toMatch(new RegExp(`${created.info.tokenId} .* expired `));
+        expect((await cli('tokens', 'create', '--company', companyId, '--ttl', '90 days')).err).toMatch(/--ttl must be a whole number followed by s, m, h or d/);
+      });
+
+      it('should show control characters from agents and runners escaped, in every listing', async () => {
+        const companyId = company('cli-escape');
+        const evil = '\u001b]0;pwned\u0007\u001b[2J\u009b31m\r\u202e';
+        const { token } = await plane.admin.createToken({ companyId, name: `box${evil}` });
+        const job = await plane.admin.enqueueJob({ companyId, agentName: `Sarah${evil}`, prompt: `p${evil}`, runtimeConfig: { note: evil } });
+        const runner = new RunnerHttp(plane.url, token);
+        await runner.claim(job.jobId);
+        await runner.events(job.jobId, [event({ payload: `text${evil}` }), event({ kind: 'claude_message', payload: { text: evil } })]);
+        await runner.complete(job.jobId, { status: 'failed', exitCode: 1, errorMessage: `boom${evil}\nsecond line`, cliVersion: `1${evil}`, signal: evil });
+
+        const outputs = [
+          await cli('jobs', 'events', job.jobId),
+          await cli('jobs', 'events', job.jobId, '--json'),
+          await cli('jobs', 'show', job.jobId),
+          await cli('jobs', 'show', job.jobId, '--json'),
+          await cli('jobs', 'list', '--company', companyId),
+          await cli('tokens', 'list', '--company', companyId),
+          await cli('jobs', 'enqueue', '--company', companyId, '--agent-name', `Bob${evil}`, '--prompt', 'p'),
+        ];
+        for (const { code, out } of outputs) {
+          expect(code).toBe(0);
+          expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+          expect(out).toContain('\\u001b');
+        }
+        expect(outputs[0]!.out).toContain('text\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u000d\\u202e');
+        expect(outputs[2]!.out).toContain('boom\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u000d\\u202e\\u000asecond line');
+        // The JSON still reads back as exactly what was stored.
+        const [first, second] = outputs[1]!.out.trim().split('\n').map((line) => JSON.parse(line));
+        expect([first.payload, second.payload]).toEqual([`text${evil}`, { text: evil }]);
+        expect(JSON.parse(outputs[3]!.out).errorMessage).toBe(`boom${evil}\nsecond line`);
       });
 
       it('should read the prompt from a file', async () => {

@@ -1,13 +1,13 @@
 /**
  * Leases: a job whose runner goes silent is failed ("runner lost") or requeued; heartbeats and events keep it. The
- * lease starts with the runner's first heartbeat: a runner that never sends one (Part 1) has the no-heartbeat limit.
+ * lease starts with the runner's first heartbeat: a runner that never sends one (Part 1) has the Part-1 job limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNNER_LOST_MESSAGE, type ControlPlane } from '../../../src/control-plane/index.js';
 import { company, event, eventually, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
 
 const LEASE_MS = 300;
-const NO_HEARTBEAT_LIMIT_MS = 2000;
+const PART1_JOB_LIMIT_MS = 2000;
 
 export function leasesSuite(makeBackend: () => Promise<Backend>) {
   describe('leases', () => {
@@ -19,8 +19,8 @@ export function leasesSuite(makeBackend: () => Promise<Backend>) {
       // One database each: every server sweeps every expired lease of its database with its own setting.
       backends.push(await makeBackend(), await makeBackend());
       [failing, requeuing] = await Promise.all([
-        startPlane(backends[0]!, { leaseMs: LEASE_MS, noHeartbeatLimitMs: NO_HEARTBEAT_LIMIT_MS, onLeaseExpiry: 'fail', longPollMs: 5000 }),
-        startPlane(backends[1]!, { leaseMs: LEASE_MS, noHeartbeatLimitMs: NO_HEARTBEAT_LIMIT_MS, onLeaseExpiry: 'requeue', longPollMs: 5000 }),
+        startPlane(backends[0]!, { leaseMs: LEASE_MS, part1JobLimitMs: PART1_JOB_LIMIT_MS, onLeaseExpiry: 'fail', longPollMs: 5000 }),
+        startPlane(backends[1]!, { leaseMs: LEASE_MS, part1JobLimitMs: PART1_JOB_LIMIT_MS, onLeaseExpiry: 'requeue', longPollMs: 5000 }),
       ]);
     });
     afterAll(async () => {
@@ -64,18 +64,18 @@ export function leasesSuite(makeBackend: () => Promise<Backend>) {
       expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
     });
 
-    it('should give up on a Part-1 job at the no-heartbeat limit counted from queueing', async () => {
+    it('should give up on a Part-1 job at the Part-1 job limit counted from queueing', async () => {
       const { runner, job } = await claimed(failing, { heartbeat: false });
-      const lost = await failedJob(failing, job.jobId, NO_HEARTBEAT_LIMIT_MS + 3000);
+      const lost = await failedJob(failing, job.jobId, PART1_JOB_LIMIT_MS + 3000);
       expect(lost.errorMessage).toBe(RUNNER_LOST_MESSAGE);
       const livedMs = Date.parse(lost.completedAt!) - Date.parse(job.createdAt);
-      expect(livedMs).toBeGreaterThanOrEqual(NO_HEARTBEAT_LIMIT_MS);
+      expect(livedMs).toBeGreaterThanOrEqual(PART1_JOB_LIMIT_MS);
       expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(409);
     });
 
     it('should keep a Part-1 job alive past the limit while its event batches come', async () => {
       const { runner, job } = await claimed(failing, { heartbeat: false });
-      const until = Date.parse(job.createdAt) + NO_HEARTBEAT_LIMIT_MS + 2 * LEASE_MS;
+      const until = Date.parse(job.createdAt) + PART1_JOB_LIMIT_MS + 2 * LEASE_MS;
       while (Date.now() < until) {
         expect((await runner.events(job.jobId, [event()])).status).toBe(204);
         await sleep(LEASE_MS / 3);

@@ -291,6 +291,97 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
         expect(detail.status).toBe('claimed');
       });
 
+      it('should answer 400 naming the field, never 500, to values the database cannot store', async () => {
+        const { runner, job } = await claimedJob();
+        const deep = (levels: number) => JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
+        const cases: Array<[string, unknown, string]> = [
+          ['a date that does not exist', event({ ts: '2025-02-30T00:00:00Z' }), 'events[0].ts'],
+          ['hour 24', event({ ts: '2025-01-01T24:00:00Z' }), 'events[0].ts'],
+          ['year 0', event({ ts: '0000-01-01T00:00:00Z' }), 'events[0].ts'],
+          ['nesting past 64 levels', event({ payload: deep(65) }), 'events[0].payload'],
+          ['a lone surrogate in a string', event({ payload: { text: 'cut emoji \ud83d' } }), 'events[0].payload'],
+          ['a lone surrogate as text', event({ payload: 'cut \udc00' }), 'events[0].payload'],
+          ['a NUL in a key', event({ payload: { 'k\u0000': 1 } }), 'events[0].payload'],
+          ['a NUL in a string', event({ payload: { text: 'a\u0000b' } }), 'events[0].payload'],
+        ];
+        for (const [name, bad, field] of cases) {
+          const res = await runner.events(job.jobId, [event(), bad]);
+          expect({ name, status: res.status, error: res.body?.error }).toEqual({ name, status: 400, error: 'invalid_request' });
+          expect(res.body.message).toContain(field.replace('[0]', '[1]'));
+        }
+        // Nesting so deep that JSON.stringify overflows the stack (on the client too: sent as text) is still a 400.
+        const post = (body: string) => runner.raw('POST', `/api/runner/jobs/${job.jobId}/events`, { body });
+        const abyss = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+        const deepPayload = await post(JSON.stringify({ events: [event({ payload: 'X' })] }).replace('"X"', abyss));
+        expect([deepPayload.status, deepPayload.body.message]).toEqual([400, expect.stringContaining('events[0].payload')]);
+        const deepEvent = await post(`{"events":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`);
+        expect([deepEvent.status, deepEvent.body.message]).toEqual([400, expect.stringContaining('events[0]')]);
+        expect((await plane.admin.getJob(job.jobId)).eventCount).toBe(0);
+        // Nesting of exactly 64 levels, emoji and other characters are stored as they came.
+        const fine = event({ payload: { deep: deep(63), text: 'emoji 😀 tab\t bell\u0007' } });
+        expect((await runner.events(job.jobId, [fine])).status).toBe(204);
+        expect((await plane.admin.listEvents(job.jobId)).events[0]!.payload).toEqual(fine.payload);
+      });
+
+      it('should answer 400 to completions with values out of range or too long, and take the largest allowed', async () => {
+        const { runner, job } = await claimedJob();
+        const cases: Array<[Record<string, unknown>, string]> = [
+          [{ elapsedSec: 1e308 }, 'elapsedSec'],
+          [{ costMicros: 2 ** 53 - 1 }, 'costMicros'],
+          [{ errorMessage: 'x'.repeat(64 * 1024 + 1) }, 'errorMessage'],
+          [{ errorMessage: 'bad \u0000 byte' }, 'errorMessage'],
+          [{ errorMessage: 'cut \ud83d' }, 'errorMessage'],
+          [{ signal: 'S'.repeat(257) }, 'signal'],
+          [{ cliVersion: 'v'.repeat(257) }, 'cliVersion'],
+          [{ cliVersion: '1.0\u0000' }, 'cliVersion'],
+          [{ sessionId: 's'.repeat(1025) }, 'sessionId'],
+          [{ sessionId: '\udc00' }, 'sessionId'],
+        ];
+        for (const [extra, field] of cases) {
+          const res = await runner.complete(job.jobId, { status: 'failed', exitCode: 1, ...extra });
+          expect({ field, status: res.status }).toEqual({ field, status: 400 });
+          expect(res.body.message).toContain(field);
+        }
+        expect((await plane.admin.getJob(job.jobId)).status).toBe('claimed');
+        const largest = { errorMessage: 'e'.repeat(64 * 1024), elapsedSec: 365 * 24 * 3600, costMicros: 1e12, signal: 'SIGKILL', exitCode: -(2 ** 31) };
+        expect((await runner.complete(job.jobId, { status: 'failed', ...largest })).status).toBe(204);
+        expect(await plane.admin.getJob(job.jobId)).toMatchObject({ ...largest, status: 'failed' });
+      });
+
+      it('should answer a revoked or expired token\'s waiting long-poll with 401 at once, not with the next job', async () => {
+        const companyId = company('revoked-poll');
+        const revoked = await plane.admin.createToken({ companyId });
+        const expiring = await plane.admin.createToken({ companyId });
+        const revokedPoll = new RunnerHttp(plane.url, revoked.token).next();
+        const expiringPoll = new RunnerHttp(plane.url, expiring.token).next();
+        await sleep(300); // both wait in the server
+        const revokedAt = Date.now();
+        await plane.admin.revokeToken(revoked.info.tokenId);
+        await plane.admin.rotateToken({ tokenId: expiring.info.tokenId, graceSec: 0 });
+        const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+        const [a, b] = await Promise.all([revokedPoll, expiringPoll]);
+        expect(Date.now() - revokedAt).toBeLessThan(2000);
+        expect([a.status, a.body.error]).toEqual([401, 'invalid_runner_token']);
+        expect([b.status, b.body.error]).toEqual([401, 'runner_token_expired']);
+        expect((await plane.admin.getJob(job.jobId)).status).toBe('queued');
+      });
+
+      it('should answer 401 runner_token_expired with expiredAt to an expired token, and 401 invalid_runner_token once revoked', async () => {
+        const companyId = company('expired');
+        const { token, info } = await plane.admin.createToken({ companyId, ttlSec: 1 });
+        const runner = new RunnerHttp(plane.url, token);
+        const job = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
+        await sleep(Date.parse(info.expiresAt) - Date.now() + 50);
+        for (const res of [await runner.next(), await runner.claim(job.jobId)]) {
+          expect(res.status).toBe(401);
+          expect(res.body).toMatchObject({ error: 'runner_token_expired', expiredAt: info.expiresAt, requestId: res.headers.get('x-request-id') });
+          expect(res.body.message).toContain('tokens rotate');
+          expect(res.body.message).not.toContain(token);
+        }
+        await plane.admin.revokeToken(info.tokenId);
+        expect((await runner.next()).body.error).toBe('invalid_runner_token');
+      });
+
       it('should name the field that was wrong', async () => {
         const { runner, job } = await claimedJob();
         const res = await runner.events(job.jobId, [event(), event({ eventId: 'abc' })]);
