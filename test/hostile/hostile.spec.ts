@@ -48,6 +48,8 @@ interface AgentSpec {
 
 interface Scenario {
   name: string;
+  /** Only in `npm run hostile`: slow, or covered in `npm test` by a scenario that combines several. */
+  full?: boolean;
   /** What the hostile side sends, for the table. */
   sends: string;
   /** What job A's hostile agent prints (default: only its markers and a normal result). */
@@ -70,7 +72,8 @@ interface Scenario {
   /** Checks of A's completion beyond its status; returns what is wrong. */
   check?: (job: JobDetail, events: StoredEvent[]) => string | undefined;
   timeoutMs?: number;
-  full?: boolean;
+  /** The scenario calls `served` once its hostile answers are all out: a runner that stopped asking fails it. */
+  mustServe?: boolean;
 }
 
 interface Context {
@@ -128,27 +131,32 @@ const ALL_LINES = [
 ];
 
 const agentScenarios: Scenario[] = [
-  { name: 'lone surrogate in an assistant line', sends: '`"text":"cut emoji \\ud83d"`', agent: { entries: ['lone-surrogate'] } },
-  { name: 'NUL escape in an object key', sends: '`{"k\\u0000":1}`', agent: { entries: ['nul-in-key'] } },
-  { name: 'NUL escape in a string', sends: '`"text":"before\\u0000after"`', agent: { entries: ['nul-in-value'] } },
-  { name: 'deep nesting in an array', sends: '`{"a":[[[[…]]]]}`, 5,000 levels', agent: { entries: ['deep-nesting'] } },
-  { name: 'deep nesting in objects', sends: '`{"a":{"a":…}}`, 3,000 levels', agent: { entries: ['deep-objects'] } },
-  { name: 'raw NUL bytes', sends: 'a plain line with bytes 0x00', agent: { entries: ['raw-nul-byte'] } },
-  { name: 'invalid UTF-8', sends: '0xff 0xfe, overlong, encoded surrogate; also inside a JSON string', agent: { entries: ['invalid-utf8'] } },
-  { name: FULL ? 'a 50 MB line' : 'a 3 MiB line', sends: `${HUGE_LINE_BYTES / 1024 / 1024} MiB without a newline (cut at 1 MiB)`, agent: { entries: ['huge-line'] }, timeoutMs: FULL ? 120_000 : 30_000 },
-  { name: '1 MiB of \\x01', sends: 'a plain line that escapes to 6 MB of JSON', agent: { entries: ['control-chars'] } },
-  { name: '1 MiB of \\u0001 in JSON', sends: 'an assistant line whose text escapes to 6 MB', agent: { entries: ['control-chars-json'] } },
-  { name: 'CRLF line ends', sends: 'a plain and a JSON line ending in \\r\\n', agent: { entries: ['crlf'] } },
-  { name: 'lone CR', sends: '`progress 10%\\rprogress 50%\\r…`', agent: { entries: ['lone-cr'] } },
-  { name: 'terminal escapes', sends: 'clear screen, title, OSC 8 link, colours; raw and as JSON escapes', agent: { entries: ['terminal-escapes'] } },
-  { name: 'non-object JSON', sends: '`[1,2]`, `"str"`, `null`, `42`, `true`, `{}`', agent: { entries: ['non-object-json'] } },
-  { name: '__proto__ and constructor keys', sends: '`{"__proto__":{…}}`, `{"constructor":{"prototype":…}}`', agent: { entries: ['proto-keys'] } },
-  { name: 'very long keys', sends: 'keys of 100,000 and 50,000 characters', agent: { entries: ['long-keys'] } },
-  { name: 'numbers out of range', sends: '`1e400`, `-1e400`, 30-digit integers, `1e-400`', agent: { entries: ['huge-numbers'] } },
-  { name: 'a BOM before JSON', sends: 'U+FEFF then an assistant line', agent: { entries: ['bom'] } },
-  { name: 'whitespace-only line', sends: 'spaces, a tab, a no-break space', agent: { entries: ['whitespace-only'] } },
-  { name: 'empty line', sends: '`\\n`', agent: { entries: ['empty-line'] } },
-  { name: 'NUL, bad bytes and escapes on stderr', sends: 'a stderr line with 0x00, 0xff 0xfe, ESC', agent: { entries: ['stderr-garbage'] } },
+  // One job per hostile line, for a row each: `npm run hostile` only. `npm test` prints them all in one job (below).
+  ...(
+    [
+      { name: 'lone surrogate in an assistant line', sends: '`"text":"cut emoji \\ud83d"`', agent: { entries: ['lone-surrogate'] } },
+      { name: 'NUL escape in an object key', sends: '`{"k\\u0000":1}`', agent: { entries: ['nul-in-key'] } },
+      { name: 'NUL escape in a string', sends: '`"text":"before\\u0000after"`', agent: { entries: ['nul-in-value'] } },
+      { name: 'deep nesting in an array', sends: '`{"a":[[[[…]]]]}`, 5,000 levels', agent: { entries: ['deep-nesting'] } },
+      { name: 'deep nesting in objects', sends: '`{"a":{"a":…}}`, 3,000 levels', agent: { entries: ['deep-objects'] } },
+      { name: 'raw NUL bytes', sends: 'a plain line with bytes 0x00', agent: { entries: ['raw-nul-byte'] } },
+      { name: 'invalid UTF-8', sends: '0xff 0xfe, overlong, encoded surrogate; also inside a JSON string', agent: { entries: ['invalid-utf8'] } },
+      { name: FULL ? 'a 50 MB line' : 'a 3 MiB line', sends: `${HUGE_LINE_BYTES / 1024 / 1024} MiB without a newline (cut at 1 MiB)`, agent: { entries: ['huge-line'] }, timeoutMs: FULL ? 120_000 : 30_000 },
+      { name: '1 MiB of \\x01', sends: 'a plain line that escapes to 6 MB of JSON', agent: { entries: ['control-chars'] } },
+      { name: '1 MiB of \\u0001 in JSON', sends: 'an assistant line whose text escapes to 6 MB', agent: { entries: ['control-chars-json'] } },
+      { name: 'CRLF line ends', sends: 'a plain and a JSON line ending in \\r\\n', agent: { entries: ['crlf'] } },
+      { name: 'lone CR', sends: '`progress 10%\\rprogress 50%\\r…`', agent: { entries: ['lone-cr'] } },
+      { name: 'terminal escapes', sends: 'clear screen, title, OSC 8 link, colours; raw and as JSON escapes', agent: { entries: ['terminal-escapes'] } },
+      { name: 'non-object JSON', sends: '`[1,2]`, `"str"`, `null`, `42`, `true`, `{}`', agent: { entries: ['non-object-json'] } },
+      { name: '__proto__ and constructor keys', sends: '`{"__proto__":{…}}`, `{"constructor":{"prototype":…}}`', agent: { entries: ['proto-keys'] } },
+      { name: 'very long keys', sends: 'keys of 100,000 and 50,000 characters', agent: { entries: ['long-keys'] } },
+      { name: 'numbers out of range', sends: '`1e400`, `-1e400`, 30-digit integers, `1e-400`', agent: { entries: ['huge-numbers'] } },
+      { name: 'a BOM before JSON', sends: 'U+FEFF then an assistant line', agent: { entries: ['bom'] } },
+      { name: 'whitespace-only line', sends: 'spaces, a tab, a no-break space', agent: { entries: ['whitespace-only'] } },
+      { name: 'empty line', sends: '`\\n`', agent: { entries: ['empty-line'] } },
+      { name: 'NUL, bad bytes and escapes on stderr', sends: 'a stderr line with 0x00, 0xff 0xfe, ESC', agent: { entries: ['stderr-garbage'] } },
+    ] satisfies Scenario[]
+  ).map((scenario) => ({ ...scenario, full: true })),
   { name: 'lone surrogate in the result line', sends: '`"result":"cut \\ud83d"` with cost and session', agent: { result: 'lone-surrogate' }, check: costAndSession(COST_MICROS) },
   ...(
     [
@@ -162,7 +170,7 @@ const agentScenarios: Scenario[] = [
   ).map(([result, value]): Scenario => ({ name: `result with cost ${value}`, sends: `\`"total_cost_usd":${value}\``, agent: { result }, check: costAndSession(null) })),
   {
     name: 'the whole catalogue in one job',
-    sends: `every line above, between markers 0 … ${ALL_LINES.length}`,
+    sends: `all ${ALL_LINES.length} hostile entries of the agent's catalogue, between markers 0 … ${ALL_LINES.length}`,
     agent: { entries: ALL_LINES, result: 'lone-surrogate' },
     check: costAndSession(COST_MICROS),
     timeoutMs: FULL ? 150_000 : 40_000,
@@ -242,34 +250,47 @@ const restartScenarios: Scenario[] = [
   },
 ];
 
+/** Long-poll answers that are not a job descriptor: what, the body, how the table shows it. */
+const MALFORMED_DESCRIPTORS = [
+  ['null', 'null', '`null`'],
+  ['{}', '{}', '`{}`'],
+  ['[]', '[]', '`[]`'],
+  ['a string', '"job-1"', '`"job-1"`'],
+  ['a number jobId', JSON.stringify({ ...descriptor('x'), jobId: 42 }), '`{"jobId":42,…}`'],
+  ['an object jobId', JSON.stringify({ ...descriptor('x'), jobId: { id: 'x' } }), '`{"jobId":{"id":"x"},…}`'],
+  ['an empty jobId', JSON.stringify(descriptor('')), '`{"jobId":"",…}`'],
+  ['jobId ..', JSON.stringify(descriptor('..')), '`{"jobId":"..",…}`'],
+  ['jobId .', JSON.stringify(descriptor('.')), '`{"jobId":".",…}`'],
+  ['a 10 KB jobId', JSON.stringify(descriptor('j'.repeat(10_240))), '`{"jobId":"jjjj…",…}`, 10,240 characters'],
+  ['a jobId with NUL', JSON.stringify(descriptor('job\u0000id')), '`{"jobId":"job\\u0000id",…}`'],
+  ['a jobId with /', JSON.stringify(descriptor('../../admin/jobs')), '`{"jobId":"../../admin/jobs",…}`'],
+  ['a jobId of every class', JSON.stringify(descriptor(' sp ace ünï 😀 %2e%2e/%2F ? # & = ; \\ \t "\'')), 'spaces, tab, quotes, `ünï 😀`, `%2e%2e`, `/`, `?`, `#`, `&`, `=`, `;`, `\\` in the jobId'],
+  ['truncated JSON', '{"jobId":"abc","agentId":', '`{"jobId":"abc","agentId":`'],
+  [
+    'invalid UTF-8',
+    Buffer.concat([Buffer.from('{"jobId":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","agentId":"a","agentName":"A","createdAt":"2025-01-01T00:00:00Z"}')]),
+    'bytes 0xff 0xfe in the jobId',
+  ],
+] as const;
+
+const MALFORMED_POLL_ANSWERS: { status: number; body: string | Buffer; headers?: Record<string, string> }[] = [
+  ...MALFORMED_DESCRIPTORS.map(([, body]) => ({ status: 200, body })),
+  ...[200, 500, 409].map((status) => ({ status, body: html(status), headers: HTML })),
+];
+
 const serverScenarios: Scenario[] = [
-  ...(
-    [
-      ['null', 'null', '`null`'],
-      ['{}', '{}', '`{}`'],
-      ['[]', '[]', '`[]`'],
-      ['a string', '"job-1"', '`"job-1"`'],
-      ['a number jobId', JSON.stringify({ ...descriptor('x'), jobId: 42 }), '`{"jobId":42,…}`'],
-      ['an object jobId', JSON.stringify({ ...descriptor('x'), jobId: { id: 'x' } }), '`{"jobId":{"id":"x"},…}`'],
-      ['an empty jobId', JSON.stringify(descriptor('')), '`{"jobId":"",…}`'],
-      ['jobId ..', JSON.stringify(descriptor('..')), '`{"jobId":"..",…}`'],
-      ['jobId .', JSON.stringify(descriptor('.')), '`{"jobId":".",…}`'],
-      ['a 10 KB jobId', JSON.stringify(descriptor('j'.repeat(10_240))), '`{"jobId":"jjjj…",…}`, 10,240 characters'],
-      ['a jobId with NUL', JSON.stringify(descriptor('job\u0000id')), '`{"jobId":"job\\u0000id",…}`'],
-      ['a jobId with /', JSON.stringify(descriptor('../../admin/jobs')), '`{"jobId":"../../admin/jobs",…}`'],
-      ['a jobId of every class', JSON.stringify(descriptor(' sp ace ünï 😀 %2e%2e/%2F ? # & = ; \\ \t "\'')), 'spaces, tab, quotes, `ünï 😀`, `%2e%2e`, `/`, `?`, `#`, `&`, `=`, `;`, `\\` in the jobId'],
-      ['truncated JSON', '{"jobId":"abc","agentId":', '`{"jobId":"abc","agentId":`'],
-      [
-        'invalid UTF-8',
-        Buffer.concat([Buffer.from('{"jobId":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","agentId":"a","agentName":"A","createdAt":"2025-01-01T00:00:00Z"}')]),
-        'bytes 0xff 0xfe in the jobId',
-      ],
-    ] as const
-  ).map(([what, body, shown]): Scenario => ({ name: `long-poll answers ${what}`, sends: `200 ${shown}`, intercept: () => firstPoll(200, body) })),
-  { name: 'long-poll answers HTML 200', sends: '200 text/html page', intercept: () => firstPoll(200, html(200), HTML) },
-  { name: 'long-poll answers 500 in HTML', sends: '500 text/html page', intercept: () => firstPoll(500, html(500), HTML) },
+  ...MALFORMED_DESCRIPTORS.map(([what, body, shown]): Scenario => ({ name: `long-poll answers ${what}`, sends: `200 ${shown}`, intercept: () => firstPoll(200, body), full: true })),
+  { name: 'long-poll answers HTML 200', sends: '200 text/html page', intercept: () => firstPoll(200, html(200), HTML), full: true },
+  { name: 'long-poll answers 500 in HTML', sends: '500 text/html page', intercept: () => firstPoll(500, html(500), HTML), full: true },
   { name: 'long-poll answers 401 in HTML', sends: '401 text/html page', intercept: () => firstPoll(401, html(401), HTML), runner: 3 },
-  { name: 'long-poll answers 409 in HTML', sends: '409 text/html page', intercept: () => firstPoll(409, html(409), HTML) },
+  { name: 'long-poll answers 409 in HTML', sends: '409 text/html page', intercept: () => firstPoll(409, html(409), HTML), full: true },
+  {
+    // The rows above, one runner process: each long-poll gets the next malformed answer, then the server answers.
+    name: 'long-poll answers every malformed body in turn',
+    sends: `${MALFORMED_POLL_ANSWERS.length} answers, one per long-poll: \`null\`, \`{}\`, \`[]\`, a string, bad jobIds (number, object, "", "..", ".", 10 KB, NUL, "/", every class), truncated JSON, invalid UTF-8, HTML 200/500/409`,
+    intercept: (context) => pollsInTurn(MALFORMED_POLL_ANSWERS, context),
+    mustServe: true,
+  },
   ...([302, 307] as const).map((status): Scenario => ({
     name: `long-poll redirected (${status})`,
     sends: `${status} to another origin that offers a job`,
@@ -386,24 +407,27 @@ const serverScenarios: Scenario[] = [
   },
 ];
 
+/** `npm test` leaves out the scenarios that are slow or that a combined scenario covers. */
+const inThisRun = (scenario: Scenario) => FULL || !scenario.full;
+
 describe('hostile input', () => {
   describe('hostile agent lines', () => {
-    it.concurrent.for(agentScenarios.map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
+    it.concurrent.for(agentScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
       expect((await runScenario(scenario)).problems).toEqual([]);
     });
   });
   describe('hostile job fields', () => {
-    it.concurrent.for(flagScenarios.map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 120_000 }, async ([, scenario], { expect }) => {
+    it.concurrent.for(flagScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 120_000 }, async ([, scenario], { expect }) => {
       expect((await runScenario(scenario)).problems).toEqual([]);
     });
   });
   describe('hostile leftovers', () => {
-    it.concurrent.for(restartScenarios.map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
+    it.concurrent.for(restartScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
       expect((await runScenario(scenario)).problems).toEqual([]);
     });
   });
   describe('hostile control plane', () => {
-    it.concurrent.for(serverScenarios.filter((scenario) => FULL || !scenario.full).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
+    it.concurrent.for(serverScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
       expect((await runScenario(scenario)).problems).toEqual([]);
     });
   });
@@ -421,7 +445,8 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const jobB = (await enqueue({ progressFile: progressB })).jobId;
 
   let served!: () => void;
-  const hostileServed = new Promise<void>((resolve) => (served = resolve));
+  let wasServed = false;
+  const hostileServed = new Promise<void>((resolve) => (served = resolve)).then(() => void (wasServed = true));
   // Answers like a control plane that has work, so a runner that followed a redirect there would act on it.
   const elsewhere = await startRecordingProxy(server.url, ({ path }) => ({
     respond: { status: path.endsWith('/next') ? 200 : 204, body: path.endsWith('/next') ? JSON.stringify(descriptor('elsewhere-job')) : '' },
@@ -499,6 +524,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     if (finalA.status === 'failed' && !finalA.errorMessage?.trim()) problems.push('job A failed without saying why');
     const checkProblem = scenario.check?.(finalA, eventsA);
     if (checkProblem) problems.push(checkProblem);
+    if (scenario.mustServe && !wasServed) problems.push('the runner stopped asking before every hostile answer was served');
     const prepared = finalCheck?.();
     if (prepared) problems.push(prepared);
 
@@ -553,6 +579,17 @@ async function runScenario(scenario: Scenario): Promise<Row> {
 /** A descriptor as the long-poll answers it; the id is whatever the hostile server chooses. */
 function descriptor(jobId: string) {
   return { jobId, agentId: 'agent-hostile', agentName: 'Hostile', createdAt: '2025-01-01T00:00:00.000Z' };
+}
+
+/** The first long-polls get `answers`, one each, in order; the ones after them reach the server. */
+function pollsInTurn(answers: readonly { status: number; body: string | Buffer; headers?: Record<string, string> }[], context: Context): Interceptor {
+  let next = 0;
+  return (request) => {
+    if (request.method !== 'GET' || !pollRoute(request.path) || next >= answers.length) return undefined;
+    const { status, body, headers } = answers[next++]!;
+    if (next === answers.length) context.served();
+    return { respond: { status, body, headers } };
+  };
 }
 
 /** Applies `decision` to the first `times` requests that match, then lets every request through. */
