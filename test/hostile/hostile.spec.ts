@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -573,6 +573,8 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     await runner.stop();
     await proxy.close();
     await elsewhere.close();
+    // The agent's output files can be 50 MB: leave nothing on a shared disk.
+    for (const dir of [work, spoolDir]) rmSync(dir, { recursive: true, force: true });
   }
 }
 
