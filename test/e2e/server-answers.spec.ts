@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,20 +69,31 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     }
   });
 
-  it('should not follow a redirect of an events batch, and deliver the batch once the server takes it', async () => {
+  it('should not follow a redirect of an events batch elsewhere, and deliver the batch once the server takes it', async () => {
+    // Another origin that would gladly take the agent's output.
+    const elsewhere: string[] = [];
+    const other = createServer((req, res) => {
+      elsewhere.push(`${req.method} ${req.url}`);
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const collect = `http://127.0.0.1:${(other.address() as AddressInfo).port}/collect`;
     let redirected = 0;
     const proxy = await startRecordingProxy(server.url, ({ path }) =>
-      path.endsWith('/events') && redirected++ < 2 ? { respond: { status: 307, headers: { location: 'https://elsewhere.example.com/collect' } } } : undefined,
+      path.endsWith('/events') && redirected++ < 2 ? { respond: { status: 307, headers: { location: collect } } } : undefined,
     );
     try {
       const job = await server.enqueue({ mode: 'stream', lines: 5 });
       runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
       expect(await server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed', eventCount: 9 });
       expect((await server.events(job.jobId)).map((event) => event.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(elsewhere).toEqual([]);
+      expect(runner.stderr).toContain(`a redirect to \\"${collect}\\"`);
       expect(runner.stderr).toContain('which the runner does not follow');
       expect(proxy.recorded.filter((request) => request.status === 307)).toHaveLength(2);
     } finally {
       await proxy.close();
+      other.close();
     }
   });
 
