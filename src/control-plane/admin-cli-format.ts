@@ -47,8 +47,11 @@ export function tokensTable(tokens: readonly TokenInfo[], now = Date.now()): str
   );
 }
 
+/** The RESULT column: an error message can be 64 Ki characters; `jobs show` prints it whole. */
+const MAX_RESULT_CHARS = 100;
+
 function outcome(job: JobRecord): string {
-  if (job.errorMessage) return job.errorMessage;
+  if (job.errorMessage) return job.errorMessage.length > MAX_RESULT_CHARS ? `${job.errorMessage.slice(0, MAX_RESULT_CHARS - 3)}...` : job.errorMessage;
   if (job.exitCode !== null) return `exit ${job.exitCode}`;
   return '';
 }

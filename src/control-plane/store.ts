@@ -334,12 +334,13 @@ export class Store {
 
   /**
    * The claim is this one UPDATE: of several racing runners, exactly one sees a row come back. The job starts on
-   * the Part-1 deadline (see `extendedLease`), and at least one lease even when it waited long in the queue.
+   * the Part-1 deadline (see `extendedLease`), counted from queueing on its first claim and from the claim when
+   * a lease expiry requeued it, and at least one lease even when it waited long in the queue.
    */
   async claimJob(jobId: string, runner: RunnerIdentity): Promise<ClaimOutcome> {
     const { rows } = await this.db.query<JobRow>(
       `UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1,
-              lease_expires_at = GREATEST(created_at + ${ms(5)}, ${leaseEnd(4)})
+              lease_expires_at = GREATEST(CASE WHEN attempt = 0 THEN created_at ELSE now() END + ${ms(5)}, ${leaseEnd(4)})
         WHERE id = $1 AND company_id = $2 AND status = 'queued' RETURNING *`,
       [jobId, runner.companyId, runner.tokenId, this.options.leaseMs, this.options.part1JobLimitMs],
     );

@@ -83,6 +83,17 @@ export function leasesSuite(makeBackend: () => Promise<Backend>) {
       expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
     });
 
+    it('should give a requeued job claimed by a Part-1 runner the Part-1 limit again, counted from that claim', async () => {
+      const { companyId, job } = await claimed(requeuing, { heartbeat: false });
+      const successor = await runnerFor(requeuing, companyId);
+      const announced = await successor.next(); // answered once the first claim's Part-1 limit ran out
+      expect(announced.body.jobId).toBe(job.jobId);
+      expect((await successor.claim(job.jobId)).status).toBe(200);
+      await sleep(4 * LEASE_MS);
+      expect(await requeuing.admin.getJob(job.jobId)).toMatchObject({ status: 'claimed', attempt: 2 });
+      expect((await successor.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
+    });
+
     it('should keep a job alive while heartbeats or event batches come', async () => {
       const { runner, job } = await claimed(failing);
       for (let i = 0; i < 8; i++) {
