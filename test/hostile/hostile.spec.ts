@@ -375,7 +375,15 @@ const serverScenarios: Scenario[] = [
     name: 'heartbeat redirected (302)',
     sends: '302 to another origin on every heartbeat',
     agent: { entries: ['empty-line', 'empty-line'], delayMs: 400 },
-    intercept: ({ elsewhere: to }) => (request) => (request.path.endsWith('/heartbeat') ? { respond: { status: 302, headers: { location: `${to}${request.path}` } } } : undefined),
+    intercept:
+      ({ elsewhere: to, served }) =>
+      (request) => {
+        if (!request.path.endsWith('/heartbeat')) return undefined;
+        served();
+        return { respond: { status: 302, headers: { location: `${to}${request.path}` } } };
+      },
+    // The job runs 1.2 s and beats every 0.3 s: a run without a single heartbeat would prove nothing.
+    mustServe: true,
   },
   { name: 'complete redirected (307)', sends: '307 to another origin, once', intercept: ({ elsewhere: to, jobA }) => onFirst((request) => request.path.endsWith(`/jobs/${jobA}/complete`), { respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/complete` } } }) },
   { name: 'complete answers 500 in HTML', sends: '500 text/html, twice', intercept: ({ jobA }) => onFirst((request) => request.path.endsWith(`/jobs/${jobA}/complete`), { respond: { status: 500, body: html(500), headers: HTML } }, 2) },
