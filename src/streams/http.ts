@@ -1,9 +1,9 @@
 import ky, { type KyInstance } from 'ky';
 import { Observable } from 'rxjs';
+import { is } from 'valibot';
 import { check, checkJobPayload, jobIdProblem, JobDescriptorSchema, readErrorBody, RequestIdSchema, type Checked } from '../protocol/schemas.js';
 import { RUNNER_API_PREFIX, type CompletionBody, type JobDescriptor, type JobPayload, type RunnerEvent } from '../protocol/types.js';
 import { describeValue } from '../protocol/values.js';
-import { is } from 'valibot';
 
 /**
  * How much of an answer the runner reads, per route, before it stops reading: a server (or anything posing as one)
@@ -149,7 +149,7 @@ interface Answer {
 /** Per status: a fixed outcome (the body is not needed), or how to read one from the body. */
 type StatusMap<T> = Partial<Record<number, T | ((answer: Answer) => T)>>;
 
-interface RequestInit {
+interface RequestOptions {
   json?: unknown;
   body?: string;
   headers?: Record<string, string>;
@@ -171,7 +171,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const longPollTimeout = options.longPollTimeoutMs ?? 60_000;
 
-  function request<T>(method: 'get' | 'post', route: string, outcomes: StatusMap<T>, init: RequestInit = {}): Observable<T> {
+  function request<T>(method: 'get' | 'post', route: string, outcomes: StatusMap<T>, init: RequestOptions = {}): Observable<T> {
     const { timeoutMs = requestTimeout, limitBytes = ANSWER_LIMITS.other, ...sent } = init;
     const name = `${method.toUpperCase()} ${route}`;
     return new Observable<T>((subscriber) => {
@@ -221,7 +221,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   }
 
   /** Refused before anything is sent: an unsafe id would change the URL's path (`..`) or not encode at all (a lone surrogate). */
-  function jobRequest<T>(jobId: string, action: string, outcomes: StatusMap<T>, init?: RequestInit): Observable<T> {
+  function jobRequest<T>(jobId: string, action: string, outcomes: StatusMap<T>, init?: RequestOptions): Observable<T> {
     const problem = jobIdProblem(jobId);
     if (problem) return new Observable<T>((subscriber) => subscriber.error(new Error(`refusing to send ${action} for this job: ${problem}`)));
     return request('post', `jobs/${jobId}/${action}`, outcomes, init);
