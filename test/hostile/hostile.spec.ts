@@ -287,7 +287,7 @@ const serverScenarios: Scenario[] = [
   {
     // The rows above, one runner process: each long-poll gets the next malformed answer, then the server answers.
     name: 'long-poll answers every malformed body in turn',
-    sends: `${MALFORMED_POLL_ANSWERS.length} answers, one per long-poll: \`null\`, \`{}\`, \`[]\`, a string, bad jobIds (number, object, "", "..", ".", 10 KB, NUL, "/", every class), truncated JSON, invalid UTF-8, HTML 200/500/409`,
+    sends: `the ${MALFORMED_POLL_ANSWERS.length} malformed answers of the \`long-poll answers …\` rows, one per long-poll`,
     intercept: (context) => pollsInTurn(MALFORMED_POLL_ANSWERS, context),
     mustServe: true,
   },
