@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.js';
 import { startRecordingProxy, type Interceptor } from '../support/recording-proxy.js';
 import { FAKE_CLAUDE, RunnerProcess, until } from '../support/runner-process.js';
+import { deliveryOf, numberedLines, orphansOf, storedEvents } from '../support/store-checks.js';
+import { markdownTable } from '../support/table.js';
 
 /**
  * The fault-injection suite. A fault proxy sits between the runner (the built CLI) and the reference control
@@ -33,10 +35,8 @@ const random = seeded(42);
 
 afterAll(() => {
   const header = ['scenario', 'faults injected', 'lines printed', 'lines delivered', 'duplicates', 'lost', 's to recover', 'job', 'orphans'];
-  const lines = rows.map((row) => [row.scenario, row.faults, row.printed, row.delivered, row.duplicates, row.lost, row.recoverSec, row.status, row.orphans].map(String));
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
-  const format = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
-  process.stdout.write(`\nFault injection (${LINES} lines, a line every ${DELAY_MS} ms)\n${[format(header), format(widths.map((width) => '-'.repeat(width))), ...lines.map(format)].join('\n')}\n`);
+  const lines = rows.map((row) => [row.scenario, row.faults, row.printed, row.delivered, row.duplicates, row.lost, row.recoverSec, row.status, row.orphans]);
+  process.stdout.write(`\nFault injection (${LINES} lines, a line every ${DELAY_MS} ms)\n${markdownTable(header, lines)}\n`);
 });
 
 describe('fault injection', () => {
@@ -152,19 +152,16 @@ async function runScenario(scenario: string, makeInterceptor: (faults: FaultCont
     // The runner removes the spool once it has the server's answer to the completion.
     await until(() => readdirSync(spoolDir).length === 0, 30_000, () => `${scenario}: the spool was never emptied\n${runner.stderr}`);
     const final = await server.admin.getJob(job.jobId);
-    const lineNumbers = await storedLineNumbers(server, job.jobId);
     const printed = Number(readFileSync(progressFile, 'utf8'));
-    const unique = new Set(lineNumbers);
-    const outOfOrder = lineNumbers.some((line, index) => line !== index);
-    // The agent counts a line once it has written it: a line may be stored that its count had not yet reached.
-    const missing = Array.from({ length: printed }, (_, line) => line).filter((line) => !unique.has(line)).length;
+    const delivery = deliveryOf(numberedLines(await storedEvents(server.admin, job.jobId), 'line'), printed);
     const row: Row = {
       scenario,
       faults: faults.count,
       printed,
-      delivered: unique.size,
-      duplicates: lineNumbers.length - unique.size,
-      lost: outOfOrder ? missing + 1_000_000 : missing,
+      delivered: delivery.delivered,
+      duplicates: delivery.duplicates,
+      // Out of order counts as a loss (a reader who trusts the order lost the line where it belonged), off the scale.
+      lost: delivery.inOrder ? delivery.lost : delivery.lost + 1_000_000,
       recoverSec: faults.lastFaultAt ? ((ended - faults.lastFaultAt) / 1000).toFixed(1) : '-',
       status: final.status,
       orphans: await orphansOf(job.jobId),
@@ -176,45 +173,6 @@ async function runScenario(scenario: string, makeInterceptor: (faults: FaultCont
     await proxy.close();
     await server.close();
   }
-}
-
-/** The `line N` numbers of the job's stored events, in the order the server keeps them. */
-async function storedLineNumbers(server: ControlPlane, jobId: string): Promise<number[]> {
-  const numbers: number[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await server.admin.listEvents(jobId, { after, limit: 5000 });
-    if (page.events.length === 0) return numbers;
-    for (const event of page.events) {
-      const text = (event.payload as { message?: { content?: { text?: string }[] } }).message?.content?.[0]?.text;
-      const match = /^line (\d+)$/.exec(text ?? '');
-      if (match) numbers.push(Number(match[1]));
-    }
-    after = page.nextCursor;
-  }
-}
-
-/** Processes that still carry the job's id in their environment: the agent and anything it started. */
-async function orphansOf(jobId: string): Promise<number> {
-  let survivors: number[] = [];
-  await until(
-    () => {
-      survivors = readdirSync('/proc')
-        .filter((name) => /^\d+$/.test(name))
-        .filter((pid) => {
-          try {
-            return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FOUNDEROS_JOB_ID=${jobId}`);
-          } catch {
-            return false;
-          }
-        })
-        .map(Number);
-      return survivors.length === 0;
-    },
-    3_000,
-    () => '',
-  ).catch(() => undefined);
-  return survivors.length;
 }
 
 /** A small deterministic generator, so a failing run can be replayed. */

@@ -1,5 +1,6 @@
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions, type EnqueueJobInput, type JobDetail, type StoredEvent } from '../../src/control-plane/index.js';
 import { until } from './runner-process.js';
+import { storedEvents } from './store-checks.js';
 
 export const COMPANY = 'acme';
 const TERMINAL = ['completed', 'failed', 'cancelled'];
@@ -27,16 +28,7 @@ export async function startTestControlPlane(options: ControlPlaneOptions = {}) {
       );
       return job;
     },
-    async events(jobId: string): Promise<StoredEvent[]> {
-      const events: StoredEvent[] = [];
-      let after: string | undefined;
-      for (;;) {
-        const page = await admin.listEvents(jobId, { after, limit: 5000 });
-        if (page.events.length === 0) return events;
-        events.push(...page.events);
-        after = page.nextCursor;
-      }
-    },
+    events: (jobId: string): Promise<StoredEvent[]> => storedEvents(admin, jobId),
     close: () => controlPlane.close(),
   };
 }

@@ -1,9 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** 0: the connection was cut; -1: the test took the response over. */
   status: number;
   /** For POST …/events: how many events the batch carried. */
   events?: number;
@@ -13,10 +14,12 @@ export interface RecordedRequest {
  * Decides what to do with one request before it reaches the server: pass it (after `delayMs`), answer
  * instead, rewrite the answer, cut the connection before the server sees the request (`drop`), or let the
  * server handle it and cut the connection before the answer (`dropAnswer`: the runner must retry something
- * the server already did).
+ * the server already did), or take the response over (`takeOver`: a hostile server that streams without end or
+ * never answers; with `forwardFirst`, after the server handled the request; the proxy's `close` ends what it left open).
  */
 export type Interceptor = (request: { method: string; path: string; body: string }) =>
-  | { respond: { status: number; body?: string; headers?: Record<string, string> } }
+  | { respond: { status: number; body?: string | Buffer; headers?: OutgoingHttpHeaders } }
+  | { takeOver: (response: ServerResponse) => void; forwardFirst?: boolean }
   | { rewrite: (status: number, body: string) => { status: number; body: string } }
   | { drop: true }
   | { dropAnswer: true }
@@ -48,12 +51,22 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
       res.writeHead(decision.respond.status, { 'content-type': 'application/json', ...decision.respond.headers }).end(decision.respond.body ?? '');
       return;
     }
+    if (decision && 'takeOver' in decision && !decision.forwardFirst) {
+      record(-1);
+      decision.takeOver(res);
+      return;
+    }
     const forward = httpRequest(
       { host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } },
       async (answer) => {
         let status = answer.statusCode ?? 502;
         let text = await readBody(answer);
         if (decision && 'rewrite' in decision) ({ status, body: text } = decision.rewrite(status, text));
+        if (decision && 'takeOver' in decision) {
+          record(-1);
+          decision.takeOver(res);
+          return;
+        }
         record(decision && 'dropAnswer' in decision ? 0 : status);
         if (decision && 'dropAnswer' in decision) {
           req.socket.destroy();

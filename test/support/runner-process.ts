@@ -57,11 +57,12 @@ export class RunnerProcess {
   }
 }
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, explain: () => string): Promise<void> {
+/** Waits until `check` holds, asking every `intervalMs` (longer for a check that costs, such as a query). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, explain: () => string, intervalMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(explain());
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
