@@ -30,8 +30,10 @@ export type BatchOutcome = AppendOutcome | { kind: 'set_aside'; batch: SetAsideB
 export const MAX_SAME_5XX_ANSWERS = 8;
 
 /**
- * Answers that mean "not now" rather than "not this": retried for as long as it takes, like a network error, and never
- * counted toward setting a batch aside (an outage or a restart must only make the runner wait).
+ * Answers that mean "not now" rather than "not this": retried for as long as it takes, like a network error, while the
+ * server may be down (an outage or a restart must only make the runner wait). One counts toward setting the batch aside
+ * only when the server answered another request with a 2xx since this batch's previous failure (a heartbeat, another
+ * job's batch): the server is up, and a gateway in front of it fails this batch for what it holds.
  */
 const UNAVAILABLE_STATUSES = new Set([408, 425, 429, 502, 503, 504]);
 
@@ -40,7 +42,7 @@ export const MAX_ERROR_MESSAGE_CHARS = 2000;
 
 /**
  * Sends spooled batch `index` until the server answers, and records the answer in the spool. Network errors and
- * "unavailable" answers (502, 503, 504, 408, 425, 429) are retried with backoff for as long as it takes. A 4xx other
+ * "unavailable" answers (502, 503, 504, 408, 425, 429) are retried with backoff for as long as the server may be down. A 4xx other
  * than 401 (token rejected: thrown), 403/404 (gone) and 409 (terminal) is final, and a 5xx that comes back
  * {@link MAX_SAME_5XX_ANSWERS} times in a row is taken as final too: either way the batch is set aside (recorded, so
  * that no recovery sends it again) and logged, so that later lines flow and the completion can say what was lost.
@@ -62,7 +64,7 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, index: number)
       return of(setAside(error, 0, 'unreadable'));
     }
     return api.appendEvents(jobId, body).pipe(
-      retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy() }),
+      retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(api) }),
       tap((outcome) => {
         if (outcome.kind === 'ok') spool.ack(index);
       }),
@@ -88,13 +90,19 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, index: number)
 }
 
 /** Which failures of one batch are worth another try (see {@link deliverBatch}); each batch counts its own. */
-function retryPolicy(): (error: unknown) => boolean {
+function retryPolicy(api: RunnerApi): (error: unknown) => boolean {
   let lastStatus: number | undefined;
   let streak = 0;
+  let successesBefore = api.successfulAnswers?.();
   return (error) => {
     if (!(error instanceof ApiError)) return isTransientError(error);
     if (error instanceof TokenRejectedError) return false;
-    if (UNAVAILABLE_STATUSES.has(error.status)) return true;
+    if (UNAVAILABLE_STATUSES.has(error.status)) {
+      const successes = api.successfulAnswers?.();
+      const serverIsUp = successes !== undefined && successesBefore !== undefined && successes > successesBefore;
+      successesBefore = successes;
+      if (!serverIsUp) return true;
+    }
     if (error.status < 500) return false;
     streak = error.status === lastStatus ? streak + 1 : 1;
     lastStatus = error.status;

@@ -137,6 +137,12 @@ export interface RunnerApi {
   appendEvents(jobId: string, batch: readonly RunnerEvent[] | string): Observable<AppendOutcome>;
   complete(jobId: string, body: CompletionBody): Observable<CompleteOutcome>;
   heartbeat(jobId: string): Observable<HeartbeatOutcome>;
+  /**
+   * How many 2xx answers this client has had, on any route: evidence that the server is up, which tells a batch that
+   * keeps getting 502 while heartbeats go through (the server fails on what it holds) from an outage (where everything
+   * gets 502). Optional: without it, every 502 counts as an outage.
+   */
+  successfulAnswers?(): number;
 }
 
 /** A 2xx answer's body as read: `complete` is false when it ran past the route's limit and was cut there. */
@@ -169,6 +175,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     timeout: false,
   });
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  let successfulAnswers = 0;
   const longPollTimeout = options.longPollTimeoutMs ?? 60_000;
 
   function request<T>(method: 'get' | 'post', route: string, outcomes: StatusMap<T>, init: RequestOptions = {}): Observable<T> {
@@ -211,6 +218,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           await readLimited(response, ANSWER_LIMITS.other);
           throw new RedirectRefusedError(name, response.status, response.headers.get('location') ?? undefined, requestId);
         }
+        if (response.status >= 200 && response.status < 300) successfulAnswers++;
         const outcome = outcomes[response.status];
         // Read every body, even the ones we ignore: an unread body keeps the connection busy.
         const { text, complete } = await readLimited(response, typeof outcome === 'function' ? limitBytes : ANSWER_LIMITS.other);
@@ -228,6 +236,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   }
 
   return {
+    successfulAnswers: () => successfulAnswers,
     nextJob: () =>
       request<NextJobOutcome>(
         'get',

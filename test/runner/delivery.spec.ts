@@ -16,7 +16,8 @@ const body = (n: number) => JSON.stringify({ events: Array.from({ length: n }, (
 /** What the fake server answers to each try, in order: `ok`, a status, or `net` (no answer at all). */
 type Answer = 'ok' | 'net' | number;
 
-function scriptedApi(script: Answer[]) {
+/** `serverUp`: the server answers other requests (heartbeats, other jobs) with a 2xx between this batch's tries. */
+function scriptedApi(script: Answer[], serverUp = false) {
   let tries = 0;
   const answer = (next: Answer): Observable<AppendOutcome> => {
     if (next === 'ok') return of({ kind: 'ok' });
@@ -27,7 +28,10 @@ function scriptedApi(script: Answer[]) {
     const code = next === 413 ? 'payload_too_large' : next === 400 ? 'invalid_request' : 'internal_error';
     return throwError(() => new ApiError(next, 'POST events', code, `req-${tries}`, ''));
   };
-  const api: Partial<RunnerApi> = { appendEvents: () => defer(() => answer(script[tries++] ?? 'ok')) };
+  const api: Partial<RunnerApi> = {
+    appendEvents: () => defer(() => answer(script[tries++] ?? 'ok')),
+    ...(serverUp && { successfulAnswers: () => tries }),
+  };
   return { api: api as RunnerApi, tries: () => tries };
 }
 
@@ -39,9 +43,9 @@ function newSpool(batches: number[]): { spool: JobSpool; dir: string } {
 }
 
 /** Delivers batch 0 in virtual time; retry n waits min(1000, 100 × 2^(n-1)) ms (jitter pinned to its ceiling). */
-function deliverInVirtualTime(script: Answer[], spool: JobSpool = newSpool([3]).spool) {
+function deliverInVirtualTime(script: Answer[], spool: JobSpool = newSpool([3]).spool, serverUp = false) {
   const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-  const { api, tries } = scriptedApi(script);
+  const { api, tries } = scriptedApi(script, serverUp);
   const deps: DeliveryDeps = { api, log: silentLog, retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 }, scheduler };
   let outcome: BatchOutcome | undefined;
   let error: unknown;
@@ -91,6 +95,14 @@ describe('deliverBatch', () => {
     expect(outcome).toEqual({ kind: 'ok' });
     expect(tries).toBe(301);
     expect(spool.setAsideBatches).toEqual([]);
+  });
+
+  it(`should set a batch aside after ${MAX_SAME_5XX_ANSWERS} answers of 502 while the server answers other requests`, () => {
+    const { outcome, tries } = deliverInVirtualTime(Array<Answer>(20).fill(502), undefined, true);
+    expect(tries).toBe(MAX_SAME_5XX_ANSWERS);
+    expect(outcome).toMatchObject({ kind: 'set_aside', batch: { why: 'failing', status: 502 } });
+    // The same answers while nothing else gets through: an outage, waited out.
+    expect(deliverInVirtualTime([...Array<Answer>(20).fill(502), 'ok']).outcome).toEqual({ kind: 'ok' });
   });
 
   it('should keep the meaning of 401, 403/404 and 409', () => {
