@@ -479,7 +479,7 @@ export async function startNullServer() {
   return {
     url,
     close,
-    token: 'fos_' + 'n'.repeat(32),
+    token: `fos_${'n'.repeat(32)}`,
     async waitPolling(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (waitingPolls === 0) {

@@ -27,7 +27,6 @@ import {
   floodJob,
   floodJobNull,
   launch,
-  median,
   memMb,
   now,
   openPlane,

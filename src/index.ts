@@ -1,7 +1,7 @@
 /**
- * @founderos/runner as a library: the daemon and its parts, the reference control plane, the agent
- * adapters and the wire types. The pure operators are also published on their own as
- * `@founderos/runner/operators`.
+ * @founderos/runner as a library: the daemon and its parts, the agent adapters and the wire types. The pure
+ * operators are also published on their own as `@founderos/runner/operators`; the reference control plane only
+ * as `@founderos/runner/control-plane`, so that the runner's entry does not load a server and its database.
  */
 export * from './operators/index.js';
 export * from './protocol/types.js';
@@ -10,4 +10,3 @@ export { createRunnerApi, ApiError, TokenRejectedError, MalformedAnswerError, Re
 export { spawnProcess, type ProcessOutput, type ProcessSpec } from './streams/process.js';
 export { runDaemon, ForcedExitError, type DaemonDeps } from './runner/daemon.js';
 export { runJob, type JobResult, type JobRunnerDeps } from './runner/run-job.js';
-export { startControlPlane, AdminClient, type ControlPlane, type ControlPlaneOptions, type AdminApi } from './control-plane/index.js';

@@ -24,6 +24,7 @@ try {
   // an empty or foreign prompt: the defaults below
 }
 const lines = Number.isInteger(spec.lines) && spec.lines >= 0 ? spec.lines : 1;
+// biome-ignore lint/complexity/useMathMinMax: Math.max would let NaN through; a missing or bad interval must mean 0
 const intervalMs = Number(spec.intervalMs) > 0 ? Number(spec.intervalMs) : 0;
 const jitter = spec.jitter === true;
 const lineBytes = Number.isInteger(spec.lineBytes) ? spec.lineBytes : 300;

@@ -15,16 +15,16 @@
  */
 export function isTransientError(error: unknown): boolean {
   if (!isRecord(error)) return true;
-  if (error['name'] === 'AbortError') return false;
+  if (error.name === 'AbortError') return false;
   const status = httpStatus(error);
   if (status === undefined) return true;
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 function httpStatus(error: Record<string, unknown>): number | undefined {
-  if (typeof error['status'] === 'number') return error['status'];
-  const response = error['response'];
-  if (isRecord(response) && typeof response['status'] === 'number') return response['status'];
+  if (typeof error.status === 'number') return error.status;
+  const response = error.response;
+  if (isRecord(response) && typeof response.status === 'number') return response.status;
   return undefined;
 }
 

@@ -49,7 +49,7 @@ function App() {
         )}
         <span class="spacer" />
         <ThemeToggle />
-        {session === 'in' && <button class="link" onClick={logout}>Log out</button>}
+        {session === 'in' && <button type="button" class="link" onClick={logout}>Log out</button>}
       </header>
       <main>
         {session === 'out' && <LoginPage onLogin={() => setSession('in')} />}

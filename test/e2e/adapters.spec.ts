@@ -92,9 +92,11 @@ describe('adapters end to end: the built runner against the real control plane, 
    */
   function serveWithRunner(extraArgs: string[] = []): void {
     let runner: RunnerProcess;
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: each call registers the hooks of a different describe
     beforeAll(() => {
       runner = new RunnerProcess(['start', `--server-url=${server.url}`, ...BIN_FLAGS, ...extraArgs], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
     });
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: each call registers the hooks of a different describe
     afterAll(() => runner.stop());
     afterEach((context) => {
       if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 8000 characters):\n${runner.stderr.slice(-8000)}\n`);

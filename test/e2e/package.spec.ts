@@ -11,7 +11,7 @@ import { FAKE_CLAUDE, RUNNER_BIN } from '../support/runner-process.js';
  * SLOW (npm pack + npm install, about 5–15 s with a warm npm cache; needs the registry when it is cold):
  * the package as a user gets it. The built package is packed, installed with runtime dependencies only into
  * an empty folder, and run from there: the CLI, the doctor against a real control plane, the demo, and the
- * public `@founderos/runner/operators` entry with its types. It catches a `files` list that leaves something
+ * public `@founderos/runner/operators` and `@founderos/runner/control-plane` entries with their types. It catches a `files` list that leaves something
  * out, a runtime import of a dev dependency, and an `exports` map pointing at nothing.
  */
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -98,5 +98,24 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
     const typed = await run(process.execPath, [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check.ts'], app);
     expect(typed.code, typed.stdout + typed.stderr).toBe(0);
     expect(existsSync(join(app, 'node_modules', '@founderos', 'runner', 'dist', 'operators', 'index.d.ts'))).toBe(true);
+  });
+
+  it('should expose the control plane as @founderos/runner/control-plane, and not from the package root', async () => {
+    const keys = (entry: string) =>
+      run(process.execPath, ['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import('${entry}'))))`], app);
+    const plane = await keys('@founderos/runner/control-plane');
+    expect(plane.code, plane.stderr).toBe(0);
+    expect(JSON.parse(plane.stdout)).toEqual(expect.arrayContaining(['startControlPlane', 'AdminClient', 'openDb', 'migrate']));
+    const root = await keys('@founderos/runner');
+    expect(root.code, root.stderr).toBe(0);
+    expect(JSON.parse(root.stdout)).toEqual(expect.arrayContaining(['runDaemon', 'batch']));
+    expect(JSON.parse(root.stdout)).not.toContain('startControlPlane');
+
+    writeFileSync(
+      join(app, 'check-control-plane.ts'),
+      "import { startControlPlane, type ControlPlaneOptions } from '@founderos/runner/control-plane';\nconst options: ControlPlaneOptions = { longPollMs: 1_000 };\nexport const started = startControlPlane(options);\n",
+    );
+    const typed = await run(process.execPath, [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check-control-plane.ts'], app);
+    expect(typed.code, typed.stdout + typed.stderr).toBe(0);
   });
 });

@@ -135,7 +135,7 @@ describe('poll', () => {
   it('should back off on the injected scheduler', () => {
     const request = scheduler.createColdObservable('-#', undefined, unavailable);
     const options = { isEmpty, backoff: { ...backoff, maxAttempts: 3 }, random: () => 1, scheduler };
-    scheduler.expectObservable(poll(() => request, options), '^' + '-'.repeat(30) + '!').toBe('------#', undefined, unavailable);
+    scheduler.expectObservable(poll(() => request, options), `^${'-'.repeat(30)}!`).toBe('------#', undefined, unavailable);
     scheduler.expectSubscriptions(request.subscriptions).toBe(['^!', '--^!', '-----^!']);
     scheduler.flush();
   });

@@ -156,7 +156,7 @@ describe('retryBackoff operator', () => {
     // Outside run() only the injected scheduler is virtual; each marble character is 10 ms.
     const e1 = scheduler.createColdObservable('-#', undefined, unavailable);
     const result = e1.pipe(retryBackoff({ initialDelayMs: 10, maxAttempts: 3, random: () => 1, scheduler }));
-    scheduler.expectObservable(result, '^' + '-'.repeat(30) + '!').toBe('------#', undefined, unavailable);
+    scheduler.expectObservable(result, `^${'-'.repeat(30)}!`).toBe('------#', undefined, unavailable);
     scheduler.expectSubscriptions(e1.subscriptions).toBe(['^!', '--^!', '-----^!']);
     scheduler.flush();
   });

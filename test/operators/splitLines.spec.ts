@@ -123,7 +123,7 @@ describe('splitLines operator', () => {
   it('should cut a 3 MiB line to its first 1 MiB', () => {
     const mib = 1024 * 1024;
     const line = linesOf([new Uint8Array(3 * mib).fill(0x61), utf8('\nnext\n')], { maxLineBytes: mib });
-    expect(line).toEqual(['a'.repeat(mib) + ` …[truncated ${2 * mib} bytes]`, 'next']);
+    expect(line).toEqual([`${'a'.repeat(mib)} …[truncated ${2 * mib} bytes]`, 'next']);
   });
 
   it('should cut at a character boundary and count the bytes of the cut character as dropped', () => {

@@ -228,7 +228,7 @@ describe('runJob', () => {
       ]);
       expect(spool.setAsideBatches).toEqual([{ index: 0, events: 1, why: 'refused', status: 400, code: 'invalid_request', requestId: 'req-1' }]);
       expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', errorMessage: lost })]);
-      expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 1\n[^]*founderos_runner_spool_backlog_batches 0\n/);
+      expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 1\n[\s\S]*founderos_runner_spool_backlog_batches 0\n/);
     });
   });
 });

@@ -341,7 +341,7 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     try {
       const page = await phone.newPage();
       await logIn(page, plane.url, ADMIN_KEY);
-      const job = await enqueue('A reply long enough to wrap on a phone: ' + 'words '.repeat(40));
+      const job = await enqueue(`A reply long enough to wrap on a phone: ${'words '.repeat(40)}`);
       await waitForStatus(job.jobId, ['completed']);
       for (const [hash, ready] of [
         ['#/jobs', 'tr[data-job-id]'],

@@ -26,7 +26,7 @@ export function table(header: readonly string[], cells: ReadonlyArray<readonly s
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** "2025-01-02 03:04:05" (UTC), or "-". */
@@ -90,10 +90,10 @@ export function jobDetails(job: JobDetail): string {
     ['events', job.eventCount],
     ['prompt', job.prompt.length > 200 ? `${job.prompt.slice(0, 197)}...` : job.prompt],
   ];
-  return fields
+  return `${fields
     .filter(([, value]) => value !== null)
     .map(([name, value]) => `${`${name}:`.padEnd(16)}${escapeControls(String(value))}`)
-    .join('\n') + '\n';
+    .join('\n')}\n`;
 }
 
 /** One line per event: position, time, kind, then the raw line (text) or the JSON payload. */

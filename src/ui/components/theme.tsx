@@ -19,7 +19,7 @@ export function ThemeToggle() {
     else localStorage.setItem(KEY, theme);
   }, [theme]);
   return (
-    <button class="link" title="Switch between the system's theme, dark and light" onClick={() => setTheme(NEXT[theme])}>
+    <button type="button" class="link" title="Switch between the system's theme, dark and light" onClick={() => setTheme(NEXT[theme])}>
       {LABEL[theme]}
     </button>
   );

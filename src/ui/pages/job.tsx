@@ -75,7 +75,7 @@ function EventRow({ jobId, event, transcript, raw, mode, target }: { jobId: stri
 }
 
 function download(jobId: string, events: StoredEvent[]): void {
-  const blob = new Blob([events.map((event) => JSON.stringify(event)).join('\n') + '\n'], { type: 'application/x-ndjson' });
+  const blob = new Blob([`${events.map((event) => JSON.stringify(event)).join('\n')}\n`], { type: 'application/x-ndjson' });
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
@@ -112,8 +112,8 @@ function JobHeader({ job, count }: { job: JobDetail; count: number }) {
         <h1>{job.agentName}</h1>
         <StatusBadge status={job.status} />
         <span class="spacer" />
-        {!TERMINAL.includes(job.status) && <button class="danger" onClick={cancel}>Cancel</button>}
-        <button onClick={again} title="Queue a new job with the same prompt, agent, session and settings">Run again</button>
+        {!TERMINAL.includes(job.status) && <button type="button" class="danger" onClick={cancel}>Cancel</button>}
+        <button type="button" onClick={again} title="Queue a new job with the same prompt, agent, session and settings">Run again</button>
       </div>
       {message && <p class="error" role="alert">{message}</p>}
       {job.errorMessage && <p class="error job-error">{job.errorMessage}</p>}
@@ -228,6 +228,7 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
       <JobHeader job={job} count={events.length} />
       <section class="card transcript-card">
         <div class="toolbar">
+          {/* biome-ignore lint/a11y/useSemanticElements: a fieldset would bring form styling to two links; role=group names them */}
           <div class="segmented" role="group" aria-label="Transcript mode">
             <a href={href(`/jobs/${jobId}`)} aria-current={mode ? undefined : 'page'}>Readable</a>
             <a href={href(`/jobs/${jobId}`, { mode: 'raw' })} aria-current={mode ? 'page' : undefined}>Raw</a>
@@ -236,11 +237,11 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
           {needle && <span class="muted">{matching.length} match{matching.length === 1 ? '' : 'es'}</span>}
           <span class="spacer" />
           <span class={`stream s-${stream}`} title="Live updates">{stream}</span>
-          <button onClick={() => download(jobId, events)} disabled={events.length === 0}>Download JSONL</button>
+          <button type="button" onClick={() => download(jobId, events)} disabled={events.length === 0}>Download JSONL</button>
         </div>
         <div class={`transcript${mode ? ' raw' : ''}`} ref={box} onScroll={onScroll} data-follow={follow ? 'yes' : 'no'}>
           {hidden > 0 && (
-            <button class="load-earlier" onClick={loadEarlier}>
+            <button type="button" class="load-earlier" onClick={loadEarlier}>
               Load earlier ({hidden} more)
             </button>
           )}
@@ -250,7 +251,7 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
           ))}
         </div>
         {!follow && (
-          <button class="to-end" onClick={toEnd}>
+          <button type="button" class="to-end" onClick={toEnd}>
             Follow the end ↓
           </button>
         )}

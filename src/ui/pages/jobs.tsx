@@ -16,7 +16,7 @@ function CancelButton({ job }: { job: JobRecord }) {
   if (TERMINAL.includes(job.status)) return null;
   return (
     <>
-      <button class="small danger" onClick={() => api('POST', `/api/admin/jobs/${job.jobId}/cancel`).catch((err: Error) => setError(err.message))}>
+      <button type="button" class="small danger" onClick={() => api('POST', `/api/admin/jobs/${job.jobId}/cancel`).catch((err: Error) => setError(err.message))}>
         Cancel
       </button>
       {error && <span class="error">{error}</span>}
@@ -40,11 +40,11 @@ function StopAllRunning({ count, companyId }: { count: number; companyId: string
     <span class="stop-all">
       {confirming ? (
         <>
-          <button class="danger" onClick={stop}>Yes, stop {count} running</button>
-          <button onClick={() => setConfirming(false)}>Keep them</button>
+          <button type="button" class="danger" onClick={stop}>Yes, stop {count} running</button>
+          <button type="button" onClick={() => setConfirming(false)}>Keep them</button>
         </>
       ) : (
-        <button class="danger" disabled={count === 0} onClick={() => setConfirming(true)}>Stop all running</button>
+        <button type="button" class="danger" disabled={count === 0} onClick={() => setConfirming(true)}>Stop all running</button>
       )}
       {message && <span class="muted"> {message}</span>}
     </span>

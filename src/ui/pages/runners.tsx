@@ -26,7 +26,7 @@ function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: (
       </p>
       <code class="token" data-token>{created.token}</code>
       <div>
-        <button onClick={copy}>Copy</button> <button onClick={onDone}>I saved it, hide it</button> <span class="muted">{copied}</span>
+        <button type="button" onClick={copy}>Copy</button> <button type="button" onClick={onDone}>I saved it, hide it</button> <span class="muted">{copied}</span>
       </div>
       <p class="muted">
         On the runner's machine: <code>founderos-runner start --token=&lt;token&gt; --server-url={location.origin}</code>
@@ -49,11 +49,11 @@ function RevokeButton({ runner, onRevoked }: { runner: Runner; onRevoked: () => 
   };
   return confirming ? (
     <>
-      <button class="small danger" onClick={revoke}>Yes, revoke</button> <button class="small" onClick={() => setConfirming(false)}>Keep</button>
+      <button type="button" class="small danger" onClick={revoke}>Yes, revoke</button> <button type="button" class="small" onClick={() => setConfirming(false)}>Keep</button>
       {error && <span class="error">{error}</span>}
     </>
   ) : (
-    <button class="small danger" onClick={() => setConfirming(true)}>Revoke</button>
+    <button type="button" class="small danger" onClick={() => setConfirming(true)}>Revoke</button>
   );
 }
 

@@ -40,7 +40,7 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
         runners.map(async (runner, who) => {
           while (!done.signal.aborted) {
             const next = await runner.next(done.signal).catch(() => undefined);
-            if (!next || next.status !== 200) continue;
+            if (next?.status !== 200) continue;
             const claim = await runner.claim(next.body.jobId);
             if (claim.status === 409) continue; // lost the race: poll again
             expect(claim.status).toBe(200);
