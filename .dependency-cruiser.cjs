@@ -22,7 +22,8 @@ module.exports = {
     },
     {
       name: 'control-plane-not-on-runner',
-      comment: 'The reference control plane stands beside the runner: it shares the protocol (and operators), never the runner, its streams, agents or cli.',
+      comment:
+        'The reference control plane stands beside the runner: it shares the protocol (and operators), never the runner, its streams, agents or cli.',
       severity: 'error',
       from: { path: '^src/control-plane/' },
       to: { path: '^src/(runner|cli|streams|agents|bin|demo)/' },

@@ -184,7 +184,9 @@ export async function ensurePostgres() {
   }
   const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
   if (!versions.some((version) => existsSync(`/usr/lib/postgresql/${version}/bin/initdb`))) {
-    postgres = { skip: 'no PostgreSQL binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql), and FOUNDEROS_TEST_DATABASE_URL is not set' };
+    postgres = {
+      skip: 'no PostgreSQL binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql), and FOUNDEROS_TEST_DATABASE_URL is not set',
+    };
     return postgres;
   }
   const env = { ...process.env, FOUNDEROS_PG_STATE: join(WORK, 'pg-cluster.state'), FOUNDEROS_PG_PORT: '56432' };
@@ -193,10 +195,24 @@ export async function ensurePostgres() {
     onCleanup(async () => {
       execFileSync('bash', [PG_SCRIPT, 'stop'], { env, stdio: 'ignore' });
     });
-    const url = out.trim().split('\n').pop().replace(/^FOUNDEROS_TEST_DATABASE_URL=/, '');
-    postgres = { url, source: `throwaway cluster (${out.trim().split('\n')[0].replace(/ in \/.*/, '')})` };
+    const url = out
+      .trim()
+      .split('\n')
+      .pop()
+      .replace(/^FOUNDEROS_TEST_DATABASE_URL=/, '');
+    postgres = {
+      url,
+      source: `throwaway cluster (${out
+        .trim()
+        .split('\n')[0]
+        .replace(/ in \/.*/, '')})`,
+    };
   } catch (error) {
-    postgres = { skip: `scripts/postgres-test-cluster.sh start failed: ${String(error.stderr ?? error.message).trim().slice(0, 300)}` };
+    postgres = {
+      skip: `scripts/postgres-test-cluster.sh start failed: ${String(error.stderr ?? error.message)
+        .trim()
+        .slice(0, 300)}`,
+    };
   }
   return postgres;
 }
@@ -275,7 +291,8 @@ export async function openPlane(db = 'pglite') {
       for (;;) {
         const tokens = await plane.admin.listTokens({ companyId: company });
         if (tokens.filter((token) => token.lastUsedAt !== null).length >= count) break;
-        if (Date.now() > deadline) throw new Error(`only ${tokens.filter((t) => t.lastUsedAt).length} of ${count} runners polled within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`only ${tokens.filter((t) => t.lastUsedAt).length} of ${count} runners polled within ${timeoutMs} ms`);
         await sleep(25);
       }
       // The request is in; let it reach its wait.
@@ -369,7 +386,9 @@ export async function floodJob(impl, spec, { db = 'pglite', follow = false, node
     const detail = await plane.admin.getJob(job.jobId);
     const first = (await plane.admin.listEvents(job.jobId, { limit: 1 })).events[0];
     if (detail.status !== 'completed' || detail.eventCount !== lines + 2) {
-      throw new Error(`${impl}: job ${detail.status} with ${detail.eventCount} of ${lines + 2} events (${detail.errorMessage ?? ''})\n${proc.stderr()}`);
+      throw new Error(
+        `${impl}: job ${detail.status} with ${detail.eventCount} of ${lines + 2} events (${detail.errorMessage ?? ''})\n${proc.stderr()}`,
+      );
     }
     const agentStartedAt = first.payload.startedAt;
     const completedAt = Date.parse(detail.completedAt);
@@ -448,7 +467,16 @@ export async function startNullServer() {
       current = queued;
       queued = undefined;
       current.claimedAt = now();
-      return answer(200, { jobId, agentId: jobId, agentName: 'Flood', prompt: JSON.stringify(current.spec), sessionId: null, promptHash: 'x', runtimeConfig: {}, addDirs: [] });
+      return answer(200, {
+        jobId,
+        agentId: jobId,
+        agentName: 'Flood',
+        prompt: JSON.stringify(current.spec),
+        sessionId: null,
+        promptHash: 'x',
+        runtimeConfig: {},
+        addDirs: [],
+      });
     }
     if (!current || current.jobId !== jobId) return answer(404, { error: 'job_not_found' });
     if (action === 'events') {

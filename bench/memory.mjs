@@ -24,24 +24,39 @@ const slowProxy = createServer((req, res) => {
   const chunks = [];
   req.on('data', (chunk) => chunks.push(chunk));
   req.on('end', () =>
-    setTimeout(() => {
-      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode, answer.headers);
-        answer.pipe(res);
-      });
-      forward.on('error', () => res.destroy());
-      forward.end(Buffer.concat(chunks));
-    }, req.url.endsWith('/events') ? delayMs : 0),
+    setTimeout(
+      () => {
+        const forward = request(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        forward.on('error', () => res.destroy());
+        forward.end(Buffer.concat(chunks));
+      },
+      req.url.endsWith('/events') ? delayMs : 0,
+    ),
   );
 });
 await new Promise((resolve) => slowProxy.listen(0, '127.0.0.1', resolve));
 
 const lines = Math.ceil((megabytes * 1024 * 1024) / lineBytes);
 const job = await plane.admin.enqueueJob({ companyId: 'memory', agentName: 'flood', prompt: JSON.stringify({ lines, lineBytes }) });
-const runner = spawn(process.execPath, [here('../dist/bin/founderos-runner.js'), 'start', `--server-url=http://127.0.0.1:${slowProxy.address().port}`, '--log-level=warn'], {
-  env: { ...process.env, FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: here('agents/flood.mjs'), FOUNDEROS_RUNNER_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'memory-spool-')) },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const runner = spawn(
+  process.execPath,
+  [here('../dist/bin/founderos-runner.js'), 'start', `--server-url=http://127.0.0.1:${slowProxy.address().port}`, '--log-level=warn'],
+  {
+    env: {
+      ...process.env,
+      FOUNDEROS_RUNNER_TOKEN: token,
+      FOUNDEROS_CLAUDE_BIN: here('agents/flood.mjs'),
+      FOUNDEROS_RUNNER_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'memory-spool-')),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 const started = Date.now();
 let peakKb = 0;
 try {
@@ -54,7 +69,16 @@ try {
     }
     const state = await plane.admin.getJob(job.jobId);
     if (['completed', 'failed', 'cancelled'].includes(state.status)) {
-      console.log(JSON.stringify({ megabytes, delayMs, status: state.status, events: state.eventCount, peakRssMb: +(peakKb / 1024).toFixed(1), seconds: +((Date.now() - started) / 1000).toFixed(1) }));
+      console.log(
+        JSON.stringify({
+          megabytes,
+          delayMs,
+          status: state.status,
+          events: state.eventCount,
+          peakRssMb: +(peakKb / 1024).toFixed(1),
+          seconds: +((Date.now() - started) / 1000).toFixed(1),
+        }),
+      );
       break;
     }
     if (Date.now() - started > 60 * 60_000) throw new Error('the job did not end within an hour');

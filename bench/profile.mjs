@@ -107,7 +107,9 @@ function render({ total, idle, functions, categories, inclusive }) {
   const ms = (us) => (us / 1000).toFixed(0);
   const pct = (us) => `${((100 * us) / total).toFixed(1)} %`;
   const out = [];
-  out.push(`### CPU profile of the ${impl} over ${lines.toLocaleString('en-US')} flood lines (${serverKind === 'null' ? 'null server' : 'reference server on PGlite'})`);
+  out.push(
+    `### CPU profile of the ${impl} over ${lines.toLocaleString('en-US')} flood lines (${serverKind === 'null' ? 'null server' : 'reference server on PGlite'})`,
+  );
   out.push('');
   out.push(
     `\`node bench/profile.mjs --lines=${lines} --impl=${impl} --server=${serverKind}\`; the job took ${run.seconds.toFixed(1)} s ` +
@@ -127,7 +129,7 @@ function render({ total, idle, functions, categories, inclusive }) {
   });
   if (inclusive.length) {
     out.push('');
-    out.push('Total (inclusive) time of the runner\'s own functions, libraries they call included:');
+    out.push("Total (inclusive) time of the runner's own functions, libraries they call included:");
     out.push('');
     out.push(`| # | Function | Location | Total time | Share |`);
     out.push('|---:|---|---|---:|---:|');

@@ -38,7 +38,10 @@ import {
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
-const ONLY = argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const ONLY = argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const SECTIONS = ['startup', 'throughput', 'latency', 'claim', 'idle', 'scale'];
 for (const name of ONLY ?? []) {
   if (!SECTIONS.includes(name)) {
@@ -145,7 +148,9 @@ await section('throughput', async () => {
       // Alternate which goes first, so that a drift of the machine's load does not favour one.
       for (const impl of i % 2 ? [...IMPLS].reverse() : IMPLS) {
         const follow = !CONFIG.separateLoadRun && lines === CONFIG.loadLines;
-        progress(`throughput ${lines.toLocaleString('en-US')} lines: ${impl}${repeats > 1 ? ` (${i + 1}/${repeats})` : ''}${follow ? ', followed' : ''}`);
+        progress(
+          `throughput ${lines.toLocaleString('en-US')} lines: ${impl}${repeats > 1 ? ` (${i + 1}/${repeats})` : ''}${follow ? ', followed' : ''}`,
+        );
         runs[impl].push(await floodJob(impl, { lines }, { follow }));
       }
     }
@@ -165,7 +170,9 @@ await section('throughput', async () => {
 
 await section('latency', async () => {
   const { lines, intervalMs } = CONFIG.trickle;
-  progress(`latency: trickle of ${lines} lines, one every ${intervalMs / 2}–${(intervalMs * 3) / 2} ms (runner and baseline B at once, each on its own server)`);
+  progress(
+    `latency: trickle of ${lines} lines, one every ${intervalMs / 2}–${(intervalMs * 3) / 2} ms (runner and baseline B at once, each on its own server)`,
+  );
   const [runner, minimal] = await Promise.all(IMPLS.map((impl) => floodJob(impl, { lines, intervalMs, jitter: true }, { follow: true })));
   const trickle = { lines, intervalMs, runner: runner.latency, minimal: minimal.latency };
   let load;
@@ -211,7 +218,10 @@ await section('claim', async () => {
       }
     }
     return Object.fromEntries(
-      sides.map((side) => [side.impl, { enqueueToAgentStartMs: summary(side.total), enqueueToClaimMs: summary(side.claim), claimToAgentStartMs: summary(side.spawn) }]),
+      sides.map((side) => [
+        side.impl,
+        { enqueueToAgentStartMs: summary(side.total), enqueueToClaimMs: summary(side.claim), claimToAgentStartMs: summary(side.spawn) },
+      ]),
     );
   } finally {
     for (const side of sides) {
@@ -240,7 +250,10 @@ await section('idle', async () => {
     return {
       seconds: CONFIG.idleSeconds,
       ...Object.fromEntries(
-        procs.map((proc, i) => [proc.impl, { cpuMs: after[i] - before[i], peakRssMb: memMb(proc.pid, 'VmHWM'), rssMb: memMb(proc.pid, 'VmRSS') }]),
+        procs.map((proc, i) => [
+          proc.impl,
+          { cpuMs: after[i] - before[i], peakRssMb: memMb(proc.pid, 'VmHWM'), rssMb: memMb(proc.pid, 'VmRSS') },
+        ]),
       ),
     };
   } finally {
@@ -327,7 +340,8 @@ process.exit(failures.length ? 1 : 0);
 function buildTable(r) {
   const rows = [];
   const cmd = (name) => `\`npm run bench --${QUICK ? ' --quick' : ''} --only=${name}\``;
-  const fmt = (value, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+  const fmt = (value, digits = 0) =>
+    Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
   const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(a / b < 0.1 ? 3 : 2)}×` : '—');
   const add = (figure, runner, a, b, unit, digits, command) =>
     rows.push({
@@ -345,26 +359,74 @@ function buildTable(r) {
   for (const size of s.throughput?.sizes ?? []) {
     const label = `10^${Math.round(Math.log10(size.lines))}`;
     const note = size.repeats > 1 ? ` (median of ${size.repeats})` : '';
-    add(`Throughput, ${label} lines${note}`, size.runner.linesPerSec, size.agent.linesPerSec, size.minimal.linesPerSec, 'lines/s', 0, cmd('throughput'));
-    add(`… same, MB/s (${LINE_BYTES}-byte lines)`, size.runner.mbPerSec, size.agent.mbPerSec, size.minimal.mbPerSec, 'MB/s', 2, cmd('throughput'));
+    add(
+      `Throughput, ${label} lines${note}`,
+      size.runner.linesPerSec,
+      size.agent.linesPerSec,
+      size.minimal.linesPerSec,
+      'lines/s',
+      0,
+      cmd('throughput'),
+    );
+    add(
+      `… same, MB/s (${LINE_BYTES}-byte lines)`,
+      size.runner.mbPerSec,
+      size.agent.mbPerSec,
+      size.minimal.mbPerSec,
+      'MB/s',
+      2,
+      cmd('throughput'),
+    );
   }
   const nul = s.throughput?.nullServer;
   if (nul?.runner) {
     const label = `10^${Math.round(Math.log10(nul.lines))}`;
-    add(`Throughput, ${label} lines, null server (stores nothing: the runner's own limit)`, nul.runner.linesPerSec, nul.agent.linesPerSec, nul.minimal.linesPerSec, 'lines/s', 0, cmd('throughput'));
+    add(
+      `Throughput, ${label} lines, null server (stores nothing: the runner's own limit)`,
+      nul.runner.linesPerSec,
+      nul.agent.linesPerSec,
+      nul.minimal.linesPerSec,
+      'lines/s',
+      0,
+      cmd('throughput'),
+    );
     add(`… CPU time for those ${label} lines (user+sys)`, nul.runner.cpuMs, undefined, nul.minimal.cpuMs, 'ms', 0, cmd('throughput'));
   }
   const lat = s.latency;
   if (lat?.trickle) {
     const t = lat.trickle;
-    add(`Latency write→stored p50, trickle (${t.lines} lines, 1 per ${t.intervalMs / 2}–${(t.intervalMs * 3) / 2} ms)`, t.runner.stored.p50, undefined, t.minimal.stored.p50, 'ms', 1, cmd('latency'));
+    add(
+      `Latency write→stored p50, trickle (${t.lines} lines, 1 per ${t.intervalMs / 2}–${(t.intervalMs * 3) / 2} ms)`,
+      t.runner.stored.p50,
+      undefined,
+      t.minimal.stored.p50,
+      'ms',
+      1,
+      cmd('latency'),
+    );
     add('… p99, trickle', t.runner.stored.p99, undefined, t.minimal.stored.p99, 'ms', 1, cmd('latency'));
   }
   if (lat?.load?.runner) {
     const l = lat.load;
     const label = `10^${Math.round(Math.log10(l.lines))} lines flat out${l.followedSeparately ? '' : ', followed throughput run'}`;
-    add(`Latency write→stored p50, under load (${label})`, l.runner.stored.p50, undefined, l.minimal.stored.p50, 'ms', 0, cmd(l.followedSeparately ? 'latency' : 'throughput,latency'));
-    add('… p99, under load', l.runner.stored.p99, undefined, l.minimal.stored.p99, 'ms', 0, cmd(l.followedSeparately ? 'latency' : 'throughput,latency'));
+    add(
+      `Latency write→stored p50, under load (${label})`,
+      l.runner.stored.p50,
+      undefined,
+      l.minimal.stored.p50,
+      'ms',
+      0,
+      cmd(l.followedSeparately ? 'latency' : 'throughput,latency'),
+    );
+    add(
+      '… p99, under load',
+      l.runner.stored.p99,
+      undefined,
+      l.minimal.stored.p99,
+      'ms',
+      0,
+      cmd(l.followedSeparately ? 'latency' : 'throughput,latency'),
+    );
   }
   if (s.claim?.runner) {
     add(
@@ -380,22 +442,62 @@ function buildTable(r) {
   const cost = s.throughput?.sizes?.find((size) => size.lines === 1e5);
   if (cost) {
     add('CPU time per 10^5 lines (user+sys)', cost.runner.cpuMs, undefined, cost.minimal.cpuMs, 'ms', 0, cmd('throughput'));
-    add('… server CPU for the same 10^5 lines (in-process PGlite)', cost.runner.serverCpuMs, undefined, cost.minimal.serverCpuMs, 'ms', 0, cmd('throughput'));
+    add(
+      '… server CPU for the same 10^5 lines (in-process PGlite)',
+      cost.runner.serverCpuMs,
+      undefined,
+      cost.minimal.serverCpuMs,
+      'ms',
+      0,
+      cmd('throughput'),
+    );
   }
   if (s.idle?.runner) {
     const i = s.idle;
-    add(`Idle CPU over ${i.seconds} s of empty long-polls (A: bare node)`, i.runner.cpuMs, i.node.cpuMs, i.minimal.cpuMs, 'ms', 0, cmd('idle'));
+    add(
+      `Idle CPU over ${i.seconds} s of empty long-polls (A: bare node)`,
+      i.runner.cpuMs,
+      i.node.cpuMs,
+      i.minimal.cpuMs,
+      'ms',
+      0,
+      cmd('idle'),
+    );
     add('Peak RSS at idle (A: bare node)', i.runner.peakRssMb, i.node.peakRssMb, i.minimal.peakRssMb, 'MB', 1, cmd('idle'));
   }
   const largest = s.throughput?.sizes?.at(-1);
   if (largest) {
-    add(`Peak RSS under the largest load (10^${Math.round(Math.log10(largest.lines))} lines)`, largest.runner.peakRssMb, undefined, largest.minimal.peakRssMb, 'MB', 1, cmd('throughput'));
+    add(
+      `Peak RSS under the largest load (10^${Math.round(Math.log10(largest.lines))} lines)`,
+      largest.runner.peakRssMb,
+      undefined,
+      largest.minimal.peakRssMb,
+      'MB',
+      1,
+      cmd('throughput'),
+    );
   }
   if (s.startup?.runnerMs) {
-    add(`Start-up, \`--version\` (median of ${s.startup.runnerMs.n}; A: \`node -e 0\`)`, s.startup.runnerMs.p50, s.startup.nodeMs.p50, undefined, 'ms', 1, cmd('startup'));
+    add(
+      `Start-up, \`--version\` (median of ${s.startup.runnerMs.n}; A: \`node -e 0\`)`,
+      s.startup.runnerMs.p50,
+      s.startup.nodeMs.p50,
+      undefined,
+      'ms',
+      1,
+      cmd('startup'),
+    );
   }
   for (const row of s.scale?.rows ?? []) {
-    add(`Scale: ${row.db === 'pglite' ? 'PGlite' : 'PostgreSQL'}, ${row.runners} runner process${row.runners > 1 ? 'es' : ''} (${row.jobs} jobs × 10 lines)`, row.runner.jobsPerSec, undefined, row.minimal.jobsPerSec, 'jobs/s', 1, cmd('scale'));
+    add(
+      `Scale: ${row.db === 'pglite' ? 'PGlite' : 'PostgreSQL'}, ${row.runners} runner process${row.runners > 1 ? 'es' : ''} (${row.jobs} jobs × 10 lines)`,
+      row.runner.jobsPerSec,
+      undefined,
+      row.minimal.jobsPerSec,
+      'jobs/s',
+      1,
+      cmd('scale'),
+    );
   }
   return rows;
 }
@@ -420,7 +522,7 @@ function renderMarkdown(r, rows) {
     'Baseline A: the flood agent alone writing to /dev/null (throughput), bare `node` (idle), `node -e 0` (start-up). ' +
       'Baseline B: `bench/baselines/minimal-runner.mjs`, the same protocol by hand (plain fetch, no RxJS; it stops reading the ' +
       'pipe while more than 2,048 events wait). Throughput: lines ÷ (job completion − agent process start); the completion is ' +
-      'sent only after every batch was accepted. Latency: the line\'s write time (in it) to its receipt by an admin ' +
+      "sent only after every batch was accepted. Latency: the line's write time (in it) to its receipt by an admin " +
       'follower (`listEvents` with `waitMs`). Ratios are runner ÷ baseline: higher is better for throughput and jobs/s, ' +
       'lower for everything else. The server is the reference control plane in the bench process (PGlite in memory unless ' +
       'noted), fresh for each measurement; runners run with their production defaults.',
@@ -433,7 +535,7 @@ function renderMarkdown(r, rows) {
       `Under load, from the line's write to its reading by the runner (the event's \`ts\`): p50 ${f(load.runner.stamped.p50)} ms for the runner, ` +
         `${f(load.minimal.stamped.p50)} ms for baseline B; from that reading to the follower: p50 ${f(load.runner.stored.p50 - load.runner.stamped.p50)} ms ` +
         `and ${f(load.minimal.stored.p50 - load.minimal.stamped.p50)} ms. The runner's agent writes to a file and never waits; the runner reads ` +
-        'it as fast as it can and queues without bound (in its spool). B reads a pipe and stops once 2,048 events wait, so the agent\'s writes ' +
+        "it as fast as it can and queues without bound (in its spool). B reads a pipe and stops once 2,048 events wait, so the agent's writes " +
         'block and no line waits for more than that backlog.',
     );
   }
@@ -442,6 +544,10 @@ function renderMarkdown(r, rows) {
   }
   for (const note of r.notes) lines.push(`\n${note}`);
   lines.push('');
-  lines.push(`Section times: ${Object.entries(r.durationsSec).map(([name, sec]) => `${name} ${sec} s`).join(', ')}.`);
+  lines.push(
+    `Section times: ${Object.entries(r.durationsSec)
+      .map(([name, sec]) => `${name} ${sec} s`)
+      .join(', ')}.`,
+  );
   return `${lines.join('\n')}\n`;
 }

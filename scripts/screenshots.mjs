@@ -39,12 +39,18 @@ const plane = await startControlPlane({ adminKey: ADMIN_KEY, leaseMs: 30 * 60_00
 const children = [];
 function runner(token, env) {
   const child = spawn(process.execPath, [CLI, 'start', `--server-url=${plane.url}`, '--log-level=warn'], {
-    env: { ...process.env, FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_RUNNER_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'founderos-screenshots-')), ...env },
+    env: {
+      ...process.env,
+      FOUNDEROS_RUNNER_TOKEN: token,
+      FOUNDEROS_RUNNER_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'founderos-screenshots-')),
+      ...env,
+    },
     stdio: 'ignore',
   });
   children.push(child);
 }
-const finished = (jobId) => until(async () => ['completed', 'failed', 'cancelled'].includes((await plane.admin.getJob(jobId)).status), `job ${jobId}`);
+const finished = (jobId) =>
+  until(async () => ['completed', 'failed', 'cancelled'].includes((await plane.admin.getJob(jobId)).status), `job ${jobId}`);
 
 try {
   mkdirSync(outDir, { recursive: true });
@@ -57,34 +63,115 @@ try {
 
   runner(build.token, { FOUNDEROS_CLAUDE_BIN: DEMO_AGENT, FOUNDEROS_DEMO_AGENT_STEP_MS: '60' });
   runner(laptop.token, { FOUNDEROS_CLAUDE_BIN: FAILING_AGENT });
-  const completed = await admin.enqueueJob({ companyId: 'acme', agentName: 'Sarah', prompt: 'Say hello, then tell me what is in your working directory.', adapterType: 'claude_local' });
+  const completed = await admin.enqueueJob({
+    companyId: 'acme',
+    agentName: 'Sarah',
+    prompt: 'Say hello, then tell me what is in your working directory.',
+    adapterType: 'claude_local',
+  });
   await finished(completed.jobId);
-  const second = await admin.enqueueJob({ companyId: 'acme', agentName: 'Release notes', prompt: 'Draft the release notes for 0.3.', adapterType: 'claude_local' });
-  const failed = await admin.enqueueJob({ companyId: 'globex', agentName: 'Nightly fixer', prompt: JSON.stringify({ mode: 'fail', code: 3 }), adapterType: 'claude_local' });
+  const second = await admin.enqueueJob({
+    companyId: 'acme',
+    agentName: 'Release notes',
+    prompt: 'Draft the release notes for 0.3.',
+    adapterType: 'claude_local',
+  });
+  const failed = await admin.enqueueJob({
+    companyId: 'globex',
+    agentName: 'Nightly fixer',
+    prompt: JSON.stringify({ mode: 'fail', code: 3 }),
+    adapterType: 'claude_local',
+  });
   await Promise.all([finished(second.jobId), finished(failed.jobId)]);
   await admin.enqueueJob({ companyId: 'umbrella', agentName: 'Docs bot', prompt: 'Update the API docs.', adapterType: 'codex_local' });
 
   // A job that stays mid-run: claimed and fed over the runner protocol, never completed.
-  const running = await admin.enqueueJob({ companyId: 'initech', agentName: 'Refactor agent', prompt: 'Split store.ts into smaller modules.', adapterType: 'claude_local' });
+  const running = await admin.enqueueJob({
+    companyId: 'initech',
+    agentName: 'Refactor agent',
+    prompt: 'Split store.ts into smaller modules.',
+    adapterType: 'claude_local',
+  });
   const call = (path, body) =>
-    fetch(`${plane.url}/api/runner/jobs/${running.jobId}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${live.token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    fetch(`${plane.url}/api/runner/jobs/${running.jobId}/${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${live.token}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
   await call('claim');
   const session = randomUUID();
   const lines = [
     ['claude_message', { type: 'system', subtype: 'init', cwd: '/work/initech', model: 'claude-sonnet', session_id: session }],
-    ['claude_message', { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: 'I will look at store.ts first, then split it by concern: tokens, jobs and events.' }] } }],
-    ['claude_tool_use', { type: 'assistant', message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'wc -l src/store.ts', description: 'Count lines' } }] } }],
-    ['claude_tool_result', { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '454 src/store.ts' }] } }],
+    [
+      'claude_message',
+      {
+        type: 'assistant',
+        message: {
+          role: 'assistant',
+          content: [{ type: 'text', text: 'I will look at store.ts first, then split it by concern: tokens, jobs and events.' }],
+        },
+      },
+    ],
+    [
+      'claude_tool_use',
+      {
+        type: 'assistant',
+        message: {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'wc -l src/store.ts', description: 'Count lines' } },
+          ],
+        },
+      },
+    ],
+    [
+      'claude_tool_result',
+      { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '454 src/store.ts' }] } },
+    ],
     ['stderr_line', '\u001b[33mwarning\u001b[0m: \u001b[1msrc/store.ts\u001b[0m has 3 exported classes'],
-    ['claude_tool_use', { type: 'assistant', message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'Read', input: { file_path: 'src/store.ts' } }] } }],
-    ['claude_tool_result', { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: '/**\n * All SQL of the control plane…\n */' }] } }],
-    ['claude_message', { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: 'The token queries are self-contained. Moving them to tokens-store.ts now.' }] } }],
+    [
+      'claude_tool_use',
+      {
+        type: 'assistant',
+        message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'Read', input: { file_path: 'src/store.ts' } }] },
+      },
+    ],
+    [
+      'claude_tool_result',
+      {
+        type: 'user',
+        message: {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: '/**\n * All SQL of the control plane…\n */' }],
+        },
+      },
+    ],
+    [
+      'claude_message',
+      {
+        type: 'assistant',
+        message: {
+          role: 'assistant',
+          content: [{ type: 'text', text: 'The token queries are self-contained. Moving them to tokens-store.ts now.' }],
+        },
+      },
+    ],
   ];
-  await call('events', { events: lines.map(([kind, payload], seq) => ({ eventId: randomUUID(), seq, kind, ts: new Date().toISOString(), payload })) });
+  await call('events', {
+    events: lines.map(([kind, payload], seq) => ({ eventId: randomUUID(), seq, kind, ts: new Date().toISOString(), payload })),
+  });
 
   const browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const pages = [
     ['jobs', '#/jobs', 'tr[data-job-id]'],
@@ -96,7 +183,10 @@ try {
   ];
   const written = [];
   for (const colorScheme of ['light', 'dark']) {
-    for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
       const context = await browser.newContext({ colorScheme, viewport, deviceScaleFactor: 1 });
       const page = await context.newPage();
       const shot = async (name) => {

@@ -27,11 +27,17 @@ async function loadCheck(sourceDir, index) {
 
 /** A claude-like event whose JSON is about 300 bytes. */
 function event(seq) {
-  const payload = { type: 'assistant', message: { id: `msg_${seq}`, content: [{ type: 'text', text: 'x'.repeat(40) }] }, session_id: randomUUID() };
+  const payload = {
+    type: 'assistant',
+    message: { id: `msg_${seq}`, content: [{ type: 'text', text: 'x'.repeat(40) }] },
+    session_id: randomUUID(),
+  };
   return { eventId: randomUUID(), kind: 'claude_message', ts: new Date().toISOString(), seq, payload };
 }
 
-const bodies = Array.from({ length: 64 }, (_, b) => JSON.parse(JSON.stringify({ events: Array.from({ length: 32 }, (_, i) => event(b * 32 + i)) })));
+const bodies = Array.from({ length: 64 }, (_, b) =>
+  JSON.parse(JSON.stringify({ events: Array.from({ length: 32 }, (_, i) => event(b * 32 + i)) })),
+);
 const eventBytes = JSON.stringify(bodies[0].events[0]).length;
 const dirs = process.argv.length > 2 ? process.argv.slice(2) : ['src'];
 const checks = await Promise.all(dirs.map(loadCheck));
@@ -50,5 +56,7 @@ for (let round = 0; round < ROUNDS; round++) checks.forEach((check, i) => rounds
 for (const [i, perBatchUs] of rounds.entries()) {
   perBatchUs.sort((a, b) => a - b);
   const at = (q) => perBatchUs[Math.min(ROUNDS - 1, Math.floor(q * ROUNDS))].toFixed(1);
-  console.log(`${dirs[i]}: events batch of 32 x ${eventBytes} bytes: fastest ${at(0)} us, median ${at(0.5)} us, p90 ${at(0.9)} us per batch`);
+  console.log(
+    `${dirs[i]}: events batch of 32 x ${eventBytes} bytes: fastest ${at(0)} us, median ${at(0.5)} us, p90 ${at(0.9)} us per batch`,
+  );
 }

@@ -38,7 +38,9 @@ const write = async (text) => {
   if (!out.write(text)) await new Promise((resolve) => out.once('drain', resolve));
 };
 
-await write(`${JSON.stringify({ type: 'system', subtype: 'init', session_id: session, startedAt: performance.timeOrigin, t: scriptStart, lines })}\n`);
+await write(
+  `${JSON.stringify({ type: 'system', subtype: 'init', session_id: session, startedAt: performance.timeOrigin, t: scriptStart, lines })}\n`,
+);
 
 // Every line is the same size: the fixed part, a zero-padded index and time, and padding up to `lineBytes`.
 const head = '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"';
@@ -51,4 +53,6 @@ for (let i = 0; i < lines; i++) {
   if (intervalMs) await sleep(jitter ? intervalMs * (0.5 + Math.random()) : intervalMs);
 }
 
-await write(`${JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'done', total_cost_usd: 0.0001, session_id: session, t: now() })}\n`);
+await write(
+  `${JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'done', total_cost_usd: 0.0001, session_id: session, t: now() })}\n`,
+);

@@ -41,5 +41,8 @@ export const claudeAdapter: AgentAdapter = {
 
   // In the result text ("No conversation found with session ID: …"), or only on stderr when the CLI printed no JSON;
   // an id that is not a UUID is refused as 'Provided value "x" is not a UUID and does not match any session title'.
-  isUnknownSession: unknownSessionMatcher([/No conversation found with session ID/i, /is not a UUID and does not match any session title/i]),
+  isUnknownSession: unknownSessionMatcher([
+    /No conversation found with session ID/i,
+    /is not a UUID and does not match any session title/i,
+  ]),
 };

@@ -70,7 +70,11 @@ export const codexAdapter: AgentAdapter = {
       case 'turn.completed':
         return { ...previous, reportedError: false, errorText: undefined };
       case 'turn.failed':
-        return { ...previous, reportedError: true, errorText: textAt(objectAt(message.error)?.message) ?? previous.errorText ?? 'codex reported turn.failed' };
+        return {
+          ...previous,
+          reportedError: true,
+          errorText: textAt(objectAt(message.error)?.message) ?? previous.errorText ?? 'codex reported turn.failed',
+        };
       case 'error':
         return { ...previous, reportedError: true, errorText: textAt(message.message) ?? 'codex reported an error' };
       default:

@@ -52,7 +52,8 @@ export const geminiAdapter: AgentAdapter = {
         return message.severity === 'error' ? { ...previous, errorText: textAt(message.message) ?? previous.errorText } : previous;
       case 'result': {
         const reportedError = message.status !== 'success';
-        const errorText = textAt(objectAt(message.error)?.message) ?? previous.errorText ?? `gemini reported ${String(message.status ?? 'an error')}`;
+        const errorText =
+          textAt(objectAt(message.error)?.message) ?? previous.errorText ?? `gemini reported ${String(message.status ?? 'an error')}`;
         // Gemini reports tokens (`stats`) but no cost: costMicros stays undefined.
         return { ...previous, reportedError, errorText: reportedError ? errorText : undefined };
       }

@@ -31,7 +31,9 @@ const adaptersByType: Record<string, AgentAdapter> = {
 export const supportedAdapterTypes = Object.keys(adaptersByType);
 
 /** The agent CLIs, one entry each (the `process` adapter runs whatever the job names, so it has no binary). */
-export const agentClis: readonly AgentAdapter[] = [...new Set(Object.values(adaptersByType))].filter((adapter) => adapter !== processAdapter);
+export const agentClis: readonly AgentAdapter[] = [...new Set(Object.values(adaptersByType))].filter(
+  (adapter) => adapter !== processAdapter,
+);
 
 export function adapterFor(adapterType: string | undefined): AgentAdapter | undefined {
   return adaptersByType[adapterType ?? 'claude_local'];

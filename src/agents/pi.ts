@@ -58,13 +58,17 @@ export const piAdapter: AgentAdapter = {
         return { ...previous, costMicros: addUsd(previous.costMicros, cost), ...verdictOf(assistant) };
       }
       case 'auto_retry_end':
-        return message.success === false ? { ...previous, reportedError: true, errorText: textAt(message.finalError) ?? 'pi gave up retrying' } : previous;
+        return message.success === false
+          ? { ...previous, reportedError: true, errorText: textAt(message.finalError) ?? 'pi gave up retrying' }
+          : previous;
       case 'error':
         return { ...previous, reportedError: true, errorText: textAt(message.message) ?? 'pi reported an error' };
       // The final state: a failed last assistant message fails the run. It never clears an error seen earlier, since
       // the messages may end with an older message of a resumed session.
       case 'agent_end': {
-        const last = objectsIn(message.messages).filter((item) => item.role === 'assistant').at(-1);
+        const last = objectsIn(message.messages)
+          .filter((item) => item.role === 'assistant')
+          .at(-1);
         const verdict = last && verdictOf(last);
         return verdict?.reportedError ? { ...previous, ...verdict } : previous;
       }

@@ -31,7 +31,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write((await import('../cli/help.js')).toolHelp());
       return EXIT.ok;
     default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}: use start, doctor, service, demo, server or admin (see founderos-runner --help)\n`);
+      process.stderr.write(
+        `unknown command ${JSON.stringify(command)}: use start, doctor, service, demo, server or admin (see founderos-runner --help)\n`,
+      );
       return EXIT.config;
   }
 }
@@ -40,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`founderos-runner: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `founderos-runner: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(EXIT.failure);
   },
 );

@@ -35,7 +35,12 @@ export interface ParsedFlags {
  * `--help` / `-h` is always accepted. With `lenient`, every value flag may repeat (to find a subcommand's
  * words before its own flags are known).
  */
-export function parseFlags(argv: readonly string[], declarations: readonly FlagDeclaration[], helpCommand: string, lenient = false): ParsedFlags {
+export function parseFlags(
+  argv: readonly string[],
+  declarations: readonly FlagDeclaration[],
+  helpCommand: string,
+  lenient = false,
+): ParsedFlags {
   const unknown: string[] = [];
   const values = declarations.filter((d) => d.kind !== 'boolean').map((d) => d.flag);
   const booleans = declarations.filter((d) => d.kind === 'boolean');
@@ -51,16 +56,21 @@ export function parseFlags(argv: readonly string[], declarations: readonly FlagD
     },
   });
   const problems: string[] = [];
-  if (unknown.length > 0) problems.push(`unknown flag(s): ${[...new Set(unknown)].join(', ')}. Run "${helpCommand} --help" for the flags it takes.`);
+  if (unknown.length > 0)
+    problems.push(`unknown flag(s): ${[...new Set(unknown)].join(', ')}. Run "${helpCommand} --help" for the flags it takes.`);
   const empty: string[] = [];
   for (const declaration of declarations) {
     if (declaration.kind === 'boolean') continue;
     const given = valuesOf(parsed[declaration.flag]);
-    if (given.length > 1 && declaration.kind !== 'list' && !lenient) problems.push(`--${declaration.flag} was given ${given.length} times; give it once.`);
+    if (given.length > 1 && declaration.kind !== 'list' && !lenient)
+      problems.push(`--${declaration.flag} was given ${given.length} times; give it once.`);
     if (given.some((value) => value === '')) empty.push(`--${declaration.flag}`);
   }
   // `--token --server-url=…`: the flag took nothing, and the next one may have been meant as its value.
-  if (empty.length > 0) problems.push(`unknown or malformed flag(s): ${empty.join(' ')} (given without a value); write ${empty[0]}=<value> or ${empty[0]} <value>`);
+  if (empty.length > 0)
+    problems.push(
+      `unknown or malformed flag(s): ${empty.join(' ')} (given without a value); write ${empty[0]}=<value> or ${empty[0]} <value>`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     positionals: (parsed._ as string[]).map(String),

@@ -21,8 +21,18 @@ const DEMO_PROMPT = 'Say hello, then tell me what is in your working directory.'
  */
 const DEMO_COMMAND = 'founderos-runner demo';
 const DEMO_FLAGS: readonly FlagDeclaration[] = [
-  { flag: 'agent', kind: 'value', placeholder: 'BIN', defaultText: 'the demo agent', usage: 'run this Claude Code binary instead (e.g. --agent claude), logged in as you' },
-  { flag: 'keep', kind: 'boolean', usage: 'keep the temporary data, and the control plane and its dashboard running after the job until ^C' },
+  {
+    flag: 'agent',
+    kind: 'value',
+    placeholder: 'BIN',
+    defaultText: 'the demo agent',
+    usage: 'run this Claude Code binary instead (e.g. --agent claude), logged in as you',
+  },
+  {
+    flag: 'keep',
+    kind: 'boolean',
+    usage: 'keep the temporary data, and the control plane and its dashboard running after the job until ^C',
+  },
 ];
 
 /** `founderos-runner demo --help`, written from the declarations of its flags. */
@@ -61,7 +71,13 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
     const keyIn = controlPlane.adminKeyFile ?? ADMIN_KEY_ENV;
     if (controlPlane.dashboardUrl) out(`  dashboard      ${controlPlane.dashboardUrl}  (log in with the admin key in ${keyIn})`);
     out(`  runner token   ${info.preview}…  (company demo-company)`);
-    const job = await admin.enqueueJob({ companyId: 'demo-company', agentName: 'Demo agent', prompt: DEMO_PROMPT, adapterType: 'claude_local', timeoutSec: 300 });
+    const job = await admin.enqueueJob({
+      companyId: 'demo-company',
+      agentName: 'Demo agent',
+      prompt: DEMO_PROMPT,
+      adapterType: 'claude_local',
+      timeoutSec: 300,
+    });
     const enqueuedAt = Date.now();
     out(`  job            ${job.jobId} queued for "${job.agentName}"`);
     out(`  runner         founderos-runner v${RUNNER_VERSION} running ${agent === 'demo' ? 'the demo agent' : agent}`);
@@ -85,7 +101,9 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
       process.env,
     );
     const followed = followEvents(admin, job.jobId, (event) => {
-      out(`  +${((Date.parse(event.ts) - enqueuedAt) / 1000).toFixed(2).padStart(5)}s  ${event.kind.padEnd(19)} ${describeEvent(event.kind, event.payload)}`);
+      out(
+        `  +${((Date.parse(event.ts) - enqueuedAt) / 1000).toFixed(2).padStart(5)}s  ${event.kind.padEnd(19)} ${describeEvent(event.kind, event.payload)}`,
+      );
     });
     const exitCode = await runner;
     const events = await followed;
@@ -94,7 +112,9 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
     const firstEventSec = events[0] ? ((Date.parse(events[0].ts) - enqueuedAt) / 1000).toFixed(2) : '-';
     out();
     out('Summary');
-    out(`  status            ${final.status}${final.exitCode === null ? '' : ` (exit ${final.exitCode})`}${final.errorMessage ? `: ${final.errorMessage}` : ''}`);
+    out(
+      `  status            ${final.status}${final.exitCode === null ? '' : ` (exit ${final.exitCode})`}${final.errorMessage ? `: ${final.errorMessage}` : ''}`,
+    );
     out(`  events delivered  ${final.eventCount} stored on the server, in order`);
     out(`  cost              ${final.costMicros === null ? 'not reported' : `$${(final.costMicros / 1_000_000).toFixed(6)}`}`);
     out(`  session id        ${final.resultSessionId ?? 'none'}  (a next job can resume it)`);

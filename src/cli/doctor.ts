@@ -55,7 +55,14 @@ export interface DoctorDeps {
 }
 
 export function processDoctorDeps(env: NodeJS.ProcessEnv = process.env): DoctorDeps {
-  return { env, location: processConfigFileLocation(env), nodeVersion: process.versions.node, now: Date.now, readFirstLine, timeoutMs: 5_000 };
+  return {
+    env,
+    location: processConfigFileLocation(env),
+    nodeVersion: process.versions.node,
+    now: Date.now,
+    readFirstLine,
+    timeoutMs: 5_000,
+  };
 }
 
 const DOCTOR_COMMAND = 'founderos-runner doctor';
@@ -73,7 +80,11 @@ ${formatFlags([...DOCTOR_FLAGS, ...START_FLAGS])}
 }
 
 /** `founderos-runner doctor [--json] [start flags]`: checks this machine can run jobs; exit 0 when nothing failed. */
-export function doctorCommand(argv: readonly string[], deps: DoctorDeps = processDoctorDeps(), io: Pick<CliIo, 'stdout' | 'stderr'> = processIo()): Promise<number> {
+export function doctorCommand(
+  argv: readonly string[],
+  deps: DoctorDeps = processDoctorDeps(),
+  io: Pick<CliIo, 'stdout' | 'stderr'> = processIo(),
+): Promise<number> {
   // A mistyped flag is a usage error, not a finding: the checks would run against settings the user did not mean.
   return runCommand(DOCTOR_COMMAND, io, async () => {
     const parsed = parseStartFlags(argv, DOCTOR_FLAGS, DOCTOR_COMMAND);
@@ -150,13 +161,23 @@ function checkNode(version: string): Check {
   const major = Number(version.split('.')[0]);
   return major >= MIN_NODE_MAJOR
     ? { name: 'node', status: 'ok', detail: `Node.js v${version}` }
-    : { name: 'node', status: 'fail', detail: `Node.js v${version} is too old`, fix: `install Node.js ${MIN_NODE_MAJOR} or later (https://nodejs.org), then run the runner with it` };
+    : {
+        name: 'node',
+        status: 'fail',
+        detail: `Node.js v${version} is too old`,
+        fix: `install Node.js ${MIN_NODE_MAJOR} or later (https://nodejs.org), then run the runner with it`,
+      };
 }
 
 function checkConfig({ file, problems, warnings, fixes, token, serverUrl }: Settings): Check {
   const source = file?.path ? `config file ${file.path}` : `no config file (looked for ${file?.searched.join(', ') ?? 'none'})`;
   if (problems.length)
-    return { name: 'config', status: 'fail', detail: problems.map((problem) => problem.replace(/^config error: /, '')).join('; '), fix: 'correct the settings named above (flag, environment variable or config file); see founderos-runner --help' };
+    return {
+      name: 'config',
+      status: 'fail',
+      detail: problems.map((problem) => problem.replace(/^config error: /, '')).join('; '),
+      fix: 'correct the settings named above (flag, environment variable or config file); see founderos-runner --help',
+    };
   const summary = `server ${serverUrl}, token ${preview(token!)}, ${source}`;
   if (warnings.length) return { name: 'config', status: 'warn', detail: `${summary}; ${warnings.join('; ')}`, fix: fixes.join('; ') };
   return { name: 'config', status: 'ok', detail: summary };
@@ -188,21 +209,47 @@ type ServerProbe = { reachable: true; status: number; elapsedMs: number; date?: 
 async function probeServer(serverUrl: string, deps: DoctorDeps): Promise<ServerProbe> {
   const started = deps.now();
   try {
-    const response = await ky.head(`${serverUrl}/`, { retry: 0, throwHttpErrors: false, timeout: deps.timeoutMs, headers: { 'user-agent': USER_AGENT } });
+    const response = await ky.head(`${serverUrl}/`, {
+      retry: 0,
+      throwHttpErrors: false,
+      timeout: deps.timeoutMs,
+      headers: { 'user-agent': USER_AGENT },
+    });
     const finished = deps.now();
     const date = Date.parse(response.headers.get('date') ?? '');
     // The server stamped its Date somewhere during the round trip: compare with its midpoint.
-    return { reachable: true, status: response.status, elapsedMs: finished - started, date: Number.isNaN(date) ? undefined : date, at: (started + finished) / 2 };
+    return {
+      reachable: true,
+      status: response.status,
+      elapsedMs: finished - started,
+      date: Number.isNaN(date) ? undefined : date,
+      at: (started + finished) / 2,
+    };
   } catch (error) {
     return { reachable: false, error: networkErrorText(error, deps.timeoutMs) };
   }
 }
 
 function checkServer(settings: Settings, probe: ServerProbe | undefined): Check {
-  if (probe === undefined) return { name: 'server', status: 'warn', detail: 'not checked: no valid server URL (see config)', fix: 'pass --server-url=https://… or set FOUNDEROS_RUNNER_URL' };
+  if (probe === undefined)
+    return {
+      name: 'server',
+      status: 'warn',
+      detail: 'not checked: no valid server URL (see config)',
+      fix: 'pass --server-url=https://… or set FOUNDEROS_RUNNER_URL',
+    };
   if (!probe.reachable)
-    return { name: 'server', status: 'fail', detail: `${settings.serverUrl} did not answer: ${probe.error}`, fix: 'check --server-url / FOUNDEROS_RUNNER_URL, that the server is up, and that this machine can reach it (proxy, firewall, VPN)' };
-  return { name: 'server', status: 'ok', detail: `${settings.serverUrl} answered (HTTP ${probe.status}) in ${Math.round(probe.elapsedMs)} ms` };
+    return {
+      name: 'server',
+      status: 'fail',
+      detail: `${settings.serverUrl} did not answer: ${probe.error}`,
+      fix: 'check --server-url / FOUNDEROS_RUNNER_URL, that the server is up, and that this machine can reach it (proxy, firewall, VPN)',
+    };
+  return {
+    name: 'server',
+    status: 'ok',
+    detail: `${settings.serverUrl} answered (HTTP ${probe.status}) in ${Math.round(probe.elapsedMs)} ms`,
+  };
 }
 
 /**
@@ -214,9 +261,26 @@ function checkServer(settings: Settings, probe: ServerProbe | undefined): Check 
  */
 async function checkToken(settings: Settings, server: ServerProbe | undefined, deps: DoctorDeps): Promise<Check> {
   const name = 'token';
-  if (settings.token === undefined) return { name, status: 'warn', detail: 'not checked: no valid token (see config)', fix: 'set FOUNDEROS_RUNNER_TOKEN, or pass --token-file=PATH' };
-  if (server === undefined || !server.reachable) return { name, status: 'warn', detail: `not checked (${preview(settings.token)}): the server did not answer`, fix: 'fix the server check first' };
-  const api = createRunnerApi({ serverUrl: settings.serverUrl!, token: settings.token, userAgent: USER_AGENT, requestTimeoutMs: deps.timeoutMs });
+  if (settings.token === undefined)
+    return {
+      name,
+      status: 'warn',
+      detail: 'not checked: no valid token (see config)',
+      fix: 'set FOUNDEROS_RUNNER_TOKEN, or pass --token-file=PATH',
+    };
+  if (server === undefined || !server.reachable)
+    return {
+      name,
+      status: 'warn',
+      detail: `not checked (${preview(settings.token)}): the server did not answer`,
+      fix: 'fix the server check first',
+    };
+  const api = createRunnerApi({
+    serverUrl: settings.serverUrl!,
+    token: settings.token,
+    userAgent: USER_AGENT,
+    requestTimeoutMs: deps.timeoutMs,
+  });
   try {
     await firstValueFrom(api.claim(randomUUID()));
     return { name, status: 'ok', detail: `${preview(settings.token)} accepted by the server` };
@@ -225,12 +289,19 @@ async function checkToken(settings: Settings, server: ServerProbe | undefined, d
       return {
         name,
         status: 'fail',
-        detail: error.expired ? `${preview(settings.token)} has expired${error.expiredAt ? ` (at ${error.expiredAt})` : ''}` : `${preview(settings.token)} was rejected (401 ${error.code ?? ''}${error.requestId ? `, requestId ${error.requestId}` : ''})`,
+        detail: error.expired
+          ? `${preview(settings.token)} has expired${error.expiredAt ? ` (at ${error.expiredAt})` : ''}`
+          : `${preview(settings.token)} was rejected (401 ${error.code ?? ''}${error.requestId ? `, requestId ${error.requestId}` : ''})`,
         fix: error.expired
           ? 'rotate the token in the dashboard → Settings → Runner Tokens and use the new one'
           : 'the token is revoked, mistyped or for another server: issue a new one in the dashboard → Settings → Runner Tokens',
       };
-    return { name, status: 'warn', detail: `could not check ${preview(settings.token)}: ${networkErrorText(error, deps.timeoutMs)}`, fix: 'run the doctor again; quote the requestId to support if it persists' };
+    return {
+      name,
+      status: 'warn',
+      detail: `could not check ${preview(settings.token)}: ${networkErrorText(error, deps.timeoutMs)}`,
+      fix: 'run the doctor again; quote the requestId to support if it persists',
+    };
   }
 }
 
@@ -241,7 +312,12 @@ function checkSpoolDir(dir: string): Check {
     prepareSpoolDir(dir);
     return { name, status: 'ok', detail: `${dir} is writable` };
   } catch (error) {
-    return { name, status: 'fail', detail: `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, fix: 'make that directory writable by this user, or pass --spool-dir=PATH / set FOUNDEROS_RUNNER_SPOOL_DIR' };
+    return {
+      name,
+      status: 'fail',
+      detail: `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      fix: 'make that directory writable by this user, or pass --spool-dir=PATH / set FOUNDEROS_RUNNER_SPOOL_DIR',
+    };
   }
 }
 
@@ -279,10 +355,13 @@ const MARKS: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' }
 export function formatReport(report: DoctorReport): string {
   const width = Math.max(...report.checks.map((check) => check.name.length));
   const lines = report.checks.map(
-    (check) => `${MARKS[check.status]} ${check.name.padEnd(width)}  ${check.detail}${check.fix && check.status !== 'ok' ? ` → fix: ${check.fix}` : ''}`,
+    (check) =>
+      `${MARKS[check.status]} ${check.name.padEnd(width)}  ${check.detail}${check.fix && check.status !== 'ok' ? ` → fix: ${check.fix}` : ''}`,
   );
   const failed = report.checks.filter((check) => check.status === 'fail').length;
   const warned = report.checks.filter((check) => check.status === 'warn').length;
-  const verdict = failed ? `${failed} check(s) failed, ${warned} warning(s): fix the ✗ lines, then run founderos-runner doctor again` : `ready to run jobs${warned ? ` (${warned} warning(s))` : ''}`;
+  const verdict = failed
+    ? `${failed} check(s) failed, ${warned} warning(s): fix the ✗ lines, then run founderos-runner doctor again`
+    : `ready to run jobs${warned ? ` (${warned} warning(s))` : ''}`;
   return `founderos-runner v${RUNNER_VERSION} doctor\n${lines.join('\n')}\n${verdict}\n`;
 }

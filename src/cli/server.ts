@@ -15,19 +15,51 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
   return [
     { flag: 'host', kind: 'value', placeholder: 'ADDR', defaultText: '127.0.0.1', usage: 'listen address (0.0.0.0 for other machines)' },
     { flag: 'port', kind: 'value', placeholder: 'N', defaultText: String(DEFAULT_SERVER_PORT), usage: 'port (0 picks a free one)' },
-    { flag: 'data-dir', kind: 'value', placeholder: 'DIR', defaultText: defaultServerDataDir(env), usage: 'state: PGlite database and admin.key' },
-    { flag: 'database-url', kind: 'value', placeholder: 'URL', env: 'DATABASE_URL', usage: 'postgres://… : use PostgreSQL instead of PGlite' },
+    {
+      flag: 'data-dir',
+      kind: 'value',
+      placeholder: 'DIR',
+      defaultText: defaultServerDataDir(env),
+      usage: 'state: PGlite database and admin.key',
+    },
+    {
+      flag: 'database-url',
+      kind: 'value',
+      placeholder: 'URL',
+      env: 'DATABASE_URL',
+      usage: 'postgres://… : use PostgreSQL instead of PGlite',
+    },
     { flag: 'long-poll-sec', kind: 'value', placeholder: 'N', defaultText: '30', usage: 'how long GET /jobs/next waits for work' },
-    { flag: 'lease-sec', kind: 'value', placeholder: 'N', defaultText: '60', usage: 'a job whose runner sends heartbeats is lost after this long without one or an event batch' },
+    {
+      flag: 'lease-sec',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: '60',
+      usage: 'a job whose runner sends heartbeats is lost after this long without one or an event batch',
+    },
     {
       flag: 'part1-job-limit-sec',
       kind: 'value',
       placeholder: 'N',
       defaultText: '1800',
-      usage: 'a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost this long after queueing, unless events keep coming',
+      usage:
+        'a job whose runner never sent a heartbeat (Part 1 of the protocol) is lost this long after queueing, unless events keep coming',
     },
-    { flag: 'on-lease-expiry', kind: 'value', placeholder: 'fail|requeue', defaultText: 'fail: "runner lost"', usage: 'what happens to a lost job' },
-    { flag: 'token-ttl-days', kind: 'value', placeholder: 'N', env: TOKEN_TTL_DAYS_ENV, defaultText: '90', usage: 'new runner tokens expire after this many days' },
+    {
+      flag: 'on-lease-expiry',
+      kind: 'value',
+      placeholder: 'fail|requeue',
+      defaultText: 'fail: "runner lost"',
+      usage: 'what happens to a lost job',
+    },
+    {
+      flag: 'token-ttl-days',
+      kind: 'value',
+      placeholder: 'N',
+      env: TOKEN_TTL_DAYS_ENV,
+      defaultText: '90',
+      usage: 'new runner tokens expire after this many days',
+    },
     { flag: 'ui', kind: 'boolean', onByDefault: true, usage: 'do not serve the web dashboard at /' },
   ];
 }
@@ -45,7 +77,9 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
   const flags = parseFlags(argv, serverFlags(env), HELP_COMMAND);
   if (flags.bool('help')) return 'help';
   if (flags.positionals.length > 0) {
-    throw new ConfigError(`"server" takes no arguments; got ${flags.positionals.map((p) => `"${p}"`).join(' ')}. Run "${HELP_COMMAND} --help".`);
+    throw new ConfigError(
+      `"server" takes no arguments; got ${flags.positionals.map((p) => `"${p}"`).join(' ')}. Run "${HELP_COMMAND} --help".`,
+    );
   }
   const onLeaseExpiry = flags.str('on-lease-expiry') ?? 'fail';
   if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
@@ -63,7 +97,9 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     numberFlag(flags, 'token-ttl-days', { min: 0, exclusiveMin: true, max: 3650 }) ?? (ttlFromEnv ? Number(ttlFromEnv) : undefined);
   const databaseUrl = flags.str('database-url') ?? (env.DATABASE_URL || undefined);
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(`--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`);
+    throw new ConfigError(
+      `--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`,
+    );
   }
   return {
     host: flags.str('host') ?? '127.0.0.1',

@@ -113,7 +113,8 @@ export class AdminClient implements AdminApi {
       throw new ControlPlaneError(
         res.status,
         body.error ?? `http_${res.status}`,
-        body.message ?? `The server answered ${res.status} ${res.statusText} to ${method} ${url.pathname}; is --server-url a founderos control plane?`,
+        body.message ??
+          `The server answered ${res.status} ${res.statusText} to ${method} ${url.pathname}; is --server-url a founderos control plane?`,
         requestId,
       );
     }

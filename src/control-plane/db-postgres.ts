@@ -121,7 +121,9 @@ class Listener {
   private lost(client: pg.Client, err?: Error): void {
     if (this.closed || this.client !== client) return;
     this.client = undefined;
-    this.log(`postgres: LISTEN connection lost${err ? ` (${err.message})` : ''}; reconnecting (long-polls fall back to polling once a second meanwhile)`);
+    this.log(
+      `postgres: LISTEN connection lost${err ? ` (${err.message})` : ''}; reconnecting (long-polls fall back to polling once a second meanwhile)`,
+    );
     client.end().catch(() => {});
     this.scheduleReconnect();
   }

@@ -96,7 +96,11 @@ function match(routes: readonly CompiledRoute[], method: string, pathname: strin
 }
 
 function payloadTooLarge(max: number): ControlPlaneError {
-  return new ControlPlaneError(413, 'payload_too_large', `The request body is over the server's limit of ${max} bytes; send less per request (e.g. smaller event batches).`);
+  return new ControlPlaneError(
+    413,
+    'payload_too_large',
+    `The request body is over the server's limit of ${max} bytes; send less per request (e.g. smaller event batches).`,
+  );
 }
 
 /** Reads at most `max` bytes; past that it stops reading (the connection is closed after the 413). */
@@ -176,7 +180,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         found = undefined; // a malformed %-escape in the path matches nothing
       }
       if (found === undefined) {
-        throw new ControlPlaneError(404, 'not_found', `No route ${method} ${url.pathname}. Runner routes are under /api/runner, admin routes under /api/admin.`);
+        throw new ControlPlaneError(
+          404,
+          'not_found',
+          `No route ${method} ${url.pathname}. Runner routes are under /api/runner, admin routes under /api/admin.`,
+        );
       }
       if ('allowed' in found) {
         res.setHeader('allow', found.allowed.join(', '));
@@ -212,11 +220,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       if (reply.status >= 500) log(`${method} ${url.pathname} failed, requestId=${requestId}: ${(err as Error).stack ?? String(err)}`);
     }
     if (!clientGone.signal.aborted && !res.destroyed) {
-      if (reply.stream && method !== 'HEAD') await sendStream(res, reply, reply.stream, (err) => log(`${method} ${url.pathname} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`));
+      if (reply.stream && method !== 'HEAD')
+        await sendStream(res, reply, reply.stream, (err) =>
+          log(`${method} ${url.pathname} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
+        );
       else send(res, reply, closeConnection);
     }
     if (!quiet.includes(reply.status)) {
-      log(`${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms requestId=${requestId}${notes.map((n) => ` ${n}`).join('')}`);
+      log(
+        `${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms requestId=${requestId}${notes.map((n) => ` ${n}`).join('')}`,
+      );
     }
   }
 
@@ -309,7 +322,12 @@ function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void
   res.end(body);
 }
 
-async function sendStream(res: ServerResponse, reply: Reply, stream: NonNullable<Reply['stream']>, onError: (err: Error) => void): Promise<void> {
+async function sendStream(
+  res: ServerResponse,
+  reply: Reply,
+  stream: NonNullable<Reply['stream']>,
+  onError: (err: Error) => void,
+): Promise<void> {
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   res.writeHead(reply.status);
   try {

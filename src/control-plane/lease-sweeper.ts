@@ -29,7 +29,9 @@ export function startLeaseSweeper(options: {
     try {
       const ids = await store.expireLeases(onLeaseExpiry);
       for (const id of ids) {
-        log(`job ${id}: its lease ran out (no heartbeat or event in time: runner lost); ${onLeaseExpiry === 'fail' ? 'failed' : 'requeued'}`);
+        log(
+          `job ${id}: its lease ran out (no heartbeat or event in time: runner lost); ${onLeaseExpiry === 'fail' ? 'failed' : 'requeued'}`,
+        );
       }
     } catch (err) {
       log(`lease sweep failed (will retry): ${(err as Error).message}`);

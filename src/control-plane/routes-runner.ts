@@ -71,7 +71,11 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
     const outcome = await store.claimJob(jobId, runner);
     if (outcome.kind === 'claimed') return { status: 200, body: outcome.payload };
     if (outcome.kind === 'not_found') throw jobNotFound(jobId);
-    throw new ControlPlaneError(409, 'job_not_claimable', `Job ${jobId} is no longer queued (another runner claimed it, or it finished); go back to polling.`);
+    throw new ControlPlaneError(
+      409,
+      'job_not_claimable',
+      `Job ${jobId} is no longer queued (another runner claimed it, or it finished); go back to polling.`,
+    );
   });
 
   const events = forJob(async (ctx, runner, jobId) => {
@@ -126,14 +130,30 @@ function admit(auth: Authentication): RunnerIdentity {
 }
 
 /** The protocol's answer when a runner may not act on a job, per call. */
-function accessError(access: Exclude<JobAccess, { kind: 'ok' }>, jobId: string, call: 'events' | 'complete' | 'heartbeat'): ControlPlaneError {
+function accessError(
+  access: Exclude<JobAccess, { kind: 'ok' }>,
+  jobId: string,
+  call: 'events' | 'complete' | 'heartbeat',
+): ControlPlaneError {
   switch (access.kind) {
     case 'not_found':
-      return new ControlPlaneError(404, 'job_not_found', `No job ${jobId} for this token (unknown, or another company's); stop the agent and do not retry.`);
+      return new ControlPlaneError(
+        404,
+        'job_not_found',
+        `No job ${jobId} for this token (unknown, or another company's); stop the agent and do not retry.`,
+      );
     case 'terminal':
       return call === 'complete'
-        ? new ControlPlaneError(409, 'job_already_terminal', `Job ${jobId} is already ${access.status}; its result was recorded before. Treat it as done.`)
-        : new ControlPlaneError(409, 'job_terminal', `Job ${jobId} is ${access.status} on the server; stop the agent and report its completion.`);
+        ? new ControlPlaneError(
+            409,
+            'job_already_terminal',
+            `Job ${jobId} is already ${access.status}; its result was recorded before. Treat it as done.`,
+          )
+        : new ControlPlaneError(
+            409,
+            'job_terminal',
+            `Job ${jobId} is ${access.status} on the server; stop the agent and report its completion.`,
+          );
     case 'not_owned':
       // Part 2: a heartbeat answers 409 when the job was taken away, so the runner stops the agent and completes it.
       return new ControlPlaneError(

@@ -37,11 +37,7 @@ export type Authentication =
   | { kind: 'expired'; expiredAt: string; preview: string };
 
 /** Whether a runner may act on a job: 'ok', or why not. */
-export type JobAccess =
-  | { kind: 'ok' }
-  | { kind: 'not_found' }
-  | { kind: 'not_owned' }
-  | { kind: 'terminal'; status: JobStatus };
+export type JobAccess = { kind: 'ok' } | { kind: 'not_found' } | { kind: 'not_owned' } | { kind: 'terminal'; status: JobStatus };
 
 export type ClaimOutcome = { kind: 'claimed'; payload: JobPayload } | { kind: 'not_claimable' } | { kind: 'not_found' };
 
@@ -180,10 +176,9 @@ export class Store {
 
   async revokeToken(tokenId: string): Promise<TokenInfo | undefined> {
     // COALESCE keeps the first revocation time: revoking twice is harmless and changes nothing.
-    const { rows } = await this.db.query<TokenRow>(
-      `UPDATE tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *`,
-      [tokenId],
-    );
+    const { rows } = await this.db.query<TokenRow>(`UPDATE tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *`, [
+      tokenId,
+    ]);
     return rows[0] && toTokenInfo(rows[0]);
   }
 
@@ -406,11 +401,7 @@ export class Store {
   }
 
   /** Runs `fn` only if the job is active and claimed by this runner's token, with the job row locked. */
-  private withOwnedJob(
-    jobId: string,
-    runner: RunnerIdentity,
-    fn: (tx: Queryable, job: AccessRow) => Promise<void>,
-  ): Promise<JobAccess> {
+  private withOwnedJob(jobId: string, runner: RunnerIdentity, fn: (tx: Queryable, job: AccessRow) => Promise<void>): Promise<JobAccess> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<AccessRow>(
         `SELECT company_id, status, claimed_by_token, attempt FROM jobs WHERE id = $1 FOR UPDATE`,

@@ -48,7 +48,9 @@ function checked<const S extends v.GenericSchema>(schema: S, body: unknown, what
   if (result.ok) return result.value;
   const { problems } = result;
   const more = problems.length > MAX_PROBLEMS_SHOWN ? ` (and ${problems.length - MAX_PROBLEMS_SHOWN} more problems)` : '';
-  throw invalidRequest(`The ${what} was refused: ${problems.slice(0, MAX_PROBLEMS_SHOWN).join('; ')}${more}. Correct it and send it again.`);
+  throw invalidRequest(
+    `The ${what} was refused: ${problems.slice(0, MAX_PROBLEMS_SHOWN).join('; ')}${more}. Correct it and send it again.`,
+  );
 }
 
 export function requireObject(body: unknown, what: string): JsonObject {
@@ -154,7 +156,11 @@ export function parseEnqueueInput(input: unknown): EnqueueJobInput {
     agentName: requiredString(obj, 'agentName', TEXT_LIMITS.short, 'the agent the runner shows, e.g. "Sarah"'),
     prompt: requiredString(obj, 'prompt', TEXT_LIMITS.document, 'what the agent should do'),
   };
-  for (const [field, max] of [['agentId', TEXT_LIMITS.short], ['adapterType', TEXT_LIMITS.short], ['sessionId', TEXT_LIMITS.sessionId]] as const) {
+  for (const [field, max] of [
+    ['agentId', TEXT_LIMITS.short],
+    ['adapterType', TEXT_LIMITS.short],
+    ['sessionId', TEXT_LIMITS.sessionId],
+  ] as const) {
     const value = optionalString(obj, field, max);
     if (value !== undefined) job[field] = value;
   }
@@ -164,8 +170,14 @@ export function parseEnqueueInput(input: unknown): EnqueueJobInput {
   if (timeoutSec != null) job.timeoutSec = timeoutSec;
   if (instructionsFileContent != null) job.instructionsFileContent = instructionsFileContent;
   if (obj.addDirs !== undefined && obj.addDirs !== null) {
-    if (!Array.isArray(obj.addDirs) || obj.addDirs.some((dir) => typeof dir !== 'string' || dir === '') || obj.addDirs.length > MAX_ADD_DIRS) {
-      throw invalidRequest(`addDirs must be an array of at most ${MAX_ADD_DIRS} directory paths (non-empty strings); got ${describeValue(obj.addDirs)}.`);
+    if (
+      !Array.isArray(obj.addDirs) ||
+      obj.addDirs.some((dir) => typeof dir !== 'string' || dir === '') ||
+      obj.addDirs.length > MAX_ADD_DIRS
+    ) {
+      throw invalidRequest(
+        `addDirs must be an array of at most ${MAX_ADD_DIRS} directory paths (non-empty strings); got ${describeValue(obj.addDirs)}.`,
+      );
     }
     job.addDirs = (obj.addDirs as string[]).map((dir, i) => text(dir, `addDirs[${i}]`, TEXT_LIMITS.path));
   }
@@ -194,7 +206,9 @@ export function parseListJobsFilter(input: unknown): Required<Pick<ListJobsFilte
 export function parseEventCursor(value: unknown): bigint {
   if (value === undefined || value === null || value === '') return 0n;
   if (typeof value !== 'string' || !/^\d{1,19}$/.test(value) || BigInt(value) > BIGINT_MAX) {
-    throw invalidRequest(`after must be a cursor returned as nextCursor by an earlier call (0 to ${BIGINT_MAX}); got ${describeValue(value)}.`);
+    throw invalidRequest(
+      `after must be a cursor returned as nextCursor by an earlier call (0 to ${BIGINT_MAX}); got ${describeValue(value)}.`,
+    );
   }
   return BigInt(value);
 }

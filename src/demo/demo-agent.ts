@@ -32,7 +32,10 @@ async function main(argv: string[]): Promise<void> {
   const toolUseId = `toolu_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
   await print(assistant([{ type: 'tool_use', id: toolUseId, name: 'Bash', input: { command: 'ls', description: 'List files' } }]));
   const listing = readdirSync(process.cwd()).slice(0, 20).join('\n');
-  await print({ type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUseId, content: listing, is_error: false }] } });
+  await print({
+    type: 'user',
+    message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUseId, content: listing, is_error: false }] },
+  });
   const answer = `Done: the working directory holds ${listing ? listing.split('\n').length : 0} entries. This was the demo agent; run with --agent claude for the real one.`;
   await print(assistant([{ type: 'text', text: answer }]));
   await print({

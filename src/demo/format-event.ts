@@ -2,7 +2,8 @@
 export function describeEvent(kind: string, payload: unknown): string {
   if (typeof payload === 'string') return clip(payload);
   const message = (payload ?? {}) as Record<string, unknown>;
-  if (message.type === 'system' && message.subtype === 'init') return `session ${String(message.session_id)} started (model ${String(message.model ?? '?')})`;
+  if (message.type === 'system' && message.subtype === 'init')
+    return `session ${String(message.session_id)} started (model ${String(message.model ?? '?')})`;
   if (message.type === 'result') {
     const cost = typeof message.total_cost_usd === 'number' ? `, $${message.total_cost_usd.toFixed(4)}` : '';
     return `${message.is_error ? 'error' : String(message.subtype ?? 'done')}${cost}: ${clip(String(message.result ?? ''))}`;

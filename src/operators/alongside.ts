@@ -9,8 +9,6 @@ import { connect, endWith, ignoreElements, merge, takeUntil, type MonoTypeOperat
 export function alongside<T>(companion$: Observable<unknown>): MonoTypeOperatorFunction<T> {
   return (source) =>
     source.pipe(
-      connect((shared) =>
-        merge(shared, companion$.pipe(ignoreElements(), takeUntil(shared.pipe(ignoreElements(), endWith(true))))),
-      ),
+      connect((shared) => merge(shared, companion$.pipe(ignoreElements(), takeUntil(shared.pipe(ignoreElements(), endWith(true)))))),
     );
 }

@@ -81,7 +81,8 @@ function objectOf<const E extends v.ObjectEntries>(entries: E, expected: string)
 
 function missingFieldMessage(entries: v.ObjectEntries, issue: v.BaseIssue<unknown>): string | undefined {
   const key = issue.path?.at(-1)?.key;
-  const message = typeof key === 'string' && issue.input === undefined ? (entries[key] as { message?: unknown } | undefined)?.message : undefined;
+  const message =
+    typeof key === 'string' && issue.input === undefined ? (entries[key] as { message?: unknown } | undefined)?.message : undefined;
   return typeof message === 'string' ? message : undefined;
 }
 
@@ -92,7 +93,10 @@ function text(max: number) {
 
 /** A value a jsonb store can hold (see storable-json.ts): the message says where it cannot and what to send instead. */
 function storable<T>() {
-  return v.check<T, (issue: v.CheckIssue<T>) => string>((value) => findUnstorable(value) === undefined, (issue) => storableRule(issue.input));
+  return v.check<T, (issue: v.CheckIssue<T>) => string>(
+    (value) => findUnstorable(value) === undefined,
+    (issue) => storableRule(issue.input),
+  );
 }
 
 /** What a value a store refused must be: only called once it was refused. */
@@ -102,7 +106,12 @@ function storableRule(value: unknown): string {
 
 /** Absent or null, read as absent: older servers send null for "not set". */
 function absentOrNull<const S extends v.GenericSchema>(schema: S) {
-  return v.optional(v.pipe(v.nullable(schema), v.transform((value) => value ?? undefined)));
+  return v.optional(
+    v.pipe(
+      v.nullable(schema),
+      v.transform((value) => value ?? undefined),
+    ),
+  );
 }
 
 const A_STRING = 'a string';
@@ -128,7 +137,14 @@ export const JobDescriptorSchema = objectOf(
  */
 const runtimeConfigEntries = {
   model: v.nullish(v.string(A_STRING)),
-  maxTurns: v.nullish(v.pipe(v.number(POSITIVE_INTEGER), v.integer(POSITIVE_INTEGER), v.minValue(1, POSITIVE_INTEGER), v.maxValue(INT32_MAX, POSITIVE_INTEGER))),
+  maxTurns: v.nullish(
+    v.pipe(
+      v.number(POSITIVE_INTEGER),
+      v.integer(POSITIVE_INTEGER),
+      v.minValue(1, POSITIVE_INTEGER),
+      v.maxValue(INT32_MAX, POSITIVE_INTEGER),
+    ),
+  ),
   timeoutSec: v.nullish(v.pipe(v.number(POSITIVE_SECONDS), v.finite(POSITIVE_SECONDS), v.gtValue(0, POSITIVE_SECONDS))),
   instructionsFileContent: v.nullish(v.string(A_STRING)),
 };
@@ -144,10 +160,16 @@ export const RuntimeConfigSchema = v.pipe(v.custom<JsonObject>(isObject, 'an obj
 export const storedRuntimeConfigEntries = {
   ...runtimeConfigEntries,
   model: v.nullish(text(TEXT_LIMITS.short)),
-  timeoutSec: v.nullish(v.pipe(v.number(WHOLE_SECONDS), v.integer(WHOLE_SECONDS), v.minValue(1, WHOLE_SECONDS), v.maxValue(INT32_MAX, WHOLE_SECONDS))),
+  timeoutSec: v.nullish(
+    v.pipe(v.number(WHOLE_SECONDS), v.integer(WHOLE_SECONDS), v.minValue(1, WHOLE_SECONDS), v.maxValue(INT32_MAX, WHOLE_SECONDS)),
+  ),
   instructionsFileContent: v.nullish(text(TEXT_LIMITS.document)),
 };
-export const StoredRuntimeConfigSchema = v.pipe(v.custom<JsonObject>(isObject, 'an object'), v.looseObject(storedRuntimeConfigEntries), storable());
+export const StoredRuntimeConfigSchema = v.pipe(
+  v.custom<JsonObject>(isObject, 'an object'),
+  v.looseObject(storedRuntimeConfigEntries),
+  storable(),
+);
 
 /** `POST jobs/:id/claim` → 200: everything needed to run the job. Only `jobId` and `prompt` are required. */
 export const JobPayloadSchema = objectOf(
@@ -243,7 +265,9 @@ export const CompletionSchema = objectOf(
     exitCode: v.custom<number>(isInt32, EXIT_CODE_RULE),
     signal: v.nullish(text(TEXT_LIMITS.short)),
     elapsedSec: absentOrNull(v.pipe(v.number(ELAPSED_RULE), v.minValue(0, ELAPSED_RULE), v.maxValue(MAX_ELAPSED_SEC, ELAPSED_RULE))),
-    costMicros: absentOrNull(v.pipe(v.number(COST_RULE), v.integer(COST_RULE), v.minValue(0, COST_RULE), v.maxValue(MAX_COST_MICROS, COST_RULE))),
+    costMicros: absentOrNull(
+      v.pipe(v.number(COST_RULE), v.integer(COST_RULE), v.minValue(0, COST_RULE), v.maxValue(MAX_COST_MICROS, COST_RULE)),
+    ),
     sessionId: v.nullish(text(TEXT_LIMITS.sessionId)),
     cliVersion: absentOrNull(text(TEXT_LIMITS.short)),
     errorMessage: v.nullish(text(TEXT_LIMITS.errorMessage)),
@@ -273,7 +297,9 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; problems: string[
  */
 export function check<const S extends v.GenericSchema>(schema: S, value: unknown, root = 'the answer'): Checked<v.InferOutput<S>> {
   const result = v.safeParse(schema, value);
-  return result.success ? { ok: true, value: result.output } : { ok: false, problems: result.issues.map((issue) => problemText(issue, root)) };
+  return result.success
+    ? { ok: true, value: result.output }
+    : { ok: false, problems: result.issues.map((issue) => problemText(issue, root)) };
 }
 
 /** A claim's answer, checked, and for the job that was claimed: a payload of another job is refused. */
@@ -297,7 +323,9 @@ export function readErrorBody(value: unknown): Partial<ErrorBody> {
 
 /** `runtimeConfig.maxTurns must be a positive integer (got -1)`; `<root> must be …` for the value itself. */
 function problemText(issue: v.BaseIssue<unknown>, root: string): string {
-  const path = (issue.path ?? []).map(({ key }, index) => (typeof key === 'number' ? `[${key}]` : `${index ? '.' : ''}${String(key)}`)).join('');
+  const path = (issue.path ?? [])
+    .map(({ key }, index) => (typeof key === 'number' ? `[${key}]` : `${index ? '.' : ''}${String(key)}`))
+    .join('');
   return `${path || root} must be ${issue.message} (got ${inputOf(issue)})`;
 }
 

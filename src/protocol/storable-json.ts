@@ -63,7 +63,8 @@ export function findUnstorable(value: unknown, maxDepth: number = MAX_JSON_DEPTH
       stack.push({ value: (current as Record<string, unknown>)[key], depth, parent: frame, step: key });
     }
     const badKey = firstStringProblem ? undefined : keys.find((key) => stringProblem(key));
-    if (badKey !== undefined) firstStringProblem = problem(stringProblem(badKey)!, { value: badKey, depth, parent: frame, step: badKey }, 'its key');
+    if (badKey !== undefined)
+      firstStringProblem = problem(stringProblem(badKey)!, { value: badKey, depth, parent: frame, step: badKey }, 'its key');
   }
   return firstStringProblem;
 }
@@ -97,7 +98,12 @@ export function repairStorable<T>(value: T): T {
   const repaired: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
     // defineProperty: a `__proto__` key from JSON.parse stays a plain key instead of replacing the prototype.
-    Object.defineProperty(repaired, repairString(key), { value: repairStorable(inner), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(repaired, repairString(key), {
+      value: repairStorable(inner),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return repaired as T;
 }

@@ -1,5 +1,21 @@
 import { constants as osConstants } from 'node:os';
-import { catchError, connect, defer, endWith, filter, map, merge, mergeMap, of, reduce, share, take, takeUntil, tap, type Observable } from 'rxjs';
+import {
+  catchError,
+  connect,
+  defer,
+  endWith,
+  filter,
+  map,
+  merge,
+  mergeMap,
+  of,
+  reduce,
+  share,
+  take,
+  takeUntil,
+  tap,
+  type Observable,
+} from 'rxjs';
 import type { AgentAdapter, RunReport } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, JobPayload } from '../protocol/types.js';
@@ -22,7 +38,10 @@ export interface AgentRunEnd {
 }
 
 /** A run of the agent emits each line it prints as a pending event, that it is being stopped and why, then, last, how it ended. */
-export type AgentRunOutput = { type: 'line'; event: PendingEvent } | { type: 'stopping'; reason: StopReason } | { type: 'ended'; run: AgentRunEnd };
+export type AgentRunOutput =
+  | { type: 'line'; event: PendingEvent }
+  | { type: 'stopping'; reason: StopReason }
+  | { type: 'ended'; run: AgentRunEnd };
 
 export interface AgentRunDeps {
   spawn: (spec: ProcessSpec) => Observable<ProcessOutput>;
@@ -59,7 +78,13 @@ type RunStep =
  * the process group to end (SIGTERM, then SIGKILL after the grace period); a start failure ends the run too, with
  * `startError` set.
  */
-export function agentRun(job: JobPayload, adapter: AgentAdapter, bin: string, stop$: Observable<StopReason>, deps: AgentRunDeps): Observable<AgentRunOutput> {
+export function agentRun(
+  job: JobPayload,
+  adapter: AgentAdapter,
+  bin: string,
+  stop$: Observable<StopReason>,
+  deps: AgentRunDeps,
+): Observable<AgentRunOutput> {
   const instructions = job.runtimeConfig.instructionsFileContent ?? undefined;
   // One stop request, seen both by the process (to end it) and by the run's fold (to say why).
   const stopRequest$ = stop$.pipe(take(1), share());
@@ -68,7 +93,15 @@ export function agentRun(job: JobPayload, adapter: AgentAdapter, bin: string, st
     defer(() => {
       const { command, args, stdin, env } = adapter.launch(job, { instructionsPath, instructions });
       deps.log.debug('spawning agent', { jobId: job.jobId, bin: command ?? bin, args });
-      const spec = { command: command ?? bin, args, stdin, env: { ...deps.agentEnv(job.jobId), ...env }, output: deps.output, kill$: stopRequest$, killGraceMs: deps.killGraceMs };
+      const spec = {
+        command: command ?? bin,
+        args,
+        stdin,
+        env: { ...deps.agentEnv(job.jobId), ...env },
+        output: deps.output,
+        kill$: stopRequest$,
+        killGraceMs: deps.killGraceMs,
+      };
       return deps.spawn(spec);
     });
   const output$ = instructions ? withPrivateFile(deps.instructionsPath, instructions, launch) : launch();
@@ -76,8 +109,16 @@ export function agentRun(job: JobPayload, adapter: AgentAdapter, bin: string, st
   const steps$: Observable<RunStep> = output$.pipe(
     connect((out) =>
       merge(
-        out.pipe(chunksOf('stdout'), splitLines(), map((line): RunStep => ({ kind: 'stdout', read: stdoutEvent(line, adapter) }))),
-        out.pipe(chunksOf('stderr'), splitLines(), map((line): RunStep => ({ kind: 'stderr', read: stderrEvent(line) }))),
+        out.pipe(
+          chunksOf('stdout'),
+          splitLines(),
+          map((line): RunStep => ({ kind: 'stdout', read: stdoutEvent(line, adapter) })),
+        ),
+        out.pipe(
+          chunksOf('stderr'),
+          splitLines(),
+          map((line): RunStep => ({ kind: 'stderr', read: stderrEvent(line) })),
+        ),
         out.pipe(
           tap((event) => {
             if (event.type !== 'started') return;
@@ -89,7 +130,12 @@ export function agentRun(job: JobPayload, adapter: AgentAdapter, bin: string, st
         ),
         // A stop that comes after the agent exited by itself changes nothing.
         stopRequest$.pipe(
-          takeUntil(out.pipe(filter((event) => event.type === 'exit'), endWith(null))),
+          takeUntil(
+            out.pipe(
+              filter((event) => event.type === 'exit'),
+              endWith(null),
+            ),
+          ),
           map((reason): RunStep => ({ kind: 'stop', reason })),
         ),
       ),
@@ -143,10 +189,16 @@ function foldStep(run: AgentRunEnd, step: RunStep, adapter: AgentAdapter): Agent
  * The verdict on a finished run. The agent's own final report comes first (several CLIs exit 0 after an
  * error), then the exit code, then stderr; a stop the runner caused says why.
  */
-export function settleRun(run: AgentRunEnd, adapter: AgentAdapter, bin: string, limitSec: number): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> {
+export function settleRun(
+  run: AgentRunEnd,
+  adapter: AgentAdapter,
+  bin: string,
+  limitSec: number,
+): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> {
   const { startError, exit, report, stderrTail, stopReason } = run;
   if (startError !== undefined) {
-    if (!(startError instanceof SpawnError)) return { status: 'failed', exitCode: -1, errorMessage: `the job cannot start: ${errorText(startError)}` };
+    if (!(startError instanceof SpawnError))
+      return { status: 'failed', exitCode: -1, errorMessage: `the job cannot start: ${errorText(startError)}` };
     const missing = startError.code === 'ENOENT';
     return {
       status: 'failed',

@@ -48,8 +48,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   // Asked of the server at the first job, and remembered for the daemon's life.
   const heartbeatRoute = new HeartbeatRoute();
 
-  const nextJob = () =>
-    deps.api.nextJob().pipe(tap(() => deps.metrics?.pollAnswered()));
+  const nextJob = () => deps.api.nextJob().pipe(tap(() => deps.metrics?.pollAnswered()));
   const jobs$ = poll(nextJob, {
     isEmpty: (answer) => answer.kind === 'empty',
     minIntervalMs: deps.pollMinIntervalMs,

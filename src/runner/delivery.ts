@@ -165,7 +165,13 @@ function lossNote(lost: readonly SetAsideBatch[]): string {
   const events = lost.reduce((sum, batch) => sum + batch.events, 0);
   const reasons = new Map<string, SetAsideBatch>();
   for (const batch of lost) {
-    const reason = [batch.status ?? (batch.why === 'unreadable' ? 'unreadable in the spool' : 'no answer'), batch.code, batch.why === 'failing' ? `${MAX_SAME_5XX_ANSWERS} times in a row` : undefined].filter(Boolean).join(' ');
+    const reason = [
+      batch.status ?? (batch.why === 'unreadable' ? 'unreadable in the spool' : 'no answer'),
+      batch.code,
+      batch.why === 'failing' ? `${MAX_SAME_5XX_ANSWERS} times in a row` : undefined,
+    ]
+      .filter(Boolean)
+      .join(' ');
     if (!reasons.has(reason)) reasons.set(reason, batch);
   }
   const why = [...reasons].map(([reason, batch]) => (batch.requestId ? `${reason}, requestId ${batch.requestId}` : reason)).join('; ');

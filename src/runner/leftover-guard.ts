@@ -21,11 +21,14 @@ export function setLeftoverAside(path: string, jobId: string | undefined, error:
   } catch (moveError) {
     deps.log.error(`could not move ${path} aside (${errorText(moveError)}); remove it by hand, or the next start tries it again`);
   }
-  deps.log.error("could not settle what a previous run left of a job; its spool was set aside and the runner goes on. Please report this with the file", {
-    ...(jobId !== undefined && { jobId }),
-    error: errorText(error),
-    spool: keptAt,
-  });
+  deps.log.error(
+    'could not settle what a previous run left of a job; its spool was set aside and the runner goes on. Please report this with the file',
+    {
+      ...(jobId !== undefined && { jobId }),
+      error: errorText(error),
+      spool: keptAt,
+    },
+  );
   return keptAt;
 }
 
@@ -41,7 +44,10 @@ export function failSetAsideJob(jobId: string, error: unknown, keptAt: string, d
     retryBackoff({ ...deps.retry, maxAttempts: 3, scheduler: deps.scheduler }),
     catchError((completeError: unknown) => {
       if (completeError instanceof TokenRejectedError) return throwError(() => completeError);
-      deps.log.warn('could not report the set-aside job as failed; the server will time it out', { jobId, error: errorText(completeError) });
+      deps.log.warn('could not report the set-aside job as failed; the server will time it out', {
+        jobId,
+        error: errorText(completeError),
+      });
       return of(undefined);
     }),
     map((): JobResult => ({ jobId, outcome: 'failed', exitCode: -1, eventsSent: 0, errorMessage: completion.errorMessage })),

@@ -37,7 +37,8 @@ export function stdoutEvent(line: string, adapter: AgentAdapter): ReadLine {
   const message = line.startsWith('{') ? parseJsonObject(line) : undefined;
   if (!message) return textLine('stdout_line', line);
   const problem = findUnstorable(message);
-  if (problem?.reason === 'too_deep') return { ...textLine('stdout_line', line), message, change: { reason: 'too_deep', detail: problem.detail } };
+  if (problem?.reason === 'too_deep')
+    return { ...textLine('stdout_line', line), message, change: { reason: 'too_deep', detail: problem.detail } };
   return {
     event: { kind: adapter.kindOf(message), payload: problem ? repairStorable(message) : message },
     message,
@@ -59,7 +60,10 @@ export function lineChangeLog(log: Logger, jobId: string): (change: ReadLine['ch
   return (change) => {
     if (!change || said.has(change.reason)) return;
     said.add(change.reason);
-    log.warn(`agent output changed so that the server can store it: ${WHY[change.reason]} (said once per job)`, { jobId, first: change.detail });
+    log.warn(`agent output changed so that the server can store it: ${WHY[change.reason]} (said once per job)`, {
+      jobId,
+      first: change.detail,
+    });
   };
 }
 
@@ -75,4 +79,3 @@ function textLine(kind: 'stdout_line' | 'stderr_line', line: string): ReadLine {
   if (text === line) return { event: { kind, payload: line } };
   return { event: { kind, payload: text }, change: { reason: 'nul', detail: `a ${kind} held a NUL character` } };
 }
-

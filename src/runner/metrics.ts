@@ -82,7 +82,9 @@ export class RunnerMetrics implements Metrics {
     if (this.runningJobs > 0) return { ok: true, detail: 'running a job' };
     if (this.lastPollAnswerAt === 0) return { ok: false, detail: 'the server has not answered a poll yet' };
     const silentMs = this.now() - this.lastPollAnswerAt;
-    return silentMs < staleMs ? { ok: true, detail: 'polling' } : { ok: false, detail: `the server has not answered a poll for ${Math.round(silentMs / 1000)} s` };
+    return silentMs < staleMs
+      ? { ok: true, detail: 'polling' }
+      : { ok: false, detail: `the server has not answered a poll for ${Math.round(silentMs / 1000)} s` };
   }
 
   render(): string {
@@ -91,11 +93,18 @@ export class RunnerMetrics implements Metrics {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
     };
-    metric('founderos_runner_jobs_total', 'counter', 'Jobs finished, by outcome.', [...this.jobsByOutcome].map(([outcome, count]) => [`{outcome="${outcome}"}`, count]));
+    metric(
+      'founderos_runner_jobs_total',
+      'counter',
+      'Jobs finished, by outcome.',
+      [...this.jobsByOutcome].map(([outcome, count]) => [`{outcome="${outcome}"}`, count]),
+    );
     metric('founderos_runner_events_sent_total', 'counter', 'Events the server accepted.', [['', this.eventsSent]]);
     metric('founderos_runner_batches_retried_total', 'counter', 'Event batches sent again after a failure.', [['', this.batchesRetried]]);
     metric('founderos_runner_poll_errors_total', 'counter', 'Long-polls that failed.', [['', this.pollErrors]]);
-    metric('founderos_runner_spool_backlog_batches', 'gauge', 'Spooled batches the server has not accepted yet.', [['', this.spoolBacklog]]);
+    metric('founderos_runner_spool_backlog_batches', 'gauge', 'Spooled batches the server has not accepted yet.', [
+      ['', this.spoolBacklog],
+    ]);
     metric('founderos_runner_running_jobs', 'gauge', 'Jobs running now.', [['', this.runningJobs]]);
     metric('founderos_runner_current_job_age_seconds', 'gauge', 'Age of the oldest running job.', [['', this.currentJobAgeSec()]]);
     return `${lines.join('\n')}\n`;

@@ -1,4 +1,19 @@
-import { EMPTY, catchError, concat, concatMap, defer, from, map, reduce, skip, takeWhile, tap, throwError, toArray, type Observable } from 'rxjs';
+import {
+  EMPTY,
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  from,
+  map,
+  reduce,
+  skip,
+  takeWhile,
+  tap,
+  throwError,
+  toArray,
+  type Observable,
+} from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody } from '../protocol/types.js';
@@ -68,7 +83,9 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
   const unreadBatches$ = leftover.completion ? EMPTY : spoolUnreadOutput(leftover, deps);
   const eventsSent$ = unreadBatches$.pipe(
     toArray(),
-    tap((unread) => deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length + unread.length })),
+    tap((unread) =>
+      deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length + unread.length }),
+    ),
     concatMap((unread) => from([...leftover.pendingBatches, ...unread.map((batch) => batch.index)])),
     concatMap((index) => deliverBatch(deps, spool, index).pipe(map((outcome) => ({ outcome, index })))),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
@@ -96,7 +113,8 @@ function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
     const killed = leftover.agentPid === undefined ? [] : killOrphanedAgent(leftover.agentPid, jobId);
     return waitUntilDead(killed, { scheduler: deps.scheduler }).pipe(
       map((survivors) => {
-        if (survivors.length) deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
+        if (survivors.length)
+          deps.log.warn('processes of the previous agent outlived SIGKILL; reading its output as it stands', { jobId, pids: survivors });
         if (killed.length) deps.log.info('stopped the agent a previous run left', { jobId, processes: killed.length });
         return spooledLineCounts(leftover, deps);
       }),
@@ -129,7 +147,7 @@ function spooledLineCounts({ jobId, spool }: LeftoverJob, deps: RecoveryDeps): {
   for (let index = 0; index < spool.batchCount; index++) {
     const events = eventsOf(spool.readBatch(index));
     // The server refuses such a body too, so its lines count as not delivered: they are read again from the files.
-    if (!events) deps.log.warn('a spooled batch is corrupt; its lines are read again from the agent\'s output', { jobId, batch: index });
+    if (!events) deps.log.warn("a spooled batch is corrupt; its lines are read again from the agent's output", { jobId, batch: index });
     for (const event of events ?? []) counts[event.kind === 'stderr_line' ? 'stderr' : 'stdout']++;
   }
   return counts;

@@ -96,7 +96,9 @@ export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobR
   return deps.api.claim(jobId).pipe(
     retryBackoff({ ...deps.retry, maxAttempts: 5, scheduler: deps.scheduler, onRetry: logRetry(deps.log, 'claim', jobId) }),
     // Whatever the server answered to the claim, the runner goes back to polling; only a rejected token stops it.
-    catchError((error: unknown) => (error instanceof TokenRejectedError ? throwError(() => error) : of({ kind: 'unclaimed' as const, error }))),
+    catchError((error: unknown) =>
+      error instanceof TokenRejectedError ? throwError(() => error) : of({ kind: 'unclaimed' as const, error }),
+    ),
     switchMap((claim) => {
       if (claim.kind === 'unclaimed') {
         const errorMessage = errorText(claim.error);
@@ -112,7 +114,11 @@ export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobR
   );
 }
 
-function executeJob(claim: Extract<ClaimOutcome, { kind: 'claimed' | 'malformed' }>, spool: JobSpool, deps: JobRunnerDeps): Observable<JobResult> {
+function executeJob(
+  claim: Extract<ClaimOutcome, { kind: 'claimed' | 'malformed' }>,
+  spool: JobSpool,
+  deps: JobRunnerDeps,
+): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
   if (claim.kind === 'malformed') {
     return refuse(
@@ -141,7 +147,13 @@ function executeJob(claim: Extract<ClaimOutcome, { kind: 'claimed' | 'malformed'
   }
 }
 
-function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {
+function runAgent(
+  payload: JobPayload,
+  adapter: AgentAdapter,
+  spool: JobSpool,
+  startedAt: number,
+  deps: JobRunnerDeps,
+): Observable<JobResult> {
   const { jobId } = payload;
   const { log, scheduler, metrics } = deps;
   const bin = deps.binFor(adapter);
@@ -197,7 +209,12 @@ function runAgent(payload: JobPayload, adapter: AgentAdapter, spool: JobSpool, s
       concatMap((ended) => (ended ? EMPTY : deliverBatch(deps, spool, index))),
       tap((outcome) => {
         if (outcome.kind !== 'terminal' && outcome.kind !== 'gone') return;
-        log.warn(outcome.kind === 'terminal' ? 'job ended on the server; stopping the agent' : 'job no longer belongs to this runner; stopping the agent', { jobId });
+        log.warn(
+          outcome.kind === 'terminal'
+            ? 'job ended on the server; stopping the agent'
+            : 'job no longer belongs to this runner; stopping the agent',
+          { jobId },
+        );
         serverStop$.next('server');
       }),
       filter((outcome) => outcome.kind === 'ok'),

@@ -62,7 +62,11 @@ export function spoolEvents(spool: JobSpool, options: SpoolEventsOptions): Opera
  * line) and carries the start of its text, ended by ` …[truncated N bytes]` (N: the UTF-8 bytes of text dropped); a
  * JSON object too big becomes the truncated text of its JSON, as a `stdout_line`.
  */
-export function wireEvent(event: PendingEvent & EventStamp, maxBytes: number, noteLineChange: SpoolEventsOptions['noteLineChange']): WireEvent {
+export function wireEvent(
+  event: PendingEvent & EventStamp,
+  maxBytes: number,
+  noteLineChange: SpoolEventsOptions['noteLineChange'],
+): WireEvent {
   const json = JSON.stringify(event);
   const bytes = Buffer.byteLength(json);
   if (bytes <= maxBytes) return { json, bytes };
@@ -75,7 +79,10 @@ export function wireEvent(event: PendingEvent & EventStamp, maxBytes: number, no
   const kept = escapedPrefix(text, room);
   const cut = { ...event, kind, payload: kept + truncationMarker(textBytes - Buffer.byteLength(kept)) };
   const cutJson = JSON.stringify(cut);
-  noteLineChange({ reason: 'cut', detail: `event seq ${event.seq} was ${bytes} bytes as JSON, over the ${maxBytes} bytes an event may take` });
+  noteLineChange({
+    reason: 'cut',
+    detail: `event seq ${event.seq} was ${bytes} bytes as JSON, over the ${maxBytes} bytes an event may take`,
+  });
   return { json: cutJson, bytes: Buffer.byteLength(cutJson) };
 }
 

@@ -1,7 +1,15 @@
 import ky, { type KyInstance } from 'ky';
 import { Observable } from 'rxjs';
 import { is } from 'valibot';
-import { check, checkJobPayload, jobIdProblem, JobDescriptorSchema, readErrorBody, RequestIdSchema, type Checked } from '../protocol/schemas.js';
+import {
+  check,
+  checkJobPayload,
+  jobIdProblem,
+  JobDescriptorSchema,
+  readErrorBody,
+  RequestIdSchema,
+  type Checked,
+} from '../protocol/schemas.js';
 import { RUNNER_API_PREFIX, type CompletionBody, type JobDescriptor, type JobPayload, type RunnerEvent } from '../protocol/types.js';
 import { describeValue, parseJsonOrUndefined } from '../protocol/values.js';
 
@@ -231,7 +239,8 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   /** Refused before anything is sent: an unsafe id would change the URL's path (`..`) or not encode at all (a lone surrogate). */
   function jobRequest<T>(jobId: string, action: string, outcomes: StatusMap<T>, init?: RequestOptions): Observable<T> {
     const problem = jobIdProblem(jobId);
-    if (problem) return new Observable<T>((subscriber) => subscriber.error(new Error(`refusing to send ${action} for this job: ${problem}`)));
+    if (problem)
+      return new Observable<T>((subscriber) => subscriber.error(new Error(`refusing to send ${action} for this job: ${problem}`)));
     return request('post', `jobs/${jobId}/${action}`, outcomes, init);
   }
 
@@ -258,7 +267,9 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         {
           200: (answer) => {
             const checked = readJson(answer, `POST jobs/${jobId}/claim`, ANSWER_LIMITS.claim, (value) => checkJobPayload(value, jobId));
-            return checked.ok ? { kind: 'claimed', payload: checked.value } : { kind: 'malformed', problems: checked.problems, requestId: requestIdIn(answer) };
+            return checked.ok
+              ? { kind: 'claimed', payload: checked.value }
+              : { kind: 'malformed', problems: checked.problems, requestId: requestIdIn(answer) };
           },
           409: { kind: 'lost' },
           404: { kind: 'gone' },
@@ -316,7 +327,8 @@ async function readLimited(response: Response, limitBytes: number): Promise<{ te
 
 /** A 2xx body as JSON, checked by `checker`. */
 function readJson<T>(answer: Answer, route: string, limitBytes: number, checker: (value: unknown) => Checked<T>): Checked<T> {
-  if (!answer.complete) return { ok: false, problems: [`the answer is over ${formatBytes(limitBytes)}, the most the runner reads from ${route}`] };
+  if (!answer.complete)
+    return { ok: false, problems: [`the answer is over ${formatBytes(limitBytes)}, the most the runner reads from ${route}`] };
   const value = parseJsonOrUndefined(answer.text);
   if (value === undefined) return { ok: false, problems: [`the answer is not JSON (it starts ${describeValue(answer.text, 80)})`] };
   return checker(value);

@@ -12,7 +12,11 @@ export interface MetricsEndpoints {
  * `/metrics` and `/healthz` on a loopback port, for Prometheus and service monitors. Resolves with a
  * function that closes the server.
  */
-export async function serveMetrics(port: number, endpoints: MetricsEndpoints, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveMetrics(
+  port: number,
+  endpoints: MetricsEndpoints,
+  host = '127.0.0.1',
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(endpoints.metrics());

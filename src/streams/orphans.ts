@@ -65,7 +65,11 @@ export function runningMembersOf(pgid: number): number[] | undefined {
  */
 export function waitUntilDead(
   pids: readonly number[],
-  { timeoutMs = 5_000, checkEveryMs = 20, scheduler = asyncScheduler }: { timeoutMs?: number; checkEveryMs?: number; scheduler?: SchedulerLike } = {},
+  {
+    timeoutMs = 5_000,
+    checkEveryMs = 20,
+    scheduler = asyncScheduler,
+  }: { timeoutMs?: number; checkEveryMs?: number; scheduler?: SchedulerLike } = {},
 ): Observable<readonly number[]> {
   return defer(() => {
     const deadline = scheduler.now() + timeoutMs;

@@ -68,7 +68,11 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
 
     let output: OutputFile[];
     try {
-      output = openOutputFiles(spec.output, (type, chunk) => subscriber.next({ type, chunk }), () => void readOutput());
+      output = openOutputFiles(
+        spec.output,
+        (type, chunk) => subscriber.next({ type, chunk }),
+        () => void readOutput(),
+      );
     } catch (error) {
       subscriber.error(new Error(`could not open the output files of ${spec.command}: ${(error as Error).message}`, { cause: error }));
       return;
@@ -151,7 +155,8 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
       if (!isWindows) terminateGroup();
       const finish = () => {
         if (done) return;
-        if (groupAlive(child) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL)) return void timers.add(scheduler.schedule(finish, GROUP_CHECK_MS));
+        if (groupAlive(child) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL))
+          return void timers.add(scheduler.schedule(finish, GROUP_CHECK_MS));
         timers.unsubscribe();
         void readOutput().then(() => {
           if (done) return;
@@ -229,7 +234,12 @@ function groupAlive(child: ChildProcess): boolean {
  * Runs `command args` once and resolves with the first line it printed on stdout, or on stderr when stdout stayed
  * empty (pi 0.74.2 prints its `--version` there), or undefined if it fails or prints nothing.
  */
-export function readFirstLine(program: string, programArgs: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<string | undefined> {
+export function readFirstLine(
+  program: string,
+  programArgs: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 10_000,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const [command, args] = commandLine(program, programArgs);
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, windowsHide: true });

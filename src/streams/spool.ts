@@ -1,4 +1,16 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { CompletionBody } from '../protocol/types.js';
@@ -123,7 +135,11 @@ export function openJobSpool(dir: string, jobId: string, serverUrl: string, runn
  * its completion. A file whose runner still runs (another runner sharing the directory) is left alone; a file
  * that cannot be read is handed to `onUnreadable` and skipped, so one bad file never hides the others.
  */
-export function findLeftovers(dir: string, isRunnerAlive: (pid: number) => boolean, onUnreadable: (path: string, error: unknown) => void = () => {}): LeftoverJob[] {
+export function findLeftovers(
+  dir: string,
+  isRunnerAlive: (pid: number) => boolean,
+  onUnreadable: (path: string, error: unknown) => void = () => {},
+): LeftoverJob[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((name) => name.endsWith(SUFFIX))
@@ -177,8 +193,8 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
       acked = record.batches;
       const { t: _t, batches: _batches, ...batch } = record;
       setAside.push(batch as unknown as SetAsideBatch);
-    }
-    else if (record?.t === 'agent' && typeof record.pid === 'number') agent = { pid: record.pid, adapter: typeof record.adapter === 'string' ? record.adapter : undefined };
+    } else if (record?.t === 'agent' && typeof record.pid === 'number')
+      agent = { pid: record.pid, adapter: typeof record.adapter === 'string' ? record.adapter : undefined };
     else if (record?.t === 'complete') completion = record.body as CompletionBody;
   }
   if (!header?.jobId || !header.serverUrl) return undefined;
@@ -310,4 +326,3 @@ class FileSpool implements JobSpool {
 function spoolPath(dir: string, jobId: string): string {
   return join(dir, `${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}${SUFFIX}`);
 }
-

@@ -30,7 +30,10 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
 }
 
 /** A job's run time: reported when done, else counted from its claim while it runs. */
-export function runSeconds(job: { elapsedSec: number | null; claimedAt: string | null; completedAt: string | null }, now = Date.now()): number | null {
+export function runSeconds(
+  job: { elapsedSec: number | null; claimedAt: string | null; completedAt: string | null },
+  now = Date.now(),
+): number | null {
   if (job.elapsedSec !== null) return job.elapsedSec;
   if (job.claimedAt === null) return null;
   return ((job.completedAt ? Date.parse(job.completedAt) : now) - Date.parse(job.claimedAt)) / 1000;

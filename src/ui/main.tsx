@@ -39,17 +39,29 @@ function App() {
   return (
     <>
       <header class="top">
-        <a class="brand" href={href('/jobs')}>FounderOS runner</a>
+        <a class="brand" href={href('/jobs')}>
+          FounderOS runner
+        </a>
         {session === 'in' && (
           <nav>
-            <a href={href('/jobs')} aria-current={section === 'jobs' ? 'page' : undefined}>Jobs</a>
-            <a href={href('/runners')} aria-current={section === 'runners' ? 'page' : undefined}>Runners</a>
-            <a href={href('/costs')} aria-current={section === 'costs' ? 'page' : undefined}>Costs</a>
+            <a href={href('/jobs')} aria-current={section === 'jobs' ? 'page' : undefined}>
+              Jobs
+            </a>
+            <a href={href('/runners')} aria-current={section === 'runners' ? 'page' : undefined}>
+              Runners
+            </a>
+            <a href={href('/costs')} aria-current={section === 'costs' ? 'page' : undefined}>
+              Costs
+            </a>
           </nav>
         )}
         <span class="spacer" />
         <ThemeToggle />
-        {session === 'in' && <button type="button" class="link" onClick={logout}>Log out</button>}
+        {session === 'in' && (
+          <button type="button" class="link" onClick={logout}>
+            Log out
+          </button>
+        )}
       </header>
       <main>
         {session === 'out' && <LoginPage onLogin={() => setSession('in')} />}

@@ -32,19 +32,34 @@ export const pretty = (v: unknown): string => (typeof v === 'string' ? v : (JSON
 function contentText(content: unknown): string | undefined {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return undefined;
-  const texts = content.map((block) => (typeof block === 'string' ? block : str(obj(block).text))).filter((t): t is string => t !== undefined);
+  const texts = content
+    .map((block) => (typeof block === 'string' ? block : str(obj(block).text)))
+    .filter((t): t is string => t !== undefined);
   return texts.length > 0 ? texts.join('\n') : undefined;
 }
 
 /** claude (and cursor, which prints the same shape): message.content blocks, init and result lines. */
 function claudeEntries(p: Obj): Entry[] | undefined {
   if (p.type === 'system' && p.subtype === 'init') {
-    return [{ type: 'meta', title: 'Session started', body: [str(p.model) && `model ${p.model}`, str(p.cwd) && `in ${p.cwd}`].filter(Boolean).join(', ') }];
+    return [
+      {
+        type: 'meta',
+        title: 'Session started',
+        body: [str(p.model) && `model ${p.model}`, str(p.cwd) && `in ${p.cwd}`].filter(Boolean).join(', '),
+      },
+    ];
   }
   if (p.type === 'result') {
     const cost = typeof p.total_cost_usd === 'number' ? ` · $${p.total_cost_usd.toFixed(4)}` : '';
     const errors = Array.isArray(p.errors) ? p.errors.map(String).join('\n') : undefined;
-    return [{ type: 'result', title: `Result: ${String(p.subtype ?? 'done')}${cost}`, body: str(p.result) ?? errors ?? '', error: p.is_error === true }];
+    return [
+      {
+        type: 'result',
+        title: `Result: ${String(p.subtype ?? 'done')}${cost}`,
+        body: str(p.result) ?? errors ?? '',
+        error: p.is_error === true,
+      },
+    ];
   }
   if (p.type === 'thinking') return [{ type: 'thinking', title: 'Thinking', body: str(p.text) ?? '' }];
   const message = obj(p.message);
@@ -61,7 +76,12 @@ function claudeEntries(p: Obj): Entry[] | undefined {
       case 'toolCall':
         return { type: 'tool_call', title: String(block.name ?? 'tool'), body: pretty(block.input ?? block.arguments ?? {}) };
       case 'tool_result':
-        return { type: 'tool_result', title: 'Tool result', body: contentText(block.content) ?? pretty(block.content), error: block.is_error === true };
+        return {
+          type: 'tool_result',
+          title: 'Tool result',
+          body: contentText(block.content) ?? pretty(block.content),
+          error: block.is_error === true,
+        };
       default:
         return { type: 'other', title: String(block.type ?? 'block'), body: pretty(block) };
     }
@@ -76,10 +96,16 @@ function toolParts(p: Obj): { name?: string; input?: unknown; output?: unknown; 
   const cursorCall = obj(p.tool_call); // cursor: { shellToolCall: { args, result } }
   const cursorName = Object.keys(cursorCall)[0];
   const cursor = obj(cursorName === undefined ? undefined : cursorCall[cursorName]);
-  const name = str(p.tool_name) ?? str(p.toolName) ?? str(part.tool) ?? str(p.name) ?? (str(item.command) ? 'shell' : str(item.type)) ?? cursorName;
+  const name =
+    str(p.tool_name) ?? str(p.toolName) ?? str(part.tool) ?? str(p.name) ?? (str(item.command) ? 'shell' : str(item.type)) ?? cursorName;
   const input = p.parameters ?? p.args ?? state.input ?? item.command ?? cursor.args ?? p.input;
   const output = p.output ?? p.result ?? state.output ?? state.error ?? item.aggregated_output ?? cursor.result ?? p.error;
-  const error = p.status === 'error' || state.status === 'error' || p.isError === true || (typeof item.exit_code === 'number' && item.exit_code !== 0) || isObj(obj(cursor.result).error);
+  const error =
+    p.status === 'error' ||
+    state.status === 'error' ||
+    p.isError === true ||
+    (typeof item.exit_code === 'number' && item.exit_code !== 0) ||
+    isObj(obj(cursor.result).error);
   return { name, input, output, error };
 }
 
@@ -100,10 +126,19 @@ function modelText(p: Obj): string | undefined {
 export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[] {
   const { kind, payload } = event;
   if (kind === 'stdout_line' || kind === 'stderr_line') {
-    return [{ type: kind === 'stdout_line' ? 'stdout' : 'stderr', title: kind === 'stdout_line' ? 'stdout' : 'stderr', body: typeof payload === 'string' ? payload : JSON.stringify(payload) }];
+    return [
+      {
+        type: kind === 'stdout_line' ? 'stdout' : 'stderr',
+        title: kind === 'stdout_line' ? 'stdout' : 'stderr',
+        body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      },
+    ];
   }
   if (!isObj(payload)) return [{ type: 'other', title: kind, body: pretty(payload) }];
-  if (kind.startsWith('claude_') || (kind !== 'tool_call' && kind !== 'tool_result' && (isObj(payload.message) || payload.type === 'result' || payload.subtype === 'init'))) {
+  if (
+    kind.startsWith('claude_') ||
+    (kind !== 'tool_call' && kind !== 'tool_result' && (isObj(payload.message) || payload.type === 'result' || payload.subtype === 'init'))
+  ) {
     const entries = claudeEntries(payload);
     if (entries && entries.length > 0) return entries;
   }
@@ -111,11 +146,29 @@ export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[]
     const tool = toolParts(payload);
     return kind === 'tool_call'
       ? [{ type: 'tool_call', title: tool.name ?? 'tool', body: pretty(tool.input ?? payload) }]
-      : [{ type: 'tool_result', title: `${tool.name ?? 'Tool'} result`, body: resultBody(tool.input, tool.output, payload), error: tool.error }];
+      : [
+          {
+            type: 'tool_result',
+            title: `${tool.name ?? 'Tool'} result`,
+            body: resultBody(tool.input, tool.output, payload),
+            error: tool.error,
+          },
+        ];
   }
   const text = modelText(payload);
-  if (kind === 'run_complete') return [{ type: 'result', title: 'Run complete', body: text ?? pretty(payload), error: payload.is_error === true || payload.status === 'error' }];
-  if (text !== undefined && text !== '') return [{ type: str(payload.role) === 'user' || str(obj(payload.message).role) === 'user' ? 'meta' : 'text', title: 'assistant', body: text }];
+  if (kind === 'run_complete')
+    return [
+      {
+        type: 'result',
+        title: 'Run complete',
+        body: text ?? pretty(payload),
+        error: payload.is_error === true || payload.status === 'error',
+      },
+    ];
+  if (text !== undefined && text !== '')
+    return [
+      { type: str(payload.role) === 'user' || str(obj(payload.message).role) === 'user' ? 'meta' : 'text', title: 'assistant', body: text },
+    ];
   return [{ type: 'other', title: str(payload.type) ?? kind, body: pretty(payload) }];
 }
 

@@ -17,7 +17,20 @@ describe('claude adapter', () => {
       job({ sessionId: 's-1', runtimeConfig: { model: 'sonnet', maxTurns: 7 }, addDirs: ['/a', '/b c'] }),
       { instructionsPath: '/tmp/x/instructions.md' },
     );
-    expect(launch.args.slice(4)).toEqual(['--resume', 's-1', '--model', 'sonnet', '--max-turns', '7', '--append-system-prompt-file', '/tmp/x/instructions.md', '--add-dir', '/a', '--add-dir', '/b c']);
+    expect(launch.args.slice(4)).toEqual([
+      '--resume',
+      's-1',
+      '--model',
+      'sonnet',
+      '--max-turns',
+      '7',
+      '--append-system-prompt-file',
+      '/tmp/x/instructions.md',
+      '--add-dir',
+      '/a',
+      '--add-dir',
+      '/b c',
+    ]);
   });
 
   it('should map each kind of stream-json line to its event kind', () => {
@@ -26,33 +39,62 @@ describe('claude adapter', () => {
   });
 
   it('should read session id and cost from a successful run', () => {
-    expect(reportOf(readFixture('success'))).toEqual({ sessionId: '6f1c2a44-0000-4000-8000-000000000001', costMicros: 41200, reportedError: false, errorText: undefined });
+    expect(reportOf(readFixture('success'))).toEqual({
+      sessionId: '6f1c2a44-0000-4000-8000-000000000001',
+      costMicros: 41200,
+      reportedError: false,
+      errorText: undefined,
+    });
   });
 
   it('should treat is_error on a "success" result as a failure, with its text', () => {
-    expect(reportOf(readFixture('auth-failure'))).toMatchObject({ reportedError: true, errorText: 'Failed to authenticate: OAuth session expired and could not be refreshed' });
+    expect(reportOf(readFixture('auth-failure'))).toMatchObject({
+      reportedError: true,
+      errorText: 'Failed to authenticate: OAuth session expired and could not be refreshed',
+    });
   });
 
   it('should treat an error subtype as a failure even when is_error is false', () => {
-    expect(reportOf([{ type: 'result', subtype: 'error_max_turns', is_error: false, session_id: 's' }])).toMatchObject({ reportedError: true, errorText: 'claude reported error_max_turns' });
+    expect(reportOf([{ type: 'result', subtype: 'error_max_turns', is_error: false, session_id: 's' }])).toMatchObject({
+      reportedError: true,
+      errorText: 'claude reported error_max_turns',
+    });
   });
 
   it('should keep the session id from the init event when the result has none', () => {
-    expect(reportOf([{ type: 'system', subtype: 'init', session_id: 'from-init' }, { type: 'result', subtype: 'success' }]).sessionId).toBe('from-init');
+    expect(
+      reportOf([
+        { type: 'system', subtype: 'init', session_id: 'from-init' },
+        { type: 'result', subtype: 'success' },
+      ]).sessionId,
+    ).toBe('from-init');
   });
 
   it('should recognise an unknown session in the result text or on stderr', () => {
     const isUnknown = claudeAdapter.isUnknownSession!;
-    const dead = reportOf([{ type: 'result', subtype: 'success', is_error: true, result: 'No conversation found with session ID: 6f1c2a44-0000-4000-8000-000000000001' }]);
+    const dead = reportOf([
+      {
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        result: 'No conversation found with session ID: 6f1c2a44-0000-4000-8000-000000000001',
+      },
+    ]);
     expect(isUnknown(dead, [])).toBe(true);
     expect(isUnknown({}, ['No conversation found with session ID: 6f1c2a44'])).toBe(true);
     expect(isUnknown(reportOf(readFixture('auth-failure')), ['Error: something else'])).toBe(false);
   });
 
   it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
-    expect(refusalOf(claudeAdapter, { sessionId: '--dangerously-skip-permissions' })).toMatch(refusedField('sessionId', '--dangerously-skip-permissions'));
-    expect(refusalOf(claudeAdapter, { runtimeConfig: { model: '--permission-mode=bypassPermissions' } })).toMatch(refusedField('runtimeConfig.model', '--permission-mode=bypassPermissions'));
+    expect(refusalOf(claudeAdapter, { sessionId: '--dangerously-skip-permissions' })).toMatch(
+      refusedField('sessionId', '--dangerously-skip-permissions'),
+    );
+    expect(refusalOf(claudeAdapter, { runtimeConfig: { model: '--permission-mode=bypassPermissions' } })).toMatch(
+      refusedField('runtimeConfig.model', '--permission-mode=bypassPermissions'),
+    );
     expect(refusalOf(claudeAdapter, { runtimeConfig: { maxTurns: -1 } })).toMatch(refusedField('runtimeConfig.maxTurns', '-1'));
-    expect(refusalOf(claudeAdapter, { addDirs: ['/srv/a', '--mcp-config=/tmp/evil.json'] })).toMatch(refusedField('addDirs[1]', '--mcp-config=/tmp/evil.json'));
+    expect(refusalOf(claudeAdapter, { addDirs: ['/srv/a', '--mcp-config=/tmp/evil.json'] })).toMatch(
+      refusedField('addDirs[1]', '--mcp-config=/tmp/evil.json'),
+    );
   });
 });

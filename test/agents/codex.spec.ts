@@ -15,7 +15,18 @@ describe('codex adapter', () => {
 
   it('should pass the model and one --add-dir per directory before the stdin marker', () => {
     const launch = codexAdapter.launch(job({ runtimeConfig: { model: 'gpt-5.2-codex' }, addDirs: ['/a', '/b c'] }), {});
-    expect(launch.args).toEqual(['exec', '--json', '--model', 'gpt-5.2-codex', '--skip-git-repo-check', '--add-dir', '/a', '--add-dir', '/b c', '-']);
+    expect(launch.args).toEqual([
+      'exec',
+      '--json',
+      '--model',
+      'gpt-5.2-codex',
+      '--skip-git-repo-check',
+      '--add-dir',
+      '/a',
+      '--add-dir',
+      '/b c',
+      '-',
+    ]);
   });
 
   it('should keep the git repository check when the job asks for it', () => {
@@ -35,10 +46,26 @@ describe('codex adapter', () => {
   });
 
   it('should map thread/turn/item events to neutral kinds', () => {
-    expect(kindsOf(codexAdapter, fixture('success'))).toEqual(['model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'run_complete']);
+    expect(kindsOf(codexAdapter, fixture('success'))).toEqual([
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_result',
+      'model_message',
+      'run_complete',
+    ]);
     expect(kindsOf(codexAdapter, fixture('tool-use'))).toEqual([
-      'model_message', 'model_message', 'model_message', 'model_message',
-      'tool_call', 'tool_result', 'model_message', 'model_message', 'tool_result', 'model_message', 'run_complete',
+      'model_message',
+      'model_message',
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_result',
+      'model_message',
+      'model_message',
+      'tool_result',
+      'model_message',
+      'run_complete',
     ]);
     expect(kindsOf(codexAdapter, fixture('error'))).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
   });
@@ -58,7 +85,11 @@ describe('codex adapter', () => {
   });
 
   it('should let a turn.completed outweigh an earlier transient error event', () => {
-    const messages = [{ type: 'thread.started', thread_id: 't' }, { type: 'error', message: 'stream disconnected; retrying 1/5' }, { type: 'turn.completed', usage: {} }];
+    const messages = [
+      { type: 'thread.started', thread_id: 't' },
+      { type: 'error', message: 'stream disconnected; retrying 1/5' },
+      { type: 'turn.completed', usage: {} },
+    ];
     expect(reportOf(codexAdapter, messages)).toEqual({ sessionId: 't', reportedError: false, errorText: undefined });
   });
 
@@ -67,10 +98,26 @@ describe('codex adapter', () => {
   });
 
   it('should read the older {id, msg} envelope: session id, tools, completion, errors', () => {
-    expect(kindsOf(codexAdapter, fixture('legacy'))).toEqual(['model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'model_message', 'run_complete']);
+    expect(kindsOf(codexAdapter, fixture('legacy'))).toEqual([
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_result',
+      'model_message',
+      'model_message',
+      'run_complete',
+    ]);
     expect(report('legacy')).toEqual({ sessionId: 's-7', reportedError: false });
-    const failed = [{ id: '0', msg: { type: 'session_configured', session_id: 's-8' } }, { id: '1', msg: { type: 'error', message: 'unexpected status 401 Unauthorized' } }, { id: '1', msg: { type: 'task_complete' } }];
-    expect(reportOf(codexAdapter, failed)).toEqual({ sessionId: 's-8', reportedError: true, errorText: 'unexpected status 401 Unauthorized' });
+    const failed = [
+      { id: '0', msg: { type: 'session_configured', session_id: 's-8' } },
+      { id: '1', msg: { type: 'error', message: 'unexpected status 401 Unauthorized' } },
+      { id: '1', msg: { type: 'task_complete' } },
+    ];
+    expect(reportOf(codexAdapter, failed)).toEqual({
+      sessionId: 's-8',
+      reportedError: true,
+      errorText: 'unexpected status 401 Unauthorized',
+    });
   });
 
   it('should recognise a dead thread in the error text or on stderr', () => {
@@ -81,7 +128,9 @@ describe('codex adapter', () => {
   });
 
   it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
-    expect(refusalOf(codexAdapter, { sessionId: '--dangerously-bypass-approvals-and-sandbox' })).toMatch(refusedField('sessionId', '--dangerously-bypass-approvals-and-sandbox'));
+    expect(refusalOf(codexAdapter, { sessionId: '--dangerously-bypass-approvals-and-sandbox' })).toMatch(
+      refusedField('sessionId', '--dangerously-bypass-approvals-and-sandbox'),
+    );
     expect(refusalOf(codexAdapter, { runtimeConfig: { model: '--yolo' } })).toMatch(refusedField('runtimeConfig.model', '--yolo'));
     expect(refusalOf(codexAdapter, { addDirs: ['--full-auto'] })).toMatch(refusedField('addDirs[0]', '--full-auto'));
   });

@@ -25,12 +25,26 @@ describe('cursor adapter', () => {
 
   it('should map stream-json events to neutral kinds', () => {
     expect(kindsOf(cursorAdapter, fixture('success'))).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
-    expect(kindsOf(cursorAdapter, fixture('tool-use'))).toEqual(['model_message', 'model_message', 'model_message', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'run_complete']);
+    expect(kindsOf(cursorAdapter, fixture('tool-use'))).toEqual([
+      'model_message',
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_result',
+      'tool_call',
+      'tool_result',
+      'run_complete',
+    ]);
     expect(kindsOf(cursorAdapter, fixture('error'))).toEqual(['model_message', 'model_message', 'run_complete']);
   });
 
   it('should read the session id and success; cursor reports no cost', () => {
-    expect(report('success')).toEqual({ sessionId: 'c3a1d2e4-5f60-4a7b-8c9d-0e1f2a3b4c5d', costMicros: undefined, reportedError: false, errorText: undefined });
+    expect(report('success')).toEqual({
+      sessionId: 'c3a1d2e4-5f60-4a7b-8c9d-0e1f2a3b4c5d',
+      costMicros: undefined,
+      reportedError: false,
+      errorText: undefined,
+    });
     expect(report('tool-use')).toMatchObject({ sessionId: 'd4b2e3f5-6a71-4b8c-9d0e-1f2a3b4c5d6e', reportedError: false });
   });
 
@@ -46,7 +60,10 @@ describe('cursor adapter', () => {
       reportedError: true,
       errorText: 'Connection to the model provider failed: 503 Service Unavailable',
     });
-    expect(reportOf(cursorAdapter, [{ type: 'result', subtype: 'success', is_error: true }])).toMatchObject({ reportedError: true, errorText: 'cursor reported success' });
+    expect(reportOf(cursorAdapter, [{ type: 'result', subtype: 'success', is_error: true }])).toMatchObject({
+      reportedError: true,
+      errorText: 'cursor reported success',
+    });
   });
 
   it('should leave an auth failure (no JSON at all) to the exit code and stderr', () => {

@@ -14,7 +14,20 @@ describe('gemini adapter', () => {
 
   it('should pass model, resume and one --include-directories per directory', () => {
     const launch = geminiAdapter.launch(job({ sessionId: 'g-1', runtimeConfig: { model: 'flash' }, addDirs: ['/a', '/b c'] }), {});
-    expect(launch.args).toEqual(['--output-format', 'stream-json', '--model', 'flash', '--resume', 'g-1', '--include-directories', '/a', '--include-directories', '/b c', '-p', '']);
+    expect(launch.args).toEqual([
+      '--output-format',
+      'stream-json',
+      '--model',
+      'flash',
+      '--resume',
+      'g-1',
+      '--include-directories',
+      '/a',
+      '--include-directories',
+      '/b c',
+      '-p',
+      '',
+    ]);
   });
 
   it('should prepend the instructions to the prompt of a new session only', () => {
@@ -24,8 +37,23 @@ describe('gemini adapter', () => {
   });
 
   it('should map stream-json events to neutral kinds', () => {
-    expect(kindsOf(geminiAdapter, fixture('success'))).toEqual(['model_message', 'model_message', 'model_message', 'model_message', 'run_complete']);
-    expect(kindsOf(geminiAdapter, fixture('tool-use'))).toEqual(['model_message', 'model_message', 'tool_call', 'tool_result', 'tool_call', 'tool_result', 'model_message', 'run_complete']);
+    expect(kindsOf(geminiAdapter, fixture('success'))).toEqual([
+      'model_message',
+      'model_message',
+      'model_message',
+      'model_message',
+      'run_complete',
+    ]);
+    expect(kindsOf(geminiAdapter, fixture('tool-use'))).toEqual([
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_result',
+      'tool_call',
+      'tool_result',
+      'model_message',
+      'run_complete',
+    ]);
     expect(kindsOf(geminiAdapter, fixture('error'))).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
   });
 
@@ -46,13 +74,22 @@ describe('gemini adapter', () => {
   });
 
   it("should prefer the result's own error message", () => {
-    const messages = [{ type: 'result', status: 'error', error: { type: 'MaxSessionTurnsError', message: 'Reached max session turns' }, stats: {} }];
+    const messages = [
+      { type: 'result', status: 'error', error: { type: 'MaxSessionTurnsError', message: 'Reached max session turns' }, stats: {} },
+    ];
     expect(reportOf(geminiAdapter, messages)).toEqual({ reportedError: true, errorText: 'Reached max session turns' });
-    expect(reportOf(geminiAdapter, [{ type: 'result', status: 'error' }])).toEqual({ reportedError: true, errorText: 'gemini reported error' });
+    expect(reportOf(geminiAdapter, [{ type: 'result', status: 'error' }])).toEqual({
+      reportedError: true,
+      errorText: 'gemini reported error',
+    });
   });
 
   it('should forget a warning when the run then succeeds', () => {
-    const messages = [{ type: 'error', severity: 'error', message: 'Maximum session turns exceeded' }, { type: 'error', severity: 'warning', message: 'Loop detected' }, { type: 'result', status: 'success' }];
+    const messages = [
+      { type: 'error', severity: 'error', message: 'Maximum session turns exceeded' },
+      { type: 'error', severity: 'warning', message: 'Loop detected' },
+      { type: 'result', status: 'success' },
+    ];
     expect(reportOf(geminiAdapter, messages)).toEqual({ reportedError: false, errorText: undefined });
   });
 
@@ -62,7 +99,9 @@ describe('gemini adapter', () => {
 
   it('should recognise an unknown session on stderr', () => {
     const isUnknown = geminiAdapter.isUnknownSession!;
-    expect(isUnknown({}, ['Error resuming session: Invalid session identifier "g-1".', 'Use --list-sessions to see available sessions.'])).toBe(true);
+    expect(
+      isUnknown({}, ['Error resuming session: Invalid session identifier "g-1".', 'Use --list-sessions to see available sessions.']),
+    ).toBe(true);
     expect(isUnknown({}, ['No previous sessions found for this project.'])).toBe(true);
     expect(isUnknown(report('error'), ['[ERROR] quota exceeded'])).toBe(false);
   });

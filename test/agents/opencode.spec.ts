@@ -13,7 +13,10 @@ describe('opencode adapter', () => {
   });
 
   it('should pass model and session, and no flag for extra directories', () => {
-    const launch = opencodeAdapter.launch(job({ sessionId: 'ses_1', runtimeConfig: { model: 'anthropic/claude-sonnet-4-6' }, addDirs: ['/a'] }), {});
+    const launch = opencodeAdapter.launch(
+      job({ sessionId: 'ses_1', runtimeConfig: { model: 'anthropic/claude-sonnet-4-6' }, addDirs: ['/a'] }),
+      {},
+    );
     expect(launch.args).toEqual(['run', '--format', 'json', '--model', 'anthropic/claude-sonnet-4-6', '--session', 'ses_1']);
   });
 
@@ -25,7 +28,15 @@ describe('opencode adapter', () => {
 
   it('should map json events to neutral kinds', () => {
     expect(kindsOf(opencodeAdapter, fixture('success'))).toEqual(['model_message', 'model_message', 'run_complete']);
-    expect(kindsOf(opencodeAdapter, fixture('tool-use'))).toEqual(['model_message', 'tool_result', 'tool_result', 'model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(kindsOf(opencodeAdapter, fixture('tool-use'))).toEqual([
+      'model_message',
+      'tool_result',
+      'tool_result',
+      'model_message',
+      'model_message',
+      'model_message',
+      'run_complete',
+    ]);
     expect(kindsOf(opencodeAdapter, fixture('error'))).toEqual(['model_message', 'model_message']);
     expect(opencodeAdapter.kindOf({ type: 'tool_use', part: { state: { status: 'running' } } })).toBe('tool_call');
     expect(opencodeAdapter.kindOf({ type: 'done' })).toBe('run_complete');
@@ -40,8 +51,16 @@ describe('opencode adapter', () => {
   });
 
   it('should fail the run on an error event, whatever the exit code', () => {
-    expect(report('error')).toEqual({ sessionId: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2', reportedError: true, errorText: 'APIError: failed to read request body' });
-    expect(report('auth-failure')).toEqual({ sessionId: 'ses_4b1f3e1f7ffeK9vT5pDq8Za4', reportedError: true, errorText: 'APIError: invalid x-api-key' });
+    expect(report('error')).toEqual({
+      sessionId: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2',
+      reportedError: true,
+      errorText: 'APIError: failed to read request body',
+    });
+    expect(report('auth-failure')).toEqual({
+      sessionId: 'ses_4b1f3e1f7ffeK9vT5pDq8Za4',
+      reportedError: true,
+      errorText: 'APIError: invalid x-api-key',
+    });
   });
 
   it('should name an error that has only a name or only a message', () => {

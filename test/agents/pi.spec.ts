@@ -17,22 +17,55 @@ describe('pi adapter', () => {
       job({ sessionId: '7d0e5f1a', runtimeConfig: { model: 'claude-sonnet-4-6', provider: 'anthropic' }, addDirs: ['/a'] }),
       { instructionsPath: '/tmp/x/instructions.md', instructions: 'Be terse.' },
     );
-    expect(launch.args).toEqual(['--mode', 'json', '-p', '--append-system-prompt', '/tmp/x/instructions.md', '--provider', 'anthropic', '--model', 'claude-sonnet-4-6', '--session', '7d0e5f1a']);
+    expect(launch.args).toEqual([
+      '--mode',
+      'json',
+      '-p',
+      '--append-system-prompt',
+      '/tmp/x/instructions.md',
+      '--provider',
+      'anthropic',
+      '--model',
+      'claude-sonnet-4-6',
+      '--session',
+      '7d0e5f1a',
+    ]);
     expect(launch.stdin).toBe('fix the bug');
   });
 
   it('should map session events to neutral kinds', () => {
     expect(kindsOf(piAdapter, fixture('success'))).toEqual([...Array<string>(9).fill('model_message'), 'run_complete']);
     expect(kindsOf(piAdapter, fixture('tool-use'))).toEqual([
-      'model_message', 'model_message', 'model_message', 'model_message', 'model_message',
-      'tool_call', 'tool_call', 'tool_result',
-      'model_message', 'model_message', 'model_message', 'model_message', 'model_message', 'run_complete',
+      'model_message',
+      'model_message',
+      'model_message',
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_call',
+      'tool_result',
+      'model_message',
+      'model_message',
+      'model_message',
+      'model_message',
+      'model_message',
+      'run_complete',
     ]);
   });
 
   it('should read the session id and the cost of each assistant message once', () => {
-    expect(report('success')).toEqual({ sessionId: '7d0e5f1a-3b2c-4d8e-9f10-112233445566', costMicros: 2600, reportedError: false, errorText: undefined });
-    expect(report('tool-use')).toEqual({ sessionId: '8e1f6a2b-4c3d-4e9f-a021-223344556677', costMicros: 4300, reportedError: false, errorText: undefined });
+    expect(report('success')).toEqual({
+      sessionId: '7d0e5f1a-3b2c-4d8e-9f10-112233445566',
+      costMicros: 2600,
+      reportedError: false,
+      errorText: undefined,
+    });
+    expect(report('tool-use')).toEqual({
+      sessionId: '8e1f6a2b-4c3d-4e9f-a021-223344556677',
+      costMicros: 4300,
+      reportedError: false,
+      errorText: undefined,
+    });
   });
 
   it('should fail a run whose retries gave up, though pi exits 0', () => {
@@ -45,7 +78,11 @@ describe('pi adapter', () => {
   });
 
   it('should fail a run whose last assistant message stopped with an error', () => {
-    expect(report('auth-failure')).toMatchObject({ sessionId: 'a03b8c4d-6e5f-4a1b-8243-445566778899', reportedError: true, errorText: expect.stringContaining('invalid x-api-key') });
+    expect(report('auth-failure')).toMatchObject({
+      sessionId: 'a03b8c4d-6e5f-4a1b-8243-445566778899',
+      reportedError: true,
+      errorText: expect.stringContaining('invalid x-api-key'),
+    });
   });
 
   it('should clear an earlier failure that a retry recovered from', () => {
@@ -62,13 +99,24 @@ describe('pi adapter', () => {
   });
 
   it('should fail on an error event, and on an aborted message without a text', () => {
-    expect(reportOf(piAdapter, [{ type: 'error', message: 'extension crashed' }])).toEqual({ reportedError: true, errorText: 'extension crashed' });
-    expect(reportOf(piAdapter, [{ type: 'message_end', message: { role: 'assistant', stopReason: 'aborted' } }])).toMatchObject({ reportedError: true, errorText: 'pi stopped: aborted' });
+    expect(reportOf(piAdapter, [{ type: 'error', message: 'extension crashed' }])).toEqual({
+      reportedError: true,
+      errorText: 'extension crashed',
+    });
+    expect(reportOf(piAdapter, [{ type: 'message_end', message: { role: 'assistant', stopReason: 'aborted' } }])).toMatchObject({
+      reportedError: true,
+      errorText: 'pi stopped: aborted',
+    });
   });
 
   it('should fail on a failed final message in agent_end, but never clear an error with it', () => {
-    expect(reportOf(piAdapter, [{ type: 'agent_end', messages: [{ role: 'assistant', stopReason: 'error', errorMessage: 'boom' }] }])).toEqual({ reportedError: true, errorText: 'boom' });
-    const messages = [{ type: 'error', message: 'boom' }, { type: 'agent_end', messages: [{ role: 'assistant', stopReason: 'stop' }] }];
+    expect(
+      reportOf(piAdapter, [{ type: 'agent_end', messages: [{ role: 'assistant', stopReason: 'error', errorMessage: 'boom' }] }]),
+    ).toEqual({ reportedError: true, errorText: 'boom' });
+    const messages = [
+      { type: 'error', message: 'boom' },
+      { type: 'agent_end', messages: [{ role: 'assistant', stopReason: 'stop' }] },
+    ];
     expect(reportOf(piAdapter, messages)).toEqual({ reportedError: true, errorText: 'boom' });
   });
 

@@ -9,8 +9,16 @@ describe('process adapter', () => {
   });
 
   it('should run a command without args, and hand over the instructions file in the environment', () => {
-    const launch = processAdapter.launch(job({ runtimeConfig: { command: 'my-agent' }, sessionId: 's', addDirs: ['/a'] }), { instructionsPath: '/tmp/x/instructions.md', instructions: 'x' });
-    expect(launch).toEqual({ command: 'my-agent', args: [], stdin: 'fix the bug', env: { FOUNDEROS_INSTRUCTIONS_FILE: '/tmp/x/instructions.md' } });
+    const launch = processAdapter.launch(job({ runtimeConfig: { command: 'my-agent' }, sessionId: 's', addDirs: ['/a'] }), {
+      instructionsPath: '/tmp/x/instructions.md',
+      instructions: 'x',
+    });
+    expect(launch).toEqual({
+      command: 'my-agent',
+      args: [],
+      stdin: 'fix the bug',
+      env: { FOUNDEROS_INSTRUCTIONS_FILE: '/tmp/x/instructions.md' },
+    });
   });
 
   it('should refuse a job without a command, saying what to set', () => {
@@ -20,7 +28,9 @@ describe('process adapter', () => {
   });
 
   it('should refuse args that are not a list of strings', () => {
-    expect(() => processAdapter.launch(job({ runtimeConfig: { command: 'x', args: '--fast' } }), {})).toThrow(/runtimeConfig\.args must be a list of strings/);
+    expect(() => processAdapter.launch(job({ runtimeConfig: { command: 'x', args: '--fast' } }), {})).toThrow(
+      /runtimeConfig\.args must be a list of strings/,
+    );
     expect(() => processAdapter.launch(job({ runtimeConfig: { command: 'x', args: ['ok', 3] } }), {})).toThrow(/runtimeConfig\.args/);
   });
 
@@ -32,6 +42,8 @@ describe('process adapter', () => {
   });
 
   it('should pass runtimeConfig.args as given, flags included: they are the flags of the program the owner allowed', () => {
-    expect(processAdapter.launch(job({ runtimeConfig: { command: 'my-agent', args: ['--yolo', '-x'] }, sessionId: '--resume' }), {}).args).toEqual(['--yolo', '-x']);
+    expect(
+      processAdapter.launch(job({ runtimeConfig: { command: 'my-agent', args: ['--yolo', '-x'] }, sessionId: '--resume' }), {}).args,
+    ).toEqual(['--yolo', '-x']);
   });
 });

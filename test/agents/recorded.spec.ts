@@ -16,12 +16,18 @@ import { fixtures, kindsOf, reportOf } from './support.js';
  * stderr matters. The other fixtures are reconstructed from documentation; these are the ground truth.
  */
 const stderrOf = (cli: string, name: string): string[] =>
-  readFileSync(new URL(`../fixtures/${cli}/recorded-${name}.stderr.txt`, import.meta.url), 'utf8').split('\n').filter(Boolean);
+  readFileSync(new URL(`../fixtures/${cli}/recorded-${name}.stderr.txt`, import.meta.url), 'utf8')
+    .split('\n')
+    .filter(Boolean);
 
 /** A CLI's recorded streams, and what its adapter reads from each: the report it folds and the kinds it gives. */
 const recordedStreams = (cli: string, adapter: AgentAdapter) => {
   const recorded = (name: string) => fixtures(cli)(`recorded-${name}`);
-  return { recorded, report: (name: string) => reportOf(adapter, recorded(name)), kinds: (name: string) => kindsOf(adapter, recorded(name)) };
+  return {
+    recorded,
+    report: (name: string) => reportOf(adapter, recorded(name)),
+    kinds: (name: string) => kindsOf(adapter, recorded(name)),
+  };
 };
 
 describe('claude adapter over recorded Claude Code streams', () => {
@@ -34,12 +40,24 @@ describe('claude adapter over recorded Claude Code streams', () => {
     expect(kinds('plain')).toEqual(['claude_message', 'claude_message', 'claude_result']);
     const cost = result('plain').total_cost_usd as number;
     expect(cost).toBeGreaterThan(0);
-    expect(report('plain')).toEqual({ sessionId: initSession('plain'), costMicros: Math.round(cost * 1_000_000), reportedError: false, errorText: undefined });
+    expect(report('plain')).toEqual({
+      sessionId: initSession('plain'),
+      costMicros: Math.round(cost * 1_000_000),
+      reportedError: false,
+      errorText: undefined,
+    });
   });
 
   it('should see the tool use and its result: one assistant event per content block, the result in a user event', () => {
     // Text and tool_use of one model message arrive as two `assistant` events with the same message id.
-    expect(kinds('tool-use')).toEqual(['claude_message', 'claude_message', 'claude_tool_use', 'claude_tool_result', 'claude_message', 'claude_result']);
+    expect(kinds('tool-use')).toEqual([
+      'claude_message',
+      'claude_message',
+      'claude_tool_use',
+      'claude_tool_result',
+      'claude_message',
+      'claude_result',
+    ]);
     expect(report('tool-use')).toMatchObject({ sessionId: initSession('tool-use'), reportedError: false });
     expect(report('tool-use').costMicros).toBeGreaterThan(0);
   });
@@ -59,14 +77,22 @@ describe('claude adapter over recorded Claude Code streams', () => {
     expect(kinds('unknown-session')).toEqual(['claude_result']);
     const failed = report('unknown-session');
     const id = result('unknown-session').session_id as string;
-    expect(failed).toEqual({ sessionId: id, costMicros: 0, reportedError: true, errorText: `No conversation found with session ID: ${id}` });
+    expect(failed).toEqual({
+      sessionId: id,
+      costMicros: 0,
+      reportedError: true,
+      errorText: `No conversation found with session ID: ${id}`,
+    });
     expect(claudeAdapter.isUnknownSession!(failed, stderrOf('claude', 'unknown-session'))).toBe(true);
     expect(claudeAdapter.isUnknownSession!({}, stderrOf('claude', 'unknown-session'))).toBe(true);
   });
 
   it('should recognise the refusal of a session id that is not a UUID as an unknown session', () => {
     const failed = report('not-a-uuid-session');
-    expect(failed).toMatchObject({ reportedError: true, errorText: expect.stringContaining('is not a UUID and does not match any session title') });
+    expect(failed).toMatchObject({
+      reportedError: true,
+      errorText: expect.stringContaining('is not a UUID and does not match any session title'),
+    });
     expect(claudeAdapter.isUnknownSession!(failed, stderrOf('claude', 'not-a-uuid-session'))).toBe(true);
   });
 
@@ -77,7 +103,11 @@ describe('claude adapter over recorded Claude Code streams', () => {
 
   it('should fail an API error that the CLI reports as subtype "success" with is_error', () => {
     expect(result('api-error')).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 529 });
-    expect(report('api-error')).toMatchObject({ reportedError: true, costMicros: 0, errorText: expect.stringMatching(/^API Error: 529 Overloaded\. /) });
+    expect(report('api-error')).toMatchObject({
+      reportedError: true,
+      costMicros: 0,
+      errorText: expect.stringMatching(/^API Error: 529 Overloaded\. /),
+    });
     expect(report('auth-failure')).toMatchObject({ reportedError: true, errorText: 'Invalid API key · Fix external API key' });
     expect(claudeAdapter.isUnknownSession!(report('api-error'), [])).toBe(false);
   });
@@ -94,7 +124,9 @@ describe('codex adapter over recorded Codex CLI streams', () => {
 
   it('should see the command as a tool call and its completion as a tool result', () => {
     expect(kinds('tool-use')).toEqual(['model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'run_complete']);
-    expect(recorded('tool-use')[3]).toMatchObject({ item: { type: 'command_execution', aggregated_output: 'hi-from-codex\n', exit_code: 0 } });
+    expect(recorded('tool-use')[3]).toMatchObject({
+      item: { type: 'command_execution', aggregated_output: 'hi-from-codex\n', exit_code: 0 },
+    });
     expect(report('tool-use')).toEqual({ sessionId: thread('tool-use'), reportedError: false, errorText: undefined });
   });
 
@@ -112,9 +144,13 @@ describe('codex adapter over recorded Codex CLI streams', () => {
     expect(report('api-error')).toEqual({
       sessionId: thread('api-error'),
       reportedError: true,
-      errorText: 'unexpected status 401 Unauthorized: Incorrect API key provided: sk-offl***************cret., url: http://127.0.0.1:8080/v1/responses, request id: req_fake_1',
+      errorText:
+        'unexpected status 401 Unauthorized: Incorrect API key provided: sk-offl***************cret., url: http://127.0.0.1:8080/v1/responses, request id: req_fake_1',
     });
-    expect(report('server-error')).toMatchObject({ reportedError: true, errorText: 'We’re currently experiencing high demand, which may cause temporary errors.' });
+    expect(report('server-error')).toMatchObject({
+      reportedError: true,
+      errorText: 'We’re currently experiencing high demand, which may cause temporary errors.',
+    });
     expect(codexAdapter.isUnknownSession!(report('api-error'), [])).toBe(false);
   });
 });
@@ -130,8 +166,21 @@ describe('gemini adapter over recorded Gemini CLI streams', () => {
   });
 
   it('should see the tool use and its result (whose output the stream leaves empty)', () => {
-    expect(kinds('tool-use')).toEqual(['model_message', 'model_message', 'tool_call', 'tool_result', 'model_message', 'model_message', 'run_complete']);
-    expect(recorded('tool-use')[3]).toMatchObject({ type: 'tool_result', tool_id: recorded('tool-use')[2]!.tool_id, status: 'success', output: '' });
+    expect(kinds('tool-use')).toEqual([
+      'model_message',
+      'model_message',
+      'tool_call',
+      'tool_result',
+      'model_message',
+      'model_message',
+      'run_complete',
+    ]);
+    expect(recorded('tool-use')[3]).toMatchObject({
+      type: 'tool_result',
+      tool_id: recorded('tool-use')[2]!.tool_id,
+      status: 'success',
+      output: '',
+    });
     expect(report('tool-use')).toEqual({ sessionId: initSession('tool-use'), reportedError: false, errorText: undefined });
   });
 
@@ -149,7 +198,8 @@ describe('gemini adapter over recorded Gemini CLI streams', () => {
     expect(report('auth-failure')).toEqual({
       sessionId: initSession('auth-failure'),
       reportedError: true,
-      errorText: '[API Error: {"error":{"code":401,"message":"API key not valid. Please pass a valid API key.","status":"UNAUTHENTICATED"}}]',
+      errorText:
+        '[API Error: {"error":{"code":401,"message":"API key not valid. Please pass a valid API key.","status":"UNAUTHENTICATED"}}]',
     });
     expect(report('api-error')).toMatchObject({ reportedError: true, errorText: expect.stringContaining('"code":500') });
     expect(geminiAdapter.isUnknownSession!(report('api-error'), stderrOf('gemini', 'api-error'))).toBe(false);
@@ -183,8 +233,15 @@ describe('opencode adapter over recorded OpenCode streams', () => {
 
   it('should fail an API error with the name and message of the error event, its only line', () => {
     expect(kinds('auth-failure')).toEqual(['model_message']);
-    expect(report('auth-failure')).toEqual({ sessionId: session('auth-failure'), reportedError: true, errorText: 'APIError: Incorrect API key provided.' });
-    expect(report('api-error')).toMatchObject({ reportedError: true, errorText: 'APIError: The server had an error while processing your request.' });
+    expect(report('auth-failure')).toEqual({
+      sessionId: session('auth-failure'),
+      reportedError: true,
+      errorText: 'APIError: Incorrect API key provided.',
+    });
+    expect(report('api-error')).toMatchObject({
+      reportedError: true,
+      errorText: 'APIError: The server had an error while processing your request.',
+    });
     expect(opencodeAdapter.isUnknownSession!(report('api-error'), [])).toBe(false);
   });
 });
@@ -219,13 +276,21 @@ describe('pi adapter over recorded pi streams', () => {
   });
 
   it('should fail a rejected key from the stop reason, though pi exits 0', () => {
-    expect(report('auth-failure')).toEqual({ sessionId: session('auth-failure'), costMicros: 0, reportedError: true, errorText: '401 Incorrect API key provided.' });
+    expect(report('auth-failure')).toEqual({
+      sessionId: session('auth-failure'),
+      costMicros: 0,
+      reportedError: true,
+      errorText: '401 Incorrect API key provided.',
+    });
     expect(piAdapter.isUnknownSession!(report('auth-failure'), [])).toBe(false);
   });
 
   it('should fail a server error whose retry gave up; the first attempt’s agent_end is a run_complete too', () => {
     expect(kinds('api-error').filter((kind) => kind === 'run_complete')).toHaveLength(2);
     expect(recorded('api-error').at(-1)).toMatchObject({ type: 'auto_retry_end', success: false });
-    expect(report('api-error')).toMatchObject({ reportedError: true, errorText: '500 The server had an error while processing your request.' });
+    expect(report('api-error')).toMatchObject({
+      reportedError: true,
+      errorText: '500 The server had an error while processing your request.',
+    });
   });
 });

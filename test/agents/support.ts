@@ -16,11 +16,13 @@ export const job = (overrides: Partial<JobPayload> = {}): JobPayload => ({
 });
 
 /** The JSON lines of `test/fixtures/<cli>/<name>.jsonl`. */
-export const fixtures = (cli: string) => (name: string): Json[] =>
-  readFileSync(new URL(`../fixtures/${cli}/${name}.jsonl`, import.meta.url), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Json);
+export const fixtures =
+  (cli: string) =>
+  (name: string): Json[] =>
+    readFileSync(new URL(`../fixtures/${cli}/${name}.jsonl`, import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Json);
 
 /** The report the runner would fold from these lines. */
 export const reportOf = (adapter: AgentAdapter, messages: Json[]): RunReport =>
@@ -43,4 +45,6 @@ export const refusalOf = (adapter: AgentAdapter, overrides: Partial<JobPayload>)
 
 /** What a refusal says: the field, its value, and why. */
 export const refusedField = (field: string, value: string) =>
-  new RegExp(`^${field.replace(/[[\].]/g, '\\$&')} ${JSON.stringify(value)} starts with "-" and would be read as a flag by the agent CLI, so the agent was not started; correct ${field.replace(/[[\].]/g, '\\$&')} in the job`);
+  new RegExp(
+    `^${field.replace(/[[\].]/g, '\\$&')} ${JSON.stringify(value)} starts with "-" and would be read as a flag by the agent CLI, so the agent was not started; correct ${field.replace(/[[\].]/g, '\\$&')} in the job`,
+  );

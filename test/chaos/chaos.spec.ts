@@ -34,17 +34,54 @@ const rows: Row[] = [];
 const random = seeded(42);
 
 afterAll(() => {
-  const header = ['scenario', 'faults injected', 'lines printed', 'lines delivered', 'duplicates', 'lost', 's to recover', 'job', 'orphans'];
-  const lines = rows.map((row) => [row.scenario, row.faults, row.printed, row.delivered, row.duplicates, row.lost, row.recoverSec, row.status, row.orphans]);
+  const header = [
+    'scenario',
+    'faults injected',
+    'lines printed',
+    'lines delivered',
+    'duplicates',
+    'lost',
+    's to recover',
+    'job',
+    'orphans',
+  ];
+  const lines = rows.map((row) => [
+    row.scenario,
+    row.faults,
+    row.printed,
+    row.delivered,
+    row.duplicates,
+    row.lost,
+    row.recoverSec,
+    row.status,
+    row.orphans,
+  ]);
   process.stdout.write(`\nFault injection (${LINES} lines, a line every ${DELAY_MS} ms)\n${markdownTable(header, lines)}\n`);
 });
 
 describe('fault injection', () => {
   it.each<[string, (faults: FaultControl) => Interceptor]>([
     ['no faults', () => () => undefined],
-    ['500/502/503 on a third of the writes', (faults) => ({ method }) => (method === 'POST' && faults.roll(0.33) ? { respond: { status: faults.pick([500, 502, 503]), body: '{"error":"internal_error"}' } } : undefined)],
-    ['connections dropped before the server', (faults) => ({ method }) => (method === 'POST' && faults.roll(0.2) ? { drop: true } : undefined)],
-    ['answers lost after the server stored the batch', (faults) => ({ path }) => (path.endsWith('/events') && faults.roll(0.25) ? { dropAnswer: true } : undefined)],
+    [
+      '500/502/503 on a third of the writes',
+      (faults) =>
+        ({ method }) =>
+          method === 'POST' && faults.roll(0.33)
+            ? { respond: { status: faults.pick([500, 502, 503]), body: '{"error":"internal_error"}' } }
+            : undefined,
+    ],
+    [
+      'connections dropped before the server',
+      (faults) =>
+        ({ method }) =>
+          method === 'POST' && faults.roll(0.2) ? { drop: true } : undefined,
+    ],
+    [
+      'answers lost after the server stored the batch',
+      (faults) =>
+        ({ path }) =>
+          path.endsWith('/events') && faults.roll(0.25) ? { dropAnswer: true } : undefined,
+    ],
     ['delays up to 300 ms', (faults) => () => (faults.roll(0.5) ? { delayMs: Math.floor(random() * 300) } : undefined)],
     ['network cut for 2 s, twice', (faults) => () => (faults.cut() ? { drop: true } : undefined)],
   ])('should deliver every line exactly once in order: %s', { timeout: 180_000 }, async (scenario, makeInterceptor) => {
@@ -53,18 +90,28 @@ describe('fault injection', () => {
   });
 
   it('should deliver every line exactly once in order: server restarted mid-job', { timeout: 180_000 }, async () => {
-    const row = await runScenario('server restarted mid-job', () => () => undefined, async ({ restartServer, faults }) => {
-      faults.count++;
-      await restartServer();
-    });
+    const row = await runScenario(
+      'server restarted mid-job',
+      () => () => undefined,
+      async ({ restartServer, faults }) => {
+        faults.count++;
+        await restartServer();
+      },
+    );
     expect(row).toMatchObject({ duplicates: 0, lost: 0, status: 'completed', orphans: 0 });
   });
 
-  it('should deliver every line exactly once in order: runner killed with kill -9 mid-job (the job fails as stopped mid-job)', { timeout: 180_000 }, async () => {
-    const row = await runScenario('runner killed with kill -9 mid-job', () => () => undefined, async ({ restartRunner, faults }) => {
-      faults.count++;
-      await restartRunner();
-    });
+  it('should deliver every line exactly once in order: runner killed with kill -9 mid-job (the job fails as stopped mid-job)', {
+    timeout: 180_000,
+  }, async () => {
+    const row = await runScenario(
+      'runner killed with kill -9 mid-job',
+      () => () => undefined,
+      async ({ restartRunner, faults }) => {
+        faults.count++;
+        await restartRunner();
+      },
+    );
     expect(row).toMatchObject({ duplicates: 0, lost: 0, status: 'failed', orphans: 0 });
   });
 });
@@ -85,7 +132,11 @@ interface MidJobActions {
   faults: FaultControl;
 }
 
-async function runScenario(scenario: string, makeInterceptor: (faults: FaultControl) => Interceptor, midJob?: (actions: MidJobActions) => Promise<void>): Promise<Row> {
+async function runScenario(
+  scenario: string,
+  makeInterceptor: (faults: FaultControl) => Interceptor,
+  midJob?: (actions: MidJobActions) => Promise<void>,
+): Promise<Row> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chaos-server-'));
   let server: ControlPlane = await startControlPlane({ dataDir, longPollMs: 3_000 });
   const port = Number(new URL(server.url).port);
@@ -131,7 +182,11 @@ async function runScenario(scenario: string, makeInterceptor: (faults: FaultCont
   const spoolDir = runner.spoolDir;
   try {
     if (midJob) {
-      await until(async () => (await server.admin.getJob(job.jobId)).eventCount > LINES / 5, 30_000, () => `${scenario}: the job never streamed`);
+      await until(
+        async () => (await server.admin.getJob(job.jobId)).eventCount > LINES / 5,
+        30_000,
+        () => `${scenario}: the job never streamed`,
+      );
       await midJob({
         faults,
         async restartServer() {
@@ -147,10 +202,18 @@ async function runScenario(scenario: string, makeInterceptor: (faults: FaultCont
         },
       });
     }
-    await until(async () => ['completed', 'failed', 'cancelled'].includes((await server.admin.getJob(job.jobId)).status), 120_000, () => `${scenario}: the job never ended\n${runner.stderr}`);
+    await until(
+      async () => ['completed', 'failed', 'cancelled'].includes((await server.admin.getJob(job.jobId)).status),
+      120_000,
+      () => `${scenario}: the job never ended\n${runner.stderr}`,
+    );
     const ended = Date.now();
     // The runner removes the spool once it has the server's answer to the completion.
-    await until(() => readdirSync(spoolDir).length === 0, 30_000, () => `${scenario}: the spool was never emptied\n${runner.stderr}`);
+    await until(
+      () => readdirSync(spoolDir).length === 0,
+      30_000,
+      () => `${scenario}: the spool was never emptied\n${runner.stderr}`,
+    );
     const final = await server.admin.getJob(job.jobId);
     const printed = Number(readFileSync(progressFile, 'utf8'));
     const delivery = deliveryOf(numberedLines(await storedEvents(server.admin, job.jobId), 'line'), printed);

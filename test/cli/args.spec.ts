@@ -28,7 +28,9 @@ describe('parseFlags', () => {
   it('should name unknown flags, repeated flags and missing values, all at once', () => {
     expect(() => parseFlags(['--nope', '-q'], FLAGS, 'x')).toThrow(/unknown flag\(s\): --nope, -q. Run "x --help"/);
     expect(() => parseFlags(['--company', 'a', '--company=b'], FLAGS, 'x')).toThrow(/--company was given 2 times; give it once/);
-    expect(() => parseFlags(['--company', '--json'], FLAGS, 'x')).toThrow(/^unknown or malformed flag\(s\): --company \(given without a value\); write --company=<value>/);
+    expect(() => parseFlags(['--company', '--json'], FLAGS, 'x')).toThrow(
+      /^unknown or malformed flag\(s\): --company \(given without a value\); write --company=<value>/,
+    );
     expect(() => parseFlags(['--nope'], FLAGS, 'x')).toThrow(ConfigError);
     try {
       parseFlags(['--nope', '--limit=1', '--limit=2'], FLAGS, 'x');

@@ -39,7 +39,10 @@ describe('founderos-runner doctor', () => {
   };
   const doctor = async (argv: string[], overrides: Partial<DoctorDeps> = {}) => {
     let output = '';
-    const code = await doctorCommand(['--json', ...argv], deps(overrides), { stdout: (text) => (output += text), stderr: (text) => (output += text) });
+    const code = await doctorCommand(['--json', ...argv], deps(overrides), {
+      stdout: (text) => (output += text),
+      stderr: (text) => (output += text),
+    });
     const report = JSON.parse(output) as DoctorReport;
     const check = (name: string) => report.checks.find((candidate) => candidate.name === name)!;
     return { code, report, check, output };
@@ -50,7 +53,11 @@ describe('founderos-runner doctor', () => {
     const job = await server.enqueue({ mode: 'stream', lines: 1 });
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `${server.token}\n`, { mode: 0o600 });
-    const { code, report, check, output } = await doctor([`--server-url=${server.url}`, `--token-file=${tokenFile}`, `--claude-bin=${FAKE_CLAUDE}`]);
+    const { code, report, check, output } = await doctor([
+      `--server-url=${server.url}`,
+      `--token-file=${tokenFile}`,
+      `--claude-bin=${FAKE_CLAUDE}`,
+    ]);
     expect(code).toBe(0);
     expect(report.ok).toBe(true);
     expect(check('node')).toMatchObject({ status: 'ok' });
@@ -68,7 +75,12 @@ describe('founderos-runner doctor', () => {
   });
 
   it('should fail a missing claude, or a missing CLI the user configured, with the install hint', async () => {
-    const { code, check } = await doctor([`--server-url=${server.url}`, `--token=${server.token}`, '--claude-bin=/nowhere/claude', '--codex-bin=/nowhere/codex']);
+    const { code, check } = await doctor([
+      `--server-url=${server.url}`,
+      `--token=${server.token}`,
+      '--claude-bin=/nowhere/claude',
+      '--codex-bin=/nowhere/codex',
+    ]);
     expect(code).toBe(1);
     expect(check('agent claude')).toEqual({
       name: 'agent claude',
@@ -111,14 +123,22 @@ describe('founderos-runner doctor', () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const { code, check } = await doctor([`--server-url=${url}`, `--token=${server.token}`, `--claude-bin=${FAKE_CLAUDE}`]);
     expect(code).toBe(1);
-    expect(check('server')).toMatchObject({ status: 'fail', detail: expect.stringContaining(`${url} did not answer: connect ECONNREFUSED`), fix: expect.stringContaining('--server-url') });
+    expect(check('server')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`${url} did not answer: connect ECONNREFUSED`),
+      fix: expect.stringContaining('--server-url'),
+    });
     expect(check('token')).toMatchObject({ status: 'warn', detail: expect.stringContaining('not checked') });
     expect(check('clock')).toMatchObject({ status: 'warn', detail: 'not checked: the server did not answer' });
   });
 
   it("should warn when this machine's clock is more than 60 s off the server's Date", async () => {
     const { check, code } = await doctor(good(), { now: () => Date.now() + 120_000 });
-    expect(check('clock')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^this machine's clock is 1[12]\d s ahead of the server's$/), fix: expect.stringContaining('timedatectl') });
+    expect(check('clock')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^this machine's clock is 1[12]\d s ahead of the server's$/),
+      fix: expect.stringContaining('timedatectl'),
+    });
     expect(code).toBe(0);
   });
 
@@ -138,7 +158,12 @@ describe('founderos-runner doctor', () => {
     const { check } = await doctor([...good(), `--spool-dir=${join(readOnly, 'spool')}`]);
     // root ignores permissions: then the directory simply works.
     if (process.getuid?.() === 0) expect(check('spool dir').status).toBe('ok');
-    else expect(check('spool dir')).toMatchObject({ status: 'fail', detail: expect.stringContaining('EACCES'), fix: expect.stringContaining('--spool-dir') });
+    else
+      expect(check('spool dir')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('EACCES'),
+        fix: expect.stringContaining('--spool-dir'),
+      });
   });
 
   it('should read the config file like start, and warn when it exposes the token', async () => {
@@ -147,13 +172,20 @@ describe('founderos-runner doctor', () => {
     chmodSync(path, 0o644);
     const { code, check } = await doctor([`--config=${path}`]);
     expect(code).toBe(0);
-    expect(check('config')).toMatchObject({ status: 'warn', detail: expect.stringContaining(`config file ${path}`), fix: 'make the config file readable only by you' });
+    expect(check('config')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining(`config file ${path}`),
+      fix: 'make the config file readable only by you',
+    });
     expect(check('token').status).toBe('ok');
   });
 
   it('should print a checklist, one line per check, with a fix for each failure', async () => {
     let output = '';
-    const code = await doctorCommand([`--server-url=${server.url}`, `--token=${UNKNOWN_TOKEN}`, `--claude-bin=${FAKE_CLAUDE}`], deps(), { stdout: (text) => (output += text), stderr: (text) => (output += text) });
+    const code = await doctorCommand([`--server-url=${server.url}`, `--token=${UNKNOWN_TOKEN}`, `--claude-bin=${FAKE_CLAUDE}`], deps(), {
+      stdout: (text) => (output += text),
+      stderr: (text) => (output += text),
+    });
     expect(code).toBe(1);
     const lines = output.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^founderos-runner v\S+ doctor$/);

@@ -7,7 +7,12 @@ import { START_SETTINGS } from '../../src/cli/start/settings.js';
 import { startCommand } from '../../src/cli/start/command.js';
 
 describe('--help written from the declared settings', () => {
-  const helps = { 'founderos-runner --help': toolHelp(), 'start --help': startHelp(), 'doctor --help': doctorHelp(), 'service --help': serviceHelp() };
+  const helps = {
+    'founderos-runner --help': toolHelp(),
+    'start --help': startHelp(),
+    'doctor --help': doctorHelp(),
+    'service --help': serviceHelp(),
+  };
 
   it.each(Object.entries(helps))('%s should list every setting of start with its variable', (_, help) => {
     for (const setting of START_SETTINGS) {

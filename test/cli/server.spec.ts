@@ -35,7 +35,12 @@ describe('server command', () => {
     // The admin CLI finds the key in the data dir, as it would on the server's machine.
     const admin = captureIo({});
     const companyId = company('disk');
-    expect(await runAdminCommand(['tokens', 'create', '--company', companyId, '--server-url', first.url, '--data-dir', dataDir, '--json'], admin)).toBe(0);
+    expect(
+      await runAdminCommand(
+        ['tokens', 'create', '--company', companyId, '--server-url', first.url, '--data-dir', dataDir, '--json'],
+        admin,
+      ),
+    ).toBe(0);
     const { info } = JSON.parse(admin.out);
     expect(await first.stop()).toBe(0);
     expect(first.io.out).toContain('stopped.');
@@ -44,7 +49,9 @@ describe('server command', () => {
     const second = await serve();
     expect(second.io.out).toContain(`in ${join(dataDir, 'admin.key')}`);
     const again = captureIo({});
-    expect(await runAdminCommand(['tokens', 'list', '--company', companyId, '--server-url', second.url, '--data-dir', dataDir, '--json'], again)).toBe(0);
+    expect(
+      await runAdminCommand(['tokens', 'list', '--company', companyId, '--server-url', second.url, '--data-dir', dataDir, '--json'], again),
+    ).toBe(0);
     expect(JSON.parse(again.out).tokens).toEqual([expect.objectContaining({ tokenId: info.tokenId })]);
     expect(await second.stop()).toBe(0);
   });
@@ -89,7 +96,12 @@ describe('server command', () => {
       const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...argv], io, stop.signal);
       const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
       const admin = captureIo({});
-      expect(await runAdminCommand(['tokens', 'create', '--company', company('ttl'), '--server-url', url, '--data-dir', dataDir, '--json'], admin)).toBe(0);
+      expect(
+        await runAdminCommand(
+          ['tokens', 'create', '--company', company('ttl'), '--server-url', url, '--data-dir', dataDir, '--json'],
+          admin,
+        ),
+      ).toBe(0);
       stop.abort();
       expect(await exited).toBe(0);
       const { info } = JSON.parse(admin.out);

@@ -86,7 +86,9 @@ describe('founderos-runner service', () => {
       expect(text).toContain('<key>KeepAlive</key> <dict> <key>SuccessfulExit</key> <false/> </dict>');
       expect(text).toContain('<key>ThrottleInterval</key> <integer>10</integer>');
       expect(text).toContain('<key>ExitTimeOut</key> <integer>960</integer>');
-      expect(lines()).toEqual(expect.arrayContaining([`would run: launchctl unload ${plistPath}`, `would run: launchctl load -w ${plistPath}`]));
+      expect(lines()).toEqual(
+        expect.arrayContaining([`would run: launchctl unload ${plistPath}`, `would run: launchctl load -w ${plistPath}`]),
+      );
       expect(output).not.toContain(TOKEN);
       expect(ran).toEqual([]);
       expect(existsSync(join(home, 'Library'))).toBe(false);
@@ -94,13 +96,22 @@ describe('founderos-runner service', () => {
 
     it('should print the NSSM commands, the token read from the prompt, never printed', async () => {
       const windowsHome = 'C:\\Users\\me';
-      expect(await serviceCommand(['install', '--dry-run', ...SETTINGS], { ...deps('win32'), home: windowsHome, execPath: 'C:\\Program Files\\nodejs\\node.exe', cliPath: 'C:\\npm\\founderos-runner.js' })).toBe(0);
+      expect(
+        await serviceCommand(['install', '--dry-run', ...SETTINGS], {
+          ...deps('win32'),
+          home: windowsHome,
+          execPath: 'C:\\Program Files\\nodejs\\node.exe',
+          cliPath: 'C:\\npm\\founderos-runner.js',
+        }),
+      ).toBe(0);
       expect(lines()).toEqual(
         expect.arrayContaining([
           `set FOUNDEROS_RUNNER_TOKEN=${PREVIEW}   (type your whole token here)`,
           'nssm install FounderOSRunner "C:\\Program Files\\nodejs\\node.exe" C:\\npm\\founderos-runner.js start',
           'nssm set FounderOSRunner AppDirectory C:\\Users\\me',
-          expect.stringMatching(/^nssm set FounderOSRunner AppEnvironmentExtra FOUNDEROS_RUNNER_TOKEN=%FOUNDEROS_RUNNER_TOKEN% FOUNDEROS_RUNNER_URL=https:\/\/founderos\.example\.com .*FOUNDEROS_CODEX_BIN=\/opt\/codex$/),
+          expect.stringMatching(
+            /^nssm set FounderOSRunner AppEnvironmentExtra FOUNDEROS_RUNNER_TOKEN=%FOUNDEROS_RUNNER_TOKEN% FOUNDEROS_RUNNER_URL=https:\/\/founderos\.example\.com .*FOUNDEROS_CODEX_BIN=\/opt\/codex$/,
+          ),
           'nssm set FounderOSRunner AppExit Default Restart',
           'nssm set FounderOSRunner AppExit 2 Exit',
           'nssm set FounderOSRunner AppExit 3 Exit',
@@ -115,7 +126,12 @@ describe('founderos-runner service', () => {
 
     it('should print the uninstall and status steps of each platform', async () => {
       await service('linux', ['uninstall', '--dry-run']);
-      expect(lines()).toEqual(expect.arrayContaining(['would run: systemctl --user disable --now founderos-runner', `would remove ${join(home, '.config', 'systemd', 'user', 'founderos-runner.service')}`]));
+      expect(lines()).toEqual(
+        expect.arrayContaining([
+          'would run: systemctl --user disable --now founderos-runner',
+          `would remove ${join(home, '.config', 'systemd', 'user', 'founderos-runner.service')}`,
+        ]),
+      );
       output = '';
       await service('darwin', ['uninstall', '--dry-run']);
       expect(lines()).toContain(`would run: launchctl unload -w ${join(home, 'Library', 'LaunchAgents', 'dev.founderos.runner.plist')}`);
@@ -166,15 +182,21 @@ describe('founderos-runner service', () => {
     expect(output).not.toContain(TOKEN);
   });
 
-  it('should warn when the CLI runs from npx\'s cache, which npm may clean', async () => {
+  it("should warn when the CLI runs from npx's cache, which npm may clean", async () => {
     const cliPath = '/home/me/.npm/_npx/1a2b/node_modules/@founderos/runner/dist/bin/founderos-runner.js';
     expect(await serviceCommand(['install', '--dry-run', ...SETTINGS], { ...deps('linux'), cliPath })).toBe(0);
-    expect(lines()).toContain(`note: warning: ${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`);
+    expect(lines()).toContain(
+      `note: warning: ${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`,
+    );
   });
 
   it('should warn that --token is visible to every local user while the install runs', async () => {
     expect(await service('linux', ['install', '--dry-run', ...SETTINGS])).toBe(0);
-    expect(lines()).toContainEqual(expect.stringMatching(/^note: warning: the token \(fos_s3Cr…\) was given as --token on the command line, where every user of this machine can read it/));
+    expect(lines()).toContainEqual(
+      expect.stringMatching(
+        /^note: warning: the token \(fos_s3Cr…\) was given as --token on the command line, where every user of this machine can read it/,
+      ),
+    );
   });
 
   it('should keep a token that came from --token-file in that file: the service reads the file, never a copy', async () => {

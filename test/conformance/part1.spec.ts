@@ -127,7 +127,14 @@ function part1Suite(makeBackend: () => Promise<Backend>) {
     // One line per batch first (a trickling agent), then the runner's live batches of up to 32.
     for (const text of lines.slice(0, 12)) expect((await runner.events(job.jobId, [line(text)])).status).toBe(204);
     for (let at = 12; at < lines.length; at += 32) {
-      expect((await runner.events(job.jobId, lines.slice(at, at + 32).map((text) => line(text)))).status).toBe(204);
+      expect(
+        (
+          await runner.events(
+            job.jobId,
+            lines.slice(at, at + 32).map((text) => line(text)),
+          )
+        ).status,
+      ).toBe(204);
     }
     expect((await runner.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
 

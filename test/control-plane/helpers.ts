@@ -61,7 +61,11 @@ export class RunnerHttp {
     readonly token: string,
   ) {}
 
-  async raw(method: string, path: string, options: { body?: string; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<RawResponse> {
+  async raw(
+    method: string,
+    path: string,
+    options: { body?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<RawResponse> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...options.headers },

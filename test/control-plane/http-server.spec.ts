@@ -26,7 +26,11 @@ describe('http server', () => {
             return { status: 204 };
           },
         },
-        { method: 'POST', path: '/echo/:name', handler: async (ctx) => ({ status: 200, body: { name: ctx.params.name, body: await ctx.readJson() } }) },
+        {
+          method: 'POST',
+          path: '/echo/:name',
+          handler: async (ctx) => ({ status: 200, body: { name: ctx.params.name, body: await ctx.readJson() } }),
+        },
         {
           method: 'GET',
           path: '/boom',

@@ -6,7 +6,10 @@ describe('migration 2 (token expiry)', () => {
   it('should give the tokens of an older database 90 days from the upgrade', async () => {
     const db = await openDb({});
     try {
-      await migrate(db, MIGRATIONS.filter((m) => m.version === 1));
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version === 1),
+      );
       await db.query(
         `INSERT INTO tokens (id, company_id, token_hash, preview, created_at)
          VALUES ('00000000-0000-4000-8000-000000000001', 'acme', 'h', 'fos_abcd', now() - interval '400 days')`,

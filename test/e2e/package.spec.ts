@@ -26,7 +26,9 @@ interface Run {
 function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve) => {
     // npm's own variables from an outer `npm test` would point the inner npm at this repository.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_') && !name.startsWith('FOUNDEROS_')));
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('npm_') && !name.startsWith('FOUNDEROS_')),
+    );
     execFile(command, [...args], { cwd, env: { ...base, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
@@ -38,7 +40,8 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
   let app: string;
   let server: TestControlPlane;
   /** The installed CLI, with its own state folder: a spool left by a real runner on this machine must not change a run. */
-  const npx = (args: string[], env: NodeJS.ProcessEnv = {}) => run('npx', ['--no-install', 'founderos-runner', ...args], app, { XDG_STATE_HOME: join(dir, 'state'), ...env }, 30_000);
+  const npx = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    run('npx', ['--no-install', 'founderos-runner', ...args], app, { XDG_STATE_HOME: join(dir, 'state'), ...env }, 30_000);
 
   beforeAll(async () => {
     expect(existsSync(RUNNER_BIN), 'build first (npm test does): dist/ is what gets packed').toBe(true);
@@ -86,16 +89,35 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
   });
 
   it('should expose @founderos/runner/operators at run time, with its types', async () => {
-    const imported = await run(process.execPath, ['--input-type=module', '-e', "console.log(JSON.stringify(Object.keys(await import('@founderos/runner/operators'))))"], app);
+    const imported = await run(
+      process.execPath,
+      ['--input-type=module', '-e', "console.log(JSON.stringify(Object.keys(await import('@founderos/runner/operators'))))"],
+      app,
+    );
     expect(imported.code, imported.stderr).toBe(0);
-    expect(JSON.parse(imported.stdout)).toEqual(expect.arrayContaining(['activeWhile', 'alongside', 'batch', 'isTransientError', 'poll', 'retryBackoff', 'sequenceEvents', 'splitLines']));
+    expect(JSON.parse(imported.stdout)).toEqual(
+      expect.arrayContaining([
+        'activeWhile',
+        'alongside',
+        'batch',
+        'isTransientError',
+        'poll',
+        'retryBackoff',
+        'sequenceEvents',
+        'splitLines',
+      ]),
+    );
 
     // The types resolve through the `exports` map, as a NodeNext consumer's compiler sees them.
     writeFileSync(
       join(app, 'check.ts'),
       "import type { OperatorFunction } from 'rxjs';\nimport { batch, type BatchOptions } from '@founderos/runner/operators';\nconst options: BatchOptions = { windowMs: 50, max: 32 };\nexport const op: OperatorFunction<string, string[]> = batch<string>(options);\n",
     );
-    const typed = await run(process.execPath, [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check.ts'], app);
+    const typed = await run(
+      process.execPath,
+      [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check.ts'],
+      app,
+    );
     expect(typed.code, typed.stdout + typed.stderr).toBe(0);
     expect(existsSync(join(app, 'node_modules', '@founderos', 'runner', 'dist', 'operators', 'index.d.ts'))).toBe(true);
   });
@@ -115,7 +137,11 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
       join(app, 'check-control-plane.ts'),
       "import { startControlPlane, type ControlPlaneOptions } from '@founderos/runner/control-plane';\nconst options: ControlPlaneOptions = { longPollMs: 1_000 };\nexport const started = startControlPlane(options);\n",
     );
-    const typed = await run(process.execPath, [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check-control-plane.ts'], app);
+    const typed = await run(
+      process.execPath,
+      [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check-control-plane.ts'],
+      app,
+    );
     expect(typed.code, typed.stdout + typed.stderr).toBe(0);
   });
 });

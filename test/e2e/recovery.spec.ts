@@ -24,7 +24,11 @@ describe('durable delivery (end to end)', () => {
   });
 
   const start = (env: NodeJS.ProcessEnv = {}, serverUrl = server.url) => {
-    const runner = new RunnerProcess(['start', `--server-url=${serverUrl}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, ...env });
+    const runner = new RunnerProcess(['start', `--server-url=${serverUrl}`], {
+      FOUNDEROS_RUNNER_TOKEN: server.token,
+      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+      ...env,
+    });
     runners.push(runner);
     return runner;
   };
@@ -37,7 +41,9 @@ describe('durable delivery (end to end)', () => {
   /** The `line N` numbers of the stored events, in seq order. */
   const lineNumbers = (events: { payload?: unknown }[]) =>
     events.flatMap((event) => {
-      const match = /^line (\d+)$/.exec((event.payload as { message?: { content?: { text?: string }[] } }).message?.content?.[0]?.text ?? '');
+      const match = /^line (\d+)$/.exec(
+        (event.payload as { message?: { content?: { text?: string }[] } }).message?.content?.[0]?.text ?? '',
+      );
       return match ? [Number(match[1])] : [];
     });
   const expectOnceInOrder = (events: { seq?: number | null; eventId: string }[]) => {
@@ -49,7 +55,11 @@ describe('durable delivery (end to end)', () => {
     const progressFile = join(mkdtempSync(join(tmpdir(), 'progress-')), 'printed');
     const job = await server.enqueue({ mode: 'stream', lines, delayMs, progressFile });
     const first = start();
-    await until(async () => (await server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill, 15_000, () => 'the job never streamed');
+    await until(
+      async () => (await server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill,
+      15_000,
+      () => 'the job never streamed',
+    );
     first.signal('SIGKILL');
     await first.exit;
     const printed = () => (existsSync(progressFile) ? Number(readFileSync(progressFile, 'utf8')) : 0);
@@ -71,14 +81,22 @@ describe('durable delivery (end to end)', () => {
     expect(lines.length).toBeGreaterThanOrEqual(printed());
     await second.waitForLog(/delivering what a previous run left/);
     // The server stores the completion a moment before the runner, having its answer, removes the spool.
-    await until(() => readdirSync(spoolDir).length === 0, 5_000, () => `the spool still holds ${readdirSync(spoolDir).join(', ')}`);
+    await until(
+      () => readdirSync(spoolDir).length === 0,
+      5_000,
+      () => `the spool still holds ${readdirSync(spoolDir).join(', ')}`,
+    );
   });
 
   it('should deliver what the agent printed while no runner was alive, up to its final result', async () => {
     const { job, spoolDir, printed } = await killRunnerMidJob(400, 3, 20);
     const { eventCount: deliveredBeforeRestart } = await server.admin.getJob(job.jobId);
     // The agent goes on without a runner, to its end: nothing it writes is lost on a closed pipe.
-    await until(() => printed() === 400, 15_000, () => 'the agent did not finish');
+    await until(
+      () => printed() === 400,
+      15_000,
+      () => 'the agent did not finish',
+    );
 
     start({ FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
     expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
@@ -102,7 +120,11 @@ describe('durable delivery (end to end)', () => {
     expect(isAlive(pid) && isAlive(grandchildPid)).toBe(true);
 
     const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
-    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 10_000, () => `orphans survived the restart:\n${second.stderr}`);
+    await until(
+      () => !isAlive(pid) && !isAlive(grandchildPid),
+      10_000,
+      () => `orphans survived the restart:\n${second.stderr}`,
+    );
     expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
   });
 
@@ -119,7 +141,11 @@ describe('durable delivery (end to end)', () => {
 
     const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
     expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
-    await until(() => readdirSync(first.spoolDir).length === 0, 5_000, () => `the spool dir still holds ${readdirSync(first.spoolDir).join(', ')}:\n${second.stderr}`);
+    await until(
+      () => readdirSync(first.spoolDir).length === 0,
+      5_000,
+      () => `the spool dir still holds ${readdirSync(first.spoolDir).join(', ')}:\n${second.stderr}`,
+    );
   });
 
   it('should keep the agent running while the server is unreachable and deliver everything in order once it is back', async () => {
@@ -145,7 +171,9 @@ describe('durable delivery (end to end)', () => {
   });
 
   it('should work with a server that only speaks Part 1 (no heartbeat route), and stop asking for heartbeats', async () => {
-    const proxy = await startRecordingProxy(server.url, ({ path }) => (path.endsWith('/heartbeat') ? { respond: { status: 404, body: '{"error":"not_found"}' } } : undefined));
+    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+      path.endsWith('/heartbeat') ? { respond: { status: 404, body: '{"error":"not_found"}' } } : undefined,
+    );
     try {
       const first = await server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
       const second = await server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });

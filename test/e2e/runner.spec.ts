@@ -26,7 +26,11 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   const start = (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, serverUrl = server.url) =>
-    (runner = new RunnerProcess(['start', `--server-url=${serverUrl}`, ...extraArgs], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, ...env }));
+    (runner = new RunnerProcess(['start', `--server-url=${serverUrl}`, ...extraArgs], {
+      FOUNDEROS_RUNNER_TOKEN: server.token,
+      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+      ...env,
+    }));
 
   it('should deliver 10,000 lines once each, in order, in batches of at most 32, and report cost, session and version', async () => {
     const proxy = await startRecordingProxy(server.url);
@@ -34,13 +38,21 @@ describe('founderos-runner start (end to end)', () => {
       const job = await server.enqueue({ mode: 'stream', lines: 10_000 });
       start([], {}, proxy.url);
       const done = await server.waitForJob(job.jobId, undefined, 60_000);
-      expect(done).toMatchObject({ status: 'completed', exitCode: 0, costMicros: 41200, resultSessionId: 'fake-session-0001', cliVersion: '9.9.9 (Fake Claude)' });
+      expect(done).toMatchObject({
+        status: 'completed',
+        exitCode: 0,
+        costMicros: 41200,
+        resultSessionId: 'fake-session-0001',
+        cliVersion: '9.9.9 (Fake Claude)',
+      });
 
       const events = await server.events(job.jobId);
       // init + 10,000 lines + tool use + tool result + result
       expect(events).toHaveLength(10_004);
       expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
-      const texts = events.slice(1, 10_001).map((event) => (event.payload as { message: { content: { text: string }[] } }).message.content[0]!.text);
+      const texts = events
+        .slice(1, 10_001)
+        .map((event) => (event.payload as { message: { content: { text: string }[] } }).message.content[0]!.text);
       expect(texts).toEqual(texts.map((_, index) => `line ${index}`));
       expect(events.slice(-3).map((event) => event.kind)).toEqual(['claude_tool_use', 'claude_tool_result', 'claude_result']);
 
@@ -79,8 +91,15 @@ describe('founderos-runner start (end to end)', () => {
     runner!.signal('SIGINT');
     const { code } = await runner!.exit;
     expect(code).toBe(0);
-    expect(await server.admin.getJob(job.jobId)).toMatchObject({ status: 'cancelled', errorMessage: expect.stringContaining('told to stop now') });
-    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 2_000, () => 'agent processes survived the cancel');
+    expect(await server.admin.getJob(job.jobId)).toMatchObject({
+      status: 'cancelled',
+      errorMessage: expect.stringContaining('told to stop now'),
+    });
+    await until(
+      () => !isAlive(pid) && !isAlive(grandchildPid),
+      2_000,
+      () => 'agent processes survived the cancel',
+    );
   });
 
   it('should fail a job that runs past its timeout, and kill the agent and its grandchildren', async () => {
@@ -89,7 +108,11 @@ describe('founderos-runner start (end to end)', () => {
     const done = await server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^timed out after 1 s/) });
     const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
-    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 3_000, () => 'agent processes survived the timeout');
+    await until(
+      () => !isAlive(pid) && !isAlive(grandchildPid),
+      3_000,
+      () => 'agent processes survived the timeout',
+    );
   });
 
   it('should report a non-zero exit as failed with the end of stderr', async () => {
@@ -103,7 +126,10 @@ describe('founderos-runner start (end to end)', () => {
   it('should report an error result as failed even when claude says "success"', async () => {
     const job = await server.enqueue({ mode: 'error-result' });
     start();
-    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: 'Failed to authenticate: OAuth session expired' });
+    expect(await server.waitForJob(job.jobId)).toMatchObject({
+      status: 'failed',
+      errorMessage: 'Failed to authenticate: OAuth session expired',
+    });
   });
 
   it('should turn garbage and invalid UTF-8 into text lines, decoding characters split across chunks', async () => {
@@ -146,7 +172,11 @@ describe('founderos-runner start (end to end)', () => {
       'crlf\r\nlone\rcr\n',
       '{"type":"result","subtype":"success","is_error":false,"result":"done \\udc00","session_id":"hostile-session","total_cost_usd":0.5}\n',
     ];
-    const job = await server.enqueue({ mode: 'print', chunks: stdout.map((chunk) => (typeof chunk === 'object' && 'times' in chunk ? chunk : base64(chunk))), stderr: [base64('err\0\n')] });
+    const job = await server.enqueue({
+      mode: 'print',
+      chunks: stdout.map((chunk) => (typeof chunk === 'object' && 'times' in chunk ? chunk : base64(chunk))),
+      stderr: [base64('err\0\n')],
+    });
     start();
     const done = await server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'completed', errorMessage: null, resultSessionId: 'hostile-session', costMicros: 500_000 });
@@ -183,7 +213,9 @@ describe('founderos-runner start (end to end)', () => {
       start([], { FOUNDEROS_RUNNER_TOKEN: small.token }, small.url);
       const done = await small.waitForJob(job.jobId);
       expect(done).toMatchObject({ status: 'failed', exitCode: 0 });
-      expect(done.errorMessage).toMatch(/^the agent finished \(exit 0\), but 1 event in 1 batch was not accepted by the server \(413 payload_too_large, requestId [^)]+\); the transcript is incomplete$/);
+      expect(done.errorMessage).toMatch(
+        /^the agent finished \(exit 0\), but 1 event in 1 batch was not accepted by the server \(413 payload_too_large, requestId [^)]+\); the transcript is incomplete$/,
+      );
       const events = await small.events(job.jobId);
       expect(events.map((event) => event.seq)).toEqual([1, 2]);
       expect(events.map((event) => event.kind)).toEqual(['stdout_line', 'claude_result']);
@@ -198,7 +230,11 @@ describe('founderos-runner start (end to end)', () => {
   it('should fail the job with a fix when the agent binary is missing, and keep serving', async () => {
     const first = await server.enqueue({ mode: 'stream' });
     start(['--claude-bin=/nonexistent/bin/claude']);
-    expect(await server.waitForJob(first.jobId)).toMatchObject({ status: 'failed', exitCode: 127, errorMessage: expect.stringContaining('/nonexistent/bin/claude: command not found; install Claude Code') });
+    expect(await server.waitForJob(first.jobId)).toMatchObject({
+      status: 'failed',
+      exitCode: 127,
+      errorMessage: expect.stringContaining('/nonexistent/bin/claude: command not found; install Claude Code'),
+    });
     const second = await server.enqueue({ mode: 'stream' });
     expect((await server.waitForJob(second.jobId)).status).toBe('failed');
     expect(runner!.child.exitCode).toBeNull();
@@ -232,8 +268,22 @@ describe('founderos-runner start (end to end)', () => {
     const [argsEvent, instructionsEvent] = await server.events(job.jobId);
     const { argv } = argsEvent!.payload as { argv: string[] };
     expect(argv).toEqual([
-      '--print', '--output-format', 'stream-json', '--verbose', '--resume', 'prev-session', '--model', 'sonnet', '--max-turns', '4',
-      '--append-system-prompt-file', expect.any(String), '--add-dir', '/srv/a', '--add-dir', '/srv/b',
+      '--print',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--resume',
+      'prev-session',
+      '--model',
+      'sonnet',
+      '--max-turns',
+      '4',
+      '--append-system-prompt-file',
+      expect.any(String),
+      '--add-dir',
+      '/srv/a',
+      '--add-dir',
+      '/srv/b',
     ]);
     const instructions = instructionsEvent!.payload as { instructionsPath: string; mode: string; message: { content: { text: string }[] } };
     expect(instructions.message.content[0]!.text).toBe('Be brief.');
@@ -248,7 +298,9 @@ describe('founderos-runner start (end to end)', () => {
     start();
     expect(await server.waitForJob(job.jobId)).toMatchObject({
       status: 'failed',
-      errorMessage: expect.stringMatching(/^the job cannot start: sessionId "--dangerously-skip-permissions" starts with "-" and would be read as a flag/),
+      errorMessage: expect.stringMatching(
+        /^the job cannot start: sessionId "--dangerously-skip-permissions" starts with "-" and would be read as a flag/,
+      ),
     });
     expect(await server.events(job.jobId)).toEqual([]);
   });
@@ -256,13 +308,21 @@ describe('founderos-runner start (end to end)', () => {
   it('should fail a job whose adapter type this runner does not know', async () => {
     const job = await server.enqueue({ mode: 'stream' }, { adapterType: 'quantum_agent' });
     start();
-    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: expect.stringContaining('adapter type "quantum_agent" is not supported') });
+    expect(await server.waitForJob(job.jobId)).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringContaining('adapter type "quantum_agent" is not supported'),
+    });
   });
 
   it('should fail a job whose claimed payload is malformed, naming the bad fields', async () => {
     const proxy = await startRecordingProxy(server.url, ({ path }) =>
       path.endsWith('/claim')
-        ? { rewrite: (status, body) => ({ status, body: JSON.stringify({ ...JSON.parse(body), prompt: 42, runtimeConfig: { maxTurns: -1 } }) }) }
+        ? {
+            rewrite: (status, body) => ({
+              status,
+              body: JSON.stringify({ ...JSON.parse(body), prompt: 42, runtimeConfig: { maxTurns: -1 } }),
+            }),
+          }
         : undefined,
     );
     try {
@@ -301,7 +361,11 @@ describe('founderos-runner start (end to end)', () => {
     await server.admin.cancelJob(job.jobId);
     await runner!.waitForLog(/job cancelled/);
     const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
-    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 3_000, () => 'agent survived the cancel');
+    await until(
+      () => !isAlive(pid) && !isAlive(grandchildPid),
+      3_000,
+      () => 'agent survived the cancel',
+    );
     expect((await server.admin.getJob(job.jobId)).status).toBe('cancelled');
   });
 
@@ -353,12 +417,19 @@ describe('founderos-runner start: concurrency, --once and metrics (end to end)',
   it('should run four jobs at once with --concurrency 4, each delivered completely and separately', async () => {
     const jobs = await Promise.all([0, 1, 2, 3].map(() => server.enqueue({ mode: 'stream', lines: 100, delayMs: 10 })));
     const metricsUrl = `http://127.0.0.1:${await freePort()}`;
-    runner = new RunnerProcess(['start', `--server-url=${server.url}`, '--concurrency', '4', `--metrics-port=${new URL(metricsUrl).port}`], {
-      FOUNDEROS_RUNNER_TOKEN: server.token,
-      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-    });
+    runner = new RunnerProcess(
+      ['start', `--server-url=${server.url}`, '--concurrency', '4', `--metrics-port=${new URL(metricsUrl).port}`],
+      {
+        FOUNDEROS_RUNNER_TOKEN: server.token,
+        FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+      },
+    );
     // all four are streaming at the same moment
-    await until(async () => (await Promise.all(jobs.map((job) => server.admin.getJob(job.jobId)))).every((job) => job.status === 'streaming'), 10_000, () => 'the four jobs never ran together');
+    await until(
+      async () => (await Promise.all(jobs.map((job) => server.admin.getJob(job.jobId)))).every((job) => job.status === 'streaming'),
+      10_000,
+      () => 'the four jobs never ran together',
+    );
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     expect(metrics).toContain('founderos_runner_running_jobs 4');
     expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
@@ -375,18 +446,24 @@ describe('founderos-runner start: concurrency, --once and metrics (end to end)',
     await runner?.stop();
     const first = await server.enqueue({ mode: 'stream', lines: 5 });
     const second = await server.enqueue({ mode: 'stream', lines: 5 });
-    runner = new RunnerProcess(['start', `--server-url=${server.url}`, '--once'], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+    runner = new RunnerProcess(['start', `--server-url=${server.url}`, '--once'], {
+      FOUNDEROS_RUNNER_TOKEN: server.token,
+      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+    });
     expect((await runner.exit).code).toBe(0);
     // The server may offer either (it spreads offers across pollers): exactly one ran, the other waits.
     const statuses = await Promise.all([first, second].map(async (job) => (await server.admin.getJob(job.jobId)).status));
     expect(statuses.sort()).toEqual(['completed', 'queued']);
-    for (const job of [first, second]) if ((await server.admin.getJob(job.jobId)).status === 'queued') await server.admin.cancelJob(job.jobId);
+    for (const job of [first, second])
+      if ((await server.admin.getJob(job.jobId)).status === 'queued') await server.admin.cancelJob(job.jobId);
   });
 });
 
 describe('founderos-runner start: an unusable spool directory', () => {
   it('should exit 2 naming the directory and the fix, before taking any job', async () => {
-    const cli = new RunnerProcess(['start', '--server-url=http://127.0.0.1:9', `--token=fos_${'s'.repeat(32)}`], { FOUNDEROS_RUNNER_SPOOL_DIR: '/dev/null/spool' });
+    const cli = new RunnerProcess(['start', '--server-url=http://127.0.0.1:9', `--token=fos_${'s'.repeat(32)}`], {
+      FOUNDEROS_RUNNER_SPOOL_DIR: '/dev/null/spool',
+    });
     expect((await cli.exit).code).toBe(2);
     expect(cli.stderr).toContain('cannot write to the spool directory /dev/null/spool');
     expect(cli.stderr).toContain('--spool-dir=PATH');

@@ -54,14 +54,19 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     });
     try {
       const job = await server.enqueue({ mode: 'stream', lines: 5 });
-      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], {
+        FOUNDEROS_RUNNER_TOKEN: server.token,
+        FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+      });
       const done = await server.waitForJob(job.jobId, undefined, 30_000);
       expect(done).toMatchObject({ status: 'completed', eventCount: 9 });
       expect(runner.child.exitCode).toBeNull();
       for (let index = 0; index < GARBAGE.length; index++) expect(runner.stderr).toContain(`requestId req-garbage-${index}`);
       expect(runner.stderr).toContain('a redirect to \\"https://elsewhere.example.com/api/runner/jobs/next\\"');
       // Nothing was claimed, sent or completed but the real job.
-      const jobPaths = proxy.recorded.filter((request) => !request.path.endsWith('/jobs/next')).map((request) => request.path.split('/')[4]);
+      const jobPaths = proxy.recorded
+        .filter((request) => !request.path.endsWith('/jobs/next'))
+        .map((request) => request.path.split('/')[4]);
       expect(new Set(jobPaths)).toEqual(new Set([job.jobId]));
       expect(polls).toBe(GARBAGE.length);
     } finally {
@@ -84,7 +89,10 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     );
     try {
       const job = await server.enqueue({ mode: 'stream', lines: 5 });
-      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], { FOUNDEROS_RUNNER_TOKEN: server.token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE });
+      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], {
+        FOUNDEROS_RUNNER_TOKEN: server.token,
+        FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+      });
       expect(await server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed', eventCount: 9 });
       expect((await server.events(job.jobId)).map((event) => event.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
       expect(elsewhere).toEqual([]);
@@ -110,7 +118,11 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     writeFileSync(tokenFile, `${server.token}\n`, { mode: 0o600 });
 
     const job = await server.enqueue({ mode: 'stream', lines: 5 });
-    runner = new RunnerProcess(['start', `--server-url=${server.url}`], { FOUNDEROS_RUNNER_TOKEN_FILE: tokenFile, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
+    runner = new RunnerProcess(['start', `--server-url=${server.url}`], {
+      FOUNDEROS_RUNNER_TOKEN_FILE: tokenFile,
+      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+      FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir,
+    });
     expect((await server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
     expect(runner.child.exitCode).toBeNull();
     expect(runner.stderr).toContain('its spool was set aside and the runner goes on');

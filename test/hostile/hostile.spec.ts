@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startControlPlane, type ControlPlane, type EnqueueJobInput, type JobDetail, type StoredEvent } from '../../src/control-plane/index.js';
+import {
+  startControlPlane,
+  type ControlPlane,
+  type EnqueueJobInput,
+  type JobDetail,
+  type StoredEvent,
+} from '../../src/control-plane/index.js';
 import { startRecordingProxy, type Interceptor, type RecordedRequest } from '../support/recording-proxy.js';
 import { isAlive, RunnerProcess, until } from '../support/runner-process.js';
 import { deliveryOf, eventText, numberedLines, orphansOf, storedEvents } from '../support/store-checks.js';
@@ -118,16 +124,67 @@ afterAll(async () => {
   // Scenarios run concurrently: the table keeps the order in which they are listed.
   const order = [...agentScenarios, ...flagScenarios, ...restartScenarios, ...serverScenarios].map((scenario) => scenario.name);
   rows.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
-  const header = ['scenario', 'what it sends', 'markers printed', 'markers delivered', 'duplicates', 'lost', 'hostile lines stored', 'job', 'runner', 'orphans', 'stray requests', 'next start', 'peak RSS MB'];
-  const table = markdownTable(header, rows.map((row) => [row.scenario, row.sends, row.printed, row.delivered, row.duplicates, row.lost, row.hostileLines, row.status, row.runner, row.orphans, row.stray, row.nextStart, row.rssMb]));
+  const header = [
+    'scenario',
+    'what it sends',
+    'markers printed',
+    'markers delivered',
+    'duplicates',
+    'lost',
+    'hostile lines stored',
+    'job',
+    'runner',
+    'orphans',
+    'stray requests',
+    'next start',
+    'peak RSS MB',
+  ];
+  const table = markdownTable(
+    header,
+    rows.map((row) => [
+      row.scenario,
+      row.sends,
+      row.printed,
+      row.delivered,
+      row.duplicates,
+      row.lost,
+      row.hostileLines,
+      row.status,
+      row.runner,
+      row.orphans,
+      row.stray,
+      row.nextStart,
+      row.rssMb,
+    ]),
+  );
   const failures = rows.filter((row) => row.problems.length).map((row) => `- ${row.scenario}: ${row.problems.join('; ')}`);
-  process.stdout.write(`\nHostile input (${FULL ? 'full' : 'quick'}: a ${HUGE_LINE_BYTES / 1024 / 1024} MiB line)\n${table}\n${failures.length ? `\nFailing:\n${failures.join('\n')}\n` : ''}`);
+  process.stdout.write(
+    `\nHostile input (${FULL ? 'full' : 'quick'}: a ${HUGE_LINE_BYTES / 1024 / 1024} MiB line)\n${table}\n${failures.length ? `\nFailing:\n${failures.join('\n')}\n` : ''}`,
+  );
 });
 
 const ALL_LINES = [
-  'lone-surrogate', 'nul-in-key', 'nul-in-value', 'deep-nesting', 'deep-objects', 'raw-nul-byte', 'invalid-utf8', 'huge-line',
-  'control-chars', 'control-chars-json', 'crlf', 'lone-cr', 'terminal-escapes', 'non-object-json', 'proto-keys', 'long-keys',
-  'huge-numbers', 'bom', 'whitespace-only', 'empty-line', 'stderr-garbage',
+  'lone-surrogate',
+  'nul-in-key',
+  'nul-in-value',
+  'deep-nesting',
+  'deep-objects',
+  'raw-nul-byte',
+  'invalid-utf8',
+  'huge-line',
+  'control-chars',
+  'control-chars-json',
+  'crlf',
+  'lone-cr',
+  'terminal-escapes',
+  'non-object-json',
+  'proto-keys',
+  'long-keys',
+  'huge-numbers',
+  'bom',
+  'whitespace-only',
+  'empty-line',
+  'stderr-garbage',
 ];
 
 const agentScenarios: Scenario[] = [
@@ -140,24 +197,54 @@ const agentScenarios: Scenario[] = [
       { name: 'deep nesting in an array', sends: '`{"a":[[[[…]]]]}`, 5,000 levels', agent: { entries: ['deep-nesting'] } },
       { name: 'deep nesting in objects', sends: '`{"a":{"a":…}}`, 3,000 levels', agent: { entries: ['deep-objects'] } },
       { name: 'raw NUL bytes', sends: 'a plain line with bytes 0x00', agent: { entries: ['raw-nul-byte'] } },
-      { name: 'invalid UTF-8', sends: '0xff 0xfe, overlong, encoded surrogate; also inside a JSON string', agent: { entries: ['invalid-utf8'] } },
-      { name: FULL ? 'a 50 MB line' : 'a 3 MiB line', sends: `${HUGE_LINE_BYTES / 1024 / 1024} MiB without a newline (cut at 1 MiB)`, agent: { entries: ['huge-line'] }, timeoutMs: FULL ? 120_000 : 30_000 },
+      {
+        name: 'invalid UTF-8',
+        sends: '0xff 0xfe, overlong, encoded surrogate; also inside a JSON string',
+        agent: { entries: ['invalid-utf8'] },
+      },
+      {
+        name: FULL ? 'a 50 MB line' : 'a 3 MiB line',
+        sends: `${HUGE_LINE_BYTES / 1024 / 1024} MiB without a newline (cut at 1 MiB)`,
+        agent: { entries: ['huge-line'] },
+        timeoutMs: FULL ? 120_000 : 30_000,
+      },
       { name: '1 MiB of \\x01', sends: 'a plain line that escapes to 6 MB of JSON', agent: { entries: ['control-chars'] } },
-      { name: '1 MiB of \\u0001 in JSON', sends: 'an assistant line whose text escapes to 6 MB', agent: { entries: ['control-chars-json'] } },
+      {
+        name: '1 MiB of \\u0001 in JSON',
+        sends: 'an assistant line whose text escapes to 6 MB',
+        agent: { entries: ['control-chars-json'] },
+      },
       { name: 'CRLF line ends', sends: 'a plain and a JSON line ending in \\r\\n', agent: { entries: ['crlf'] } },
       { name: 'lone CR', sends: '`progress 10%\\rprogress 50%\\r…`', agent: { entries: ['lone-cr'] } },
-      { name: 'terminal escapes', sends: 'clear screen, title, OSC 8 link, colours; raw and as JSON escapes', agent: { entries: ['terminal-escapes'] } },
+      {
+        name: 'terminal escapes',
+        sends: 'clear screen, title, OSC 8 link, colours; raw and as JSON escapes',
+        agent: { entries: ['terminal-escapes'] },
+      },
       { name: 'non-object JSON', sends: '`[1,2]`, `"str"`, `null`, `42`, `true`, `{}`', agent: { entries: ['non-object-json'] } },
-      { name: '__proto__ and constructor keys', sends: '`{"__proto__":{…}}`, `{"constructor":{"prototype":…}}`', agent: { entries: ['proto-keys'] } },
+      {
+        name: '__proto__ and constructor keys',
+        sends: '`{"__proto__":{…}}`, `{"constructor":{"prototype":…}}`',
+        agent: { entries: ['proto-keys'] },
+      },
       { name: 'very long keys', sends: 'keys of 100,000 and 50,000 characters', agent: { entries: ['long-keys'] } },
       { name: 'numbers out of range', sends: '`1e400`, `-1e400`, 30-digit integers, `1e-400`', agent: { entries: ['huge-numbers'] } },
       { name: 'a BOM before JSON', sends: 'U+FEFF then an assistant line', agent: { entries: ['bom'] } },
       { name: 'whitespace-only line', sends: 'spaces, a tab, a no-break space', agent: { entries: ['whitespace-only'] } },
       { name: 'empty line', sends: '`\\n`', agent: { entries: ['empty-line'] } },
-      { name: 'NUL, bad bytes and escapes on stderr', sends: 'a stderr line with 0x00, 0xff 0xfe, ESC', agent: { entries: ['stderr-garbage'] } },
+      {
+        name: 'NUL, bad bytes and escapes on stderr',
+        sends: 'a stderr line with 0x00, 0xff 0xfe, ESC',
+        agent: { entries: ['stderr-garbage'] },
+      },
     ] satisfies Scenario[]
   ).map((scenario) => ({ ...scenario, full: true })),
-  { name: 'lone surrogate in the result line', sends: '`"result":"cut \\ud83d"` with cost and session', agent: { result: 'lone-surrogate' }, check: costAndSession(COST_MICROS) },
+  {
+    name: 'lone surrogate in the result line',
+    sends: '`"result":"cut \\ud83d"` with cost and session',
+    agent: { result: 'lone-surrogate' },
+    check: costAndSession(COST_MICROS),
+  },
   ...(
     [
       ['cost-string', '"free"'],
@@ -167,7 +254,14 @@ const agentScenarios: Scenario[] = [
       ['cost-nan-text', '"NaN"'],
       ['cost-object', '{"usd":1}'],
     ] as const
-  ).map(([result, value]): Scenario => ({ name: `result with cost ${value}`, sends: `\`"total_cost_usd":${value}\``, agent: { result }, check: costAndSession(null) })),
+  ).map(
+    ([result, value]): Scenario => ({
+      name: `result with cost ${value}`,
+      sends: `\`"total_cost_usd":${value}\``,
+      agent: { result },
+      check: costAndSession(null),
+    }),
+  ),
   {
     name: 'the whole catalogue in one job',
     sends: `all ${ALL_LINES.length} hostile entries of the agent's catalogue, between markers 0 … ${ALL_LINES.length}`,
@@ -184,25 +278,29 @@ const flagScenarios: Scenario[] = (
     ['sessionId', { sessionId: '--dangerously-skip-permissions' }],
     ['addDirs', { addDirs: ['--mcp-config=/tmp/hostile-mcp.json'] }],
   ] satisfies [string, Partial<EnqueueJobInput>][]
-).map(([field, job]): Scenario => ({
-  name: `${field} that is a flag`,
-  sends: `\`${JSON.stringify(job)}\``,
-  job,
-  status: (final, events) => {
-    if (events.some((event) => eventText(event)?.startsWith('flag injected'))) return `the agent was started with a flag from ${field}: ${events.map(eventText).find((text) => text?.startsWith('flag injected'))}`;
-    // Refusing the job is honest when the message names the field; running it is honest when the value stayed a value.
-    if (final.status === 'failed' && new RegExp(field.replace('Dirs', 'Dir'), 'i').test(final.errorMessage ?? '')) return undefined;
-    if (final.status === 'completed') return undefined;
-    return `expected failed naming ${field} (or completed with the value kept a value), got ${final.status}: ${final.errorMessage}`;
-  },
-  agentRuns: false,
-}));
+).map(
+  ([field, job]): Scenario => ({
+    name: `${field} that is a flag`,
+    sends: `\`${JSON.stringify(job)}\``,
+    job,
+    status: (final, events) => {
+      if (events.some((event) => eventText(event)?.startsWith('flag injected')))
+        return `the agent was started with a flag from ${field}: ${events.map(eventText).find((text) => text?.startsWith('flag injected'))}`;
+      // Refusing the job is honest when the message names the field; running it is honest when the value stayed a value.
+      if (final.status === 'failed' && new RegExp(field.replace('Dirs', 'Dir'), 'i').test(final.errorMessage ?? '')) return undefined;
+      if (final.status === 'completed') return undefined;
+      return `expected failed naming ${field} (or completed with the value kept a value), got ${final.status}: ${final.errorMessage}`;
+    },
+    agentRuns: false,
+  }),
+);
 
 const pollRoute = (path: string) => path.endsWith('/api/runner/jobs/next');
 const eventsRoute = (path: string) => path.endsWith('/events');
 const claimOf = (jobId: string) => (path: string) => path.endsWith(`/jobs/${jobId}/claim`);
 /** The first long-poll gets `answer` instead of the server's; the ones after it reach the server. */
-const firstPoll = (status: number, body: string | Buffer, headers: Record<string, string> = {}) => onFirst((request) => request.method === 'GET' && pollRoute(request.path), { respond: { status, body, headers } });
+const firstPoll = (status: number, body: string | Buffer, headers: Record<string, string> = {}) =>
+  onFirst((request) => request.method === 'GET' && pollRoute(request.path), { respond: { status, body, headers } });
 /** What a proxy or load balancer in front of a control plane answers: a page for people, not JSON. */
 const html = (status: number) => `<!doctype html><html><body><h1>${status}</h1>nginx</body></html>`;
 const HTML = { 'content-type': 'text/html; charset=utf-8' };
@@ -214,13 +312,21 @@ const restartScenarios: Scenario[] = [
     sends: 'the whole catalogue, 80 ms apart; the runner is killed once 3 markers are stored',
     agent: { entries: ALL_LINES, delayMs: 80 },
     after: async ({ runner, jobA }) => {
-      await until(async () => numberedLines(await storedEvents(server.admin, jobA), 'marker').length >= 3 || runner.child.exitCode !== null, 30_000, () => 'the job never streamed', 100);
+      await until(
+        async () => numberedLines(await storedEvents(server.admin, jobA), 'marker').length >= 3 || runner.child.exitCode !== null,
+        30_000,
+        () => 'the job never streamed',
+        100,
+      );
       runner.signal('SIGKILL');
       await runner.exit;
     },
     runner: 'SIGKILL',
     // The next start stops the agent and delivers what it printed: the job failed, and says why.
-    status: (job) => (job.status === 'failed' && /mid-job/.test(job.errorMessage ?? '') ? undefined : `job A is ${job.status} (${job.errorMessage}), expected failed as stopped mid-job`),
+    status: (job) =>
+      job.status === 'failed' && /mid-job/.test(job.errorMessage ?? '')
+        ? undefined
+        : `job A is ${job.status} (${job.errorMessage}), expected failed as stopped mid-job`,
     timeoutMs: FULL ? 150_000 : 60_000,
   },
   {
@@ -264,11 +370,19 @@ const MALFORMED_DESCRIPTORS = [
   ['a 10 KB jobId', JSON.stringify(descriptor('j'.repeat(10_240))), '`{"jobId":"jjjj…",…}`, 10,240 characters'],
   ['a jobId with NUL', JSON.stringify(descriptor('job\u0000id')), '`{"jobId":"job\\u0000id",…}`'],
   ['a jobId with /', JSON.stringify(descriptor('../../admin/jobs')), '`{"jobId":"../../admin/jobs",…}`'],
-  ['a jobId of every class', JSON.stringify(descriptor(' sp ace ünï 😀 %2e%2e/%2F ? # & = ; \\ \t "\'')), 'spaces, tab, quotes, `ünï 😀`, `%2e%2e`, `/`, `?`, `#`, `&`, `=`, `;`, `\\` in the jobId'],
+  [
+    'a jobId of every class',
+    JSON.stringify(descriptor(' sp ace ünï 😀 %2e%2e/%2F ? # & = ; \\ \t "\'')),
+    'spaces, tab, quotes, `ünï 😀`, `%2e%2e`, `/`, `?`, `#`, `&`, `=`, `;`, `\\` in the jobId',
+  ],
   ['truncated JSON', '{"jobId":"abc","agentId":', '`{"jobId":"abc","agentId":`'],
   [
     'invalid UTF-8',
-    Buffer.concat([Buffer.from('{"jobId":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","agentId":"a","agentName":"A","createdAt":"2025-01-01T00:00:00Z"}')]),
+    Buffer.concat([
+      Buffer.from('{"jobId":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","agentId":"a","agentName":"A","createdAt":"2025-01-01T00:00:00Z"}'),
+    ]),
     'bytes 0xff 0xfe in the jobId',
   ],
 ] as const;
@@ -279,7 +393,14 @@ const MALFORMED_POLL_ANSWERS: { status: number; body: string | Buffer; headers?:
 ];
 
 const serverScenarios: Scenario[] = [
-  ...MALFORMED_DESCRIPTORS.map(([what, body, shown]): Scenario => ({ name: `long-poll answers ${what}`, sends: `200 ${shown}`, intercept: () => firstPoll(200, body), full: true })),
+  ...MALFORMED_DESCRIPTORS.map(
+    ([what, body, shown]): Scenario => ({
+      name: `long-poll answers ${what}`,
+      sends: `200 ${shown}`,
+      intercept: () => firstPoll(200, body),
+      full: true,
+    }),
+  ),
   { name: 'long-poll answers HTML 200', sends: '200 text/html page', intercept: () => firstPoll(200, html(200), HTML), full: true },
   { name: 'long-poll answers 500 in HTML', sends: '500 text/html page', intercept: () => firstPoll(500, html(500), HTML), full: true },
   { name: 'long-poll answers 401 in HTML', sends: '401 text/html page', intercept: () => firstPoll(401, html(401), HTML), runner: 3 },
@@ -291,14 +412,32 @@ const serverScenarios: Scenario[] = [
     intercept: (context) => pollsInTurn(MALFORMED_POLL_ANSWERS, context),
     mustServe: true,
   },
-  ...([302, 307] as const).map((status): Scenario => ({
-    name: `long-poll redirected (${status})`,
-    sends: `${status} to another origin that offers a job`,
-    intercept: ({ elsewhere: to }) => firstPoll(status, '', { location: `${to}/api/runner/jobs/next` }),
-  })),
-  { name: 'long-poll answers an endless body', sends: '200 `{"jobId":"aaaa…` streamed without end', intercept: (context) => endless((request) => request.method === 'GET' && pollRoute(request.path), context) },
-  { name: 'claim answers null', sends: '200 `null` for the claim', intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), () => 'null'), status: 'failed', agentRuns: false },
-  { name: 'claim answers HTML 200', sends: '200 text/html for the claim', intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), () => html(200)), status: 'failed', agentRuns: false },
+  ...([302, 307] as const).map(
+    (status): Scenario => ({
+      name: `long-poll redirected (${status})`,
+      sends: `${status} to another origin that offers a job`,
+      intercept: ({ elsewhere: to }) => firstPoll(status, '', { location: `${to}/api/runner/jobs/next` }),
+    }),
+  ),
+  {
+    name: 'long-poll answers an endless body',
+    sends: '200 `{"jobId":"aaaa…` streamed without end',
+    intercept: (context) => endless((request) => request.method === 'GET' && pollRoute(request.path), context),
+  },
+  {
+    name: 'claim answers null',
+    sends: '200 `null` for the claim',
+    intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), () => 'null'),
+    status: 'failed',
+    agentRuns: false,
+  },
+  {
+    name: 'claim answers HTML 200',
+    sends: '200 text/html for the claim',
+    intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), () => html(200)),
+    status: 'failed',
+    agentRuns: false,
+  },
   {
     name: 'claim answers another job',
     sends: 'a payload whose jobId is another job',
@@ -309,38 +448,61 @@ const serverScenarios: Scenario[] = [
   {
     name: 'claim answers a malformed payload',
     sends: '`prompt: 42`, `runtimeConfig: []`, `addDirs: "x"`',
-    intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), (body) => JSON.stringify({ ...JSON.parse(body), prompt: 42, runtimeConfig: [], addDirs: 'x' })),
+    intercept: ({ jobA }) =>
+      onFirstAnswer(claimOf(jobA), (body) => JSON.stringify({ ...JSON.parse(body), prompt: 42, runtimeConfig: [], addDirs: 'x' })),
     status: 'failed',
     agentRuns: false,
   },
   {
     name: 'claim payload with a NUL in the model',
     sends: '`runtimeConfig.model: "opus\\u0000--yolo"` (argv cannot hold it)',
-    intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), (body) => JSON.stringify({ ...JSON.parse(body), runtimeConfig: { model: 'opus\u0000--yolo' } })),
+    intercept: ({ jobA }) =>
+      onFirstAnswer(claimOf(jobA), (body) => JSON.stringify({ ...JSON.parse(body), runtimeConfig: { model: 'opus\u0000--yolo' } })),
     status: 'failed',
     agentRuns: false,
   },
   {
     name: 'claim payload with a path as adapter',
     sends: '`adapterType: "../../../bin/sh"`',
-    intercept: ({ jobA }) => onFirstAnswer(claimOf(jobA), (body) => JSON.stringify({ ...JSON.parse(body), adapterType: '../../../bin/sh' })),
+    intercept: ({ jobA }) =>
+      onFirstAnswer(claimOf(jobA), (body) => JSON.stringify({ ...JSON.parse(body), adapterType: '../../../bin/sh' })),
     status: 'failed',
     agentRuns: false,
   },
-  { name: 'claim answers 409 in HTML', sends: '409 text/html (lost the race)', intercept: ({ jobA }) => onFirst((request) => claimOf(jobA)(request.path), { respond: { status: 409, body: html(409), headers: HTML } }) },
-  { name: 'claim redirected (307)', sends: '307 to another origin', intercept: ({ jobA, elsewhere: to }) => onFirst((request) => claimOf(jobA)(request.path), { respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/claim` } } }) },
-  { name: 'claim answers an endless body', sends: '200 streamed without end', intercept: (context) => endless((request) => claimOf(context.jobA)(request.path), context) },
+  {
+    name: 'claim answers 409 in HTML',
+    sends: '409 text/html (lost the race)',
+    intercept: ({ jobA }) =>
+      onFirst((request) => claimOf(jobA)(request.path), { respond: { status: 409, body: html(409), headers: HTML } }),
+  },
+  {
+    name: 'claim redirected (307)',
+    sends: '307 to another origin',
+    intercept: ({ jobA, elsewhere: to }) =>
+      onFirst((request) => claimOf(jobA)(request.path), {
+        respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/claim` } },
+      }),
+  },
+  {
+    name: 'claim answers an endless body',
+    sends: '200 streamed without end',
+    intercept: (context) => endless((request) => claimOf(context.jobA)(request.path), context),
+  },
   {
     name: 'events POST redirected (307)',
     sends: '307 to another origin, once',
     agent: { entries: ['empty-line', 'empty-line'], delayMs: 60 },
-    intercept: ({ elsewhere: to, jobA }) => onFirst((request) => request.path.endsWith(`/jobs/${jobA}/events`), { respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/events` } } }),
+    intercept: ({ elsewhere: to, jobA }) =>
+      onFirst((request) => request.path.endsWith(`/jobs/${jobA}/events`), {
+        respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/events` } },
+      }),
   },
   {
     name: 'events POST answers 500 in HTML',
     sends: '500 text/html, three times',
     agent: { entries: ['empty-line', 'empty-line'], delayMs: 60 },
-    intercept: ({ jobA }) => onFirst((request) => request.path.endsWith(`/jobs/${jobA}/events`), { respond: { status: 500, body: html(500), headers: HTML } }, 3),
+    intercept: ({ jobA }) =>
+      onFirst((request) => request.path.endsWith(`/jobs/${jobA}/events`), { respond: { status: 500, body: html(500), headers: HTML } }, 3),
   },
   {
     name: 'events POST answers an endless body',
@@ -358,7 +520,10 @@ const serverScenarios: Scenario[] = [
     name: 'one batch refused with 400',
     sends: '400 text/html to the first batch',
     agent: { entries: ['empty-line', 'empty-line', 'empty-line'], delayMs: 150 },
-    intercept: ({ jobA }) => onFirst((request) => eventsRoute(request.path) && request.path.includes(jobA), { respond: { status: 400, body: html(400), headers: HTML } }),
+    intercept: ({ jobA }) =>
+      onFirst((request) => eventsRoute(request.path) && request.path.includes(jobA), {
+        respond: { status: 400, body: html(400), headers: HTML },
+      }),
     lossAllowed: true,
   },
   ...([500, 502] as const).map(
@@ -367,7 +532,10 @@ const serverScenarios: Scenario[] = [
       // A batch that crashes the server behind a load balancer gets a 502 for ever, while every other request succeeds.
       sends: `${status} to every try of the first batch; every other request reaches the server`,
       agent: { entries: ['empty-line', 'empty-line', 'empty-line'], delayMs: 150 },
-      intercept: ({ jobA }) => sameBatchForever(jobA, { respond: { status, body: status === 500 ? '{"error":"internal_error"}' : html(status), headers: status === 500 ? {} : HTML } }),
+      intercept: ({ jobA }) =>
+        sameBatchForever(jobA, {
+          respond: { status, body: status === 500 ? '{"error":"internal_error"}' : html(status), headers: status === 500 ? {} : HTML },
+        }),
       lossAllowed: true,
     }),
   ),
@@ -385,8 +553,24 @@ const serverScenarios: Scenario[] = [
     // The job runs 1.2 s and beats every 0.3 s: a run without a single heartbeat would prove nothing.
     mustServe: true,
   },
-  { name: 'complete redirected (307)', sends: '307 to another origin, once', intercept: ({ elsewhere: to, jobA }) => onFirst((request) => request.path.endsWith(`/jobs/${jobA}/complete`), { respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/complete` } } }) },
-  { name: 'complete answers 500 in HTML', sends: '500 text/html, twice', intercept: ({ jobA }) => onFirst((request) => request.path.endsWith(`/jobs/${jobA}/complete`), { respond: { status: 500, body: html(500), headers: HTML } }, 2) },
+  {
+    name: 'complete redirected (307)',
+    sends: '307 to another origin, once',
+    intercept: ({ elsewhere: to, jobA }) =>
+      onFirst((request) => request.path.endsWith(`/jobs/${jobA}/complete`), {
+        respond: { status: 307, headers: { location: `${to}/api/runner/jobs/${jobA}/complete` } },
+      }),
+  },
+  {
+    name: 'complete answers 500 in HTML',
+    sends: '500 text/html, twice',
+    intercept: ({ jobA }) =>
+      onFirst(
+        (request) => request.path.endsWith(`/jobs/${jobA}/complete`),
+        { respond: { status: 500, body: html(500), headers: HTML } },
+        2,
+      ),
+  },
   {
     name: 'long-poll never answered, then SIGTERM',
     sends: 'accepts the long-poll and never answers; the runner is sent SIGTERM',
@@ -409,7 +593,8 @@ const serverScenarios: Scenario[] = [
     name: 'events POST never answered',
     sends: 'accepts the first batch and never answers (the runner gives up after 30 s)',
     agent: { entries: ['empty-line'], delayMs: 60 },
-    intercept: (context) => onFirst((request) => request.path.endsWith(`/jobs/${context.jobA}/events`), { takeOver: () => context.served() }),
+    intercept: (context) =>
+      onFirst((request) => request.path.endsWith(`/jobs/${context.jobA}/events`), { takeOver: () => context.served() }),
     timeoutMs: 90_000,
     full: true,
   },
@@ -420,24 +605,40 @@ const inThisRun = (scenario: Scenario) => FULL || !scenario.full;
 
 describe('hostile input', () => {
   describe('hostile agent lines', () => {
-    it.concurrent.for(agentScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
-      expect((await runScenario(scenario)).problems).toEqual([]);
-    });
+    it.concurrent.for(agentScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))(
+      '%s',
+      { timeout: 240_000 },
+      async ([, scenario], { expect }) => {
+        expect((await runScenario(scenario)).problems).toEqual([]);
+      },
+    );
   });
   describe('hostile job fields', () => {
-    it.concurrent.for(flagScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 120_000 }, async ([, scenario], { expect }) => {
-      expect((await runScenario(scenario)).problems).toEqual([]);
-    });
+    it.concurrent.for(flagScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))(
+      '%s',
+      { timeout: 120_000 },
+      async ([, scenario], { expect }) => {
+        expect((await runScenario(scenario)).problems).toEqual([]);
+      },
+    );
   });
   describe('hostile leftovers', () => {
-    it.concurrent.for(restartScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
-      expect((await runScenario(scenario)).problems).toEqual([]);
-    });
+    it.concurrent.for(restartScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))(
+      '%s',
+      { timeout: 240_000 },
+      async ([, scenario], { expect }) => {
+        expect((await runScenario(scenario)).problems).toEqual([]);
+      },
+    );
   });
   describe('hostile control plane', () => {
-    it.concurrent.for(serverScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))('%s', { timeout: 240_000 }, async ([, scenario], { expect }) => {
-      expect((await runScenario(scenario)).problems).toEqual([]);
-    });
+    it.concurrent.for(serverScenarios.filter(inThisRun).map((scenario) => [scenario.name, scenario] as const))(
+      '%s',
+      { timeout: 240_000 },
+      async ([, scenario], { expect }) => {
+        expect((await runScenario(scenario)).problems).toEqual([]);
+      },
+    );
   });
 });
 
@@ -448,7 +649,12 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const progressA = join(work, 'a.json');
   const progressB = join(work, 'b.json');
   const enqueue = (spec: AgentSpec & { progressFile: string }, extra: Partial<EnqueueJobInput> = {}) =>
-    server.admin.enqueueJob({ companyId, agentName: 'Hostile', prompt: JSON.stringify({ hugeLineBytes: HUGE_LINE_BYTES, ...spec }), ...extra });
+    server.admin.enqueueJob({
+      companyId,
+      agentName: 'Hostile',
+      prompt: JSON.stringify({ hugeLineBytes: HUGE_LINE_BYTES, ...spec }),
+      ...extra,
+    });
   const jobA = (await enqueue({ ...scenario.agent, progressFile: progressA }, scenario.job)).jobId;
   const jobB = (await enqueue({ progressFile: progressB })).jobId;
 
@@ -457,7 +663,10 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const hostileServed = new Promise<void>((resolve) => (served = resolve)).then(() => void (wasServed = true));
   // Answers like a control plane that has work, so a runner that followed a redirect there would act on it.
   const elsewhere = await startRecordingProxy(server.url, ({ path }) => ({
-    respond: { status: path.endsWith('/next') ? 200 : 204, body: path.endsWith('/next') ? JSON.stringify(descriptor('elsewhere-job')) : '' },
+    respond: {
+      status: path.endsWith('/next') ? 200 : 204,
+      body: path.endsWith('/next') ? JSON.stringify(descriptor('elsewhere-job')) : '',
+    },
   }));
   const context: Context = { runnerPid: () => runner.child.pid, jobA, jobB, elsewhere: elsewhere.url, served, hostileServed };
   const proxy = await startRecordingProxy(server.url, scenario.intercept?.(context));
@@ -471,8 +680,15 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const problems: string[] = [];
   const exited = (runnerProcess: RunnerProcess) => runnerProcess.child.exitCode !== null || runnerProcess.child.signalCode !== null;
   // One query for both jobs: many scenarios poll the one in-process database at once.
-  const bothEnded = async () => (await server.admin.listJobs({ companyId })).every((job) => ['completed', 'failed', 'cancelled'].includes(job.status));
-  const settle = (runnerProcess: RunnerProcess) => until(async () => exited(runnerProcess) || (await bothEnded()), timeoutMs, () => '', 100).catch(() => undefined);
+  const bothEnded = async () =>
+    (await server.admin.listJobs({ companyId })).every((job) => ['completed', 'failed', 'cancelled'].includes(job.status));
+  const settle = (runnerProcess: RunnerProcess) =>
+    until(
+      async () => exited(runnerProcess) || (await bothEnded()),
+      timeoutMs,
+      () => '',
+      100,
+    ).catch(() => undefined);
 
   try {
     if (scenario.after) await scenario.after({ ...context, runner });
@@ -484,7 +700,10 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     if (exited(runner)) {
       const { code, signal } = await runner.exit;
       runnerState = code === null ? `${signal}` : `exit ${code}`;
-      if (expectedRunner !== (code ?? signal)) problems.push(`runner exited ${code ?? signal}${code === 1 ? ` (${lastLine(runner.stderr)})` : ''}, expected ${expectedRunner === 'alive' ? 'it to keep serving' : `exit ${expectedRunner}`}`);
+      if (expectedRunner !== (code ?? signal))
+        problems.push(
+          `runner exited ${code ?? signal}${code === 1 ? ` (${lastLine(runner.stderr)})` : ''}, expected ${expectedRunner === 'alive' ? 'it to keep serving' : `exit ${expectedRunner}`}`,
+        );
       // The next start, on the spool it left: it must settle what is there and serve, not exit again.
       runner = start();
       await settle(runner);
@@ -508,20 +727,30 @@ async function runScenario(scenario: Scenario): Promise<Row> {
 
     // B ran behind A on the same process: the runner still takes and finishes work.
     if (finalB.status !== 'completed' || deliveryB.lost || deliveryB.duplicates || printedB.markers === 0) {
-      problems.push(`the next job ${finalB.status === 'completed' ? `lost ${deliveryB.lost} of its ${printedB.markers} markers` : `is ${finalB.status}`}${runnerState === 'alive' ? ' (runner alive but not serving)' : ''}`);
+      problems.push(
+        `the next job ${finalB.status === 'completed' ? `lost ${deliveryB.lost} of its ${printedB.markers} markers` : `is ${finalB.status}`}${runnerState === 'alive' ? ' (runner alive but not serving)' : ''}`,
+      );
       if (runnerState === 'alive') runnerState = 'stuck';
     }
     if (!['completed', 'failed', 'cancelled'].includes(finalA.status)) problems.push(`job A never ended: ${finalA.status}`);
     if (scenario.agentRuns !== false && printedA.markers === 0) problems.push('the agent never ran');
     if (delivery.duplicates) problems.push(`${delivery.duplicates} markers stored twice`);
     if (!delivery.inOrder) problems.push(`markers out of order: ${markersA.join(',')}`);
-    if (scenario.lossAllowed && printedA.markers && !markersA.includes(printedA.markers - 1)) problems.push('the lines after the refused batch never arrived');
-    if (delivery.lost && !scenario.lossAllowed) problems.push(`${delivery.lost} of ${printedA.markers} markers lost (job ${finalA.status}: ${finalA.errorMessage ?? 'no error message'})`);
+    if (scenario.lossAllowed && printedA.markers && !markersA.includes(printedA.markers - 1))
+      problems.push('the lines after the refused batch never arrived');
+    if (delivery.lost && !scenario.lossAllowed)
+      problems.push(
+        `${delivery.lost} of ${printedA.markers} markers lost (job ${finalA.status}: ${finalA.errorMessage ?? 'no error message'})`,
+      );
     // A job that lost output is not a clean `completed`, and its message says that lines are missing.
-    if (delivery.lost && (finalA.status === 'completed' || !/not accepted|incomplete|lost|refused|set aside/i.test(finalA.errorMessage ?? ''))) {
+    if (
+      delivery.lost &&
+      (finalA.status === 'completed' || !/not accepted|incomplete|lost|refused|set aside/i.test(finalA.errorMessage ?? ''))
+    ) {
       problems.push(`${delivery.lost} markers lost, yet the job is ${finalA.status} with ${JSON.stringify(finalA.errorMessage)}`);
     }
-    if (hostile.printed !== undefined && hostile.stored !== hostile.printed && !scenario.lossAllowed) problems.push(`${hostile.stored} of the ${hostile.printed} hostile lines stored`);
+    if (hostile.printed !== undefined && hostile.stored !== hostile.printed && !scenario.lossAllowed)
+      problems.push(`${hostile.stored} of the ${hostile.printed} hostile lines stored`);
     const statusProblem =
       typeof scenario.status === 'function'
         ? scenario.status(finalA, eventsA)
@@ -540,7 +769,8 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     if (orphans) problems.push(`${orphans} agent processes left`);
     if (rssMb > MAX_RUNNER_RSS_MB) problems.push(`the runner's peak RSS was ${rssMb} MB`);
     const stray = strayRequests(proxy.recorded).concat(elsewhere.recorded.map((hit) => `${hit.method} ${hit.path} on another origin`));
-    if (stray.length) problems.push(`stray requests: ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ` and ${stray.length - 3} more` : ''}`);
+    if (stray.length)
+      problems.push(`stray requests: ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ` and ${stray.length - 3} more` : ''}`);
 
     // A runner that lives on is stopped as a user would; then what it leaves must not stop the next start.
     if (!exited(runner)) {
@@ -553,8 +783,16 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     if (nextStart === '-' && existsSync(spoolDir) && readdirSync(spoolDir).length > 0) {
       const next = start();
       const polls = proxy.recorded.length;
-      await until(() => exited(next) || proxy.recorded.slice(polls).some((request) => pollRoute(request.path)), 10_000, () => '').catch(() => undefined);
-      nextStart = exited(next) ? `exit ${(await next.exit).code}` : proxy.recorded.slice(polls).some((request) => pollRoute(request.path)) ? 'ok' : 'stuck';
+      await until(
+        () => exited(next) || proxy.recorded.slice(polls).some((request) => pollRoute(request.path)),
+        10_000,
+        () => '',
+      ).catch(() => undefined);
+      nextStart = exited(next)
+        ? `exit ${(await next.exit).code}`
+        : proxy.recorded.slice(polls).some((request) => pollRoute(request.path))
+          ? 'ok'
+          : 'stuck';
       if (nextStart !== 'ok') problems.push(`the next start on the leftover spool: ${nextStart} (${lastLine(next.stderr)})`);
       await next.stop();
     }
@@ -566,7 +804,12 @@ async function runScenario(scenario: Scenario): Promise<Row> {
       delivered: delivery.delivered,
       duplicates: delivery.duplicates,
       lost: delivery.lost,
-      hostileLines: printedA.markers === 0 || hostile.printed === 0 ? '-' : hostile.printed === undefined ? '?' : `${hostile.stored}/${hostile.printed}`,
+      hostileLines:
+        printedA.markers === 0 || hostile.printed === 0
+          ? '-'
+          : hostile.printed === undefined
+            ? '?'
+            : `${hostile.stored}/${hostile.printed}`,
       status: finalA.status,
       runner: runnerState,
       orphans,
@@ -592,7 +835,10 @@ function descriptor(jobId: string) {
 }
 
 /** The first long-polls get `answers`, one each, in order; the ones after them reach the server. */
-function pollsInTurn(answers: readonly { status: number; body: string | Buffer; headers?: Record<string, string> }[], context: Context): Interceptor {
+function pollsInTurn(
+  answers: readonly { status: number; body: string | Buffer; headers?: Record<string, string> }[],
+  context: Context,
+): Interceptor {
   let next = 0;
   return (request) => {
     if (request.method !== 'GET' || !pollRoute(request.path) || next >= answers.length) return undefined;
@@ -603,7 +849,11 @@ function pollsInTurn(answers: readonly { status: number; body: string | Buffer; 
 }
 
 /** Applies `decision` to the first `times` requests that match, then lets every request through. */
-function onFirst(matches: (request: { method: string; path: string; body: string }) => boolean, decision: NonNullable<ReturnType<Interceptor>>, times = 1): Interceptor {
+function onFirst(
+  matches: (request: { method: string; path: string; body: string }) => boolean,
+  decision: NonNullable<ReturnType<Interceptor>>,
+  times = 1,
+): Interceptor {
   let left = times;
   return (request) => (left > 0 && matches(request) ? (left--, decision) : undefined);
 }
@@ -628,7 +878,11 @@ function sameBatchForever(jobId: string, decision: NonNullable<ReturnType<Interc
  * runner reads. Stops when the runner hangs up, or when it holds more than ENDLESS_RSS_CUTOFF_MB (a runner without a
  * size limit would otherwise take the shared machine's memory with it).
  */
-function endless(matches: (request: { method: string; path: string }) => boolean, context: Context, options: { status?: number; forwardFirst?: boolean } = {}): Interceptor {
+function endless(
+  matches: (request: { method: string; path: string }) => boolean,
+  context: Context,
+  options: { status?: number; forwardFirst?: boolean } = {},
+): Interceptor {
   return onFirst(matches, {
     forwardFirst: options.forwardFirst,
     takeOver: (response: ServerResponse) => {

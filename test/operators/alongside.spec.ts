@@ -19,7 +19,7 @@ describe('alongside', () => {
     });
   });
 
-  it('should end with the companion\'s error', () => {
+  it("should end with the companion's error", () => {
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('   a--b----c|');
       const sourceSubs = '    ^----!';

@@ -50,7 +50,10 @@ describe('poll', () => {
       const request = cold('-#', undefined, unavailable);
       const unsub = '       ^ 100ms !';
       const subs = ['^!', '11ms ^!', '32ms ^!', '73ms ^!'];
-      expectObservable(poll(() => request, { isEmpty, backoff, random: () => 1 }), unsub).toBe('');
+      expectObservable(
+        poll(() => request, { isEmpty, backoff, random: () => 1 }),
+        unsub,
+      ).toBe('');
       expectSubscriptions(request.subscriptions).toBe(subs);
     });
   });
@@ -77,11 +80,7 @@ describe('poll', () => {
       const r1 = cold('--(e|)');
       const r2 = cold('  --#', undefined, unauthorized);
       const expected = '----#';
-      expectObservable(poll(answers(r1, r2), { isEmpty, backoff, random: () => 1 }), '^ 100ms !').toBe(
-        expected,
-        undefined,
-        unauthorized,
-      );
+      expectObservable(poll(answers(r1, r2), { isEmpty, backoff, random: () => 1 }), '^ 100ms !').toBe(expected, undefined, unauthorized);
       expectSubscriptions(r2.subscriptions).toBe('--^-!');
     });
   });
@@ -90,7 +89,10 @@ describe('poll', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const request = cold('-#', undefined, unavailable);
       const options = { isEmpty, backoff: { ...backoff, maxAttempts: 3 }, random: () => 1 };
-      expectObservable(poll(() => request, options), '^ 300ms !').toBe('33ms #', undefined, unavailable);
+      expectObservable(
+        poll(() => request, options),
+        '^ 300ms !',
+      ).toBe('33ms #', undefined, unavailable);
       expectSubscriptions(request.subscriptions).toBe(['^!', '11ms ^!', '32ms ^!']);
     });
   });
@@ -99,7 +101,10 @@ describe('poll', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const request = cold('-(e|)');
       const subs = ['^!', '10ms ^!', '20ms ^!', '30ms ^!'];
-      expectObservable(poll(() => request, { isEmpty, minIntervalMs: 10 }), '^ 35ms !').toBe('');
+      expectObservable(
+        poll(() => request, { isEmpty, minIntervalMs: 10 }),
+        '^ 35ms !',
+      ).toBe('');
       expectSubscriptions(request.subscriptions).toBe(subs);
     });
   });
@@ -108,7 +113,10 @@ describe('poll', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const request = cold('-#', undefined, unavailable);
       const subs = ['^!', '10ms ^!', '20ms ^!', '30ms ^!'];
-      expectObservable(poll(() => request, { isEmpty, minIntervalMs: 10, random: () => 0 }), '^ 35ms !').toBe('');
+      expectObservable(
+        poll(() => request, { isEmpty, minIntervalMs: 10, random: () => 0 }),
+        '^ 35ms !',
+      ).toBe('');
       expectSubscriptions(request.subscriptions).toBe(subs);
     });
   });
@@ -117,7 +125,10 @@ describe('poll', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const request = cold('30ms (e|)');
       const subs = ['^ 29ms !', '30ms ^ 29ms !', '60ms ^ 14ms !'];
-      expectObservable(poll(() => request, { isEmpty, minIntervalMs: 10 }), '^ 74ms !').toBe('');
+      expectObservable(
+        poll(() => request, { isEmpty, minIntervalMs: 10 }),
+        '^ 74ms !',
+      ).toBe('');
       expectSubscriptions(request.subscriptions).toBe(subs);
     });
   });
@@ -127,7 +138,12 @@ describe('poll', () => {
   it('should wait for minIntervalMs on the injected scheduler', () => {
     const request = scheduler.createColdObservable('-(e|)');
     const subs = ['^!', '---^!', '------^!', '---------^!'];
-    scheduler.expectObservable(poll(() => request, { isEmpty, minIntervalMs: 30, scheduler }), '^---------!').toBe('');
+    scheduler
+      .expectObservable(
+        poll(() => request, { isEmpty, minIntervalMs: 30, scheduler }),
+        '^---------!',
+      )
+      .toBe('');
     scheduler.expectSubscriptions(request.subscriptions).toBe(subs);
     scheduler.flush();
   });
@@ -135,7 +151,12 @@ describe('poll', () => {
   it('should back off on the injected scheduler', () => {
     const request = scheduler.createColdObservable('-#', undefined, unavailable);
     const options = { isEmpty, backoff: { ...backoff, maxAttempts: 3 }, random: () => 1, scheduler };
-    scheduler.expectObservable(poll(() => request, options), `^${'-'.repeat(30)}!`).toBe('------#', undefined, unavailable);
+    scheduler
+      .expectObservable(
+        poll(() => request, options),
+        `^${'-'.repeat(30)}!`,
+      )
+      .toBe('------#', undefined, unavailable);
     scheduler.expectSubscriptions(request.subscriptions).toBe(['^!', '--^!', '-----^!']);
     scheduler.flush();
   });

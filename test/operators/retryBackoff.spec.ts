@@ -132,9 +132,7 @@ describe('retryBackoff operator', () => {
       const a4 = cold('-b|');
       // retries 1, 2, 3: 10, 20, 40 ms
       const expected = '13ms a 64ms b|';
-      const result = attempts(a1, a2, a3, a4).pipe(
-        retryBackoff({ initialDelayMs: 10, resetOnSuccess: false, random: () => 1 }),
-      );
+      const result = attempts(a1, a2, a3, a4).pipe(retryBackoff({ initialDelayMs: 10, resetOnSuccess: false, random: () => 1 }));
       expectObservable(result, bound).toBe(expected);
       expectSubscriptions(a1.subscriptions).toBe('^-!');
       expectSubscriptions(a2.subscriptions).toBe('12ms ^--!');

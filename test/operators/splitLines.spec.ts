@@ -182,7 +182,10 @@ describe('splitLines operator', () => {
     const error = new Error('stream destroyed');
     const lines: string[] = [];
     let received: unknown;
-    concat(from([utf8('a\nb')]), throwError(() => error))
+    concat(
+      from([utf8('a\nb')]),
+      throwError(() => error),
+    )
       .pipe(splitLines())
       .subscribe({ next: (line) => lines.push(line), error: (e) => (received = e) });
     expect(lines).toEqual(['a']);

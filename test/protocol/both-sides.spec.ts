@@ -9,7 +9,13 @@ import { parseEnqueueInput } from '../../src/control-plane/validation.js';
 import { checkJobPayload } from '../../src/protocol/schemas.js';
 
 /** One body that is both an enqueue request (companyId, agentName, …) and a claim answer (jobId, …): each side ignores the other's keys. */
-const job = { companyId: 'acme', agentName: 'Sarah', jobId: 'j1', prompt: 'fix the build', runtimeConfig: { model: 'sonnet', maxTurns: 3 } };
+const job = {
+  companyId: 'acme',
+  agentName: 'Sarah',
+  jobId: 'j1',
+  prompt: 'fix the build',
+  runtimeConfig: { model: 'sonnet', maxTurns: 3 },
+};
 
 /** The server's refusal of `body` as an enqueued job: its status and message. */
 function serverRefusal(body: unknown): { status: number; message: string } | undefined {
@@ -44,6 +50,11 @@ describe('a malformed job, as the control plane enqueues it and as the runner re
     expect(server).toEqual({ status: 400, message: expect.stringContaining(field) });
     expect(server!.message).toContain(shown);
     const runner = checkJobPayload(body, 'j1');
-    expect(runner).toEqual({ ok: false, problems: [expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')} must be .*\\(got ${shown.replace(/[[\]{}.()]/g, '\\$&')}\\)$`))] });
+    expect(runner).toEqual({
+      ok: false,
+      problems: [
+        expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')} must be .*\\(got ${shown.replace(/[[\]{}.()]/g, '\\$&')}\\)$`)),
+      ],
+    });
   });
 });

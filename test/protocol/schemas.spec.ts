@@ -11,7 +11,14 @@ import {
 } from '../../src/protocol/schemas.js';
 import { describeValue } from '../../src/protocol/values.js';
 
-const valid = { jobId: 'j1', agentId: 'a1', prompt: 'hi', sessionId: null, promptHash: 'h', runtimeConfig: { model: 'sonnet', maxTurns: 3, timeoutSec: 60 } };
+const valid = {
+  jobId: 'j1',
+  agentId: 'a1',
+  prompt: 'hi',
+  sessionId: null,
+  promptHash: 'h',
+  runtimeConfig: { model: 'sonnet', maxTurns: 3, timeoutSec: 60 },
+};
 
 describe('job ids', () => {
   it.each(['3f0e2a4c-8b1d-4e6f-9a7b-0c1d2e3f4a5b', 'job_1', 'A', 'x'.repeat(128)])('should accept %s', (jobId) => {
@@ -41,7 +48,9 @@ describe('job ids', () => {
     ['a number', 42],
     ['null', null],
   ])('should refuse %s, saying what a job id must be', (_what, jobId) => {
-    expect(jobIdProblem(jobId)).toMatch(/^a job id must be 1 to 128 ASCII letters, digits, "-" or "_" \(it goes into URL paths and file names\) \(got .+\)$/);
+    expect(jobIdProblem(jobId)).toMatch(
+      /^a job id must be 1 to 128 ASCII letters, digits, "-" or "_" \(it goes into URL paths and file names\) \(got .+\)$/,
+    );
   });
 });
 
@@ -74,12 +83,17 @@ describe('claim payload', () => {
   });
 
   it('should read null as absent, as older servers send it, and keep runtimeConfig keys it does not know', () => {
-    const checked = checkJobPayload({ ...valid, adapterType: null, addDirs: null, agentName: null, runtimeConfig: { model: null, command: 'x' } }, 'j1');
+    const checked = checkJobPayload(
+      { ...valid, adapterType: null, addDirs: null, agentName: null, runtimeConfig: { model: null, command: 'x' } },
+      'j1',
+    );
     expect(checked).toEqual({ ok: true, value: { ...valid, runtimeConfig: { model: null, command: 'x' } } });
   });
 
   it('should name every bad field with what it must be and what it was', () => {
-    expect(checkJobPayload({ ...valid, prompt: 42, addDirs: 'not-a-list', runtimeConfig: { maxTurns: 0, timeoutSec: 'soon' } }, 'j1')).toEqual({
+    expect(
+      checkJobPayload({ ...valid, prompt: 42, addDirs: 'not-a-list', runtimeConfig: { maxTurns: 0, timeoutSec: 'soon' } }, 'j1'),
+    ).toEqual({
       ok: false,
       problems: [
         'prompt must be a string (got 42)',
@@ -95,9 +109,18 @@ describe('claim payload', () => {
   });
 
   it('should refuse a payload for another job, and one that is not an object', () => {
-    expect(checkJobPayload({ ...valid, jobId: 'other' }, 'j1')).toEqual({ ok: false, problems: ['jobId must be the claimed job\'s id j1 (got "other")'] });
-    expect(checkJobPayload('<html>oops</html>', 'j1')).toEqual({ ok: false, problems: ['the answer must be a JSON object {jobId, prompt, runtimeConfig, …} (got "<html>oops</html>")'] });
-    expect(checkJobPayload([valid], 'j1')).toMatchObject({ ok: false, problems: [expect.stringMatching(/^the answer must be a JSON object/)] });
+    expect(checkJobPayload({ ...valid, jobId: 'other' }, 'j1')).toEqual({
+      ok: false,
+      problems: ['jobId must be the claimed job\'s id j1 (got "other")'],
+    });
+    expect(checkJobPayload('<html>oops</html>', 'j1')).toEqual({
+      ok: false,
+      problems: ['the answer must be a JSON object {jobId, prompt, runtimeConfig, …} (got "<html>oops</html>")'],
+    });
+    expect(checkJobPayload([valid], 'j1')).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^the answer must be a JSON object/)],
+    });
   });
 });
 
@@ -182,16 +205,33 @@ describe('events batch', () => {
 
 describe('completion', () => {
   it('should accept what the protocol describes, reading null as "not known"', () => {
-    const body = { status: 'failed', exitCode: -(2 ** 31), signal: null, elapsedSec: 365 * 24 * 3600, costMicros: 1e12, sessionId: null, cliVersion: '1.2', errorMessage: 'e'.repeat(64 * 1024) };
+    const body = {
+      status: 'failed',
+      exitCode: -(2 ** 31),
+      signal: null,
+      elapsedSec: 365 * 24 * 3600,
+      costMicros: 1e12,
+      sessionId: null,
+      cliVersion: '1.2',
+      errorMessage: 'e'.repeat(64 * 1024),
+    };
     expect(check(CompletionSchema, body)).toEqual({ ok: true, value: body });
-    expect(check(CompletionSchema, { status: 'completed', exitCode: 0, elapsedSec: null, costMicros: null, cliVersion: null })).toMatchObject({
+    expect(
+      check(CompletionSchema, { status: 'completed', exitCode: 0, elapsedSec: null, costMicros: null, cliVersion: null }),
+    ).toMatchObject({
       ok: true,
       value: { status: 'completed', exitCode: 0, elapsedSec: undefined, costMicros: undefined, cliVersion: undefined },
     });
   });
 
   it('should refuse values out of range and text over its cap, showing the length of the text', () => {
-    expect(check(CompletionSchema, { status: 'done', exitCode: 1.5, elapsedSec: -1, costMicros: 2 ** 53 - 1, signal: 'S'.repeat(257) }, 'the body')).toEqual({
+    expect(
+      check(
+        CompletionSchema,
+        { status: 'done', exitCode: 1.5, elapsedSec: -1, costMicros: 2 ** 53 - 1, signal: 'S'.repeat(257) },
+        'the body',
+      ),
+    ).toEqual({
       ok: false,
       problems: [
         'status must be one of completed, failed, cancelled (got "done")',
@@ -208,6 +248,9 @@ describe('heartbeat', () => {
   it('should take no body or an empty object, and nothing else', () => {
     expect(check(HeartbeatSchema, undefined).ok).toBe(true);
     expect(check(HeartbeatSchema, {}).ok).toBe(true);
-    expect(check(HeartbeatSchema, { status: 'alive' }, 'the body')).toEqual({ ok: false, problems: ['the body must be empty: no body, or {} (got {"status":"alive"})'] });
+    expect(check(HeartbeatSchema, { status: 'alive' }, 'the body')).toEqual({
+      ok: false,
+      problems: ['the body must be empty: no body, or {} (got {"status":"alive"})'],
+    });
   });
 });

@@ -9,7 +9,9 @@ const nested = (levels: number): unknown => {
 
 describe('findUnstorable', () => {
   it('accepts what jsonb stores: ordinary objects, arrays, text with emoji, escapes and control characters', () => {
-    expect(findUnstorable({ type: 'assistant', message: { content: [{ type: 'text', text: 'ok 😀 \x01\t\r' }] }, n: 1.5, ok: null })).toBeUndefined();
+    expect(
+      findUnstorable({ type: 'assistant', message: { content: [{ type: 'text', text: 'ok 😀 \x01\t\r' }] }, n: 1.5, ok: null }),
+    ).toBeUndefined();
     expect(findUnstorable('plain text')).toBeUndefined();
     expect(findUnstorable(nested(MAX_JSON_DEPTH))).toBeUndefined();
   });
@@ -19,7 +21,8 @@ describe('findUnstorable', () => {
     expect(findUnstorable(JSON.parse(line))).toEqual({
       reason: 'lone_surrogate',
       path: 'message.content[0].text',
-      detail: 'message.content[0].text: its value holds half of a UTF-16 surrogate pair (a character cut in two), which cannot be stored as JSON',
+      detail:
+        'message.content[0].text: its value holds half of a UTF-16 surrogate pair (a character cut in two), which cannot be stored as JSON',
     });
   });
 

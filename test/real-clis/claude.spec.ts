@@ -38,7 +38,8 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
     },
   });
   const kinds = (events: StoredEvent[]) => events.map((event) => event.kind);
-  const resultOf = (events: StoredEvent[]) => events.findLast((event) => event.kind === 'claude_result')!.payload as Record<string, unknown>;
+  const resultOf = (events: StoredEvent[]) =>
+    events.findLast((event) => event.kind === 'claude_result')!.payload as Record<string, unknown>;
 
   it('should complete a plain answer with its cost, session id and version', async () => {
     claude.api.script([{ text: 'Hello from the fake Anthropic API.' }]);
@@ -54,7 +55,12 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
       cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+ \(Claude Code\)$/),
       errorMessage: null,
     });
-    expect(events[0]!.payload).toMatchObject({ type: 'system', subtype: 'init', session_id: job.resultSessionId, cwd: claude.sandbox.workspace });
+    expect(events[0]!.payload).toMatchObject({
+      type: 'system',
+      subtype: 'init',
+      session_id: job.resultSessionId,
+      cwd: claude.sandbox.workspace,
+    });
     expect(kinds(events).at(-1)).toBe('claude_result');
     expect(kinds(events)).not.toContain('claude_tool_use');
     // The prompt reached the model (through stdin).
@@ -73,8 +79,12 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     const toolUse = events.find((event) => event.kind === 'claude_tool_use');
     const toolResult = events.find((event) => event.kind === 'claude_tool_result');
-    expect(toolUse?.payload).toMatchObject({ message: { content: expect.arrayContaining([expect.objectContaining({ type: 'tool_use', name: 'Bash' })]) } });
-    expect(toolResult?.payload).toMatchObject({ message: { content: [expect.objectContaining({ type: 'tool_result', content: 'hi-from-bash', is_error: false })] } });
+    expect(toolUse?.payload).toMatchObject({
+      message: { content: expect.arrayContaining([expect.objectContaining({ type: 'tool_use', name: 'Bash' })]) },
+    });
+    expect(toolResult?.payload).toMatchObject({
+      message: { content: [expect.objectContaining({ type: 'tool_result', content: 'hi-from-bash', is_error: false })] },
+    });
     expect(toolUse!.seq!).toBeLessThan(toolResult!.seq!);
     // The CLI called the model again with the command's real output.
     expect(claude.api.requests).toHaveLength(2);
@@ -85,7 +95,10 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
 
   it('should read a workspace file with the Read tool', async () => {
     writeFileSync(join(claude.sandbox.workspace, 'notes.txt'), 'the answer is 42\n');
-    claude.api.script([{ toolUse: { name: 'Read', input: { file_path: join(claude.sandbox.workspace, 'notes.txt') } } }, { text: 'It says 42.' }]);
+    claude.api.script([
+      { toolUse: { name: 'Read', input: { file_path: join(claude.sandbox.workspace, 'notes.txt') } } },
+      { text: 'It says 42.' },
+    ]);
     const { job, events } = await claude.run('What is in notes.txt?');
     expect(job.status).toBe('completed');
     expect(JSON.stringify(events.find((event) => event.kind === 'claude_tool_result')?.payload)).toContain('the answer is 42');
@@ -99,7 +112,9 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
     // The CLI's verdict is success: a refused tool is the model's problem, not the run's. The runner says completed.
     expect(refused.job.status).toBe('completed');
     const refusal = refused.events.find((event) => event.kind === 'claude_tool_result')?.payload;
-    expect(refusal).toMatchObject({ message: { content: [expect.objectContaining({ is_error: true, content: expect.stringContaining('needs approval') })] } });
+    expect(refusal).toMatchObject({
+      message: { content: [expect.objectContaining({ is_error: true, content: expect.stringContaining('needs approval') })] },
+    });
     expect(resultOf(refused.events).permission_denials).toEqual([expect.objectContaining({ tool_name: 'Bash' })]);
     expect(existsSync(join(claude.sandbox.workspace, 'made-by-claude.txt'))).toBe(false);
     claude.record('permission-denied', refused.job.jobId);
@@ -123,7 +138,12 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
     const extra = join(claude.sandbox.root, 'extra-dir');
     mkdirSync(extra, { recursive: true });
     claude.api.script([{ text: 'Done.' }]);
-    const { job, events } = await claude.run('Say done.', { model: 'sonnet', maxTurns: 3, instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.', addDirs: [extra] });
+    const { job, events } = await claude.run('Say done.', {
+      model: 'sonnet',
+      maxTurns: 3,
+      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+      addDirs: [extra],
+    });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(events[0]!.payload).toMatchObject({ subtype: 'init', model: expect.stringMatching(/sonnet/), additional_directories: [extra] });
     expect(claude.api.requests[0]!.body.model).toMatch(/sonnet/);
@@ -133,7 +153,10 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
   });
 
   it('should fail a run that reaches its max turns, with the CLI’s reason', async () => {
-    claude.api.script([{ toolUse: { name: 'Bash', input: { command: 'echo one', description: 'Print one' } } }, { toolUse: { name: 'Bash', input: { command: 'echo two', description: 'Print two' } } }]);
+    claude.api.script([
+      { toolUse: { name: 'Bash', input: { command: 'echo one', description: 'Print one' } } },
+      { toolUse: { name: 'Bash', input: { command: 'echo two', description: 'Print two' } } },
+    ]);
     const { job, events } = await claude.run('Keep going.', { maxTurns: 1 });
     expect(job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: 'Reached maximum number of turns (1)' });
     expect(resultOf(events)).toMatchObject({ subtype: 'error_max_turns', is_error: true });
@@ -142,7 +165,9 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
 
   it('should resume the previous session: same session id, and the model sees the earlier conversation', async () => {
     const { first, second } = await claude.resumeConversation();
-    expect(stdoutObjects(second.events).map((line) => line.session_id)).toEqual(stdoutObjects(second.events).map(() => first.job.resultSessionId));
+    expect(stdoutObjects(second.events).map((line) => line.session_id)).toEqual(
+      stdoutObjects(second.events).map(() => first.job.resultSessionId),
+    );
     claude.record('resume', second.job.jobId);
   });
 
@@ -174,7 +199,13 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
   it('should fail on an API error (529 overloaded) with the CLI’s message', async () => {
     claude.api.script([{ error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } }]);
     const { job, events } = await claude.run('Say hello.');
-    expect(job).toMatchObject({ status: 'failed', exitCode: 1, costMicros: 0, resultSessionId: expect.stringMatching(UUID), errorMessage: expect.stringMatching(/^API Error: 529 Overloaded\./) });
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      costMicros: 0,
+      resultSessionId: expect.stringMatching(UUID),
+      errorMessage: expect.stringMatching(/^API Error: 529 Overloaded\./),
+    });
     expect(resultOf(events)).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 529 });
     claude.record('api-error', job.jobId);
   });

@@ -84,13 +84,22 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
   });
 
   it('should run the command the model asked for and send its output back: tool call and tool result events', async () => {
-    codex.api.script([{ functionCall: { name: 'exec_command', arguments: { cmd: 'echo hi-from-codex' } } }, { text: 'The command printed hi-from-codex.' }]);
+    codex.api.script([
+      { functionCall: { name: 'exec_command', arguments: { cmd: 'echo hi-from-codex' } } },
+      { text: 'The command printed hi-from-codex.' },
+    ]);
     const { job, events } = await codex.run('Run echo for me.');
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     const call = events.find((event) => event.kind === 'tool_call');
     const result = events.find((event) => event.kind === 'tool_result');
-    expect(call?.payload).toMatchObject({ type: 'item.started', item: { type: 'command_execution', command: expect.stringContaining('echo hi-from-codex'), status: 'in_progress' } });
-    expect(result?.payload).toMatchObject({ type: 'item.completed', item: { type: 'command_execution', aggregated_output: 'hi-from-codex\n', exit_code: 0, status: 'completed' } });
+    expect(call?.payload).toMatchObject({
+      type: 'item.started',
+      item: { type: 'command_execution', command: expect.stringContaining('echo hi-from-codex'), status: 'in_progress' },
+    });
+    expect(result?.payload).toMatchObject({
+      type: 'item.completed',
+      item: { type: 'command_execution', aggregated_output: 'hi-from-codex\n', exit_code: 0, status: 'completed' },
+    });
     expect(call!.seq!).toBeLessThan(result!.seq!);
     expect(kinds(events).at(-1)).toBe('run_complete');
     // Codex called the model again with the command's real output.
@@ -105,7 +114,11 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     const extra = join(codex.sandbox.root, 'extra-dir');
     mkdirSync(extra, { recursive: true });
     codex.api.script([{ text: 'Done.' }]);
-    const { job } = await codex.run('Say done.', { model: 'gpt-5.4', addDirs: [extra], instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
+    const { job } = await codex.run('Say done.', {
+      model: 'gpt-5.4',
+      addDirs: [extra],
+      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+    });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(codex.api.requests[0]!.body.model).toBe('gpt-5.4');
     // No system-prompt flag: the instructions lead the prompt of a new thread.
@@ -125,7 +138,14 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     const failure = stderrLines(events).find((line) => line.includes('no rollout found'));
     expect(failure).toBe(`Error: thread/resume: thread/resume failed: no rollout found for thread id ${unknown} (code -32600)`);
     expect(codex.runner.stderr).toContain('the agent does not know the session to resume');
-    expect(stdoutObjects(events.slice(0, events.findIndex((event) => event.payload === failure)))).toEqual([]);
+    expect(
+      stdoutObjects(
+        events.slice(
+          0,
+          events.findIndex((event) => event.payload === failure),
+        ),
+      ),
+    ).toEqual([]);
     codex.record('unknown-session', job.jobId, { run: 1, withStderr: true });
   });
 
@@ -139,13 +159,17 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
   });
 
   it('should fail on a rejected API key (401) with the CLI’s message', async () => {
-    codex.api.script([{ error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided: sk-offl***************cret.' } }]);
+    codex.api.script([
+      { error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided: sk-offl***************cret.' } },
+    ]);
     const { job, events } = await codex.run('Say hello.');
     expect(job).toMatchObject({
       status: 'failed',
       exitCode: 1,
       resultSessionId: expect.stringMatching(THREAD_ID),
-      errorMessage: expect.stringMatching(/^unexpected status 401 Unauthorized: Incorrect API key provided: sk-offl\*+cret\., url: http:\/\/127\.0\.0\.1:\d+\/v1\/responses, request id: req_fake_1$/),
+      errorMessage: expect.stringMatching(
+        /^unexpected status 401 Unauthorized: Incorrect API key provided: sk-offl\*+cret\., url: http:\/\/127\.0\.0\.1:\d+\/v1\/responses, request id: req_fake_1$/,
+      ),
     });
     expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
     expect(kinds(events).at(-1)).toBe('run_complete');

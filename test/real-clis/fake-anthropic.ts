@@ -51,7 +51,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
       }
       return false;
     },
-    notFound: (method, route) => ({ type: 'error', error: { type: 'not_found_error', message: `the fake Anthropic API has no ${method} ${route}` } }),
+    notFound: (method, route) => ({
+      type: 'error',
+      error: { type: 'not_found_error', message: `the fake Anthropic API has no ${method} ${route}` },
+    }),
     onReset: () => {
       sideRequests.length = 0;
     },
@@ -70,12 +73,19 @@ function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicR
   const id = `msg_fake_${String(n).padStart(4, '0')}`;
   const blocks: Record<string, unknown>[] = [];
   if (reply.text) blocks.push({ type: 'text', text: reply.text });
-  if ('toolUse' in reply) blocks.push({ type: 'tool_use', id: `toolu_fake_${String(n).padStart(4, '0')}`, name: reply.toolUse.name, input: reply.toolUse.input });
+  if ('toolUse' in reply)
+    blocks.push({ type: 'tool_use', id: `toolu_fake_${String(n).padStart(4, '0')}`, name: reply.toolUse.name, input: reply.toolUse.input });
   const stopReason = 'toolUse' in reply ? 'tool_use' : 'end_turn';
 
   if (!request.body.stream) {
     json(res, 200, {
-      id, type: 'message', role: 'assistant', model, content: blocks, stop_reason: stopReason, stop_sequence: null,
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: blocks,
+      stop_reason: stopReason,
+      stop_sequence: null,
       usage: { ...USAGE, output_tokens: OUTPUT_TOKENS },
     });
     return;
@@ -83,7 +93,9 @@ function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicR
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_fake_${n}` });
   const event = (type: string, data: Record<string, unknown>) => sseEvent(res, type, data);
-  event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: USAGE } });
+  event('message_start', {
+    message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: USAGE },
+  });
   blocks.forEach((block, index) => {
     if (block.type === 'text') {
       const text = block.text as string;

@@ -59,7 +59,10 @@ function answer(res: ServerResponse, request: GeminiRequest, reply: GeminiReply)
   });
   // The parts of each streamed chunk: a text in two halves, or a function call whole.
   const half = 'text' in reply ? Math.ceil(reply.text.length / 2) : 0;
-  const streamed = 'text' in reply ? [[{ text: reply.text.slice(0, half) }], [{ text: reply.text.slice(half) }]] : [[{ functionCall: reply.functionCall }]];
+  const streamed =
+    'text' in reply
+      ? [[{ text: reply.text.slice(0, half) }], [{ text: reply.text.slice(half) }]]
+      : [[{ functionCall: reply.functionCall }]];
   if (request.method === 'generateContent') {
     json(res, 200, chunk(streamed.flat(), 'STOP'));
     return;

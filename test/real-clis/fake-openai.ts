@@ -35,7 +35,13 @@ export interface InputItem {
   arguments?: string;
 }
 
-export type ResponsesRequest = ApiRequest<{ model?: string; stream?: boolean; input: InputItem[]; tools?: { name?: string; type: string }[]; [key: string]: unknown }>;
+export type ResponsesRequest = ApiRequest<{
+  model?: string;
+  stream?: boolean;
+  input: InputItem[];
+  tools?: { name?: string; type: string }[];
+  [key: string]: unknown;
+}>;
 
 export type FakeOpenAi = ScriptedApi<OpenAiReply, ResponsesRequest>;
 
@@ -46,7 +52,13 @@ export interface ChatMessage {
   tool_call_id?: string;
 }
 
-export type ChatRequest = ApiRequest<{ model?: string; stream?: boolean; messages: ChatMessage[]; tools?: unknown[]; [key: string]: unknown }>;
+export type ChatRequest = ApiRequest<{
+  model?: string;
+  stream?: boolean;
+  messages: ChatMessage[];
+  tools?: unknown[];
+  [key: string]: unknown;
+}>;
 
 export type FakeOpenAiChat = ScriptedApi<OpenAiReply, ChatRequest>;
 
@@ -72,7 +84,14 @@ function startOpenAiApi<Request extends ApiRequest<unknown>>(
       if (req.method === 'POST' && route === modelRoute) {
         if (req.headers['content-encoding']) {
           unknownRoutes.push(`POST ${path} with content-encoding ${req.headers['content-encoding']}`);
-          json(res, 415, { error: { message: 'the fake OpenAI API reads uncompressed bodies only', type: 'invalid_request_error', code: 'unsupported_encoding', param: null } });
+          json(res, 415, {
+            error: {
+              message: 'the fake OpenAI API reads uncompressed bodies only',
+              type: 'invalid_request_error',
+              code: 'unsupported_encoding',
+              param: null,
+            },
+          });
           return true;
         }
         const request = parsed() as Request;
@@ -89,30 +108,57 @@ function startOpenAiApi<Request extends ApiRequest<unknown>>(
       }
       return false;
     },
-    notFound: (method, route) => ({ error: { message: `the fake OpenAI API has no ${method} ${route}`, type: 'invalid_request_error', code: 'not_found', param: null } }),
+    notFound: (method, route) => ({
+      error: { message: `the fake OpenAI API has no ${method} ${route}`, type: 'invalid_request_error', code: 'not_found', param: null },
+    }),
   });
 }
 
 function answerError(res: ServerResponse, { status, code, message, retryAfterMs }: ApiError, n: number): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${n}`, ...(retryAfterMs !== undefined && { 'retry-after-ms': String(retryAfterMs) }) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'x-request-id': `req_fake_${n}`,
+    ...(retryAfterMs !== undefined && { 'retry-after-ms': String(retryAfterMs) }),
+  });
   res.end(JSON.stringify({ error: { message, type: code, code, param: null } }));
 }
 
 function answerResponses(res: ServerResponse, request: ResponsesRequest, reply: Exclude<OpenAiReply, { error: unknown }>, n: number): void {
   const id = `resp_fake_${String(n).padStart(4, '0')}`;
   const model = request.body.model ?? 'gpt-fake';
-  const usage = { input_tokens: 240, input_tokens_details: { cached_tokens: 0 }, output_tokens: 12, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 252 };
+  const usage = {
+    input_tokens: 240,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: 12,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 252,
+  };
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${n}` });
   let sequence = 0;
   const event = (type: string, data: Record<string, unknown>) => sseEvent(res, type, { sequence_number: sequence++, ...data });
-  const response = (status: string, output: unknown[]) => ({ id, object: 'response', created_at: 1_767_000_000, status, model, output, ...(status === 'completed' && { usage }) });
+  const response = (status: string, output: unknown[]) => ({
+    id,
+    object: 'response',
+    created_at: 1_767_000_000,
+    status,
+    model,
+    output,
+    ...(status === 'completed' && { usage }),
+  });
 
   event('response.created', { response: response('in_progress', []) });
   event('response.in_progress', { response: response('in_progress', []) });
   let item: Record<string, unknown>;
   if ('functionCall' in reply) {
     const args = JSON.stringify(reply.functionCall.arguments);
-    item = { type: 'function_call', id: `fc_fake_${n}`, call_id: `call_fake_${n}`, name: reply.functionCall.name, arguments: args, status: 'completed' };
+    item = {
+      type: 'function_call',
+      id: `fc_fake_${n}`,
+      call_id: `call_fake_${n}`,
+      name: reply.functionCall.name,
+      arguments: args,
+      status: 'completed',
+    };
     event('response.output_item.added', { output_index: 0, item: { ...item, arguments: '', status: 'in_progress' } });
     const half = Math.ceil(args.length / 2);
     event('response.function_call_arguments.delta', { output_index: 0, item_id: item.id, delta: args.slice(0, half) });
@@ -150,14 +196,22 @@ function answerChat(res: ServerResponse, request: ChatRequest, reply: Exclude<Op
     choices,
     ...extra,
   });
-  const delta = (fields: Record<string, unknown>, finishReason: string | null = null) => chunk([{ index: 0, delta: fields, finish_reason: finishReason }]);
+  const delta = (fields: Record<string, unknown>, finishReason: string | null = null) =>
+    chunk([{ index: 0, delta: fields, finish_reason: finishReason }]);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${n}` });
   let finishReason: string;
   if ('functionCall' in reply) {
     const args = JSON.stringify(reply.functionCall.arguments);
     const half = Math.ceil(args.length / 2);
     const call = (fields: Record<string, unknown>) => ({ tool_calls: [{ index: 0, ...fields }] });
-    sseData(res, delta({ role: 'assistant', content: null, ...call({ id: `call_fake_${n}`, type: 'function', function: { name: reply.functionCall.name, arguments: '' } }) }));
+    sseData(
+      res,
+      delta({
+        role: 'assistant',
+        content: null,
+        ...call({ id: `call_fake_${n}`, type: 'function', function: { name: reply.functionCall.name, arguments: '' } }),
+      }),
+    );
     sseData(res, delta(call({ function: { arguments: args.slice(0, half) } })));
     sseData(res, delta(call({ function: { arguments: args.slice(half) } })));
     finishReason = 'tool_calls';

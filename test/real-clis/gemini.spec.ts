@@ -56,11 +56,20 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
   it('should complete a plain answer with the session id and version', async () => {
     gemini.api.script([{ text: 'Hello from the fake Gemini API.' }]);
     const { job, events } = await gemini.run('Say hello.');
-    expect(job).toMatchObject({ status: 'completed', exitCode: 0, costMicros: null, resultSessionId: expect.stringMatching(UUID), cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/), errorMessage: null });
+    expect(job).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      costMicros: null,
+      resultSessionId: expect.stringMatching(UUID),
+      cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      errorMessage: null,
+    });
     expect(stdoutObjects(events)[0]).toMatchObject({ type: 'init', session_id: job.resultSessionId, model: MODEL });
     expect(types(events)).toEqual(['init', 'message', 'message', 'message', 'result']);
     expect(kinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'model_message', 'run_complete']);
-    const answer = stdoutObjects(events).filter((line) => line.role === 'assistant').map((line) => line.content);
+    const answer = stdoutObjects(events)
+      .filter((line) => line.role === 'assistant')
+      .map((line) => line.content);
     expect(answer.join('')).toBe('Hello from the fake Gemini API.');
     expect(stdoutObjects(events).at(-1)).toMatchObject({ status: 'success' });
     // One call, to the model of the settings, with the prompt (from stdin) and the key.
@@ -79,7 +88,11 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
     const call = events.find((event) => event.kind === 'tool_call');
     const result = events.find((event) => event.kind === 'tool_result');
     expect(call?.payload).toMatchObject({ type: 'tool_use', tool_name: 'read_file', parameters: { file_path: 'notes.txt' } });
-    expect(result?.payload).toMatchObject({ type: 'tool_result', tool_id: (call!.payload as { tool_id: string }).tool_id, status: 'success' });
+    expect(result?.payload).toMatchObject({
+      type: 'tool_result',
+      tool_id: (call!.payload as { tool_id: string }).tool_id,
+      status: 'success',
+    });
     expect(call!.seq!).toBeLessThan(result!.seq!);
     expect(kinds(events).at(-1)).toBe('run_complete');
     // The CLI called the model again with the file's real contents as the function's response.
@@ -93,11 +106,17 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
     const extra = join(gemini.sandbox.root, 'extra-dir');
     mkdirSync(extra, { recursive: true });
     gemini.api.script([{ text: 'Done.' }]);
-    const { job } = await gemini.run('Say done.', { model: 'gemini-2.5-pro', addDirs: [extra], instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
+    const { job } = await gemini.run('Say done.', {
+      model: 'gemini-2.5-pro',
+      addDirs: [extra],
+      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+    });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(gemini.api.requests[0]!.model).toBe('gemini-2.5-pro');
     expect(contentsText(gemini.api.requests[0]!)).toContain(extra);
-    expect(contentsText(gemini.api.requests[0]!)).toContain(JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1));
+    expect(contentsText(gemini.api.requests[0]!)).toContain(
+      JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1),
+    );
   });
 
   it('should resume the previous session: same session id, and the model sees the earlier conversation', async () => {
@@ -113,7 +132,14 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
     const failure = stderrLines(events).find((line) => line.startsWith('Error resuming session'));
     expect(failure).toBe(`Error resuming session: Invalid session identifier "${unknown}".`);
     expect(gemini.runner.stderr).toContain('the agent does not know the session to resume');
-    expect(stdoutObjects(events.slice(0, events.findIndex((event) => event.payload === failure)))).toEqual([]);
+    expect(
+      stdoutObjects(
+        events.slice(
+          0,
+          events.findIndex((event) => event.payload === failure),
+        ),
+      ),
+    ).toEqual([]);
     gemini.record('unknown-session', job.jobId, { run: 1, withStderr: true });
   });
 
@@ -126,7 +152,8 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
       status: 'failed',
       exitCode: 401 % 256,
       resultSessionId: expect.stringMatching(UUID),
-      errorMessage: '[API Error: {"error":{"code":401,"message":"API key not valid. Please pass a valid API key.","status":"UNAUTHENTICATED"}}]',
+      errorMessage:
+        '[API Error: {"error":{"code":401,"message":"API key not valid. Please pass a valid API key.","status":"UNAUTHENTICATED"}}]',
     });
     expect(gemini.api.requests).toHaveLength(1);
     gemini.record('auth-failure', job.jobId, { withStderr: true });
@@ -135,7 +162,11 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
   it('should fail on a server error (500) with the CLI’s message, after one attempt', async () => {
     gemini.api.script([{ error: { status: 500, code: 'INTERNAL', message: 'An internal error has occurred.' } }]);
     const { job } = await gemini.run('Say hello.');
-    expect(job).toMatchObject({ status: 'failed', exitCode: 500 % 256, errorMessage: '[API Error: {"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}]' });
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 500 % 256,
+      errorMessage: '[API Error: {"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}]',
+    });
     expect(gemini.api.requests).toHaveLength(1);
     gemini.record('api-error', job.jobId, { withStderr: true });
   });
@@ -144,7 +175,11 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
     rmSync(trustFile);
     try {
       const { job } = await gemini.run('Say hello.');
-      expect(job).toMatchObject({ status: 'failed', exitCode: 55, errorMessage: expect.stringContaining('Gemini CLI is not running in a trusted directory') });
+      expect(job).toMatchObject({
+        status: 'failed',
+        exitCode: 55,
+        errorMessage: expect.stringContaining('Gemini CLI is not running in a trusted directory'),
+      });
       expect(gemini.api.requests).toEqual([]);
     } finally {
       writeFileSync(trustFile, JSON.stringify({ [gemini.sandbox.workspace]: 'TRUST_FOLDER' }));

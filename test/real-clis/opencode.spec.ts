@@ -71,7 +71,14 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
   it('should complete a plain answer with the session id, version and cost', async () => {
     opencode.api.script([{ text: 'Hello from the fake Chat Completions API.' }]);
     const { job, events } = await opencode.run('Say hello.');
-    expect(job).toMatchObject({ status: 'completed', exitCode: 0, costMicros: 0, resultSessionId: expect.stringMatching(SESSION_ID), cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/), errorMessage: null });
+    expect(job).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      costMicros: 0,
+      resultSessionId: expect.stringMatching(SESSION_ID),
+      cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      errorMessage: null,
+    });
     expect(types(events)).toEqual(['step_start', 'text', 'step_finish']);
     expect(kinds(events)).toEqual(['model_message', 'model_message', 'run_complete']);
     expect(stdoutObjects(events).every((line) => line.sessionID === job.resultSessionId)).toBe(true);
@@ -86,12 +93,22 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
   // OpenCode prints a tool once, when it has finished: one `tool_use` line with the input and the output, read as
   // `tool_result`. There is no line for the call alone, hence no `tool_call` event.
   it('should run the command the model asked for and send its output back: one tool result event', async () => {
-    opencode.api.script([{ functionCall: { name: 'bash', arguments: { command: 'echo hi-from-opencode', description: 'Print a greeting' } } }, { text: 'The command printed hi-from-opencode.' }]);
+    opencode.api.script([
+      { functionCall: { name: 'bash', arguments: { command: 'echo hi-from-opencode', description: 'Print a greeting' } } },
+      { text: 'The command printed hi-from-opencode.' },
+    ]);
     const { job, events } = await opencode.run('Run echo for me.');
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(kinds(events)).toEqual(['model_message', 'tool_result', 'model_message', 'model_message', 'model_message', 'run_complete']);
     const result = events.find((event) => event.kind === 'tool_result');
-    expect(result?.payload).toMatchObject({ type: 'tool_use', part: { tool: 'bash', callID: 'call_fake_1', state: { status: 'completed', input: { command: 'echo hi-from-opencode' }, output: 'hi-from-opencode\n' } } });
+    expect(result?.payload).toMatchObject({
+      type: 'tool_use',
+      part: {
+        tool: 'bash',
+        callID: 'call_fake_1',
+        state: { status: 'completed', input: { command: 'echo hi-from-opencode' }, output: 'hi-from-opencode\n' },
+      },
+    });
     expect(kinds(events).at(-1)).toBe('run_complete');
     // OpenCode called the model again with the command's real output.
     expect(opencode.api.requests).toHaveLength(2);
@@ -103,10 +120,15 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
 
   it('should accept the flags the adapter passes (model) and get the instructions ahead of the prompt', async () => {
     opencode.api.script([{ text: 'Done.' }]);
-    const { job } = await opencode.run('Say done.', { model: 'fake/other-model', instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
+    const { job } = await opencode.run('Say done.', {
+      model: 'fake/other-model',
+      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+    });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(opencode.api.requests[0]!.body.model).toBe('other-model');
-    expect(messagesText(opencode.api.requests[0]!)).toContain(JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1));
+    expect(messagesText(opencode.api.requests[0]!)).toContain(
+      JSON.stringify('Answer tersely. Codeword: PAPAYA-7.\n\nSay done.').slice(1, -1),
+    );
   });
 
   it('should resume the previous session: same session id, and the model sees the earlier conversation', async () => {
@@ -122,7 +144,14 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
     const failure = stderrLines(events).find((line) => line.includes('Session not found'));
     expect(failure).toBe('\u001b[91m\u001b[1mError: \u001b[0mSession not found');
     expect(opencode.runner.stderr).toContain('the agent does not know the session to resume');
-    expect(stdoutObjects(events.slice(0, events.findIndex((event) => event.payload === failure)))).toEqual([]);
+    expect(
+      stdoutObjects(
+        events.slice(
+          0,
+          events.findIndex((event) => event.payload === failure),
+        ),
+      ),
+    ).toEqual([]);
     opencode.record('unknown-session', job.jobId, { run: 1, withStderr: true });
   });
 
@@ -130,7 +159,12 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
     opencode.api.script([{ error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided.' } }]);
     const { job, events } = await opencode.run('Say hello.');
     // Not retried: one call, then an `error` event (the only line printed) and exit code 1.
-    expect(job).toMatchObject({ status: 'failed', exitCode: 1, resultSessionId: expect.stringMatching(SESSION_ID), errorMessage: 'APIError: Incorrect API key provided.' });
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      resultSessionId: expect.stringMatching(SESSION_ID),
+      errorMessage: 'APIError: Incorrect API key provided.',
+    });
     expect(opencode.api.requests).toHaveLength(1);
     expect(types(events)).toEqual(['error']);
     expect(kinds(events)).toEqual(['model_message']);
@@ -139,10 +173,16 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
 
   it('should fail on a server error (500) with the CLI’s message, once its retries are spent', async () => {
     // OpenCode retries a 5xx five times, waiting as long as `retry-after-ms` says (without it: 2 s, 4 s, 8 s …).
-    const serverError = { error: { status: 500, code: 'server_error', message: 'The server had an error while processing your request.', retryAfterMs: 0 } };
+    const serverError = {
+      error: { status: 500, code: 'server_error', message: 'The server had an error while processing your request.', retryAfterMs: 0 },
+    };
     opencode.api.script(Array.from({ length: 6 }, () => serverError));
     const { job, events } = await opencode.run('Say hello.');
-    expect(job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: 'APIError: The server had an error while processing your request.' });
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: 'APIError: The server had an error while processing your request.',
+    });
     expect(opencode.api.requests).toHaveLength(6);
     expect(types(events)).toEqual(['error']);
     opencode.record('api-error', job.jobId);

@@ -9,7 +9,11 @@ const API_KEY = 'sk-offline-test-key-not-a-secret';
 
 /** A custom provider in ~/.pi/agent/models.json: the fake Chat Completions API, with two models. */
 function piModels(apiUrl: string): unknown {
-  return { providers: { fake: { baseUrl: `${apiUrl}/v1`, api: 'openai-completions', apiKey: API_KEY, models: [{ id: 'fake-model' }, { id: 'other-model' }] } } };
+  return {
+    providers: {
+      fake: { baseUrl: `${apiUrl}/v1`, api: 'openai-completions', apiKey: API_KEY, models: [{ id: 'fake-model' }, { id: 'other-model' }] },
+    },
+  };
 }
 
 /**
@@ -50,13 +54,26 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
   it('should complete a plain answer with the session id, version and cost', async () => {
     pi.api.script([{ text: 'Hello from the fake Chat Completions API.' }]);
     const { job, events } = await pi.run('Say hello.');
-    expect(job).toMatchObject({ status: 'completed', exitCode: 0, costMicros: 0, resultSessionId: expect.stringMatching(UUID), cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/), errorMessage: null });
+    expect(job).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      costMicros: 0,
+      resultSessionId: expect.stringMatching(UUID),
+      cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      errorMessage: null,
+    });
     expect(stdoutObjects(events)[0]).toMatchObject({ type: 'session', id: job.resultSessionId, cwd: pi.sandbox.workspace });
     expect(types(events).at(-1)).toBe('agent_end');
     expect(kinds(events).at(-1)).toBe('run_complete');
-    expect(kinds(events).slice(0, -1).every((kind) => kind === 'model_message')).toBe(true);
+    expect(
+      kinds(events)
+        .slice(0, -1)
+        .every((kind) => kind === 'model_message'),
+    ).toBe(true);
     const end = stdoutObjects(events).findLast((line) => line.type === 'message_end');
-    expect(end).toMatchObject({ message: { role: 'assistant', stopReason: 'stop', content: [{ type: 'text', text: 'Hello from the fake Chat Completions API.' }] } });
+    expect(end).toMatchObject({
+      message: { role: 'assistant', stopReason: 'stop', content: [{ type: 'text', text: 'Hello from the fake Chat Completions API.' }] },
+    });
     expect(pi.api.requests).toHaveLength(1);
     expect(pi.api.requests[0]!.body.model).toBe('fake-model');
     expect(messagesText(pi.api.requests[0]!)).toContain('Say hello.');
@@ -65,12 +82,20 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
   });
 
   it('should run the command the model asked for and send its output back: tool call and tool result events', async () => {
-    pi.api.script([{ functionCall: { name: 'bash', arguments: { command: 'echo hi-from-pi' } } }, { text: 'The command printed hi-from-pi.' }]);
+    pi.api.script([
+      { functionCall: { name: 'bash', arguments: { command: 'echo hi-from-pi' } } },
+      { text: 'The command printed hi-from-pi.' },
+    ]);
     const { job, events } = await pi.run('Run echo for me.');
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     const call = events.find((event) => event.kind === 'tool_call');
     const result = events.find((event) => event.kind === 'tool_result');
-    expect(call?.payload).toMatchObject({ type: 'tool_execution_start', toolCallId: 'call_fake_1', toolName: 'bash', args: { command: 'echo hi-from-pi' } });
+    expect(call?.payload).toMatchObject({
+      type: 'tool_execution_start',
+      toolCallId: 'call_fake_1',
+      toolName: 'bash',
+      args: { command: 'echo hi-from-pi' },
+    });
     expect(result?.payload).toMatchObject({ type: 'tool_execution_end', toolCallId: 'call_fake_1', toolName: 'bash', isError: false });
     expect(JSON.stringify(result!.payload)).toContain('hi-from-pi');
     expect(call!.seq!).toBeLessThan(result!.seq!);
@@ -84,7 +109,11 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
 
   it('should accept the flags the adapter passes (provider, model, instructions file)', async () => {
     pi.api.script([{ text: 'Done.' }]);
-    const { job } = await pi.run('Say done.', { model: 'other-model', runtimeConfig: { provider: 'fake' }, instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.' });
+    const { job } = await pi.run('Say done.', {
+      model: 'other-model',
+      runtimeConfig: { provider: 'fake' },
+      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+    });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(pi.api.requests[0]!.body.model).toBe('other-model');
     // --append-system-prompt <file>: the instructions reach the model in the system prompt, not in the user turn.
@@ -107,7 +136,14 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
     const failure = stderrLines(events).find((line) => line.startsWith('No session found'));
     expect(failure).toBe(`No session found matching '${unknown}'`);
     expect(pi.runner.stderr).toContain('the agent does not know the session to resume');
-    expect(stdoutObjects(events.slice(0, events.findIndex((event) => event.payload === failure)))).toEqual([]);
+    expect(
+      stdoutObjects(
+        events.slice(
+          0,
+          events.findIndex((event) => event.payload === failure),
+        ),
+      ),
+    ).toEqual([]);
     pi.record('unknown-session', job.jobId, { run: 1, withStderr: true });
   });
 
@@ -115,8 +151,15 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
     pi.api.script([{ error: { status: 401, code: 'invalid_api_key', message: 'Incorrect API key provided.' } }]);
     const { job, events } = await pi.run('Say hello.');
     // Pi exits 0: the verdict is the assistant message's stop reason "error", with the status and the API's message.
-    expect(job).toMatchObject({ status: 'failed', exitCode: 0, resultSessionId: expect.stringMatching(UUID), errorMessage: '401 Incorrect API key provided.' });
-    expect(stdoutObjects(events).findLast((line) => line.type === 'message_end')).toMatchObject({ message: { role: 'assistant', stopReason: 'error' } });
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      resultSessionId: expect.stringMatching(UUID),
+      errorMessage: '401 Incorrect API key provided.',
+    });
+    expect(stdoutObjects(events).findLast((line) => line.type === 'message_end')).toMatchObject({
+      message: { role: 'assistant', stopReason: 'error' },
+    });
     pi.record('auth-failure', job.jobId);
   });
 
@@ -124,11 +167,19 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
     const serverError = { error: { status: 500, code: 'server_error', message: 'The server had an error while processing your request.' } };
     pi.api.script([serverError, serverError]);
     const { job, events } = await pi.run('Say hello.');
-    expect(job).toMatchObject({ status: 'failed', exitCode: 0, errorMessage: '500 The server had an error while processing your request.' });
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      errorMessage: '500 The server had an error while processing your request.',
+    });
     expect(pi.api.requests).toHaveLength(2);
     // The first attempt ends in an agent_end (hence a run_complete that is not the last), then the retry, which gives up.
     expect(types(events).slice(-3)).toEqual(['turn_end', 'agent_end', 'auto_retry_end']);
-    expect(stdoutObjects(events).at(-1)).toMatchObject({ success: false, attempt: 1, finalError: '500 The server had an error while processing your request.' });
+    expect(stdoutObjects(events).at(-1)).toMatchObject({
+      success: false,
+      attempt: 1,
+      finalError: '500 The server had an error while processing your request.',
+    });
     expect(kinds(events).filter((kind) => kind === 'run_complete')).toHaveLength(2);
     pi.record('api-error', job.jobId);
   });

@@ -31,7 +31,9 @@ export type CliName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'pi';
 export function installedCli(name: CliName): string {
   const bin = join(CLIS_DIR, 'node_modules', '.bin', name);
   if (!existsSync(bin)) {
-    throw new Error(`${bin} is not installed: run \`bash scripts/install-agent-clis.sh\` first (FOUNDEROS_AGENT_CLIS_DIR picks another folder)`);
+    throw new Error(
+      `${bin} is not installed: run \`bash scripts/install-agent-clis.sh\` first (FOUNDEROS_AGENT_CLIS_DIR picks another folder)`,
+    );
   }
   return bin;
 }
@@ -86,7 +88,11 @@ export class RealRunner {
   }
 
   async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    await until(() => pattern.test(this.stderr), timeoutMs, () => `runner never logged ${pattern}; it logged:\n${this.stderr}`);
+    await until(
+      () => pattern.test(this.stderr),
+      timeoutMs,
+      () => `runner never logged ${pattern}; it logged:\n${this.stderr}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -152,7 +158,13 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
 }): RealCliSuite<Api> {
   const suite = {} as RealCliSuite<Api>;
   suite.run = async (prompt, extra = {}) => {
-    const queued = await suite.server.admin.enqueueJob({ companyId: COMPANY, agentName: options.agentName, prompt, adapterType: options.adapterType, ...extra });
+    const queued = await suite.server.admin.enqueueJob({
+      companyId: COMPANY,
+      agentName: options.agentName,
+      prompt,
+      adapterType: options.adapterType,
+      ...extra,
+    });
     const job = await suite.server.waitForJob(queued.jobId, undefined, 90_000);
     return { job, events: await suite.server.events(queued.jobId) };
   };
@@ -175,7 +187,11 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
   suite.resumeUnknown = async (sessionId) => {
     suite.api.script([{ text: 'Fresh start.' }]);
     const resumed = await suite.run('Carry on.', { sessionId });
-    expect(resumed.job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: expect.stringMatching(options.sessionId ?? UUID) });
+    expect(resumed.job).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      resultSessionId: expect.stringMatching(options.sessionId ?? UUID),
+    });
     expect(resumed.job.resultSessionId).not.toBe(sessionId);
     expect(resumed.events.map((event) => event.seq)).toEqual(resumed.events.map((_, index) => index));
     return resumed;
@@ -187,7 +203,10 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
     suite.sandbox = makeSandbox(options.cli);
     const env = options.setup(suite.sandbox, suite.api);
     const agent = agentBinary(bin, suite.sandbox);
-    suite.runner = new RealRunner(suite.server.url, suite.server.token, suite.sandbox, [`--${options.cli}-bin=${agent.bin}`], { ...agent.env, ...env });
+    suite.runner = new RealRunner(suite.server.url, suite.server.token, suite.sandbox, [`--${options.cli}-bin=${agent.bin}`], {
+      ...agent.env,
+      ...env,
+    });
   });
   afterAll(async () => {
     await suite.runner?.stop();
@@ -196,7 +215,8 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
   });
   beforeEach(() => suite.api.reset());
   afterEach((context) => {
-    if (context.task.result?.state === 'fail') process.stderr.write(`runner output (last 6000 characters):\n${suite.runner.stderr.slice(-6000)}\n`);
+    if (context.task.result?.state === 'fail')
+      process.stderr.write(`runner output (last 6000 characters):\n${suite.runner.stderr.slice(-6000)}\n`);
     // Nothing but what the fake API implements should have been asked for.
     expect(suite.api.unknownRoutes).toEqual([]);
   });
@@ -205,7 +225,9 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
 
 /** The JSON objects the agent printed on stdout, from the stored events (stderr and plain lines left out). */
 export const stdoutObjects = (events: readonly StoredEvent[]): Record<string, unknown>[] =>
-  events.filter((event) => event.kind !== 'stderr_line' && event.kind !== 'stdout_line').map((event) => event.payload as Record<string, unknown>);
+  events
+    .filter((event) => event.kind !== 'stderr_line' && event.kind !== 'stdout_line')
+    .map((event) => event.payload as Record<string, unknown>);
 
 export const stderrLines = (events: readonly StoredEvent[]): string[] =>
   events.filter((event) => event.kind === 'stderr_line').map((event) => event.payload as string);
@@ -226,9 +248,7 @@ export function scrubber(sandbox: Sandbox): (text: string) => string {
   return (text) => {
     let out = text;
     for (const [path, replacement] of pairs) out = out.replaceAll(path, replacement).replaceAll(encode(path), encode(replacement));
-    return out
-      .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:8080')
-      .replace(/\/tmp\/cc-socks\/\d+\.sock/g, '/tmp/cc-socks/1000.sock');
+    return out.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:8080').replace(/\/tmp\/cc-socks\/\d+\.sock/g, '/tmp/cc-socks/1000.sock');
   };
 }
 
@@ -242,7 +262,10 @@ const teeDir = (sandbox: Sandbox) => join(sandbox.root, 'tee');
 export function agentBinary(realBin: string, sandbox: Sandbox): { bin: string; env: Record<string, string> } {
   if (!RECORD) return { bin: realBin, env: {} };
   mkdirSync(teeDir(sandbox), { recursive: true });
-  return { bin: fileURLToPath(new URL('tee-agent.mjs', import.meta.url)), env: { REAL_CLI_TEE_TARGET: realBin, REAL_CLI_TEE_DIR: teeDir(sandbox) } };
+  return {
+    bin: fileURLToPath(new URL('tee-agent.mjs', import.meta.url)),
+    env: { REAL_CLI_TEE_TARGET: realBin, REAL_CLI_TEE_DIR: teeDir(sandbox) },
+  };
 }
 
 /**

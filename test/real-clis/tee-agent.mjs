@@ -20,7 +20,10 @@ let copies;
 if (dir && jobId) {
   let run = 1;
   while (existsSync(join(dir, `${jobId}.${run}.stdout`))) run += 1;
-  copies = { stdout: createWriteStream(join(dir, `${jobId}.${run}.stdout`)), stderr: createWriteStream(join(dir, `${jobId}.${run}.stderr`)) };
+  copies = {
+    stdout: createWriteStream(join(dir, `${jobId}.${run}.stdout`)),
+    stderr: createWriteStream(join(dir, `${jobId}.${run}.stderr`)),
+  };
 }
 
 const child = spawn(target, process.argv.slice(2), { stdio: ['inherit', 'pipe', 'pipe'] });

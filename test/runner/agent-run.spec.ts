@@ -44,7 +44,11 @@ describe('agentRun', () => {
         a: line('stdout_line', 'hello'),
         e: line('stderr_line', 'warning: slow'),
         r: line('claude_result', RESULT),
-        z: ended({ exit: { type: 'exit', code: 0, signal: null }, report: { sessionId: 's-1', costMicros: 500_000, reportedError: false }, stderrTail: ['warning: slow'] }),
+        z: ended({
+          exit: { type: 'exit', code: 0, signal: null },
+          report: { sessionId: 's-1', costMicros: 500_000, reportedError: false },
+          stderrTail: ['warning: slow'],
+        }),
       });
     });
   });
@@ -91,7 +95,13 @@ describe('agentRun', () => {
   it('should end with the start error, and no line, when the binary is missing', () => {
     testScheduler.run(({ expectObservable }) => {
       const missing = new SpawnError('claude', 'ENOENT', new Error('spawn claude ENOENT'));
-      const run$ = agentRun(job(), claudeAdapter, 'claude', NEVER, deps(() => throwError(() => missing)));
+      const run$ = agentRun(
+        job(),
+        claudeAdapter,
+        'claude',
+        NEVER,
+        deps(() => throwError(() => missing)),
+      );
       expectObservable(run$).toBe('(z|)', { z: ended({ startError: missing }) });
     });
   });
@@ -102,18 +112,34 @@ describe('settleRun', () => {
 
   it('should say why the runner stopped the agent before anything the agent said', () => {
     const exit = { type: 'exit', code: null, signal: 'SIGTERM' } as const;
-    expect(settle({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({ status: 'failed', exitCode: 143, errorMessage: stopMessage('timeout', 60) });
+    expect(settle({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({
+      status: 'failed',
+      exitCode: 143,
+      errorMessage: stopMessage('timeout', 60),
+    });
     expect(settle({ exit, stopReason: 'server' })).toEqual({ status: 'cancelled', exitCode: 143, errorMessage: stopMessage('server', 60) });
   });
 
   it("should take the agent's own verdict over a clean exit, then stderr over the exit code", () => {
     const exit = { type: 'exit', code: 0, signal: null } as const;
-    expect(settle({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({ status: 'failed', exitCode: 0, errorMessage: 'rate limited' });
-    expect(settle({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({ status: 'failed', exitCode: 2, errorMessage: 'bad flag' });
+    expect(settle({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({
+      status: 'failed',
+      exitCode: 0,
+      errorMessage: 'rate limited',
+    });
+    expect(settle({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({
+      status: 'failed',
+      exitCode: 2,
+      errorMessage: 'bad flag',
+    });
     expect(settle({ exit })).toEqual({ status: 'completed', exitCode: 0, errorMessage: null });
   });
 
   it('should name the missing binary and how to install it', () => {
-    expect(settle({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({ status: 'failed', exitCode: 127, errorMessage: `claude: command not found; ${claudeAdapter.installHint}` });
+    expect(settle({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({
+      status: 'failed',
+      exitCode: 127,
+      errorMessage: `claude: command not found; ${claudeAdapter.installHint}`,
+    });
   });
 });

@@ -3,7 +3,15 @@ import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ForcedExitError, runDaemon, type DaemonDeps } from '../../src/runner/daemon.js';
 import type { JobDescriptor } from '../../src/protocol/types.js';
-import { ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError, type ClaimOutcome, type NextJobOutcome, type RunnerApi } from '../../src/streams/http.js';
+import {
+  ApiError,
+  MalformedAnswerError,
+  RedirectRefusedError,
+  TokenRejectedError,
+  type ClaimOutcome,
+  type NextJobOutcome,
+  type RunnerApi,
+} from '../../src/streams/http.js';
 
 const job = (jobId: string): JobDescriptor => ({ jobId, agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -120,11 +128,16 @@ describe('runDaemon', () => {
       let call = 0;
       const nextJob = () => {
         const failure = failures[call++];
-        return failure ? cold<NextJobOutcome>('#', undefined, failure) : cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: job('j1') } });
+        return failure
+          ? cold<NextJobOutcome>('#', undefined, failure)
+          : cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: job('j1') } });
       };
       const claim = () => cold<ClaimOutcome>('(l|)', { l: { kind: 'lost' } });
       const warnings: string[] = [];
-      const log = { ...silentLog, warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`) };
+      const log = {
+        ...silentLog,
+        warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+      };
       // backoff with random() = 1: 100, 200, 400 and 800 ms; the job comes 1 ms later, and again each ms after
       expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { log })), '^ 1502ms !').toBe('1501ms a a', {
         a: expect.objectContaining({ jobId: 'j1', outcome: 'lost' }),

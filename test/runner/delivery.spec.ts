@@ -5,13 +5,30 @@ import { defer, of, throwError, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { CompletionBody } from '../../src/protocol/types.js';
-import { MAX_ERROR_MESSAGE_CHARS, MAX_SAME_5XX_ANSWERS, completionToSend, deliverBatch, deliverCompletion, type BatchOutcome, type DeliveryDeps } from '../../src/runner/delivery.js';
+import {
+  MAX_ERROR_MESSAGE_CHARS,
+  MAX_SAME_5XX_ANSWERS,
+  completionToSend,
+  deliverBatch,
+  deliverCompletion,
+  type BatchOutcome,
+  type DeliveryDeps,
+} from '../../src/runner/delivery.js';
 import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../../src/streams/http.js';
 import { findLeftovers, openJobSpool, type JobSpool } from '../../src/streams/spool.js';
 
 const SERVER = 'https://control.example.com';
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const body = (n: number) => JSON.stringify({ events: Array.from({ length: n }, (_, seq) => ({ eventId: `e${seq}`, kind: 'stdout_line', ts: '2026-11-29T00:00:00.000Z', payload: `line ${seq}`, seq })) });
+const body = (n: number) =>
+  JSON.stringify({
+    events: Array.from({ length: n }, (_, seq) => ({
+      eventId: `e${seq}`,
+      kind: 'stdout_line',
+      ts: '2026-11-29T00:00:00.000Z',
+      payload: `line ${seq}`,
+      seq,
+    })),
+  });
 
 /** What the fake server answers to each try, in order: `ok`, a status, or `net` (no answer at all). */
 type Answer = 'ok' | 'net' | number;
@@ -68,7 +85,10 @@ describe('deliverBatch', () => {
       const { outcome, tries, atMs, spool } = deliverInVirtualTime([status, 'ok']);
       expect(tries).toBe(1);
       expect(atMs).toBe(0);
-      expect(outcome).toEqual({ kind: 'set_aside', batch: { index: 0, events: 3, why: 'refused', status, code: expect.any(String), requestId: 'req-1' } });
+      expect(outcome).toEqual({
+        kind: 'set_aside',
+        batch: { index: 0, events: 3, why: 'refused', status, code: expect.any(String), requestId: 'req-1' },
+      });
       expect(spool.setAsideBatches).toEqual([expect.objectContaining({ index: 0, status })]);
     }
   });
@@ -78,7 +98,10 @@ describe('deliverBatch', () => {
     expect(tries).toBe(MAX_SAME_5XX_ANSWERS);
     // 100 + 200 + 400 + 800 + 1000 + 1000 + 1000 ms of backoff between the 8 tries.
     expect(atMs).toBe(4500);
-    expect(outcome).toEqual({ kind: 'set_aside', batch: { index: 0, events: 3, why: 'failing', status: 500, code: 'internal_error', requestId: 'req-8' } });
+    expect(outcome).toEqual({
+      kind: 'set_aside',
+      batch: { index: 0, events: 3, why: 'failing', status: 500, code: 'internal_error', requestId: 'req-8' },
+    });
   });
 
   it('should not count 502, 503, 504 or network errors between them, and start again at another 5xx', () => {
@@ -90,7 +113,7 @@ describe('deliverBatch', () => {
   });
 
   it('should retry network errors and unavailable answers for as long as it takes', () => {
-    const outage: Answer[] = Array.from({ length: 300 }, (_, index) => (['net', 502, 503, 504, 429][index % 5] as Answer));
+    const outage: Answer[] = Array.from({ length: 300 }, (_, index) => ['net', 502, 503, 504, 429][index % 5] as Answer);
     const { outcome, tries, spool } = deliverInVirtualTime([...outage, 'ok']);
     expect(outcome).toEqual({ kind: 'ok' });
     expect(tries).toBe(301);
@@ -115,10 +138,14 @@ describe('deliverBatch', () => {
     const { spool, dir } = newSpool([3, 2, 4]);
     spool.ack(0);
     expect(deliverInVirtualTime([413], spoolAt(spool, 1)).outcome).toMatchObject({ kind: 'set_aside' });
-    expect(readFileSync(join(dir, 'job-1.ndjson'), 'utf8')).toContain('{"t":"set_aside","batches":2,"index":1,"events":2,"why":"refused","status":413');
+    expect(readFileSync(join(dir, 'job-1.ndjson'), 'utf8')).toContain(
+      '{"t":"set_aside","batches":2,"index":1,"events":2,"why":"refused","status":413',
+    );
     const [leftover] = findLeftovers(dir, () => false);
     expect(leftover!.pendingBatches).toEqual([2]);
-    expect(leftover!.spool.setAsideBatches).toEqual([{ index: 1, events: 2, why: 'refused', status: 413, code: 'payload_too_large', requestId: 'req-1' }]);
+    expect(leftover!.spool.setAsideBatches).toEqual([
+      { index: 1, events: 2, why: 'refused', status: 413, code: 'payload_too_large', requestId: 'req-1' },
+    ]);
   });
 });
 
@@ -151,8 +178,13 @@ describe('completionToSend', () => {
   });
 
   it('should keep a failed or cancelled status, the loss leading its message', () => {
-    const failed = completionToSend({ status: 'cancelled', exitCode: 143, errorMessage: 'cancelled on the server while the job ran' }, [failing]);
-    expect(failed).toMatchObject({ status: 'cancelled', errorMessage: expect.stringMatching(/^1 event in 1 batch was not accepted .*incomplete\. The run itself: cancelled on the server/) });
+    const failed = completionToSend({ status: 'cancelled', exitCode: 143, errorMessage: 'cancelled on the server while the job ran' }, [
+      failing,
+    ]);
+    expect(failed).toMatchObject({
+      status: 'cancelled',
+      errorMessage: expect.stringMatching(/^1 event in 1 batch was not accepted .*incomplete\. The run itself: cancelled on the server/),
+    });
   });
 
   it('should ignore a damaged batch that held no readable event: its lines are read again from the files', () => {
@@ -164,7 +196,10 @@ describe('completionToSend', () => {
     const sent = completionToSend({ status: 'failed', exitCode: 1, errorMessage: message }, []);
     expect(sent.errorMessage).toHaveLength(MAX_ERROR_MESSAGE_CHARS);
     expect(sent.errorMessage!.isWellFormed()).toBe(true);
-    expect(completionToSend({ status: 'failed', exitCode: 1, errorMessage: 'a\0b', sessionId: 'cut \ud83d' }, [])).toMatchObject({ errorMessage: 'a\uFFFDb', sessionId: 'cut \uFFFD' });
+    expect(completionToSend({ status: 'failed', exitCode: 1, errorMessage: 'a\0b', sessionId: 'cut \ud83d' }, [])).toMatchObject({
+      errorMessage: 'a\uFFFDb',
+      sessionId: 'cut \uFFFD',
+    });
   });
 });
 
@@ -173,10 +208,18 @@ describe('deliverCompletion', () => {
     const { spool, dir } = newSpool([3]);
     spool.setAside({ index: 0, events: 3, why: 'refused', status: 413, code: 'payload_too_large', requestId: 'req-a' });
     let sent: CompletionBody | undefined;
-    const api = { complete: (_jobId: string, completion: CompletionBody) => ((sent = completion), of({ kind: 'ok' as const })) } as Partial<RunnerApi> as RunnerApi;
+    const api = {
+      complete: (_jobId: string, completion: CompletionBody) => ((sent = completion), of({ kind: 'ok' as const })),
+    } as Partial<RunnerApi> as RunnerApi;
     let emitted: CompletionBody | undefined;
-    deliverCompletion({ api, log: silentLog, retry: {}, scheduler: new TestScheduler(() => {}) }, spool, { status: 'completed', exitCode: 0 }).subscribe((body) => (emitted = body));
-    expect(sent).toMatchObject({ status: 'failed', errorMessage: expect.stringContaining('3 events in 1 batch were not accepted by the server (413 payload_too_large, requestId req-a)') });
+    deliverCompletion({ api, log: silentLog, retry: {}, scheduler: new TestScheduler(() => {}) }, spool, {
+      status: 'completed',
+      exitCode: 0,
+    }).subscribe((body) => (emitted = body));
+    expect(sent).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringContaining('3 events in 1 batch were not accepted by the server (413 payload_too_large, requestId req-a)'),
+    });
     expect(emitted).toEqual(sent);
     expect(findLeftovers(dir, () => false)).toEqual([]);
   });

@@ -11,20 +11,29 @@ import type { ProcessOutput, ProcessSpec } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
 
 const LONE_SURROGATE_ASSISTANT = '{"type":"assistant","message":{"content":[{"type":"text","text":"cut emoji \\ud83d"}]}}';
-const LONE_SURROGATE_RESULT = '{"type":"result","subtype":"success","is_error":false,"result":"done \\udc00","session_id":"s-77","total_cost_usd":0.5}';
+const LONE_SURROGATE_RESULT =
+  '{"type":"result","subtype":"success","is_error":false,"result":"done \\udc00","session_id":"s-77","total_cost_usd":0.5}';
 const NUL_KEY = '{"type":"assistant","k\\u0000":1}';
 const DEEP = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
 
 function recordingLog() {
   const warnings: { message: string; fields: unknown }[] = [];
-  const log = { debug: () => {}, info: () => {}, warn: (message: string, fields?: unknown) => warnings.push({ message, fields }), error: () => {} };
+  const log = {
+    debug: () => {},
+    info: () => {},
+    warn: (message: string, fields?: unknown) => warnings.push({ message, fields }),
+    error: () => {},
+  };
   return { log, warnings };
 }
 
 describe('stdoutEvent and stderrEvent: every line becomes one event the server can store', () => {
   it('should replace a lone surrogate in a claude line with U+FFFD, keeping its kind', () => {
     const { event, change } = stdoutEvent(LONE_SURROGATE_ASSISTANT, claudeAdapter);
-    expect(event).toEqual({ kind: 'claude_message', payload: { type: 'assistant', message: { content: [{ type: 'text', text: 'cut emoji \uFFFD' }] } } });
+    expect(event).toEqual({
+      kind: 'claude_message',
+      payload: { type: 'assistant', message: { content: [{ type: 'text', text: 'cut emoji \uFFFD' }] } },
+    });
     expect(change).toMatchObject({ reason: 'lone_surrogate', detail: expect.stringContaining('message.content[0].text') });
   });
 
@@ -52,12 +61,21 @@ describe('stdoutEvent and stderrEvent: every line becomes one event the server c
 
   it('should keep a deep line that also holds a NUL as text, never trying to repair the nesting', () => {
     const line = `{"k\\u0000":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-    expect(stdoutEvent(line, claudeAdapter)).toMatchObject({ event: { kind: 'stdout_line', payload: line }, change: { reason: 'too_deep' } });
+    expect(stdoutEvent(line, claudeAdapter)).toMatchObject({
+      event: { kind: 'stdout_line', payload: line },
+      change: { reason: 'too_deep' },
+    });
   });
 
   it('should replace a raw NUL byte in a text line, on stdout and on stderr', () => {
-    expect(stdoutEvent('before\0after', claudeAdapter)).toEqual({ event: { kind: 'stdout_line', payload: 'before\uFFFDafter' }, change: { reason: 'nul', detail: 'a stdout_line held a NUL character' } });
-    expect(stderrEvent('warn\0')).toEqual({ event: { kind: 'stderr_line', payload: 'warn\uFFFD' }, change: { reason: 'nul', detail: 'a stderr_line held a NUL character' } });
+    expect(stdoutEvent('before\0after', claudeAdapter)).toEqual({
+      event: { kind: 'stdout_line', payload: 'before\uFFFDafter' },
+      change: { reason: 'nul', detail: 'a stdout_line held a NUL character' },
+    });
+    expect(stderrEvent('warn\0')).toEqual({
+      event: { kind: 'stderr_line', payload: 'warn\uFFFD' },
+      change: { reason: 'nul', detail: 'a stderr_line held a NUL character' },
+    });
   });
 
   it('should keep JSON values that are not objects, and control characters, as text lines unchanged', () => {
@@ -77,7 +95,8 @@ describe('lineChangeLog', () => {
   it('should say each reason once per job, with where it first happened', () => {
     const { log, warnings } = recordingLog();
     const note = lineChangeLog(log, 'job-1');
-    for (const line of [NUL_KEY, 'x\0', LONE_SURROGATE_ASSISTANT, NUL_KEY, LONE_SURROGATE_RESULT, 'plain']) note(stdoutEvent(line, claudeAdapter).change);
+    for (const line of [NUL_KEY, 'x\0', LONE_SURROGATE_ASSISTANT, NUL_KEY, LONE_SURROGATE_RESULT, 'plain'])
+      note(stdoutEvent(line, claudeAdapter).change);
     expect(warnings.map(({ message }) => message)).toEqual([
       expect.stringMatching(/^agent output changed so that the server can store it: a NUL character.*U\+FFFD \(said once per job\)$/),
       expect.stringMatching(/half of a UTF-16 surrogate pair/),
@@ -87,13 +106,15 @@ describe('lineChangeLog', () => {
 });
 
 describe('agentRun', () => {
-  const spawnPrinting = (stdout: Buffer[], stderr: Buffer[] = []) => (_spec: ProcessSpec): Observable<ProcessOutput> =>
-    concat(
-      of<ProcessOutput>({ type: 'started', pid: 1 }),
-      of(...stdout.map((chunk): ProcessOutput => ({ type: 'stdout', chunk }))),
-      of(...stderr.map((chunk): ProcessOutput => ({ type: 'stderr', chunk }))),
-      of<ProcessOutput>({ type: 'exit', code: 0, signal: null }),
-    );
+  const spawnPrinting =
+    (stdout: Buffer[], stderr: Buffer[] = []) =>
+    (_spec: ProcessSpec): Observable<ProcessOutput> =>
+      concat(
+        of<ProcessOutput>({ type: 'started', pid: 1 }),
+        of(...stdout.map((chunk): ProcessOutput => ({ type: 'stdout', chunk }))),
+        of(...stderr.map((chunk): ProcessOutput => ({ type: 'stderr', chunk }))),
+        of<ProcessOutput>({ type: 'exit', code: 0, signal: null }),
+      );
 
   /** The events of a run, and how it ended (its last value). */
   const untilEnded = async (run$: Observable<AgentRunOutput>) => {
@@ -125,7 +146,9 @@ describe('agentRun', () => {
       Buffer.from([0x68, 0x69, 0xff, 0x0a]),
       Buffer.from(`${LONE_SURROGATE_RESULT}\n`),
     ];
-    const { events, run } = await untilEnded(agentRun(job(), claudeAdapter, 'claude', NEVER, deps(spawnPrinting(stdout, [Buffer.from('err\0\n')]))));
+    const { events, run } = await untilEnded(
+      agentRun(job(), claudeAdapter, 'claude', NEVER, deps(spawnPrinting(stdout, [Buffer.from('err\0\n')]))),
+    );
     expect(events.map((event) => [event.kind, typeof event.payload === 'string' ? event.payload : '{…}'])).toEqual([
       ['claude_message', '{…}'],
       ['claude_message', '{…}'],
@@ -158,7 +181,15 @@ describe('agentRun', () => {
 
   it('should fail the run before spawning when a job field would be read as a flag', async () => {
     let spawned = false;
-    const { run } = await untilEnded(agentRun(job({ sessionId: '--dangerously-skip-permissions' }), claudeAdapter, 'claude', NEVER, deps(() => ((spawned = true), NEVER))));
+    const { run } = await untilEnded(
+      agentRun(
+        job({ sessionId: '--dangerously-skip-permissions' }),
+        claudeAdapter,
+        'claude',
+        NEVER,
+        deps(() => ((spawned = true), NEVER)),
+      ),
+    );
     expect(spawned).toBe(false);
     expect((run.startError as Error).message).toMatch(/^sessionId "--dangerously-skip-permissions" starts with "-"/);
   });

@@ -6,7 +6,12 @@ const TOKEN = `fos_${'Zy9'.repeat(10)}ab`;
 describe('logger', () => {
   const capture = (options: Partial<Parameters<typeof createLogger>[0]> = {}) => {
     const lines: string[] = [];
-    const log = createLogger({ level: 'info', write: (line) => lines.push(line), now: () => new Date('2026-01-02T03:04:05.000Z'), ...options });
+    const log = createLogger({
+      level: 'info',
+      write: (line) => lines.push(line),
+      now: () => new Date('2026-01-02T03:04:05.000Z'),
+      ...options,
+    });
     return { log, lines };
   };
 
@@ -29,7 +34,12 @@ describe('logger', () => {
     const { log, lines } = capture({ format: 'json' });
     log.error('boom "quoted"\nnext', { error: new Error('bad') });
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toEqual({ time: '2026-01-02T03:04:05.000Z', level: 'error', message: 'boom "quoted"\nnext', error: { name: 'Error', message: 'bad' } });
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: '2026-01-02T03:04:05.000Z',
+      level: 'error',
+      message: 'boom "quoted"\nnext',
+      error: { name: 'Error', message: 'bad' },
+    });
   });
 
   it('should show a secret only as its 8-character preview, wherever it appears', () => {

@@ -36,7 +36,10 @@ describe('runner metrics', () => {
 
   it('should serve /metrics and /healthz over HTTP, and 404 anything else', async () => {
     let healthy = true;
-    const server = await serveMetrics(0, { metrics: () => 'm 1\n', health: () => ({ ok: healthy, detail: healthy ? 'polling' : 'server unreachable for 95 s' }) });
+    const server = await serveMetrics(0, {
+      metrics: () => 'm 1\n',
+      health: () => ({ ok: healthy, detail: healthy ? 'polling' : 'server unreachable for 95 s' }),
+    });
     try {
       expect(await (await fetch(`${server.url}/metrics`)).text()).toBe('m 1\n');
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);

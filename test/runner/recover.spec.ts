@@ -11,14 +11,24 @@ import type { Logger } from '../../src/runner/logger.js';
 
 const SERVER = 'https://control.example.com';
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const event = (seq: number, kind: RunnerEvent['kind'], payload: RunnerEvent['payload']): RunnerEvent => ({ eventId: `e${seq}`, kind, ts: '2026-11-25T00:00:00.000Z', payload, seq });
+const event = (seq: number, kind: RunnerEvent['kind'], payload: RunnerEvent['payload']): RunnerEvent => ({
+  eventId: `e${seq}`,
+  kind,
+  ts: '2026-11-25T00:00:00.000Z',
+  payload,
+  seq,
+});
 
 /**
  * Records what recovery sends: each events body and the completion. A body that is not JSON gets a 400, as from a
  * server, and so does a batch holding a line `refuse me` (413, as for a body too large).
  */
 function recordingApi() {
-  const sent: { events: RunnerEvent[][]; refused: string[]; completion?: CompletionBody; completions: Record<string, CompletionBody> } = { events: [], refused: [], completions: {} };
+  const sent: { events: RunnerEvent[][]; refused: string[]; completion?: CompletionBody; completions: Record<string, CompletionBody> } = {
+    events: [],
+    refused: [],
+    completions: {},
+  };
   const api: Partial<RunnerApi> = {
     appendEvents: (_jobId, body) => {
       try {
@@ -46,7 +56,15 @@ function recordingApi() {
 
 const recover = (spoolDir: string, api: RunnerApi, log: Logger = silentLog) =>
   lastValueFrom(
-    recoverLeftovers({ api, log, retry: { initialDelayMs: 1, maxDelayMs: 1 }, scheduler: queueScheduler, spoolDir, serverUrl: SERVER, isRunnerAlive: () => false }).pipe(toArray()),
+    recoverLeftovers({
+      api,
+      log,
+      retry: { initialDelayMs: 1, maxDelayMs: 1 },
+      scheduler: queueScheduler,
+      spoolDir,
+      serverUrl: SERVER,
+      isRunnerAlive: () => false,
+    }).pipe(toArray()),
   );
 
 describe('recoverLeftovers', () => {
@@ -60,7 +78,10 @@ describe('recoverLeftovers', () => {
     // Spooled, not yet accepted.
     spool.appendBatch(JSON.stringify({ events: [event(2, 'stdout_line', 'plain 1')] }));
     // Printed: the same lines, then more, the last one unfinished when the agent died.
-    writeFileSync(spool.output.stdout, '{"type":"system"}\nplain 1\n{"type":"assistant"}\nplain 2\n{"type":"result","is_error":false}\nhalf a li');
+    writeFileSync(
+      spool.output.stdout,
+      '{"type":"system"}\nplain 1\n{"type":"assistant"}\nplain 2\n{"type":"result","is_error":false}\nhalf a li',
+    );
     writeFileSync(spool.output.stderr, 'warn 1\nwarn 2\n');
 
     const { api, sent } = recordingApi();
@@ -166,11 +187,17 @@ describe('recoverLeftovers', () => {
           expect.objectContaining({ jobId: 'job-fine', outcome: 'completed' }),
         ]),
       );
-      expect(sent.completions['job-broken']).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^the runner restarted and could not recover this job \(EISDIR.*set-aside/) });
+      expect(sent.completions['job-broken']).toMatchObject({
+        status: 'failed',
+        errorMessage: expect.stringMatching(/^the runner restarted and could not recover this job \(EISDIR.*set-aside/),
+      });
       expect(sent.completions['job-fine']).toMatchObject({ status: 'completed' });
       // Out of the way of the next start, kept for a person to look at.
       expect(readdirSync(dir).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
-      expect(readdirSync(join(dir, 'set-aside')).sort()).toEqual([expect.stringMatching(/^job-broken\.ndjson\.\d+$/), expect.stringMatching(/^job-broken\.stdout\.\d+$/)]);
+      expect(readdirSync(join(dir, 'set-aside')).sort()).toEqual([
+        expect.stringMatching(/^job-broken\.ndjson\.\d+$/),
+        expect.stringMatching(/^job-broken\.stdout\.\d+$/),
+      ]);
       expect(errors.join('\n')).toContain('its spool was set aside');
       expect(await recover(dir, api, log)).toEqual([]);
     });

@@ -6,7 +6,15 @@ import { stopMessage } from '../../src/runner/agent-run.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { HeartbeatRoute, runJob, type JobRunnerDeps } from '../../src/runner/run-job.js';
 import { countEvents } from '../../src/runner/spool-events.js';
-import { ApiError, TokenRejectedError, type AppendOutcome, type ClaimOutcome, type CompleteOutcome, type HeartbeatOutcome, type RunnerApi } from '../../src/streams/http.js';
+import {
+  ApiError,
+  TokenRejectedError,
+  type AppendOutcome,
+  type ClaimOutcome,
+  type CompleteOutcome,
+  type HeartbeatOutcome,
+  type RunnerApi,
+} from '../../src/streams/http.js';
 import type { ProcessOutput } from '../../src/streams/process.js';
 import { job as payloadOf } from '../agents/support.js';
 import { MemorySpool } from '../support/memory-spool.js';
@@ -14,7 +22,14 @@ import { agentOutput, scriptedSpawn } from '../support/scripted-agent.js';
 
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const descriptor: JobDescriptor = { jobId: 'j1', agentId: 'a1', agentName: 'Sarah', createdAt: '2026-11-29T00:00:00Z' };
-const RESULT = JSON.stringify({ type: 'result', subtype: 'success', is_error: false, session_id: 's-new', total_cost_usd: 0.25, result: 'done' });
+const RESULT = JSON.stringify({
+  type: 'result',
+  subtype: 'success',
+  is_error: false,
+  session_id: 's-new',
+  total_cost_usd: 0.25,
+  result: 'done',
+});
 
 /** Output events by marble letter: `s`tarted, stdout lines `a` `b` `c`, the `r`esult, a clean e`x`it. */
 const out: Record<string, ProcessOutput> = {
@@ -46,7 +61,13 @@ describe('runJob', () => {
   }
 
   /** The deps of one job, and what the server was sent: when each batch came and how many events it held, the completions. */
-  function setup(cold: TestScheduler['createColdObservable'], server: Server, scripts: Observable<ProcessOutput>[], extra: Partial<JobRunnerDeps> = {}, payload: Partial<JobPayload> = {}) {
+  function setup(
+    cold: TestScheduler['createColdObservable'],
+    server: Server,
+    scripts: Observable<ProcessOutput>[],
+    extra: Partial<JobRunnerDeps> = {},
+    payload: Partial<JobPayload> = {},
+  ) {
     const sent = { batches: [] as { at: number; events: number }[], heartbeats: [] as number[], completions: [] as CompletionBody[] };
     const ok = cold<AppendOutcome>('-(o|)', { o: { kind: 'ok' } });
     const api: RunnerApi = {
@@ -96,7 +117,16 @@ describe('runJob', () => {
       // a at 2, b at 11, the result at 16, the exit at 21: the batch goes out at the end of the output, and is accepted at 22
       const { deps, sent, spool } = setup(cold, {}, [cold('s a 8ms b 4ms r 4ms (x|)', out)]);
       expectObservable(runJob(descriptor, deps)).toBe('23ms (j|)', {
-        j: { jobId: 'j1', outcome: 'completed', exitCode: 0, eventsSent: 3, costMicros: 250_000, sessionId: 's-new', errorMessage: null, elapsedSec: 0.021 },
+        j: {
+          jobId: 'j1',
+          outcome: 'completed',
+          exitCode: 0,
+          eventsSent: 3,
+          costMicros: 250_000,
+          sessionId: 's-new',
+          errorMessage: null,
+          elapsedSec: 0.021,
+        },
       });
       flush();
       expect(sent.batches).toEqual([{ at: 21, events: 3 }]);
@@ -104,7 +134,7 @@ describe('runJob', () => {
       expect(spool).toMatchObject({ acked: 0, removed: true, agent: { pid: 4242, adapterType: undefined } });
     });
   });
-  it('should stop the agent at the job\'s timeout and report it failed, with what it printed until then', () => {
+  it("should stop the agent at the job's timeout and report it failed, with what it printed until then", () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       // a at 2 goes out when its batch window closes at 51; the deadline is 1 s after the start at 1
       const { deps, sent, runs } = setup(cold, {}, [cold('s a', out)], {}, { runtimeConfig: { timeoutSec: 1 } });
@@ -120,11 +150,19 @@ describe('runJob', () => {
   it('should stop the agent when the server answers 409 to a batch, and not send it the batches left', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       // batch 0 (a) is sent at 51 and refused with 409 at 71; b, printed at 60, is spooled but never sent
-      const server: Server = { appendEvents: () => cold('20ms (t|)', { t: { kind: 'terminal' } }), complete: () => cold('-(a|)', { a: { kind: 'already_terminal' } }) };
+      const server: Server = {
+        appendEvents: () => cold('20ms (t|)', { t: { kind: 'terminal' } }),
+        complete: () => cold('-(a|)', { a: { kind: 'already_terminal' } }),
+      };
       const metrics = new RunnerMetrics(() => 0);
       const { deps, sent, spool, runs } = setup(cold, server, [cold('s a 57ms b', out)], { metrics });
       expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', {
-        j: expect.objectContaining({ outcome: 'cancelled', exitCode: 143, eventsSent: 0, errorMessage: 'cancelled on the server while the job ran' }),
+        j: expect.objectContaining({
+          outcome: 'cancelled',
+          exitCode: 143,
+          eventsSent: 0,
+          errorMessage: 'cancelled on the server while the job ran',
+        }),
       });
       flush();
       expect(sent.batches).toEqual([{ at: 51, events: 1 }]);
@@ -215,18 +253,25 @@ describe('runJob', () => {
   it('should set aside a batch the server refuses, deliver the later ones, and complete saying what was lost', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       const refused = new ApiError(400, 'POST events', 'invalid_request', 'req-1', '');
-      const server: Server = { appendEvents: (call) => (call === 1 ? cold('-#', undefined, refused) : cold('-(o|)', { o: { kind: 'ok' } })) };
+      const server: Server = {
+        appendEvents: (call) => (call === 1 ? cold('-#', undefined, refused) : cold('-(o|)', { o: { kind: 'ok' } })),
+      };
       // batch 0 (a) is sent at 51 and refused at 52; batch 1 (b) goes out when the output ends at 70
       const metrics = new RunnerMetrics(() => 0);
       const { deps, sent, spool } = setup(cold, server, [cold('s a 57ms b 9ms (x|)', out)], { metrics });
-      const lost = 'the agent finished (exit 0), but 1 event in 1 batch was not accepted by the server (400 invalid_request, requestId req-1); the transcript is incomplete';
-      expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', { j: expect.objectContaining({ outcome: 'failed', exitCode: 0, eventsSent: 1, errorMessage: lost }) });
+      const lost =
+        'the agent finished (exit 0), but 1 event in 1 batch was not accepted by the server (400 invalid_request, requestId req-1); the transcript is incomplete';
+      expectObservable(runJob(descriptor, deps)).toBe('72ms (j|)', {
+        j: expect.objectContaining({ outcome: 'failed', exitCode: 0, eventsSent: 1, errorMessage: lost }),
+      });
       flush();
       expect(sent.batches).toEqual([
         { at: 51, events: 1 },
         { at: 70, events: 1 },
       ]);
-      expect(spool.setAsideBatches).toEqual([{ index: 0, events: 1, why: 'refused', status: 400, code: 'invalid_request', requestId: 'req-1' }]);
+      expect(spool.setAsideBatches).toEqual([
+        { index: 0, events: 1, why: 'refused', status: 400, code: 'invalid_request', requestId: 'req-1' },
+      ]);
       expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', errorMessage: lost })]);
       expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 1\n[\s\S]*founderos_runner_spool_backlog_batches 0\n/);
     });

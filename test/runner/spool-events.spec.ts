@@ -28,7 +28,11 @@ describe('spoolEvents', () => {
       });
     });
     expect(bodies.map((body) => eventsOf(body).map(({ payload, seq }) => [payload, seq]))).toEqual([
-      [['a', 0], ['b', 1], ['c', 2]],
+      [
+        ['a', 0],
+        ['b', 1],
+        ['c', 2],
+      ],
       [['d', 3]],
     ]);
     const fresh = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

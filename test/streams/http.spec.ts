@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { firstValueFrom, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTransientError } from '../../src/operators/isTransientError.js';
-import { ANSWER_LIMITS, ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError, createRunnerApi } from '../../src/streams/http.js';
+import {
+  ANSWER_LIMITS,
+  ApiError,
+  MalformedAnswerError,
+  RedirectRefusedError,
+  TokenRejectedError,
+  createRunnerApi,
+} from '../../src/streams/http.js';
 
 const TOKEN = `fos_${'h'.repeat(32)}`;
 
@@ -28,13 +35,19 @@ describe('runner HTTP client', () => {
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const api = (requestTimeoutMs?: number) => createRunnerApi({ serverUrl: baseUrl, token: TOKEN, userAgent: 'founderos-runner/test', requestTimeoutMs });
-  const json = (status: number, value: unknown, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) =>
-    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
+  const api = (requestTimeoutMs?: number) =>
+    createRunnerApi({ serverUrl: baseUrl, token: TOKEN, userAgent: 'founderos-runner/test', requestTimeoutMs });
+  const json =
+    (status: number, value: unknown, headers: Record<string, string> = {}) =>
+    (_req: IncomingMessage, res: ServerResponse) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
 
   it('should send the token and user agent to the protocol paths under the base URL', async () => {
     answer = json(200, { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
-    expect(await firstValueFrom(api().nextJob())).toEqual({ kind: 'job', job: { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' } });
+    expect(await firstValueFrom(api().nextJob())).toEqual({
+      kind: 'job',
+      job: { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' },
+    });
     const last = seen.at(-1)!;
     expect(last).toMatchObject({ method: 'GET', url: '/base/api/runner/jobs/next' });
     expect(last.headers.authorization).toBe(`Bearer ${TOKEN}`);
@@ -65,7 +78,11 @@ describe('runner HTTP client', () => {
   });
 
   it('should raise TokenRejectedError on 401, with the code and request id', async () => {
-    answer = json(401, { error: 'runner_token_expired', expiredAt: '2026-01-01T00:00:00Z', requestId: 'req-1' }, { 'x-request-id': 'req-1' });
+    answer = json(
+      401,
+      { error: 'runner_token_expired', expiredAt: '2026-01-01T00:00:00Z', requestId: 'req-1' },
+      { 'x-request-id': 'req-1' },
+    );
     const failure = firstValueFrom(api().nextJob());
     await expect(failure).rejects.toBeInstanceOf(TokenRejectedError);
     await expect(failure).rejects.toMatchObject({ status: 401, expired: true, expiredAt: '2026-01-01T00:00:00Z', requestId: 'req-1' });
@@ -90,22 +107,26 @@ describe('runner HTTP client', () => {
 
   const DESCRIPTOR = { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' };
   const PAYLOAD = { jobId: 'j1', agentId: 'a', prompt: 'hi', sessionId: null, promptHash: 'h', runtimeConfig: {} };
-  const raw = (status: number, body: string, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) =>
-    res.writeHead(status, headers).end(body);
+  const raw =
+    (status: number, body: string, headers: Record<string, string> = {}) =>
+    (_req: IncomingMessage, res: ServerResponse) =>
+      res.writeHead(status, headers).end(body);
   /** Streams `totalBytes` of `fill` in 64 KiB chunks as fast as the client reads; records how much it got out. */
-  const flood = (status: number, totalBytes: number, sent: { bytes: number; closed: boolean }, fill = ' ') => (_req: IncomingMessage, res: ServerResponse) => {
-    const chunk = Buffer.alloc(64 * 1024, fill);
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.on('close', () => (sent.closed = true));
-    const pump = () => {
-      while (sent.bytes < totalBytes && !res.destroyed) {
-        sent.bytes += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-      if (!res.destroyed) res.end();
+  const flood =
+    (status: number, totalBytes: number, sent: { bytes: number; closed: boolean }, fill = ' ') =>
+    (_req: IncomingMessage, res: ServerResponse) => {
+      const chunk = Buffer.alloc(64 * 1024, fill);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.on('close', () => (sent.closed = true));
+      const pump = () => {
+        while (sent.bytes < totalBytes && !res.destroyed) {
+          sent.bytes += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      pump();
     };
-    pump();
-  };
   const rejection = async (source: Observable<unknown>) => {
     try {
       await firstValueFrom(source);
@@ -118,31 +139,50 @@ describe('runner HTTP client', () => {
   describe('a long-poll answered with something that is not a job', () => {
     it.each([
       ['null', 'null', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got null)'],
-      ['an empty object', '{}', 'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got nothing)'],
+      [
+        'an empty object',
+        '{}',
+        'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got nothing)',
+      ],
       ['an array', '[]', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got [])'],
       ['a string', '"job"', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got "job")'],
       ['a numeric jobId', JSON.stringify({ ...DESCRIPTOR, jobId: 42 }), 'jobId must be 1 to 128 ASCII letters'],
-      ['a jobId of ..', JSON.stringify({ ...DESCRIPTOR, jobId: '..' }), 'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got "..")'],
+      [
+        'a jobId of ..',
+        JSON.stringify({ ...DESCRIPTOR, jobId: '..' }),
+        'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got "..")',
+      ],
       ['a jobId of 10 KB', JSON.stringify({ ...DESCRIPTOR, jobId: 'a'.repeat(10_240) }), `(got "${'a'.repeat(56)}...)`],
       ['a jobId holding NUL', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\u00001' }), '(got "j\\u00001")'],
       ['a jobId with a slash', JSON.stringify({ ...DESCRIPTOR, jobId: 'a/../../admin' }), 'jobId must be 1 to 128'],
       ['a jobId with a lone surrogate', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\ud800' }), '(got "j\\ud800")'],
       ['a jobId with a terminal escape', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\u001b[2J' }), '(got "j\\u001b[2J")'],
-      ['a descriptor without agentName', JSON.stringify({ jobId: 'j1', agentId: 'a', createdAt: 'now' }), 'agentName must be a string (got nothing)'],
+      [
+        'a descriptor without agentName',
+        JSON.stringify({ jobId: 'j1', agentId: 'a', createdAt: 'now' }),
+        'agentName must be a string (got nothing)',
+      ],
       ['invalid JSON', '{"jobId": "j1",', 'the answer is not JSON (it starts "{\\"jobId\\": \\"j1\\",")'],
-      ['an HTML page', '<html><body>Welcome to nginx!</body></html>', 'the answer is not JSON (it starts "<html><body>Welcome to nginx!</body></html>")'],
-    ])('should refuse %s, naming the problem and the requestId, as an error the poll retries with backoff', async (_name, body, problem) => {
-      answer = raw(200, body, { 'content-type': 'application/json', 'x-request-id': 'req-garbage' });
-      const requestsBefore = seen.length;
-      const error = await rejection(api().nextJob());
-      expect(error).toBeInstanceOf(MalformedAnswerError);
-      expect(error.message).toContain(problem);
-      expect(error.message).toContain('requestId req-garbage');
-      expect(error.message).toContain('--server-url');
-      expect(isTransientError(error)).toBe(true);
-      // Nothing else was sent on the strength of it (no claim of /jobs/undefined/claim).
-      expect(seen.length).toBe(requestsBefore + 1);
-    });
+      [
+        'an HTML page',
+        '<html><body>Welcome to nginx!</body></html>',
+        'the answer is not JSON (it starts "<html><body>Welcome to nginx!</body></html>")',
+      ],
+    ])(
+      'should refuse %s, naming the problem and the requestId, as an error the poll retries with backoff',
+      async (_name, body, problem) => {
+        answer = raw(200, body, { 'content-type': 'application/json', 'x-request-id': 'req-garbage' });
+        const requestsBefore = seen.length;
+        const error = await rejection(api().nextJob());
+        expect(error).toBeInstanceOf(MalformedAnswerError);
+        expect(error.message).toContain(problem);
+        expect(error.message).toContain('requestId req-garbage');
+        expect(error.message).toContain('--server-url');
+        expect(isTransientError(error)).toBe(true);
+        // Nothing else was sent on the strength of it (no claim of /jobs/undefined/claim).
+        expect(seen.length).toBe(requestsBefore + 1);
+      },
+    );
 
     it('should take the requestId from the body when the answer has no x-request-id header', async () => {
       answer = raw(200, JSON.stringify({ requestId: 'req-in-body' }));
@@ -199,13 +239,16 @@ describe('runner HTTP client', () => {
 
     it.each(['..', '', 'a/b', 'j\u0000', 'j\ud800'])('should refuse to send anything for the job id %j', async (jobId) => {
       const requestsBefore = seen.length;
-      expect((await rejection(api().claim(jobId))).message).toMatch(/^refusing to send claim for this job: a job id must be 1 to 128 ASCII letters/);
+      expect((await rejection(api().claim(jobId))).message).toMatch(
+        /^refusing to send claim for this job: a job id must be 1 to 128 ASCII letters/,
+      );
       expect(seen.length).toBe(requestsBefore);
     });
   });
 
   describe('redirects', () => {
-    const redirect = (status: number) => raw(status, 'moved', { location: 'https://elsewhere.example.com/api/runner/jobs/next', 'x-request-id': 'req-moved' });
+    const redirect = (status: number) =>
+      raw(status, 'moved', { location: 'https://elsewhere.example.com/api/runner/jobs/next', 'x-request-id': 'req-moved' });
 
     it.each([
       ['the long-poll', 302, () => api().nextJob()],
@@ -217,14 +260,19 @@ describe('runner HTTP client', () => {
       const requestsBefore = seen.length;
       const error = await rejection(call());
       expect(error).toBeInstanceOf(RedirectRefusedError);
-      expect(error.message).toMatch(new RegExp(`^server answered ${status} to (GET|POST) jobs/\\S+, a redirect to "https://elsewhere.example.com/api/runner/jobs/next" \\(requestId req-moved\\), which the runner does not follow`));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^server answered ${status} to (GET|POST) jobs/\\S+, a redirect to "https://elsewhere.example.com/api/runner/jobs/next" \\(requestId req-moved\\), which the runner does not follow`,
+        ),
+      );
       expect(error.message).toContain('Set --server-url');
       expect(isTransientError(error)).toBe(true);
       expect(seen.length).toBe(requestsBefore + 1);
     });
 
     it('should not follow a redirect to the same server either', async () => {
-      answer = (req, res) => (req.url?.endsWith('/events') ? res.writeHead(307, { location: '/base/elsewhere' }).end() : res.writeHead(204).end());
+      answer = (req, res) =>
+        req.url?.endsWith('/events') ? res.writeHead(307, { location: '/base/elsewhere' }).end() : res.writeHead(204).end();
       await rejection(api().appendEvents('j1', '{"events":[]}'));
       expect(seen.some((request) => request.url === '/base/elsewhere')).toBe(false);
     });

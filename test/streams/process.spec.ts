@@ -31,7 +31,10 @@ const collect = (events: ProcessOutput[]) => ({
 describe('spawnProcess', () => {
   it('should deliver the prompt on stdin and stream stdout, stderr and the exit', async () => {
     const events = await lastValueFrom(
-      node('let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{process.stdout.write("got "+s);console.error("warn");process.exit(4)})', { stdin: 'the prompt' }).pipe(toArray()),
+      node(
+        'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{process.stdout.write("got "+s);console.error("warn");process.exit(4)})',
+        { stdin: 'the prompt' },
+      ).pipe(toArray()),
     );
     expect(events[0]).toMatchObject({ type: 'started', pid: expect.any(Number) });
     expect(collect(events)).toEqual({ stdout: 'got the prompt', stderr: 'warn\n', exit: { type: 'exit', code: 4, signal: null } });
@@ -45,7 +48,9 @@ describe('spawnProcess', () => {
 
   it('should write the output to the files as well, where it outlives this process', async () => {
     const output = outputFiles();
-    const events = await lastValueFrom(node('console.log("out 1");console.error("err 1");console.log("out 2")', { output }).pipe(toArray()));
+    const events = await lastValueFrom(
+      node('console.log("out 1");console.error("err 1");console.log("out 2")', { output }).pipe(toArray()),
+    );
     expect(collect(events)).toMatchObject({ stdout: 'out 1\nout 2\n', stderr: 'err 1\n' });
     expect(readFileSync(output.stdout, 'utf8')).toBe('out 1\nout 2\n');
     expect(readFileSync(output.stderr, 'utf8')).toBe('err 1\n');
@@ -62,7 +67,10 @@ describe('spawnProcess', () => {
 
   it('should deliver a line that trickles in long after the last, without a pipe to wake it', async () => {
     const clock = new VirtualClock();
-    const events = await onFastClock(clock, lastValueFrom(node('console.log("first"); setTimeout(() => console.log("later"), 100)', {}, clock).pipe(toArray())));
+    const events = await onFastClock(
+      clock,
+      lastValueFrom(node('console.log("first"); setTimeout(() => console.log("later"), 100)', {}, clock).pipe(toArray())),
+    );
     expect(collect(events).stdout).toBe('first\nlater\n');
   });
 
@@ -82,7 +90,14 @@ describe('spawnProcess', () => {
   });
 
   it('should fail, naming the file, when the output cannot be written', async () => {
-    const run = lastValueFrom(spawnProcess({ command: process.execPath, args: ['-e', '0'], env: process.env, output: { stdout: '/no/such/dir/out', stderr: '/no/such/dir/err' } }));
+    const run = lastValueFrom(
+      spawnProcess({
+        command: process.execPath,
+        args: ['-e', '0'],
+        env: process.env,
+        output: { stdout: '/no/such/dir/out', stderr: '/no/such/dir/err' },
+      }),
+    );
     await expect(run).rejects.toThrow(/could not open the output files of .*node.*no such file or directory, open '\/no\/such\/dir\/out'/);
   });
 
@@ -97,8 +112,17 @@ describe('spawnProcess', () => {
       setInterval(() => {}, 1000);`;
     const events: ProcessOutput[] = [];
     const clock = new VirtualClock();
-    const done = lastValueFrom(node(script, { kill$, killGraceMs: 300 }, clock).pipe(tap((event) => events.push(event)), toArray()));
-    await until(() => collect(events).stdout.includes('\n'), 5_000, () => 'grandchild never started');
+    const done = lastValueFrom(
+      node(script, { kill$, killGraceMs: 300 }, clock).pipe(
+        tap((event) => events.push(event)),
+        toArray(),
+      ),
+    );
+    await until(
+      () => collect(events).stdout.includes('\n'),
+      5_000,
+      () => 'grandchild never started',
+    );
     const grandchildPid = Number(collect(events).stdout.trim());
     const leaderPid = events[0]?.type === 'started' ? events[0].pid : 0;
     kill$.next();
@@ -109,7 +133,11 @@ describe('spawnProcess', () => {
     clock.advance(1);
     await onFastClock(clock, done);
     expect(collect(events).exit).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
-    await until(() => !isAlive(grandchildPid), 2_000, () => 'grandchild survived');
+    await until(
+      () => !isAlive(grandchildPid),
+      2_000,
+      () => 'grandchild survived',
+    );
   });
 
   it('should kill the group at once when unsubscribed before the exit', async () => {
@@ -117,9 +145,17 @@ describe('spawnProcess', () => {
     const subscription = node('setInterval(() => {}, 1000)').subscribe((event) => {
       if (event.type === 'started') pid = event.pid;
     });
-    await until(() => pid > 0, 2_000, () => 'never started');
+    await until(
+      () => pid > 0,
+      2_000,
+      () => 'never started',
+    );
     subscription.unsubscribe();
-    await until(() => !isAlive(pid), 2_000, () => 'process survived unsubscribe');
+    await until(
+      () => !isAlive(pid),
+      2_000,
+      () => 'process survived unsubscribe',
+    );
   });
 });
 

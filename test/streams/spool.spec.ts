@@ -18,7 +18,7 @@ describe('job spool', () => {
     expect(statSync(join(dir, 'job-1.ndjson')).mode & 0o777).toBe(0o600);
   });
 
-  it('should remove the file and the agent\'s output files once everything was accepted', () => {
+  it("should remove the file and the agent's output files once everything was accepted", () => {
     const dir = newDir();
     const spool = openJobSpool(dir, 'job-1', 'https://x.example.com');
     spool.appendBatch('{"events":[]}');
@@ -37,7 +37,7 @@ describe('job spool', () => {
     expect(spool.output.stdout).toBe(join(dir, 'job-1.stdout'));
   });
 
-  it('should hand a dead runner\'s job over with the batches not yet accepted, its agent and its completion', () => {
+  it("should hand a dead runner's job over with the batches not yet accepted, its agent and its completion", () => {
     const dir = newDir();
     const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 999_999);
     spool.recordAgent(4242, 'codex_local');
@@ -46,8 +46,18 @@ describe('job spool', () => {
     spool.recordCompletion({ status: 'completed', exitCode: 0 });
 
     const [leftover] = findLeftovers(dir, dead);
-    expect(leftover).toMatchObject({ jobId: 'job-1', serverUrl: 'https://x.example.com', agentPid: 4242, adapterType: 'codex_local', pendingBatches: [2, 3], completion: { status: 'completed', exitCode: 0 } });
-    expect(leftover!.pendingBatches.map((index) => leftover!.spool.readBatch(index))).toEqual(['{"events":[{"seq":2}]}', '{"events":[{"seq":3}]}']);
+    expect(leftover).toMatchObject({
+      jobId: 'job-1',
+      serverUrl: 'https://x.example.com',
+      agentPid: 4242,
+      adapterType: 'codex_local',
+      pendingBatches: [2, 3],
+      completion: { status: 'completed', exitCode: 0 },
+    });
+    expect(leftover!.pendingBatches.map((index) => leftover!.spool.readBatch(index))).toEqual([
+      '{"events":[{"seq":2}]}',
+      '{"events":[{"seq":3}]}',
+    ]);
     expect(leftover!.spool.batchCount).toBe(4);
     expect(leftover!.spool.output).toEqual(spool.output);
   });
@@ -69,7 +79,10 @@ describe('job spool', () => {
   it('should scan a spool of several MiB, lines across read chunks and one longer than a chunk, intact', () => {
     const dir = newDir();
     const spool = openJobSpool(dir, 'job-big', 'https://x.example.com', 999_999);
-    const bodies = Array.from({ length: 41 }, (_, seq) => `{"events":[{"seq":${seq},"text":"${(seq === 20 ? 'L' : 'x').repeat(seq === 20 ? 1_500_000 : 100_003)}"}]}`);
+    const bodies = Array.from(
+      { length: 41 },
+      (_, seq) => `{"events":[{"seq":${seq},"text":"${(seq === 20 ? 'L' : 'x').repeat(seq === 20 ? 1_500_000 : 100_003)}"}]}`,
+    );
     bodies.forEach((body) => spool.appendBatch(body));
     spool.ack(9);
     const [leftover] = findLeftovers(dir, dead);

@@ -1,4 +1,11 @@
-import { startControlPlane, type ControlPlane, type ControlPlaneOptions, type EnqueueJobInput, type JobDetail, type StoredEvent } from '../../src/control-plane/index.js';
+import {
+  startControlPlane,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type EnqueueJobInput,
+  type JobDetail,
+  type StoredEvent,
+} from '../../src/control-plane/index.js';
 import { until } from './runner-process.js';
 import { storedEvents } from './store-checks.js';
 

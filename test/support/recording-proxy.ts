@@ -1,4 +1,11 @@
-import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -17,7 +24,11 @@ export interface RecordedRequest {
  * the server already did), or take the response over (`takeOver`: a hostile server that streams without end or
  * never answers; with `forwardFirst`, after the server handled the request; the proxy's `close` ends what it left open).
  */
-export type Interceptor = (request: { method: string; path: string; body: string }) =>
+export type Interceptor = (request: {
+  method: string;
+  path: string;
+  body: string;
+}) =>
   | { respond: { status: number; body?: string | Buffer; headers?: OutgoingHttpHeaders } }
   | { takeOver: (response: ServerResponse) => void; forwardFirst?: boolean }
   | { rewrite: (status: number, body: string) => { status: number; body: string } }
@@ -48,7 +59,9 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
     if (decision && 'delayMs' in decision) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
     if (decision && 'respond' in decision) {
       record(decision.respond.status);
-      res.writeHead(decision.respond.status, { 'content-type': 'application/json', ...decision.respond.headers }).end(decision.respond.body ?? '');
+      res
+        .writeHead(decision.respond.status, { 'content-type': 'application/json', ...decision.respond.headers })
+        .end(decision.respond.body ?? '');
       return;
     }
     if (decision && 'takeOver' in decision && !decision.forwardFirst) {

@@ -44,7 +44,11 @@ export class RunnerProcess {
 
   /** Waits until the runner has logged a line matching `pattern`. */
   async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    await until(() => pattern.test(this.stderr), timeoutMs, () => `runner never logged ${pattern}; it logged:\n${this.stderr}`);
+    await until(
+      () => pattern.test(this.stderr),
+      timeoutMs,
+      () => `runner never logged ${pattern}; it logged:\n${this.stderr}`,
+    );
   }
 
   signal(signal: NodeJS.Signals): void {
@@ -58,7 +62,12 @@ export class RunnerProcess {
 }
 
 /** Waits until `check` holds, asking every `intervalMs` (longer for a check that costs, such as a query). */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, explain: () => string, intervalMs = 25): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  explain: () => string,
+  intervalMs = 25,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(explain());

@@ -8,7 +8,12 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-const CANDIDATES = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/headless_shell', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+const CANDIDATES = [
+  '/usr/bin/chromium-headless-shell',
+  '/usr/lib/chromium/headless_shell',
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+];
 
 /** The browser to drive: FOUNDEROS_TEST_CHROMIUM, else the first of Debian's that is installed. */
 export const CHROMIUM = process.env.FOUNDEROS_TEST_CHROMIUM ?? CANDIDATES.find((path) => existsSync(path));
@@ -35,7 +40,15 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM!,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

@@ -23,7 +23,9 @@ describe('resumeCursor', () => {
 
 describe('formatSseMessage', () => {
   it('should write id, event and one line of JSON data, even for text with line breaks', () => {
-    expect(formatSseMessage({ id: '3', event: 'events', data: [{ payload: 'a\nb\r\nc' }] })).toBe('id: 3\nevent: events\ndata: [{"payload":"a\\nb\\r\\nc"}]\n\n');
+    expect(formatSseMessage({ id: '3', event: 'events', data: [{ payload: 'a\nb\r\nc' }] })).toBe(
+      'id: 3\nevent: events\ndata: [{"payload":"a\\nb\\r\\nc"}]\n\n',
+    );
     expect(formatSseMessage({ data: { x: 1 } })).toBe('data: {"x":1}\n\n');
   });
 });
@@ -80,12 +82,23 @@ describe('dashboard routes', () => {
   afterAll(() => plane.close());
 
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${plane.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${plane.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
   async function runningJob() {
     companyId = company('sse');
     runner = await runnerFor(plane, companyId);
-    const job = await plane.admin.enqueueJob({ companyId, agentName: 'Streamer', prompt: 'go', sessionId: 'resume-me', model: 'm1', addDirs: ['/tmp/x'] });
+    const job = await plane.admin.enqueueJob({
+      companyId,
+      agentName: 'Streamer',
+      prompt: 'go',
+      sessionId: 'resume-me',
+      model: 'm1',
+      addDirs: ['/tmp/x'],
+    });
     expect((await runner.claim(job.jobId)).status).toBe(200);
     return job;
   }
@@ -150,10 +163,19 @@ describe('dashboard routes', () => {
     expect(res.status).toBe(201);
     const again = await res.json();
     expect(again.jobId).not.toBe(job.jobId);
-    expect(again).toMatchObject({ status: 'queued', companyId, agentId: job.agentId, agentName: 'Streamer', prompt: 'go', sessionId: 'resume-me', addDirs: ['/tmp/x'], runtimeConfig: { model: 'm1' } });
+    expect(again).toMatchObject({
+      status: 'queued',
+      companyId,
+      agentId: job.agentId,
+      agentName: 'Streamer',
+      prompt: 'go',
+      sessionId: 'resume-me',
+      addDirs: ['/tmp/x'],
+      runtimeConfig: { model: 'm1' },
+    });
   });
 
-  it('should stop every running job of a company, and leave queued and other companies\' jobs alone', async () => {
+  it("should stop every running job of a company, and leave queued and other companies' jobs alone", async () => {
     const job = await runningJob();
     const queued = await plane.admin.enqueueJob({ companyId, agentName: 'Q', prompt: 'p' });
     const elsewhere = await runningJob();
@@ -191,7 +213,11 @@ describe('dashboard routes', () => {
 
   it('should log in with the key (204 and a session cookie) and refuse a wrong key with a message that says where the key is', async () => {
     const origin = plane.url;
-    const ok = await fetch(`${plane.url}/ui/login`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ adminKey: ADMIN_KEY }) });
+    const ok = await fetch(`${plane.url}/ui/login`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ adminKey: ADMIN_KEY }),
+    });
     expect(ok.status).toBe(204);
     const cookie = ok.headers.get('set-cookie')!.split(';')[0]!;
     const session = await fetch(`${plane.url}/ui/session`, { headers: { cookie } });
@@ -200,7 +226,11 @@ describe('dashboard routes', () => {
     // A cookie plus a wrong bearer key: the header decides.
     expect((await fetch(`${plane.url}/api/admin/stats`, { headers: { cookie, authorization: 'Bearer nope' } })).status).toBe(401);
 
-    const wrong = await fetch(`${plane.url}/ui/login`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ adminKey: 'nope' }) });
+    const wrong = await fetch(`${plane.url}/ui/login`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ adminKey: 'nope' }),
+    });
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).message).toContain('admin.key');
     expect(wrong.headers.get('set-cookie')).toBeNull();
@@ -220,7 +250,10 @@ describe('dashboard routes', () => {
     const head = await fetch(`${plane.url}/`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
-    const headStream = await fetch(`${plane.url}/api/admin/live/jobs`, { method: 'HEAD', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const headStream = await fetch(`${plane.url}/api/admin/live/jobs`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     expect(headStream.status).toBe(200);
     expect(headStream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
 

@@ -38,11 +38,17 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     runners.push(runner);
     return runner;
   };
-  const enqueue = (prompt: string, companyId = COMPANY) => plane.admin.enqueueJob({ companyId, agentName: 'Demo agent', prompt, adapterType: 'claude_local' });
+  const enqueue = (prompt: string, companyId = COMPANY) =>
+    plane.admin.enqueueJob({ companyId, agentName: 'Demo agent', prompt, adapterType: 'claude_local' });
   const allEvents = async (jobId: string): Promise<StoredEvent[]> => (await plane.admin.listEvents(jobId, { limit: 5000 })).events;
   const waitForStatus = (jobId: string, statuses: string[], timeoutMs = 20_000) =>
-    until(async () => statuses.includes((await plane.admin.getJob(jobId)).status), timeoutMs, () => `job ${jobId} never became ${statuses.join('|')}`);
-  const rowIds = (page: Page) => page.locator('.transcript [data-event-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-event-id')));
+    until(
+      async () => statuses.includes((await plane.admin.getJob(jobId)).status),
+      timeoutMs,
+      () => `job ${jobId} never became ${statuses.join('|')}`,
+    );
+  const rowIds = (page: Page) =>
+    page.locator('.transcript [data-event-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-event-id')));
 
   beforeAll(async () => {
     plane = await startControlPlane({ adminKey: ADMIN_KEY, longPollMs: 5_000 });
@@ -72,7 +78,8 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     // The page notes when each event's row appears; the runner stamped when it read the line.
     const watchingSince = await page.evaluate(() => {
       const seen: Record<string, number> = ((window as unknown as { __seenAt: Record<string, number> }).__seenAt = {});
-      const mark = () => document.querySelectorAll('[data-event-id]').forEach((row) => (seen[row.getAttribute('data-event-id')!] ??= Date.now()));
+      const mark = () =>
+        document.querySelectorAll('[data-event-id]').forEach((row) => (seen[row.getAttribute('data-event-id')!] ??= Date.now()));
       mark();
       new MutationObserver(mark).observe(document.body, { childList: true, subtree: true });
       return Date.now();
@@ -92,7 +99,9 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     // The transcript downloads as JSONL, every event once, in order.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSONL' }).click()]);
     expect(download.suggestedFilename()).toBe(`job-${job.jobId}.jsonl`);
-    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    const lines = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\n');
     expect(lines.map((line) => (JSON.parse(line) as StoredEvent).eventId)).toEqual(events.map((event) => event.eventId));
 
     // Run again: a new job with the same prompt, opened at once, run by the same kind of runner.
@@ -109,10 +118,18 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
       const { page } = await openPage(context);
       await logIn(page, proxy.url, ADMIN_KEY);
       const job = await enqueue('Tell me a story.');
-      await until(async () => (await allEvents(job.jobId)).length >= 2, 15_000, () => 'the job never got 2 events');
+      await until(
+        async () => (await allEvents(job.jobId)).length >= 2,
+        15_000,
+        () => 'the job never got 2 events',
+      );
       const earlier = (await allEvents(job.jobId)).map((event) => event.eventId);
       await page.goto(`${proxy.url}/#/jobs/${job.jobId}`);
-      await until(async () => (await rowIds(page)).length >= earlier.length, 5_000, () => 'the earlier events never showed');
+      await until(
+        async () => (await rowIds(page)).length >= earlier.length,
+        5_000,
+        () => 'the earlier events never showed',
+      );
       expect((await rowIds(page)).slice(0, earlier.length)).toEqual(earlier);
 
       // Cut the stream while the agent keeps talking; the browser reconnects with Last-Event-ID.
@@ -143,7 +160,11 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
 
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.locator('.job-header .badge[data-status="cancelled"]').waitFor({ timeout: 5_000 });
-    await until(() => !isAlive(pid) && !isAlive(grandchildPid), 10_000, () => `agent ${pid} or its child ${grandchildPid} still runs`);
+    await until(
+      () => !isAlive(pid) && !isAlive(grandchildPid),
+      10_000,
+      () => `agent ${pid} or its child ${grandchildPid} still runs`,
+    );
     expect((await plane.admin.getJob(job.jobId)).status).toBe('cancelled');
   });
 
@@ -166,7 +187,9 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     expect(await page.evaluate(() => document.cookie)).toBe('');
 
     // Another origin on the same host: same site, so the browser does send the Strict cookie; the Origin check refuses.
-    const evil: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>elsewhere</p>'));
+    const evil: Server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>elsewhere</p>'),
+    );
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
     try {
       const before = (await plane.admin.listJobs({ companyId: 'csrf-co' })).length;
@@ -263,7 +286,11 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
 
     const runner = startRunner(token);
     const row = page.locator('tr', { hasText: 'made in the page' });
-    await until(async () => (await plane.admin.listTokens({ companyId: 'token-co' }))[0]?.lastUsedAt != null, 15_000, () => 'the runner never polled');
+    await until(
+      async () => (await plane.admin.listTokens({ companyId: 'token-co' }))[0]?.lastUsedAt != null,
+      15_000,
+      () => 'the runner never polled',
+    );
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByRole('button', { name: 'Yes, revoke' }).click();
     await row.locator('td[data-label="Revoked"]', { hasNotText: 'no' }).waitFor();
@@ -277,7 +304,11 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     const { token } = await plane.admin.createToken({ companyId, name: 'bulk' });
     const job = await plane.admin.enqueueJob({ companyId, agentName: 'Chatty', prompt: 'talk a lot' });
     const post = (path: string, body?: unknown) =>
-      fetch(`${plane.url}/api/runner/jobs/${job.jobId}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(`${plane.url}/api/runner/jobs/${job.jobId}/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     expect((await post('claim')).status).toBe(200);
     const total = 20_000;
     const ids: string[] = [];
@@ -287,8 +318,20 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
         const eventId = randomUUID();
         ids.push(eventId);
         return seq % 2 === 0
-          ? { eventId, seq, kind: 'stdout_line', ts: new Date().toISOString(), payload: `\u001b[32mline ${seq}\u001b[0m of the build output` }
-          : { eventId, seq, kind: 'claude_message', ts: new Date().toISOString(), payload: { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: `message ${seq}` }] } } };
+          ? {
+              eventId,
+              seq,
+              kind: 'stdout_line',
+              ts: new Date().toISOString(),
+              payload: `\u001b[32mline ${seq}\u001b[0m of the build output`,
+            }
+          : {
+              eventId,
+              seq,
+              kind: 'claude_message',
+              ts: new Date().toISOString(),
+              payload: { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: `message ${seq}` }] } },
+            };
       });
       expect((await post('events', { events })).status).toBe(204);
     }

@@ -5,7 +5,11 @@ import { RunnerProcess, until } from '../support/runner-process.js';
 it('should print the dashboard URL, keep serving it after the demo job, and stop on Ctrl-C', async () => {
   const demo = new RunnerProcess(['demo', '--keep'], { FOUNDEROS_DEMO_AGENT_STEP_MS: '20' });
   try {
-    await until(() => demo.stdout.includes('keeps running'), 60_000, () => `the demo never said it keeps running:\n${demo.stdout}\n${demo.stderr}`);
+    await until(
+      () => demo.stdout.includes('keeps running'),
+      60_000,
+      () => `the demo never said it keeps running:\n${demo.stdout}\n${demo.stderr}`,
+    );
     const dashboard = /dashboard\s+(http:\/\/\S+)\s+\(log in with the admin key in (\S+)\)/.exec(demo.stdout);
     expect(dashboard, demo.stdout).not.toBeNull();
     const jobLink = /Open the job you just watched: (\S+)/.exec(demo.stdout)![1]!;

@@ -1,7 +1,15 @@
 /** The dashboard's session cookie and its same-origin rule, as pure functions over request headers. */
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { hasSession, readCookie, requireSameOrigin, sessionCookie, signSession, verifySession, SESSION_COOKIE } from '../../src/control-plane/dashboard/session.js';
+import {
+  hasSession,
+  readCookie,
+  requireSameOrigin,
+  sessionCookie,
+  signSession,
+  verifySession,
+  SESSION_COOKIE,
+} from '../../src/control-plane/dashboard/session.js';
 
 const KEY = 'fosadmin_unit-test-key';
 const request = (headers: Record<string, string>, method = 'GET', encrypted = false) =>
@@ -23,7 +31,8 @@ describe('dashboard session cookie', () => {
     const [issued, expires, signature] = signSession(KEY, 1_000, 60_000).split('.');
     expect(verifySession(KEY, `${issued}.${Number(expires) * 10}.${signature}`, 2_000)).toBe(false);
     expect(verifySession(KEY, `${issued}.${expires}.${signature!.slice(0, -1)}A`, 2_000)).toBe(false);
-    for (const junk of [undefined, '', 'x', '1.2', '1.2.3', `${issued}.${expires}.${signature}.more`]) expect(verifySession(KEY, junk, 2_000)).toBe(false);
+    for (const junk of [undefined, '', 'x', '1.2', '1.2.3', `${issued}.${expires}.${signature}.more`])
+      expect(verifySession(KEY, junk, 2_000)).toBe(false);
   });
 
   it('should never hold the key in the cookie value', () => {
@@ -60,7 +69,9 @@ describe('same-origin rule for state changes', () => {
       { cookie, host: '127.0.0.1:8787' },
     ];
     for (const headers of refused) {
-      expect(() => hasSession(request(headers, 'POST'), KEY)).toThrow(expect.objectContaining({ status: 403, code: 'cross_origin_refused' }));
+      expect(() => hasSession(request(headers, 'POST'), KEY)).toThrow(
+        expect.objectContaining({ status: 403, code: 'cross_origin_refused' }),
+      );
     }
   });
 
@@ -70,7 +81,9 @@ describe('same-origin rule for state changes', () => {
 
   it('should not count a missing or forged cookie as a session', () => {
     expect(hasSession(request({ host: 'h', origin: 'http://h' }, 'POST'), KEY)).toBe(false);
-    expect(hasSession(request({ cookie: `${SESSION_COOKIE}=${signSession('fosadmin_other')}`, host: 'h', origin: 'http://h' }, 'POST'), KEY)).toBe(false);
+    expect(
+      hasSession(request({ cookie: `${SESSION_COOKIE}=${signSession('fosadmin_other')}`, host: 'h', origin: 'http://h' }, 'POST'), KEY),
+    ).toBe(false);
     expect(() => requireSameOrigin(request({ host: 'h', origin: 'http://h' }, 'POST'))).not.toThrow();
   });
 });

@@ -24,7 +24,10 @@ function globalFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
   return [
     { ...value('server-url', 'URL', 'the control plane'), env: SERVER_URL_ENV, defaultText: DEFAULT_SERVER_URL },
     { ...value('admin-key', 'KEY', 'the admin key'), env: ADMIN_KEY_ENV, defaultText: 'admin.key in --data-dir' },
-    { ...value('data-dir', 'DIR', "the server's data dir, to read admin.key on the server's machine"), defaultText: defaultServerDataDir(env) },
+    {
+      ...value('data-dir', 'DIR', "the server's data dir, to read admin.key on the server's machine"),
+      defaultText: defaultServerDataDir(env),
+    },
     toggle('json', 'machine-readable output'),
   ];
 }
@@ -83,7 +86,8 @@ const COMMANDS: Record<string, Command> = {
     args: [],
     flags: [COMPANY, value('name', 'LABEL', 'a name to tell the token apart'), TTL],
     usage: '--company <id> [--name <label>] [--ttl <90d|12h|…>]',
-    about: 'Create a runner token for a company (it expires after --ttl, default the server\'s: 90 days). Printed once; only its hash is kept.',
+    about:
+      "Create a runner token for a company (it expires after --ttl, default the server's: 90 days). Printed once; only its hash is kept.",
     async run(ctx) {
       const created = await ctx.api.createToken({
         companyId: required(ctx.flags, 'company', 'acme'),
@@ -107,7 +111,11 @@ const COMMANDS: Record<string, Command> = {
       });
       const { previous } = rotated;
       const fate = previous.revokedAt ? 'is revoked' : `works until ${previous.expiresAt}`;
-      print(ctx, rotated, `${newTokenText(ctx, rotated.token, rotated.info)}The old token ${previous.preview}… (id ${previous.tokenId}) ${fate}.\n`);
+      print(
+        ctx,
+        rotated,
+        `${newTokenText(ctx, rotated.token, rotated.info)}The old token ${previous.preview}… (id ${previous.tokenId}) ${fate}.\n`,
+      );
     },
   },
   'tokens list': {
@@ -150,7 +158,7 @@ const COMMANDS: Record<string, Command> = {
       '--company <id> --agent-name <name> (--prompt <text> | --prompt-file <path>) [--agent-id <id>]\n' +
       '      [--adapter-type <type>] [--model <m>] [--max-turns <n>] [--timeout-sec <n>] [--session-id <id>]\n' +
       '      [--add-dir <dir>]... [--instructions-file <path>]',
-    about: 'Queue a job for the company\'s runners.',
+    about: "Queue a job for the company's runners.",
     async run(ctx) {
       const { flags } = ctx;
       if ((flags.str('prompt') === undefined) === (flags.str('prompt-file') === undefined)) {
@@ -211,7 +219,7 @@ const COMMANDS: Record<string, Command> = {
     args: ['<jobId>'],
     flags: [toggle('follow', 'keep printing new events until the job ends'), value('after', 'CURSOR', 'only events after this cursor')],
     usage: '<jobId> [--follow] [--after <cursor>]',
-    about: 'Print a job\'s events; --follow waits for more until the job ends. --json: one JSON event per line.',
+    about: "Print a job's events; --follow waits for more until the job ends. --json: one JSON event per line.",
     async run(ctx) {
       const jobId = ctx.args[0]!;
       const follow = ctx.flags.bool('follow');
@@ -239,7 +247,16 @@ function newTokenText(ctx: CommandContext, token: string, info: TokenInfo): stri
 
 function usage(env: NodeJS.ProcessEnv): string {
   const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${name} ${cmd.usage}\n      ${cmd.about}`);
-  return [`Usage: ${HELP_COMMAND} <command> [flags]`, '', 'Commands:', ...lines, '', 'Flags for every command:', formatFlags(globalFlags(env)), ''].join('\n');
+  return [
+    `Usage: ${HELP_COMMAND} <command> [flags]`,
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Flags for every command:',
+    formatFlags(globalFlags(env)),
+    '',
+  ].join('\n');
 }
 
 function commandUsage(name: string, command: Command, env: NodeJS.ProcessEnv): string {

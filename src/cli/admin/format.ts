@@ -25,7 +25,10 @@ export function table(header: readonly string[], cells: ReadonlyArray<readonly s
   const rows = cells.map((row) => row.map((cell) => escapeControls(cell)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -43,7 +46,16 @@ export function tokensTable(tokens: readonly TokenInfo[], now = Date.now()): str
   if (tokens.length === 0) return 'No tokens. Create one with "founderos-runner admin tokens create --company <id>".\n';
   return table(
     ['TOKEN ID', 'COMPANY', 'PREVIEW', 'STATUS', 'CREATED (UTC)', 'EXPIRES (UTC)', 'LAST USED', 'NAME'],
-    tokens.map((t) => [t.tokenId, t.companyId, t.preview, tokenStatus(t, now), when(t.createdAt), when(t.expiresAt), when(t.lastUsedAt), t.name]),
+    tokens.map((t) => [
+      t.tokenId,
+      t.companyId,
+      t.preview,
+      tokenStatus(t, now),
+      when(t.createdAt),
+      when(t.expiresAt),
+      when(t.lastUsedAt),
+      t.name,
+    ]),
   );
 }
 
@@ -51,7 +63,8 @@ export function tokensTable(tokens: readonly TokenInfo[], now = Date.now()): str
 const MAX_RESULT_CHARS = 100;
 
 function outcome(job: JobRecord): string {
-  if (job.errorMessage) return job.errorMessage.length > MAX_RESULT_CHARS ? `${job.errorMessage.slice(0, MAX_RESULT_CHARS - 3)}...` : job.errorMessage;
+  if (job.errorMessage)
+    return job.errorMessage.length > MAX_RESULT_CHARS ? `${job.errorMessage.slice(0, MAX_RESULT_CHARS - 3)}...` : job.errorMessage;
   if (job.exitCode !== null) return `exit ${job.exitCode}`;
   return '';
 }

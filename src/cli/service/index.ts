@@ -46,7 +46,13 @@ export function processServiceDeps(env: NodeJS.ProcessEnv = process.env): Servic
 const SERVICE_COMMAND = 'founderos-runner service';
 const SERVICE_FLAGS: readonly FlagDeclaration[] = [
   { flag: 'dry-run', kind: 'boolean', usage: 'print every file (the token as its 8-character preview) and command, and change nothing' },
-  { flag: 'platform', kind: 'value', placeholder: PLATFORMS.join('|'), defaultText: 'this machine\'s', usage: 'write the files of this platform\'s service manager' },
+  {
+    flag: 'platform',
+    kind: 'value',
+    placeholder: PLATFORMS.join('|'),
+    defaultText: "this machine's",
+    usage: "write the files of this platform's service manager",
+  },
 ];
 
 /** `founderos-runner service --help`, written from the declarations of its flags and those of `start`. */
@@ -75,9 +81,15 @@ export async function serviceCommand(argv: readonly string[], deps: ServiceDeps 
   }
   return runCommand(SERVICE_COMMAND, { stderr: (text) => void process.stderr.write(text) }, async () => {
     if (action !== 'install' && action !== 'uninstall' && action !== 'status')
-      throw new ConfigError(`unknown service command ${JSON.stringify(action)}: use install, uninstall or status (see founderos-runner service --help)`);
+      throw new ConfigError(
+        `unknown service command ${JSON.stringify(action)}: use install, uninstall or status (see founderos-runner service --help)`,
+      );
     // Only install takes the settings of `start`: uninstall and status refuse them rather than ignore them.
-    const { values, booleans, help } = parseFlagRecords(rest, action === 'install' ? [...START_FLAGS, ...SERVICE_FLAGS] : SERVICE_FLAGS, SERVICE_COMMAND);
+    const { values, booleans, help } = parseFlagRecords(
+      rest,
+      action === 'install' ? [...START_FLAGS, ...SERVICE_FLAGS] : SERVICE_FLAGS,
+      SERVICE_COMMAND,
+    );
     if (help) {
       deps.write(serviceHelp());
       return EXIT.ok;
@@ -91,7 +103,9 @@ export async function serviceCommand(argv: readonly string[], deps: ServiceDeps 
       const file = loadConfigFile(values[CONFIG_FLAG], deps.location);
       const config = resolveRunnerConfig(values, deps.env, booleans, file);
       token = config.token;
-      const warnings = [...file.warnings, ...commandLineTokenWarnings(values), ...npxCacheWarning(deps.cliPath)].map((text): Step => ({ kind: 'note', text: `warning: ${text}` }));
+      const warnings = [...file.warnings, ...commandLineTokenWarnings(values), ...npxCacheWarning(deps.cliPath)].map(
+        (text): Step => ({ kind: 'note', text: `warning: ${text}` }),
+      );
       steps = [...warnings, ...manager.install(config, context)];
     } else {
       steps = action === 'uninstall' ? manager.uninstall(context) : manager.status(context);
@@ -117,7 +131,9 @@ function choosePlatform(requested: string | undefined, current: string): Service
 /** A service that runs a script from npx's cache breaks when that cache is cleaned. */
 function npxCacheWarning(cliPath: string): string[] {
   return /[\\/]_npx[\\/]/.test(cliPath)
-    ? [`${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`]
+    ? [
+        `${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`,
+      ]
     : [];
 }
 
@@ -129,7 +145,9 @@ function npxCacheWarning(cliPath: string): string[] {
 async function runForLaunchd(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const code = await startCommand(argv, env);
   if (code !== EXIT.config && code !== EXIT.tokenRejected) return code;
-  process.stderr.write(`founderos-runner: exiting 0 instead of ${code} so that launchd does not restart it; fix the problem above, then run founderos-runner service install again\n`);
+  process.stderr.write(
+    `founderos-runner: exiting 0 instead of ${code} so that launchd does not restart it; fix the problem above, then run founderos-runner service install again\n`,
+  );
   return EXIT.ok;
 }
 

@@ -10,7 +10,9 @@ export const launchd: ServiceManager = {
   install(config, { home, execPath, cliPath, env }) {
     const { plistPath, logPath } = launchdPaths(home);
     const stringDict = (entries: Record<string, string>) =>
-      `<dict>\n${Object.entries(entries).map(([key, value]) => `      <key>${xml(key)}</key>\n      <string>${xml(value)}</string>`).join('\n')}\n    </dict>`;
+      `<dict>\n${Object.entries(entries)
+        .map(([key, value]) => `      <key>${xml(key)}</key>\n      <string>${xml(value)}</string>`)
+        .join('\n')}\n    </dict>`;
     const plist = `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!-- Written by founderos-runner service install (v${RUNNER_VERSION}); it holds the runner token: keep it mode 0600. -->
@@ -81,4 +83,3 @@ function launchdPaths(home: string) {
 function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
-

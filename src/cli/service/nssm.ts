@@ -13,11 +13,16 @@ export const nssm: ServiceManager = {
     // %FOUNDEROS_RUNNER_TOKEN% is expanded by cmd.exe: the token is never printed, and never in the shell history.
     // A token file needs neither: the service reads the file.
     const fromPrompt = config.tokenFile === undefined;
-    const variables = Object.entries({ ...configEnvironment(config), ...(fromPrompt && { FOUNDEROS_RUNNER_TOKEN: '%FOUNDEROS_RUNNER_TOKEN%' }) }).map(([name, value]) => cmdQuote(`${name}=${value}`));
+    const variables = Object.entries({
+      ...configEnvironment(config),
+      ...(fromPrompt && { FOUNDEROS_RUNNER_TOKEN: '%FOUNDEROS_RUNNER_TOKEN%' }),
+    }).map(([name, value]) => cmdQuote(`${name}=${value}`));
     const set = (...args: string[]) => ({ kind: 'print' as const, line: ['nssm', 'set', NSSM_SERVICE, ...args].join(' ') });
     return [
       { kind: 'note', text: 'NSSM (https://nssm.cc) needs an administrator prompt: open cmd.exe as administrator, then run:' },
-      ...(fromPrompt ? [{ kind: 'print' as const, line: `set FOUNDEROS_RUNNER_TOKEN=${preview(config.token)}   (type your whole token here)` }] : []),
+      ...(fromPrompt
+        ? [{ kind: 'print' as const, line: `set FOUNDEROS_RUNNER_TOKEN=${preview(config.token)}   (type your whole token here)` }]
+        : []),
       { kind: 'print', line: ['nssm', 'install', NSSM_SERVICE, cmdQuote(execPath), cmdQuote(cliPath), 'start'].join(' ') },
       set('AppDirectory', cmdQuote(home)),
       set('AppEnvironmentExtra', ...variables),
@@ -30,7 +35,10 @@ export const nssm: ServiceManager = {
       set('AppStopMethodConsole', String((config.timeoutSec + STOP_MARGIN_SEC) * 1000)),
       set('AppStdout', cmdQuote(logPath)),
       set('AppStderr', cmdQuote(logPath)),
-      { kind: 'note', text: `run it as you, where your agent CLI is logged in: nssm set ${NSSM_SERVICE} ObjectName .\\%USERNAME% <your password>` },
+      {
+        kind: 'note',
+        text: `run it as you, where your agent CLI is logged in: nssm set ${NSSM_SERVICE} ObjectName .\\%USERNAME% <your password>`,
+      },
       { kind: 'print', line: `nssm start ${NSSM_SERVICE}` },
     ];
   },
@@ -49,4 +57,3 @@ export const nssm: ServiceManager = {
 function cmdQuote(arg: string): string {
   return /^[^\s"&|<>^]+$/.test(arg) ? arg : `"${arg.replace(/"/g, '""')}"`;
 }
-

@@ -51,7 +51,9 @@ export async function performSteps(steps: readonly Step[], run: RunServiceComman
         const { code, output } = await run(step.argv);
         say(`ran: ${step.argv.join(' ')} (exit ${code})${output.trim() ? `\n${output.trimEnd().replace(/^/gm, '    ')}` : ''}`);
         if (code !== 0 && !step.mayFail) {
-          say(`failed: ${step.argv.join(' ')} exited ${code}; the files are in place, so fix the cause above and run that command yourself`);
+          say(
+            `failed: ${step.argv.join(' ')} exited ${code}; the files are in place, so fix the cause above and run that command yourself`,
+          );
           return false;
         }
         break;

@@ -36,7 +36,10 @@ export const systemd: ServiceManager = {
       { kind: 'write', path: unitPath, content: unit, mode: 0o644 },
       { kind: 'run', argv: ['systemctl', '--user', 'daemon-reload'] },
       { kind: 'run', argv: ['systemctl', '--user', 'enable', '--now', SYSTEMD_UNIT] },
-      { kind: 'note', text: `if it was already running: systemctl --user restart ${SYSTEMD_UNIT} applies the new settings (after the running job)` },
+      {
+        kind: 'note',
+        text: `if it was already running: systemctl --user restart ${SYSTEMD_UNIT} applies the new settings (after the running job)`,
+      },
       { kind: 'note', text: 'to keep it running while you are logged out: loginctl enable-linger $USER' },
       { kind: 'note', text: `logs: journalctl --user -u ${SYSTEMD_UNIT} -f` },
     ];
@@ -76,7 +79,8 @@ function systemdQuote(arg: string): string {
 
 /** `KEY=value` lines; a value with anything beyond a safe set goes in double quotes, escaped. */
 function envFileContent(variables: Record<string, string>): string {
-  const lines = Object.entries(variables).map(([name, value]) => (/^[\w@%+=:,./-]*$/.test(value) ? `${name}=${value}` : `${name}="${value.replace(/[\\"$`]/g, '\\$&')}"`));
+  const lines = Object.entries(variables).map(([name, value]) =>
+    /^[\w@%+=:,./-]*$/.test(value) ? `${name}=${value}` : `${name}="${value.replace(/[\\"$`]/g, '\\$&')}"`,
+  );
   return `# founderos-runner service settings: this file holds the runner token; keep it mode 0600.\n${lines.join('\n')}\n`;
 }
-

@@ -9,7 +9,14 @@ import { agentEnvironment } from '../../runner/agent-env.js';
 import { processIo, runCommand, type CliIo } from '../command.js';
 import { loadConfigFile, processConfigFileLocation } from './config-file.js';
 import { startHelp } from './help.js';
-import { CONFIG_FLAG, commandLineTokenWarnings, parseStartFlags, resolveRunnerConfig, START_COMMAND, type RunnerConfig } from './settings.js';
+import {
+  CONFIG_FLAG,
+  commandLineTokenWarnings,
+  parseStartFlags,
+  resolveRunnerConfig,
+  START_COMMAND,
+  type RunnerConfig,
+} from './settings.js';
 import { ForcedExitError, runDaemon } from '../../runner/daemon.js';
 import { createLogger, preview, type Logger } from '../../runner/logger.js';
 import { RunnerMetrics } from '../../runner/metrics.js';
@@ -45,18 +52,27 @@ export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
 
 /** Runs the daemon with a validated config; resolves with the process exit code. */
 export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.ProcessEnv, tunables: StartTunables = {}): Promise<number> {
-  log.info(`founderos-runner v${RUNNER_VERSION} starting`, { serverUrl: config.serverUrl, claudeBin: config.agentBins.claude, token: preview(config.token) });
+  log.info(`founderos-runner v${RUNNER_VERSION} starting`, {
+    serverUrl: config.serverUrl,
+    claudeBin: config.agentBins.claude,
+    token: preview(config.token),
+  });
   try {
     prepareSpoolDir(config.spoolDir);
   } catch (error) {
-    log.error(`cannot write to the spool directory ${config.spoolDir} (${errorText(error)}): make it writable by this user, or pass --spool-dir=PATH`);
+    log.error(
+      `cannot write to the spool directory ${config.spoolDir} (${errorText(error)}): make it writable by this user, or pass --spool-dir=PATH`,
+    );
     return EXIT.config;
   }
   const agentBaseEnv = { ...env };
   const metrics = new RunnerMetrics();
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config.metricsPort, { metrics: () => metrics.render(), health: () => metrics.health() });
+    metricsServer =
+      config.metricsPort === undefined
+        ? undefined
+        : await serveMetrics(config.metricsPort, { metrics: () => metrics.render(), health: () => metrics.health() });
   } catch (error) {
     log.error(`cannot serve metrics on 127.0.0.1:${config.metricsPort} (${errorText(error)}); choose a free --metrics-port`);
     return EXIT.config;

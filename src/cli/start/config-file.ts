@@ -42,12 +42,17 @@ export function configFileCandidates({ cwd, home, env }: ConfigFileLocation): st
  * names of `start` (`"server-url"`, `"timeout-sec"`, `"codex-bin"`, `"allow-process-jobs"`, …); every problem
  * is reported at once, naming the file and the key, as a ConfigError (exit code 2).
  */
-export function loadConfigFile(explicitPath: string | undefined, location: ConfigFileLocation = processConfigFileLocation()): LoadedConfigFile {
+export function loadConfigFile(
+  explicitPath: string | undefined,
+  location: ConfigFileLocation = processConfigFileLocation(),
+): LoadedConfigFile {
   const searched = explicitPath === undefined ? configFileCandidates(location) : [resolve(location.cwd, explicitPath)];
   const path = searched.find(isFile);
   if (path === undefined) {
     if (explicitPath !== undefined)
-      throw new ConfigError([`config error: config file ${searched[0]} (--config) does not exist or is not a file; check the path, or drop --config`]);
+      throw new ConfigError([
+        `config error: config file ${searched[0]} (--config) does not exist or is not a file; check the path, or drop --config`,
+      ]);
     return { values: {}, booleans: {}, searched, warnings: [] };
   }
   const settings = parseConfigObject(readJson(path), path);
@@ -60,7 +65,9 @@ export function loadConfigFile(explicitPath: string | undefined, location: Confi
  */
 export function parseConfigObject(parsed: unknown, path: string): FileSettings {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new ConfigError([`config error: ${path} must hold a JSON object of flag names and values, e.g. {"server-url": "https://founderos.example.com"}`]);
+    throw new ConfigError([
+      `config error: ${path} must hold a JSON object of flag names and values, e.g. {"server-url": "https://founderos.example.com"}`,
+    ]);
 
   const problems: string[] = [];
   const values: Record<string, string> = {};
@@ -69,13 +76,16 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
     const setting = settingFor(key);
     const refuse = (expected: string) => problems.push(`config error: ${path}: "${key}" ${expected} (got ${describeJson(value, key)})`);
     if (setting === undefined) {
-      problems.push(`config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ${START_SETTINGS.map((known) => `"${known.flag}"`).join(', ')}`);
+      problems.push(
+        `config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ${START_SETTINGS.map((known) => `"${known.flag}"`).join(', ')}`,
+      );
     } else if (setting.type === 'switch') {
       if (typeof value === 'boolean') booleans[key] = value;
       else refuse('must be true or false');
     } else if (setting.type === 'count') {
       const text = typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
-      const problem = text === undefined ? `must be a whole number from ${setting.range![0]} to ${setting.range![1]}` : countProblem(setting, text);
+      const problem =
+        text === undefined ? `must be a whole number from ${setting.range![0]} to ${setting.range![1]}` : countProblem(setting, text);
       if (problem === undefined) values[key] = text!;
       else refuse(problem);
     } else if (typeof value === 'string' && value !== '') values[key] = pathRelativeToFile(key, value, path);
@@ -99,12 +109,16 @@ function readJson(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError([`config error: cannot read config file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); check its permissions`]);
+    throw new ConfigError([
+      `config error: cannot read config file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); check its permissions`,
+    ]);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([`config error: ${path} is not valid JSON (${(error as Error).message}); fix the syntax, e.g. {"server-url": "https://founderos.example.com"}`]);
+    throw new ConfigError([
+      `config error: ${path} is not valid JSON (${(error as Error).message}); fix the syntax, e.g. {"server-url": "https://founderos.example.com"}`,
+    ]);
   }
 }
 
@@ -113,7 +127,9 @@ function permissionWarnings(path: string, settings: FileSettings): string[] {
   if (settings.values.token === undefined || process.platform === 'win32') return [];
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) === 0) return [];
-  return [`config file ${path} holds the token (${preview(settings.values.token)}) and other users can read it (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`];
+  return [
+    `config file ${path} holds the token (${preview(settings.values.token)}) and other users can read it (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
+  ];
 }
 
 function isFile(path: string): boolean {

@@ -61,8 +61,20 @@ const SETTINGS = {
     placeholder: 'fos_…',
     usage: 'runner token (required, or --token-file); prefer the variable: a flag is visible to every local user in ps',
   },
-  tokenFile: { flag: 'token-file', env: 'FOUNDEROS_RUNNER_TOKEN_FILE', type: 'text', placeholder: 'PATH', usage: 'read the token from a file that is yours alone (mode 0600)' },
-  serverUrl: { flag: 'server-url', env: 'FOUNDEROS_RUNNER_URL', type: 'text', placeholder: 'https://…', usage: 'server base URL (required; http only to this machine)' },
+  tokenFile: {
+    flag: 'token-file',
+    env: 'FOUNDEROS_RUNNER_TOKEN_FILE',
+    type: 'text',
+    placeholder: 'PATH',
+    usage: 'read the token from a file that is yours alone (mode 0600)',
+  },
+  serverUrl: {
+    flag: 'server-url',
+    env: 'FOUNDEROS_RUNNER_URL',
+    type: 'text',
+    placeholder: 'https://…',
+    usage: 'server base URL (required; http only to this machine)',
+  },
   timeoutSec: {
     flag: 'timeout-sec',
     env: 'FOUNDEROS_RUNNER_TIMEOUT_SEC',
@@ -109,8 +121,22 @@ const SETTINGS = {
     placeholder: 'PORT',
     usage: 'serve /metrics and /healthz on 127.0.0.1:PORT (default: none)',
   },
-  logLevel: { flag: 'log-level', env: 'FOUNDEROS_RUNNER_LOG_LEVEL', type: 'text', fallback: 'info', placeholder: 'LEVEL', usage: LOG_LEVELS.join(' | ') },
-  logFormat: { flag: 'log-format', env: 'FOUNDEROS_RUNNER_LOG_FORMAT', type: 'text', fallback: 'text', placeholder: 'FORMAT', usage: LOG_FORMATS.join(' | ') },
+  logLevel: {
+    flag: 'log-level',
+    env: 'FOUNDEROS_RUNNER_LOG_LEVEL',
+    type: 'text',
+    fallback: 'info',
+    placeholder: 'LEVEL',
+    usage: LOG_LEVELS.join(' | '),
+  },
+  logFormat: {
+    flag: 'log-format',
+    env: 'FOUNDEROS_RUNNER_LOG_FORMAT',
+    type: 'text',
+    fallback: 'text',
+    placeholder: 'FORMAT',
+    usage: LOG_FORMATS.join(' | '),
+  },
   allowProcessJobs: {
     flag: 'allow-process-jobs',
     env: 'FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS',
@@ -124,7 +150,14 @@ const SETTINGS = {
 const AGENT_BIN_SETTINGS: Record<string, Setting> = Object.fromEntries(
   agentClis.map((adapter) => [
     adapter.name,
-    { flag: `${adapter.name}-bin`, env: `FOUNDEROS_${adapter.name.toUpperCase()}_BIN`, type: 'text', fallback: adapter.defaultBin, placeholder: 'PATH', usage: `${adapter.name} binary` },
+    {
+      flag: `${adapter.name}-bin`,
+      env: `FOUNDEROS_${adapter.name.toUpperCase()}_BIN`,
+      type: 'text',
+      fallback: adapter.defaultBin,
+      placeholder: 'PATH',
+      usage: `${adapter.name} binary`,
+    },
   ]),
 );
 
@@ -162,7 +195,11 @@ export function settingFor(flag: string): Setting | undefined {
 export const START_COMMAND = 'founderos-runner start';
 
 /** The flags of `start` (and `extra`), as the values and switches that `resolveRunnerConfig` takes. */
-export function parseStartFlags(argv: readonly string[], extra: readonly FlagDeclaration[] = [], helpCommand = START_COMMAND): ReturnType<typeof parseFlagRecords> {
+export function parseStartFlags(
+  argv: readonly string[],
+  extra: readonly FlagDeclaration[] = [],
+  helpCommand = START_COMMAND,
+): ReturnType<typeof parseFlagRecords> {
   return parseFlagRecords(argv, [...START_FLAGS, ...extra], helpCommand);
 }
 
@@ -191,7 +228,8 @@ export function resolveRunnerConfig(
   if (tokenProblem) problems.push(`config error: ${tokenProblem}`);
 
   const serverUrl = read(SETTINGS.serverUrl);
-  if (!serverUrl) problems.push(`config error: ${SETTINGS.serverUrl.env} is required (pass --server-url=https://… or set ${SETTINGS.serverUrl.env})`);
+  if (!serverUrl)
+    problems.push(`config error: ${SETTINGS.serverUrl.env} is required (pass --server-url=https://… or set ${SETTINGS.serverUrl.env})`);
   else {
     const problem = serverUrlProblem(serverUrl);
     if (problem) problems.push(`config error: server URL ${JSON.stringify(serverUrl)} ${problem}`);
@@ -211,12 +249,15 @@ export function resolveRunnerConfig(
   const metricsPort = count(SETTINGS.metricsPort);
   const once = booleans[SETTINGS.once.flag] === true || file.booleans[SETTINGS.once.flag] === true;
   const maxJobs = count(SETTINGS.maxJobs) ?? (once ? 1 : undefined);
-  if (once && read(SETTINGS.maxJobs) !== undefined) problems.push('config error: --once and --max-jobs both say when to stop; give one of them');
+  if (once && read(SETTINGS.maxJobs) !== undefined)
+    problems.push('config error: --once and --max-jobs both say when to stop; give one of them');
 
   const logLevel = read(SETTINGS.logLevel)!;
-  if (!isOneOf(LOG_LEVELS, logLevel)) problems.push(`config error: log level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(' | ')}`);
+  if (!isOneOf(LOG_LEVELS, logLevel))
+    problems.push(`config error: log level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(' | ')}`);
   const logFormat = read(SETTINGS.logFormat)!;
-  if (!isOneOf(LOG_FORMATS, logFormat)) problems.push(`config error: log format ${JSON.stringify(logFormat)} must be one of ${LOG_FORMATS.join(' | ')}`);
+  if (!isOneOf(LOG_FORMATS, logFormat))
+    problems.push(`config error: log format ${JSON.stringify(logFormat)} must be one of ${LOG_FORMATS.join(' | ')}`);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -225,7 +266,9 @@ export function resolveRunnerConfig(
     serverUrl: serverUrl!.replace(/\/+$/, ''),
     agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, read(setting)!])),
     allowProcessJobs:
-      booleans[SETTINGS.allowProcessJobs.flag] === true || /^(1|true|yes)$/i.test(env[SETTINGS.allowProcessJobs.env] ?? '') || file.booleans[SETTINGS.allowProcessJobs.flag] === true,
+      booleans[SETTINGS.allowProcessJobs.flag] === true ||
+      /^(1|true|yes)$/i.test(env[SETTINGS.allowProcessJobs.env] ?? '') ||
+      file.booleans[SETTINGS.allowProcessJobs.flag] === true,
     timeoutSec,
     spoolDir: read(SETTINGS.spoolDir) ?? defaultSpoolDir(env),
     concurrency,
@@ -262,7 +305,10 @@ export function resolveToken(
     return 'token' in read ? { token: read.token, tokenFile } : { problem: read.problem };
   }
   const token = direct.value!;
-  if (!TOKEN_PATTERN.test(token)) return { problem: `token ${preview(token)} (${token.length} characters) must match fos_<32 alphanumeric>; copy it again or re-issue a fresh token from the dashboard` };
+  if (!TOKEN_PATTERN.test(token))
+    return {
+      problem: `token ${preview(token)} (${token.length} characters) must match fos_<32 alphanumeric>; copy it again or re-issue a fresh token from the dashboard`,
+    };
   return { token };
 }
 
@@ -319,7 +365,12 @@ export const NO_FILE_SETTINGS: FileSettings = { values: {}, booleans: {} };
 export type SettingSource = 'flag' | 'env' | 'file' | 'default';
 
 /** The one place that applies the precedence flags > env > file > defaults. */
-function settingValue(setting: Setting, flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings): { value?: string; source: SettingSource } {
+function settingValue(
+  setting: Setting,
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings,
+): { value?: string; source: SettingSource } {
   if (flags[setting.flag] !== undefined) return { value: flags[setting.flag], source: 'flag' };
   const fromEnv = setting.env ? env[setting.env] : undefined;
   if (fromEnv) return { value: fromEnv, source: 'env' };
@@ -328,14 +379,23 @@ function settingValue(setting: Setting, flags: Record<string, string>, env: Node
 }
 
 /** One setting by its flag name (`spool-dir`, …) with its source, without validating anything else. */
-export function readSetting(flag: string, flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings = NO_FILE_SETTINGS): { value?: string; source: SettingSource } {
+export function readSetting(
+  flag: string,
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings = NO_FILE_SETTINGS,
+): { value?: string; source: SettingSource } {
   const setting = settingFor(flag);
   if (!setting) throw new Error(`no setting --${flag}`);
   return settingValue(setting, flags, env, file);
 }
 
 /** Each agent CLI's binary and where it was chosen; unlike `resolveRunnerConfig`, this needs no valid token. */
-export function resolveAgentBins(flags: Record<string, string>, env: NodeJS.ProcessEnv, file: FileSettings = NO_FILE_SETTINGS): Record<string, { bin: string; source: SettingSource }> {
+export function resolveAgentBins(
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings = NO_FILE_SETTINGS,
+): Record<string, { bin: string; source: SettingSource }> {
   return Object.fromEntries(
     Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => {
       const { value, source } = settingValue(setting, flags, env, file);

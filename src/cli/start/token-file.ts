@@ -24,23 +24,34 @@ export function readTokenFile(path: string, owner: TokenFileOwner = processToken
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    return { problem: `token file ${path} cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)}); check the path and that it is yours` };
+    return {
+      problem: `token file ${path} cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)}); check the path and that it is yours`,
+    };
   }
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { problem: `token file ${path} is not a regular file; give the path of a file that holds the token` };
     if (owner.uid !== undefined) {
       if (stat.uid !== owner.uid)
-        return { problem: `token file ${path} belongs to uid ${stat.uid}, not to you (uid ${owner.uid}), so someone else controls the token; run: chown $(id -u) ${path}` };
+        return {
+          problem: `token file ${path} belongs to uid ${stat.uid}, not to you (uid ${owner.uid}), so someone else controls the token; run: chown $(id -u) ${path}`,
+        };
       const mode = stat.mode & 0o777;
       if ((mode & 0o077) !== 0)
-        return { problem: `token file ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or change it; run: chmod 600 ${path}` };
+        return {
+          problem: `token file ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or change it; run: chmod 600 ${path}`,
+        };
     }
     if (stat.size > MAX_TOKEN_FILE_BYTES)
-      return { problem: `token file ${path} is ${stat.size} bytes: it must hold one token (fos_ and 32 letters or digits) and nothing else` };
+      return {
+        problem: `token file ${path} is ${stat.size} bytes: it must hold one token (fos_ and 32 letters or digits) and nothing else`,
+      };
     const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
     const length = readSync(fd, buffer, 0, buffer.length, 0);
-    const token = buffer.subarray(0, length).toString('utf8').replace(/\r?\n$/, '');
+    const token = buffer
+      .subarray(0, length)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (!TOKEN_PATTERN.test(token))
       return {
         problem: `token file ${path} must hold one token, fos_ and 32 letters or digits, and nothing else (it holds ${length} bytes starting ${preview(token)}); copy the token into it again`,

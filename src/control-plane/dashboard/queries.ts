@@ -16,7 +16,13 @@ export interface CompanyStats {
 }
 
 export async function companyStats(db: Queryable): Promise<CompanyStats[]> {
-  const { rows } = await db.query<{ company_id: string; status: JobStatus; jobs: number; cost: string | number | null; elapsed: number | null }>(
+  const { rows } = await db.query<{
+    company_id: string;
+    status: JobStatus;
+    jobs: number;
+    cost: string | number | null;
+    elapsed: number | null;
+  }>(
     `SELECT company_id, status, count(*)::integer AS jobs, sum(cost_micros) AS cost, sum(elapsed_sec) AS elapsed
        FROM jobs GROUP BY company_id, status ORDER BY company_id`,
   );

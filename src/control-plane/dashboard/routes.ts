@@ -88,7 +88,11 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
     {
       method: 'GET',
       path: `${UI_PREFIX}/session`,
-      handler: async (ctx) => ({ status: 200, body: { authenticated: hasSession(ctx.req, adminKey) }, headers: { 'cache-control': 'no-store' } }),
+      handler: async (ctx) => ({
+        status: 200,
+        body: { authenticated: hasSession(ctx.req, adminKey) },
+        headers: { 'cache-control': 'no-store' },
+      }),
     },
     { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!) },
     {

@@ -73,7 +73,7 @@ export function requireSameOrigin(req: IncomingMessage): void {
     throw new ControlPlaneError(
       403,
       'cross_origin_refused',
-      'This request changes state but did not come from the dashboard\'s own origin (its Origin header names another ' +
+      "This request changes state but did not come from the dashboard's own origin (its Origin header names another " +
         'site, or it has none); use the dashboard itself, or send "authorization: Bearer <admin key>" from scripts.',
     );
   }

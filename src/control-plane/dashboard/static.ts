@@ -61,7 +61,11 @@ export async function loadUiBundle(dir = UI_BUNDLE_DIR): Promise<UiBundle> {
     files.set(name, { status: 200, raw, headers: { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': 'no-cache' } });
   }
   if (!files.has('index.html')) {
-    files.set('index.html', { status: 503, raw: NOT_BUILT_PAGE, headers: { ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES['.html']! } });
+    files.set('index.html', {
+      status: 503,
+      raw: NOT_BUILT_PAGE,
+      headers: { ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES['.html']! },
+    });
   }
   return { file: (name) => files.get(name) };
 }

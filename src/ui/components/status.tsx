@@ -5,5 +5,9 @@ export const RUNNING: readonly JobStatus[] = ['claimed', 'streaming'];
 export const TERMINAL = TERMINAL_STATUSES;
 
 export function StatusBadge({ status }: { status: JobStatus }) {
-  return <span class={`badge s-${status}`} data-status={status}>{status}</span>;
+  return (
+    <span class={`badge s-${status}`} data-status={status}>
+      {status}
+    </span>
+  );
 }

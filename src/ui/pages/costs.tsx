@@ -24,7 +24,11 @@ export function CostsPage() {
   return (
     <section>
       <h1>Costs</h1>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {companies === undefined ? (
         <p class="muted">Loading…</p>
       ) : companies.length === 0 ? (
@@ -32,21 +36,51 @@ export function CostsPage() {
       ) : (
         <table class="costs">
           <thead>
-            <tr><th>Company</th>{JOB_STATUSES.map((s) => <th class="num">{s}</th>)}<th class="num">Cost</th><th class="num">Run time</th></tr>
+            <tr>
+              <th>Company</th>
+              {JOB_STATUSES.map((s) => (
+                <th class="num">{s}</th>
+              ))}
+              <th class="num">Cost</th>
+              <th class="num">Run time</th>
+            </tr>
           </thead>
           <tbody>
             {companies.map((c) => (
               <tr key={c.companyId} data-company={c.companyId}>
-                <td data-label="Company"><a href={href('/jobs', { company: c.companyId })}>{c.companyId}</a></td>
-                {JOB_STATUSES.map((s) => <td class="num" data-label={s}>{c.counts[s] > 0 ? <a href={href('/jobs', { company: c.companyId, status: s })}>{c.counts[s]}</a> : 0}</td>)}
-                <td class="num" data-label="Cost">{formatCost(c.costMicros)}</td>
-                <td class="num" data-label="Run time">{formatDuration(c.elapsedSec)}</td>
+                <td data-label="Company">
+                  <a href={href('/jobs', { company: c.companyId })}>{c.companyId}</a>
+                </td>
+                {JOB_STATUSES.map((s) => (
+                  <td class="num" data-label={s}>
+                    {c.counts[s] > 0 ? <a href={href('/jobs', { company: c.companyId, status: s })}>{c.counts[s]}</a> : 0}
+                  </td>
+                ))}
+                <td class="num" data-label="Cost">
+                  {formatCost(c.costMicros)}
+                </td>
+                <td class="num" data-label="Run time">
+                  {formatDuration(c.elapsedSec)}
+                </td>
               </tr>
             ))}
           </tbody>
           {companies.length > 1 && (
             <tfoot>
-              <tr><th>All</th>{JOB_STATUSES.map((s) => <td class="num" data-label={s}>{total((c) => c.counts[s])}</td>)}<td class="num" data-label="Cost">{formatCost(total((c) => c.costMicros))}</td><td class="num" data-label="Run time">{formatDuration(total((c) => c.elapsedSec))}</td></tr>
+              <tr>
+                <th>All</th>
+                {JOB_STATUSES.map((s) => (
+                  <td class="num" data-label={s}>
+                    {total((c) => c.counts[s])}
+                  </td>
+                ))}
+                <td class="num" data-label="Cost">
+                  {formatCost(total((c) => c.costMicros))}
+                </td>
+                <td class="num" data-label="Run time">
+                  {formatDuration(total((c) => c.elapsedSec))}
+                </td>
+              </tr>
             </tfoot>
           )}
         </table>

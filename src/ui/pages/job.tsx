@@ -48,7 +48,11 @@ function EntryView({ entry }: { entry: Entry }) {
     );
   }
   if (entry.type === 'stdout' || entry.type === 'stderr') {
-    return <div class={cls}><AnsiText text={entry.body} /></div>;
+    return (
+      <div class={cls}>
+        <AnsiText text={entry.body} />
+      </div>
+    );
   }
   // One line of the body, whitespace folded: `{ "command": "ls" }` reads better than a lone `{`.
   const preview = entry.body.replace(/\s+/g, ' ').trim();
@@ -63,12 +67,43 @@ function EntryView({ entry }: { entry: Entry }) {
   );
 }
 
-function EventRow({ jobId, event, transcript, raw, mode, target }: { jobId: string; event: StoredEvent; transcript: Transcript; raw: boolean; mode: string | undefined; target: boolean }) {
+function EventRow({
+  jobId,
+  event,
+  transcript,
+  raw,
+  mode,
+  target,
+}: {
+  jobId: string;
+  event: StoredEvent;
+  transcript: Transcript;
+  raw: boolean;
+  mode: string | undefined;
+  target: boolean;
+}) {
   return (
-    <div class={`ev${target ? ' target' : ''}${event.kind === 'stderr_line' ? ' stderr' : ''}`} id={`ev-${event.eventId}`} data-event-id={event.eventId} data-kind={event.kind}>
-      <a class="ev-link" href={href(`/jobs/${jobId}`, { event: event.eventId, mode })} title={`Link to this event (${event.kind}, ${event.ts})`}>#</a>
+    <div
+      class={`ev${target ? ' target' : ''}${event.kind === 'stderr_line' ? ' stderr' : ''}`}
+      id={`ev-${event.eventId}`}
+      data-event-id={event.eventId}
+      data-kind={event.kind}
+    >
+      <a
+        class="ev-link"
+        href={href(`/jobs/${jobId}`, { event: event.eventId, mode })}
+        title={`Link to this event (${event.kind}, ${event.ts})`}
+      >
+        #
+      </a>
       <div class="ev-body">
-        {raw ? <div class="raw-line"><AnsiText text={rawLine(event)} /></div> : transcript.entriesOf(event).map((entry) => <EntryView entry={entry} />)}
+        {raw ? (
+          <div class="raw-line">
+            <AnsiText text={rawLine(event)} />
+          </div>
+        ) : (
+          transcript.entriesOf(event).map((entry) => <EntryView entry={entry} />)
+        )}
       </div>
     </div>
   );
@@ -112,10 +147,20 @@ function JobHeader({ job, count }: { job: JobDetail; count: number }) {
         <h1>{job.agentName}</h1>
         <StatusBadge status={job.status} />
         <span class="spacer" />
-        {!TERMINAL.includes(job.status) && <button type="button" class="danger" onClick={cancel}>Cancel</button>}
-        <button type="button" onClick={again} title="Queue a new job with the same prompt, agent, session and settings">Run again</button>
+        {!TERMINAL.includes(job.status) && (
+          <button type="button" class="danger" onClick={cancel}>
+            Cancel
+          </button>
+        )}
+        <button type="button" onClick={again} title="Queue a new job with the same prompt, agent, session and settings">
+          Run again
+        </button>
       </div>
-      {message && <p class="error" role="alert">{message}</p>}
+      {message && (
+        <p class="error" role="alert">
+          {message}
+        </p>
+      )}
       {job.errorMessage && <p class="error job-error">{job.errorMessage}</p>}
       <dl class="fields">
         <Field label="Job">{job.jobId}</Field>
@@ -181,7 +226,10 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
 
   const events = transcript.events;
   const needle = search.trim().toLowerCase();
-  const matching = useMemo(() => (needle ? events.filter((event) => transcript.matches(event, needle)) : events), [needle, version, transcript]);
+  const matching = useMemo(
+    () => (needle ? events.filter((event) => transcript.matches(event, needle)) : events),
+    [needle, version, transcript],
+  );
   const targetIndex = targetId === undefined ? -1 : matching.findIndex((event) => event.eventId === targetId);
   // A link to an event the search hides: show everything, so the link leads somewhere.
   const hiddenBySearch = targetIndex < 0 && needle !== '' && targetId !== undefined && events.some((event) => event.eventId === targetId);
@@ -221,7 +269,12 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
     setFollow(true);
   };
 
-  if (error) return <p class="error" role="alert">{error} <a href={href('/jobs')}>Back to jobs</a></p>;
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error} <a href={href('/jobs')}>Back to jobs</a>
+      </p>
+    );
   if (!job) return <p class="muted">Loading…</p>;
   return (
     <>
@@ -230,14 +283,33 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
         <div class="toolbar">
           {/* biome-ignore lint/a11y/useSemanticElements: a fieldset would bring form styling to two links; role=group names them */}
           <div class="segmented" role="group" aria-label="Transcript mode">
-            <a href={href(`/jobs/${jobId}`)} aria-current={mode ? undefined : 'page'}>Readable</a>
-            <a href={href(`/jobs/${jobId}`, { mode: 'raw' })} aria-current={mode ? 'page' : undefined}>Raw</a>
+            <a href={href(`/jobs/${jobId}`)} aria-current={mode ? undefined : 'page'}>
+              Readable
+            </a>
+            <a href={href(`/jobs/${jobId}`, { mode: 'raw' })} aria-current={mode ? 'page' : undefined}>
+              Raw
+            </a>
           </div>
-          <input type="search" class="search" placeholder="Search the transcript" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} aria-label="Search the transcript" />
-          {needle && <span class="muted">{matching.length} match{matching.length === 1 ? '' : 'es'}</span>}
+          <input
+            type="search"
+            class="search"
+            placeholder="Search the transcript"
+            value={search}
+            onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)}
+            aria-label="Search the transcript"
+          />
+          {needle && (
+            <span class="muted">
+              {matching.length} match{matching.length === 1 ? '' : 'es'}
+            </span>
+          )}
           <span class="spacer" />
-          <span class={`stream s-${stream}`} title="Live updates">{stream}</span>
-          <button type="button" onClick={() => download(jobId, events)} disabled={events.length === 0}>Download JSONL</button>
+          <span class={`stream s-${stream}`} title="Live updates">
+            {stream}
+          </span>
+          <button type="button" onClick={() => download(jobId, events)} disabled={events.length === 0}>
+            Download JSONL
+          </button>
         </div>
         <div class={`transcript${mode ? ' raw' : ''}`} ref={box} onScroll={onScroll} data-follow={follow ? 'yes' : 'no'}>
           {hidden > 0 && (
@@ -245,9 +317,21 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
               Load earlier ({hidden} more)
             </button>
           )}
-          {shown.length === 0 && <p class="muted">{needle ? 'Nothing matches.' : TERMINAL.includes(job.status) ? 'This job has no events.' : 'Waiting for the first event…'}</p>}
+          {shown.length === 0 && (
+            <p class="muted">
+              {needle ? 'Nothing matches.' : TERMINAL.includes(job.status) ? 'This job has no events.' : 'Waiting for the first event…'}
+            </p>
+          )}
           {shown.map((event) => (
-            <EventRow key={event.eventId} jobId={jobId} event={event} transcript={transcript} raw={mode === 'raw'} mode={mode} target={event.eventId === targetId} />
+            <EventRow
+              key={event.eventId}
+              jobId={jobId}
+              event={event}
+              transcript={transcript}
+              raw={mode === 'raw'}
+              mode={mode}
+              target={event.eventId === targetId}
+            />
           ))}
         </div>
         {!follow && (

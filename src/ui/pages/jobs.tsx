@@ -16,7 +16,11 @@ function CancelButton({ job }: { job: JobRecord }) {
   if (TERMINAL.includes(job.status)) return null;
   return (
     <>
-      <button type="button" class="small danger" onClick={() => api('POST', `/api/admin/jobs/${job.jobId}/cancel`).catch((err: Error) => setError(err.message))}>
+      <button
+        type="button"
+        class="small danger"
+        onClick={() => api('POST', `/api/admin/jobs/${job.jobId}/cancel`).catch((err: Error) => setError(err.message))}
+      >
         Cancel
       </button>
       {error && <span class="error">{error}</span>}
@@ -30,7 +34,10 @@ function StopAllRunning({ count, companyId }: { count: number; companyId: string
   const stop = async () => {
     setConfirming(false);
     try {
-      const { cancelled } = await api<{ cancelled: string[] }>('POST', `/api/admin/jobs/stop-running${companyId ? `?companyId=${encodeURIComponent(companyId)}` : ''}`);
+      const { cancelled } = await api<{ cancelled: string[] }>(
+        'POST',
+        `/api/admin/jobs/stop-running${companyId ? `?companyId=${encodeURIComponent(companyId)}` : ''}`,
+      );
       setMessage(`Cancelled ${cancelled.length} running job${cancelled.length === 1 ? '' : 's'}.`);
     } catch (err) {
       setMessage((err as Error).message);
@@ -40,11 +47,17 @@ function StopAllRunning({ count, companyId }: { count: number; companyId: string
     <span class="stop-all">
       {confirming ? (
         <>
-          <button type="button" class="danger" onClick={stop}>Yes, stop {count} running</button>
-          <button type="button" onClick={() => setConfirming(false)}>Keep them</button>
+          <button type="button" class="danger" onClick={stop}>
+            Yes, stop {count} running
+          </button>
+          <button type="button" onClick={() => setConfirming(false)}>
+            Keep them
+          </button>
         </>
       ) : (
-        <button type="button" class="danger" disabled={count === 0} onClick={() => setConfirming(true)}>Stop all running</button>
+        <button type="button" class="danger" disabled={count === 0} onClick={() => setConfirming(true)}>
+          Stop all running
+        </button>
       )}
       {message && <span class="muted"> {message}</span>}
     </span>
@@ -58,7 +71,12 @@ function EnqueueForm({ companyId }: { companyId: string | undefined }) {
     const form = event.currentTarget as HTMLFormElement;
     const data = new FormData(form);
     const text = (name: string) => String(data.get(name) ?? '').trim();
-    const body: Record<string, unknown> = { companyId: text('companyId'), agentName: text('agentName'), prompt: text('prompt'), adapterType: text('adapterType') };
+    const body: Record<string, unknown> = {
+      companyId: text('companyId'),
+      agentName: text('agentName'),
+      prompt: text('prompt'),
+      adapterType: text('adapterType'),
+    };
     if (text('model')) body.model = text('model');
     if (text('timeoutSec')) body.timeoutSec = Number(text('timeoutSec'));
     try {
@@ -73,14 +91,34 @@ function EnqueueForm({ companyId }: { companyId: string | undefined }) {
     <details class="card enqueue">
       <summary>Queue a job</summary>
       <form onSubmit={submit} class="grid-form">
-        <label>Company<input key={companyId ?? ''} name="companyId" required defaultValue={companyId ?? ''} /></label>
-        <label>Agent name<input name="agentName" required placeholder="e.g. Sarah" /></label>
-        <label>Adapter
-          <select name="adapterType">{ADAPTERS.map((a) => <option value={a}>{a}</option>)}</select>
+        <label>
+          Company
+          <input key={companyId ?? ''} name="companyId" required defaultValue={companyId ?? ''} />
         </label>
-        <label>Model<input name="model" placeholder="optional" /></label>
-        <label>Timeout (s)<input name="timeoutSec" type="number" min="1" placeholder="optional" /></label>
-        <label class="wide">Prompt<textarea name="prompt" required rows={3} /></label>
+        <label>
+          Agent name
+          <input name="agentName" required placeholder="e.g. Sarah" />
+        </label>
+        <label>
+          Adapter
+          <select name="adapterType">
+            {ADAPTERS.map((a) => (
+              <option value={a}>{a}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Model
+          <input name="model" placeholder="optional" />
+        </label>
+        <label>
+          Timeout (s)
+          <input name="timeoutSec" type="number" min="1" placeholder="optional" />
+        </label>
+        <label class="wide">
+          Prompt
+          <textarea name="prompt" required rows={3} />
+        </label>
         <div class="wide">
           <button type="submit">Queue</button>{' '}
           {result && (
@@ -123,20 +161,35 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     <section>
       <div class="toolbar">
         <h1>Jobs</h1>
-        <label>Status
+        <label>
+          Status
           <select name="status" value={status ?? ''} onChange={(e) => setFilter('status', (e.currentTarget as HTMLSelectElement).value)}>
             <option value="">all</option>
-            {STATUSES.map((s) => <option value={s}>{s}</option>)}
+            {STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
           </select>
         </label>
-        <form onSubmit={(e) => { e.preventDefault(); setFilter('company', String(new FormData(e.currentTarget as HTMLFormElement).get('company') ?? '').trim()); }}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setFilter('company', String(new FormData(e.currentTarget as HTMLFormElement).get('company') ?? '').trim());
+          }}
+        >
           {/* Uncontrolled (live updates re-render the page while someone types); keyed so a URL change resets it. */}
-          <label>Company<input key={company ?? ''} name="company" defaultValue={company ?? ''} placeholder="all" size={12} /></label>
+          <label>
+            Company
+            <input key={company ?? ''} name="company" defaultValue={company ?? ''} placeholder="all" size={12} />
+          </label>
         </form>
         <span class="spacer" />
         <StopAllRunning count={running.length} companyId={company} />
       </div>
-      {error && <p class="muted" role="status">{error}</p>}
+      {error && (
+        <p class="muted" role="status">
+          {error}
+        </p>
+      )}
       <EnqueueForm companyId={company} />
       {jobs === undefined ? (
         <p class="muted">Loading…</p>
@@ -145,21 +198,40 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       ) : (
         <table class="jobs">
           <thead>
-            <tr><th>Status</th><th>Agent</th><th>Company</th><th>Adapter</th><th>Cost</th><th>Run time</th><th>Attempt</th><th>Runner</th><th>Queued</th><th /></tr>
+            <tr>
+              <th>Status</th>
+              <th>Agent</th>
+              <th>Company</th>
+              <th>Adapter</th>
+              <th>Cost</th>
+              <th>Run time</th>
+              <th>Attempt</th>
+              <th>Runner</th>
+              <th>Queued</th>
+              <th />
+            </tr>
           </thead>
           <tbody>
             {jobs.map((job) => (
               <tr key={job.jobId} data-job-id={job.jobId}>
-                <td data-label="Status"><StatusBadge status={job.status} /></td>
-                <td data-label="Agent"><a href={href(`/jobs/${job.jobId}`)}>{job.agentName}</a></td>
+                <td data-label="Status">
+                  <StatusBadge status={job.status} />
+                </td>
+                <td data-label="Agent">
+                  <a href={href(`/jobs/${job.jobId}`)}>{job.agentName}</a>
+                </td>
                 <td data-label="Company">{job.companyId}</td>
                 <td data-label="Adapter">{job.adapterType ?? 'claude_local'}</td>
                 <td data-label="Cost">{formatCost(job.costMicros)}</td>
                 <td data-label="Run time">{formatDuration(runSeconds(job, now))}</td>
                 <td data-label="Attempt">{job.attempt}</td>
-                <td data-label="Runner">{job.claimedByTokenId ? (runners.get(job.claimedByTokenId) ?? job.claimedByTokenId.slice(0, 8)) : '—'}</td>
+                <td data-label="Runner">
+                  {job.claimedByTokenId ? (runners.get(job.claimedByTokenId) ?? job.claimedByTokenId.slice(0, 8)) : '—'}
+                </td>
                 <td data-label="Queued">{formatTime(job.createdAt)}</td>
-                <td class="actions"><CancelButton job={job} /></td>
+                <td class="actions">
+                  <CancelButton job={job} />
+                </td>
               </tr>
             ))}
           </tbody>

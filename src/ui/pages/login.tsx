@@ -37,8 +37,14 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
           Admin key
           <input name="adminKey" type="password" required autofocus spellcheck={false} autocomplete="off" />
         </label>
-        <button type="submit" disabled={busy}>Log in</button>
-        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" disabled={busy}>
+          Log in
+        </button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
       </form>
     </section>
   );

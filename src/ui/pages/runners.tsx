@@ -22,11 +22,20 @@ function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: (
   return (
     <div class="card created-token" role="status">
       <p>
-        Token for <strong>{created.info.name || created.info.companyId}</strong>. It is shown <strong>only this once</strong>: the server keeps just its hash.
+        Token for <strong>{created.info.name || created.info.companyId}</strong>. It is shown <strong>only this once</strong>: the server
+        keeps just its hash.
       </p>
-      <code class="token" data-token>{created.token}</code>
+      <code class="token" data-token>
+        {created.token}
+      </code>
       <div>
-        <button type="button" onClick={copy}>Copy</button> <button type="button" onClick={onDone}>I saved it, hide it</button> <span class="muted">{copied}</span>
+        <button type="button" onClick={copy}>
+          Copy
+        </button>{' '}
+        <button type="button" onClick={onDone}>
+          I saved it, hide it
+        </button>{' '}
+        <span class="muted">{copied}</span>
       </div>
       <p class="muted">
         On the runner's machine: <code>founderos-runner start --token=&lt;token&gt; --server-url={location.origin}</code>
@@ -49,11 +58,18 @@ function RevokeButton({ runner, onRevoked }: { runner: Runner; onRevoked: () => 
   };
   return confirming ? (
     <>
-      <button type="button" class="small danger" onClick={revoke}>Yes, revoke</button> <button type="button" class="small" onClick={() => setConfirming(false)}>Keep</button>
+      <button type="button" class="small danger" onClick={revoke}>
+        Yes, revoke
+      </button>{' '}
+      <button type="button" class="small" onClick={() => setConfirming(false)}>
+        Keep
+      </button>
       {error && <span class="error">{error}</span>}
     </>
   ) : (
-    <button type="button" class="small danger" onClick={() => setConfirming(true)}>Revoke</button>
+    <button type="button" class="small danger" onClick={() => setConfirming(true)}>
+      Revoke
+    </button>
   );
 }
 
@@ -77,7 +93,12 @@ export function RunnersPage() {
     const form = event.currentTarget as HTMLFormElement;
     const data = new FormData(form);
     try {
-      setCreated(await api<CreatedToken>('POST', '/api/admin/tokens', { companyId: String(data.get('companyId')).trim(), name: String(data.get('name')).trim() }));
+      setCreated(
+        await api<CreatedToken>('POST', '/api/admin/tokens', {
+          companyId: String(data.get('companyId')).trim(),
+          name: String(data.get('name')).trim(),
+        }),
+      );
       form.reset();
       setError('');
       refresh();
@@ -89,11 +110,23 @@ export function RunnersPage() {
     <section>
       <h1>Runners</h1>
       <form class="card grid-form" onSubmit={create}>
-        <label>Company<input name="companyId" required placeholder="e.g. acme" /></label>
-        <label>Name<input name="name" placeholder="e.g. build box" /></label>
-        <div><button type="submit">Create token</button></div>
+        <label>
+          Company
+          <input name="companyId" required placeholder="e.g. acme" />
+        </label>
+        <label>
+          Name
+          <input name="name" placeholder="e.g. build box" />
+        </label>
+        <div>
+          <button type="submit">Create token</button>
+        </div>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {created && <CreatedTokenBox created={created} onDone={() => setCreated(undefined)} />}
       {runners === undefined ? (
         <p class="muted">Loading…</p>
@@ -102,19 +135,36 @@ export function RunnersPage() {
       ) : (
         <table class="runners">
           <thead>
-            <tr><th>Name</th><th>Company</th><th>Token</th><th>Created</th><th>Last seen</th><th>Revoked</th><th>Current job</th><th /></tr>
+            <tr>
+              <th>Name</th>
+              <th>Company</th>
+              <th>Token</th>
+              <th>Created</th>
+              <th>Last seen</th>
+              <th>Revoked</th>
+              <th>Current job</th>
+              <th />
+            </tr>
           </thead>
           <tbody>
             {runners.map((runner) => (
               <tr key={runner.tokenId} data-token-id={runner.tokenId} class={runner.revokedAt ? 'revoked' : undefined}>
                 <td data-label="Name">{runner.name || '—'}</td>
                 <td data-label="Company">{runner.companyId}</td>
-                <td data-label="Token"><code>{runner.preview}…</code></td>
+                <td data-label="Token">
+                  <code>{runner.preview}…</code>
+                </td>
                 <td data-label="Created">{formatTime(runner.createdAt)}</td>
-                <td data-label="Last seen" title={runner.lastUsedAt ?? ''}>{formatAgo(runner.lastUsedAt, now)}</td>
+                <td data-label="Last seen" title={runner.lastUsedAt ?? ''}>
+                  {formatAgo(runner.lastUsedAt, now)}
+                </td>
                 <td data-label="Revoked">{runner.revokedAt ? formatTime(runner.revokedAt) : 'no'}</td>
-                <td data-label="Current job">{runner.currentJobId ? <a href={href(`/jobs/${runner.currentJobId}`)}>{runner.currentJobId.slice(0, 8)}</a> : '—'}</td>
-                <td class="actions"><RevokeButton runner={runner} onRevoked={refresh} /></td>
+                <td data-label="Current job">
+                  {runner.currentJobId ? <a href={href(`/jobs/${runner.currentJobId}`)}>{runner.currentJobId.slice(0, 8)}</a> : '—'}
+                </td>
+                <td class="actions">
+                  <RevokeButton runner={runner} onRevoked={refresh} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -35,9 +35,23 @@ describe('config file', () => {
   };
 
   it('should rank flags over environment over file over defaults', () => {
-    projectFile({ token: FILE_TOKEN, 'server-url': 'https://file.example.com', 'timeout-sec': 120, 'log-level': 'warn', 'codex-bin': 'file-codex', 'allow-process-jobs': true });
+    projectFile({
+      token: FILE_TOKEN,
+      'server-url': 'https://file.example.com',
+      'timeout-sec': 120,
+      'log-level': 'warn',
+      'codex-bin': 'file-codex',
+      'allow-process-jobs': true,
+    });
     const config = resolve(['--timeout-sec=90'], { FOUNDEROS_RUNNER_URL: 'https://env.example.com', FOUNDEROS_RUNNER_TIMEOUT_SEC: '60' });
-    expect(config).toMatchObject({ token: FILE_TOKEN, serverUrl: 'https://env.example.com', timeoutSec: 90, logLevel: 'warn', logFormat: 'text', allowProcessJobs: true });
+    expect(config).toMatchObject({
+      token: FILE_TOKEN,
+      serverUrl: 'https://env.example.com',
+      timeoutSec: 90,
+      logLevel: 'warn',
+      logFormat: 'text',
+      allowProcessJobs: true,
+    });
     expect(config.agentBins).toMatchObject({ codex: 'file-codex', claude: 'claude' });
   });
 
@@ -62,11 +76,19 @@ describe('config file', () => {
   });
 
   it('should refuse unknown keys and wrong types, naming the file and every key at once', () => {
-    const path = projectFile({ token: 12345, 'server_url': 'https://x.example.com', 'timeout-sec': [1], 'allow-process-jobs': 'yes', 'log-level': '' });
+    const path = projectFile({
+      token: 12345,
+      server_url: 'https://x.example.com',
+      'timeout-sec': [1],
+      'allow-process-jobs': 'yes',
+      'log-level': '',
+    });
     const problems = problemsOf(() => resolve([]));
     expect(problems).toEqual([
       `config error: ${path}: "token" must be a non-empty string (got a number)`,
-      expect.stringContaining(`config error: ${path}: unknown key "server_url"; the keys are the flag names without dashes: "token", "token-file", "server-url"`),
+      expect.stringContaining(
+        `config error: ${path}: unknown key "server_url"; the keys are the flag names without dashes: "token", "token-file", "server-url"`,
+      ),
       `config error: ${path}: "timeout-sec" must be a whole number from 1 to 3600 (got an array)`,
       `config error: ${path}: "allow-process-jobs" must be true or false (got string "yes")`,
       `config error: ${path}: "log-level" must be a non-empty string (got an empty string)`,
@@ -74,10 +96,23 @@ describe('config file', () => {
   });
 
   it('should take numbers as numbers, held to the same ranges as the flags', () => {
-    projectFile({ token: FILE_TOKEN, 'server-url': 'https://x.example.com', concurrency: 4, 'metrics-port': 9100, 'max-jobs': '3', 'timeout-sec': 120 });
+    projectFile({
+      token: FILE_TOKEN,
+      'server-url': 'https://x.example.com',
+      concurrency: 4,
+      'metrics-port': 9100,
+      'max-jobs': '3',
+      'timeout-sec': 120,
+    });
     expect(resolve([])).toMatchObject({ concurrency: 4, metricsPort: 9100, maxJobs: 3, timeoutSec: 120 });
 
-    const path = projectFile({ token: FILE_TOKEN, 'server-url': 'https://x.example.com', concurrency: 17, 'metrics-port': 0, 'max-jobs': 2.5 });
+    const path = projectFile({
+      token: FILE_TOKEN,
+      'server-url': 'https://x.example.com',
+      concurrency: 17,
+      'metrics-port': 0,
+      'max-jobs': 2.5,
+    });
     expect(problemsOf(() => resolve([]))).toEqual([
       `config error: ${path}: "concurrency" must be a whole number from 1 to 16 (got number 17)`,
       `config error: ${path}: "metrics-port" must be a whole number from 1 to 65535 (got number 0)`,
@@ -97,13 +132,17 @@ describe('config file', () => {
     const path = projectFile('{"token": ');
     expect(problemsOf(() => resolve([]))[0]).toMatch(new RegExp(`^config error: ${path} is not valid JSON \\(.+\\); fix the syntax`));
     projectFile('["token"]');
-    expect(problemsOf(() => resolve([]))[0]).toBe(`config error: ${path} must hold a JSON object of flag names and values, e.g. {"server-url": "https://founderos.example.com"}`);
+    expect(problemsOf(() => resolve([]))[0]).toBe(
+      `config error: ${path} must hold a JSON object of flag names and values, e.g. {"server-url": "https://founderos.example.com"}`,
+    );
   });
 
   it('should warn, with a chmod to run, when a file holding the token is readable by others', () => {
     const path = projectFile({ token: FILE_TOKEN, 'server-url': 'https://x.example.com' }, 0o644);
     const loaded = loadConfigFile(undefined, location);
-    expect(loaded.warnings).toEqual([`config file ${path} holds the token (fos_f1L3…) and other users can read it (mode 0644); run: chmod 600 ${path}`]);
+    expect(loaded.warnings).toEqual([
+      `config file ${path} holds the token (fos_f1L3…) and other users can read it (mode 0644); run: chmod 600 ${path}`,
+    ]);
     chmodSync(path, 0o600);
     expect(loadConfigFile(undefined, location).warnings).toEqual([]);
     projectFile({ 'server-url': 'https://x.example.com' }, 0o644);
@@ -114,7 +153,11 @@ describe('config file', () => {
     userFile({ 'claude-bin': './bin/claude', 'codex-bin': 'codex-nightly', 'spool-dir': 'spool' });
     const loaded = loadConfigFile(undefined, location);
     const configDir = join(location.home, '.config', 'founderos-runner');
-    expect(loaded.values).toEqual({ 'claude-bin': join(configDir, 'bin', 'claude'), 'codex-bin': 'codex-nightly', 'spool-dir': join(configDir, 'spool') });
+    expect(loaded.values).toEqual({
+      'claude-bin': join(configDir, 'bin', 'claude'),
+      'codex-bin': 'codex-nightly',
+      'spool-dir': join(configDir, 'spool'),
+    });
   });
 
   it('should make start exit 2 with the message on a bad config file', async () => {

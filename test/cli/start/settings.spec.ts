@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../../src/cli/start/config-file.js';
-import { commandLineTokenWarnings, configEnvironment, parseStartFlags, resolveRunnerConfig, resolveToken } from '../../../src/cli/start/settings.js';
+import {
+  commandLineTokenWarnings,
+  configEnvironment,
+  parseStartFlags,
+  resolveRunnerConfig,
+  resolveToken,
+} from '../../../src/cli/start/settings.js';
 import { problemsOf } from '../support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;
@@ -12,19 +18,42 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveRunnerConf
 describe('runner configuration', () => {
   it('should accept both --key=value and --key value', () => {
     const config = parse([`--token=${TOKEN}`, '--server-url', 'https://founderos.example.com/', '--timeout-sec', '90']);
-    expect(config).toMatchObject({ token: TOKEN, serverUrl: 'https://founderos.example.com', timeoutSec: 90, logLevel: 'info', allowProcessJobs: false });
-    expect(config.agentBins).toEqual({ claude: 'claude', codex: 'codex', gemini: 'gemini', opencode: 'opencode', cursor: 'cursor-agent', pi: 'pi' });
+    expect(config).toMatchObject({
+      token: TOKEN,
+      serverUrl: 'https://founderos.example.com',
+      timeoutSec: 90,
+      logLevel: 'info',
+      allowProcessJobs: false,
+    });
+    expect(config.agentBins).toEqual({
+      claude: 'claude',
+      codex: 'codex',
+      gemini: 'gemini',
+      opencode: 'opencode',
+      cursor: 'cursor-agent',
+      pi: 'pi',
+    });
   });
 
   it('should let flags override environment variables, and env override defaults', () => {
-    const env = { FOUNDEROS_RUNNER_TOKEN: TOKEN, FOUNDEROS_RUNNER_URL: 'https://env.example.com', FOUNDEROS_CLAUDE_BIN: '/opt/claude', FOUNDEROS_RUNNER_LOG_LEVEL: 'debug' };
-    const config = parse(['--server-url=https://flag.example.com', '--codex-bin=/opt/codex'], { ...env, FOUNDEROS_CODEX_BIN: '/env/codex' });
+    const env = {
+      FOUNDEROS_RUNNER_TOKEN: TOKEN,
+      FOUNDEROS_RUNNER_URL: 'https://env.example.com',
+      FOUNDEROS_CLAUDE_BIN: '/opt/claude',
+      FOUNDEROS_RUNNER_LOG_LEVEL: 'debug',
+    };
+    const config = parse(['--server-url=https://flag.example.com', '--codex-bin=/opt/codex'], {
+      ...env,
+      FOUNDEROS_CODEX_BIN: '/env/codex',
+    });
     expect(config).toMatchObject({ serverUrl: 'https://flag.example.com', logLevel: 'debug' });
     expect(config.agentBins).toMatchObject({ claude: '/opt/claude', codex: '/opt/codex' });
   });
 
   it('should say the token is required, naming the flag and the variable', () => {
-    expect(problemsOf(() => parse(['--server-url=https://x.example.com']))).toEqual([expect.stringContaining('config error: FOUNDEROS_RUNNER_TOKEN is required')]);
+    expect(problemsOf(() => parse(['--server-url=https://x.example.com']))).toEqual([
+      expect.stringContaining('config error: FOUNDEROS_RUNNER_TOKEN is required'),
+    ]);
   });
 
   it('should refuse a malformed token without printing it whole', () => {
@@ -36,7 +65,9 @@ describe('runner configuration', () => {
   });
 
   it('should refuse a flag given without a value, an unknown flag and a repeated flag', () => {
-    expect(problemsOf(() => parseStartFlags(['--token', '--server-url=https://x.example.com']))[0]).toMatch(/^unknown or malformed flag\(s\): --token /);
+    expect(problemsOf(() => parseStartFlags(['--token', '--server-url=https://x.example.com']))[0]).toMatch(
+      /^unknown or malformed flag\(s\): --token /,
+    );
     expect(problemsOf(() => parseStartFlags(['--tokn=abc']))[0]).toContain('--tokn');
     expect(problemsOf(() => parseStartFlags(['--token=a', '--token=b']))[0]).toContain('--token');
   });
@@ -62,12 +93,17 @@ describe('runner configuration', () => {
     expect(problemsOf(() => parse([`--token=${TOKEN}`, `--server-url=${url}`]))[0]).toContain(message);
   });
 
-  it.each(['http://127.0.0.1:8787', 'http://localhost:3000', 'http://[::1]:8080'])('should allow plain http to the loopback host %s', (url) => {
-    expect(parse([`--token=${TOKEN}`, `--server-url=${url}`]).serverUrl).toBe(url);
-  });
+  it.each(['http://127.0.0.1:8787', 'http://localhost:3000', 'http://[::1]:8080'])(
+    'should allow plain http to the loopback host %s',
+    (url) => {
+      expect(parse([`--token=${TOKEN}`, `--server-url=${url}`]).serverUrl).toBe(url);
+    },
+  );
 
   it.each(['0', '3601', '1.5', 'ten'])('should refuse the timeout %s', (timeout) => {
-    expect(problemsOf(() => parse([`--token=${TOKEN}`, '--server-url=https://x.example.com', `--timeout-sec=${timeout}`]))[0]).toContain('from 1 to 3600');
+    expect(problemsOf(() => parse([`--token=${TOKEN}`, '--server-url=https://x.example.com', `--timeout-sec=${timeout}`]))[0]).toContain(
+      'from 1 to 3600',
+    );
   });
 
   it('should report every problem at once', () => {
@@ -125,9 +161,15 @@ describe('the token from a file (--token-file)', () => {
   });
 
   it('should refuse a missing file, a directory and a huge file', () => {
-    expect(resolveToken({ 'token-file': join(dir, 'nope') }, {}).problem).toBe(`token file ${join(dir, 'nope')} cannot be opened (ENOENT); check the path and that it is yours`);
-    expect(resolveToken({ 'token-file': dir }, {}, undefined, me).problem).toBe(`token file ${dir} is not a regular file; give the path of a file that holds the token`);
-    expect(resolveToken({ 'token-file': tokenFile('x'.repeat(5000)) }, {}, undefined, me).problem).toMatch(/is 5000 bytes: it must hold one token/);
+    expect(resolveToken({ 'token-file': join(dir, 'nope') }, {}).problem).toBe(
+      `token file ${join(dir, 'nope')} cannot be opened (ENOENT); check the path and that it is yours`,
+    );
+    expect(resolveToken({ 'token-file': dir }, {}, undefined, me).problem).toBe(
+      `token file ${dir} is not a regular file; give the path of a file that holds the token`,
+    );
+    expect(resolveToken({ 'token-file': tokenFile('x'.repeat(5000)) }, {}, undefined, me).problem).toMatch(
+      /is 5000 bytes: it must hold one token/,
+    );
   });
 
   it('should take the token or the file from the higher level, and refuse both at one level', () => {
@@ -135,14 +177,18 @@ describe('the token from a file (--token-file)', () => {
     const other = `fos_${'Zz09'.repeat(8)}`;
     expect(resolveToken({ 'token-file': path }, { FOUNDEROS_RUNNER_TOKEN: other }).token).toBe(TOKEN);
     expect(resolveToken({ token: other }, { FOUNDEROS_RUNNER_TOKEN_FILE: path }).token).toBe(other);
-    expect(resolveToken({ token: other, 'token-file': path }, {}).problem).toBe('both a token and a token file are given (--token and --token-file); give only one of them');
+    expect(resolveToken({ token: other, 'token-file': path }, {}).problem).toBe(
+      'both a token and a token file are given (--token and --token-file); give only one of them',
+    );
     expect(resolveToken({}, { FOUNDEROS_RUNNER_TOKEN: other, FOUNDEROS_RUNNER_TOKEN_FILE: path }).problem).toBe(
       'both a token and a token file are given (FOUNDEROS_RUNNER_TOKEN and FOUNDEROS_RUNNER_TOKEN_FILE); give only one of them',
     );
   });
 
   it('should read "token-file" in a config file as a path next to that file', () => {
-    expect(parseConfigObject({ 'token-file': 'secrets/token' }, '/etc/founderos/config.json').values['token-file']).toBe('/etc/founderos/secrets/token');
+    expect(parseConfigObject({ 'token-file': 'secrets/token' }, '/etc/founderos/config.json').values['token-file']).toBe(
+      '/etc/founderos/secrets/token',
+    );
   });
 });
 

@@ -68,7 +68,9 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
 
     it('should reject bad input with the same 400 in-process and over HTTP', async () => {
       const apis: AdminApi[] = [plane.admin, client];
-      const [local, remote] = await Promise.all(apis.map((api) => rejection(api.enqueueJob({ companyId: 'acme', agentName: 'A' } as never))));
+      const [local, remote] = await Promise.all(
+        apis.map((api) => rejection(api.enqueueJob({ companyId: 'acme', agentName: 'A' } as never))),
+      );
       expect(local!.status).toBe(400);
       expect(local!.code).toBe('invalid_request');
       expect(remote!.message).toBe(local!.message);
@@ -95,8 +97,16 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         ['lone surrogate in prompt', () => client.enqueueJob({ ...base, prompt: 'cut \ud83d' }), 'prompt'],
         ['deep runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { deep } }), 'runtimeConfig'],
         ['NUL key in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { 'k\u0000': 1 } }), 'runtimeConfig'],
-        ['model of another type in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { model: 5 } }), 'runtimeConfig.model'],
-        ['maxTurns of another type in runtimeConfig', () => client.enqueueJob({ ...base, runtimeConfig: { maxTurns: 'x' } }), 'runtimeConfig.maxTurns'],
+        [
+          'model of another type in runtimeConfig',
+          () => client.enqueueJob({ ...base, runtimeConfig: { model: 5 } }),
+          'runtimeConfig.model',
+        ],
+        [
+          'maxTurns of another type in runtimeConfig',
+          () => client.enqueueJob({ ...base, runtimeConfig: { maxTurns: 'x' } }),
+          'runtimeConfig.maxTurns',
+        ],
         ['lone surrogate in addDirs', () => client.enqueueJob({ ...base, addDirs: ['/ok', '/cut\udc00'] }), 'addDirs[1]'],
         ['too many addDirs', () => client.enqueueJob({ ...base, addDirs: Array.from({ length: 65 }, (_, i) => `/d${i}`) }), 'addDirs'],
         ['long agentName', () => client.enqueueJob({ ...base, agentName: 'A'.repeat(257) }), 'agentName'],
@@ -228,8 +238,23 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         expect(JSON.parse(listed.out)).toEqual({ tokens: [info] });
 
         const enqueued = await cli(
-          'jobs', 'enqueue', '--company', companyId, '--agent-name', 'Sarah', '--prompt', 'count to 3',
-          '--model', 'sonnet', '--max-turns', '3', '--add-dir', '/a', '--add-dir', '/b', '--json',
+          'jobs',
+          'enqueue',
+          '--company',
+          companyId,
+          '--agent-name',
+          'Sarah',
+          '--prompt',
+          'count to 3',
+          '--model',
+          'sonnet',
+          '--max-turns',
+          '3',
+          '--add-dir',
+          '/a',
+          '--add-dir',
+          '/b',
+          '--json',
         );
         expect(enqueued.code).toBe(0);
         const job = JSON.parse(enqueued.out);
@@ -238,7 +263,10 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
 
         const runner = new RunnerHttp(plane.url, token);
         expect((await runner.claim(job.jobId)).status).toBe(200);
-        await runner.events(job.jobId, [event({ seq: 0, payload: 'one' }), event({ seq: 1, payload: { type: 'result' }, kind: 'claude_result' })]);
+        await runner.events(job.jobId, [
+          event({ seq: 0, payload: 'one' }),
+          event({ seq: 1, payload: { type: 'result' }, kind: 'claude_result' }),
+        ]);
         await runner.complete(job.jobId, { status: 'completed', exitCode: 0, costMicros: 1200 });
 
         const shown = JSON.parse((await cli('jobs', 'show', job.jobId, '--json')).out);
@@ -248,7 +276,10 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
 
         const followed = await cli('jobs', 'events', job.jobId, '--follow', '--json');
         expect(followed.code).toBe(0);
-        const lines = followed.out.trim().split('\n').map((line) => JSON.parse(line));
+        const lines = followed.out
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line));
         expect(lines.map((e) => e.payload)).toEqual(['one', { type: 'result' }]);
 
         const text = await cli('jobs', 'events', job.jobId, '--follow');
@@ -278,18 +309,31 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         expect(rotated.out).toMatch(/^Runner token for company .* expires .*\nfos_[A-Za-z0-9]{32}\n/);
         expect(rotated.out).toContain(`The old token ${created.info.preview}… (id ${created.info.tokenId}) works until`);
         expect((await cli('tokens', 'list', '--company', companyId)).out).toMatch(new RegExp(`${created.info.tokenId} .* expired `));
-        expect((await cli('tokens', 'create', '--company', companyId, '--ttl', '90 days')).err).toMatch(/--ttl must be a whole number followed by s, m, h or d/);
+        expect((await cli('tokens', 'create', '--company', companyId, '--ttl', '90 days')).err).toMatch(
+          /--ttl must be a whole number followed by s, m, h or d/,
+        );
       });
 
       it('should show control characters from agents and runners escaped, in every listing', async () => {
         const companyId = company('cli-escape');
         const evil = '\u001b]0;pwned\u0007\u001b[2J\u009b31m\r\u202e';
         const { token } = await plane.admin.createToken({ companyId, name: `box${evil}` });
-        const job = await plane.admin.enqueueJob({ companyId, agentName: `Sarah${evil}`, prompt: `p${evil}`, runtimeConfig: { note: evil } });
+        const job = await plane.admin.enqueueJob({
+          companyId,
+          agentName: `Sarah${evil}`,
+          prompt: `p${evil}`,
+          runtimeConfig: { note: evil },
+        });
         const runner = new RunnerHttp(plane.url, token);
         await runner.claim(job.jobId);
         await runner.events(job.jobId, [event({ payload: `text${evil}` }), event({ kind: 'claude_message', payload: { text: evil } })]);
-        await runner.complete(job.jobId, { status: 'failed', exitCode: 1, errorMessage: `boom${evil}\nsecond line`, cliVersion: `1${evil}`, signal: evil });
+        await runner.complete(job.jobId, {
+          status: 'failed',
+          exitCode: 1,
+          errorMessage: `boom${evil}\nsecond line`,
+          cliVersion: `1${evil}`,
+          signal: evil,
+        });
 
         const outputs = [
           await cli('jobs', 'events', job.jobId),
@@ -308,7 +352,10 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         expect(outputs[0]!.out).toContain('text\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u000d\\u202e');
         expect(outputs[2]!.out).toContain('boom\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u000d\\u202e\\u000asecond line');
         // The JSON still reads back as exactly what was stored.
-        const [first, second] = outputs[1]!.out.trim().split('\n').map((line) => JSON.parse(line));
+        const [first, second] = outputs[1]!.out
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line));
         expect([first.payload, second.payload]).toEqual([`text${evil}`, { text: evil }]);
         expect(JSON.parse(outputs[3]!.out).errorMessage).toBe(`boom${evil}\nsecond line`);
       });
@@ -328,7 +375,10 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
           [['jobs', 'show'], /takes <jobId>/],
           [['jobs', 'fly'], /unknown command "jobs fly"/],
           [['jobs', 'enqueue', '--company', 'a', '--agent-name', 'A'], /exactly one of --prompt/],
-          [['jobs', 'enqueue', '--company', 'a', '--agent-name', 'A', '--prompt', 'p', '--max-turns', 'many'], /--max-turns must be an integer/],
+          [
+            ['jobs', 'enqueue', '--company', 'a', '--agent-name', 'A', '--prompt', 'p', '--max-turns', 'many'],
+            /--max-turns must be an integer/,
+          ],
           [['jobs', 'list', '--company', 'a', '--company', 'b'], /given 2 times/],
           [['jobs', 'list', '--status', 'sleeping'], /status must be one of/],
           [[], /Usage: founderos-runner admin/],

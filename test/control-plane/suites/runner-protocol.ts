@@ -220,13 +220,28 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
 
     it('should record a completion once and answer 409 to the second', async () => {
       const { runner, job } = await claimedJob();
-      const body = { status: 'completed', exitCode: 0, elapsedSec: 1.5, costMicros: 41200, sessionId: 'sess-9', cliVersion: '1.2.3', signal: null };
+      const body = {
+        status: 'completed',
+        exitCode: 0,
+        elapsedSec: 1.5,
+        costMicros: 41200,
+        sessionId: 'sess-9',
+        cliVersion: '1.2.3',
+        signal: null,
+      };
       expect((await runner.complete(job.jobId, body)).status).toBe(204);
       const again = await runner.complete(job.jobId, body);
       expect(again.status).toBe(409);
       expect(again.body.error).toBe('job_already_terminal');
       const done = await plane.admin.getJob(job.jobId);
-      expect(done).toMatchObject({ status: 'completed', exitCode: 0, elapsedSec: 1.5, costMicros: 41200, resultSessionId: 'sess-9', cliVersion: '1.2.3' });
+      expect(done).toMatchObject({
+        status: 'completed',
+        exitCode: 0,
+        elapsedSec: 1.5,
+        costMicros: 41200,
+        resultSessionId: 'sess-9',
+        cliVersion: '1.2.3',
+      });
       expect(done.completedAt).not.toBeNull();
       const batch = await runner.events(job.jobId, [event()]);
       expect(batch.status).toBe(409);
@@ -343,12 +358,18 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
           expect(res.body.message).toContain(field);
         }
         expect((await plane.admin.getJob(job.jobId)).status).toBe('claimed');
-        const largest = { errorMessage: 'e'.repeat(64 * 1024), elapsedSec: 365 * 24 * 3600, costMicros: 1e12, signal: 'SIGKILL', exitCode: -(2 ** 31) };
+        const largest = {
+          errorMessage: 'e'.repeat(64 * 1024),
+          elapsedSec: 365 * 24 * 3600,
+          costMicros: 1e12,
+          signal: 'SIGKILL',
+          exitCode: -(2 ** 31),
+        };
         expect((await runner.complete(job.jobId, { status: 'failed', ...largest })).status).toBe(204);
         expect(await plane.admin.getJob(job.jobId)).toMatchObject({ ...largest, status: 'failed' });
       });
 
-      it('should answer a revoked or expired token\'s waiting long-poll with 401 at once, not with the next job', async () => {
+      it("should answer a revoked or expired token's waiting long-poll with 401 at once, not with the next job", async () => {
         const companyId = company('revoked-poll');
         const revoked = await plane.admin.createToken({ companyId });
         const expiring = await plane.admin.createToken({ companyId });
@@ -374,7 +395,11 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
         await sleep(Date.parse(info.expiresAt) - Date.now() + 50);
         for (const res of [await runner.next(), await runner.claim(job.jobId)]) {
           expect(res.status).toBe(401);
-          expect(res.body).toMatchObject({ error: 'runner_token_expired', expiredAt: info.expiresAt, requestId: res.headers.get('x-request-id') });
+          expect(res.body).toMatchObject({
+            error: 'runner_token_expired',
+            expiredAt: info.expiresAt,
+            requestId: res.headers.get('x-request-id'),
+          });
           expect(res.body.message).toContain('tokens rotate');
           expect(res.body.message).not.toContain(token);
         }
