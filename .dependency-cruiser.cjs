@@ -14,11 +14,28 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/operators/' },
     },
     {
+      name: 'operators-only-rxjs',
+      comment: 'Of the packages, src/operators uses rxjs alone: a user of `@founderos/runner/operators` gets nothing else.',
+      severity: 'error',
+      from: { path: '^src/operators/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: '^node_modules/rxjs/' },
+    },
+    {
       name: 'protocol-imports-nothing-above',
       comment: 'src/protocol is the wire, shared by runner and control plane: it imports valibot and itself only.',
       severity: 'error',
       from: { path: '^src/protocol/' },
       to: { path: '^src/', pathNot: '^src/protocol/' },
+    },
+    {
+      name: 'protocol-only-valibot',
+      comment: 'Of the packages, src/protocol uses valibot alone.',
+      severity: 'error',
+      from: { path: '^src/protocol/' },
+      to: {
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+        pathNot: '^node_modules/valibot/',
+      },
     },
     {
       name: 'control-plane-not-on-runner',
