@@ -7,6 +7,13 @@
 module.exports = {
   forbidden: [
     {
+      name: 'resolvable',
+      comment: 'An import the cruiser cannot resolve would pass every rule below unseen; tsc would refuse it too.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    {
       name: 'operators-import-nothing',
       comment: 'src/operators is a public, pure API: it imports rxjs, node built-ins and itself, nothing of the project.',
       severity: 'error',
