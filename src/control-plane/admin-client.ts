@@ -3,6 +3,7 @@
  * Error answers are thrown as the `ControlPlaneError` the server described (status, code, message, requestId);
  * an unreachable server is status 0, code `server_unreachable`.
  */
+import { parseJsonObject } from '../protocol/values.js';
 import { ControlPlaneError } from './errors.js';
 import { ADMIN_API_PREFIX } from './routes-admin.js';
 import type {
@@ -104,12 +105,8 @@ export class AdminClient implements AdminApi {
     const text = await res.text();
     const requestId = res.headers.get('x-request-id') ?? undefined;
     if (!res.ok) {
-      let body: { error?: string; message?: string } = {};
-      try {
-        body = JSON.parse(text) as typeof body;
-      } catch {
-        // not our server, or a proxy's error page: report the status
-      }
+      // Not our server, or a proxy's error page (or a body of `null`): report the status.
+      const body = (parseJsonObject(text) ?? {}) as { error?: string; message?: string };
       throw new ControlPlaneError(
         res.status,
         body.error ?? `http_${res.status}`,

@@ -2,6 +2,7 @@ import { concatMap, from, map, pipe, type OperatorFunction, type SchedulerLike }
 import { batch } from '../operators/batch.js';
 import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
 import type { RunnerEvent } from '../protocol/types.js';
+import { parseJsonObject } from '../protocol/values.js';
 import type { JobSpool } from '../streams/spool.js';
 import type { PendingEvent, ReadLine } from './line-events.js';
 
@@ -134,12 +135,8 @@ function escapedBytes(char: string): number {
 
 /** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */
 export function eventsOf(body: string): RunnerEvent[] | undefined {
-  try {
-    const events = (JSON.parse(body) as { events?: unknown }).events;
-    return Array.isArray(events) ? (events as RunnerEvent[]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const events = parseJsonObject(body)?.events;
+  return Array.isArray(events) ? (events as RunnerEvent[]) : undefined;
 }
 
 /** How many events a spooled body holds; 0 when it is not a batch (a damaged spool). */
