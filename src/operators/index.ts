@@ -5,8 +5,9 @@
 export { activeWhile } from './activeWhile.js';
 export { alongside } from './alongside.js';
 export { batch, type BatchOptions } from './batch.js';
+export { coalesceWhileBusy, type CoalesceWhileBusyOptions } from './coalesceWhileBusy.js';
 export { isTransientError } from './isTransientError.js';
 export { poll, type PollOptions } from './poll.js';
 export { retryBackoff, type RetryBackoffOptions, type RetryInfo } from './retryBackoff.js';
-export { sequenceEvents, type EventStamp, type SequenceEventsOptions } from './sequenceEvents.js';
+export { eventStamps, sequenceEvents, type EventStamp, type SequenceEventsOptions } from './sequenceEvents.js';
 export { splitLines, type SplitLinesOptions } from './splitLines.js';

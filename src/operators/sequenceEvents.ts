@@ -31,6 +31,17 @@ export interface EventStamp {
 export function sequenceEvents<T extends { kind: string; payload?: unknown }>(
   options: SequenceEventsOptions = {},
 ): OperatorFunction<T, T & EventStamp> {
+  const stampOf = eventStamps(options);
+  // map's index is kept per subscription, which is exactly the sequence we want.
+  return map((event, index) => ({ ...event, ...stampOf(index) }));
+}
+
+/**
+ * The stamps of {@link sequenceEvents} without the events: `stampOf(index)` is the stamp of the event at `index` in
+ * its sequence. For a pipeline that writes each event out once, stamp included (as JSON, say), without first copying
+ * every event into a stamped object.
+ */
+export function eventStamps(options: SequenceEventsOptions = {}): (index: number) => EventStamp {
   const { newId = () => globalThis.crypto.randomUUID(), scheduler = asyncScheduler, firstSeq = 0 } = options;
   let lastMs = Number.NaN;
   let lastTs = '';
@@ -43,6 +54,5 @@ export function sequenceEvents<T extends { kind: string; payload?: unknown }>(
     }
     return lastTs;
   };
-  // map's index is kept per subscription, which is exactly the sequence we want.
-  return map((event, index) => ({ ...event, eventId: newId(), ts: timestamp(), seq: firstSeq + index }));
+  return (index) => ({ eventId: newId(), ts: timestamp(), seq: firstSeq + index });
 }

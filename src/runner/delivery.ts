@@ -1,4 +1,4 @@
-import { catchError, defer, map, of, tap, throwError, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, concatMap, defer, from, map, of, takeWhile, tap, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import { isTransientError } from '../operators/isTransientError.js';
 import { retryBackoff, type RetryBackoffOptions, type RetryInfo } from '../operators/retryBackoff.js';
 import { repairStorable } from '../protocol/storable-json.js';
@@ -6,7 +6,7 @@ import type { CompletionBody } from '../protocol/types.js';
 import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../streams/http.js';
 import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
 import { errorText } from './agent-run.js';
-import { countEvents } from './spool-events.js';
+import { joinBodies, type SpooledBatch } from './spool-events.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -20,6 +20,34 @@ export interface DeliveryDeps {
 
 /** `set_aside`: the server will never take this batch; it was recorded in the spool and later batches go on. */
 export type BatchOutcome = AppendOutcome | { kind: 'set_aside'; batch: SetAsideBatch };
+
+/** What one request did: the server's answer, and how many events it accepted with it. */
+export interface Delivery {
+  outcome: BatchOutcome;
+  accepted: number;
+}
+
+/** The most events one request carries: the protocol's limit. */
+export const MAX_EVENTS_PER_REQUEST = 256;
+
+/**
+ * The most bytes of a request that joins several spooled batches. Past a few hundred kB, what a request costs is
+ * the bytes, not the request, so bigger joins would save nothing; a smaller request is quicker to retry and keeps
+ * each try short, which lets a dead connection be noticed soon. A batch bigger than this (up to the 3 MiB a body may
+ * take) still goes, alone.
+ */
+export const MAX_JOINED_BODY_BYTES = 1024 * 1024;
+
+/** Whether spooled batch `next` may go in one request with `group`: within the protocol's 256 events and the byte budget. */
+export function joinsRequest(group: readonly SpooledBatch[], next: SpooledBatch): boolean {
+  let events = next.size;
+  let bytes = next.bytes;
+  for (const batch of group) {
+    events += batch.size;
+    bytes += batch.bytes;
+  }
+  return events <= MAX_EVENTS_PER_REQUEST && bytes <= MAX_JOINED_BODY_BYTES;
+}
 
 /**
  * How many answers in a row with the same 5xx status set a batch aside. The fault-injection suite answers 500, 502 or
@@ -41,20 +69,59 @@ const UNAVAILABLE_STATUSES = new Set([408, 425, 429, 502, 503, 504]);
 export const MAX_ERROR_MESSAGE_CHARS = 2000;
 
 /**
- * Sends spooled batch `index` until the server answers, and records the answer in the spool. Network errors and
+ * Sends spooled batches as one request (see {@link joinsRequest}), in the same way as {@link deliverBatch} sends one,
+ * and acknowledges them all in the spool at once when the server accepts it. A final refusal of the joined request (a
+ * 4xx, or the same 5xx again and again: one batch's content may be what the server fails on) sends the batches one by
+ * one instead, so that a bad batch is set aside alone and costs the others nothing. Emits one {@link Delivery} per
+ * request answered; stops after an answer that the job is over.
+ */
+export function deliverBatches(deps: DeliveryDeps, spool: JobSpool, group: readonly SpooledBatch[]): Observable<Delivery> {
+  if (group.length === 1) return deliverBatch(deps, spool, group[0]!);
+  const oneByOne = () =>
+    from(group).pipe(
+      concatMap((batch) => deliverBatch(deps, spool, batch)),
+      takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'set_aside', true),
+    );
+  return defer(() => {
+    let body: string | undefined;
+    try {
+      body = joinBodies(group.map(({ index }) => spool.readBatch(index)));
+    } catch {
+      // Each is read again alone, and the one the disk cannot give is set aside alone.
+    }
+    if (body === undefined) return oneByOne();
+    const events = group.reduce((sum, batch) => sum + batch.size, 0);
+    const last = group[group.length - 1]!.index;
+    return sendBody(deps, spool.jobId, body).pipe(
+      tap((outcome) => {
+        if (outcome.kind === 'ok') spool.ack(last);
+      }),
+      map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'ok' ? events : 0 })),
+      catchError((error: unknown): Observable<Delivery> => {
+        if (error instanceof TokenRejectedError) return throwError(() => error);
+        deps.log.warn('the server did not take a request of several batches; sending them one by one', {
+          jobId: spool.jobId,
+          batches: group.length,
+          events,
+          error: errorText(error),
+        });
+        return oneByOne();
+      }),
+    );
+  });
+}
+
+/**
+ * Sends spooled batch `batch.index` until the server answers, and records the answer in the spool. Network errors and
  * "unavailable" answers (502, 503, 504, 408, 425, 429) are retried with backoff for as long as the server may be down. A 4xx other
  * than 401 (token rejected: thrown), 403/404 (gone) and 409 (terminal) is final, and a 5xx that comes back
  * {@link MAX_SAME_5XX_ANSWERS} times in a row is taken as final too: either way the batch is set aside (recorded, so
  * that no recovery sends it again) and logged, so that later lines flow and the completion can say what was lost.
  */
-export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, index: number): Observable<BatchOutcome> {
-  const { log, api } = deps;
+export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: SpooledBatch): Observable<Delivery> {
+  const { log } = deps;
   const { jobId } = spool;
-  const logBatchRetry = logRetry(log, 'events batch', jobId);
-  const onRetry = (info: RetryInfo) => {
-    deps.metrics?.batchRetried();
-    logBatchRetry(info);
-  };
+  const { index, size } = batch;
   return defer(() => {
     let body: string;
     // Read once, outside the retry: a failing disk is not a network blip.
@@ -63,30 +130,42 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, index: number)
     } catch (error) {
       return of(setAside(error, 0, 'unreadable'));
     }
-    return api.appendEvents(jobId, body).pipe(
-      retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(api) }),
+    return sendBody(deps, jobId, body).pipe(
       tap((outcome) => {
         if (outcome.kind === 'ok') spool.ack(index);
       }),
-      catchError((error: unknown): Observable<BatchOutcome> => {
+      map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'ok' ? size : 0 })),
+      catchError((error: unknown): Observable<Delivery> => {
         if (error instanceof TokenRejectedError) return throwError(() => error);
         const failing = error instanceof ApiError && error.status >= 500;
-        return of(setAside(error, countEvents(body), failing ? 'failing' : 'refused'));
+        return of(setAside(error, size, failing ? 'failing' : 'refused'));
       }),
     );
   });
 
-  function setAside(error: unknown, events: number, why: SetAsideBatch['why']): BatchOutcome {
+  function setAside(error: unknown, events: number, why: SetAsideBatch['why']): Delivery {
     const answer = error instanceof ApiError ? { status: error.status, code: error.code, requestId: error.requestId } : {};
-    const batch: SetAsideBatch = { index, events, why, ...withoutUndefined(answer) };
-    spool.setAside(batch);
+    const setAsideBatch: SetAsideBatch = { index, events, why, ...withoutUndefined(answer) };
+    spool.setAside(setAsideBatch);
     log.error(
       `${why === 'unreadable' ? 'could not read an events batch from the spool' : why === 'refused' ? 'the server refused an events batch' : `the server failed an events batch ${MAX_SAME_5XX_ANSWERS} times in a row`}; ` +
         'it is set aside so that later lines flow, and the job will be reported as incomplete',
       { jobId, batch: index, events, ...withoutUndefined(answer), error: errorText(error) },
     );
-    return { kind: 'set_aside', batch };
+    return { outcome: { kind: 'set_aside', batch: setAsideBatch }, accepted: 0 };
   }
+}
+
+/** POSTs one events body, retried as {@link retryPolicy} says; a retry sends the same bytes. */
+function sendBody(deps: DeliveryDeps, jobId: string, body: string): Observable<AppendOutcome> {
+  const logBatchRetry = logRetry(deps.log, 'events batch', jobId);
+  const onRetry = (info: RetryInfo) => {
+    deps.metrics?.batchRetried();
+    logBatchRetry(info);
+  };
+  return deps.api
+    .appendEvents(jobId, body)
+    .pipe(retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(deps.api) }));
 }
 
 /** Which failures of one batch are worth another try (see {@link deliverBatch}); each batch counts its own. */

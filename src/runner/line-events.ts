@@ -8,6 +8,11 @@ import type { Logger } from './logger.js';
 export interface PendingEvent {
   kind: EventKind;
   payload: Record<string, unknown> | string;
+  /**
+   * The payload's JSON exactly as the agent printed it, when that can be sent as is (a JSON object that needed no
+   * repair): the event's JSON is then built around it, instead of serializing again what was just parsed.
+   */
+  printedJson?: string;
 }
 
 /**
@@ -39,8 +44,9 @@ export function stdoutEvent(line: string, adapter: AgentAdapter): ReadLine {
   const problem = findUnstorable(message);
   if (problem?.reason === 'too_deep')
     return { ...textLine('stdout_line', line), message, change: { reason: 'too_deep', detail: problem.detail } };
+  const kind = adapter.kindOf(message);
   return {
-    event: { kind: adapter.kindOf(message), payload: problem ? repairStorable(message) : message },
+    event: problem ? { kind, payload: repairStorable(message) } : { kind, payload: message, printedJson: line },
     message,
     ...(problem && { change: { reason: problem.reason, detail: problem.detail } }),
   };

@@ -10,10 +10,10 @@ export interface Metrics {
   pollFailed(): void;
   /** A batch was written to the spool, to be sent. */
   batchSpooled(): void;
-  /** A spooled batch is settled: accepted, set aside, or not to be sent since the server ended the job. */
-  batchSettled(): void;
-  /** The server accepted a batch of `events` events. */
-  batchSent(events: number): void;
+  /** `batches` spooled batches are settled: accepted, set aside, or not to be sent since the server ended the job. */
+  batchesSettled(batches: number): void;
+  /** The server accepted a request of `events` events. */
+  eventsSent(events: number): void;
   batchRetried(): void;
 }
 
@@ -24,7 +24,7 @@ export interface Metrics {
 export class RunnerMetrics implements Metrics {
   private readonly jobsByOutcome = new Map<string, number>();
   private readonly runningSince = new Map<string, number>();
-  private eventsSent = 0;
+  private acceptedEvents = 0;
   private batchesRetried = 0;
   private pollErrors = 0;
   /** Batches written to the spool that the server has not accepted yet. */
@@ -55,12 +55,12 @@ export class RunnerMetrics implements Metrics {
     this.spoolBacklog++;
   }
 
-  batchSettled(): void {
-    this.spoolBacklog--;
+  batchesSettled(batches: number): void {
+    this.spoolBacklog -= batches;
   }
 
-  batchSent(events: number): void {
-    this.eventsSent += events;
+  eventsSent(events: number): void {
+    this.acceptedEvents += events;
   }
 
   batchRetried(): void {
@@ -99,7 +99,7 @@ export class RunnerMetrics implements Metrics {
       'Jobs finished, by outcome.',
       [...this.jobsByOutcome].map(([outcome, count]) => [`{outcome="${outcome}"}`, count]),
     );
-    metric('founderos_runner_events_sent_total', 'counter', 'Events the server accepted.', [['', this.eventsSent]]);
+    metric('founderos_runner_events_sent_total', 'counter', 'Events the server accepted.', [['', this.acceptedEvents]]);
     metric('founderos_runner_batches_retried_total', 'counter', 'Event batches sent again after a failure.', [['', this.batchesRetried]]);
     metric('founderos_runner_poll_errors_total', 'counter', 'Long-polls that failed.', [['', this.pollErrors]]);
     metric('founderos_runner_spool_backlog_batches', 'gauge', 'Spooled batches the server has not accepted yet.', [

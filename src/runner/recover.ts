@@ -15,6 +15,7 @@ import {
   type Observable,
 } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
+import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
@@ -24,10 +25,10 @@ import { TokenRejectedError } from '../streams/http.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
 import { errorText } from './agent-run.js';
-import { deliverBatch, deliverCompletion, type DeliveryDeps } from './delivery.js';
+import { deliverBatches, deliverCompletion, joinsRequest, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
-import { countEvents, eventsOf, spoolEvents } from './spool-events.js';
+import { eventsOf, spoolEvents, spooledBatchAt } from './spool-events.js';
 
 export interface RecoveryDeps extends DeliveryDeps {
   spoolDir: string;
@@ -86,11 +87,12 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
     tap((unread) =>
       deps.log.info('delivering what a previous run left', { jobId, batches: leftover.pendingBatches.length + unread.length }),
     ),
-    concatMap((unread) => from([...leftover.pendingBatches, ...unread.map((batch) => batch.index)])),
-    concatMap((index) => deliverBatch(deps, spool, index).pipe(map((outcome) => ({ outcome, index })))),
+    concatMap((unread) => from([...leftover.pendingBatches.map((index) => spooledBatchAt(spool, index)), ...unread])),
+    // The same requests as a live run's backlog: as many batches in each as fit.
+    coalesceWhileBusy((group) => deliverBatches(deps, spool, group), { fits: joinsRequest }),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
     takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'set_aside'),
-    reduce((sent, { outcome, index }) => sent + (outcome.kind === 'ok' ? countEvents(spool.readBatch(index)) : 0), 0),
+    reduce((sent, { accepted }) => sent + accepted, 0),
   );
   return eventsSent$.pipe(
     // Honest about every batch set aside, by this recovery or by the run that died.

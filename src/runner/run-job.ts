@@ -24,11 +24,12 @@ import {
 } from 'rxjs';
 import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
 import { alongside } from '../operators/alongside.js';
+import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
 import { TokenRejectedError, type ClaimOutcome } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
-import { deliverBatch, deliverCompletion, logRetry, type DeliveryDeps } from './delivery.js';
+import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type StopReason } from './agent-run.js';
 import { lineChangeLog } from './line-events.js';
@@ -204,10 +205,10 @@ function runAgent(
   // Once the server has ended the job, it refuses every batch: the rest are settled without a request. (A stop the
   // server sent is replayed on subscription, before the `false`.)
   const serverEnded$ = merge(serverStop$.pipe(map(() => true)), of(false)).pipe(take(1));
-  const send = ({ index, size }: SpooledBatch): Observable<JobProgress> =>
+  const send = (group: SpooledBatch[]): Observable<JobProgress> =>
     serverEnded$.pipe(
-      concatMap((ended) => (ended ? EMPTY : deliverBatch(deps, spool, index))),
-      tap((outcome) => {
+      concatMap((ended) => (ended ? EMPTY : deliverBatches(deps, spool, group))),
+      tap(({ outcome }) => {
         if (outcome.kind !== 'terminal' && outcome.kind !== 'gone') return;
         log.warn(
           outcome.kind === 'terminal'
@@ -217,10 +218,10 @@ function runAgent(
         );
         serverStop$.next('server');
       }),
-      filter((outcome) => outcome.kind === 'ok'),
-      map((): JobProgress => ({ kind: 'sent', events: size })),
-      tap(() => metrics?.batchSent(size)),
-      finalize(() => metrics?.batchSettled()),
+      filter(({ outcome }) => outcome.kind === 'ok'),
+      tap(({ accepted }) => metrics?.eventsSent(accepted)),
+      map(({ accepted }): JobProgress => ({ kind: 'sent', events: accepted })),
+      finalize(() => metrics?.batchesSettled(group.length)),
     );
 
   const heartbeat$ = deps.heartbeatRoute.available
@@ -250,7 +251,8 @@ function runAgent(
           map(({ event }) => event),
           spoolEvents(spool, { scheduler, noteLineChange }),
           tap(() => metrics?.batchSpooled()),
-          concatMap(send),
+          // Live batches go as they come; what waits while a request is out goes as one request.
+          coalesceWhileBusy(send, { fits: joinsRequest }),
           alongside(heartbeat$),
         ),
         output$.pipe(

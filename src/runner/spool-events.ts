@@ -1,15 +1,16 @@
 import { concatMap, from, map, pipe, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { batch } from '../operators/batch.js';
-import { sequenceEvents, type EventStamp } from '../operators/sequenceEvents.js';
+import { eventStamps, type EventStamp } from '../operators/sequenceEvents.js';
 import type { RunnerEvent } from '../protocol/types.js';
 import { parseJsonObject } from '../protocol/values.js';
 import type { JobSpool } from '../streams/spool.js';
 import type { PendingEvent, ReadLine } from './line-events.js';
 
-/** A batch written to the spool: its index there, and how many events it holds. */
+/** A batch written to the spool: its index there, how many events it holds, and the bytes of its body. */
 export interface SpooledBatch {
   index: number;
   size: number;
+  bytes: number;
 }
 
 /**
@@ -21,8 +22,10 @@ export interface SpooledBatch {
  */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+const BODY_START = '{"events":[';
+const BODY_END = ']}';
 /** `{"events":[` and `]}`. */
-const BODY_FRAME_BYTES = Buffer.byteLength('{"events":[]}');
+const BODY_FRAME_BYTES = BODY_START.length + BODY_END.length;
 
 /** One event as it goes on the wire: its JSON, serialized once, and that JSON's size in bytes. */
 export interface WireEvent {
@@ -49,51 +52,56 @@ export interface SpoolEventsOptions {
  */
 export function spoolEvents(spool: JobSpool, options: SpoolEventsOptions): OperatorFunction<PendingEvent, SpooledBatch> {
   const { scheduler, firstSeq, noteLineChange, maxBodyBytes = MAX_BODY_BYTES } = options;
+  const stampOf = eventStamps({ scheduler, firstSeq });
   return pipe(
-    sequenceEvents<PendingEvent>({ scheduler, firstSeq }),
-    map((event) => wireEvent(event, maxBodyBytes - BODY_FRAME_BYTES, noteLineChange)),
+    // map's index counts per subscription: the sequence of this job's events.
+    map((event, index) => wireEvent(event, stampOf(index), maxBodyBytes - BODY_FRAME_BYTES, noteLineChange)),
     batch({ scheduler }),
     concatMap((events) => from(packBodies(events, maxBodyBytes))),
-    map(({ body, size }) => ({ index: spool.appendBatch(body), size })),
+    map(({ body, size, bytes }) => ({ index: spool.appendBatch(body), size, bytes })),
   );
 }
 
 /**
- * The event's wire JSON, within `maxBytes`. One too big keeps its `eventId`, `ts` and `seq` (it still stands for its
- * line) and carries the start of its text, ended by ` …[truncated N bytes]` (N: the UTF-8 bytes of text dropped); a
- * JSON object too big becomes the truncated text of its JSON, as a `stdout_line`.
+ * The event's wire JSON, `{"kind":…,"payload":…,"eventId":…,"ts":…,"seq":…}`, within `maxBytes`, written in one go
+ * around the payload's JSON (the line as printed, when it can be sent as is). One too big keeps its `eventId`, `ts` and
+ * `seq` (it still stands for its line) and carries the start of its text, ended by ` …[truncated N bytes]` (N: the
+ * UTF-8 bytes of text dropped); a JSON object too big becomes the truncated text of its JSON, as a `stdout_line`.
  */
 export function wireEvent(
-  event: PendingEvent & EventStamp,
+  event: PendingEvent,
+  stamp: EventStamp,
   maxBytes: number,
   noteLineChange: SpoolEventsOptions['noteLineChange'],
 ): WireEvent {
-  const json = JSON.stringify(event);
+  const payloadJson = event.printedJson ?? JSON.stringify(event.payload);
+  // The id is a UUID and the time an ISO string: neither needs escaping.
+  const json = `{"kind":${JSON.stringify(event.kind)},"payload":${payloadJson},"eventId":"${stamp.eventId}","ts":"${stamp.ts}","seq":${stamp.seq}}`;
   const bytes = Buffer.byteLength(json);
   if (bytes <= maxBytes) return { json, bytes };
-  const text = typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload);
+  const text = typeof event.payload === 'string' ? event.payload : payloadJson;
   const kind = event.kind === 'stderr_line' ? 'stderr_line' : 'stdout_line';
   const textBytes = Buffer.byteLength(text);
-  const frameBytes = Buffer.byteLength(JSON.stringify({ ...event, kind, payload: '' }));
+  const frameBytes = Buffer.byteLength(JSON.stringify({ kind, payload: '', ...stamp }));
   // Room for the kept text once escaped, with the longest marker this cut can need.
   const room = maxBytes - frameBytes - Buffer.byteLength(truncationMarker(textBytes));
   const kept = escapedPrefix(text, room);
-  const cut = { ...event, kind, payload: kept + truncationMarker(textBytes - Buffer.byteLength(kept)) };
+  const cut = { kind, payload: kept + truncationMarker(textBytes - Buffer.byteLength(kept)), ...stamp };
   const cutJson = JSON.stringify(cut);
   noteLineChange({
     reason: 'cut',
-    detail: `event seq ${event.seq} was ${bytes} bytes as JSON, over the ${maxBytes} bytes an event may take`,
+    detail: `event seq ${stamp.seq} was ${bytes} bytes as JSON, over the ${maxBytes} bytes an event may take`,
   });
   return { json: cutJson, bytes: Buffer.byteLength(cutJson) };
 }
 
 /** Request bodies of the events, in order, each `{"events":[…]}` of at most `maxBytes` (given events that fit alone). */
-export function packBodies(events: readonly WireEvent[], maxBytes: number): { body: string; size: number }[] {
-  const bodies: { body: string; size: number }[] = [];
+export function packBodies(events: readonly WireEvent[], maxBytes: number): { body: string; size: number; bytes: number }[] {
+  const bodies: { body: string; size: number; bytes: number }[] = [];
   let current: string[] = [];
   let bytes = BODY_FRAME_BYTES;
   const flush = () => {
-    if (current.length) bodies.push({ body: `{"events":[${current.join(',')}]}`, size: current.length });
+    if (current.length) bodies.push({ body: `${BODY_START}${current.join(',')}${BODY_END}`, size: current.length, bytes });
     current = [];
     bytes = BODY_FRAME_BYTES;
   };
@@ -131,6 +139,31 @@ function escapedBytes(char: string): number {
   // A lone surrogate is written as `\udxxx`.
   if (code >= 0xd800 && code <= 0xdfff) return 6;
   return code > 0xffff ? 4 : 3;
+}
+
+/**
+ * One request body holding the events of `bodies` (spooled batches, in order), without parsing them: each is
+ * `{"events":[…]}` as {@link packBodies} writes it. Undefined when one is not framed so (a damaged spool): such a body is
+ * sent alone, to be refused alone.
+ */
+export function joinBodies(bodies: readonly string[]): string | undefined {
+  const inner: string[] = [];
+  for (const body of bodies) {
+    if (!body.startsWith(BODY_START) || !body.endsWith(BODY_END)) return undefined;
+    if (body.length > BODY_FRAME_BYTES) inner.push(body.slice(BODY_START.length, -BODY_END.length));
+  }
+  return `${BODY_START}${inner.join(',')}${BODY_END}`;
+}
+
+/** Spooled batch `index`, as {@link spoolEvents} would have described it: how a recovery learns what it owes. */
+export function spooledBatchAt(spool: JobSpool, index: number): SpooledBatch {
+  try {
+    const body = spool.readBatch(index);
+    return { index, size: countEvents(body), bytes: Buffer.byteLength(body) };
+  } catch {
+    // Sending it will read it again, fail the same way, and set it aside with the reason.
+    return { index, size: 0, bytes: 0 };
+  }
 }
 
 /** The events of a spooled batch; undefined when the file was damaged (a disk error, a hand edit). */

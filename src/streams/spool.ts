@@ -44,6 +44,7 @@ export interface JobSpool {
   readonly batchCount: number;
   /** Appends a batch and returns its index. */
   appendBatch(body: string): number;
+  /** A batch's body: from memory while it waits to be sent (within {@link UNSENT_BODIES_BUDGET}), else from the file. */
   readBatch(index: number): string;
   /** Batches up to and including `index` were accepted. */
   ack(index: number): void;
@@ -112,6 +113,14 @@ export function prepareSpoolDir(dir: string): void {
 }
 
 const SUFFIX = '.ndjson';
+
+/**
+ * How many bytes of batches waiting to be sent a spool keeps in memory besides writing them, so that a batch is sent
+ * from the string just written instead of being read back: enough for the few requests that wait when the server keeps
+ * up. Past it, as in an outage or a flood, batches wait on disk alone and are read back when their turn comes, which
+ * is what keeps the runner's memory flat whatever the backlog.
+ */
+export const UNSENT_BODIES_BUDGET = 4 * 1024 * 1024;
 const BATCH_PREFIX = '{"events":';
 
 interface Span {
@@ -247,6 +256,9 @@ function* wholeLines(path: string, chunkBytes = 1 << 20): Generator<{ offset: nu
 class FileSpool implements JobSpool {
   readonly output: OutputPaths;
   readonly instructionsPath: string;
+  /** The first unsent batches' bodies, by index, in order; settled ones are dropped (see UNSENT_BODIES_BUDGET). */
+  private readonly unsentBodies = new Map<number, string>();
+  private unsentBytes = 0;
 
   constructor(
     readonly jobId: string,
@@ -267,10 +279,18 @@ class FileSpool implements JobSpool {
 
   appendBatch(body: string): number {
     const offset = this.append(`${body}\n`);
-    return this.batches.push({ offset, length: Buffer.byteLength(body) }) - 1;
+    const length = Buffer.byteLength(body);
+    const index = this.batches.push({ offset, length }) - 1;
+    if (this.unsentBytes + length <= UNSENT_BODIES_BUDGET) {
+      this.unsentBodies.set(index, body);
+      this.unsentBytes += length;
+    }
+    return index;
   }
 
   readBatch(index: number): string {
+    const kept = this.unsentBodies.get(index);
+    if (kept !== undefined) return kept;
     const span = this.batches[index];
     if (!span || this.fd === undefined) throw new Error(`spool ${this.path} has no batch ${index}`);
     const buffer = Buffer.allocUnsafe(span.length);
@@ -280,11 +300,22 @@ class FileSpool implements JobSpool {
 
   ack(index: number): void {
     this.writeRecord({ t: 'ack', batches: index + 1 });
+    this.forgetBodiesUpTo(index);
   }
 
   setAside(batch: SetAsideBatch): void {
     this.writeRecord({ t: 'set_aside', batches: batch.index + 1, ...batch });
     this.setAsideBatches.push(batch);
+    this.forgetBodiesUpTo(batch.index);
+  }
+
+  private forgetBodiesUpTo(index: number): void {
+    // Kept in index order, so the settled ones are at the front.
+    for (const kept of this.unsentBodies.keys()) {
+      if (kept > index) break;
+      this.unsentBodies.delete(kept);
+      this.unsentBytes -= this.batches[kept]!.length;
+    }
   }
 
   recordAgent(pid: number, adapterType: string | undefined): void {

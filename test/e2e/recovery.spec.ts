@@ -88,6 +88,44 @@ describe('durable delivery (end to end)', () => {
     );
   });
 
+  it('should replay joined and single batches alike after SIGKILL during a joined request the server stored, without a duplicate', async () => {
+    // A slow server, so that lines wait and go as joined requests; the first joined one is stored, its answer lost.
+    let joinedStored: (() => void) | undefined;
+    const stored = new Promise<void>((resolve) => (joinedStored = resolve));
+    let restarted = false;
+    const proxy = await startRecordingProxy(server.url, ({ method, path, body }) => {
+      if (restarted || method !== 'POST' || !path.endsWith('/events')) return undefined;
+      const joined = (JSON.parse(body) as { events: unknown[] }).events.length > 32;
+      if (!joined || !joinedStored) return { delayMs: 30 };
+      setTimeout(joinedStored, 100);
+      joinedStored = undefined;
+      return { dropAnswer: true };
+    });
+    try {
+      const job = await server.enqueue({ mode: 'stream', lines: 2000, delayMs: 1 });
+      const first = start({}, proxy.url);
+      await stored;
+      first.signal('SIGKILL');
+      await first.exit;
+      const { eventCount } = await server.admin.getJob(job.jobId);
+
+      // The spool belongs to the server at the proxy's address: the restarted runner goes through it, unhindered.
+      restarted = true;
+      const beforeRestart = proxy.recorded.length;
+      start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir }, proxy.url);
+      expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+      const events = await server.events(job.jobId);
+      expectOnceInOrder(events);
+      expect(events.length).toBeGreaterThan(eventCount);
+      const lines = lineNumbers(events);
+      expect(lines).toEqual(lines.map((_, index) => index));
+      // The batches of the lost answer went again, joined again.
+      expect(proxy.recorded.slice(beforeRestart).some((request) => (request.events ?? 0) > 32)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('should deliver what the agent printed while no runner was alive, up to its final result', async () => {
     const { job, spoolDir, printed } = await killRunnerMidJob(400, 3, 20);
     const { eventCount: deliveredBeforeRestart } = await server.admin.getJob(job.jobId);

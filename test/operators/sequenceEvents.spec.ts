@@ -1,7 +1,7 @@
-import { of, repeat } from 'rxjs';
+import { map, of, repeat } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { sequenceEvents } from '../../src/operators/sequenceEvents.js';
+import { eventStamps, sequenceEvents } from '../../src/operators/sequenceEvents.js';
 
 interface LineEvent {
   kind: string;
@@ -90,5 +90,19 @@ describe('sequenceEvents operator', () => {
     expect(ids).toHaveLength(2);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(ids[0]).not.toBe(ids[1]);
+  });
+});
+
+describe('eventStamps', () => {
+  it('should make the same stamps as sequenceEvents, for a pipeline that writes events out itself', () => {
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    scheduler.run(({ cold, expectObservable }) => {
+      const stampOf = eventStamps({ newId: counter(), scheduler, firstSeq: 5 });
+      const stamped = cold('a 9ms b|', { a: 0, b: 1 }).pipe(map((index) => stampOf(index)));
+      expectObservable(stamped).toBe('x 9ms y|', {
+        x: { eventId: 'id-1', ts: '1970-01-01T00:00:00.000Z', seq: 5 },
+        y: { eventId: 'id-2', ts: '1970-01-01T00:00:00.010Z', seq: 6 },
+      });
+    });
   });
 });

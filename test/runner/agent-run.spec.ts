@@ -28,7 +28,11 @@ const deps = (spawn: AgentRunDeps['spawn']): AgentRunDeps => ({
   noteLineChange: () => {},
 });
 
-const line = (kind: string, payload: unknown): AgentRunOutput => ({ type: 'line', event: { kind, payload } as never });
+const line = (kind: string, payload: unknown): AgentRunOutput => ({
+  type: 'line',
+  // A JSON line that needs no repair is sent as printed.
+  event: (typeof payload === 'string' ? { kind, payload } : { kind, payload, printedJson: JSON.stringify(payload) }) as never,
+});
 const ended = (run: Partial<AgentRunEnd>): AgentRunOutput => ({ type: 'ended', run: { report: {}, stderrTail: [], ...run } });
 
 describe('agentRun', () => {

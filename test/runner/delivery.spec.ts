@@ -9,11 +9,17 @@ import {
   MAX_ERROR_MESSAGE_CHARS,
   MAX_SAME_5XX_ANSWERS,
   completionToSend,
+  MAX_EVENTS_PER_REQUEST,
+  MAX_JOINED_BODY_BYTES,
   deliverBatch,
+  deliverBatches,
   deliverCompletion,
+  joinsRequest,
   type BatchOutcome,
+  type Delivery,
   type DeliveryDeps,
 } from '../../src/runner/delivery.js';
+import { eventsOf, spooledBatchAt } from '../../src/runner/spool-events.js';
 import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../../src/streams/http.js';
 import { findLeftovers, openJobSpool, type JobSpool } from '../../src/streams/spool.js';
 
@@ -36,6 +42,7 @@ type Answer = 'ok' | 'net' | number;
 /** `serverUp`: the server answers other requests (heartbeats, other jobs) with a 2xx between this batch's tries. */
 function scriptedApi(script: Answer[], serverUp = false) {
   let tries = 0;
+  const bodies: string[] = [];
   const answer = (next: Answer): Observable<AppendOutcome> => {
     if (next === 'ok') return of({ kind: 'ok' });
     if (next === 'net') return throwError(() => new TypeError('fetch failed'));
@@ -46,10 +53,14 @@ function scriptedApi(script: Answer[], serverUp = false) {
     return throwError(() => new ApiError(next, 'POST events', code, `req-${tries}`, ''));
   };
   const api: Partial<RunnerApi> = {
-    appendEvents: () => defer(() => answer(script[tries++] ?? 'ok')),
+    appendEvents: (_jobId, body) =>
+      defer(() => {
+        bodies.push(body as string);
+        return answer(script[tries++] ?? 'ok');
+      }),
     ...(serverUp && { successfulAnswers: () => tries }),
   };
-  return { api: api as RunnerApi, tries: () => tries };
+  return { api: api as RunnerApi, tries: () => tries, bodies };
 }
 
 function newSpool(batches: number[]): { spool: JobSpool; dir: string } {
@@ -68,9 +79,9 @@ function deliverInVirtualTime(script: Answer[], spool: JobSpool = newSpool([3]).
   let error: unknown;
   let atMs = -1;
   scheduler.run(() => {
-    deliverBatch(deps, spool, 0).subscribe({
+    deliverBatch(deps, spool, spooledBatchAt(spool, 0)).subscribe({
       next: (value) => {
-        outcome = value;
+        outcome = value.outcome;
         atMs = scheduler.now();
       },
       error: (thrown: unknown) => (error = thrown),
@@ -146,6 +157,74 @@ describe('deliverBatch', () => {
     expect(leftover!.spool.setAsideBatches).toEqual([
       { index: 1, events: 2, why: 'refused', status: 413, code: 'payload_too_large', requestId: 'req-1' },
     ]);
+  });
+});
+
+describe('deliverBatches', () => {
+  /** Delivers all the spool's batches as one group, in virtual time. */
+  function deliverGroup(script: Answer[], sizes: number[]) {
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { spool, dir } = newSpool(sizes);
+    const { api, bodies } = scriptedApi(script);
+    const deps: DeliveryDeps = { api, log: silentLog, retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 }, scheduler };
+    const deliveries: Delivery[] = [];
+    scheduler.run(() => {
+      deliverBatches(
+        deps,
+        spool,
+        sizes.map((_, index) => spooledBatchAt(spool, index)),
+      ).subscribe((delivery) => deliveries.push(delivery));
+    });
+    return { deliveries, bodies, spool, dir };
+  }
+
+  it('should send the batches as one request, in order, and acknowledge them all at once', () => {
+    const { deliveries, bodies, dir } = deliverGroup(['ok'], [3, 2, 4]);
+    expect(deliveries).toEqual([{ outcome: { kind: 'ok' }, accepted: 9 }]);
+    expect(bodies).toHaveLength(1);
+    expect(eventsOf(bodies[0]!)!.map((event) => event.payload)).toEqual([0, 1, 2, 0, 1, 0, 1, 2, 3].map((seq) => `line ${seq}`));
+    expect(findLeftovers(dir, () => false)[0]!.pendingBatches).toEqual([]);
+  });
+
+  it('should send the same bytes again when the joined request is retried', () => {
+    const { deliveries, bodies } = deliverGroup(['net', 503, 'ok'], [3, 2]);
+    expect(deliveries).toEqual([{ outcome: { kind: 'ok' }, accepted: 5 }]);
+    expect(new Set(bodies).size).toBe(1);
+    expect(bodies).toHaveLength(3);
+  });
+
+  it('should fall back to one request per batch when the joined one is refused, so only the bad batch is set aside', () => {
+    // The joined request, then batch 0, batch 1 (refused alone), batch 2.
+    const { deliveries, bodies, spool, dir } = deliverGroup([413, 'ok', 413, 'ok'], [3, 2, 4]);
+    expect(deliveries.map(({ outcome, accepted }) => [outcome.kind, accepted])).toEqual([
+      ['ok', 3],
+      ['set_aside', 0],
+      ['ok', 4],
+    ]);
+    expect(bodies.map((body) => eventsOf(body)!.length)).toEqual([9, 3, 2, 4]);
+    expect(spool.setAsideBatches).toEqual([expect.objectContaining({ index: 1, events: 2, status: 413 })]);
+    expect(findLeftovers(dir, () => false)[0]!.pendingBatches).toEqual([]);
+  });
+
+  it('should stop at an answer that the job is over, and keep the meaning of 401', () => {
+    expect(deliverGroup([409], [3, 2]).deliveries).toEqual([{ outcome: { kind: 'terminal' }, accepted: 0 }]);
+    // Refused together, then the first batch alone meets the end of the job: the second is not sent.
+    const { deliveries, bodies } = deliverGroup([400, 404], [3, 2]);
+    expect(deliveries).toEqual([{ outcome: { kind: 'gone' }, accepted: 0 }]);
+    expect(bodies).toHaveLength(2);
+    expect(() => deliverGroup([401], [3, 2])).toThrow(TokenRejectedError);
+  });
+});
+
+describe('joinsRequest', () => {
+  const batch = (size: number, bytes: number) => ({ index: 0, size, bytes });
+
+  it("should join batches up to the protocol's 256 events and the byte budget, and no further", () => {
+    expect(joinsRequest([batch(224, 1000)], batch(32, 1000))).toBe(true);
+    expect(joinsRequest([batch(224, 1000), batch(32, 1000)], batch(1, 10))).toBe(false);
+    expect(MAX_EVENTS_PER_REQUEST).toBe(256);
+    expect(joinsRequest([batch(1, MAX_JOINED_BODY_BYTES - 100)], batch(1, 100))).toBe(true);
+    expect(joinsRequest([batch(1, MAX_JOINED_BODY_BYTES - 100)], batch(1, 101))).toBe(false);
   });
 });
 

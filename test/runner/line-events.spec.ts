@@ -44,6 +44,15 @@ describe('stdoutEvent and stderrEvent: every line becomes one event the server c
     expect(claudeAdapter.report({}, message!)).toMatchObject({ sessionId: 's-77', costMicros: 500_000, reportedError: false });
   });
 
+  it('should keep a JSON line that needs no repair as printed, to be sent as is', () => {
+    const printed = '{"type":"assistant", "n": 1.50}';
+    expect(stdoutEvent(printed, claudeAdapter).event).toEqual({
+      kind: 'claude_message',
+      payload: { type: 'assistant', n: 1.5 },
+      printedJson: printed,
+    });
+  });
+
   it('should replace NUL in a key', () => {
     const { event, change } = stdoutEvent(NUL_KEY, claudeAdapter);
     expect(event.payload).toEqual({ type: 'assistant', 'k\uFFFD': 1 });

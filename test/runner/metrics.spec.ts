@@ -9,7 +9,7 @@ describe('runner metrics', () => {
     metrics.jobStarted('a');
     now = 3_500;
     metrics.jobStarted('b');
-    metrics.batchSent(64);
+    metrics.eventsSent(64);
     expect(metrics.currentJobAgeSec()).toBe(2.5);
     metrics.jobFinished('a', 'completed');
     metrics.jobFinished('b', 'failed');

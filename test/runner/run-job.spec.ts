@@ -147,6 +147,26 @@ describe('runJob', () => {
     });
   });
 
+  it('should send the batches that wait while a request is out as one request, and acknowledge them at once', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      // a at 2 goes at 51 and takes the server 200 ms; b (at 60) and c (at 120) are spooled at 101 and 151, and wait
+      const server: Server = { appendEvents: (call) => cold(call === 1 ? '200ms (o|)' : '-(o|)', { o: { kind: 'ok' } }) };
+      const metrics = new RunnerMetrics(() => 0);
+      const { deps, sent, spool } = setup(cold, server, [cold('s a 57ms b 59ms c 59ms (x|)', out)], { metrics });
+      expectObservable(runJob(descriptor, deps)).toBe('253ms (j|)', {
+        j: expect.objectContaining({ outcome: 'completed', eventsSent: 3 }),
+      });
+      flush();
+      expect(sent.batches).toEqual([
+        { at: 51, events: 1 },
+        { at: 251, events: 2 },
+      ]);
+      expect(spool).toMatchObject({ acked: 2, removed: true });
+      expect(spool.batchCount).toBe(3);
+      expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 3\n[\s\S]*founderos_runner_spool_backlog_batches 0\n/);
+    });
+  });
+
   it('should stop the agent when the server answers 409 to a batch, and not send it the batches left', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       // batch 0 (a) is sent at 51 and refused with 409 at 71; b, printed at 60, is spooled but never sent

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findLeftovers, openJobSpool } from '../../src/streams/spool.js';
+import { UNSENT_BODIES_BUDGET, findLeftovers, openJobSpool } from '../../src/streams/spool.js';
 
 const newDir = () => mkdtempSync(join(tmpdir(), 'spool-spec-'));
 const dead = () => false;
@@ -16,6 +16,22 @@ describe('job spool', () => {
     expect(spool.readBatch(1)).toBe('{"events":[{"seq":1,"text":"é"}]}');
     expect(spool.readBatch(0)).toBe('{"events":[{"seq":0}]}');
     expect(statSync(join(dir, 'job-1.ndjson')).mode & 0o777).toBe(0o600);
+  });
+
+  it('should send unsent batches from memory within the budget, and read the rest, and settled ones, from the file', () => {
+    const dir = newDir();
+    const spool = openJobSpool(dir, 'job-1', 'https://x.example.com', 111);
+    const big = `{"events":["${'x'.repeat(UNSENT_BODIES_BUDGET / 2)}"]}`;
+    spool.appendBatch(big);
+    spool.appendBatch(big);
+    // What the file says from here on is not what was written: only a read of the file would see it.
+    const file = join(dir, 'job-1.ndjson');
+    writeFileSync(file, readFileSync(file, 'utf8').replaceAll('x', 'y'));
+    expect(spool.readBatch(0)).toBe(big);
+    // The second did not fit beside the first in the budget: it waits on disk alone.
+    expect(spool.readBatch(1)).toBe(big.replaceAll('x', 'y'));
+    spool.ack(0);
+    expect(spool.readBatch(0)).toBe(big.replaceAll('x', 'y'));
   });
 
   it("should remove the file and the agent's output files once everything was accepted", () => {
