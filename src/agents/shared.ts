@@ -75,7 +75,8 @@ export function unknownSessionMatcher(patterns: readonly RegExp[]) {
  */
 export function foldStreamJsonResult(previous: RunReport, event: Json, agent: string, costUsd: unknown): RunReport {
   const sessionId = textAt(event.session_id) ?? previous.sessionId;
-  if (event.type !== 'result') return { ...previous, sessionId };
+  // The same report when nothing changed: most lines of a stream carry the same session id.
+  if (event.type !== 'result') return sessionId === previous.sessionId ? previous : { ...previous, sessionId };
   const reportedError = event.is_error === true || (typeof event.subtype === 'string' && event.subtype !== 'success');
   return {
     sessionId,

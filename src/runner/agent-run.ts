@@ -1,21 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import {
-  catchError,
-  connect,
-  defer,
-  endWith,
-  filter,
-  map,
-  merge,
-  mergeMap,
-  of,
-  reduce,
-  share,
-  take,
-  takeUntil,
-  tap,
-  type Observable,
-} from 'rxjs';
+import { catchError, connect, defer, endWith, filter, map, merge, of, reduce, share, take, takeUntil, tap, type Observable } from 'rxjs';
 import type { AgentAdapter, RunReport } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, JobPayload } from '../protocol/types.js';
@@ -149,7 +133,10 @@ export function agentRun(
   return steps$.pipe(
     connect((step$) =>
       merge(
-        step$.pipe(mergeMap(outputOf)),
+        step$.pipe(
+          map(outputOf),
+          filter((output) => output !== undefined),
+        ),
         step$.pipe(
           reduce<RunStep, AgentRunEnd>((run, step) => foldStep(run, step, adapter), { report: {}, stderrTail: [] }),
           map((run): AgentRunOutput => ({ type: 'ended', run })),
@@ -159,19 +146,22 @@ export function agentRun(
   );
 }
 
-/** What a step shows of the run as it goes: its lines, and a stop. */
-function outputOf(step: RunStep): AgentRunOutput[] {
-  if (step.kind === 'stdout' || step.kind === 'stderr') return [{ type: 'line', event: step.read.event }];
-  if (step.kind === 'stop') return [{ type: 'stopping', reason: step.reason }];
-  return [];
+/** What a step shows of the run as it goes: its lines, and a stop (a map and a filter: no inner subscription per line). */
+function outputOf(step: RunStep): AgentRunOutput | undefined {
+  if (step.kind === 'stdout' || step.kind === 'stderr') return { type: 'line', event: step.read.event };
+  if (step.kind === 'stop') return { type: 'stopping', reason: step.reason };
+  return undefined;
 }
 
 /** The run so far, with one more step. */
 function foldStep(run: AgentRunEnd, step: RunStep, adapter: AgentAdapter): AgentRunEnd {
   switch (step.kind) {
-    case 'stdout':
+    case 'stdout': {
       // The adapter reads the object as printed: a lone surrogate in a result's text must not hide its session id.
-      return step.read.message ? { ...run, report: adapter.report(run.report, step.read.message) } : run;
+      const report = step.read.message ? adapter.report(run.report, step.read.message) : run.report;
+      // Most lines change nothing: no copy of the run per line.
+      return report === run.report ? run : { ...run, report };
+    }
     case 'stderr': {
       const text = step.read.event.payload as string;
       return text.trim() ? { ...run, stderrTail: [...run.stderrTail, text].slice(-STDERR_TAIL_LINES) } : run;

@@ -1,6 +1,13 @@
 import type { AgentAdapter } from '../agents/index.js';
 import type { EventKind } from '../protocol/types.js';
-import { MAX_JSON_DEPTH, findUnstorable, repairStorable, repairString, type UnstorableReason } from '../protocol/storable-json.js';
+import {
+  MAX_JSON_DEPTH,
+  findUnstorable,
+  isSurelyStorableJson,
+  repairStorable,
+  repairString,
+  type UnstorableReason,
+} from '../protocol/storable-json.js';
 import { parseJsonObject } from '../protocol/values.js';
 import type { Logger } from './logger.js';
 
@@ -41,7 +48,7 @@ export function stdoutEvent(line: string, adapter: AgentAdapter): ReadLine {
   // Only a line that starts like an object can be one: plain text is not handed to JSON.parse to fail.
   const message = line.startsWith('{') ? parseJsonObject(line) : undefined;
   if (!message) return textLine('stdout_line', line);
-  const problem = findUnstorable(message);
+  const problem = isSurelyStorableJson(line) ? undefined : findUnstorable(message);
   if (problem?.reason === 'too_deep')
     return { ...textLine('stdout_line', line), message, change: { reason: 'too_deep', detail: problem.detail } };
   const kind = adapter.kindOf(message);

@@ -31,7 +31,7 @@ import { TokenRejectedError, type ClaimOutcome } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
-import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type StopReason } from './agent-run.js';
+import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type AgentRunOutput, type StopReason } from './agent-run.js';
 import { lineChangeLog } from './line-events.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
 
@@ -187,19 +187,31 @@ function runAgent(
       }),
     );
 
-  // A resume of a session the CLI no longer knows fails at once: run again, once, in a fresh session.
-  const isUnknownSession = (first: AgentRunEnd) =>
-    payload.sessionId &&
-    !first.stopReason &&
-    first.startError === undefined &&
-    settleRun(first, adapter, bin, limitSec).status === 'failed' &&
-    adapter.isUnknownSession?.(first.report, first.stderrTail);
+  // A resume of a session the CLI no longer knows fails at once: run again, once, in a fresh session. Only the first
+  // run's end (its last value) is so replaced, and the fresh run follows it.
+  const needsFreshRun = (output: AgentRunOutput): boolean =>
+    output.type === 'ended' &&
+    Boolean(payload.sessionId) &&
+    !output.run.stopReason &&
+    output.run.startError === undefined &&
+    settleRun(output.run, adapter, bin, limitSec).status === 'failed' &&
+    adapter.isUnknownSession?.(output.run.report, output.run.stderrTail) === true;
   const runs$ = run(payload).pipe(
-    concatMap((output) => {
-      if (output.type !== 'ended' || !isUnknownSession(output.run)) return of(output);
-      log.warn('the agent does not know the session to resume; running again in a fresh session', { jobId, sessionId: payload.sessionId });
-      return run({ ...payload, sessionId: null });
-    }),
+    connect((first$) =>
+      merge(
+        first$.pipe(filter((output) => !needsFreshRun(output))),
+        first$.pipe(
+          filter(needsFreshRun),
+          concatMap(() => {
+            log.warn('the agent does not know the session to resume; running again in a fresh session', {
+              jobId,
+              sessionId: payload.sessionId,
+            });
+            return run({ ...payload, sessionId: null });
+          }),
+        ),
+      ),
+    ),
   );
 
   // Once the server has ended the job, it refuses every batch: the rest are settled without a request. (A stop the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, findUnstorable, repairStorable, repairString } from '../../src/protocol/storable-json.js';
+import { MAX_JSON_DEPTH, findUnstorable, isSurelyStorableJson, repairStorable, repairString } from '../../src/protocol/storable-json.js';
 
 const nested = (levels: number): unknown => {
   let value: unknown = 1;
@@ -73,5 +73,29 @@ describe('repairStorable', () => {
   it('repairs a string on its own', () => {
     expect(repairString('a\0b\ud800c')).toBe('a\uFFFDb\uFFFDc');
     expect(repairString('fine')).toBe('fine');
+  });
+});
+
+describe('isSurelyStorableJson', () => {
+  const brackets = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('should vouch for ordinary agent lines, which then need no walk', () => {
+    for (const text of [
+      '{"type":"assistant","message":{"content":[{"type":"text","text":"hé 😀 \\n \\" ok"}]}}',
+      brackets(MAX_JSON_DEPTH),
+    ]) {
+      expect(isSurelyStorableJson(text)).toBe(true);
+      expect(findUnstorable(JSON.parse(text))).toBeUndefined();
+    }
+  });
+
+  it('should leave to the walk every text whose value may not be storable', () => {
+    for (const text of ['{"k\\u0000":1}', '{"text":"cut \\ud83d"}', brackets(MAX_JSON_DEPTH + 1)]) {
+      expect(isSurelyStorableJson(text)).toBe(false);
+      expect(findUnstorable(JSON.parse(text))).toBeDefined();
+    }
+    // An escape that is harmless still sends the text to the walk, which clears it.
+    expect(isSurelyStorableJson('{"a":"\\u00e9"}')).toBe(false);
+    expect(isSurelyStorableJson('"\ud83d"')).toBe(false);
   });
 });
