@@ -2,7 +2,7 @@
 // Baseline B of the benchmarks: the least a runner must do, written by hand. No RxJS, no ky: plain `fetch`
 // (undici, keep-alive by default). It speaks the same protocol as founderos-runner and sends the same requests:
 // long-poll, claim, spawn the agent with the prompt on stdin, split stdout/stderr into lines, parse JSON lines,
-// stamp each event (eventId, ts, seq), batch them like `bufferTime(50, null, 32)` (at most 32 events, windows of
+// stamp each event (eventId, ts, seq), batch them like `bufferTime(50, null, 32)` (at most 32 events by default, see --max-batch below; windows of
 // 50 ms restarted by a full batch), POST the batches one at a time in order, then complete (with the agent's
 // `--version` line, asked once per process, as the runner does).
 //
