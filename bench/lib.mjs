@@ -6,7 +6,7 @@
  * Plain Node ESM over the built `dist/`: run `npm run build` first (`npm run bench` does).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,19 @@ export const RESULTS = join(ROOT, 'bench/results');
 /** Every line the flood agent prints between its `init` and its `result` has exactly this many bytes, newline included. */
 export const LINE_BYTES = 300;
 export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** The two implementations of the original sections (claim, idle, scale): the runner and baseline B. */
 export const IMPLS = /** @type {const} */ (['runner', 'minimal']);
+/**
+ * Every implementation the bench knows: `runner` (this checkout's build), `before` (a build of another git revision,
+ * once `prepareBefore` succeeded), `minimal` (baseline B: bench/baselines/minimal-runner.mjs, batches of up to 32)
+ * and `minimal256` (baseline B256: the same with `--max-batch=256`).
+ */
+export const IMPL_LABELS = {
+  runner: 'Runner',
+  before: 'Runner (before)',
+  minimal: 'Baseline B',
+  minimal256: 'Baseline B256',
+};
 
 if (!existsSync(join(ROOT, 'dist/control-plane/index.js')) || !existsSync(RUNNER_BIN)) {
   process.stderr.write('bench: dist/ is missing; run `npm run build` first (or `npm run bench`, which builds)\n');
@@ -131,16 +143,84 @@ export function childEnv(home, extra = {}) {
   };
 }
 
+// ------------------------------------------------------------------ the runner of another revision
+
+let before;
+
+/**
+ * Builds "today's runner" for a side-by-side comparison: the tree of git revision `rev` (`git archive`, so the
+ * repository's worktrees and index are left alone) in a directory of the system's temp dir named after its commit,
+ * with this checkout's node_modules symlinked in, compiled with `tsc -p tsconfig.build.json` (the runner only, no
+ * UI). A build of the same commit is reused across runs. Resolves to `{ rev, commit, bin, dir, reused, seconds }`,
+ * or `{ rev, skip: reason }` when git, the revision or the build is not available; `startImpl('before', …)` runs it.
+ */
+export async function prepareBefore(rev) {
+  const started = now();
+  const git = (...args) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  let commit;
+  try {
+    commit = git('rev-parse', '--verify', '--quiet', `${rev}^{commit}`);
+  } catch (error) {
+    const why = error?.code === 'ENOENT' ? 'git is not installed' : `git does not know revision ${rev} here`;
+    before = { rev, skip: why };
+    return before;
+  }
+  const dir = join(tmpdir(), `founderos-runner-before-${commit.slice(0, 12)}`);
+  const bin = join(dir, 'dist/bin/founderos-runner.js');
+  const marker = join(dir, '.bench-built');
+  if (existsSync(marker) && existsSync(bin)) {
+    before = { rev, commit, dir, bin, reused: true, seconds: (now() - started) / 1000 };
+    return before;
+  }
+  const staging = mkdtempSync(join(tmpdir(), `founderos-runner-before-${commit.slice(0, 12)}-`));
+  try {
+    const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', commit], {
+      maxBuffer: 1 << 30,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    execFileSync('tar', ['-x', '-C', staging], { input: tar, stdio: ['pipe', 'ignore', 'pipe'] });
+    symlinkSync(join(ROOT, 'node_modules'), join(staging, 'node_modules'), 'dir');
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: staging,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 26,
+    });
+    writeFileSync(join(staging, '.bench-built'), `${commit}\n`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    const detail = String(error?.stdout || error?.stderr || error?.message || error)
+      .trim()
+      .split('\n')
+      .slice(0, 3)
+      .join(' ');
+    before = { rev, commit, skip: `building ${rev} (${commit.slice(0, 10)}) failed: ${detail.slice(0, 300)}` };
+    return before;
+  }
+  before = { rev, commit, dir, bin, reused: false, seconds: (now() - started) / 1000 };
+  return before;
+}
+
 /**
  * A runner process polling `url` with `token`, running the flood agent: `runner` is the built CLI with its
- * production defaults, `minimal` the hand-written baseline. Each gets its own HOME (spool, config) and cwd.
+ * production defaults, `before` the build of `prepareBefore` (production defaults too), `minimal` and
+ * `minimal256` the hand-written baselines B and B256. Each gets its own HOME (spool, config) and cwd.
  */
 export function startImpl(impl, url, token, { nodeArgs = [] } = {}) {
   const home = mkdtempSync(join(WORK, `${impl}-`));
   const env = childEnv(home, { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FLOOD });
-  const args =
-    impl === 'runner' ? [...nodeArgs, RUNNER_BIN, 'start', `--server-url=${url}`] : [...nodeArgs, MINIMAL_BIN, `--server-url=${url}`];
-  const proc = launch(process.execPath, args, { env, cwd: home });
+  const implArgs = {
+    runner: () => [RUNNER_BIN, 'start', `--server-url=${url}`],
+    before: () => {
+      if (!before?.bin) throw new Error(`the "before" runner is not built${before?.skip ? `: ${before.skip}` : ''}`);
+      return [before.bin, 'start', `--server-url=${url}`];
+    },
+    minimal: () => [MINIMAL_BIN, `--server-url=${url}`],
+    minimal256: () => [MINIMAL_BIN, `--server-url=${url}`, '--max-batch=256'],
+  }[impl];
+  if (!implArgs) throw new Error(`unknown implementation ${JSON.stringify(impl)}`);
+  const proc = launch(process.execPath, [...nodeArgs, ...implArgs()], { env, cwd: home });
   return { ...proc, impl, home, dispose: () => rmSync(home, { recursive: true, force: true }) };
 }
 
@@ -572,5 +652,127 @@ export async function agentAlone(lines) {
     return { impl: 'agent', lines, seconds, linesPerSec: lines / seconds, mbPerSec: (lines * LINE_BYTES) / seconds / 1e6 };
   } finally {
     closeSync(devNull);
+  }
+}
+
+// ------------------------------------------------------------------ outages
+
+/**
+ * A TCP proxy in front of `targetUrl` that can take the server off the network: `down()` closes its listening
+ * socket (new connections are refused: ECONNREFUSED, as from a server that is not running) and destroys every
+ * open connection; `up()` listens again on the same port. The runner talks to `url`; the bench talks to the server
+ * directly.
+ */
+export async function startOutageProxy(targetUrl) {
+  const { createServer, connect } = await import('node:net');
+  const target = new URL(targetUrl);
+  const sockets = new Set();
+  let server;
+  let port = 0;
+  const track = (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const listen = () =>
+    new Promise((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        track(client);
+        track(upstream);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = server.address().port;
+        resolve();
+      });
+    });
+  await listen();
+  let closed = false;
+  const down = () => {
+    server.close();
+    for (const socket of sockets) socket.destroy();
+  };
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    down();
+  };
+  onCleanup(close);
+  return { url: `http://127.0.0.1:${port}`, down, up: listen, close };
+}
+
+let gateSeq = 0;
+
+/**
+ * Catch-up after an outage, on a fresh reference server (PGlite) behind `startOutageProxy`: a job of `lines` flood
+ * lines starts; once its first line is stored, the server goes down (connections refused and reset), the agent is
+ * let go (its gate file), and `outageMs` later the server comes back. Measured from that return: `retryWaitSec` until
+ * the first of the new lines is stored (how long the runner's backoff keeps it waiting), `seconds` until the job's
+ * completion (sent only after the last line was stored), and `drainSec`, the difference.
+ */
+export async function catchUpJob(impl, { lines, outageMs }) {
+  const plane = await openPlane('pglite');
+  const proxy = await startOutageProxy(plane.url);
+  const proc = startImpl(impl, proxy.url, await plane.token());
+  const gate = join(WORK, `gate-${impl}-${++gateSeq}`);
+  const describe = () => `; ${impl} stderr:\n${proc.stderr()}`;
+  const stored = async (jobId) => (await plane.admin.getJob(jobId)).eventCount;
+  const waitStored = async (jobId, above, timeoutMs, what) => {
+    const deadline = now() + timeoutMs;
+    for (;;) {
+      if ((await stored(jobId)) > above) return now();
+      if (now() > deadline) throw new Error(`${impl}: ${what} within ${timeoutMs} ms${describe()}`);
+      await sleep(20);
+    }
+  };
+  try {
+    await plane.waitPolling(1);
+    const cpuBefore = cpuMs(proc.pid);
+    const job = await plane.enqueue({ lines, gate });
+    await waitStored(job.jobId, 0, 30_000, "the agent's first line was not stored");
+    const downAt = now();
+    proxy.down();
+    writeFileSync(gate, '');
+    await sleep(outageMs);
+    const doneDuringOutage = existsSync(`${gate}.done`);
+    const storedAtReturn = await stored(job.jobId);
+    await proxy.up();
+    const upAt = now();
+    const limit = 60_000 + lines * 2;
+    const firstAt = await waitStored(job.jobId, storedAtReturn, limit, 'no line was stored after the server came back');
+    await plane.waitJobs(1, limit, describe);
+    const cpu = cpuMs(proc.pid) - cpuBefore;
+    const peakRssMb = memMb(proc.pid, 'VmHWM');
+    const detail = await plane.admin.getJob(job.jobId);
+    if (detail.status !== 'completed' || detail.eventCount !== lines + 2) {
+      throw new Error(
+        `${impl}: job ${detail.status} with ${detail.eventCount} of ${lines + 2} events (${detail.errorMessage ?? ''})${describe()}`,
+      );
+    }
+    const completedAt = Date.parse(detail.completedAt);
+    const agentDoneAt = existsSync(`${gate}.done`) ? Number(readFileSync(`${gate}.done`, 'utf8')) : NaN;
+    return {
+      impl,
+      lines,
+      outageMs,
+      seconds: (completedAt - upAt) / 1000,
+      retryWaitSec: (firstAt - upAt) / 1000,
+      drainSec: (completedAt - firstAt) / 1000,
+      storedAtReturn,
+      agentDoneDuringOutage: doneDuringOutage,
+      agentDoneAfterDownSec: (agentDoneAt - downAt) / 1000,
+      cpuMs: cpu,
+      peakRssMb,
+    };
+  } finally {
+    await stop(proc);
+    proc.dispose();
+    await proxy.close();
+    await plane.close();
   }
 }

@@ -4,7 +4,7 @@
  * dist/bin/founderos-runner.js start`, on a fresh in-process control plane, then ranks the functions by self time
  * and groups them by where they live (runner code, RxJS, ky, fetch/undici, Node internals, GC).
  *
- *   npm run build && node bench/profile.mjs [--lines=100000] [--impl=runner|minimal] [--server=pglite|null]
+ *   npm run build && node bench/profile.mjs [--lines=100000] [--impl=runner|minimal|minimal256] [--server=pglite|null]
  *
  * `--server=null` floods a server that stores nothing (see startNullServer in lib.mjs), so the runner runs at its
  * own limit. Writes bench/results/<impl>-<server>.cpuprofile (open it in Chrome DevTools → Performance) and

@@ -2,25 +2,29 @@
 /**
  * The benchmark suite of founderos-runner, against the built CLI (`npm run bench` builds first).
  *
- *   npm run bench                      # full: a few minutes on 2 cores
- *   npm run bench -- --quick           # smaller sizes, shorter windows
- *   npm run bench -- --only=throughput,claim    # sections: startup throughput latency claim idle scale
+ *   npm run bench                      # full: about 9 minutes on 2 cores
+ *   npm run bench -- --quick           # smaller sizes, shorter windows (about 2 minutes)
+ *   npm run bench -- --only=throughput,catchup  # sections: startup throughput catchup latency claim idle scale
+ *   npm run bench -- --before=main     # "Runner (before)": a build of this git revision (default 98737d8); none: skip
  *
  * Every figure is measured side by side with its baselines in the same run, on fresh control planes (the
- * reference server, in this process, on 127.0.0.1). Baseline A is the agent alone, or bare Node; baseline B is
- * bench/baselines/minimal-runner.mjs, a hand-written runner with no RxJS that sends the same requests.
- * Writes bench/results/latest.json and latest.md, and prints the table.
+ * reference server, in this process, on 127.0.0.1, or a null server that stores nothing). Baseline A is the agent
+ * alone, or bare Node; baseline B is bench/baselines/minimal-runner.mjs, a hand-written runner with no RxJS that sends
+ * the same requests, in batches of up to 32 events; B256 is the same with batches of up to 256. "Runner (before)" is
+ * the runner of another git revision (`--before`), built in the temp dir, for the throughput rows where it is cheap
+ * and for the catch-up row. Writes bench/results/latest.json and latest.md, and prints the table.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
+  IMPL_LABELS,
   IMPLS,
-  LINE_BYTES,
   RESULTS,
   RUNNER_BIN,
   agentAlone,
+  catchUpJob,
   cleanupAll,
   cpuMs,
   ensurePostgres,
@@ -30,55 +34,65 @@ import {
   memMb,
   now,
   openPlane,
+  prepareBefore,
   sleep,
   startImpl,
   stop,
   summary,
 } from './lib.mjs';
 
+/** The merge base of main before the issue-13 work: "today's runner" of the catch-up comparison. */
+const DEFAULT_BEFORE = '98737d8';
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const ONLY = argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
-const SECTIONS = ['startup', 'throughput', 'latency', 'claim', 'idle', 'scale'];
+const BEFORE_REV = argv.find((arg) => arg.startsWith('--before='))?.slice('--before='.length) || DEFAULT_BEFORE;
+const SECTIONS = ['startup', 'throughput', 'catchup', 'latency', 'claim', 'idle', 'scale'];
 for (const name of ONLY ?? []) {
   if (!SECTIONS.includes(name)) {
     process.stderr.write(`bench: unknown section ${JSON.stringify(name)}; sections are ${SECTIONS.join(', ')}\n`);
     process.exit(2);
   }
 }
-const unknown = argv.filter((arg) => arg !== '--quick' && !arg.startsWith('--only='));
+const unknown = argv.filter((arg) => arg !== '--quick' && !arg.startsWith('--only=') && !arg.startsWith('--before='));
 if (unknown.length) {
-  process.stderr.write(`bench: unknown argument(s) ${unknown.join(' ')}; use --quick and/or --only=${SECTIONS.join(',')}\n`);
+  process.stderr.write(
+    `bench: unknown argument(s) ${unknown.join(' ')}; use --quick, --only=${SECTIONS.join(',')} and/or --before=<git revision>|none\n`,
+  );
   process.exit(2);
 }
 const want = (section) => !ONLY || ONLY.includes(section);
+/** The implementations of the trickle and under-load latency rows. */
+const LOAD_IMPLS = ['runner', 'minimal', 'minimal256'];
 
 const CONFIG = QUICK
   ? {
       throughputSizes: [1e4, 1e5],
-      smallRepeats: 1, // sizes up to 10^4 are repeated (runner and baseline B alternating); the median counts
+      smallRepeats: 1, // sizes up to 10^4 are repeated (the implementations alternating); the median counts
+      beforeMaxLines: 1e4, // "Runner (before)" runs the throughput sizes up to this one (and the catch-up)
+      catchUp: { lines: 1e4, outageMs: 3000 },
       trickle: { lines: 50, intervalMs: 100 },
-      // quick: the follower rides along the 10^5 throughput run instead of a run of its own
+      // quick: the follower rides along the 10^5 PGlite throughput run instead of a run of its own
       loadLines: 1e5,
       separateLoadRun: false,
-      nullLines: 1e5,
       claimJobs: 10,
-      idleSeconds: 15,
+      idleSeconds: 10,
       startupRepeats: 10,
       scale: { dbs: ['pglite'], runners: [1, 4], jobs: { 1: 10, 4: 16, 16: 48 } },
     }
   : {
       throughputSizes: [1e4, 1e5, 1e6],
       smallRepeats: 3,
+      beforeMaxLines: 1e5,
+      catchUp: { lines: 5e4, outageMs: 8000 },
       trickle: { lines: 100, intervalMs: 100 },
       loadLines: 1e5,
       separateLoadRun: true,
-      nullLines: 1e5,
       claimJobs: 20,
-      idleSeconds: 60,
+      idleSeconds: 30,
       startupRepeats: 10,
       scale: { dbs: ['pglite', 'postgres'], runners: [1, 4, 16], jobs: { 1: 20, 4: 40, 16: 64 } },
     };
@@ -98,6 +112,7 @@ const results = {
     loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
   },
   config: CONFIG,
+  beforeRev: BEFORE_REV,
   sections: {},
   durationsSec: {},
   notes: [],
@@ -136,34 +151,72 @@ await section('startup', async () => {
   return { runnerMs: summary(runner), nodeMs: summary(node) };
 });
 
+// ------------------------------------------------------------------ the runner of another revision
+
+/** Builds the `before` runner once, the first time a section needs it; false (with a note) when it cannot be. */
+let beforeReady;
+async function haveBefore() {
+  if (beforeReady !== undefined) return beforeReady;
+  if (BEFORE_REV === 'none') {
+    results.before = { skip: '--before=none' };
+    beforeReady = false;
+    return beforeReady;
+  }
+  progress(`building the runner of ${BEFORE_REV} (git archive + tsc, reused when built before)…`);
+  const built = await prepareBefore(BEFORE_REV);
+  results.before = built;
+  beforeReady = Boolean(built.bin);
+  if (!beforeReady) {
+    results.notes.push(`Runner (before) skipped: ${built.skip}.`);
+    progress(`runner (before) skipped: ${built.skip}`);
+  } else {
+    progress(
+      `runner (before): ${built.commit.slice(0, 10)} ${built.reused ? 'reused from' : `built in ${built.seconds.toFixed(0)} s in`} ${built.dir}`,
+    );
+  }
+  return beforeReady;
+}
+
 // ------------------------------------------------------------------ throughput
 
 await section('throughput', async () => {
-  const sizes = [];
-  for (const lines of CONFIG.throughputSizes) {
-    const repeats = lines <= 1e4 ? CONFIG.smallRepeats : 1;
-    const runs = { agent: [], runner: [], minimal: [] };
-    for (let i = 0; i < repeats; i++) {
-      runs.agent.push(await agentAlone(lines));
-      // Alternate which goes first, so that a drift of the machine's load does not favour one.
-      for (const impl of i % 2 ? [...IMPLS].reverse() : IMPLS) {
-        const follow = !CONFIG.separateLoadRun && lines === CONFIG.loadLines;
-        progress(
-          `throughput ${lines.toLocaleString('en-US')} lines: ${impl}${repeats > 1 ? ` (${i + 1}/${repeats})` : ''}${follow ? ', followed' : ''}`,
-        );
-        runs[impl].push(await floodJob(impl, { lines }, { follow }));
+  const withBefore = await haveBefore();
+  const out = { agent: {}, null: [], pglite: [] };
+  for (const lines of CONFIG.throughputSizes) out.agent[lines] = await agentAlone(lines);
+  for (const server of ['null', 'pglite']) {
+    for (const lines of CONFIG.throughputSizes) {
+      const repeats = lines <= 1e4 ? CONFIG.smallRepeats : 1;
+      const impls = ['runner', ...(withBefore && lines <= CONFIG.beforeMaxLines ? ['before'] : []), 'minimal', 'minimal256'];
+      const runs = Object.fromEntries(impls.map((impl) => [impl, []]));
+      for (let i = 0; i < repeats; i++) {
+        // Alternate which goes first, so that a drift of the machine's load does not favour one.
+        for (const impl of i % 2 ? [...impls].reverse() : impls) {
+          const follow = server === 'pglite' && !CONFIG.separateLoadRun && lines === CONFIG.loadLines && LOAD_IMPLS.includes(impl);
+          progress(
+            `throughput ${lines.toLocaleString('en-US')} lines, ${server === 'null' ? 'null server' : 'PGlite'}: ${impl}` +
+              `${repeats > 1 ? ` (${i + 1}/${repeats})` : ''}${follow ? ', followed' : ''}`,
+          );
+          runs[impl].push(server === 'null' ? await floodJobNull(impl, { lines }) : await floodJob(impl, { lines }, { follow }));
+        }
       }
+      const pick = (list) => [...list].sort((a, b) => a.linesPerSec - b.linesPerSec)[Math.floor((list.length - 1) / 2)];
+      out[server].push({ lines, repeats, ...Object.fromEntries(impls.map((impl) => [impl, pick(runs[impl])])), all: runs });
     }
-    const pick = (list) => [...list].sort((a, b) => a.linesPerSec - b.linesPerSec)[Math.floor((list.length - 1) / 2)];
-    sizes.push({ lines, repeats, agent: pick(runs.agent), runner: pick(runs.runner), minimal: pick(runs.minimal), all: runs });
   }
-  // The same flood against a server that stores nothing: the runner's own limit, without PGlite's.
-  const nullServer = { lines: CONFIG.nullLines, agent: await agentAlone(CONFIG.nullLines) };
-  for (const impl of IMPLS) {
-    progress(`throughput ${CONFIG.nullLines.toLocaleString('en-US')} lines, null server: ${impl}`);
-    nullServer[impl] = await floodJobNull(impl, { lines: CONFIG.nullLines });
+  return out;
+});
+
+// ------------------------------------------------------------------ catch-up after an outage
+
+await section('catchup', async () => {
+  const { lines, outageMs } = CONFIG.catchUp;
+  const impls = ['runner', ...((await haveBefore()) ? ['before'] : []), 'minimal', 'minimal256'];
+  const out = { lines, outageMs };
+  for (const impl of impls) {
+    progress(`catch-up: ${lines.toLocaleString('en-US')} lines printed while the server is down for ${outageMs / 1000} s: ${impl}`);
+    out[impl] = await catchUpJob(impl, { lines, outageMs });
   }
-  return { sizes, nullServer };
+  return out;
 });
 
 // ------------------------------------------------------------------ latency
@@ -171,22 +224,26 @@ await section('throughput', async () => {
 await section('latency', async () => {
   const { lines, intervalMs } = CONFIG.trickle;
   progress(
-    `latency: trickle of ${lines} lines, one every ${intervalMs / 2}–${(intervalMs * 3) / 2} ms (runner and baseline B at once, each on its own server)`,
+    `latency: trickle of ${lines} lines, one every ${intervalMs / 2}–${(intervalMs * 3) / 2} ms (${LOAD_IMPLS.join(', ')} at once, each on its own server)`,
   );
-  const [runner, minimal] = await Promise.all(IMPLS.map((impl) => floodJob(impl, { lines, intervalMs, jitter: true }, { follow: true })));
-  const trickle = { lines, intervalMs, runner: runner.latency, minimal: minimal.latency };
+  const runs = await Promise.all(LOAD_IMPLS.map((impl) => floodJob(impl, { lines, intervalMs, jitter: true }, { follow: true })));
+  const trickle = { lines, intervalMs, ...Object.fromEntries(LOAD_IMPLS.map((impl, i) => [impl, runs[i].latency])) };
   let load;
   if (CONFIG.separateLoadRun) {
     load = { lines: CONFIG.loadLines, followedSeparately: true };
-    for (const impl of IMPLS) {
+    for (const impl of LOAD_IMPLS) {
       progress(`latency under load: ${CONFIG.loadLines.toLocaleString('en-US')} lines flat out: ${impl}`);
       const run = await floodJob(impl, { lines: CONFIG.loadLines }, { follow: true });
       load[impl] = { ...run.latency, linesPerSec: run.linesPerSec };
     }
   } else {
-    const size = results.sections.throughput?.sizes?.find((entry) => entry.lines === CONFIG.loadLines);
+    const size = results.sections.throughput?.pglite?.find((entry) => entry.lines === CONFIG.loadLines);
     if (!size) throw new Error(`latency under load rides along the ${CONFIG.loadLines} throughput run: run the throughput section too`);
-    load = { lines: CONFIG.loadLines, followedSeparately: false, runner: size.runner.latency, minimal: size.minimal.latency };
+    load = {
+      lines: CONFIG.loadLines,
+      followedSeparately: false,
+      ...Object.fromEntries(LOAD_IMPLS.map((impl) => [impl, size[impl].latency])),
+    };
   }
   return { trickle, load };
 });
@@ -324,10 +381,11 @@ results.finishedAt = new Date().toISOString();
 results.totalSec = Number(((now() - benchStart) / 1000).toFixed(1));
 results.machine.loadavgAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
 
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 const table = buildTable(results);
 results.table = table;
 const markdown = renderMarkdown(results, table);
-mkdirSync(RESULTS, { recursive: true });
 writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(RESULTS, 'latest.md'), markdown);
 process.stdout.write(`${markdown}\n`);
@@ -337,152 +395,167 @@ process.exit(failures.length ? 1 : 0);
 
 // ------------------------------------------------------------------ formatting
 
+/** One line per kind of row, under the table: what it is and how it is measured. */
+function how(kind) {
+  return {
+    throughput:
+      'lines ÷ (job completion − agent process start), one job of N 300-byte stream-json lines printed flat out (10,000 lines/s = 3 MB/s); ' +
+      'the completion is sent only after every batch was accepted. Null server: node:http answering 204 to every batch, storing nothing ' +
+      "(the implementation's own limit); PGlite: the reference control plane over in-memory PGlite. A: the agent alone into /dev/null.",
+    cpu: "the implementation's user+sys CPU time (/proc/<pid>/stat) over one job of 10^5 lines, from the enqueue to the completion.",
+    serverCpu: 'the bench process (reference server and PGlite, in process) user+sys CPU time over the same 10^5-line job.',
+    catchup:
+      'a job starts on PGlite behind a TCP proxy; once its first line is stored the proxy closes its listener and resets every ' +
+      'connection (refused, as a stopped server), the agent prints N lines, the proxy listens again after the outage; seconds from ' +
+      "that return to the job's completion (sent after the last line was stored). Retry wait: return → first new line stored " +
+      "(the backoff's jitter: random, up to 1 s doubling to 30 s for the runner); drain: the rest.",
+    trickle:
+      'a line every 50–150 ms (jittered), write time (in the line) → its receipt by an admin follower (`listEvents` with `waitMs`); the implementations run at once, each on its own PGlite server.',
+    load: '10^5 lines flat out on PGlite with the follower attached; the same write → follower time, p50 and p99 over every line.',
+    claim: 'enqueue → the agent process start (its first line carries its start time), one job at a time, runner and B alternating.',
+    idle: 'CPU time and peak RSS (VmHWM) over a window of empty long-polls (the server holds each 30 s); A: a bare `node` process.',
+    rss: 'VmHWM of the implementation after the largest PGlite throughput job.',
+    startup: '`founderos-runner --version`, spawn to exit; A: `node -e 0`.',
+    scale: 'N processes on one server, jobs of 10 lines enqueued at once; jobs ÷ (last completion − first enqueue).',
+  }[kind];
+}
+
 function buildTable(r) {
   const rows = [];
   const cmd = (name) => `\`npm run bench --${QUICK ? ' --quick' : ''} --only=${name}\``;
   const fmt = (value, digits = 0) =>
     Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
   const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(a / b < 0.1 ? 3 : 2)}×` : '—');
-  const add = (figure, runner, a, b, unit, digits, command) =>
+  const cell = (value, unit, digits) => (value === undefined ? '—' : `${fmt(value, digits)} ${unit}`);
+  /** values: { runner, before, a, b, b256 } */
+  const add = (kind, figure, values, unit, digits, command) =>
     rows.push({
+      kind,
       figure,
-      runner: runner === undefined ? '—' : `${fmt(runner, digits)} ${unit}`,
-      baselineA: a === undefined ? '—' : `${fmt(a, digits)} ${unit}`,
-      baselineB: b === undefined ? '—' : `${fmt(b, digits)} ${unit}`,
-      ratioA: a === undefined ? '—' : ratio(runner, a),
-      ratioB: b === undefined ? '—' : ratio(runner, b),
+      runner: cell(values.runner, unit, digits),
+      before: cell(values.before, unit, digits),
+      baselineA: cell(values.a, unit, digits),
+      baselineB: cell(values.b, unit, digits),
+      baselineB256: cell(values.b256, unit, digits),
+      ratioBefore: values.before === undefined ? '—' : ratio(values.runner, values.before),
+      ratioA: values.a === undefined ? '—' : ratio(values.runner, values.a),
+      ratioB: values.b === undefined ? '—' : ratio(values.runner, values.b),
+      ratioB256: values.b256 === undefined ? '—' : ratio(values.runner, values.b256),
       command,
-      values: { runner, a, b },
+      values,
     });
+  const pick = (entry, key) => ({
+    runner: entry.runner?.[key],
+    before: entry.before?.[key],
+    b: entry.minimal?.[key],
+    b256: entry.minimal256?.[key],
+  });
+  const power = (lines) => `10^${Math.round(Math.log10(lines))}`;
 
   const s = r.sections;
-  for (const size of s.throughput?.sizes ?? []) {
-    const label = `10^${Math.round(Math.log10(size.lines))}`;
-    const note = size.repeats > 1 ? ` (median of ${size.repeats})` : '';
-    add(
-      `Throughput, ${label} lines${note}`,
-      size.runner.linesPerSec,
-      size.agent.linesPerSec,
-      size.minimal.linesPerSec,
-      'lines/s',
-      0,
-      cmd('throughput'),
-    );
-    add(
-      `… same, MB/s (${LINE_BYTES}-byte lines)`,
-      size.runner.mbPerSec,
-      size.agent.mbPerSec,
-      size.minimal.mbPerSec,
-      'MB/s',
-      2,
-      cmd('throughput'),
-    );
+  const t = s.throughput;
+  for (const server of ['null', 'pglite']) {
+    for (const size of t?.[server] ?? []) {
+      const note = size.repeats > 1 ? ` (median of ${size.repeats})` : '';
+      add(
+        'throughput',
+        `Throughput, ${power(size.lines)} lines, ${server === 'null' ? 'null server' : 'PGlite'}${note}`,
+        { ...pick(size, 'linesPerSec'), a: t.agent?.[size.lines]?.linesPerSec },
+        'lines/s',
+        0,
+        cmd('throughput'),
+      );
+    }
   }
-  const nul = s.throughput?.nullServer;
-  if (nul?.runner) {
-    const label = `10^${Math.round(Math.log10(nul.lines))}`;
+  for (const server of ['null', 'pglite']) {
+    const cost = t?.[server]?.find((size) => size.lines === 1e5);
+    if (cost) {
+      add(
+        'cpu',
+        `CPU time per 10^5 lines (user+sys), ${server === 'null' ? 'null server' : 'PGlite'}`,
+        pick(cost, 'cpuMs'),
+        'ms',
+        0,
+        cmd('throughput'),
+      );
+    }
+    if (cost && server === 'pglite') {
+      add('serverCpu', '… server CPU for the same 10^5 lines (in-process PGlite)', pick(cost, 'serverCpuMs'), 'ms', 0, cmd('throughput'));
+    }
+  }
+  const c = s.catchup;
+  if (c?.runner) {
     add(
-      `Throughput, ${label} lines, null server (stores nothing: the runner's own limit)`,
-      nul.runner.linesPerSec,
-      nul.agent.linesPerSec,
-      nul.minimal.linesPerSec,
-      'lines/s',
-      0,
-      cmd('throughput'),
+      'catchup',
+      `Catch-up after an outage: ${fmt(c.lines)} lines printed while the server is down ${c.outageMs / 1000} s; its return → last line stored`,
+      pick(c, 'seconds'),
+      's',
+      2,
+      cmd('catchup'),
     );
-    add(`… CPU time for those ${label} lines (user+sys)`, nul.runner.cpuMs, undefined, nul.minimal.cpuMs, 'ms', 0, cmd('throughput'));
+    add('catchup', '… of which the retry wait (return → first new line stored)', pick(c, 'retryWaitSec'), 's', 2, cmd('catchup'));
+    add('catchup', '… of which the drain (first → last line stored)', pick(c, 'drainSec'), 's', 2, cmd('catchup'));
   }
   const lat = s.latency;
   if (lat?.trickle) {
-    const t = lat.trickle;
+    const tr = lat.trickle;
+    const p = (key) => ({ runner: tr.runner?.stored[key], b: tr.minimal?.stored[key], b256: tr.minimal256?.stored[key] });
     add(
-      `Latency write→stored p50, trickle (${t.lines} lines, 1 per ${t.intervalMs / 2}–${(t.intervalMs * 3) / 2} ms)`,
-      t.runner.stored.p50,
-      undefined,
-      t.minimal.stored.p50,
+      'trickle',
+      `Latency write→stored p50, trickle (${tr.lines} lines, 1 per ${tr.intervalMs / 2}–${(tr.intervalMs * 3) / 2} ms)`,
+      p('p50'),
       'ms',
       1,
       cmd('latency'),
     );
-    add('… p99, trickle', t.runner.stored.p99, undefined, t.minimal.stored.p99, 'ms', 1, cmd('latency'));
+    add('trickle', '… p99, trickle', p('p99'), 'ms', 1, cmd('latency'));
   }
   if (lat?.load?.runner) {
     const l = lat.load;
-    const label = `10^${Math.round(Math.log10(l.lines))} lines flat out${l.followedSeparately ? '' : ', followed throughput run'}`;
-    add(
-      `Latency write→stored p50, under load (${label})`,
-      l.runner.stored.p50,
-      undefined,
-      l.minimal.stored.p50,
-      'ms',
-      0,
-      cmd(l.followedSeparately ? 'latency' : 'throughput,latency'),
-    );
-    add(
-      '… p99, under load',
-      l.runner.stored.p99,
-      undefined,
-      l.minimal.stored.p99,
-      'ms',
-      0,
-      cmd(l.followedSeparately ? 'latency' : 'throughput,latency'),
-    );
+    const p = (key) => ({ runner: l.runner?.stored[key], b: l.minimal?.stored[key], b256: l.minimal256?.stored[key] });
+    const label = `${power(l.lines)} lines flat out${l.followedSeparately ? '' : ', followed throughput run'}`;
+    const command = cmd(l.followedSeparately ? 'latency' : 'throughput,latency');
+    add('load', `Latency write→stored p50, under load (${label})`, p('p50'), 'ms', 0, command);
+    add('load', '… p99, under load', p('p99'), 'ms', 0, command);
+  }
+  const largest = t?.pglite?.at(-1);
+  if (largest) {
+    add('rss', `Peak RSS at ${power(largest.lines)} lines (PGlite)`, pick(largest, 'peakRssMb'), 'MB', 1, cmd('throughput'));
   }
   if (s.claim?.runner) {
     add(
+      'claim',
       `Claim latency p50, enqueue→agent process start (${s.claim.runner.enqueueToAgentStartMs.n} jobs)`,
-      s.claim.runner.enqueueToAgentStartMs.p50,
-      undefined,
-      s.claim.minimal.enqueueToAgentStartMs.p50,
+      { runner: s.claim.runner.enqueueToAgentStartMs.p50, b: s.claim.minimal.enqueueToAgentStartMs.p50 },
       'ms',
       1,
       cmd('claim'),
     );
   }
-  const cost = s.throughput?.sizes?.find((size) => size.lines === 1e5);
-  if (cost) {
-    add('CPU time per 10^5 lines (user+sys)', cost.runner.cpuMs, undefined, cost.minimal.cpuMs, 'ms', 0, cmd('throughput'));
-    add(
-      '… server CPU for the same 10^5 lines (in-process PGlite)',
-      cost.runner.serverCpuMs,
-      undefined,
-      cost.minimal.serverCpuMs,
-      'ms',
-      0,
-      cmd('throughput'),
-    );
-  }
   if (s.idle?.runner) {
     const i = s.idle;
     add(
+      'idle',
       `Idle CPU over ${i.seconds} s of empty long-polls (A: bare node)`,
-      i.runner.cpuMs,
-      i.node.cpuMs,
-      i.minimal.cpuMs,
+      { runner: i.runner.cpuMs, a: i.node.cpuMs, b: i.minimal.cpuMs },
       'ms',
       0,
       cmd('idle'),
     );
-    add('Peak RSS at idle (A: bare node)', i.runner.peakRssMb, i.node.peakRssMb, i.minimal.peakRssMb, 'MB', 1, cmd('idle'));
-  }
-  const largest = s.throughput?.sizes?.at(-1);
-  if (largest) {
     add(
-      `Peak RSS under the largest load (10^${Math.round(Math.log10(largest.lines))} lines)`,
-      largest.runner.peakRssMb,
-      undefined,
-      largest.minimal.peakRssMb,
+      'idle',
+      'Peak RSS at idle (A: bare node)',
+      { runner: i.runner.peakRssMb, a: i.node.peakRssMb, b: i.minimal.peakRssMb },
       'MB',
       1,
-      cmd('throughput'),
+      cmd('idle'),
     );
   }
   if (s.startup?.runnerMs) {
     add(
+      'startup',
       `Start-up, \`--version\` (median of ${s.startup.runnerMs.n}; A: \`node -e 0\`)`,
-      s.startup.runnerMs.p50,
-      s.startup.nodeMs.p50,
-      undefined,
+      { runner: s.startup.runnerMs.p50, a: s.startup.nodeMs.p50 },
       'ms',
       1,
       cmd('startup'),
@@ -490,10 +563,9 @@ function buildTable(r) {
   }
   for (const row of s.scale?.rows ?? []) {
     add(
+      'scale',
       `Scale: ${row.db === 'pglite' ? 'PGlite' : 'PostgreSQL'}, ${row.runners} runner process${row.runners > 1 ? 'es' : ''} (${row.jobs} jobs × 10 lines)`,
-      row.runner.jobsPerSec,
-      undefined,
-      row.minimal.jobsPerSec,
+      { runner: row.runner.jobsPerSec, b: row.minimal.jobsPerSec },
       'jobs/s',
       1,
       cmd('scale'),
@@ -512,20 +584,53 @@ function renderMarkdown(r, rows) {
       `${m.loadavgAtEnd.join(' / ')} at end; ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.totalSec} s.`,
   );
   lines.push('');
-  lines.push('| Figure | Runner | Baseline A | Baseline B | Runner ÷ A | Runner ÷ B | Command |');
-  lines.push('|---|---:|---:|---:|---:|---:|---|');
+  lines.push(
+    `| Figure | ${IMPL_LABELS.runner} | ${IMPL_LABELS.before} | Baseline A | ${IMPL_LABELS.minimal} | ${IMPL_LABELS.minimal256} | Runner ÷ before | Runner ÷ A | Runner ÷ B | Runner ÷ B256 | Command |`,
+  );
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of rows) {
-    lines.push(`| ${row.figure} | ${row.runner} | ${row.baselineA} | ${row.baselineB} | ${row.ratioA} | ${row.ratioB} | ${row.command} |`);
+    lines.push(
+      `| ${row.figure} | ${row.runner} | ${row.before} | ${row.baselineA} | ${row.baselineB} | ${row.baselineB256} | ${row.ratioBefore} | ${row.ratioA} | ${row.ratioB} | ${row.ratioB256} | ${row.command} |`,
+    );
   }
   lines.push('');
+  const b = r.before;
+  const beforeText = b?.bin
+    ? `the runner of git revision \`${b.rev}\` (${b.commit.slice(0, 10)}), built with \`tsc -p tsconfig.build.json\` from \`git archive\` in ${b.dir} with this checkout's node_modules, run like the runner`
+    : `the runner of another git revision (\`--before=<rev>\`, default ${DEFAULT_BEFORE}); ${b?.skip ? `not run: ${b.skip}` : 'not run in this selection of sections'}`;
+  lines.push('Implementations:');
+  lines.push('');
   lines.push(
-    'Baseline A: the flood agent alone writing to /dev/null (throughput), bare `node` (idle), `node -e 0` (start-up). ' +
-      'Baseline B: `bench/baselines/minimal-runner.mjs`, the same protocol by hand (plain fetch, no RxJS; it stops reading the ' +
-      'pipe while more than 2,048 events wait). Throughput: lines ÷ (job completion − agent process start); the completion is ' +
-      "sent only after every batch was accepted. Latency: the line's write time (in it) to its receipt by an admin " +
-      'follower (`listEvents` with `waitMs`). Ratios are runner ÷ baseline: higher is better for throughput and jobs/s, ' +
-      'lower for everything else. The server is the reference control plane in the bench process (PGlite in memory unless ' +
-      'noted), fresh for each measurement; runners run with their production defaults.',
+    "- **Runner**: this checkout's `dist/bin/founderos-runner.js start`, production defaults (retry backoff 1 s doubling to 30 s).",
+  );
+  lines.push(`- **Runner (before)**: ${beforeText}.`);
+  lines.push('- **Baseline A**: the flood agent alone writing to /dev/null (throughput), bare `node` (idle), `node -e 0` (start-up).');
+  lines.push(
+    '- **Baseline B**: `bench/baselines/minimal-runner.mjs`, the same protocol by hand (plain fetch, no RxJS), batches of up to 32 events ' +
+      'or 50 ms, one request at a time; it stops reading the pipe while more than 2,048 events wait.',
+  );
+  lines.push('- **Baseline B256**: the same with `--max-batch=256` (batches of up to 256 events or 50 ms; the same 2,048-event pause).');
+  lines.push('');
+  lines.push('Rows:');
+  lines.push('');
+  const titles = {
+    throughput: 'Throughput',
+    cpu: 'CPU time per 10^5 lines',
+    serverCpu: 'Server CPU',
+    catchup: 'Catch-up after an outage',
+    trickle: 'Latency, trickle',
+    load: 'Latency, under load',
+    claim: 'Claim latency',
+    idle: 'Idle',
+    rss: 'Peak RSS under load',
+    startup: 'Start-up',
+    scale: 'Scale',
+  };
+  for (const kind of [...new Set(rows.map((row) => row.kind))]) lines.push(`- **${titles[kind]}**: ${how(kind)}`);
+  lines.push('');
+  lines.push(
+    'Ratios are runner ÷ the column: higher is better for throughput and jobs/s, lower for everything else. The server is ' +
+      'fresh for each measurement; every implementation runs with its production defaults.',
   );
   const load = r.sections.latency?.load;
   if (load?.runner?.stamped && load?.minimal?.stamped) {
@@ -537,6 +642,20 @@ function renderMarkdown(r, rows) {
         `and ${f(load.minimal.stored.p50 - load.minimal.stamped.p50)} ms. The runner's agent writes to a file and never waits; the runner reads ` +
         "it as fast as it can and queues without bound (in its spool). B reads a pipe and stops once 2,048 events wait, so the agent's writes " +
         'block and no line waits for more than that backlog.',
+    );
+  }
+  const c = r.sections.catchup;
+  if (c?.runner) {
+    const done = Object.entries(c)
+      .filter(([, value]) => value?.impl)
+      .map(
+        ([, value]) =>
+          `${IMPL_LABELS[value.impl]} ${value.agentDoneDuringOutage ? 'during the outage' : `${value.agentDoneAfterDownSec.toFixed(1)} s after it began`}`,
+      );
+    lines.push('');
+    lines.push(
+      `Catch-up: the agent finished printing: ${done.join('; ')} (the runners spool what the agent prints; B and B256 stop reading ` +
+        "at 2,048 waiting events, so their agent's writes block until the server is back). One run each: the retry wait is random.",
     );
   }
   for (const [name, value] of Object.entries(r.sections)) {

@@ -4,7 +4,9 @@
 //
 // The prompt (on stdin) is JSON: {"lines": N, "intervalMs": 0, "jitter": false, "lineBytes": 300}; with `jitter`, the
 // pause between lines is uniform in [0.5, 1.5] × intervalMs, so that lines do not keep one phase against the
-// runner's 50 ms batch windows. The first line (a `system`
+// runner's 50 ms batch windows. With `"gate": "<path>"`, it prints its first line, waits until that file exists,
+// then prints the rest, and at the end writes the wall-clock time of its last line to `<path>.done` (the
+// catch-up bench takes the server down before it opens the gate). The first line (a `system`
 // `init`) carries `startedAt`, the wall-clock time at which this process started (performance.timeOrigin), and
 // `t`, the time its script began; the last line is a `result`, so the runner reports the job completed.
 const now = () => performance.timeOrigin + performance.now();
@@ -28,6 +30,7 @@ const lines = Number.isInteger(spec.lines) && spec.lines >= 0 ? spec.lines : 1;
 const intervalMs = Number(spec.intervalMs) > 0 ? Number(spec.intervalMs) : 0;
 const jitter = spec.jitter === true;
 const lineBytes = Number.isInteger(spec.lineBytes) ? spec.lineBytes : 300;
+const gate = typeof spec.gate === 'string' && spec.gate ? spec.gate : undefined;
 const session = 'flood-session-0001';
 const out = process.stdout;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -48,6 +51,11 @@ const tail = (t) => `"}]},"session_id":"${session}","t":${t.toFixed(3)}}\n`;
 const sample = `${head}line 0000000 ${tail(now())}`;
 const pad = 'x'.repeat(Math.max(0, lineBytes - sample.length));
 
+if (gate) {
+  const { existsSync } = await import('node:fs');
+  while (!existsSync(gate)) await sleep(5);
+}
+
 for (let i = 0; i < lines; i++) {
   await write(`${head}line ${String(i).padStart(7, '0')} ${pad}${tail(now())}`);
   if (intervalMs) await sleep(jitter ? intervalMs * (0.5 + Math.random()) : intervalMs);
@@ -56,3 +64,7 @@ for (let i = 0; i < lines; i++) {
 await write(
   `${JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'done', total_cost_usd: 0.0001, session_id: session, t: now() })}\n`,
 );
+if (gate) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(`${gate}.done`, String(now()));
+}

@@ -2,7 +2,7 @@
 // Baseline B of the benchmarks: the least a runner must do, written by hand. No RxJS, no ky: plain `fetch`
 // (undici, keep-alive by default). It speaks the same protocol as founderos-runner and sends the same requests:
 // long-poll, claim, spawn the agent with the prompt on stdin, split stdout/stderr into lines, parse JSON lines,
-// stamp each event (eventId, ts, seq), batch them like `bufferTime(50, null, 32)` (at most 32 events, windows of
+// stamp each event (eventId, ts, seq), batch them like `bufferTime(50, null, 32)` (at most 32 events by default, see --max-batch below; windows of
 // 50 ms restarted by a full batch), POST the batches one at a time in order, then complete (with the agent's
 // `--version` line, asked once per process, as the runner does).
 //
@@ -10,8 +10,12 @@
 // pipe until they fall below LOW_WATER, so a fast agent is slowed down to the server's pace instead of
 // filling the runner's memory.
 //
+// `--max-batch=N` (1–256, default 32; or FOUNDEROS_MINIMAL_MAX_BATCH) sets the most events per batch: baseline
+// B256 of the benchmarks is this runner with `--max-batch=256` (windows of 50 ms or 256 events). The water marks
+// stay counted in events (2,048 and 512), so B and B256 hold the same backlog at most.
+//
 //   FOUNDEROS_RUNNER_TOKEN=fos_… node bench/baselines/minimal-runner.mjs --server-url=http://127.0.0.1:8787 \
-//     [--claude-bin=agent.mjs] [--no-backpressure]
+//     [--claude-bin=agent.mjs] [--no-backpressure] [--max-batch=256]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 
@@ -28,17 +32,20 @@ const serverUrl = (flags['server-url'] ?? process.env.FOUNDEROS_RUNNER_URL ?? ''
 const token = process.env.FOUNDEROS_RUNNER_TOKEN;
 const agentBin = flags['claude-bin'] ?? process.env.FOUNDEROS_CLAUDE_BIN ?? 'claude';
 const backpressure = flags['no-backpressure'] !== 'true';
-if (!serverUrl || !token) {
-  process.stderr.write('usage: FOUNDEROS_RUNNER_TOKEN=fos_… minimal-runner.mjs --server-url=URL [--claude-bin=PATH]\n');
+const maxBatchFlag = flags['max-batch'] ?? process.env.FOUNDEROS_MINIMAL_MAX_BATCH ?? '32';
+if (!serverUrl || !token || !/^\d+$/.test(maxBatchFlag) || Number(maxBatchFlag) < 1 || Number(maxBatchFlag) > 256) {
+  process.stderr.write(
+    'usage: FOUNDEROS_RUNNER_TOKEN=fos_… minimal-runner.mjs --server-url=URL [--claude-bin=PATH] [--max-batch=1..256] [--no-backpressure]\n',
+  );
   process.exit(2);
 }
 
 const API = `${serverUrl}/api/runner`;
 const HEADERS = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 const WINDOW_MS = 50;
-const MAX_BATCH = 32;
-const HIGH_WATER = 64 * MAX_BATCH;
-const LOW_WATER = 16 * MAX_BATCH;
+const MAX_BATCH = Number(maxBatchFlag);
+const HIGH_WATER = 2048;
+const LOW_WATER = 512;
 const POLL_MIN_INTERVAL_MS = 1000;
 const HEARTBEAT_MS = 10_000;
 
