@@ -39,8 +39,10 @@ export function coalesceWhileBusy<T, R>(
       const takeGroup = (): T[] => {
         const group = [waiting[head++]!];
         while (head < waiting.length && fits(group, waiting[head]!)) group.push(waiting[head++]!);
-        if (head === waiting.length) {
-          waiting = [];
+        // Taken values are let go once they are most of the array: a source that never lets the queue empty must not
+        // keep everything it ever sent.
+        if (head === waiting.length || head > waiting.length / 2) {
+          waiting = waiting.slice(head);
           head = 0;
         }
         return group;
