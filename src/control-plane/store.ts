@@ -440,7 +440,12 @@ const INVALID: Authentication = { kind: 'invalid' };
 function judgeToken(row: JudgedTokenRow): Authentication {
   if (row.revoked_at !== null) return INVALID;
   if (row.expired) return { kind: 'expired', expiredAt: iso(row.expires_at)!, preview: row.preview };
-  return { kind: 'ok', runner: { tokenId: row.id, companyId: row.company_id, preview: row.preview } };
+  return { kind: 'ok', runner: runnerIdentity(row) };
+}
+
+/** The runner a token row authenticates: the part of a token that every runner request carries along. */
+function runnerIdentity(row: TokenRow): RunnerIdentity {
+  return { tokenId: row.id, companyId: row.company_id, preview: row.preview };
 }
 
 async function insertToken(db: Queryable, companyId: string, name: string, ttlSec: number): Promise<CreatedToken> {
@@ -460,10 +465,8 @@ function iso(value: Timestamp): string | null {
 
 function toTokenInfo(row: TokenRow): TokenInfo {
   return {
-    tokenId: row.id,
-    companyId: row.company_id,
+    ...runnerIdentity(row),
     name: row.name,
-    preview: row.preview,
     createdAt: iso(row.created_at)!,
     revokedAt: iso(row.revoked_at),
     expiresAt: iso(row.expires_at)!,
