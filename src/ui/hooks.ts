@@ -14,6 +14,25 @@ export function useNow(active: boolean): number {
   return now;
 }
 
+/** How often a list page without a live stream asks again. */
+const REFRESH_MS = 5000;
+
+/**
+ * A GET answer, asked again every few seconds and at once on `refresh()`; undefined until the first answer.
+ * The error is the last failed request's (a later answer does not clear it); the page may set its own.
+ */
+export function usePolled<T>(path: string) {
+  const [answer, setAnswer] = useState<T>();
+  const [error, setError] = useState('');
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    api<T>('GET', path).then(setAnswer, (err: Error) => setError(err.message));
+    const timer = setTimeout(() => setTick((t) => t + 1), REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [path, tick]);
+  return { answer, error, setError, refresh: () => setTick((t) => t + 1) };
+}
+
 /** Token id → the runner's name (or its token preview), to show who runs a job. */
 export function useRunnerNames(): Map<string, string> {
   const [names, setNames] = useState(new Map<string, string>());
