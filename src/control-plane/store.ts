@@ -348,8 +348,9 @@ export class Store {
 
   /**
    * Stores a batch idempotently (a retried batch adds nothing), moves `claimed` to `streaming` and extends the
-   * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches of one job, which keeps arrival
-   * numbers in commit order and lets a concurrent cancel or lease expiry either happen before or after, never half.
+   * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches
+   * of one job, which keeps arrival numbers in commit order and lets a concurrent cancel or lease expiry either
+   * happen before or after, never half.
    */
   async appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<JobAccess> {
     return this.withOwnedJob(jobId, runner, async (tx, job) => {

@@ -33,8 +33,11 @@ export function usePolled<T>(path: string) {
   return { answer, error, setError, refresh: () => setTick((t) => t + 1) };
 }
 
-/** Token id → the runner's name (or its token preview), to show who runs a job. */
-export function useRunnerNames(): Map<string, string> {
+/**
+ * Who runs a job: the name (or token preview) of the runner whose token claimed it, the token id's start while
+ * the names load or for a token no longer listed, `—` when no runner has claimed it.
+ */
+export function useRunnerName(): (claimedByTokenId: string | null) => string {
   const [names, setNames] = useState(new Map<string, string>());
   useEffect(() => {
     api<{ runners: TokenInfo[] }>('GET', '/api/admin/runners').then(
@@ -42,5 +45,5 @@ export function useRunnerNames(): Map<string, string> {
       () => {},
     );
   }, []);
-  return names;
+  return (tokenId) => (tokenId ? (names.get(tokenId) ?? tokenId.slice(0, 8)) : '—');
 }

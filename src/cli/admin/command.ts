@@ -117,7 +117,8 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     args: ['<tokenId>'],
     flags: [TTL, value('grace', '1h|…', 'how long the old token keeps working (default: revoked now)')],
     about:
-      'Replace a token with a new one for the same company and name. The old one is revoked now, or with --grace keeps working that much longer (--grace 0s: expires now).',
+      'Replace a token with a new one for the same company and name. The old one is revoked now, ' +
+      'or with --grace keeps working that much longer (--grace 0s: expires now).',
     async run(ctx) {
       const rotated = await ctx.api.rotateToken({
         tokenId: ctx.args[0]!,

@@ -5,7 +5,7 @@ import { api, openStream } from '../api.js';
 import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
 import { type Column, DataTable } from '../components/table.js';
 import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
-import { useNow, useRunnerNames } from '../hooks.js';
+import { useNow, useRunnerName } from '../hooks.js';
 import { href } from '../router.js';
 
 const STATUSES: JobStatus[] = ['queued', 'claimed', 'streaming', 'completed', 'failed', 'cancelled'];
@@ -138,7 +138,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const company = query.get('company') ?? undefined;
   const [jobs, setJobs] = useState<JobRecord[]>();
   const [error, setError] = useState('');
-  const runners = useRunnerNames();
+  const runnerName = useRunnerName();
   useEffect(() => {
     const params = new URLSearchParams({ limit: String(LIST_LIMIT) });
     if (status) params.set('status', status);
@@ -168,7 +168,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     { label: 'Attempt', cell: (job) => job.attempt },
     {
       label: 'Runner',
-      cell: (job) => (job.claimedByTokenId ? (runners.get(job.claimedByTokenId) ?? job.claimedByTokenId.slice(0, 8)) : '—'),
+      cell: (job) => runnerName(job.claimedByTokenId),
     },
     { label: 'Queued', cell: (job) => formatTime(job.createdAt) },
     { class: 'actions', cell: (job) => <CancelButton job={job} /> },

@@ -104,7 +104,7 @@ export function RunnersPage() {
     { label: 'Revoked', cell: (runner) => (runner.revokedAt ? formatTime(runner.revokedAt) : 'no') },
     {
       label: 'Current job',
-      cell: (runner) => (runner.currentJobId ? <a href={href(`/jobs/${runner.currentJobId}`)}>{runner.currentJobId.slice(0, 8)}</a> : '—'),
+      cell: ({ currentJobId }) => (currentJobId ? <a href={href(`/jobs/${currentJobId}`)}>{currentJobId.slice(0, 8)}</a> : '—'),
     },
     { class: 'actions', cell: (runner) => <RevokeButton runner={runner} onRevoked={refresh} /> },
   ];
