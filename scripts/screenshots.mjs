@@ -5,11 +5,12 @@
 // mid-run whenever the picture is taken. Needs the build (npm run build) and a Chromium (see test/ui/browser.ts).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'docs', 'screenshots');
@@ -18,10 +19,7 @@ const CLI = join(root, 'dist', 'bin', 'founderos-runner.js');
 const DEMO_AGENT = join(root, 'dist', 'demo', 'demo-agent.js');
 const FAILING_AGENT = join(root, 'test', 'fixtures', 'agents', 'fake-claude.mjs');
 const ADMIN_KEY = `fosadmin_screenshots${randomUUID().replaceAll('-', '')}`;
-const chromiumPath =
-  process.env.FOUNDEROS_TEST_CHROMIUM ??
-  ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/headless_shell', '/usr/bin/chromium'].find((path) => existsSync(path));
-if (!chromiumPath) {
+if (!CHROMIUM_PATH) {
   console.error('No Chromium found: install Debian\'s "chromium-headless-shell" package, or set FOUNDEROS_TEST_CHROMIUM.');
   process.exit(1);
 }
@@ -161,18 +159,7 @@ try {
     events: lines.map(([kind, payload], seq) => ({ eventId: randomUUID(), seq, kind, ts: new Date().toISOString(), payload })),
   });
 
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const pages = [
     ['jobs', '#/jobs', 'tr[data-job-id]'],
     ['job-running', `#/jobs/${running.jobId}`, '.transcript [data-event-id]'],

@@ -14,7 +14,8 @@ export function argvValue(field: string, value: string | number): string {
   const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
   const fix = field.startsWith('addDirs') ? ' (give a directory whose name starts with "-" by its absolute path, or as ./-name)' : '';
   throw new Error(
-    `${field} ${shown} starts with "-" and would be read as a flag by the agent CLI, so the agent was not started; correct ${field} in the job${fix}`,
+    `${field} ${shown} starts with "-" and would be read as a flag by the agent CLI, so the agent was not started; ` +
+      `correct ${field} in the job${fix}`,
   );
 }
 

@@ -2,23 +2,23 @@
 import { EXIT } from '../cli/exit-codes.js';
 import { RUNNER_VERSION } from '../runner/version.js';
 
-// Each command loads its own modules, so that `--version` starts in a blink.
+type Command = (argv: string[]) => Promise<number>;
+
+/** Each command's module, loaded only when that command runs, so that `--version` starts in a blink. */
+const COMMANDS = new Map<string, () => Promise<Command>>([
+  ['start', async () => (await import('../cli/start/command.js')).startCommand],
+  ['demo', async () => (await import('../cli/demo.js')).demoCommand],
+  ['doctor', async () => (await import('../cli/doctor.js')).doctorCommand],
+  ['service', async () => (await import('../cli/service/index.js')).serviceCommand],
+  ['server', async () => (await import('../cli/server.js')).runServerCommand],
+  ['admin', async () => (await import('../cli/admin/command.js')).runAdminCommand],
+]);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const load = command === undefined ? undefined : COMMANDS.get(command);
+  if (load) return (await load())(rest);
   switch (command) {
-    case 'start':
-      return (await import('../cli/start/command.js')).startCommand(rest);
-    case 'demo':
-      return (await import('../cli/demo.js')).demoCommand(rest);
-    case 'doctor':
-      return (await import('../cli/doctor.js')).doctorCommand(rest);
-    case 'service':
-      return (await import('../cli/service/index.js')).serviceCommand(rest);
-    case 'server':
-      return (await import('../cli/server.js')).runServerCommand(rest);
-    case 'admin':
-      return (await import('../cli/admin/command.js')).runAdminCommand(rest);
     case '--version':
     case '-v':
     case 'version':

@@ -101,9 +101,8 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
       process.env,
     );
     const followed = followEvents(admin, job.jobId, (event) => {
-      out(
-        `  +${((Date.parse(event.ts) - enqueuedAt) / 1000).toFixed(2).padStart(5)}s  ${event.kind.padEnd(19)} ${describeEvent(event.kind, event.payload)}`,
-      );
+      const at = ((Date.parse(event.ts) - enqueuedAt) / 1000).toFixed(2).padStart(5);
+      out(`  +${at}s  ${event.kind.padEnd(19)} ${describeEvent(event.kind, event.payload)}`);
     });
     const exitCode = await runner;
     const events = await followed;
@@ -112,9 +111,8 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
     const firstEventSec = events[0] ? ((Date.parse(events[0].ts) - enqueuedAt) / 1000).toFixed(2) : '-';
     out();
     out('Summary');
-    out(
-      `  status            ${final.status}${final.exitCode === null ? '' : ` (exit ${final.exitCode})`}${final.errorMessage ? `: ${final.errorMessage}` : ''}`,
-    );
+    const exit = final.exitCode === null ? '' : ` (exit ${final.exitCode})`;
+    out(`  status            ${final.status}${exit}${final.errorMessage ? `: ${final.errorMessage}` : ''}`);
     out(`  events delivered  ${final.eventCount} stored on the server, in order`);
     out(`  cost              ${final.costMicros === null ? 'not reported' : `$${(final.costMicros / 1_000_000).toFixed(6)}`}`);
     out(`  session id        ${final.resultSessionId ?? 'none'}  (a next job can resume it)`);

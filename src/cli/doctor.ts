@@ -195,7 +195,8 @@ async function checkAgentCli(adapter: AgentAdapter, settings: Settings, deps: Do
   const version = await deps.readFirstLine(bin, adapter.versionArgs, agentEnvironment(deps.env, settings.token ?? '', ''), deps.timeoutMs);
   const name = `agent ${adapter.name}`;
   if (version !== undefined) return { name, status: 'ok', detail: `${bin}: ${version}` };
-  const detail = `${bin} ${adapter.versionArgs.join(' ')} did not answer (not installed, not on PATH, or failing)${source === 'default' ? '' : ` (set by ${source})`}`;
+  const setBy = source === 'default' ? '' : ` (set by ${source})`;
+  const detail = `${bin} ${adapter.versionArgs.join(' ')} did not answer (not installed, not on PATH, or failing)${setBy}`;
   if (required) return { name, status: 'fail', detail, fix: adapter.installHint };
   return { name, status: 'warn', detail: `${detail}; optional: only ${adapter.name} jobs need it`, fix: adapter.installHint };
 }
@@ -321,6 +322,9 @@ function checkSpoolDir(dir: string): Check {
   }
 }
 
+const TURN_ON_NETWORK_TIME =
+  'turn on network time (Linux: timedatectl set-ntp true; macOS: System Settings → General → Date & Time; Windows: w32tm /resync)';
+
 function checkClock(server: ServerProbe | undefined): Check {
   const name = 'clock';
   if (server === undefined || !server.reachable) return { name, status: 'warn', detail: 'not checked: the server did not answer' };
@@ -333,7 +337,7 @@ function checkClock(server: ServerProbe | undefined): Check {
     name,
     status: 'warn',
     detail: `this machine's clock is ${seconds} s ${skewMs > 0 ? 'ahead of' : 'behind'} the server's`,
-    fix: 'turn on network time (Linux: timedatectl set-ntp true; macOS: System Settings → General → Date & Time; Windows: w32tm /resync)',
+    fix: TURN_ON_NETWORK_TIME,
   };
 }
 
@@ -354,10 +358,10 @@ const MARKS: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' }
 /** One line per check, the fix after each failure and warning, then a verdict. */
 export function formatReport(report: DoctorReport): string {
   const width = Math.max(...report.checks.map((check) => check.name.length));
-  const lines = report.checks.map(
-    (check) =>
-      `${MARKS[check.status]} ${check.name.padEnd(width)}  ${check.detail}${check.fix && check.status !== 'ok' ? ` → fix: ${check.fix}` : ''}`,
-  );
+  const lines = report.checks.map((check) => {
+    const fix = check.fix && check.status !== 'ok' ? ` → fix: ${check.fix}` : '';
+    return `${MARKS[check.status]} ${check.name.padEnd(width)}  ${check.detail}${fix}`;
+  });
   const failed = report.checks.filter((check) => check.status === 'fail').length;
   const warned = report.checks.filter((check) => check.status === 'warn').length;
   const verdict = failed

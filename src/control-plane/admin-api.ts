@@ -46,6 +46,17 @@ function adminJobNotFound(jobId: string): ControlPlaneError {
   return new ControlPlaneError(404, 'job_not_found', `No job ${jobId}. List jobs with "founderos-runner admin jobs list".`);
 }
 
+/** What the store found (or changed) under an id, or the 404 that names the id when it found nothing. */
+async function lookUp<T>(
+  id: string,
+  find: (id: string) => Promise<T | undefined>,
+  notFound: (id: string) => ControlPlaneError,
+): Promise<T> {
+  const found = await find(id);
+  if (found === undefined) throw notFound(id);
+  return found;
+}
+
 export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps): AdminApi {
   return {
     async createToken(input): Promise<CreatedToken> {
@@ -58,17 +69,12 @@ export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps)
     },
 
     async revokeToken(tokenId): Promise<TokenInfo> {
-      const id = parseTokenId(tokenId);
-      const token = await store.revokeToken(id);
-      if (!token) throw tokenNotFound(id);
-      return token;
+      return lookUp(parseTokenId(tokenId), (id) => store.revokeToken(id), tokenNotFound);
     },
 
     async rotateToken(input): Promise<RotatedToken> {
       const { tokenId, ...options } = parseRotateTokenInput(input);
-      const rotated = await store.rotateToken(tokenId, options);
-      if (!rotated) throw tokenNotFound(tokenId);
-      return rotated;
+      return lookUp(tokenId, (id) => store.rotateToken(id, options), tokenNotFound);
     },
 
     async enqueueJob(input): Promise<JobRecord> {
@@ -80,10 +86,7 @@ export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps)
     },
 
     async getJob(jobId): Promise<JobDetail> {
-      const id = parseJobId(jobId);
-      const job = await store.getJob(id);
-      if (!job) throw adminJobNotFound(id);
-      return job;
+      return lookUp(parseJobId(jobId), (id) => store.getJob(id), adminJobNotFound);
     },
 
     async cancelJob(jobId): Promise<JobRecord> {

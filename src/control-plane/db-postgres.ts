@@ -122,7 +122,8 @@ class Listener {
     if (this.closed || this.client !== client) return;
     this.client = undefined;
     this.log(
-      `postgres: LISTEN connection lost${err ? ` (${err.message})` : ''}; reconnecting (long-polls fall back to polling once a second meanwhile)`,
+      `postgres: LISTEN connection lost${err ? ` (${err.message})` : ''}; ` +
+        'reconnecting (long-polls fall back to polling once a second meanwhile)',
     );
     client.end().catch(() => {});
     this.scheduleReconnect();

@@ -271,7 +271,9 @@ function errorReply(err: unknown, requestId: string): Reply {
     status: 500,
     body: {
       error: 'internal_error',
-      message: `Unexpected server error; retry, and if it persists give requestId ${requestId} to whoever runs the server (it is in the server log).`,
+      message:
+        `Unexpected server error; retry, and if it persists give requestId ${requestId} ` +
+        'to whoever runs the server (it is in the server log).',
       requestId,
     },
   };

@@ -118,7 +118,8 @@ function admit(auth: Authentication): RunnerIdentity {
       throw new ControlPlaneError(
         401,
         'runner_token_expired',
-        `The runner token ${auth.preview}… expired at ${auth.expiredAt}. Rotate it with "founderos-runner admin tokens rotate <tokenId>" ` +
+        `The runner token ${auth.preview}… expired at ${auth.expiredAt}. ` +
+          'Rotate it with "founderos-runner admin tokens rotate <tokenId>" ' +
           '(the id is in "founderos-runner admin tokens list") and restart the runner with the new token.',
         undefined,
         { expiredAt: auth.expiredAt },
@@ -159,7 +160,8 @@ function accessError(
       return new ControlPlaneError(
         call === 'heartbeat' ? 409 : 403,
         'job_not_owned_by_token',
-        `Job ${jobId} is not claimed by this token (its lease expired and it was requeued, or another runner claimed it); stop the agent and do not retry.`,
+        `Job ${jobId} is not claimed by this token (its lease expired and it was requeued, or another runner claimed it); ` +
+          'stop the agent and do not retry.',
       );
   }
 }

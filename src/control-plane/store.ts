@@ -348,8 +348,9 @@ export class Store {
 
   /**
    * Stores a batch idempotently (a retried batch adds nothing), moves `claimed` to `streaming` and extends the
-   * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches of one job, which keeps arrival
-   * numbers in commit order and lets a concurrent cancel or lease expiry either happen before or after, never half.
+   * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches
+   * of one job, which keeps arrival numbers in commit order and lets a concurrent cancel or lease expiry either
+   * happen before or after, never half.
    */
   async appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<JobAccess> {
     return this.withOwnedJob(jobId, runner, async (tx, job) => {
@@ -440,7 +441,12 @@ const INVALID: Authentication = { kind: 'invalid' };
 function judgeToken(row: JudgedTokenRow): Authentication {
   if (row.revoked_at !== null) return INVALID;
   if (row.expired) return { kind: 'expired', expiredAt: iso(row.expires_at)!, preview: row.preview };
-  return { kind: 'ok', runner: { tokenId: row.id, companyId: row.company_id, preview: row.preview } };
+  return { kind: 'ok', runner: runnerIdentity(row) };
+}
+
+/** The runner a token row authenticates: the part of a token that every runner request carries along. */
+function runnerIdentity(row: TokenRow): RunnerIdentity {
+  return { tokenId: row.id, companyId: row.company_id, preview: row.preview };
 }
 
 async function insertToken(db: Queryable, companyId: string, name: string, ttlSec: number): Promise<CreatedToken> {
@@ -460,10 +466,8 @@ function iso(value: Timestamp): string | null {
 
 function toTokenInfo(row: TokenRow): TokenInfo {
   return {
-    tokenId: row.id,
-    companyId: row.company_id,
+    ...runnerIdentity(row),
     name: row.name,
-    preview: row.preview,
     createdAt: iso(row.created_at)!,
     revokedAt: iso(row.revoked_at),
     expiresAt: iso(row.expires_at)!,

@@ -36,7 +36,9 @@ async function main(argv: string[]): Promise<void> {
     type: 'user',
     message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUseId, content: listing, is_error: false }] },
   });
-  const answer = `Done: the working directory holds ${listing ? listing.split('\n').length : 0} entries. This was the demo agent; run with --agent claude for the real one.`;
+  const answer =
+    `Done: the working directory holds ${listing ? listing.split('\n').length : 0} entries. ` +
+    'This was the demo agent; run with --agent claude for the real one.';
   await print(assistant([{ type: 'text', text: answer }]));
   await print({
     type: 'result',

@@ -1,4 +1,4 @@
-import { BehaviorSubject, EMPTY, concat, connect, filter, map, mergeMap, scan, takeUntil, takeWhile, tap, type Observable } from 'rxjs';
+import { EMPTY, Subject, concat, connect, filter, map, mergeMap, scan, startWith, takeUntil, takeWhile, tap, type Observable } from 'rxjs';
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
@@ -27,9 +27,30 @@ export class ForcedExitError extends Error {
   }
 }
 
+/** How busy the daemon is: jobs running now, and jobs that ran to an end (what `maxJobs` counts). */
 interface Load {
   running: number;
   finished: number;
+}
+
+const IDLE: Load = { running: 0, finished: 0 };
+
+/** A job's life as the load sees it: it started, or it ended with this result. */
+type JobEvent = { kind: 'started' } | { kind: 'ended'; result: JobResult };
+
+/** The load after a job event, with the result of the job that ended, if one did. */
+interface LoadStep {
+  load: Load;
+  ended?: JobResult;
+}
+
+/** A claim lost to another runner, a job gone before its claim or never claimed: nothing ran, so `maxJobs` does not count it. */
+const ran = (result: JobResult) => result.outcome !== 'lost' && result.outcome !== 'gone' && result.outcome !== 'unclaimed';
+
+function nextLoad({ load }: LoadStep, event: JobEvent): LoadStep {
+  if (event.kind === 'started') return { load: { ...load, running: load.running + 1 } };
+  const finished = load.finished + (ran(event.result) ? 1 : 0);
+  return { load: { running: load.running - 1, finished }, ended: event.result };
 }
 
 /**
@@ -42,33 +63,32 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   const { log } = deps;
   const concurrency = deps.concurrency ?? 1;
   const maxJobs = deps.maxJobs ?? Infinity;
-  const load$ = new BehaviorSubject<Load>({ running: 0, finished: 0 });
-  const hasRoom$ = load$.pipe(map(({ running, finished }) => running < concurrency && running + finished < maxJobs));
-  const changeLoad = (change: (load: Load) => Load) => load$.next(change(load$.value));
   // Asked of the server at the first job, and remembered for the daemon's life.
   const heartbeatRoute = new HeartbeatRoute();
 
   const nextJob = () => deps.api.nextJob().pipe(tap(() => deps.metrics?.pollAnswered()));
-  const jobs$ = poll(nextJob, {
-    isEmpty: (answer) => answer.kind === 'empty',
-    minIntervalMs: deps.pollMinIntervalMs,
-    backoff: {
-      ...deps.retry,
-      // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
-      // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
-      shouldRetry: (error) => !(error instanceof TokenRejectedError),
-      onRetry: ({ error, delayMs }) => {
-        deps.metrics?.pollFailed();
-        log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
+  // Offered jobs, polled for only while `hasRoom$` says there is room: a job the server offers is then always
+  // claimed, never dropped.
+  const jobsWhile = (hasRoom$: Observable<boolean>) =>
+    poll(nextJob, {
+      isEmpty: (answer) => answer.kind === 'empty',
+      minIntervalMs: deps.pollMinIntervalMs,
+      backoff: {
+        ...deps.retry,
+        // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
+        // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
+        shouldRetry: (error) => !(error instanceof TokenRejectedError),
+        onRetry: ({ error, delayMs }) => {
+          deps.metrics?.pollFailed();
+          log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
+        },
       },
-    },
-    random: deps.retry.random,
-    scheduler: deps.scheduler,
-  }).pipe(
-    map((answer) => (answer.kind === 'job' ? answer.job : undefined)!),
-    // Poll only while there is room: a job the server offers is then always claimed, never dropped.
-    activeWhile(hasRoom$),
-  );
+      random: deps.retry.random,
+      scheduler: deps.scheduler,
+    }).pipe(
+      map((answer) => (answer.kind === 'job' ? answer.job : undefined)!),
+      activeWhile(hasRoom$),
+    );
 
   return deps.signals$.pipe(
     scan((count) => count + 1, 0),
@@ -87,20 +107,28 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           throw new ForcedExitError();
         }),
       );
-      const work$ = jobs$.pipe(
+      // The load, counted below from the jobs' starts and ends, goes back to the poll: room for a job while
+      // fewer than `concurrency` run and fewer than `maxJobs` have run or are running.
+      const load$ = new Subject<Load>();
+      const hasRoom$ = load$.pipe(
+        startWith(IDLE),
+        map(({ running, finished }) => running < concurrency && running + finished < maxJobs),
+      );
+      const work$ = jobsWhile(hasRoom$).pipe(
         takeUntil(stopPolling$),
         mergeMap((job) => {
-          changeLoad((load) => ({ ...load, running: load.running + 1 }));
           deps.metrics?.jobStarted(job.jobId);
           log.info('got job', { jobId: job.jobId, agent: job.agentName });
           return runJob(job, { ...deps, cancel$, heartbeatRoute }).pipe(
-            tap((result) => {
-              const ran = result.outcome !== 'lost' && result.outcome !== 'gone' && result.outcome !== 'unclaimed';
-              changeLoad((load) => ({ running: load.running - 1, finished: load.finished + (ran ? 1 : 0) }));
-            }),
+            map((result): JobEvent => ({ kind: 'ended', result })),
+            startWith<JobEvent>({ kind: 'started' }),
           );
         }, concurrency),
-        takeWhile(() => load$.value.finished < maxJobs, true),
+        scan(nextLoad, { load: IDLE }),
+        tap(({ load }) => load$.next(load)),
+        takeWhile(({ load }) => load.finished < maxJobs, true),
+        filter((step): step is Required<LoadStep> => step.ended !== undefined),
+        map(({ ended }) => ended),
       );
       return concat(deps.recover$ ?? EMPTY, work$).pipe(
         tap((result) => {

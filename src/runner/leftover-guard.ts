@@ -38,7 +38,9 @@ export function failSetAsideJob(jobId: string, error: unknown, keptAt: string, d
     status: 'failed',
     exitCode: -1,
     signal: null,
-    errorMessage: `the runner restarted and could not recover this job (${errorText(error)}); what it had not delivered is kept on the runner's machine in ${keptAt}`,
+    errorMessage:
+      `the runner restarted and could not recover this job (${errorText(error)}); ` +
+      `what it had not delivered is kept on the runner's machine in ${keptAt}`,
   };
   return deps.api.complete(jobId, completion).pipe(
     retryBackoff({ ...deps.retry, maxAttempts: 3, scheduler: deps.scheduler }),

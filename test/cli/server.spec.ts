@@ -2,42 +2,37 @@
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../src/cli/admin/command.js';
 import { runServerCommand } from '../../src/cli/server.js';
 import { startControlPlane } from '../../src/control-plane/index.js';
 import { captureIo, company, eventually, runnerFor, sleep } from '../control-plane/helpers.js';
+import { describeTempDir } from '../support/temp-dir.js';
 
 describe('server command', () => {
-  let dataDir: string;
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'founderos-server-'));
-  });
-  afterAll(async () => {
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const dataDir = describeTempDir('founderos-server-');
 
   /** Starts `server` on a free port; resolves once it prints its URL. */
   async function serve(...extra: string[]) {
     const io = captureIo({});
     const stop = new AbortController();
-    const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...extra], io, stop.signal);
+    const exited = runServerCommand(['--port', '0', '--data-dir', dataDir(), ...extra], io, stop.signal);
     const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
     return { io, url, stop: async () => (stop.abort(), exited) };
   }
 
   it('should run on disk, keep an admin key in the data dir, and stop cleanly', async () => {
     const first = await serve('--lease-sec', '30', '--long-poll-sec', '5');
-    expect(first.io.out).toContain(`PGlite at ${join(dataDir, 'pglite')}`);
-    expect(first.io.out).toContain(`created in ${join(dataDir, 'admin.key')}`);
-    expect((await stat(join(dataDir, 'admin.key'))).mode & 0o777).toBe(0o600);
+    expect(first.io.out).toContain(`PGlite at ${join(dataDir(), 'pglite')}`);
+    expect(first.io.out).toContain(`created in ${join(dataDir(), 'admin.key')}`);
+    expect((await stat(join(dataDir(), 'admin.key'))).mode & 0o777).toBe(0o600);
 
     // The admin CLI finds the key in the data dir, as it would on the server's machine.
     const admin = captureIo({});
     const companyId = company('disk');
     expect(
       await runAdminCommand(
-        ['tokens', 'create', '--company', companyId, '--server-url', first.url, '--data-dir', dataDir, '--json'],
+        ['tokens', 'create', '--company', companyId, '--server-url', first.url, '--data-dir', dataDir(), '--json'],
         admin,
       ),
     ).toBe(0);
@@ -47,10 +42,13 @@ describe('server command', () => {
 
     // Restarted on the same data dir: same key, same data.
     const second = await serve();
-    expect(second.io.out).toContain(`in ${join(dataDir, 'admin.key')}`);
+    expect(second.io.out).toContain(`in ${join(dataDir(), 'admin.key')}`);
     const again = captureIo({});
     expect(
-      await runAdminCommand(['tokens', 'list', '--company', companyId, '--server-url', second.url, '--data-dir', dataDir, '--json'], again),
+      await runAdminCommand(
+        ['tokens', 'list', '--company', companyId, '--server-url', second.url, '--data-dir', dataDir(), '--json'],
+        again,
+      ),
     ).toBe(0);
     expect(JSON.parse(again.out).tokens).toEqual([expect.objectContaining({ tokenId: info.tokenId })]);
     expect(await second.stop()).toBe(0);
@@ -93,12 +91,12 @@ describe('server command', () => {
     const ttlOf = async (argv: string[], env: NodeJS.ProcessEnv) => {
       const io = captureIo(env);
       const stop = new AbortController();
-      const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...argv], io, stop.signal);
+      const exited = runServerCommand(['--port', '0', '--data-dir', dataDir(), ...argv], io, stop.signal);
       const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
       const admin = captureIo({});
       expect(
         await runAdminCommand(
-          ['tokens', 'create', '--company', company('ttl'), '--server-url', url, '--data-dir', dataDir, '--json'],
+          ['tokens', 'create', '--company', company('ttl'), '--server-url', url, '--data-dir', dataDir(), '--json'],
           admin,
         ),
       ).toBe(0);

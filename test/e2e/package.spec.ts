@@ -42,6 +42,15 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
   /** The installed CLI, with its own state folder: a spool left by a real runner on this machine must not change a run. */
   const npx = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     run('npx', ['--no-install', 'founderos-runner', ...args], app, { XDG_STATE_HOME: join(dir, 'state'), ...env }, 30_000);
+  /** What a module of the installed package exports at run time, as JSON on stdout. */
+  const exportsOf = (entry: string) =>
+    run(process.execPath, ['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import('${entry}'))))`], app);
+  /** Type-checks a consumer's file in the app, with NodeNext resolution: the types resolve through the `exports` map. */
+  const typecheck = (file: string, source: string) => {
+    writeFileSync(join(app, file), source);
+    const flags = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck'];
+    return run(process.execPath, [TSC, ...flags, file], app);
+  };
 
   beforeAll(async () => {
     expect(existsSync(RUNNER_BIN), 'build first (npm test does): dist/ is what gets packed').toBe(true);
@@ -89,11 +98,7 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
   });
 
   it('should expose @founderos/runner/operators at run time, with its types', async () => {
-    const imported = await run(
-      process.execPath,
-      ['--input-type=module', '-e', "console.log(JSON.stringify(Object.keys(await import('@founderos/runner/operators'))))"],
-      app,
-    );
+    const imported = await exportsOf('@founderos/runner/operators');
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout)).toEqual(
       expect.arrayContaining([
@@ -108,39 +113,31 @@ describe('the published package (slow: npm pack + npm install)', { timeout: 60_0
       ]),
     );
 
-    // The types resolve through the `exports` map, as a NodeNext consumer's compiler sees them.
-    writeFileSync(
-      join(app, 'check.ts'),
-      "import type { OperatorFunction } from 'rxjs';\nimport { batch, type BatchOptions } from '@founderos/runner/operators';\nconst options: BatchOptions = { windowMs: 50, max: 32 };\nexport const op: OperatorFunction<string, string[]> = batch<string>(options);\n",
-    );
-    const typed = await run(
-      process.execPath,
-      [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check.ts'],
-      app,
+    const typed = await typecheck(
+      'check.ts',
+      "import type { OperatorFunction } from 'rxjs';\n" +
+        "import { batch, type BatchOptions } from '@founderos/runner/operators';\n" +
+        'const options: BatchOptions = { windowMs: 50, max: 32 };\n' +
+        'export const op: OperatorFunction<string, string[]> = batch<string>(options);\n',
     );
     expect(typed.code, typed.stdout + typed.stderr).toBe(0);
     expect(existsSync(join(app, 'node_modules', '@founderos', 'runner', 'dist', 'operators', 'index.d.ts'))).toBe(true);
   });
 
   it('should expose the control plane as @founderos/runner/control-plane, and not from the package root', async () => {
-    const keys = (entry: string) =>
-      run(process.execPath, ['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import('${entry}'))))`], app);
-    const plane = await keys('@founderos/runner/control-plane');
+    const plane = await exportsOf('@founderos/runner/control-plane');
     expect(plane.code, plane.stderr).toBe(0);
     expect(JSON.parse(plane.stdout)).toEqual(expect.arrayContaining(['startControlPlane', 'AdminClient', 'openDb', 'migrate']));
-    const root = await keys('@founderos/runner');
+    const root = await exportsOf('@founderos/runner');
     expect(root.code, root.stderr).toBe(0);
     expect(JSON.parse(root.stdout)).toEqual(expect.arrayContaining(['runDaemon', 'batch']));
     expect(JSON.parse(root.stdout)).not.toContain('startControlPlane');
 
-    writeFileSync(
-      join(app, 'check-control-plane.ts'),
-      "import { startControlPlane, type ControlPlaneOptions } from '@founderos/runner/control-plane';\nconst options: ControlPlaneOptions = { longPollMs: 1_000 };\nexport const started = startControlPlane(options);\n",
-    );
-    const typed = await run(
-      process.execPath,
-      [TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'check-control-plane.ts'],
-      app,
+    const typed = await typecheck(
+      'check-control-plane.ts',
+      "import { startControlPlane, type ControlPlaneOptions } from '@founderos/runner/control-plane';\n" +
+        'const options: ControlPlaneOptions = { longPollMs: 1_000 };\n' +
+        'export const started = startControlPlane(options);\n',
     );
     expect(typed.code, typed.stdout + typed.stderr).toBe(0);
   });

@@ -1,37 +1,16 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STOPPED_MID_JOB } from '../../src/runner/recover.js';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-process.js';
+import { isAlive, until } from '../support/runner-process.js';
 
 /** Nothing lost, nothing stuck: the runner killed with SIGKILL, the server gone for a while, a Part-1-only server. */
 describe('durable delivery (end to end)', () => {
-  let server: TestControlPlane;
-  const runners: RunnerProcess[] = [];
-
-  beforeAll(async () => {
-    server = await startTestControlPlane();
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') for (const runner of runners) process.stderr.write(`runner output:\n${runner.stderr}\n`);
-    await Promise.all(runners.splice(0).map((runner) => runner.stop()));
-  });
-
-  const start = (env: NodeJS.ProcessEnv = {}, serverUrl = server.url) => {
-    const runner = new RunnerProcess(['start', `--server-url=${serverUrl}`], {
-      FOUNDEROS_RUNNER_TOKEN: server.token,
-      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-      ...env,
-    });
-    runners.push(runner);
-    return runner;
-  };
+  const e2e = serverAndRunners();
+  const start = (env: NodeJS.ProcessEnv = {}, serverUrl?: string) => e2e.start([], env, serverUrl);
   const spoolRecords = (dir: string, jobId: string) =>
     readFileSync(join(dir, `${jobId}.ndjson`), 'utf8')
       .split('\n')
@@ -53,10 +32,10 @@ describe('durable delivery (end to end)', () => {
   /** A streaming job whose runner gets SIGKILL once the server holds `eventsBeforeKill` of its events. */
   const killRunnerMidJob = async (lines: number, delayMs: number, eventsBeforeKill: number) => {
     const progressFile = join(mkdtempSync(join(tmpdir(), 'progress-')), 'printed');
-    const job = await server.enqueue({ mode: 'stream', lines, delayMs, progressFile });
+    const job = await e2e.server.enqueue({ mode: 'stream', lines, delayMs, progressFile });
     const first = start();
     await until(
-      async () => (await server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill,
+      async () => (await e2e.server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill,
       15_000,
       () => 'the job never streamed',
     );
@@ -71,9 +50,9 @@ describe('durable delivery (end to end)', () => {
     expect(existsSync(join(spoolDir, `${job.jobId}.ndjson`))).toBe(true);
 
     const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
-    const done = await server.waitForJob(job.jobId);
+    const done = await e2e.server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
-    const events = await server.events(job.jobId);
+    const events = await e2e.server.events(job.jobId);
     expectOnceInOrder(events);
     // Every line up to the last one the agent printed before the new runner stopped it: none lost.
     const lines = lineNumbers(events);
@@ -93,7 +72,7 @@ describe('durable delivery (end to end)', () => {
     let joinedStored: (() => void) | undefined;
     const stored = new Promise<void>((resolve) => (joinedStored = resolve));
     let restarted = false;
-    const proxy = await startRecordingProxy(server.url, ({ method, path, body }) => {
+    const proxy = await startRecordingProxy(e2e.server.url, ({ method, path, body }) => {
       if (restarted || method !== 'POST' || !path.endsWith('/events')) return undefined;
       const joined = (JSON.parse(body) as { events: unknown[] }).events.length > 32;
       if (!joined || !joinedStored) return { delayMs: 30 };
@@ -102,19 +81,19 @@ describe('durable delivery (end to end)', () => {
       return { dropAnswer: true };
     });
     try {
-      const job = await server.enqueue({ mode: 'stream', lines: 2000, delayMs: 1 });
+      const job = await e2e.server.enqueue({ mode: 'stream', lines: 2000, delayMs: 1 });
       const first = start({}, proxy.url);
       await stored;
       first.signal('SIGKILL');
       await first.exit;
-      const { eventCount } = await server.admin.getJob(job.jobId);
+      const { eventCount } = await e2e.server.admin.getJob(job.jobId);
 
       // The spool belongs to the server at the proxy's address: the restarted runner goes through it, unhindered.
       restarted = true;
       const beforeRestart = proxy.recorded.length;
       start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir }, proxy.url);
-      expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
-      const events = await server.events(job.jobId);
+      expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+      const events = await e2e.server.events(job.jobId);
       expectOnceInOrder(events);
       expect(events.length).toBeGreaterThan(eventCount);
       const lines = lineNumbers(events);
@@ -128,7 +107,7 @@ describe('durable delivery (end to end)', () => {
 
   it('should deliver what the agent printed while no runner was alive, up to its final result', async () => {
     const { job, spoolDir, printed } = await killRunnerMidJob(400, 3, 20);
-    const { eventCount: deliveredBeforeRestart } = await server.admin.getJob(job.jobId);
+    const { eventCount: deliveredBeforeRestart } = await e2e.server.admin.getJob(job.jobId);
     // The agent goes on without a runner, to its end: nothing it writes is lost on a closed pipe.
     await until(
       () => printed() === 400,
@@ -137,8 +116,8 @@ describe('durable delivery (end to end)', () => {
     );
 
     start({ FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir });
-    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
-    const events = await server.events(job.jobId);
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    const events = await e2e.server.events(job.jobId);
     expectOnceInOrder(events);
     // init, 400 lines, a tool use, its result and the final result
     expect(events).toHaveLength(404);
@@ -148,10 +127,10 @@ describe('durable delivery (end to end)', () => {
   });
 
   it('should stop the agent a killed runner left running, grandchildren included', async () => {
-    const job = await server.enqueue({ mode: 'hang' });
+    const job = await e2e.server.enqueue({ mode: 'hang' });
     const first = start();
-    await server.waitForJob(job.jobId, ['streaming']);
-    const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    await e2e.server.waitForJob(job.jobId, ['streaming']);
+    const { pid, grandchildPid } = (await e2e.server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
     expect(spoolRecords(first.spoolDir, job.jobId)).toContainEqual({ t: 'agent', pid });
     first.signal('SIGKILL');
     await first.exit;
@@ -163,13 +142,13 @@ describe('durable delivery (end to end)', () => {
       10_000,
       () => `orphans survived the restart:\n${second.stderr}`,
     );
-    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
   });
 
   it('should leave nothing behind of a job whose runner was killed with SIGKILL: its private instructions go with its spool', async () => {
-    const job = await server.enqueue({ mode: 'hang' }, { instructionsFileContent: 'The secret plan.' });
+    const job = await e2e.server.enqueue({ mode: 'hang' }, { instructionsFileContent: 'The secret plan.' });
     const first = start();
-    await server.waitForJob(job.jobId, ['streaming']);
+    await e2e.server.waitForJob(job.jobId, ['streaming']);
     first.signal('SIGKILL');
     await first.exit;
     // Where a restart looks: beside the spool, private.
@@ -178,7 +157,7 @@ describe('durable delivery (end to end)', () => {
     expect(statSync(instructions).mode & 0o777).toBe(0o600);
 
     const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
-    expect(await server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({ status: 'failed', errorMessage: STOPPED_MID_JOB });
     await until(
       () => readdirSync(first.spoolDir).length === 0,
       5_000,
@@ -188,19 +167,19 @@ describe('durable delivery (end to end)', () => {
 
   it('should keep the agent running while the server is unreachable and deliver everything in order once it is back', async () => {
     let serverDown = false;
-    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
       serverDown && !path.endsWith('/jobs/next') ? { respond: { status: 503, body: '{"error":"unavailable"}' } } : undefined,
     );
     try {
-      const job = await server.enqueue({ mode: 'stream', lines: 400, delayMs: 5 });
+      const job = await e2e.server.enqueue({ mode: 'stream', lines: 400, delayMs: 5 });
       start({}, proxy.url);
-      await server.waitForJob(job.jobId, ['streaming']);
+      await e2e.server.waitForJob(job.jobId, ['streaming']);
       serverDown = true;
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       serverDown = false;
-      const done = await server.waitForJob(job.jobId, undefined, 30_000);
+      const done = await e2e.server.waitForJob(job.jobId, undefined, 30_000);
       expect(done.status).toBe('completed');
-      const events = await server.events(job.jobId);
+      const events = await e2e.server.events(job.jobId);
       expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 404 }, (_, index) => index));
       expect(proxy.recorded.some((request) => request.status === 503)).toBe(true);
     } finally {
@@ -209,15 +188,15 @@ describe('durable delivery (end to end)', () => {
   });
 
   it('should work with a server that only speaks Part 1 (no heartbeat route), and stop asking for heartbeats', async () => {
-    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
       path.endsWith('/heartbeat') ? { respond: { status: 404, body: '{"error":"not_found"}' } } : undefined,
     );
     try {
-      const first = await server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
-      const second = await server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
+      const first = await e2e.server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
+      const second = await e2e.server.enqueue({ mode: 'stream', lines: 60, delayMs: 20 });
       start({}, proxy.url);
-      expect((await server.waitForJob(first.jobId)).status).toBe('completed');
-      expect((await server.waitForJob(second.jobId)).status).toBe('completed');
+      expect((await e2e.server.waitForJob(first.jobId)).status).toBe('completed');
+      expect((await e2e.server.waitForJob(second.jobId)).status).toBe('completed');
       expect(proxy.recorded.filter((request) => request.path.endsWith('/heartbeat'))).toHaveLength(1);
     } finally {
       await proxy.close();

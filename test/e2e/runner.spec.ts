@@ -1,46 +1,28 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { describe, expect, it } from 'vitest';
+import { startTestControlPlane } from '../support/control-plane.js';
+import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { FAKE_CLAUDE, RunnerProcess, freePort, isAlive, until } from '../support/runner-process.js';
+import { RunnerProcess, freePort, isAlive, until } from '../support/runner-process.js';
 
 /**
  * The built CLI as a child process, against the real reference control plane over HTTP, with a fake
  * `claude` script as the agent: what a user's machine does, in seconds.
  */
 describe('founderos-runner start (end to end)', () => {
-  let server: TestControlPlane;
-  let runner: RunnerProcess | undefined;
-
-  beforeAll(async () => {
-    server = await startTestControlPlane();
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && runner) process.stderr.write(`runner output:\n${runner.stderr}\n`);
-    await runner?.stop();
-    runner = undefined;
-  });
-
-  const start = (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, serverUrl = server.url) =>
-    (runner = new RunnerProcess(['start', `--server-url=${serverUrl}`, ...extraArgs], {
-      FOUNDEROS_RUNNER_TOKEN: server.token,
-      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-      ...env,
-    }));
+  const e2e = serverAndRunners();
+  const { start } = e2e;
 
   it('should deliver 10,000 lines once each, in order, in requests of at most 256 events, and report cost, session and version', async () => {
     // A server that takes 20 ms per batch: the lines printed meanwhile wait, and go as one request.
-    const proxy = await startRecordingProxy(server.url, ({ method, path }) =>
+    const proxy = await startRecordingProxy(e2e.server.url, ({ method, path }) =>
       method === 'POST' && path.endsWith('/events') ? { delayMs: 20 } : undefined,
     );
     try {
-      const job = await server.enqueue({ mode: 'stream', lines: 10_000 });
+      const job = await e2e.server.enqueue({ mode: 'stream', lines: 10_000 });
       start([], {}, proxy.url);
-      const done = await server.waitForJob(job.jobId, undefined, 60_000);
+      const done = await e2e.server.waitForJob(job.jobId, undefined, 60_000);
       expect(done).toMatchObject({
         status: 'completed',
         exitCode: 0,
@@ -49,7 +31,7 @@ describe('founderos-runner start (end to end)', () => {
         cliVersion: '9.9.9 (Fake Claude)',
       });
 
-      const events = await server.events(job.jobId);
+      const events = await e2e.server.events(job.jobId);
       // init + 10,000 lines + tool use + tool result + result
       expect(events).toHaveLength(10_004);
       expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
@@ -79,30 +61,30 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   it('should finish and report the running job on SIGTERM, then exit 0', async () => {
-    const job = await server.enqueue({ mode: 'stream', lines: 40, delayMs: 25 });
+    const job = await e2e.server.enqueue({ mode: 'stream', lines: 40, delayMs: 25 });
     start();
-    await server.waitForJob(job.jobId, ['streaming']);
-    runner!.signal('SIGTERM');
-    const { code } = await runner!.exit;
+    await e2e.server.waitForJob(job.jobId, ['streaming']);
+    e2e.runner!.signal('SIGTERM');
+    const { code } = await e2e.runner!.exit;
     expect(code).toBe(0);
-    const done = await server.admin.getJob(job.jobId);
+    const done = await e2e.server.admin.getJob(job.jobId);
     expect(done.status).toBe('completed');
     expect(done.eventCount).toBe(44);
-    expect(runner!.stderr).toContain('stopping: no new jobs');
+    expect(e2e.runner!.stderr).toContain('stopping: no new jobs');
   });
 
   it('should cancel the running job on a second signal, kill its process group, and exit', async () => {
-    const job = await server.enqueue({ mode: 'hang', ignoreTerm: true });
+    const job = await e2e.server.enqueue({ mode: 'hang', ignoreTerm: true });
     start();
-    await server.waitForJob(job.jobId, ['streaming']);
-    const [hanging] = await server.events(job.jobId);
+    await e2e.server.waitForJob(job.jobId, ['streaming']);
+    const [hanging] = await e2e.server.events(job.jobId);
     const { pid, grandchildPid } = hanging!.payload as { pid: number; grandchildPid: number };
-    runner!.signal('SIGINT');
-    await runner!.waitForLog(/stopping: no new jobs/);
-    runner!.signal('SIGINT');
-    const { code } = await runner!.exit;
+    e2e.runner!.signal('SIGINT');
+    await e2e.runner!.waitForLog(/stopping: no new jobs/);
+    e2e.runner!.signal('SIGINT');
+    const { code } = await e2e.runner!.exit;
     expect(code).toBe(0);
-    expect(await server.admin.getJob(job.jobId)).toMatchObject({
+    expect(await e2e.server.admin.getJob(job.jobId)).toMatchObject({
       status: 'cancelled',
       errorMessage: expect.stringContaining('told to stop now'),
     });
@@ -114,11 +96,11 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   it('should fail a job that runs past its timeout, and kill the agent and its grandchildren', async () => {
-    const job = await server.enqueue({ mode: 'hang', ignoreTerm: true }, { timeoutSec: 1 });
+    const job = await e2e.server.enqueue({ mode: 'hang', ignoreTerm: true }, { timeoutSec: 1 });
     start();
-    const done = await server.waitForJob(job.jobId);
+    const done = await e2e.server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^timed out after 1 s/) });
-    const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    const { pid, grandchildPid } = (await e2e.server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
     await until(
       () => !isAlive(pid) && !isAlive(grandchildPid),
       3_000,
@@ -127,27 +109,27 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   it('should report a non-zero exit as failed with the end of stderr', async () => {
-    const job = await server.enqueue({ mode: 'fail', code: 3 });
+    const job = await e2e.server.enqueue({ mode: 'fail', code: 3 });
     start();
-    const done = await server.waitForJob(job.jobId);
+    const done = await e2e.server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'failed', exitCode: 3, errorMessage: 'fatal: something broke\nsecond line of the error' });
-    expect((await server.events(job.jobId)).map((event) => event.kind)).toEqual(['stderr_line', 'stderr_line']);
+    expect((await e2e.server.events(job.jobId)).map((event) => event.kind)).toEqual(['stderr_line', 'stderr_line']);
   });
 
   it('should report an error result as failed even when claude says "success"', async () => {
-    const job = await server.enqueue({ mode: 'error-result' });
+    const job = await e2e.server.enqueue({ mode: 'error-result' });
     start();
-    expect(await server.waitForJob(job.jobId)).toMatchObject({
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
       status: 'failed',
       errorMessage: 'Failed to authenticate: OAuth session expired',
     });
   });
 
   it('should turn garbage and invalid UTF-8 into text lines, decoding characters split across chunks', async () => {
-    const job = await server.enqueue({ mode: 'garbage' });
+    const job = await e2e.server.enqueue({ mode: 'garbage' });
     start();
-    expect((await server.waitForJob(job.jobId)).status).toBe('completed');
-    const events = await server.events(job.jobId);
+    expect((await e2e.server.waitForJob(job.jobId)).status).toBe('completed');
+    const events = await e2e.server.events(job.jobId);
     expect(events.map((event) => [event.kind, event.payload])).toEqual([
       ['stdout_line', 'not json at all'],
       ['stdout_line', '{"broken json'],
@@ -158,10 +140,10 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   it('should cut a 3 MiB line to 1 MiB with a visible marker and keep going', async () => {
-    const job = await server.enqueue({ mode: 'huge-line', bytes: 3 * 1024 * 1024 });
+    const job = await e2e.server.enqueue({ mode: 'huge-line', bytes: 3 * 1024 * 1024 });
     start();
-    expect((await server.waitForJob(job.jobId)).status).toBe('completed');
-    const [huge, after] = await server.events(job.jobId);
+    expect((await e2e.server.waitForJob(job.jobId)).status).toBe('completed');
+    const [huge, after] = await e2e.server.events(job.jobId);
     const text = huge!.payload as string;
     expect(text.startsWith('A'.repeat(1024 * 1024))).toBe(true);
     expect(text.slice(1024 * 1024)).toMatch(/truncated 2097152 bytes/);
@@ -183,15 +165,15 @@ describe('founderos-runner start (end to end)', () => {
       'crlf\r\nlone\rcr\n',
       '{"type":"result","subtype":"success","is_error":false,"result":"done \\udc00","session_id":"hostile-session","total_cost_usd":0.5}\n',
     ];
-    const job = await server.enqueue({
+    const job = await e2e.server.enqueue({
       mode: 'print',
       chunks: stdout.map((chunk) => (typeof chunk === 'object' && 'times' in chunk ? chunk : base64(chunk))),
       stderr: [base64('err\0\n')],
     });
     start();
-    const done = await server.waitForJob(job.jobId);
+    const done = await e2e.server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'completed', errorMessage: null, resultSessionId: 'hostile-session', costMicros: 500_000 });
-    const events = await server.events(job.jobId);
+    const events = await e2e.server.events(job.jobId);
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
     const shown = events.map((event) => [event.kind, typeof event.payload === 'string' ? event.payload.slice(0, 40) : event.payload]);
     expect(shown).toEqual([
@@ -211,7 +193,9 @@ describe('founderos-runner start (end to end)', () => {
     ]);
     expect(events[2]!.payload).toBe(deep);
     expect(events[4]!.payload).toMatch(/^\x01+ …\[truncated \d+ bytes\]$/);
-    expect(runner!.stderr).toMatch(/agent output changed so that the server can store it: an event over the request size budget was cut/);
+    expect(e2e.runner!.stderr).toMatch(
+      /agent output changed so that the server can store it: an event over the request size budget was cut/,
+    );
   });
 
   it('should set aside a batch the server refuses, deliver the lines after it, and fail the job saying what was lost', async () => {
@@ -231,52 +215,52 @@ describe('founderos-runner start (end to end)', () => {
       expect(events.map((event) => event.seq)).toEqual([1, 2]);
       expect(events.map((event) => event.kind)).toEqual(['stdout_line', 'claude_result']);
       expect(events[0]!.payload).toBe('after');
-      await runner!.waitForLog(/the server refused an events batch; it is set aside so that later lines flow/);
+      await e2e.runner!.waitForLog(/the server refused an events batch; it is set aside so that later lines flow/);
     } finally {
-      await runner?.stop();
+      await e2e.runner?.stop();
       await small.close();
     }
   });
 
   it('should fail the job with a fix when the agent binary is missing, and keep serving', async () => {
-    const first = await server.enqueue({ mode: 'stream' });
+    const first = await e2e.server.enqueue({ mode: 'stream' });
     start(['--claude-bin=/nonexistent/bin/claude']);
-    expect(await server.waitForJob(first.jobId)).toMatchObject({
+    expect(await e2e.server.waitForJob(first.jobId)).toMatchObject({
       status: 'failed',
       exitCode: 127,
       errorMessage: expect.stringContaining('/nonexistent/bin/claude: command not found; install Claude Code'),
     });
-    const second = await server.enqueue({ mode: 'stream' });
-    expect((await server.waitForJob(second.jobId)).status).toBe('failed');
-    expect(runner!.child.exitCode).toBeNull();
+    const second = await e2e.server.enqueue({ mode: 'stream' });
+    expect((await e2e.server.waitForJob(second.jobId)).status).toBe('failed');
+    expect(e2e.runner!.child.exitCode).toBeNull();
   });
 
   it('should keep the token out of the agent environment and out of every log line', async () => {
-    const job = await server.enqueue({ mode: 'env' });
-    start(['--log-level=debug'], { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli', MY_COPY_OF_TOKEN: server.token });
-    expect((await server.waitForJob(job.jobId)).status).toBe('completed');
-    const env = ((await server.events(job.jobId))[0]!.payload as { env: Record<string, string> }).env;
+    const job = await e2e.server.enqueue({ mode: 'env' });
+    start(['--log-level=debug'], { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli', MY_COPY_OF_TOKEN: e2e.server.token });
+    expect((await e2e.server.waitForJob(job.jobId)).status).toBe('completed');
+    const env = ((await e2e.server.events(job.jobId))[0]!.payload as { env: Record<string, string> }).env;
     expect(env.FOUNDEROS_RUNNER_TOKEN).toBeUndefined();
     expect(env.MY_COPY_OF_TOKEN).toBeUndefined();
     expect(env.CLAUDECODE).toBeUndefined();
     expect(env.CLAUDE_CODE_ENTRYPOINT).toBeUndefined();
     expect(env.FOUNDEROS_JOB_ID).toBe(job.jobId);
-    expect(JSON.stringify(env)).not.toContain(server.token);
-    runner!.signal('SIGTERM');
-    await runner!.exit;
-    expect(runner!.stderr).toContain(server.token.slice(0, 8));
-    expect(runner!.stderr + runner!.stdout).not.toContain(server.token);
+    expect(JSON.stringify(env)).not.toContain(e2e.server.token);
+    e2e.runner!.signal('SIGTERM');
+    await e2e.runner!.exit;
+    expect(e2e.runner!.stderr).toContain(e2e.server.token.slice(0, 8));
+    expect(e2e.runner!.stderr + e2e.runner!.stdout).not.toContain(e2e.server.token);
   });
 
   it('should pass resume, model, max turns and add-dirs, and instructions in a private file removed afterwards', async () => {
-    const job = await server.enqueue(
+    const job = await e2e.server.enqueue(
       { mode: 'args' },
       { sessionId: 'prev-session', model: 'sonnet', maxTurns: 4, addDirs: ['/srv/a', '/srv/b'], instructionsFileContent: 'Be brief.' },
     );
     start();
-    const done = await server.waitForJob(job.jobId);
+    const done = await e2e.server.waitForJob(job.jobId);
     expect(done).toMatchObject({ status: 'completed', resultSessionId: 'prev-session' });
-    const [argsEvent, instructionsEvent] = await server.events(job.jobId);
+    const [argsEvent, instructionsEvent] = await e2e.server.events(job.jobId);
     const { argv } = argsEvent!.payload as { argv: string[] };
     expect(argv).toEqual([
       '--print',
@@ -300,33 +284,33 @@ describe('founderos-runner start (end to end)', () => {
     expect(instructions.message.content[0]!.text).toBe('Be brief.');
     expect(instructions.mode).toBe('600');
     // Beside the job's spool while the agent runs, so that a restart after kill -9 finds and removes it.
-    expect(dirname(instructions.instructionsPath)).toBe(runner!.spoolDir);
+    expect(dirname(instructions.instructionsPath)).toBe(e2e.runner!.spoolDir);
     expect(existsSync(instructions.instructionsPath)).toBe(false);
   });
 
   it('should fail a job whose field would reach the agent as a flag, naming the field, and start no agent', async () => {
-    const job = await server.enqueue({ mode: 'args' }, { sessionId: '--dangerously-skip-permissions' });
+    const job = await e2e.server.enqueue({ mode: 'args' }, { sessionId: '--dangerously-skip-permissions' });
     start();
-    expect(await server.waitForJob(job.jobId)).toMatchObject({
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
       status: 'failed',
       errorMessage: expect.stringMatching(
         /^the job cannot start: sessionId "--dangerously-skip-permissions" starts with "-" and would be read as a flag/,
       ),
     });
-    expect(await server.events(job.jobId)).toEqual([]);
+    expect(await e2e.server.events(job.jobId)).toEqual([]);
   });
 
   it('should fail a job whose adapter type this runner does not know', async () => {
-    const job = await server.enqueue({ mode: 'stream' }, { adapterType: 'quantum_agent' });
+    const job = await e2e.server.enqueue({ mode: 'stream' }, { adapterType: 'quantum_agent' });
     start();
-    expect(await server.waitForJob(job.jobId)).toMatchObject({
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
       status: 'failed',
       errorMessage: expect.stringContaining('adapter type "quantum_agent" is not supported'),
     });
   });
 
   it('should fail a job whose claimed payload is malformed, naming the bad fields', async () => {
-    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
       path.endsWith('/claim')
         ? {
             rewrite: (status, body) => ({
@@ -337,9 +321,9 @@ describe('founderos-runner start (end to end)', () => {
         : undefined,
     );
     try {
-      const job = await server.enqueue({ mode: 'stream' });
+      const job = await e2e.server.enqueue({ mode: 'stream' });
       start([], {}, proxy.url);
-      const done = await server.waitForJob(job.jobId);
+      const done = await e2e.server.waitForJob(job.jobId);
       expect(done.status).toBe('failed');
       expect(done.errorMessage).toContain('prompt must be a string (got 42)');
       expect(done.errorMessage).toContain('runtimeConfig.maxTurns must be a positive integer (got -1)');
@@ -350,14 +334,14 @@ describe('founderos-runner start (end to end)', () => {
 
   it('should retry event batches through server errors without losing or duplicating a line', async () => {
     let failures = 0;
-    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
       path.endsWith('/events') && failures++ % 2 === 0 ? { respond: { status: 503, body: '{"error":"internal_error"}' } } : undefined,
     );
     try {
-      const job = await server.enqueue({ mode: 'stream', lines: 300 });
+      const job = await e2e.server.enqueue({ mode: 'stream', lines: 300 });
       start([], {}, proxy.url);
-      expect((await server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
-      const events = await server.events(job.jobId);
+      expect((await e2e.server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
+      const events = await e2e.server.events(job.jobId);
       expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 304 }, (_, index) => index));
       expect(proxy.recorded.filter((request) => request.status === 503).length).toBeGreaterThan(0);
     } finally {
@@ -366,28 +350,28 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   it('should stop the agent and report it cancelled when the job is cancelled on the server', async () => {
-    const job = await server.enqueue({ mode: 'hang' });
+    const job = await e2e.server.enqueue({ mode: 'hang' });
     start();
-    await server.waitForJob(job.jobId, ['streaming']);
-    await server.admin.cancelJob(job.jobId);
-    await runner!.waitForLog(/job cancelled/);
-    const { pid, grandchildPid } = (await server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    await e2e.server.waitForJob(job.jobId, ['streaming']);
+    await e2e.server.admin.cancelJob(job.jobId);
+    await e2e.runner!.waitForLog(/job cancelled/);
+    const { pid, grandchildPid } = (await e2e.server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
     await until(
       () => !isAlive(pid) && !isAlive(grandchildPid),
       3_000,
       () => 'agent survived the cancel',
     );
-    expect((await server.admin.getJob(job.jobId)).status).toBe('cancelled');
+    expect((await e2e.server.admin.getJob(job.jobId)).status).toBe('cancelled');
   });
 
   it('should exit 3 naming the token preview when the server rejects the token', async () => {
-    const { token, info } = await server.admin.createToken({ companyId: 'acme', name: 'soon revoked' });
-    await server.admin.revokeToken(info.tokenId);
+    const { token, info } = await e2e.server.admin.createToken({ companyId: 'acme', name: 'soon revoked' });
+    await e2e.server.admin.revokeToken(info.tokenId);
     start([], { FOUNDEROS_RUNNER_TOKEN: token });
-    const { code } = await runner!.exit;
+    const { code } = await e2e.runner!.exit;
     expect(code).toBe(3);
-    expect(runner!.stderr).toContain(`token ${token.slice(0, 8)}… was rejected`);
-    expect(runner!.stderr).not.toContain(token);
+    expect(e2e.runner!.stderr).toContain(`token ${token.slice(0, 8)}… was rejected`);
+    expect(e2e.runner!.stderr).not.toContain(token);
   });
 });
 
@@ -415,29 +399,15 @@ describe('founderos-runner command line', () => {
 });
 
 describe('founderos-runner start: concurrency, --once and metrics (end to end)', () => {
-  let server: TestControlPlane;
-  let runner: RunnerProcess | undefined;
-  beforeAll(async () => {
-    server = await startTestControlPlane();
-  });
-  afterAll(async () => {
-    await runner?.stop();
-    await server.close();
-  });
+  const e2e = serverAndRunners();
 
   it('should run four jobs at once with --concurrency 4, each delivered completely and separately', async () => {
-    const jobs = await Promise.all([0, 1, 2, 3].map(() => server.enqueue({ mode: 'stream', lines: 100, delayMs: 10 })));
+    const jobs = await Promise.all([0, 1, 2, 3].map(() => e2e.server.enqueue({ mode: 'stream', lines: 100, delayMs: 10 })));
     const metricsUrl = `http://127.0.0.1:${await freePort()}`;
-    runner = new RunnerProcess(
-      ['start', `--server-url=${server.url}`, '--concurrency', '4', `--metrics-port=${new URL(metricsUrl).port}`],
-      {
-        FOUNDEROS_RUNNER_TOKEN: server.token,
-        FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-      },
-    );
+    e2e.start(['--concurrency', '4', `--metrics-port=${new URL(metricsUrl).port}`]);
     // all four are streaming at the same moment
     await until(
-      async () => (await Promise.all(jobs.map((job) => server.admin.getJob(job.jobId)))).every((job) => job.status === 'streaming'),
+      async () => (await Promise.all(jobs.map((job) => e2e.server.admin.getJob(job.jobId)))).every((job) => job.status === 'streaming'),
       10_000,
       () => 'the four jobs never ran together',
     );
@@ -445,8 +415,8 @@ describe('founderos-runner start: concurrency, --once and metrics (end to end)',
     expect(metrics).toContain('founderos_runner_running_jobs 4');
     expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
     for (const job of jobs) {
-      expect((await server.waitForJob(job.jobId)).status).toBe('completed');
-      const events = await server.events(job.jobId);
+      expect((await e2e.server.waitForJob(job.jobId)).status).toBe('completed');
+      const events = await e2e.server.events(job.jobId);
       expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 104 }, (_, index) => index));
       expect(new Set(events.map((event) => event.eventId)).size).toBe(104);
     }
@@ -454,19 +424,15 @@ describe('founderos-runner start: concurrency, --once and metrics (end to end)',
   });
 
   it('should exit 0 after one job with --once, leaving the next job queued', async () => {
-    await runner?.stop();
-    const first = await server.enqueue({ mode: 'stream', lines: 5 });
-    const second = await server.enqueue({ mode: 'stream', lines: 5 });
-    runner = new RunnerProcess(['start', `--server-url=${server.url}`, '--once'], {
-      FOUNDEROS_RUNNER_TOKEN: server.token,
-      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-    });
+    const first = await e2e.server.enqueue({ mode: 'stream', lines: 5 });
+    const second = await e2e.server.enqueue({ mode: 'stream', lines: 5 });
+    const runner = e2e.start(['--once']);
     expect((await runner.exit).code).toBe(0);
     // The server may offer either (it spreads offers across pollers): exactly one ran, the other waits.
-    const statuses = await Promise.all([first, second].map(async (job) => (await server.admin.getJob(job.jobId)).status));
+    const statuses = await Promise.all([first, second].map(async (job) => (await e2e.server.admin.getJob(job.jobId)).status));
     expect(statuses.sort()).toEqual(['completed', 'queued']);
     for (const job of [first, second])
-      if ((await server.admin.getJob(job.jobId)).status === 'queued') await server.admin.cancelJob(job.jobId);
+      if ((await e2e.server.admin.getJob(job.jobId)).status === 'queued') await e2e.server.admin.cancelJob(job.jobId);
   });
 });
 

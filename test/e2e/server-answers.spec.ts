@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { describe, expect, it } from 'vitest';
+import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { FAKE_CLAUDE, RunnerProcess } from '../support/runner-process.js';
 
 const DESCRIPTOR = { agentId: 'a', agentName: 'Fake', createdAt: '2026-01-01T00:00:00Z' };
 
@@ -30,35 +29,19 @@ const GARBAGE: { status: number; body: string; headers?: Record<string, string> 
 
 /** The built CLI against a server that answers garbage: it stays up, says why with the requestId, and serves. */
 describe('founderos-runner start against answers it cannot use (end to end)', () => {
-  let server: TestControlPlane;
-  let runner: RunnerProcess | undefined;
-
-  beforeAll(async () => {
-    server = await startTestControlPlane();
-  });
-  afterAll(async () => {
-    await server.close();
-  });
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && runner) process.stderr.write(`runner output:\n${runner.stderr}\n`);
-    await runner?.stop();
-    runner = undefined;
-  });
+  const e2e = serverAndRunners();
 
   it('should skip every malformed long-poll answer, logging its requestId, then run the job that comes after', async () => {
     let polls = 0;
-    const proxy = await startRecordingProxy(server.url, ({ method, path }) => {
+    const proxy = await startRecordingProxy(e2e.server.url, ({ method, path }) => {
       if (method !== 'GET' || !path.endsWith('/jobs/next') || polls >= GARBAGE.length) return undefined;
       const answer = GARBAGE[polls]!;
       return { respond: { ...answer, headers: { ...answer.headers, 'x-request-id': `req-garbage-${polls++}` } } };
     });
     try {
-      const job = await server.enqueue({ mode: 'stream', lines: 5 });
-      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], {
-        FOUNDEROS_RUNNER_TOKEN: server.token,
-        FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-      });
-      const done = await server.waitForJob(job.jobId, undefined, 30_000);
+      const job = await e2e.server.enqueue({ mode: 'stream', lines: 5 });
+      const runner = e2e.start([], {}, proxy.url);
+      const done = await e2e.server.waitForJob(job.jobId, undefined, 30_000);
       expect(done).toMatchObject({ status: 'completed', eventCount: 9 });
       expect(runner.child.exitCode).toBeNull();
       for (let index = 0; index < GARBAGE.length; index++) expect(runner.stderr).toContain(`requestId req-garbage-${index}`);
@@ -84,17 +67,14 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     const collect = `http://127.0.0.1:${(other.address() as AddressInfo).port}/collect`;
     let redirected = 0;
-    const proxy = await startRecordingProxy(server.url, ({ path }) =>
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
       path.endsWith('/events') && redirected++ < 2 ? { respond: { status: 307, headers: { location: collect } } } : undefined,
     );
     try {
-      const job = await server.enqueue({ mode: 'stream', lines: 5 });
-      runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], {
-        FOUNDEROS_RUNNER_TOKEN: server.token,
-        FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
-      });
-      expect(await server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed', eventCount: 9 });
-      expect((await server.events(job.jobId)).map((event) => event.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      const job = await e2e.server.enqueue({ mode: 'stream', lines: 5 });
+      const runner = e2e.start([], {}, proxy.url);
+      expect(await e2e.server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed', eventCount: 9 });
+      expect((await e2e.server.events(job.jobId)).map((event) => event.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
       expect(elsewhere).toEqual([]);
       expect(runner.stderr).toContain(`a redirect to \\"${collect}\\"`);
       expect(runner.stderr).toContain('which the runner does not follow');
@@ -107,7 +87,7 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
 
   it('should set aside leftover spools that recovery cannot settle, then serve, with the token read from a private file', async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'founderos-spool-'));
-    const header = (jobId: string) => JSON.stringify({ t: 'job', jobId, serverUrl: server.url, runnerPid: 999_999_999 });
+    const header = (jobId: string) => JSON.stringify({ t: 'job', jobId, serverUrl: e2e.server.url, runnerPid: 999_999_999 });
     // The agent's output cannot be read (a directory where the file should be): settling it throws.
     const unreadable = randomUUID();
     writeFileSync(join(spoolDir, `${unreadable}.ndjson`), `${header(unreadable)}\n`);
@@ -115,15 +95,16 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     // A damaged header whose job id cannot even be put in a URL.
     writeFileSync(join(spoolDir, 'damaged.ndjson'), `${header('j\ud800')}\n{"events":[]}\n`);
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'founderos-token-')), 'token');
-    writeFileSync(tokenFile, `${server.token}\n`, { mode: 0o600 });
+    writeFileSync(tokenFile, `${e2e.server.token}\n`, { mode: 0o600 });
 
-    const job = await server.enqueue({ mode: 'stream', lines: 5 });
-    runner = new RunnerProcess(['start', `--server-url=${server.url}`], {
+    const job = await e2e.server.enqueue({ mode: 'stream', lines: 5 });
+    // The token from the file alone: no FOUNDEROS_RUNNER_TOKEN (spawn leaves out a variable that is undefined).
+    const runner = e2e.start([], {
+      FOUNDEROS_RUNNER_TOKEN: undefined,
       FOUNDEROS_RUNNER_TOKEN_FILE: tokenFile,
-      FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
       FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir,
     });
-    expect((await server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
+    expect((await e2e.server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
     expect(runner.child.exitCode).toBeNull();
     expect(runner.stderr).toContain('its spool was set aside and the runner goes on');
     // The job id is random, so it may sort before or after "damaged": compare as a set.
@@ -136,6 +117,6 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
         expect.stringMatching(/^damaged\.ndjson\.\d+$/),
       ]),
     );
-    expect(runner.stderr).not.toContain(server.token);
+    expect(runner.stderr).not.toContain(e2e.server.token);
   });
 });

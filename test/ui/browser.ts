@@ -3,20 +3,11 @@
 /**
  * A real headless Chromium for the dashboard's tests: the system's (Debian's chromium-headless-shell or chromium),
  * driven by playwright-core, which cannot download a browser of its own here. Without one the browser tests skip
- * locally and fail in CI, where .ci/run installs it.
+ * locally and fail in CI, where .ci/run installs it. Where it is looked for, and its flags: scripts/chromium.mjs,
+ * which `npm run screenshots` uses too.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-
-const CANDIDATES = [
-  '/usr/bin/chromium-headless-shell',
-  '/usr/lib/chromium/headless_shell',
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-];
-
-/** The browser to drive: FOUNDEROS_TEST_CHROMIUM, else the first of Debian's that is installed. */
-export const CHROMIUM = process.env.FOUNDEROS_TEST_CHROMIUM ?? CANDIDATES.find((path) => existsSync(path));
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/chromium.mjs';
 
 export const NO_BROWSER_MESSAGE =
   'No Chromium found for the dashboard browser tests: install Debian\'s "chromium-headless-shell" (or "chromium") package, ' +
@@ -26,30 +17,15 @@ export const NO_BROWSER_MESSAGE =
  * Whether to run the browser tests. Locally a missing browser skips them with a message; in CI it is a failure.
  */
 export function browserAvailable(): boolean {
-  if (CHROMIUM !== undefined) return true;
+  if (CHROMIUM_PATH !== undefined) return true;
   if (process.env.CI === 'true') throw new Error(NO_BROWSER_MESSAGE);
   process.stderr.write(`skipping the dashboard browser tests: ${NO_BROWSER_MESSAGE}\n`);
   return false;
 }
 
-/**
- * Without the background-networking flags Chromium calls out to outside hosts, which fail noisily here; the
- * profile is a fresh temporary one (playwright's default).
- */
+/** A fresh headless Chromium with a temporary profile (playwright's default). */
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM!,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM_PATH!, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** Everything a test checks about a page besides its content: CSP violations and page errors. */

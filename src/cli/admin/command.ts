@@ -17,8 +17,15 @@ const HELP_COMMAND = 'founderos-runner admin';
 /** How long one `jobs events --follow` request waits for news before asking again. */
 const FOLLOW_WAIT_MS = 25_000;
 
-const value = (flag: string, placeholder: string, usage: string): FlagDeclaration => ({ flag, kind: 'value', placeholder, usage });
-const toggle = (flag: string, usage: string): FlagDeclaration => ({ flag, kind: 'boolean', usage });
+/** A flag of an admin command: the declaration that parses it, writes its `--help` line and its place in the usage line. */
+interface CommandFlag extends FlagDeclaration {
+  /** Must be given; the example is what the message suggests when it is not (`--company is required, e.g. --company=acme.`). */
+  requiredExample?: string;
+}
+
+const value = (flag: string, placeholder: string, usage: string): CommandFlag => ({ flag, kind: 'value', placeholder, usage });
+const toggle = (flag: string, usage: string): CommandFlag => ({ flag, kind: 'boolean', usage });
+const required = (declaration: CommandFlag, example: string): CommandFlag => ({ ...declaration, requiredExample: example });
 
 function globalFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
   return [
@@ -37,18 +44,20 @@ const TTL = value('ttl', '90d|12h|…', "how long the new token works (default t
 interface CommandContext {
   api: AdminApi;
   serverUrl: string;
+  /** Checked against the command's declarations before it runs: its required flags are there. */
   flags: ParsedFlags;
   args: string[];
   json: boolean;
   out: (text: string) => void;
 }
 
-interface Command {
+export interface AdminCommand {
   /** Positional argument names, e.g. ['<jobId>']. */
   args: string[];
-  flags: readonly FlagDeclaration[];
-  /** What follows the command words in the usage line. */
-  usage: string;
+  /** In the order the usage line shows them. */
+  flags: readonly CommandFlag[];
+  /** Flags of which exactly one must be given (the usage line shows them as `(--a <x> | --b <y>)`). */
+  exactlyOneOf?: readonly string[];
   about: string;
   run(ctx: CommandContext): Promise<void>;
 }
@@ -57,6 +66,19 @@ const print = (ctx: CommandContext, json: unknown, text: string) => ctx.out(ctx.
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 24 * 3600 };
 
+/** The flags a command was given that break its declared rules: a required flag missing, not exactly one of a group. */
+function missingFlags(flags: ParsedFlags, command: AdminCommand): string[] {
+  const problems = command.flags
+    .filter((d) => d.requiredExample !== undefined && flags.str(d.flag) === undefined)
+    .map((d) => `--${d.flag} is required, e.g. --${d.flag}=${d.requiredExample}.`);
+  const group = command.exactlyOneOf ?? [];
+  if (group.length > 0 && group.filter((flag) => flags.str(flag) !== undefined).length !== 1) {
+    const choices = command.flags.filter((d) => group.includes(d.flag)).map(flagWords);
+    problems.push(`give exactly one of ${choices.join(' or ')}.`);
+  }
+  return problems;
+}
+
 /** A duration flag like 90d, 12h, 30m or 45s, in seconds; undefined when absent. */
 function durationFlag(flags: ParsedFlags, name: string, example: string): number | undefined {
   const raw = flags.str(name);
@@ -64,11 +86,6 @@ function durationFlag(flags: ParsedFlags, name: string, example: string): number
   const match = /^(\d{1,9})([smhd])$/.exec(raw);
   if (!match) throw new ConfigError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
   return Number(match[1]) * DURATION_UNITS[match[2]!]!;
-}
-function required(flags: ParsedFlags, name: string, example: string): string {
-  const value = flags.str(name);
-  if (value === undefined) throw new ConfigError(`--${name} is required, e.g. --${name}=${example}.`);
-  return value;
 }
 
 async function readFlagFile(flags: ParsedFlags, name: string): Promise<string | undefined> {
@@ -81,16 +98,15 @@ async function readFlagFile(flags: ParsedFlags, name: string): Promise<string | 
   }
 }
 
-const COMMANDS: Record<string, Command> = {
+export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
   'tokens create': {
     args: [],
-    flags: [COMPANY, value('name', 'LABEL', 'a name to tell the token apart'), TTL],
-    usage: '--company <id> [--name <label>] [--ttl <90d|12h|…>]',
+    flags: [required(COMPANY, 'acme'), value('name', 'LABEL', 'a name to tell the token apart'), TTL],
     about:
       "Create a runner token for a company (it expires after --ttl, default the server's: 90 days). Printed once; only its hash is kept.",
     async run(ctx) {
       const created = await ctx.api.createToken({
-        companyId: required(ctx.flags, 'company', 'acme'),
+        companyId: ctx.flags.str('company')!,
         name: ctx.flags.str('name'),
         ttlSec: durationFlag(ctx.flags, 'ttl', '90d'),
       });
@@ -100,9 +116,9 @@ const COMMANDS: Record<string, Command> = {
   'tokens rotate': {
     args: ['<tokenId>'],
     flags: [TTL, value('grace', '1h|…', 'how long the old token keeps working (default: revoked now)')],
-    usage: '<tokenId> [--ttl <90d|…>] [--grace <1h|…>]',
     about:
-      'Replace a token with a new one for the same company and name. The old one is revoked now, or with --grace keeps working that much longer (--grace 0s: expires now).',
+      'Replace a token with a new one for the same company and name. The old one is revoked now, ' +
+      'or with --grace keeps working that much longer (--grace 0s: expires now).',
     async run(ctx) {
       const rotated = await ctx.api.rotateToken({
         tokenId: ctx.args[0]!,
@@ -121,7 +137,6 @@ const COMMANDS: Record<string, Command> = {
   'tokens list': {
     args: [],
     flags: [COMPANY, toggle('all', 'include revoked tokens')],
-    usage: '[--company <id>] [--all]',
     about: 'List tokens (--all includes revoked ones).',
     async run(ctx) {
       const tokens = await ctx.api.listTokens({ companyId: ctx.flags.str('company'), includeRevoked: ctx.flags.bool('all') });
@@ -131,7 +146,6 @@ const COMMANDS: Record<string, Command> = {
   'tokens revoke': {
     args: ['<tokenId>'],
     flags: [],
-    usage: '<tokenId>',
     about: 'Revoke a token: its runner gets 401 on its next request.',
     async run(ctx) {
       const token = await ctx.api.revokeToken(ctx.args[0]!);
@@ -141,11 +155,11 @@ const COMMANDS: Record<string, Command> = {
   'jobs enqueue': {
     args: [],
     flags: [
-      COMPANY,
-      value('agent-name', 'NAME', "the agent's name"),
-      value('agent-id', 'ID', "the agent's id (default: derived from its name)"),
+      required(COMPANY, 'acme'),
+      required(value('agent-name', 'NAME', "the agent's name"), 'Sarah'),
       value('prompt', 'TEXT', 'the prompt'),
       value('prompt-file', 'PATH', 'read the prompt from a file'),
+      value('agent-id', 'ID', "the agent's id (default: derived from its name)"),
       value('adapter-type', 'TYPE', 'the agent CLI (default claude_local)'),
       value('model', 'M', 'the model'),
       value('max-turns', 'N', 'the most turns the agent takes'),
@@ -154,19 +168,13 @@ const COMMANDS: Record<string, Command> = {
       { flag: 'add-dir', kind: 'list', placeholder: 'DIR', usage: 'a directory the agent may use besides its own (repeatable)' },
       value('instructions-file', 'PATH', "a file of instructions for the agent's system prompt"),
     ],
-    usage:
-      '--company <id> --agent-name <name> (--prompt <text> | --prompt-file <path>) [--agent-id <id>]\n' +
-      '      [--adapter-type <type>] [--model <m>] [--max-turns <n>] [--timeout-sec <n>] [--session-id <id>]\n' +
-      '      [--add-dir <dir>]... [--instructions-file <path>]',
+    exactlyOneOf: ['prompt', 'prompt-file'],
     about: "Queue a job for the company's runners.",
     async run(ctx) {
       const { flags } = ctx;
-      if ((flags.str('prompt') === undefined) === (flags.str('prompt-file') === undefined)) {
-        throw new ConfigError('give the prompt with exactly one of --prompt <text> or --prompt-file <path>.');
-      }
       const input: EnqueueJobInput = {
-        companyId: required(flags, 'company', 'acme'),
-        agentName: required(flags, 'agent-name', 'Sarah'),
+        companyId: flags.str('company')!,
+        agentName: flags.str('agent-name')!,
         prompt: flags.str('prompt') ?? (await readFlagFile(flags, 'prompt-file'))!,
         agentId: flags.str('agent-id'),
         adapterType: flags.str('adapter-type'),
@@ -184,7 +192,6 @@ const COMMANDS: Record<string, Command> = {
   'jobs list': {
     args: [],
     flags: [value('status', 'STATUS', 'only jobs in this status'), COMPANY, value('limit', 'N', 'at most this many jobs')],
-    usage: '[--status <status>] [--company <id>] [--limit <n>]',
     about: 'List jobs, newest first.',
     async run(ctx) {
       const jobs = await ctx.api.listJobs({
@@ -198,7 +205,6 @@ const COMMANDS: Record<string, Command> = {
   'jobs show': {
     args: ['<jobId>'],
     flags: [],
-    usage: '<jobId>',
     about: 'Show a job, its result and its event count.',
     async run(ctx) {
       const job = await ctx.api.getJob(ctx.args[0]!);
@@ -208,7 +214,6 @@ const COMMANDS: Record<string, Command> = {
   'jobs cancel': {
     args: ['<jobId>'],
     flags: [],
-    usage: '<jobId>',
     about: 'Cancel a job; its runner stops at its next heartbeat or event batch.',
     async run(ctx) {
       const job = await ctx.api.cancelJob(ctx.args[0]!);
@@ -218,7 +223,6 @@ const COMMANDS: Record<string, Command> = {
   'jobs events': {
     args: ['<jobId>'],
     flags: [toggle('follow', 'keep printing new events until the job ends'), value('after', 'CURSOR', 'only events after this cursor')],
-    usage: '<jobId> [--follow] [--after <cursor>]',
     about: "Print a job's events; --follow waits for more until the job ends. --json: one JSON event per line.",
     async run(ctx) {
       const jobId = ctx.args[0]!;
@@ -245,8 +249,46 @@ function newTokenText(ctx: CommandContext, token: string, info: TokenInfo): stri
   );
 }
 
-function usage(env: NodeJS.ProcessEnv): string {
-  const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${name} ${cmd.usage}\n      ${cmd.about}`);
+/** How one flag stands in a usage line: `--company <id>`, `--all`. */
+function flagWords(declaration: FlagDeclaration): string {
+  return declaration.kind === 'boolean' ? `--${declaration.flag}` : `--${declaration.flag} <${declaration.placeholder!.toLowerCase()}>`;
+}
+
+/** A usage line breaks before it grows longer than this; it goes on indented so. */
+const USAGE_WIDTH = 110;
+const CONTINUATION = '      ';
+
+/**
+ * What follows the command words in its usage line, written from its declarations: the arguments, the required
+ * flags bare, the exactly-one group in parentheses, the others in brackets (`...` when repeatable); wrapped.
+ */
+function commandSummary(name: string, command: AdminCommand): string {
+  const words = [...command.args];
+  const group = command.exactlyOneOf ?? [];
+  for (const declaration of command.flags) {
+    if (group.includes(declaration.flag)) {
+      if (declaration.flag !== group[0]) continue;
+      const choices = command.flags.filter((d) => group.includes(d.flag)).map(flagWords);
+      words.push(`(${choices.join(' | ')})`);
+    } else if (declaration.requiredExample !== undefined) words.push(flagWords(declaration));
+    else words.push(`[${flagWords(declaration)}]${declaration.kind === 'list' ? '...' : ''}`);
+  }
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    const indent = lines.length === 0 ? `  ${name} ` : CONTINUATION;
+    if (line !== '' && `${indent}${line} ${word}`.length > USAGE_WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${CONTINUATION}`);
+}
+
+/** `founderos-runner admin --help`: every command with its usage line, then the flags every command takes. */
+export function adminHelp(env: NodeJS.ProcessEnv): string {
+  const lines = Object.entries(ADMIN_COMMANDS).map(([name, cmd]) => `  ${name} ${commandSummary(name, cmd)}\n      ${cmd.about}`);
   return [
     `Usage: ${HELP_COMMAND} <command> [flags]`,
     '',
@@ -259,9 +301,14 @@ function usage(env: NodeJS.ProcessEnv): string {
   ].join('\n');
 }
 
-function commandUsage(name: string, command: Command, env: NodeJS.ProcessEnv): string {
+/** `founderos-runner admin <command> --help`: its usage line, what it does, its flags, then those of every command. */
+export function adminCommandHelp(name: string, env: NodeJS.ProcessEnv): string {
+  const command = ADMIN_COMMANDS[name]!;
   const own = command.flags.length > 0 ? `${formatFlags(command.flags)}\n\n` : '';
-  return `Usage: ${HELP_COMMAND} ${name} ${command.usage}\n\n${command.about}\n\n${own}Flags for every command:\n${formatFlags(globalFlags(env))}\n`;
+  return (
+    `Usage: ${HELP_COMMAND} ${name} ${commandSummary(name, command)}\n\n${command.about}\n\n` +
+    `${own}Flags for every command:\n${formatFlags(globalFlags(env))}\n`
+  );
 }
 
 async function resolveConnection(flags: ParsedFlags, env: NodeJS.ProcessEnv): Promise<{ serverUrl: string; adminKey: string }> {
@@ -295,19 +342,19 @@ async function admin(argv: string[], io: CliIo): Promise<number> {
   const global = globalFlags(io.env);
   // First pass with every command's flags declared (all repeatable), only to find the command words wherever
   // the flags are; the second pass below checks the flags against that one command.
-  const loose = parseFlags(argv, [...global, ...Object.values(COMMANDS).flatMap((c) => c.flags)], HELP_COMMAND, true);
+  const loose = parseFlags(argv, [...global, ...Object.values(ADMIN_COMMANDS).flatMap((c) => c.flags)], HELP_COMMAND, true);
   const json = loose.bool('json');
   const name = loose.positionals.slice(0, 2).join(' ');
-  const command = COMMANDS[name];
+  const command = ADMIN_COMMANDS[name];
   if (!command) {
     if (loose.bool('help') || loose.positionals.length === 0) {
-      (loose.bool('help') ? io.stdout : io.stderr)(usage(io.env));
+      (loose.bool('help') ? io.stdout : io.stderr)(adminHelp(io.env));
       return loose.bool('help') ? EXIT.ok : EXIT.config;
     }
-    throw new ConfigError(`unknown command "${loose.positionals.join(' ')}". Commands: ${Object.keys(COMMANDS).join(', ')}.`);
+    throw new ConfigError(`unknown command "${loose.positionals.join(' ')}". Commands: ${Object.keys(ADMIN_COMMANDS).join(', ')}.`);
   }
   if (loose.bool('help')) {
-    io.stdout(commandUsage(name, command, io.env));
+    io.stdout(adminCommandHelp(name, io.env));
     return EXIT.ok;
   }
   const flags = parseFlags(argv, [...global, ...command.flags], `${HELP_COMMAND} ${name}`);
@@ -316,6 +363,8 @@ async function admin(argv: string[], io: CliIo): Promise<number> {
     const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
     throw new ConfigError(`"${name}" takes ${expected}; got ${args.length === 0 ? 'none' : args.map((a) => `"${a}"`).join(' ')}.`);
   }
+  const missing = missingFlags(flags, command);
+  if (missing.length > 0) throw new ConfigError(missing);
   const { serverUrl, adminKey } = await resolveConnection(flags, io.env);
   const api = new AdminClient({ serverUrl, adminKey });
   try {

@@ -123,7 +123,8 @@ function choosePlatform(requested: string | undefined, current: string): Service
   if ((PLATFORMS as readonly string[]).includes(platform)) return platform as ServicePlatform;
   throw new ConfigError([
     requested === undefined
-      ? `config error: services are supported on ${PLATFORMS.join(', ')}, not ${current}; run the runner under your own supervisor, or pass --platform to print another platform's files`
+      ? `config error: services are supported on ${PLATFORMS.join(', ')}, not ${current}; ` +
+        "run the runner under your own supervisor, or pass --platform to print another platform's files"
       : `config error: --platform ${JSON.stringify(requested)} must be one of ${PLATFORMS.join(' | ')}`,
   ]);
 }
@@ -132,7 +133,8 @@ function choosePlatform(requested: string | undefined, current: string): Service
 function npxCacheWarning(cliPath: string): string[] {
   return /[\\/]_npx[\\/]/.test(cliPath)
     ? [
-        `${cliPath} is in npx's cache, which npm may clean; install it for good first (npm install -g @founderos/runner), then run founderos-runner service install`,
+        `${cliPath} is in npx's cache, which npm may clean; ` +
+          'install it for good first (npm install -g @founderos/runner), then run founderos-runner service install',
       ]
     : [];
 }
@@ -146,7 +148,8 @@ async function runForLaunchd(argv: readonly string[], env: NodeJS.ProcessEnv): P
   const code = await startCommand(argv, env);
   if (code !== EXIT.config && code !== EXIT.tokenRejected) return code;
   process.stderr.write(
-    `founderos-runner: exiting 0 instead of ${code} so that launchd does not restart it; fix the problem above, then run founderos-runner service install again\n`,
+    `founderos-runner: exiting 0 instead of ${code} so that launchd does not restart it; ` +
+      'fix the problem above, then run founderos-runner service install again\n',
   );
   return EXIT.ok;
 }

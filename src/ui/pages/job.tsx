@@ -11,7 +11,7 @@ import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
 import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
 import { href } from '../router.js';
 import { INITIAL_WINDOW, LOAD_MORE, rawLine, toEntries, type Entry } from '../transcript.js';
-import { useNow, useRunnerNames } from '../hooks.js';
+import { useNow, useRunnerName } from '../hooks.js';
 
 /** Within this many pixels of the bottom counts as "at the end": the view follows new events. */
 const AT_END_SLACK_PX = 40;
@@ -129,7 +129,7 @@ function Field({ label, children }: { label: string; children: preact.ComponentC
 }
 
 function JobHeader({ job, count }: { job: JobDetail; count: number }) {
-  const runners = useRunnerNames();
+  const runnerName = useRunnerName();
   const now = useNow(RUNNING.includes(job.status));
   const [message, setMessage] = useState('');
   const cancel = () => api('POST', `/api/admin/jobs/${job.jobId}/cancel`).catch((err: Error) => setMessage(err.message));
@@ -174,7 +174,7 @@ function JobHeader({ job, count }: { job: JobDetail; count: number }) {
         <Field label="Cost">{formatCost(job.costMicros)}</Field>
         <Field label="Session">{job.resultSessionId ?? job.sessionId ?? '—'}</Field>
         <Field label="CLI version">{job.cliVersion ?? '—'}</Field>
-        <Field label="Runner">{job.claimedByTokenId ? (runners.get(job.claimedByTokenId) ?? job.claimedByTokenId.slice(0, 8)) : '—'}</Field>
+        <Field label="Runner">{runnerName(job.claimedByTokenId)}</Field>
         <Field label="Attempt">{job.attempt}</Field>
         <Field label="Events">{count}</Field>
       </dl>

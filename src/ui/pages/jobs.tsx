@@ -3,8 +3,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { JobRecord, JobStatus } from '../../control-plane/types.js';
 import { api, openStream } from '../api.js';
 import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
+import { type Column, DataTable } from '../components/table.js';
 import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
-import { useNow, useRunnerNames } from '../hooks.js';
+import { useNow, useRunnerName } from '../hooks.js';
 import { href } from '../router.js';
 
 const STATUSES: JobStatus[] = ['queued', 'claimed', 'streaming', 'completed', 'failed', 'cancelled'];
@@ -137,7 +138,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const company = query.get('company') ?? undefined;
   const [jobs, setJobs] = useState<JobRecord[]>();
   const [error, setError] = useState('');
-  const runners = useRunnerNames();
+  const runnerName = useRunnerName();
   useEffect(() => {
     const params = new URLSearchParams({ limit: String(LIST_LIMIT) });
     if (status) params.set('status', status);
@@ -157,6 +158,21 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const setFilter = (name: string, value: string) => {
     location.hash = href('/jobs', { status, company, [name]: value || undefined });
   };
+  const columns: Column<JobRecord>[] = [
+    { label: 'Status', cell: (job) => <StatusBadge status={job.status} /> },
+    { label: 'Agent', cell: (job) => <a href={href(`/jobs/${job.jobId}`)}>{job.agentName}</a> },
+    { label: 'Company', cell: (job) => job.companyId },
+    { label: 'Adapter', cell: (job) => job.adapterType ?? 'claude_local' },
+    { label: 'Cost', cell: (job) => formatCost(job.costMicros) },
+    { label: 'Run time', cell: (job) => formatDuration(runSeconds(job, now)) },
+    { label: 'Attempt', cell: (job) => job.attempt },
+    {
+      label: 'Runner',
+      cell: (job) => runnerName(job.claimedByTokenId),
+    },
+    { label: 'Queued', cell: (job) => formatTime(job.createdAt) },
+    { class: 'actions', cell: (job) => <CancelButton job={job} /> },
+  ];
   return (
     <section>
       <div class="toolbar">
@@ -191,52 +207,13 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
         </p>
       )}
       <EnqueueForm companyId={company} />
-      {jobs === undefined ? (
-        <p class="muted">Loading…</p>
-      ) : jobs.length === 0 ? (
-        <p class="muted">No jobs{status || company ? ' match these filters' : ' yet'}.</p>
-      ) : (
-        <table class="jobs">
-          <thead>
-            <tr>
-              <th>Status</th>
-              <th>Agent</th>
-              <th>Company</th>
-              <th>Adapter</th>
-              <th>Cost</th>
-              <th>Run time</th>
-              <th>Attempt</th>
-              <th>Runner</th>
-              <th>Queued</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {jobs.map((job) => (
-              <tr key={job.jobId} data-job-id={job.jobId}>
-                <td data-label="Status">
-                  <StatusBadge status={job.status} />
-                </td>
-                <td data-label="Agent">
-                  <a href={href(`/jobs/${job.jobId}`)}>{job.agentName}</a>
-                </td>
-                <td data-label="Company">{job.companyId}</td>
-                <td data-label="Adapter">{job.adapterType ?? 'claude_local'}</td>
-                <td data-label="Cost">{formatCost(job.costMicros)}</td>
-                <td data-label="Run time">{formatDuration(runSeconds(job, now))}</td>
-                <td data-label="Attempt">{job.attempt}</td>
-                <td data-label="Runner">
-                  {job.claimedByTokenId ? (runners.get(job.claimedByTokenId) ?? job.claimedByTokenId.slice(0, 8)) : '—'}
-                </td>
-                <td data-label="Queued">{formatTime(job.createdAt)}</td>
-                <td class="actions">
-                  <CancelButton job={job} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        rows={jobs}
+        empty={`No jobs${status || company ? ' match these filters' : ' yet'}.`}
+        class="jobs"
+        columns={columns}
+        rowProps={(job) => ({ key: job.jobId, 'data-job-id': job.jobId })}
+      />
     </section>
   );
 }

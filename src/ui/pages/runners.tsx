@@ -1,13 +1,13 @@
 /** One row per runner token: who, when last seen, what it runs now; create one (shown once) or revoke one. */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { CreatedToken, TokenInfo } from '../../control-plane/types.js';
 import { api } from '../api.js';
+import { type Column, DataTable } from '../components/table.js';
 import { formatAgo, formatTime } from '../format.js';
 import { href } from '../router.js';
-import { useNow } from '../hooks.js';
+import { useNow, usePolled } from '../hooks.js';
 
 type Runner = TokenInfo & { currentJobId: string | null };
-const REFRESH_MS = 5000;
 
 function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: () => void }) {
   const [copied, setCopied] = useState('');
@@ -74,20 +74,9 @@ function RevokeButton({ runner, onRevoked }: { runner: Runner; onRevoked: () => 
 }
 
 export function RunnersPage() {
-  const [runners, setRunners] = useState<Runner[]>();
-  const [error, setError] = useState('');
+  const { answer, error, setError, refresh } = usePolled<{ runners: Runner[] }>('/api/admin/runners');
   const [created, setCreated] = useState<CreatedToken>();
-  const [tick, setTick] = useState(0);
   const now = useNow(true);
-  useEffect(() => {
-    api<{ runners: Runner[] }>('GET', '/api/admin/runners').then(
-      (body) => setRunners(body.runners),
-      (err: Error) => setError(err.message),
-    );
-    const timer = setTimeout(() => setTick((t) => t + 1), REFRESH_MS);
-    return () => clearTimeout(timer);
-  }, [tick]);
-  const refresh = () => setTick((t) => t + 1);
   const create = async (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
@@ -106,6 +95,19 @@ export function RunnersPage() {
       setError((err as Error).message);
     }
   };
+  const columns: Column<Runner>[] = [
+    { label: 'Name', cell: (runner) => runner.name || '—' },
+    { label: 'Company', cell: (runner) => runner.companyId },
+    { label: 'Token', cell: (runner) => <code>{runner.preview}…</code> },
+    { label: 'Created', cell: (runner) => formatTime(runner.createdAt) },
+    { label: 'Last seen', cell: (runner) => formatAgo(runner.lastUsedAt, now), title: (runner) => runner.lastUsedAt ?? '' },
+    { label: 'Revoked', cell: (runner) => (runner.revokedAt ? formatTime(runner.revokedAt) : 'no') },
+    {
+      label: 'Current job',
+      cell: ({ currentJobId }) => (currentJobId ? <a href={href(`/jobs/${currentJobId}`)}>{currentJobId.slice(0, 8)}</a> : '—'),
+    },
+    { class: 'actions', cell: (runner) => <RevokeButton runner={runner} onRevoked={refresh} /> },
+  ];
   return (
     <section>
       <h1>Runners</h1>
@@ -128,48 +130,13 @@ export function RunnersPage() {
         </p>
       )}
       {created && <CreatedTokenBox created={created} onDone={() => setCreated(undefined)} />}
-      {runners === undefined ? (
-        <p class="muted">Loading…</p>
-      ) : runners.length === 0 ? (
-        <p class="muted">No tokens yet: create one above, then start a runner with it.</p>
-      ) : (
-        <table class="runners">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Company</th>
-              <th>Token</th>
-              <th>Created</th>
-              <th>Last seen</th>
-              <th>Revoked</th>
-              <th>Current job</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {runners.map((runner) => (
-              <tr key={runner.tokenId} data-token-id={runner.tokenId} class={runner.revokedAt ? 'revoked' : undefined}>
-                <td data-label="Name">{runner.name || '—'}</td>
-                <td data-label="Company">{runner.companyId}</td>
-                <td data-label="Token">
-                  <code>{runner.preview}…</code>
-                </td>
-                <td data-label="Created">{formatTime(runner.createdAt)}</td>
-                <td data-label="Last seen" title={runner.lastUsedAt ?? ''}>
-                  {formatAgo(runner.lastUsedAt, now)}
-                </td>
-                <td data-label="Revoked">{runner.revokedAt ? formatTime(runner.revokedAt) : 'no'}</td>
-                <td data-label="Current job">
-                  {runner.currentJobId ? <a href={href(`/jobs/${runner.currentJobId}`)}>{runner.currentJobId.slice(0, 8)}</a> : '—'}
-                </td>
-                <td class="actions">
-                  <RevokeButton runner={runner} onRevoked={refresh} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        rows={answer?.runners}
+        empty="No tokens yet: create one above, then start a runner with it."
+        class="runners"
+        columns={columns}
+        rowProps={(runner) => ({ key: runner.tokenId, 'data-token-id': runner.tokenId, class: runner.revokedAt ? 'revoked' : undefined })}
+      />
     </section>
   );
 }

@@ -1,12 +1,11 @@
 /** The admin API: key guard, in-process and HTTP parity, job listing, event following, and the admin CLI. */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../../src/cli/admin/command.js';
 import { AdminClient, ControlPlaneError, type AdminApi, type ControlPlane } from '../../../src/control-plane/index.js';
 import { RunnerHttp, captureIo, closedPort, company, event, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
+import { describeTempDir } from '../../support/temp-dir.js';
 
 export function adminSuite(makeBackend: () => Promise<Backend>) {
   describe('admin API', () => {
@@ -212,13 +211,7 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
     });
 
     describe('admin CLI', () => {
-      let keyless: string;
-      beforeAll(async () => {
-        keyless = await mkdtemp(join(tmpdir(), 'founderos-cli-'));
-      });
-      afterAll(async () => {
-        await rm(keyless, { recursive: true, force: true });
-      });
+      const keyless = describeTempDir('founderos-cli-');
 
       /** Runs `founderos-runner admin …` in-process against the suite's server. */
       async function cli(...argv: string[]) {
@@ -361,7 +354,7 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       });
 
       it('should read the prompt from a file', async () => {
-        const file = join(keyless, 'prompt.txt');
+        const file = join(keyless(), 'prompt.txt');
         await (await import('node:fs/promises')).writeFile(file, 'from a file\n');
         const res = await cli('jobs', 'enqueue', '--company', 'acme', '--agent-name', 'A', '--prompt-file', file, '--json');
         expect(JSON.parse(res.out).prompt).toBe('from a file\n');
@@ -393,10 +386,10 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
 
       it('should say where the admin key comes from when there is none', async () => {
         const io = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
-        const code = await runAdminCommand(['jobs', 'list', '--data-dir', keyless], io);
+        const code = await runAdminCommand(['jobs', 'list', '--data-dir', keyless()], io);
         expect(code).toBe(2);
         expect(io.err).toContain('no admin key');
-        expect(io.err).toContain(join(keyless, 'admin.key'));
+        expect(io.err).toContain(join(keyless(), 'admin.key'));
       });
 
       it('should say when the server cannot be reached', async () => {

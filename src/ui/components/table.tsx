@@ -1,0 +1,70 @@
+/** The list pages' table: loading and empty states, a header row, and cells labelled for the narrow layout. */
+import type { ComponentChildren } from 'preact';
+
+export interface Column<Row> {
+  /** The header, and each cell's `data-label` (the narrow layout shows it beside the value); none for an actions column. */
+  label?: string;
+  /** A number column (`num`), or `actions` for a row's buttons. */
+  class?: 'num' | 'actions';
+  cell: (row: Row) => ComponentChildren;
+  /** A tooltip for the cell. */
+  title?: (row: Row) => string;
+  /** The cell of the footer row; the first column's footer is the row's heading (e.g. "All"). */
+  footer?: ComponentChildren;
+}
+
+interface TableProps<Row> {
+  /** The rows; undefined while they load. */
+  rows: Row[] | undefined;
+  /** What to say when there are none. */
+  empty: ComponentChildren;
+  /** The table's class, which its page's styles hang on. */
+  class: string;
+  columns: Column<Row>[];
+  /** A row's key and attributes: the `data-*` that names what it shows, a class. */
+  rowProps: (row: Row) => { key: string; class?: string } & Record<`data-${string}`, string>;
+  /** Show the columns' footers as a last row. */
+  footer?: boolean;
+}
+
+export function DataTable<Row>({ rows, empty, class: className, columns, rowProps, footer }: TableProps<Row>) {
+  if (rows === undefined) return <p class="muted">Loading…</p>;
+  if (rows.length === 0) return <p class="muted">{empty}</p>;
+  return (
+    <table class={className}>
+      <thead>
+        <tr>
+          {columns.map((column) => (
+            <th class={column.class === 'num' ? 'num' : undefined}>{column.label}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr {...rowProps(row)}>
+            {columns.map((column) => (
+              <td class={column.class} data-label={column.label} title={column.title?.(row)}>
+                {column.cell(row)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+      {footer && (
+        <tfoot>
+          <tr>
+            {columns.map((column, i) =>
+              i === 0 ? (
+                <th>{column.footer}</th>
+              ) : (
+                <td class={column.class} data-label={column.label}>
+                  {column.footer}
+                </td>
+              ),
+            )}
+          </tr>
+        </tfoot>
+      )}
+    </table>
+  );
+}
