@@ -20,7 +20,8 @@ export interface CoalesceWhileBusyOptions<T> {
  * (the values still waiting are dropped, as `concatMap` drops its buffer).
  *
  * @example
- * batches$.pipe(coalesceWhileBusy((group) => postEvents(group.flat()), { fits: (group, next) => group.flat().length + next.length <= 256 }))
+ * const fits = (group: Event[][], next: Event[]) => group.flat().length + next.length <= 256;
+ * batches$.pipe(coalesceWhileBusy((group) => postEvents(group.flat()), { fits }))
  */
 export function coalesceWhileBusy<T, R>(
   project: (group: T[]) => ObservableInput<R>,

@@ -65,6 +65,13 @@ export const MAX_SAME_5XX_ANSWERS = 8;
  */
 const UNAVAILABLE_STATUSES = new Set([408, 425, 429, 502, 503, 504]);
 
+/** How the log says why a batch was set aside. */
+const SET_ASIDE_BECAUSE: Record<SetAsideBatch['why'], string> = {
+  unreadable: 'could not read an events batch from the spool',
+  refused: 'the server refused an events batch',
+  failing: `the server failed an events batch ${MAX_SAME_5XX_ANSWERS} times in a row`,
+};
+
 /** Error messages of completions stay this short, whatever the agent printed. */
 export const MAX_ERROR_MESSAGE_CHARS = 2000;
 
@@ -147,11 +154,13 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: Spooled
     const answer = error instanceof ApiError ? { status: error.status, code: error.code, requestId: error.requestId } : {};
     const setAsideBatch: SetAsideBatch = { index, events, why, ...withoutUndefined(answer) };
     spool.setAside(setAsideBatch);
-    log.error(
-      `${why === 'unreadable' ? 'could not read an events batch from the spool' : why === 'refused' ? 'the server refused an events batch' : `the server failed an events batch ${MAX_SAME_5XX_ANSWERS} times in a row`}; ` +
-        'it is set aside so that later lines flow, and the job will be reported as incomplete',
-      { jobId, batch: index, events, ...withoutUndefined(answer), error: errorText(error) },
-    );
+    log.error(`${SET_ASIDE_BECAUSE[why]}; it is set aside so that later lines flow, and the job will be reported as incomplete`, {
+      jobId,
+      batch: index,
+      events,
+      ...withoutUndefined(answer),
+      error: errorText(error),
+    });
     return { outcome: { kind: 'set_aside', batch: setAsideBatch }, accepted: 0 };
   }
 }
@@ -254,7 +263,8 @@ function lossNote(lost: readonly SetAsideBatch[]): string {
     if (!reasons.has(reason)) reasons.set(reason, batch);
   }
   const why = [...reasons].map(([reason, batch]) => (batch.requestId ? `${reason}, requestId ${batch.requestId}` : reason)).join('; ');
-  return `${events} event${events === 1 ? '' : 's'} in ${lost.length} batch${lost.length === 1 ? '' : 'es'} ${events === 1 ? 'was' : 'were'} not accepted by the server (${why}); the transcript is incomplete`;
+  const counted = `${events} event${events === 1 ? '' : 's'} in ${lost.length} batch${lost.length === 1 ? '' : 'es'}`;
+  return `${counted} ${events === 1 ? 'was' : 'were'} not accepted by the server (${why}); the transcript is incomplete`;
 }
 
 export function logRetry(log: Logger, what: string, jobId: string) {

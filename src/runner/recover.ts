@@ -38,7 +38,8 @@ export interface RecoveryDeps extends DeliveryDeps {
 
 /** What a job is reported as when its runner died before the agent finished. */
 export const STOPPED_MID_JOB =
-  'the runner stopped mid-job (it was killed or crashed) before the agent finished; the agent was stopped and every line it printed was delivered. Queue the job again to finish it';
+  'the runner stopped mid-job (it was killed or crashed) before the agent finished; ' +
+  'the agent was stopped and every line it printed was delivered. Queue the job again to finish it';
 
 /**
  * Settles what runners before this one left in the spool: stops any agent they left running, spools the

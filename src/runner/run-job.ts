@@ -122,8 +122,9 @@ function executeJob(
 ): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
   if (claim.kind === 'malformed') {
+    const requestId = claim.requestId ? ` (requestId ${claim.requestId})` : '';
     return refuse(
-      `malformed job payload${claim.requestId ? ` (requestId ${claim.requestId})` : ''}, so no agent was started: ${claim.problems.join('; ')}. ` +
+      `malformed job payload${requestId}, so no agent was started: ${claim.problems.join('; ')}. ` +
         "Report this to the control plane's operators.",
     );
   }

@@ -76,7 +76,9 @@ export function wireEvent(
 ): WireEvent {
   const payloadJson = event.printedJson ?? JSON.stringify(event.payload);
   // The id is a UUID and the time an ISO string: neither needs escaping.
-  const json = `{"kind":${JSON.stringify(event.kind)},"payload":${payloadJson},"eventId":"${stamp.eventId}","ts":"${stamp.ts}","seq":${stamp.seq}}`;
+  const json =
+    `{"kind":${JSON.stringify(event.kind)},"payload":${payloadJson},` +
+    `"eventId":"${stamp.eventId}","ts":"${stamp.ts}","seq":${stamp.seq}}`;
   const bytes = Buffer.byteLength(json);
   if (bytes <= maxBytes) return { json, bytes };
   const text = typeof event.payload === 'string' ? event.payload : payloadJson;
