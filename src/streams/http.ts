@@ -211,8 +211,8 @@ interface RequestOptions {
  * timeout alone cannot tell a dead path from a slow server (a 3 MiB batch that PostgreSQL takes 5 s to store), and
  * would retry that batch for ever; a timeout that only grows would be back at 30 s after a long outage. So:
  *
- * - an exchange that has no answer by half its deadline probes the server: a HEAD of the base URL, on a connection of its
- *   own (any answer, 404 included, proves the path and the server are there), with no token and no body;
+ * - an exchange that has no answer by half its deadline probes the server: a HEAD of the long-poll's address without the
+ *   token, on a connection of its own (any answer, the 401 included, proves the path and the server are there);
  * - at the deadline, if the probe was answered, the server is slow (or this exchange's connection died in an earlier
  *   cut): the attempt fails, and the next attempt (a fresh connection, the same bytes) gets twice the deadline, up to
  *   the request timeout; a slow server is served after a few attempts, none of them duplicating anything;
@@ -242,7 +242,12 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   let successfulAnswers = 0;
   const longPollTimeout = options.longPollTimeoutMs ?? 60_000;
-  const serverUrl = new URL(ensureTrailingSlash(options.serverUrl));
+  /**
+   * What a probe asks for: the long-poll's address without the token, which the control plane refuses (401) before any
+   * database work, at once. Any answer proves that the path and the runner API's front are there; the runner stays
+   * within the protocol's routes (the hostile suite holds it to that), and sends no secret with a probe.
+   */
+  const probeUrl = new URL(`${RUNNER_API_PREFIX.slice(1)}/jobs/next`, ensureTrailingSlash(options.serverUrl));
   /** Since when the path is seen down, shared by every waiting request so that an outage is reported once. */
   let pathDownSince: number | undefined;
   const timing = { ...LIVENESS, ...options.liveness };
@@ -359,7 +364,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         const onStop = () => abort.abort();
         stopped.signal.addEventListener('abort', onStop);
         let reachable: Promise<boolean> = Promise.resolve(false);
-        const probing = setTimeout(() => (reachable = probe(serverUrl, deadlineMs - deadlineMs / 2, abort.signal)), deadlineMs / 2);
+        const probing = setTimeout(() => (reachable = probe(probeUrl, deadlineMs - deadlineMs / 2, abort.signal)), deadlineMs / 2);
         return new Promise<{ kind: 'answered'; value: T } | { kind: 'silent'; reachable: boolean }>((resolve, reject) => {
           const deadline = setTimeout(() => {
             // The probe's own timeout ends with the deadline; abort only after it has had its say.
@@ -395,7 +400,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           return await new Promise<boolean>((resolve) => {
             const tick = () => {
               if (stopped.signal.aborted || Date.now() >= until) return resolve(false);
-              void probe(serverUrl, timing.probeTimeoutMs, probes.signal).then((up) => up && resolve(true));
+              void probe(probeUrl, timing.probeTimeoutMs, probes.signal).then((up) => up && resolve(true));
               timer = setTimeout(tick, timing.probeEveryMs);
             };
             let timer = setTimeout(tick, 0);
@@ -486,7 +491,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
 }
 
 /**
- * Whether the server answers at all, now: a HEAD of its base URL on a connection of its own (`agent: false`: not one of
+ * Whether the server answers at all, now: a HEAD of `url` on a connection of its own (`agent: false`: not one of
  * the pooled connections, which may be the dead ones), without the token. Any status counts; an error or silence past
  * `timeoutMs` does not.
  */

@@ -343,7 +343,11 @@ describe('runner HTTP client', () => {
       // Deadlines of 200, 400 and 800 ms: the third is served. The same bytes every time: the server keeps one per eventId.
       expect(posts).toHaveLength(3);
       expect(new Set(posts.map((request) => request.body)).size).toBe(1);
-      expect(seen.slice(from).some((request) => request.method === 'HEAD' && request.url === '/base/')).toBe(true);
+      expect(
+        seen
+          .slice(from)
+          .some((request) => request.method === 'HEAD' && request.url === '/base/api/runner/jobs/next' && !request.headers.authorization),
+      ).toBe(true);
       expect(events).toEqual({ down: 0, back: [] });
     });
 
