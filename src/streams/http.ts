@@ -361,10 +361,17 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
       /** One exchange, dropped at `deadlineMs` without an answer; by then a probe (sent at half of it) says whether the server is there. */
       function exchangeWithin(deadlineMs: number): Promise<{ kind: 'answered'; value: T } | { kind: 'silent'; reachable: boolean }> {
         const abort = new AbortController();
-        const onStop = () => abort.abort();
+        let probeAbort: AbortController | undefined;
+        const onStop = () => {
+          abort.abort();
+          probeAbort?.abort();
+        };
         stopped.signal.addEventListener('abort', onStop);
         let reachable: Promise<boolean> = Promise.resolve(false);
-        const probing = setTimeout(() => (reachable = probe(probeUrl, deadlineMs - deadlineMs / 2, abort.signal)), deadlineMs / 2);
+        const probing = setTimeout(() => {
+          probeAbort = new AbortController();
+          reachable = probe(probeUrl, deadlineMs - deadlineMs / 2, probeAbort.signal);
+        }, deadlineMs / 2);
         return new Promise<{ kind: 'answered'; value: T } | { kind: 'silent'; reachable: boolean }>((resolve, reject) => {
           const deadline = setTimeout(() => {
             // The probe's own timeout ends with the deadline; abort only after it has had its say.
@@ -384,8 +391,10 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
             },
           );
         }).finally(() => {
+          // The exchange is aborted only when it went silent (above): aborting one that has finished would cost an
+          // exception object per batch. A probe still out is not needed any more.
           clearTimeout(probing);
-          abort.abort();
+          probeAbort?.abort();
           stopped.signal.removeEventListener('abort', onStop);
         });
       }
