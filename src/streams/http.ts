@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import ky, { type KyInstance } from 'ky';
 import { Observable } from 'rxjs';
 import { is } from 'valibot';
@@ -129,7 +131,37 @@ export interface RunnerApiOptions {
   longPollTimeoutMs?: number;
   /** How long any other request may take, answer included. */
   requestTimeoutMs?: number;
+  /**
+   * Told once when an events batch or completion got no answer and the server did not answer a probe either: the path
+   * is down (requests wait for it, probing). Not told again until {@link onPathBack}.
+   */
+  onPathDown?: () => void;
+  /** Told when a probe is answered again after {@link onPathDown}, with how long the path was seen down. */
+  onPathBack?: (downMs: number) => void;
+  /** The liveness timings ({@link LIVENESS}); tests shorten them. */
+  liveness?: Partial<Record<keyof typeof LIVENESS, number>>;
 }
+
+/**
+ * Liveness of the events and completion POSTs (see {@link LivenessState}). A request whose path silently drops (no
+ * RST: Wi-Fi gone, a NAT that forgot the flow, a cable pulled somewhere) never fails: with one deadline of 30 s, the
+ * batch in flight when the path dropped was retried only then, about 20 s after the path had come back in a 10 s cut.
+ */
+export const LIVENESS = {
+  /** The first deadline of a POST: enough for a small batch to reach a healthy server many times over… */
+  firstDeadlineMs: 3_000,
+  /** …plus this much per MiB of body, for the upload (a 3 MiB batch gets 6 s). */
+  perMiBMs: 1_000,
+  /** How often the path is probed while it is down; each probe goes on a connection of its own. */
+  probeEveryMs: 1_000,
+  /** How long a probe may take before it counts as unanswered. */
+  probeTimeoutMs: 2_000,
+  /**
+   * How long an attempt waits for the path before it fails to the pipeline (which logs, backs off and tries again): a
+   * server that never answers a probe (say a gateway that hangs HEAD requests) costs a batch this much, not for ever.
+   */
+  maxWaitForPathMs: 5 * 60_000,
+} as const;
 
 /**
  * The four runner endpoints of the protocol (plus the Part 2 heartbeat), each as a cold Observable that
@@ -169,6 +201,31 @@ interface RequestOptions {
   headers?: Record<string, string>;
   timeoutMs?: number;
   limitBytes?: number;
+  /** Detect a dead path quickly (idempotent requests only: the exchange may be sent again, the same bytes). */
+  liveness?: LivenessState;
+}
+
+/**
+ * One request's deadline across its attempts (the pipeline retries by subscribing again to the same Observable, so the
+ * state lives as long as the request). Why a short deadline with a probe rather than just a shorter timeout: a short
+ * timeout alone cannot tell a dead path from a slow server (a 3 MiB batch that PostgreSQL takes 5 s to store), and
+ * would retry that batch for ever; a timeout that only grows would be back at 30 s after a long outage. So:
+ *
+ * - an exchange that has no answer by half its deadline probes the server: a HEAD of the long-poll's address without the
+ *   token, on a connection of its own (any answer, the 401 included, proves the path and the server are there);
+ * - at the deadline, if the probe was answered, the server is slow (or this exchange's connection died in an earlier
+ *   cut): the attempt fails, and the next attempt (a fresh connection, the same bytes) gets twice the deadline, up to
+ *   the request timeout; a slow server is served after a few attempts, none of them duplicating anything;
+ * - if the probe was not answered either, the path is down: the exchange is dropped and the attempt waits for the path,
+ *   probing every {@link LIVENESS.probeEveryMs}, then sends the same bytes again at once. The pipeline's retry count
+ *   does not grow while the path is down, so its backoff (up to 30 s) never delays the first batch after the path
+ *   comes back: that batch leaves about a probe interval after the path does.
+ *
+ * A retried exchange never duplicates: it is the same bytes, and the server keeps one event per eventId (the reference
+ * control plane inserts ON CONFLICT (job_id, event_id) DO NOTHING, under the job row's lock).
+ */
+interface LivenessState {
+  deadlineMs: number;
 }
 
 export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
@@ -185,10 +242,24 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   let successfulAnswers = 0;
   const longPollTimeout = options.longPollTimeoutMs ?? 60_000;
+  /**
+   * What a probe asks for: the long-poll's address without the token, which the control plane refuses (401) before any
+   * database work, at once. Any answer proves that the path and the runner API's front are there; the runner stays
+   * within the protocol's routes (the hostile suite holds it to that), and sends no secret with a probe.
+   */
+  const probeUrl = new URL(`${RUNNER_API_PREFIX.slice(1)}/jobs/next`, ensureTrailingSlash(options.serverUrl));
+  /** Since when the path is seen down, shared by every waiting request so that an outage is reported once. */
+  let pathDownSince: number | undefined;
+  const timing = { ...LIVENESS, ...options.liveness };
+  /** The first deadline of a lively request whose body is `body`. */
+  const firstDeadline = (body: string): LivenessState => ({
+    deadlineMs: Math.min(requestTimeout, timing.firstDeadlineMs + (timing.perMiBMs * Buffer.byteLength(body)) / (1024 * 1024)),
+  });
 
   function request<T>(method: 'get' | 'post', route: string, outcomes: StatusMap<T>, init: RequestOptions = {}): Observable<T> {
-    const { timeoutMs = requestTimeout, limitBytes = ANSWER_LIMITS.other, ...sent } = init;
+    const { timeoutMs = requestTimeout, limitBytes = ANSWER_LIMITS.other, liveness, ...sent } = init;
     const name = `${method.toUpperCase()} ${route}`;
+    if (liveness) return livelyRequest(name, liveness, (signal) => exchange(route, method, sent, signal, name, outcomes, limitBytes));
     return new Observable<T>((subscriber) => {
       const abort = new AbortController();
       let settled = false;
@@ -197,7 +268,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         timedOut = true;
         abort.abort();
       }, timeoutMs);
-      exchange()
+      sendOnce()
         .catch((error: unknown) => {
           throw timedOut ? new AnswerTimeoutError(name, timeoutMs) : error;
         })
@@ -219,19 +290,138 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         if (!settled) abort.abort();
       };
 
-      async function exchange(): Promise<T> {
-        const response = await client(route, { method, signal: abort.signal, ...sent });
-        const requestId = requestIdOf(response.headers.get('x-request-id'));
-        if (response.status >= 300 && response.status < 400) {
-          await readLimited(response, ANSWER_LIMITS.other);
-          throw new RedirectRefusedError(name, response.status, response.headers.get('location') ?? undefined, requestId);
+      function sendOnce(): Promise<T> {
+        return exchange(route, method, sent, abort.signal, name, outcomes, limitBytes);
+      }
+    });
+  }
+
+  async function exchange<T>(
+    route: string,
+    method: string,
+    sent: Omit<RequestOptions, 'timeoutMs' | 'limitBytes' | 'liveness'>,
+    signal: AbortSignal,
+    name: string,
+    outcomes: StatusMap<T>,
+    limitBytes: number,
+  ): Promise<T> {
+    const response = await client(route, { method, signal, ...sent });
+    const requestId = requestIdOf(response.headers.get('x-request-id'));
+    if (response.status >= 300 && response.status < 400) {
+      await readLimited(response, ANSWER_LIMITS.other);
+      throw new RedirectRefusedError(name, response.status, response.headers.get('location') ?? undefined, requestId);
+    }
+    if (response.status >= 200 && response.status < 300) successfulAnswers++;
+    const outcome = outcomes[response.status];
+    // Read every body, even the ones we ignore: an unread body keeps the connection busy.
+    const { text, complete } = await readLimited(response, typeof outcome === 'function' ? limitBytes : ANSWER_LIMITS.other);
+    if (outcome === undefined) throw toApiError(response.status, name, text, requestId);
+    return typeof outcome === 'function' ? (outcome as (answer: Answer) => T)({ text, complete, requestId }) : outcome;
+  }
+
+  /** A request under {@link LivenessState}'s rules: one subscription is one attempt, which may send the bytes more than once. */
+  function livelyRequest<T>(name: string, state: LivenessState, send: (signal: AbortSignal) => Promise<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const stopped = new AbortController();
+      attempt().then(
+        (value) => {
+          subscriber.next(value);
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          if (!stopped.signal.aborted) subscriber.error(error);
+        },
+      );
+      return () => stopped.abort();
+
+      async function attempt(): Promise<T> {
+        const waitedSince = Date.now();
+        for (;;) {
+          const deadlineMs = state.deadlineMs;
+          const answer = await exchangeWithin(deadlineMs);
+          if (answer.kind === 'answered') return answer.value;
+          if (answer.reachable) {
+            state.deadlineMs = Math.min(deadlineMs * 2, Math.max(requestTimeout, deadlineMs));
+            throw new AnswerTimeoutError(name, deadlineMs);
+          }
+          if (pathDownSince === undefined) {
+            pathDownSince = Date.now();
+            options.onPathDown?.();
+          }
+          const back = await waitForPath(timing.maxWaitForPathMs - (Date.now() - waitedSince));
+          if (stopped.signal.aborted) throw stopped.signal.reason;
+          if (!back) throw new AnswerTimeoutError(name, Date.now() - waitedSince);
+          if (pathDownSince !== undefined) {
+            options.onPathBack?.(Date.now() - pathDownSince);
+            pathDownSince = undefined;
+          }
         }
-        if (response.status >= 200 && response.status < 300) successfulAnswers++;
-        const outcome = outcomes[response.status];
-        // Read every body, even the ones we ignore: an unread body keeps the connection busy.
-        const { text, complete } = await readLimited(response, typeof outcome === 'function' ? limitBytes : ANSWER_LIMITS.other);
-        if (outcome === undefined) throw toApiError(response.status, name, text, requestId);
-        return typeof outcome === 'function' ? (outcome as (answer: Answer) => T)({ text, complete, requestId }) : outcome;
+      }
+
+      /** One exchange, dropped at `deadlineMs` without an answer; by then a probe (sent at half of it) says whether the server is there. */
+      function exchangeWithin(deadlineMs: number): Promise<{ kind: 'answered'; value: T } | { kind: 'silent'; reachable: boolean }> {
+        const abort = new AbortController();
+        let probeAbort: AbortController | undefined;
+        const onStop = () => {
+          abort.abort();
+          probeAbort?.abort();
+        };
+        stopped.signal.addEventListener('abort', onStop);
+        let reachable: Promise<boolean> = Promise.resolve(false);
+        const probing = setTimeout(() => {
+          probeAbort = new AbortController();
+          reachable = probe(probeUrl, deadlineMs - deadlineMs / 2, probeAbort.signal);
+        }, deadlineMs / 2);
+        return new Promise<{ kind: 'answered'; value: T } | { kind: 'silent'; reachable: boolean }>((resolve, reject) => {
+          const deadline = setTimeout(() => {
+            // The probe's own timeout ends with the deadline; abort only after it has had its say.
+            void reachable.then((up) => {
+              abort.abort();
+              resolve({ kind: 'silent', reachable: up });
+            });
+          }, deadlineMs);
+          send(abort.signal).then(
+            (value) => {
+              clearTimeout(deadline);
+              resolve({ kind: 'answered', value });
+            },
+            (error: unknown) => {
+              clearTimeout(deadline);
+              reject(error);
+            },
+          );
+        }).finally(() => {
+          // The exchange is aborted only when it went silent (above): aborting one that has finished would cost an
+          // exception object per batch. A probe still out is not needed any more.
+          clearTimeout(probing);
+          probeAbort?.abort();
+          stopped.signal.removeEventListener('abort', onStop);
+        });
+      }
+
+      /** Probes every {@link LIVENESS.probeEveryMs} (each on its own connection) until one is answered; false after `maxMs`. */
+      async function waitForPath(maxMs: number): Promise<boolean> {
+        const until = Date.now() + maxMs;
+        const probes = new AbortController();
+        const onStop = () => probes.abort();
+        stopped.signal.addEventListener('abort', onStop);
+        try {
+          return await new Promise<boolean>((resolve) => {
+            const tick = () => {
+              if (stopped.signal.aborted || Date.now() >= until) return resolve(false);
+              void probe(probeUrl, timing.probeTimeoutMs, probes.signal).then((up) => up && resolve(true));
+              timer = setTimeout(tick, timing.probeEveryMs);
+            };
+            let timer = setTimeout(tick, 0);
+            probes.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve(false);
+            });
+          });
+        } finally {
+          probes.abort();
+          stopped.signal.removeEventListener('abort', onStop);
+        }
       }
     });
   }
@@ -281,14 +471,21 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         jobId,
         'events',
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
-        typeof batch === 'string' ? { body: batch, headers: { 'content-type': 'application/json' } } : { json: { events: batch } },
+        (() => {
+          const body = typeof batch === 'string' ? batch : JSON.stringify({ events: batch });
+          return { body, headers: { 'content-type': 'application/json' }, liveness: firstDeadline(body) };
+        })(),
       ),
     complete: (jobId, body) =>
       jobRequest<CompleteOutcome>(
         jobId,
         'complete',
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'already_terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
-        { json: body },
+        // A completion sent again is answered 409 (already terminal), which ends it as well: it may be sent twice.
+        (() => {
+          const sent = JSON.stringify(body);
+          return { body: sent, headers: { 'content-type': 'application/json' }, liveness: firstDeadline(sent) };
+        })(),
       ),
     // The status is the whole answer: whatever body comes with it is not read past the usual limit, nor used.
     heartbeat: (jobId) =>
@@ -300,6 +497,30 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         405: { kind: 'unsupported' },
       }),
   };
+}
+
+/**
+ * Whether the server answers at all, now: a HEAD of `url` on a connection of its own (`agent: false`: not one of
+ * the pooled connections, which may be the dead ones), without the token. Any status counts; an error or silence past
+ * `timeoutMs` does not.
+ */
+function probe(url: URL, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'HEAD', agent: false, signal }, (response) => {
+      response.resume();
+      done(true);
+    });
+    const timer = setTimeout(() => done(false), timeoutMs);
+    req.on('error', () => done(false));
+    req.end();
+    function done(up: boolean) {
+      clearTimeout(timer);
+      req.destroy();
+      resolve(up);
+    }
+  });
 }
 
 /**

@@ -161,12 +161,13 @@ async function runScenario(
     pick: (choices) => choices[Math.floor(random() * choices.length)]!,
     cut() {
       const now = Date.now();
-      const on = cuts.some(([from, to]) => now >= from! && now < to!);
-      if (on) {
+      const cut = cuts.find(([from, to]) => now >= from! && now < to!);
+      if (cut) {
         faults.count++;
-        faults.lastFaultAt = now;
+        // The fault lasts until the path is back, not until the last request it happened to meet.
+        faults.lastFaultAt = cut[1]!;
       }
-      return on;
+      return cut !== undefined;
     },
   };
   const proxy = await startRecordingProxy(server.url, makeInterceptor(faults));
@@ -180,6 +181,7 @@ async function runScenario(
   const runnerEnv = { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, FOUNDEROS_RUNNER_RETRY_MAX_MS: '1000' };
   let runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], runnerEnv);
   const spoolDir = runner.spoolDir;
+  const progress = sampleProgress(() => server, job.jobId, progressFile);
   try {
     if (midJob) {
       await until(
@@ -208,6 +210,7 @@ async function runScenario(
       () => `${scenario}: the job never ended\n${runner.stderr}`,
     );
     const ended = Date.now();
+    progress.stop();
     // The runner removes the spool once it has the server's answer to the completion.
     await until(
       () => readdirSync(spoolDir).length === 0,
@@ -225,17 +228,62 @@ async function runScenario(
       duplicates: delivery.duplicates,
       // Out of order counts as a loss (a reader who trusts the order lost the line where it belonged), off the scale.
       lost: delivery.inOrder ? delivery.lost : delivery.lost + 1_000_000,
-      recoverSec: faults.lastFaultAt ? ((ended - faults.lastFaultAt) / 1000).toFixed(1) : '-',
+      recoverSec: faults.lastFaultAt ? (progress.caughtUpMs(faults.lastFaultAt, ended) / 1000).toFixed(1) : '-',
       status: final.status,
       orphans: await orphansOf(job.jobId),
     };
     rows.push(row);
     return row;
   } finally {
+    progress.stop();
     await runner.stop();
     await proxy.close();
     await server.close();
   }
+}
+
+interface ProgressSample {
+  at: number;
+  /** Lines the agent had printed. */
+  printed: number;
+  /** Events the server held (the agent's first event, its `init`, is not a numbered line). */
+  stored: number;
+}
+
+/**
+ * Samples, every 100 ms, how many lines the agent has printed and how many events the server holds, for the "s to
+ * recover" figure: from the end of the last fault until the server holds every line printed by then. It used to be
+ * the time from the last fault to the job's end, which counts the agent's own printing after the fault: in the
+ * network-cut row (cuts at fixed times from the start, the job still printing after them) that is most of the figure,
+ * and it moves with the agent's speed and the machine's load, not with the runner's recovery. It went from 1.6 s to
+ * 6.0 s when the fake agent slowed down (its progress file written aside and renamed at every line: 5,000 lines take
+ * 10.4 s instead of 7.3 s on their own) and ranges from 6 s to 16 s from run to run today.
+ */
+function sampleProgress(server: () => ControlPlane, jobId: string, progressFile: string) {
+  const samples: ProgressSample[] = [];
+  let sampling = true;
+  void (async () => {
+    while (sampling) {
+      try {
+        const stored = (await server().admin.getJob(jobId)).eventCount;
+        samples.push({ at: Date.now(), printed: Number(readFileSync(progressFile, 'utf8')), stored });
+      } catch {
+        // The server is restarting.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    stop: () => {
+      sampling = false;
+    },
+    /** From `faultEnd` until the server held every line printed by then; the job's end if no sample saw it. */
+    caughtUpMs(faultEnd: number, ended: number): number {
+      const atEnd = samples.find((sample) => sample.at >= faultEnd);
+      const caughtUp = atEnd && samples.find((sample) => sample.at >= atEnd.at && sample.stored - 1 >= atEnd.printed);
+      return (caughtUp?.at ?? ended) - faultEnd;
+    },
+  };
 }
 
 /** A small deterministic generator, so a failing run can be replayed. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, type Observable } from 'rxjs';
+import { firstValueFrom, retry, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTransientError } from '../../src/operators/isTransientError.js';
 import {
@@ -314,6 +314,78 @@ describe('runner HTTP client', () => {
       const error = await rejection(api(300).claim('j1'));
       expect(error.name).toBe('TimeoutError');
       expect(error.message).toBe('no complete answer to POST jobs/j1/claim within 0.3 s');
+    });
+  });
+
+  describe('liveness of events batches and completions', () => {
+    const lively = (events: { down: number; back: number[] }) =>
+      createRunnerApi({
+        serverUrl: baseUrl,
+        token: TOKEN,
+        userAgent: 'founderos-runner/test',
+        liveness: { firstDeadlineMs: 200, probeEveryMs: 50, probeTimeoutMs: 100 },
+        onPathDown: () => events.down++,
+        onPathBack: (downMs) => events.back.push(downMs),
+      });
+    const batch = [{ eventId: '00000000-0000-4000-8000-000000000001', kind: 'stdout', ts: '2026-01-01T00:00:00Z', payload: 'x' }] as never;
+
+    it('should serve a slow server: each attempt that the server outlasts while answering a probe gets twice the time', async () => {
+      const events = { down: 0, back: [] as number[] };
+      answer = (req, res) => (req.method === 'HEAD' ? res.writeHead(404).end() : setTimeout(() => res.writeHead(204).end(), 500));
+      const from = seen.length;
+      const outcome = await firstValueFrom(
+        lively(events)
+          .appendEvents('j1', batch)
+          .pipe(retry({ count: 5 })),
+      );
+      expect(outcome).toEqual({ kind: 'ok' });
+      const posts = seen.slice(from).filter((request) => request.method === 'POST');
+      // Deadlines of 200, 400 and 800 ms: the third is served. The same bytes every time: the server keeps one per eventId.
+      expect(posts).toHaveLength(3);
+      expect(new Set(posts.map((request) => request.body)).size).toBe(1);
+      expect(
+        seen
+          .slice(from)
+          .some((request) => request.method === 'HEAD' && request.url === '/base/api/runner/jobs/next' && !request.headers.authorization),
+      ).toBe(true);
+      expect(events).toEqual({ down: 0, back: [] });
+    });
+
+    it('should wait for a path that answers nothing, not even a probe, and send the same bytes once it answers again', async () => {
+      const events = { down: 0, back: [] as number[] };
+      let pathUp = false;
+      answer = (req, res) => {
+        if (!pathUp) return; // silence: no answer, no reset
+        if (req.method === 'HEAD') res.writeHead(404).end();
+        else res.writeHead(204).end();
+      };
+      const from = seen.length;
+      const done = firstValueFrom(lively(events).complete('j1', { status: 'completed', exitCode: 0 }));
+      await until(() => events.down === 1);
+      const downAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      pathUp = true;
+      const upAt = Date.now();
+      // One attempt, no error for the pipeline to back off from: the request waited for the path.
+      expect(await done).toEqual({ kind: 'ok' });
+      expect(Date.now() - upAt).toBeLessThan(1_000);
+      expect(events.down).toBe(1);
+      expect(events.back).toHaveLength(1);
+      expect(events.back[0]).toBeGreaterThanOrEqual(Date.now() - downAt - 1_000);
+      const posts = seen.slice(from).filter((request) => request.method === 'POST');
+      expect(posts.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(posts.map((request) => request.body)).size).toBe(1);
+    });
+
+    it('should stop waiting and probing when unsubscribed', async () => {
+      answer = () => undefined;
+      const events = { down: 0, back: [] as number[] };
+      const subscription = lively(events).appendEvents('j1', batch).subscribe();
+      await until(() => events.down === 1);
+      subscription.unsubscribe();
+      const count = seen.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(seen.length).toBe(count);
     });
   });
 });

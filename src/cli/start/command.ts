@@ -79,7 +79,13 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
   }
   if (metricsServer) log.info('serving metrics', { url: `${metricsServer.url}/metrics`, health: `${metricsServer.url}/healthz` });
   const delivery = {
-    api: createRunnerApi({ serverUrl: config.serverUrl, token: config.token, userAgent: USER_AGENT }),
+    api: createRunnerApi({
+      serverUrl: config.serverUrl,
+      token: config.token,
+      userAgent: USER_AGENT,
+      onPathDown: () => log.warn('the server answers nothing, not even a probe: the network path is down; output waits in the spool'),
+      onPathBack: (downMs) => log.info('the server answers again; sending what waited', { downSec: Math.round(downMs / 100) / 10 }),
+    }),
     log,
     metrics,
     retry: { initialDelayMs: tunables.retryInitialDelayMs ?? 1_000, maxDelayMs: tunables.retryMaxDelayMs ?? 30_000 },
