@@ -169,6 +169,9 @@ export async function prepareBefore(rev) {
   const bin = join(dir, 'dist/bin/founderos-runner.js');
   const marker = join(dir, '.bench-built');
   if (existsSync(marker) && existsSync(bin)) {
+    // Reused, with this checkout's node_modules: the checkout that built it may be gone, and its link with it.
+    rmSync(join(dir, 'node_modules'), { force: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
     before = { rev, commit, dir, bin, reused: true, seconds: (now() - started) / 1000 };
     return before;
   }

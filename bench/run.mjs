@@ -408,7 +408,8 @@ function how(kind) {
       'a job starts on PGlite behind a TCP proxy; once its first line is stored the proxy closes its listener and resets every ' +
       'connection (refused, as a stopped server), the agent prints N lines, the proxy listens again after the outage; seconds from ' +
       "that return to the job's completion (sent after the last line was stored). Retry wait: return → first new line stored " +
-      "(the backoff's jitter: random, up to 1 s doubling to 30 s for the runner); drain: the rest.",
+      "(the runner probes the server every second while it refuses connections and sends at once when it answers; " +
+      'the runner before, B and B256 wait out a backoff, random, 1 s doubling); drain: the rest.',
     trickle:
       'a line every 50–150 ms (jittered), write time (in the line) → its receipt by an admin follower (`listEvents` with `waitMs`); the implementations run at once, each on its own PGlite server.',
     load: '10^5 lines flat out on PGlite with the follower attached; the same write → follower time, p50 and p99 over every line.',

@@ -73,9 +73,10 @@ export class RedirectRefusedError extends Error {
     readonly location: string | undefined,
     readonly requestId: string | undefined,
   ) {
+    const target = location === undefined ? '(no location)' : describeValue(location, 200);
     super(
-      `server answered ${redirectStatus} to ${route}, a redirect to ${location === undefined ? '(no location)' : describeValue(location, 200)}` +
-        `${requestId ? ` (requestId ${requestId})` : ''}, which the runner does not follow: it would send the token and the agent's output there. ` +
+      `server answered ${redirectStatus} to ${route}, a redirect to ${target}${requestId ? ` (requestId ${requestId})` : ''}, ` +
+        "which the runner does not follow: it would send the token and the agent's output there. " +
         'Set --server-url (FOUNDEROS_RUNNER_URL) to the address the control plane really serves from',
     );
   }
@@ -93,8 +94,9 @@ export class MalformedAnswerError extends Error {
     readonly problems: readonly string[],
   ) {
     super(
-      `server answered ${route} with something the runner cannot use${requestId ? ` (requestId ${requestId})` : ''}: ${problems.join('; ')}. ` +
-        'It was skipped. Check that --server-url is the address of a FounderOS control plane; if it is, quote the requestId to its operators',
+      `server answered ${route} with something the runner cannot use${requestId ? ` (requestId ${requestId})` : ''}: ` +
+        `${problems.join('; ')}. It was skipped. ` +
+        'Check that --server-url is the address of a FounderOS control plane; if it is, quote the requestId to its operators',
     );
   }
 }
@@ -347,7 +349,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         const waitedSince = Date.now();
         for (;;) {
           const deadlineMs = state.deadlineMs;
-          const answer = await exchangeWithin(deadlineMs);
+          const answer = await exchangeWithin(deadlineMs).catch(unlessPathDown);
           if (answer.kind === 'answered') return answer.value;
           if (answer.reachable) {
             state.deadlineMs = Math.min(deadlineMs * 2, Math.max(requestTimeout, deadlineMs));
@@ -365,6 +367,17 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
             pathDownSince = undefined;
           }
         }
+      }
+
+      /**
+       * A connection refused or cut (fetch's `TypeError`) is an outage like a silence when the server does not answer a
+       * probe either: the path is waited for, and the same bytes go as soon as it is back, instead of after a backoff
+       * that grew all through the outage. Answered, the server is there and this request failed on its own: the
+       * pipeline retries it with backoff.
+       */
+      async function unlessPathDown(error: unknown): Promise<{ kind: 'silent'; reachable: false }> {
+        if (!(error instanceof TypeError) || (await probe(probeUrl, timing.probeTimeoutMs, stopped.signal))) throw error;
+        return { kind: 'silent', reachable: false };
       }
 
       /** One exchange, dropped at `deadlineMs` without an answer; by then a probe (sent at half of it) says whether the server is there. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, retry, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/runner-process.js';
 import { isTransientError } from '../../src/operators/isTransientError.js';
 import {
   ANSWER_LIMITS,
@@ -375,6 +376,41 @@ describe('runner HTTP client', () => {
       const posts = seen.slice(from).filter((request) => request.method === 'POST');
       expect(posts.length).toBeGreaterThanOrEqual(2);
       expect(new Set(posts.map((request) => request.body)).size).toBe(1);
+    });
+
+    it('should wait out a server that refuses connections, and send as soon as it listens again', async () => {
+      const port = await freePort();
+      const events = { down: 0, back: [] as number[] };
+      const api = createRunnerApi({
+        serverUrl: `http://127.0.0.1:${port}`,
+        token: TOKEN,
+        userAgent: 'founderos-runner/test',
+        liveness: { firstDeadlineMs: 200, probeEveryMs: 50, probeTimeoutMs: 100 },
+        onPathDown: () => events.down++,
+        onPathBack: (downMs) => events.back.push(downMs),
+      });
+      const done = firstValueFrom(api.appendEvents('j1', batch));
+      await until(() => events.down === 1);
+      const back = createServer((req, res) => res.writeHead(req.method === 'HEAD' ? 401 : 204).end());
+      await new Promise<void>((resolve) => back.listen(port, '127.0.0.1', resolve));
+      const upAt = Date.now();
+      try {
+        // One attempt, no error for the pipeline to back off from: the request waited for the server.
+        expect(await done).toEqual({ kind: 'ok' });
+        expect(Date.now() - upAt).toBeLessThan(1_000);
+        expect(events.back).toHaveLength(1);
+      } finally {
+        back.closeAllConnections();
+        back.close();
+      }
+    });
+
+    it('should leave a request whose connection fails while the server answers probes to the pipeline', async () => {
+      const events = { down: 0, back: [] as number[] };
+      answer = (req, res) => (req.method === 'HEAD' ? res.writeHead(401).end() : req.socket.destroy());
+      const error = await rejection(lively(events).appendEvents('j1', batch));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(events.down).toBe(0);
     });
 
     it('should stop waiting and probing when unsubscribed', async () => {

@@ -61,7 +61,8 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     prepareSpoolDir(config.spoolDir);
   } catch (error) {
     log.error(
-      `cannot write to the spool directory ${config.spoolDir} (${errorText(error)}): make it writable by this user, or pass --spool-dir=PATH`,
+      `cannot write to the spool directory ${config.spoolDir} (${errorText(error)}): ` +
+        'make it writable by this user, or pass --spool-dir=PATH',
     );
     return EXIT.config;
   }
@@ -115,10 +116,13 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     return EXIT.ok;
   } catch (error) {
     if (error instanceof TokenRejectedError) {
+      const tokens = 'the dashboard → Settings → Runner Tokens';
       log.error(
         error.expired
-          ? `token ${preview(config.token)} has expired${error.expiredAt ? ` (at ${error.expiredAt})` : ''}: rotate it in the dashboard → Settings → Runner Tokens and restart with the new one`
-          : `token ${preview(config.token)} was rejected (401 ${error.code ?? ''}): it is revoked, mistyped or for another server; issue a new one in the dashboard → Settings → Runner Tokens`,
+          ? `token ${preview(config.token)} has expired${error.expiredAt ? ` (at ${error.expiredAt})` : ''}: ` +
+              `rotate it in ${tokens} and restart with the new one`
+          : `token ${preview(config.token)} was rejected (401 ${error.code ?? ''}): ` +
+              `it is revoked, mistyped or for another server; issue a new one in ${tokens}`,
         { requestId: error.requestId },
       );
       return EXIT.tokenRejected;

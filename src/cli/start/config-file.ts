@@ -77,7 +77,8 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
     const refuse = (expected: string) => problems.push(`config error: ${path}: "${key}" ${expected} (got ${describeJson(value, key)})`);
     if (setting === undefined) {
       problems.push(
-        `config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ${START_SETTINGS.map((known) => `"${known.flag}"`).join(', ')}`,
+        `config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ` +
+          START_SETTINGS.map((known) => `"${known.flag}"`).join(', '),
       );
     } else if (setting.type === 'switch') {
       if (typeof value === 'boolean') booleans[key] = value;
@@ -117,7 +118,8 @@ function readJson(path: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new ConfigError([
-      `config error: ${path} is not valid JSON (${(error as Error).message}); fix the syntax, e.g. {"server-url": "https://founderos.example.com"}`,
+      `config error: ${path} is not valid JSON (${(error as Error).message}); ` +
+        'fix the syntax, e.g. {"server-url": "https://founderos.example.com"}',
     ]);
   }
 }
@@ -128,7 +130,8 @@ function permissionWarnings(path: string, settings: FileSettings): string[] {
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) === 0) return [];
   return [
-    `config file ${path} holds the token (${preview(settings.values.token)}) and other users can read it (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
+    `config file ${path} holds the token (${preview(settings.values.token)}) and other users can read it ` +
+      `(mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
   ];
 }
 

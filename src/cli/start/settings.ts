@@ -295,7 +295,9 @@ export function resolveToken(
   const named = settingValue(SETTINGS.tokenFile, flags, env, file);
   if (direct.value === undefined && named.value === undefined)
     return {
-      problem: `${SETTINGS.token.env} is required (set ${SETTINGS.token.env}, or pass --token-file=PATH of a file only you can read; issue a token from the dashboard → Settings → Runner Tokens)`,
+      problem:
+        `${SETTINGS.token.env} is required (set ${SETTINGS.token.env}, or pass --token-file=PATH of a file only you can read; ` +
+        'issue a token from the dashboard → Settings → Runner Tokens)',
     };
   if (direct.value !== undefined && named.value !== undefined && SOURCE_RANK[direct.source] === SOURCE_RANK[named.source])
     return { problem: `both a token and a token file are given (${SOURCE_NAMES[direct.source]}); give only one of them` };
@@ -307,7 +309,9 @@ export function resolveToken(
   const token = direct.value!;
   if (!TOKEN_PATTERN.test(token))
     return {
-      problem: `token ${preview(token)} (${token.length} characters) must match fos_<32 alphanumeric>; copy it again or re-issue a fresh token from the dashboard`,
+      problem:
+        `token ${preview(token)} (${token.length} characters) must match fos_<32 alphanumeric>; ` +
+        'copy it again or re-issue a fresh token from the dashboard',
     };
   return { token };
 }
@@ -323,7 +327,8 @@ const SOURCE_NAMES: Record<SettingSource, string> = {
 export function commandLineTokenWarnings(flags: Record<string, string>): string[] {
   if (flags[SETTINGS.token.flag] === undefined) return [];
   return [
-    `the token (${preview(flags[SETTINGS.token.flag]!)}) was given as --token on the command line, where every user of this machine can read it (ps, /proc/<pid>/cmdline); ` +
+    `the token (${preview(flags[SETTINGS.token.flag]!)}) was given as --token on the command line, ` +
+      'where every user of this machine can read it (ps, /proc/<pid>/cmdline); ' +
       `set ${SETTINGS.token.env} in the environment instead, or put it in a file only you can read and pass --token-file=PATH`,
   ];
 }

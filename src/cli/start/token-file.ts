@@ -25,7 +25,9 @@ export function readTokenFile(path: string, owner: TokenFileOwner = processToken
     fd = openSync(path, 'r');
   } catch (error) {
     return {
-      problem: `token file ${path} cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)}); check the path and that it is yours`,
+      problem:
+        `token file ${path} cannot be opened (${(error as NodeJS.ErrnoException).code ?? String(error)}); ` +
+        'check the path and that it is yours',
     };
   }
   try {
@@ -34,12 +36,16 @@ export function readTokenFile(path: string, owner: TokenFileOwner = processToken
     if (owner.uid !== undefined) {
       if (stat.uid !== owner.uid)
         return {
-          problem: `token file ${path} belongs to uid ${stat.uid}, not to you (uid ${owner.uid}), so someone else controls the token; run: chown $(id -u) ${path}`,
+          problem:
+            `token file ${path} belongs to uid ${stat.uid}, not to you (uid ${owner.uid}), so someone else controls the token; ` +
+            `run: chown $(id -u) ${path}`,
         };
       const mode = stat.mode & 0o777;
       if ((mode & 0o077) !== 0)
         return {
-          problem: `token file ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or change it; run: chmod 600 ${path}`,
+          problem:
+            `token file ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or change it; ` +
+            `run: chmod 600 ${path}`,
         };
     }
     if (stat.size > MAX_TOKEN_FILE_BYTES)
@@ -54,7 +60,9 @@ export function readTokenFile(path: string, owner: TokenFileOwner = processToken
       .replace(/\r?\n$/, '');
     if (!TOKEN_PATTERN.test(token))
       return {
-        problem: `token file ${path} must hold one token, fos_ and 32 letters or digits, and nothing else (it holds ${length} bytes starting ${preview(token)}); copy the token into it again`,
+        problem:
+          `token file ${path} must hold one token, fos_ and 32 letters or digits, and nothing else ` +
+          `(it holds ${length} bytes starting ${preview(token)}); copy the token into it again`,
       };
     return { token };
   } finally {
