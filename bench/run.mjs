@@ -408,7 +408,7 @@ function how(kind) {
       'a job starts on PGlite behind a TCP proxy; once its first line is stored the proxy closes its listener and resets every ' +
       'connection (refused, as a stopped server), the agent prints N lines, the proxy listens again after the outage; seconds from ' +
       "that return to the job's completion (sent after the last line was stored). Retry wait: return → first new line stored " +
-      "(the runner probes the server every second while it refuses connections and sends at once when it answers; " +
+      '(the runner probes the server every second while it refuses connections and sends at once when it answers; ' +
       'the runner before, B and B256 wait out a backoff, random, 1 s doubling); drain: the rest.',
     trickle:
       'a line every 50–150 ms (jittered), write time (in the line) → its receipt by an admin follower (`listEvents` with `waitMs`); the implementations run at once, each on its own PGlite server.',
