@@ -262,9 +262,12 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   /** Since when the path is seen down, shared by every waiting request so that an outage is reported once. */
   let pathDownSince: number | undefined;
   const timing = { ...LIVENESS, ...options.liveness };
-  /** The first deadline of a lively request whose body is `body`. */
-  const firstDeadline = (body: string): LivenessState => ({
-    deadlineMs: Math.min(requestTimeout, timing.firstDeadlineMs + (timing.perMiBMs * Buffer.byteLength(body)) / (1024 * 1024)),
+  /** A POST of `body` under the liveness rules, starting from the first deadline of a body that size. */
+  const livelyPost = (body: string): RequestOptions => ({
+    jsonBody: body,
+    liveness: {
+      deadlineMs: Math.min(requestTimeout, timing.firstDeadlineMs + (timing.perMiBMs * Buffer.byteLength(body)) / (1024 * 1024)),
+    },
   });
 
   function request<T>(method: 'get' | 'post', route: string, outcomes: StatusMap<T>, init: RequestOptions = {}): Observable<T> {
@@ -493,10 +496,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         jobId,
         'events',
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
-        (() => {
-          const body = typeof batch === 'string' ? batch : JSON.stringify({ events: batch });
-          return { jsonBody: body, liveness: firstDeadline(body) };
-        })(),
+        livelyPost(typeof batch === 'string' ? batch : JSON.stringify({ events: batch })),
       ),
     complete: (jobId, body) =>
       jobRequest<CompleteOutcome>(
@@ -504,10 +504,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         'complete',
         { 200: { kind: 'ok' }, 204: { kind: 'ok' }, 409: { kind: 'already_terminal' }, 403: { kind: 'gone' }, 404: { kind: 'gone' } },
         // A completion sent again is answered 409 (already terminal), which ends it as well: it may be sent twice.
-        (() => {
-          const sent = JSON.stringify(body);
-          return { jsonBody: sent, liveness: firstDeadline(sent) };
-        })(),
+        livelyPost(JSON.stringify(body)),
       ),
     // The status is the whole answer: whatever body comes with it is not read past the usual limit, nor used.
     heartbeat: (jobId) =>
