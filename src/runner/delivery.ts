@@ -97,19 +97,13 @@ export function deliverBatches(deps: DeliveryDeps, spool: JobSpool, group: reado
       // Each is read again alone, and the one the disk cannot give is set aside alone.
     }
     if (body === undefined) return oneByOne();
-    const events = group.reduce((sum, batch) => sum + batch.size, 0);
-    const last = group[group.length - 1]!.index;
-    return sendBody(deps, spool.jobId, body).pipe(
-      tap((outcome) => {
-        if (outcome.kind === 'ok') spool.ack(last);
-      }),
-      map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'ok' ? events : 0 })),
+    return sendSpooled(deps, spool, group, body).pipe(
       catchError((error: unknown): Observable<Delivery> => {
         if (error instanceof TokenRejectedError) return throwError(() => error);
         deps.log.warn('the server did not take a request of several batches; sending them one by one', {
           jobId: spool.jobId,
           batches: group.length,
-          events,
+          events: eventsIn(group),
           error: errorText(error),
         });
         return oneByOne();
@@ -137,11 +131,7 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: Spooled
     } catch (error) {
       return of(setAside(error, 0, 'unreadable'));
     }
-    return sendBody(deps, jobId, body).pipe(
-      tap((outcome) => {
-        if (outcome.kind === 'ok') spool.ack(index);
-      }),
-      map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'ok' ? size : 0 })),
+    return sendSpooled(deps, spool, [batch], body).pipe(
       catchError((error: unknown): Observable<Delivery> => {
         if (error instanceof TokenRejectedError) return throwError(() => error);
         const failing = error instanceof ApiError && error.status >= 500;
@@ -165,16 +155,27 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: Spooled
   }
 }
 
-/** POSTs one events body, retried as {@link retryPolicy} says; a retry sends the same bytes. */
-function sendBody(deps: DeliveryDeps, jobId: string, body: string): Observable<AppendOutcome> {
-  const logBatchRetry = logRetry(deps.log, 'events batch', jobId);
+/**
+ * POSTs `body`, the events of the spooled batches `group`, retried as {@link retryPolicy} says (a retry sends the same
+ * bytes), and acknowledges them all in the spool once the server accepts it. Errors are the caller's to settle.
+ */
+function sendSpooled(deps: DeliveryDeps, spool: JobSpool, group: readonly SpooledBatch[], body: string): Observable<Delivery> {
+  const logBatchRetry = logRetry(deps.log, 'events batch', spool.jobId);
   const onRetry = (info: RetryInfo) => {
     deps.metrics?.batchRetried();
     logBatchRetry(info);
   };
-  return deps.api
-    .appendEvents(jobId, body)
-    .pipe(retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(deps.api) }));
+  return deps.api.appendEvents(spool.jobId, body).pipe(
+    retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(deps.api) }),
+    tap((outcome) => {
+      if (outcome.kind === 'ok') spool.ack(group[group.length - 1]!.index);
+    }),
+    map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'ok' ? eventsIn(group) : 0 })),
+  );
+}
+
+function eventsIn(group: readonly SpooledBatch[]): number {
+  return group.reduce((sum, batch) => sum + batch.size, 0);
 }
 
 /** Which failures of one batch are worth another try (see {@link deliverBatch}); each batch counts its own. */
