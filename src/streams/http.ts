@@ -282,7 +282,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         timedOut = true;
         abort.abort();
       }, timeoutMs);
-      sendOnce()
+      exchange(route, method, sent, abort.signal, name, outcomes, limitBytes)
         .catch((error: unknown) => {
           throw timedOut ? new AnswerTimeoutError(name, timeoutMs) : error;
         })
@@ -303,10 +303,6 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         clearTimeout(deadline);
         if (!settled) abort.abort();
       };
-
-      function sendOnce(): Promise<T> {
-        return exchange(route, method, sent, abort.signal, name, outcomes, limitBytes);
-      }
     });
   }
 
