@@ -939,22 +939,26 @@ function strayRequests(recorded: readonly RecordedRequest[]): string[] {
 
 interface Progress {
   markers: number;
-  /** Stdout lines printed by each entry. */
-  lines: Record<string, number>;
-  stderrLines?: number;
+  /** Hostile stdout lines and stderr lines printed, or about to be, when the file was written. */
+  lines: number;
+  stderrLines: number;
+  /** What was printed before the last marker counted in `markers`: the lines surely between the first and that one. */
+  framed: { lines: number; stderrLines: number };
 }
 
 function progressOf(file: string): Progress {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Progress;
   } catch {
-    return { markers: 0, lines: {} };
+    return { markers: 0, lines: 0, stderrLines: 0, framed: { lines: 0, stderrLines: 0 } };
   }
 }
 
 /**
- * How many of the hostile lines arrived: the stdout events strictly between the first and the last marker that are not
- * markers, and the stderr lines. Undefined when the first or last marker is missing (the markers then tell the story).
+ * How many of the hostile lines arrived: the stdout events strictly between the first and the last marker counted that
+ * are not markers, against the lines the agent framed between them, and the stderr lines. A kill may fall after a
+ * stderr line was counted and before it was written, so a count between the framed and the counted ones is whole.
+ * Undefined when the first or last marker is missing (the markers then tell the story).
  */
 function hostileLines(events: readonly StoredEvent[], printed: Progress): { stored: number; printed?: number } {
   const isMarker = (event: StoredEvent) => /^marker \d+$/.test(eventText(event) ?? '');
@@ -962,10 +966,10 @@ function hostileLines(events: readonly StoredEvent[], printed: Progress): { stor
   const first = markerAt(0);
   const last = markerAt(printed.markers - 1);
   const stderr = events.filter((event) => event.kind === 'stderr_line').length;
-  const stderrPrinted = printed.stderrLines ?? 0;
   if (printed.markers === 0 || first < 0 || last < 0) return { stored: stderr };
   const between = events.slice(first + 1, last).filter((event) => event.kind !== 'stderr_line' && !isMarker(event)).length;
-  return { stored: between + stderr, printed: Object.values(printed.lines).reduce((sum, count) => sum + count, 0) + stderrPrinted };
+  const stderrPrinted = stderr >= printed.framed.stderrLines && stderr <= printed.stderrLines ? stderr : printed.framed.stderrLines;
+  return { stored: between + stderr, printed: printed.framed.lines + stderrPrinted };
 }
 
 /** The completion carries the agent's session and `costMicros` (null: a cost that is not a cost is unknown, not 0). */
