@@ -27,6 +27,14 @@ export interface Delivery {
   accepted: number;
 }
 
+/**
+ * Whether the server's answer ended the job on its side (409: it is over; 403/404: it is no longer this runner's): the
+ * job takes no more events, and its agent is to be stopped.
+ */
+export function endsJob({ outcome }: Delivery): boolean {
+  return outcome.kind === 'terminal' || outcome.kind === 'gone';
+}
+
 /** The most events one request carries: the protocol's limit. */
 export const MAX_EVENTS_PER_REQUEST = 256;
 
@@ -87,7 +95,7 @@ export function deliverBatches(deps: DeliveryDeps, spool: JobSpool, group: reado
   const oneByOne = () =>
     from(group).pipe(
       concatMap((batch) => deliverBatch(deps, spool, batch)),
-      takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'set_aside', true),
+      takeWhile((delivery) => !endsJob(delivery), true),
     );
   return defer(() => {
     let body: string | undefined;

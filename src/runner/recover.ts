@@ -25,7 +25,7 @@ import { TokenRejectedError } from '../streams/http.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
 import { errorText } from './agent-run.js';
-import { deliverBatches, deliverCompletion, joinsRequest, type DeliveryDeps } from './delivery.js';
+import { deliverBatches, deliverCompletion, endsJob, joinsRequest, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
 import { eventsOf, spoolEvents, spooledBatchAt } from './spool-events.js';
@@ -92,7 +92,7 @@ function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<J
     // The same requests as a live run's backlog: as many batches in each as fit.
     coalesceWhileBusy((group) => deliverBatches(deps, spool, group), { fits: joinsRequest }),
     // A job the server already ended (its lease expired, say) takes no more events; its completion still goes.
-    takeWhile(({ outcome }) => outcome.kind === 'ok' || outcome.kind === 'set_aside'),
+    takeWhile((delivery) => !endsJob(delivery)),
     reduce((sent, { accepted }) => sent + accepted, 0),
   );
   return eventsSent$.pipe(

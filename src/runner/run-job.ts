@@ -29,7 +29,7 @@ import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
 import { TokenRejectedError, type ClaimOutcome } from '../streams/http.js';
 import type { JobSpool } from '../streams/spool.js';
-import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
+import { deliverBatches, deliverCompletion, endsJob, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type AgentRunOutput, type StopReason } from './agent-run.js';
 import { lineChangeLog } from './line-events.js';
@@ -221,10 +221,10 @@ function runAgent(
   const send = (group: SpooledBatch[]): Observable<JobProgress> =>
     serverEnded$.pipe(
       concatMap((ended) => (ended ? EMPTY : deliverBatches(deps, spool, group))),
-      tap(({ outcome }) => {
-        if (outcome.kind !== 'terminal' && outcome.kind !== 'gone') return;
+      tap((delivery) => {
+        if (!endsJob(delivery)) return;
         log.warn(
-          outcome.kind === 'terminal'
+          delivery.outcome.kind === 'terminal'
             ? 'job ended on the server; stopping the agent'
             : 'job no longer belongs to this runner; stopping the agent',
           { jobId },
