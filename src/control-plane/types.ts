@@ -2,13 +2,13 @@
  * The reference control plane's own shapes: what the admin API (in-process and over HTTP) takes and returns.
  * Timestamps are ISO-8601 strings everywhere, so an in-process call and an HTTP call return identical values.
  */
-import type { AdapterType, EventKind, RuntimeConfig } from '../protocol/types.js';
+import { COMPLETION_STATUSES, type AdapterType, type EventKind, type RuntimeConfig } from '../protocol/types.js';
 
 export const JOB_STATUSES = ['queued', 'claimed', 'streaming', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** States from which a job never moves again. */
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+/** States from which a job never moves again: the ways a job can end. */
+export const TERMINAL_STATUSES: readonly JobStatus[] = COMPLETION_STATUSES;
 
 export type LeaseExpiryAction = 'fail' | 'requeue';
 

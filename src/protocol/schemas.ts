@@ -217,7 +217,7 @@ const COST_RULE = `an integer from 0 to ${MAX_COST_MICROS} (US dollars x 1,000,0
  * One event; its eventId comes out lower-case, so a retry that changed only the case is still the same event. The server
  * checks every event of every batch: each field is one check where one does (fewer steps, same message).
  */
-export const RunnerEventSchema = objectOf(
+const RunnerEventSchema = objectOf(
   {
     eventId: v.pipe(v.custom<string>(isUuid, UUID_RULE), v.toLowerCase()),
     kind: v.picklist(EVENT_KINDS, `one of ${EVENT_KINDS.join(', ')}`),

@@ -72,10 +72,8 @@ function missingFlags(flags: ParsedFlags, command: AdminCommand): string[] {
     .filter((d) => d.requiredExample !== undefined && flags.str(d.flag) === undefined)
     .map((d) => `--${d.flag} is required, e.g. --${d.flag}=${d.requiredExample}.`);
   const group = command.exactlyOneOf ?? [];
-  if (group.length > 0 && group.filter((flag) => flags.str(flag) !== undefined).length !== 1) {
-    const choices = command.flags.filter((d) => group.includes(d.flag)).map(flagWords);
-    problems.push(`give exactly one of ${choices.join(' or ')}.`);
-  }
+  if (group.length > 0 && group.filter((flag) => flags.str(flag) !== undefined).length !== 1)
+    problems.push(`give exactly one of ${exactlyOneOfWords(command).join(' or ')}.`);
   return problems;
 }
 
@@ -254,6 +252,12 @@ function flagWords(declaration: FlagDeclaration): string {
   return declaration.kind === 'boolean' ? `--${declaration.flag}` : `--${declaration.flag} <${declaration.placeholder!.toLowerCase()}>`;
 }
 
+/** The flags of which a command takes exactly one, as usage shows each. */
+function exactlyOneOfWords(command: AdminCommand): string[] {
+  const group = command.exactlyOneOf ?? [];
+  return command.flags.filter((declaration) => group.includes(declaration.flag)).map(flagWords);
+}
+
 /** A usage line breaks before it grows longer than this; it goes on indented so. */
 const USAGE_WIDTH = 110;
 const CONTINUATION = '      ';
@@ -268,8 +272,7 @@ function commandSummary(name: string, command: AdminCommand): string {
   for (const declaration of command.flags) {
     if (group.includes(declaration.flag)) {
       if (declaration.flag !== group[0]) continue;
-      const choices = command.flags.filter((d) => group.includes(d.flag)).map(flagWords);
-      words.push(`(${choices.join(' | ')})`);
+      words.push(`(${exactlyOneOfWords(command).join(' | ')})`);
     } else if (declaration.requiredExample !== undefined) words.push(flagWords(declaration));
     else words.push(`[${flagWords(declaration)}]${declaration.kind === 'list' ? '...' : ''}`);
   }

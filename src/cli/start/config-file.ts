@@ -84,10 +84,10 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
       if (typeof value === 'boolean') booleans[key] = value;
       else refuse('must be true or false');
     } else if (setting.type === 'count') {
-      const text = typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
-      const problem =
-        text === undefined ? `must be a whole number from ${setting.range![0]} to ${setting.range![1]}` : countProblem(setting, text);
-      if (problem === undefined) values[key] = text!;
+      // Any other JSON value is checked as no text at all, which no count is: the same message as a bad number.
+      const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
+      const problem = countProblem(setting, text);
+      if (problem === undefined) values[key] = text;
       else refuse(problem);
     } else if (typeof value === 'string' && value !== '') values[key] = pathRelativeToFile(key, value, path);
     else refuse('must be a non-empty string');
