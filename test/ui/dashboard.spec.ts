@@ -299,6 +299,22 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     expect(runner.stderr).toMatch(/401|revoked|rejected/i);
   });
 
+  it('keeps a row\'s open "Yes, revoke" on its own token when a newer token is listed above it', async () => {
+    const { page } = await openPage(context);
+    await logIn(page, plane.url, ADMIN_KEY);
+    const older = (await plane.admin.createToken({ companyId: 'keyed-co', name: 'older token' })).info.tokenId;
+    await page.getByRole('link', { name: 'Runners' }).click();
+    const olderRow = page.locator(`tr[data-token-id="${older}"]`);
+    await olderRow.getByRole('button', { name: 'Revoke' }).click();
+    // Listed newest first: the new token's row comes in above the one being confirmed.
+    await page.getByLabel('Company').fill('keyed-co');
+    await page.getByLabel('Name').fill('newer token');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.locator('tr', { hasText: 'newer token' }).waitFor();
+    expect(await olderRow.getByRole('button', { name: 'Yes, revoke' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Yes, revoke' }).count()).toBe(1);
+  });
+
   it('renders a 20,000-event transcript quickly, and searches, links to and loads earlier events in it', async () => {
     const companyId = 'big-co';
     const { token } = await plane.admin.createToken({ companyId, name: 'bulk' });

@@ -40,15 +40,20 @@ export function DataTable<Row>({ rows, empty, class: className, columns, rowProp
         </tr>
       </thead>
       <tbody>
-        {rows.map((row) => (
-          <tr {...rowProps(row)}>
-            {columns.map((column) => (
-              <td class={column.class} data-label={column.label} title={column.title?.(row)}>
-                {column.cell(row)}
-              </td>
-            ))}
-          </tr>
-        ))}
+        {rows.map((row) => {
+          // The key written out: inside a spread, the JSX runtime would take it for an attribute and match rows by
+          // position, so a row's state (an open "Yes, revoke") would move to the row that came in above it.
+          const { key, ...attributes } = rowProps(row);
+          return (
+            <tr key={key} {...attributes}>
+              {columns.map((column) => (
+                <td class={column.class} data-label={column.label} title={column.title?.(row)}>
+                  {column.cell(row)}
+                </td>
+              ))}
+            </tr>
+          );
+        })}
       </tbody>
       {footer && (
         <tfoot>
