@@ -6,20 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../src/cli/admin/command.js';
 import { runServerCommand } from '../../src/cli/server.js';
 import { startControlPlane } from '../../src/control-plane/index.js';
-import { captureIo, company, eventually, runnerFor, sleep } from '../control-plane/helpers.js';
+import { captureIo, company, runnerFor, serveCommand, sleep } from '../control-plane/helpers.js';
 import { describeTempDir } from '../support/temp-dir.js';
 
 describe('server command', () => {
   const dataDir = describeTempDir('founderos-server-');
 
-  /** Starts `server` on a free port; resolves once it prints its URL. */
-  async function serve(...extra: string[]) {
-    const io = captureIo({});
-    const stop = new AbortController();
-    const exited = runServerCommand(['--port', '0', '--data-dir', dataDir(), ...extra], io, stop.signal);
-    const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
-    return { io, url, stop: async () => (stop.abort(), exited) };
-  }
+  const serve = (...flags: string[]) => serveCommand(dataDir(), flags);
 
   it('should run on disk, keep an admin key in the data dir, and stop cleanly', async () => {
     const first = await serve('--lease-sec', '30', '--long-poll-sec', '5');
@@ -89,19 +82,15 @@ describe('server command', () => {
   it('should give new tokens the TTL of --token-ttl-days, else of FOUNDEROS_TOKEN_TTL_DAYS', async () => {
     const day = 24 * 3600 * 1000;
     const ttlOf = async (argv: string[], env: NodeJS.ProcessEnv) => {
-      const io = captureIo(env);
-      const stop = new AbortController();
-      const exited = runServerCommand(['--port', '0', '--data-dir', dataDir(), ...argv], io, stop.signal);
-      const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 20_000);
+      const server = await serveCommand(dataDir(), argv, env);
       const admin = captureIo({});
       expect(
         await runAdminCommand(
-          ['tokens', 'create', '--company', company('ttl'), '--server-url', url, '--data-dir', dataDir(), '--json'],
+          ['tokens', 'create', '--company', company('ttl'), '--server-url', server.url, '--data-dir', dataDir(), '--json'],
           admin,
         ),
       ).toBe(0);
-      stop.abort();
-      expect(await exited).toBe(0);
+      expect(await server.stop()).toBe(0);
       const { info } = JSON.parse(admin.out);
       return (Date.parse(info.expiresAt) - Date.parse(info.createdAt)) / day;
     };

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { RunnerEvent } from '../../src/protocol/types.js';
+import { runServerCommand } from '../../src/cli/server.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control-plane/index.js';
 
 export const TEST_DATABASE_URL = process.env.FOUNDEROS_TEST_DATABASE_URL;
@@ -125,6 +126,18 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function captureIo(env: NodeJS.ProcessEnv = {}) {
   const io = { out: '', err: '', env, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
   return io;
+}
+
+/**
+ * Runs `founderos-runner server` in this process on a free port, on `dataDir`; resolves once it prints its URL.
+ * `stop` ends it as a signal would, and resolves with its exit code.
+ */
+export async function serveCommand(dataDir: string, flags: readonly string[] = [], env: NodeJS.ProcessEnv = {}, waitMs = 20_000) {
+  const io = captureIo(env);
+  const stop = new AbortController();
+  const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...flags], io, stop.signal);
+  const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], waitMs);
+  return { io, url, stop: async () => (stop.abort(), exited) };
 }
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */

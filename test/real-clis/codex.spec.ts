@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../src/control-plane/index.js';
 import { inputText, startFakeOpenAi } from './fake-openai.js';
-import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects } from './support.js';
+import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
 
 /** Codex's thread ids are UUIDs (v7). */
 const THREAD_ID = UUID;
@@ -59,8 +58,6 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
       return { CODEX_HOME: codexHome, OPENAI_API_KEY: 'sk-offline-test-key-not-a-secret' };
     },
   });
-  const kinds = (events: StoredEvent[]) => events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
-  const types = (events: StoredEvent[]) => stdoutObjects(events).map((line) => line.type);
 
   it('should complete a plain answer with the thread id and version, and no cost', async () => {
     codex.api.script([{ text: 'Hello from the fake Responses API.' }]);
@@ -74,8 +71,8 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
       errorMessage: null,
     });
     expect(stdoutObjects(events)[0]).toEqual({ type: 'thread.started', thread_id: job.resultSessionId });
-    expect(types(events)).toEqual(['thread.started', 'turn.started', 'item.completed', 'turn.completed']);
-    expect(kinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(stdoutTypes(events)).toEqual(['thread.started', 'turn.started', 'item.completed', 'turn.completed']);
+    expect(stdoutKinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'run_complete']);
     expect(stdoutObjects(events)[2]).toMatchObject({ item: { type: 'agent_message', text: 'Hello from the fake Responses API.' } });
     expect(codex.api.requests).toHaveLength(1);
     expect(inputText(codex.api.requests[0]!)).toContain('Say hello.');
@@ -101,7 +98,7 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
       item: { type: 'command_execution', aggregated_output: 'hi-from-codex\n', exit_code: 0, status: 'completed' },
     });
     expect(call!.seq!).toBeLessThan(result!.seq!);
-    expect(kinds(events).at(-1)).toBe('run_complete');
+    expect(stdoutKinds(events).at(-1)).toBe('run_complete');
     // Codex called the model again with the command's real output.
     expect(codex.api.requests).toHaveLength(2);
     const output = codex.api.requests[1]!.body.input.find((item) => item.type === 'function_call_output');
@@ -171,8 +168,8 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
         /^unexpected status 401 Unauthorized: Incorrect API key provided: sk-offl\*+cret\., url: http:\/\/127\.0\.0\.1:\d+\/v1\/responses, request id: req_fake_1$/,
       ),
     });
-    expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
-    expect(kinds(events).at(-1)).toBe('run_complete');
+    expect(stdoutTypes(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
+    expect(stdoutKinds(events).at(-1)).toBe('run_complete');
     codex.record('api-error', job.jobId);
   });
 
@@ -181,7 +178,7 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     const { job, events } = await codex.run('Say hello.');
     // Codex replaces a 5xx's message with a generic one of its own.
     expect(job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: expect.stringContaining('high demand') });
-    expect(types(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
+    expect(stdoutTypes(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
     codex.record('server-error', job.jobId);
   });
 });

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../src/control-plane/index.js';
 import { contentsText, startFakeGemini } from './fake-gemini.js';
-import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects } from './support.js';
+import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
 
 const MODEL = 'gemini-2.5-flash';
 
@@ -50,8 +49,6 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
       return { GOOGLE_GEMINI_BASE_URL: api.url, GEMINI_API_KEY: 'offline-test-key-not-a-secret', TMPDIR: join(sandbox.root, 'tmp') };
     },
   });
-  const kinds = (events: StoredEvent[]) => events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
-  const types = (events: StoredEvent[]) => stdoutObjects(events).map((line) => line.type);
 
   it('should complete a plain answer with the session id and version', async () => {
     gemini.api.script([{ text: 'Hello from the fake Gemini API.' }]);
@@ -65,8 +62,8 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
       errorMessage: null,
     });
     expect(stdoutObjects(events)[0]).toMatchObject({ type: 'init', session_id: job.resultSessionId, model: MODEL });
-    expect(types(events)).toEqual(['init', 'message', 'message', 'message', 'result']);
-    expect(kinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(stdoutTypes(events)).toEqual(['init', 'message', 'message', 'message', 'result']);
+    expect(stdoutKinds(events)).toEqual(['model_message', 'model_message', 'model_message', 'model_message', 'run_complete']);
     const answer = stdoutObjects(events)
       .filter((line) => line.role === 'assistant')
       .map((line) => line.content);
@@ -94,7 +91,7 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
       status: 'success',
     });
     expect(call!.seq!).toBeLessThan(result!.seq!);
-    expect(kinds(events).at(-1)).toBe('run_complete');
+    expect(stdoutKinds(events).at(-1)).toBe('run_complete');
     // The CLI called the model again with the file's real contents as the function's response.
     expect(gemini.api.requests).toHaveLength(2);
     expect(contentsText(gemini.api.requests[1]!)).toMatch(/"functionResponse".*the answer is 42/);

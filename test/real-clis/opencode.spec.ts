@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../src/control-plane/index.js';
 import { messagesText, startFakeOpenAiChat } from './fake-openai.js';
-import { REAL_CLIS, realCliSuite, stderrLines, stdoutObjects } from './support.js';
+import { REAL_CLIS, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
 
 /** OpenCode's session ids: `ses_` and 26 letters or digits. */
 const SESSION_ID = /^ses_[0-9a-zA-Z]{26}$/;
@@ -65,8 +64,6 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
       return OFFLINE_ENV;
     },
   });
-  const kinds = (events: StoredEvent[]) => events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
-  const types = (events: StoredEvent[]) => stdoutObjects(events).map((line) => line.type);
 
   it('should complete a plain answer with the session id, version and cost', async () => {
     opencode.api.script([{ text: 'Hello from the fake Chat Completions API.' }]);
@@ -79,8 +76,8 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
       cliVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
       errorMessage: null,
     });
-    expect(types(events)).toEqual(['step_start', 'text', 'step_finish']);
-    expect(kinds(events)).toEqual(['model_message', 'model_message', 'run_complete']);
+    expect(stdoutTypes(events)).toEqual(['step_start', 'text', 'step_finish']);
+    expect(stdoutKinds(events)).toEqual(['model_message', 'model_message', 'run_complete']);
     expect(stdoutObjects(events).every((line) => line.sessionID === job.resultSessionId)).toBe(true);
     expect(stdoutObjects(events)[1]).toMatchObject({ part: { type: 'text', text: 'Hello from the fake Chat Completions API.' } });
     expect(opencode.api.requests).toHaveLength(1);
@@ -99,7 +96,14 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
     ]);
     const { job, events } = await opencode.run('Run echo for me.');
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
-    expect(kinds(events)).toEqual(['model_message', 'tool_result', 'model_message', 'model_message', 'model_message', 'run_complete']);
+    expect(stdoutKinds(events)).toEqual([
+      'model_message',
+      'tool_result',
+      'model_message',
+      'model_message',
+      'model_message',
+      'run_complete',
+    ]);
     const result = events.find((event) => event.kind === 'tool_result');
     expect(result?.payload).toMatchObject({
       type: 'tool_use',
@@ -109,7 +113,7 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
         state: { status: 'completed', input: { command: 'echo hi-from-opencode' }, output: 'hi-from-opencode\n' },
       },
     });
-    expect(kinds(events).at(-1)).toBe('run_complete');
+    expect(stdoutKinds(events).at(-1)).toBe('run_complete');
     // OpenCode called the model again with the command's real output.
     expect(opencode.api.requests).toHaveLength(2);
     const output = opencode.api.requests[1]!.body.messages.find((message) => message.role === 'tool');
@@ -166,8 +170,8 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
       errorMessage: 'APIError: Incorrect API key provided.',
     });
     expect(opencode.api.requests).toHaveLength(1);
-    expect(types(events)).toEqual(['error']);
-    expect(kinds(events)).toEqual(['model_message']);
+    expect(stdoutTypes(events)).toEqual(['error']);
+    expect(stdoutKinds(events)).toEqual(['model_message']);
     opencode.record('auth-failure', job.jobId);
   });
 
@@ -184,7 +188,7 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
       errorMessage: 'APIError: The server had an error while processing your request.',
     });
     expect(opencode.api.requests).toHaveLength(6);
-    expect(types(events)).toEqual(['error']);
+    expect(stdoutTypes(events)).toEqual(['error']);
     opencode.record('api-error', job.jobId);
   });
 });

@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../src/control-plane/index.js';
 import { messagesText, startFakeOpenAiChat } from './fake-openai.js';
-import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects } from './support.js';
+import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
 
 const API_KEY = 'sk-offline-test-key-not-a-secret';
 
@@ -48,8 +47,6 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
       return { PI_OFFLINE: '1' };
     },
   });
-  const kinds = (events: StoredEvent[]) => events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
-  const types = (events: StoredEvent[]) => stdoutObjects(events).map((line) => line.type);
 
   it('should complete a plain answer with the session id, version and cost', async () => {
     pi.api.script([{ text: 'Hello from the fake Chat Completions API.' }]);
@@ -63,10 +60,10 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
       errorMessage: null,
     });
     expect(stdoutObjects(events)[0]).toMatchObject({ type: 'session', id: job.resultSessionId, cwd: pi.sandbox.workspace });
-    expect(types(events).at(-1)).toBe('agent_end');
-    expect(kinds(events).at(-1)).toBe('run_complete');
+    expect(stdoutTypes(events).at(-1)).toBe('agent_end');
+    expect(stdoutKinds(events).at(-1)).toBe('run_complete');
     expect(
-      kinds(events)
+      stdoutKinds(events)
         .slice(0, -1)
         .every((kind) => kind === 'model_message'),
     ).toBe(true);
@@ -174,13 +171,13 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
     });
     expect(pi.api.requests).toHaveLength(2);
     // The first attempt ends in an agent_end (hence a run_complete that is not the last), then the retry, which gives up.
-    expect(types(events).slice(-3)).toEqual(['turn_end', 'agent_end', 'auto_retry_end']);
+    expect(stdoutTypes(events).slice(-3)).toEqual(['turn_end', 'agent_end', 'auto_retry_end']);
     expect(stdoutObjects(events).at(-1)).toMatchObject({
       success: false,
       attempt: 1,
       finalError: '500 The server had an error while processing your request.',
     });
-    expect(kinds(events).filter((kind) => kind === 'run_complete')).toHaveLength(2);
+    expect(stdoutKinds(events).filter((kind) => kind === 'run_complete')).toHaveLength(2);
     pi.record('api-error', job.jobId);
   });
 });

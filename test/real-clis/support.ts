@@ -232,6 +232,13 @@ export const stdoutObjects = (events: readonly StoredEvent[]): Record<string, un
 export const stderrLines = (events: readonly StoredEvent[]): string[] =>
   events.filter((event) => event.kind === 'stderr_line').map((event) => event.payload as string);
 
+/** The kinds of a job's events, its stderr lines left out (what a CLI logs there varies from run to run). */
+export const stdoutKinds = (events: readonly StoredEvent[]): string[] =>
+  events.filter((event) => event.kind !== 'stderr_line').map((event) => event.kind);
+
+/** The `type` of each JSON object the CLI printed, in order. */
+export const stdoutTypes = (events: readonly StoredEvent[]): unknown[] => stdoutObjects(events).map((line) => line.type);
+
 /**
  * Replaces what belongs to this machine and this run in a recorded stream: the sandbox's and the CLIs' paths (also in
  * the dash-encoded form Claude Code uses for project folders), loopback ports, and socket paths named by a pid.

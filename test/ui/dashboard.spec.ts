@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane, type StoredEvent } from '../../src/control-plane/index.js';
+import { RunnerHttp } from '../control-plane/helpers.js';
 import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-process.js';
+import { storedEvents } from '../support/store-checks.js';
 import { browserAvailable, launchBrowser, logIn, openPage } from './browser.js';
 import { startCutProxy } from './cut-proxy.js';
 import { INITIAL_WINDOW, LOAD_MORE } from '../../src/ui/transcript.js';
@@ -40,7 +42,7 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
   };
   const enqueue = (prompt: string, companyId = COMPANY) =>
     plane.admin.enqueueJob({ companyId, agentName: 'Demo agent', prompt, adapterType: 'claude_local' });
-  const allEvents = async (jobId: string): Promise<StoredEvent[]> => (await plane.admin.listEvents(jobId, { limit: 5000 })).events;
+  const allEvents = (jobId: string): Promise<StoredEvent[]> => storedEvents(plane.admin, jobId);
   const waitForStatus = (jobId: string, statuses: string[], timeoutMs = 20_000) =>
     until(
       async () => statuses.includes((await plane.admin.getJob(jobId)).status),
@@ -319,13 +321,8 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     const companyId = 'big-co';
     const { token } = await plane.admin.createToken({ companyId, name: 'bulk' });
     const job = await plane.admin.enqueueJob({ companyId, agentName: 'Chatty', prompt: 'talk a lot' });
-    const post = (path: string, body?: unknown) =>
-      fetch(`${plane.url}/api/runner/jobs/${job.jobId}/${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    expect((await post('claim')).status).toBe(200);
+    const runnerApi = new RunnerHttp(plane.url, token);
+    expect((await runnerApi.claim(job.jobId)).status).toBe(200);
     const total = 20_000;
     const ids: string[] = [];
     for (let start = 0; start < total; start += 256) {
@@ -349,9 +346,9 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
               payload: { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: `message ${seq}` }] } },
             };
       });
-      expect((await post('events', { events })).status).toBe(204);
+      expect((await runnerApi.events(job.jobId, events)).status).toBe(204);
     }
-    expect((await post('complete', { status: 'completed', exitCode: 0 })).status).toBe(204);
+    expect((await runnerApi.complete(job.jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
     process.stdout.write(`dashboard: stored ${total} events\n`);
 
     const { page } = await openPage(context);

@@ -4,20 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runServerCommand } from '../../src/cli/server.js';
-import { captureIo, eventually } from '../control-plane/helpers.js';
+import { captureIo, serveCommand } from '../control-plane/helpers.js';
 
 async function serve(...flags: string[]) {
   const dataDir = await mkdtemp(join(tmpdir(), 'founderos-ui-flag-'));
-  const io = captureIo({});
-  const stop = new AbortController();
-  const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...flags], io, stop.signal);
-  const url = await eventually(async () => /listening on (http:\/\/\S+)/.exec(io.out)?.[1], 30_000);
+  const server = await serveCommand(dataDir, flags, {}, 30_000);
   return {
-    io,
-    url,
+    ...server,
     stop: async () => {
-      stop.abort();
-      const code = await exited;
+      const code = await server.stop();
       await rm(dataDir, { recursive: true, force: true });
       return code;
     },
