@@ -22,6 +22,7 @@ import {
   START_FLAGS,
   type SettingSource,
 } from './start/settings.js';
+import { causeText, errorText } from '../runner/agent-run.js';
 import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';
 import { RUNNER_VERSION, USER_AGENT } from '../runner/version.js';
@@ -345,12 +346,7 @@ function checkClock(server: ServerProbe | undefined): Check {
 function networkErrorText(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
   const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error) {
-    // An AggregateError (every address of a name refused) has a code and an empty message.
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code && !cause.message.includes(code) ? `${code}${cause.message ? ` (${cause.message})` : ''}` : cause.message;
-  }
-  return error instanceof Error ? error.message : String(error);
+  return cause instanceof Error ? causeText(cause) : errorText(error);
 }
 
 const MARKS: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' };
