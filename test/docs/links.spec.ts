@@ -51,15 +51,18 @@ describe('brokenLinks', () => {
     expect(brokenLinks(root, pages)).toEqual([]);
   });
 
-  it('should report a missing file, a missing heading and a path out of the repository, with file and line', () => {
+  it('should report a missing file, a missing heading, a path out of the repository and a broken escape, with file and line', () => {
     const { root, pages } = repo(
-      '# Title\n\n[gone](docs/moved.md)\n[anchor](docs/page.md#step-two) [self](#nothing-here)\n[out](../elsewhere.md)\n',
+      '# Title\n\n[gone](docs/moved.md)\n[anchor](docs/page.md#step-two) [self](#nothing-here)\n[out](../elsewhere.md)\n' +
+        '[escape](docs/%E0%A4%A.md) [anchor escape](#%ZZ)\n',
     );
     expect(brokenLinks(root, pages)).toEqual([
       'README.md:3: docs/moved.md: no such file in the repository',
       'README.md:4: docs/page.md#step-two: docs/page.md has no heading #step-two',
       'README.md:4: #nothing-here: README.md has no heading #nothing-here',
       'README.md:5: ../elsewhere.md: points out of the repository',
+      'README.md:6: docs/%E0%A4%A.md: not a valid percent-encoded address',
+      'README.md:6: #%ZZ: not a valid percent-encoded address',
     ]);
   });
 

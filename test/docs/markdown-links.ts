@@ -137,9 +137,13 @@ export function brokenLinks(root: string, pages: readonly string[]): string[] {
       if (/^[a-z][a-z0-9+.-]*:/i.test(link.target) || link.target.startsWith('//')) continue;
       const hash = link.target.indexOf('#');
       const pathPart = hash === -1 ? link.target : link.target.slice(0, hash);
-      const anchor = hash === -1 ? undefined : decodeURIComponent(link.target.slice(hash + 1));
-      const decoded = decodeURIComponent(pathPart);
-      const path = pathPart === '' ? page : decoded.startsWith('/') ? join(root, decoded) : resolve(dirname(page), decoded);
+      const anchor = hash === -1 ? undefined : decoded(link.target.slice(hash + 1));
+      const pathText = decoded(pathPart);
+      if (pathText === undefined || (hash !== -1 && anchor === undefined)) {
+        problems.push(`${where}: ${link.target}: not a valid percent-encoded address`);
+        continue;
+      }
+      const path = pathText === '' ? page : pathText.startsWith('/') ? join(root, pathText) : resolve(dirname(page), pathText);
       if (path !== root && !path.startsWith(root + sep)) {
         problems.push(`${where}: ${link.target}: points out of the repository`);
         continue;
@@ -165,4 +169,13 @@ export function brokenLinks(root: string, pages: readonly string[]): string[] {
     if (ignored.has(relative(root, path))) problems.push(`${where}: ${target}: git ignores it, so a fresh clone does not have it`);
   }
   return problems;
+}
+
+/** A link's path or anchor as the file system and the headings spell it; undefined when its %-escapes are broken. */
+function decoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
