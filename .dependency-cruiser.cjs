@@ -1,5 +1,5 @@
 /**
- * The dependency direction of src/ (docs: DESIGN.md, "Layout"): protocol and operators at the bottom, streams
+ * The dependency direction of src/ (docs/architecture.md, "The layout"): protocol and operators at the bottom, streams
  * and agents above, the runner above them, cli and bin on top; the reference control plane beside the runner,
  * on protocol alone. `npm run lint` fails on an import that points the wrong way.
  */

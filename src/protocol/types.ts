@@ -1,6 +1,6 @@
 /**
- * The runner protocol's wire shapes (see PROTOCOL.md beside the project: Part 1 is the FounderOS cloud's
- * fixed protocol, Part 2 this project's extensions). Shared by the runner and the reference control plane.
+ * The runner protocol's wire shapes (docs/protocol.md: Part 1 is the FounderOS cloud's fixed protocol, Part 2 this
+ * project's extensions). Shared by the runner and the reference control plane.
  */
 
 /** Every runner route lives under this prefix of the server URL. */

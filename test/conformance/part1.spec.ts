@@ -1,5 +1,5 @@
 /**
- * Part 1 of the runner protocol (PROTOCOL.md, "the fixed protocol"), as @founderos/runner 0.1.1 speaks it, against
+ * Part 1 of the runner protocol (docs/protocol.md, "the fixed protocol"), as @founderos/runner 0.1.1 speaks it, against
  * the reference control plane on PGlite and, when FOUNDEROS_TEST_DATABASE_URL is set, on PostgreSQL. The client
  * below is written from the protocol text alone: plain fetch, long-poll, claim, events without `seq`, complete, and
  * never a heartbeat. Only the admin API (not part of the protocol) is used to queue, cancel, revoke and read back.
@@ -52,7 +52,7 @@ function line(payload: unknown, kind = 'stdout_line') {
   return { eventId: randomUUID(), kind, ts: new Date().toISOString(), payload };
 }
 
-/** The kinds PROTOCOL.md lists, in its order: the original claude ones and the provider-neutral ones. */
+/** The kinds docs/protocol.md lists, in its order: the original claude ones and the provider-neutral ones. */
 const PROTOCOL_KINDS = [
   'stdout_line',
   'stderr_line',
