@@ -1,5 +1,5 @@
 /**
- * The runner protocol (PROTOCOL.md Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
+ * The runner protocol (docs/protocol.md: Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
  * authenticate the token, validate the input, one store call, map the outcome to the protocol's status and code.
  */
 import { isUuid } from '../protocol/schemas.js';
