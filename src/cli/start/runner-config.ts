@@ -59,8 +59,8 @@ export function resolveRunnerConfig(
     problems.push(`config error: ${setting.count.what} ${JSON.stringify(text)} ${problem} (--${setting.flag} or ${setting.env})`);
     return undefined;
   };
-  const timeoutSec = count(settings.timeoutSec)!;
-  const concurrency = count(settings.concurrency)!;
+  const timeoutSec = count(settings.timeoutSec);
+  const concurrency = count(settings.concurrency);
   const metricsPort = count(settings.metricsPort);
   const once = booleans[settings.once.flag] === true || file.booleans[settings.once.flag] === true;
   const maxJobs = count(settings.maxJobs) ?? (once ? 1 : undefined);
@@ -74,8 +74,15 @@ export function resolveRunnerConfig(
   if (!isOneOf(LOG_FORMATS, logFormat))
     problems.push(`config error: log format ${JSON.stringify(logFormat)} must be one of ${LOG_FORMATS.join(' | ')}`);
 
-  // With no problem, every value below is present and valid; the repeated tests let the compiler see it.
-  const valid = token !== undefined && serverUrl !== undefined && isOneOf(LOG_LEVELS, logLevel) && isOneOf(LOG_FORMATS, logFormat);
+  // With no problem, every value below is present and valid (the counts have fallbacks); the repeated tests let the
+  // compiler see it.
+  const valid =
+    token !== undefined &&
+    serverUrl !== undefined &&
+    timeoutSec !== undefined &&
+    concurrency !== undefined &&
+    isOneOf(LOG_LEVELS, logLevel) &&
+    isOneOf(LOG_FORMATS, logFormat);
   if (problems.length || !valid) throw new ConfigError(problems);
   return {
     token,
