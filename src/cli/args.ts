@@ -7,7 +7,10 @@
 import minimist from 'minimist';
 import { ConfigError } from './command.js';
 
-/** One flag of a command: how it is parsed, and how `--help` shows it. */
+/**
+ * One flag of a command: how it is parsed, and how `--help` shows it. The settings of `start` are flags of this
+ * shape too (src/cli/start/declarations.ts), which then also drive the variables, the config file and the service files.
+ */
 export interface FlagDeclaration {
   flag: string;
   /** `value` takes a string (a number stays a string until validated); `list` takes one or more values. */
@@ -16,7 +19,9 @@ export interface FlagDeclaration {
   placeholder?: string;
   /** The environment variable that also sets it, when there is one. */
   env?: string;
-  /** The default as `--help` states it. */
+  /** The value it takes when nothing gives one; `--help` states it as the default. */
+  fallback?: string;
+  /** How `--help` states a default that is not a plain `fallback` (a path that depends on the machine). */
   defaultText?: string;
   /** A boolean that is on unless turned off with `--no-<flag>`. */
   onByDefault?: boolean;
@@ -131,7 +136,8 @@ export function formatFlags(declarations: readonly FlagDeclaration[]): string {
   const envWidth = Math.max(0, ...declarations.map((d) => (d.env ?? '').length)) + 2;
   return declarations
     .map((d, i) => {
-      const usage = `${d.usage}${d.defaultText === undefined ? '' : ` (default ${d.defaultText})`}`;
+      const shownDefault = d.defaultText ?? d.fallback;
+      const usage = `${d.usage}${shownDefault === undefined ? '' : ` (default ${shownDefault})`}`;
       const env = envWidth > 2 ? (d.env ?? '').padEnd(envWidth) : '';
       return `  ${left[i]!.padEnd(width)}${env}${usage}`;
     })

@@ -9,19 +9,11 @@ import { agentEnvironment } from '../runner/agent-env.js';
 import { formatFlags, type FlagDeclaration } from './args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './start/config-file.js';
-import {
-  CONFIG_FLAG,
-  NO_FILE_SETTINGS,
-  parseStartFlags,
-  readSetting,
-  resolveAgentBins,
-  resolveRunnerConfig,
-  resolveToken,
-  commandLineTokenWarnings,
-  serverUrlProblem,
-  START_FLAGS,
-  type SettingSource,
-} from './start/settings.js';
+import { CONFIG_FLAG, START_FLAGS } from './start/declarations.js';
+import { NO_FILE_SETTINGS, readSetting, type SettingSource } from './start/precedence.js';
+import { parseStartFlags, resolveAgentBins, resolveRunnerConfig } from './start/runner-config.js';
+import { serverUrlProblem } from './start/server-url.js';
+import { commandLineTokenWarnings, resolveToken } from './start/token.js';
 import { causeText, errorText } from '../runner/agent-run.js';
 import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';

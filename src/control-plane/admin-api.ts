@@ -4,7 +4,8 @@
  */
 import { ControlPlaneError } from './errors.js';
 import { jobTopic, longPoll, type WakeHub } from './long-poll.js';
-import type { Store } from './store.js';
+import type { AdminJobStore } from './store/admin-jobs.js';
+import type { TokenStore } from './store/tokens.js';
 import {
   TERMINAL_STATUSES,
   type AdminApi,
@@ -31,7 +32,8 @@ import {
 export const MAX_EVENTS_WAIT_MS = 60_000;
 
 export interface AdminApiDeps {
-  store: Store;
+  tokens: TokenStore;
+  jobs: AdminJobStore;
   hub: WakeHub;
   /** Aborted when the control plane closes, ending waiting calls. */
   closing: AbortSignal;
@@ -57,41 +59,41 @@ async function lookUp<T>(
   return found;
 }
 
-export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps): AdminApi {
+export function createAdminApi({ tokens, jobs, hub, closing, recheckMs }: AdminApiDeps): AdminApi {
   return {
     async createToken(input): Promise<CreatedToken> {
       const { companyId, name, ttlSec } = parseCreateTokenInput(input);
-      return store.createToken(companyId, name, ttlSec);
+      return tokens.createToken(companyId, name, ttlSec);
     },
 
     async listTokens(filter): Promise<TokenInfo[]> {
-      return store.listTokens(parseListTokensFilter(filter));
+      return tokens.listTokens(parseListTokensFilter(filter));
     },
 
     async revokeToken(tokenId): Promise<TokenInfo> {
-      return lookUp(parseTokenId(tokenId), (id) => store.revokeToken(id), tokenNotFound);
+      return lookUp(parseTokenId(tokenId), (id) => tokens.revokeToken(id), tokenNotFound);
     },
 
     async rotateToken(input): Promise<RotatedToken> {
       const { tokenId, ...options } = parseRotateTokenInput(input);
-      return lookUp(tokenId, (id) => store.rotateToken(id, options), tokenNotFound);
+      return lookUp(tokenId, (id) => tokens.rotateToken(id, options), tokenNotFound);
     },
 
     async enqueueJob(input): Promise<JobRecord> {
-      return store.enqueueJob(parseEnqueueInput(input));
+      return jobs.enqueueJob(parseEnqueueInput(input));
     },
 
     async listJobs(filter): Promise<JobRecord[]> {
-      return store.listJobs(parseListJobsFilter(filter));
+      return jobs.listJobs(parseListJobsFilter(filter));
     },
 
     async getJob(jobId): Promise<JobDetail> {
-      return lookUp(parseJobId(jobId), (id) => store.getJob(id), adminJobNotFound);
+      return lookUp(parseJobId(jobId), (id) => jobs.getJob(id), adminJobNotFound);
     },
 
     async cancelJob(jobId): Promise<JobRecord> {
       const id = parseJobId(jobId);
-      const outcome = await store.cancelJob(id);
+      const outcome = await jobs.cancelJob(id);
       if (outcome.kind === 'not_found') throw adminJobNotFound(id);
       if (outcome.kind === 'terminal') {
         throw new ControlPlaneError(409, 'job_already_terminal', `Job ${id} is already ${outcome.job.status}; there is nothing to cancel.`);
@@ -106,9 +108,9 @@ export function createAdminApi({ store, hub, closing, recheckMs }: AdminApiDeps)
       const limit = intInRange(options.limit, 'limit', 1, 5000, 1000);
       const read = async (): Promise<EventPage> => {
         // Status first: if it says terminal, no event can arrive after the page read below.
-        const jobStatus = await store.jobStatus(id);
+        const jobStatus = await jobs.jobStatus(id);
         if (!jobStatus) throw adminJobNotFound(id);
-        return { ...(await store.listEvents(id, after, limit)), jobStatus };
+        return { ...(await jobs.listEvents(id, after, limit)), jobStatus };
       };
       const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
       const page = await longPoll({

@@ -14,7 +14,7 @@ import { migrate } from './migrations.js';
 import { makePrivateDir, makePrivateTree } from './private-dir.js';
 import { adminRoutes } from './routes-admin.js';
 import { runnerRoutes } from './routes-runner.js';
-import { Store } from './store.js';
+import { createStore } from './store/index.js';
 import type { AdminApi, LeaseExpiryAction } from './types.js';
 import { MAX_TOKEN_TTL_SEC } from './validation.js';
 
@@ -120,14 +120,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const applied = await migrate(db);
     if (applied.length > 0) log(`database: applied migrations ${applied.join(', ')} (${db.description})`);
 
-    const store = new Store(db, { leaseMs, part1JobLimitMs, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
+    const store = createStore(db, { leaseMs, part1JobLimitMs, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
     const hub = new WakeHub();
     cleanup.push(await hub.attach(db));
-    const sweeper = startLeaseSweeper({ store, leaseMs, onLeaseExpiry, log });
+    const sweeper = startLeaseSweeper({ jobs: store.runnerJobs, leaseMs, onLeaseExpiry, log });
     cleanup.push(() => sweeper.stop());
 
     const closing = new AbortController();
-    const admin = createAdminApi({ store, hub, closing: closing.signal, recheckMs });
+    const admin = createAdminApi({ tokens: store.tokens, jobs: store.adminJobs, hub, closing: closing.signal, recheckMs });
     const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
     let dashboard: Dashboard | undefined;
     if (options.ui !== false) {
@@ -137,7 +137,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const http = createHttpServer({
       routes: [
         health,
-        ...runnerRoutes({ store, hub, longPollMs, recheckMs }),
+        ...runnerRoutes({ tokens: store.tokens, jobs: store.runnerJobs, hub, longPollMs, recheckMs }),
         ...adminRoutes({ admin, adminKey: adminKey.key, session: dashboard?.session, extra: dashboard?.adminRoutes }),
         ...(dashboard?.publicRoutes ?? []),
       ],

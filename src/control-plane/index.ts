@@ -15,6 +15,6 @@ export { ADMIN_KEY_ENV, ADMIN_KEY_FILE } from './admin-key.js';
 export { DEFAULT_SERVER_PORT, DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from './paths.js';
 export { openDb, type Db, type OpenDbOptions, type Queryable, type QueryResult } from './db.js';
 export { migrate, MIGRATIONS, type Migration } from './migrations.js';
-export { RUNNER_LOST_MESSAGE } from './store.js';
+export { RUNNER_LOST_MESSAGE } from './store/runner-jobs.js';
 export { generateRunnerToken, isRunnerTokenFormat, tokenPreview } from './tokens.js';
 export * from './types.js';

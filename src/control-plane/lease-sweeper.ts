@@ -1,11 +1,11 @@
 /**
  * Ends jobs whose runner went silent: a claimed or streaming job whose lease has run out is failed with
- * "runner lost", or put back in the queue, as configured. The lease rule is the store's (`extendedLease`): one
- * lease past the last heartbeat or event batch once the runner has sent a heartbeat; before that (a Part-1
- * runner) the Part-1 job limit counted from queueing. Every server on a database sweeps; the sweep is one
- * UPDATE, so two servers never process a job twice.
+ * "runner lost", or put back in the queue, as configured. The lease rule is `extendedLease` in
+ * store/runner-jobs.ts: one lease past the last heartbeat or event batch once the runner has sent a heartbeat;
+ * before that (a Part-1 runner) the Part-1 job limit counted from queueing. Every server on a database sweeps;
+ * the sweep is one UPDATE, so two servers never process a job twice.
  */
-import type { Store } from './store.js';
+import type { RunnerJobStore } from './store/runner-jobs.js';
 import type { LeaseExpiryAction } from './types.js';
 
 export interface LeaseSweeper {
@@ -18,16 +18,16 @@ export function sweepIntervalMs(leaseMs: number): number {
 }
 
 export function startLeaseSweeper(options: {
-  store: Store;
+  jobs: RunnerJobStore;
   leaseMs: number;
   onLeaseExpiry: LeaseExpiryAction;
   log: (line: string) => void;
 }): LeaseSweeper {
-  const { store, leaseMs, onLeaseExpiry, log } = options;
+  const { jobs, leaseMs, onLeaseExpiry, log } = options;
   let running: Promise<void> | undefined;
   const sweep = async () => {
     try {
-      const ids = await store.expireLeases(onLeaseExpiry);
+      const ids = await jobs.expireLeases(onLeaseExpiry);
       for (const id of ids) {
         log(
           `job ${id}: its lease ran out (no heartbeat or event in time: runner lost); ${onLeaseExpiry === 'fail' ? 'failed' : 'requeued'}`,

@@ -126,6 +126,19 @@ export const MIGRATIONS: readonly Migration[] = [
         EXECUTE FUNCTION founderos_notify_token();
     `,
   },
+  {
+    version: 3,
+    name: 'instructions in base64',
+    sql: `
+      -- runtimeConfig.instructionsFileContent is base64 on the wire (the protocol, as the cloud and the original runner
+      -- read it); jobs stored before held it as plain text. Encoded here, on one line (encode() breaks lines every 76
+      -- characters), so that a runner gets the text the job was given.
+      UPDATE jobs
+         SET runtime_config = jsonb_set(runtime_config, '{instructionsFileContent}',
+               to_jsonb(translate(encode(convert_to(runtime_config->>'instructionsFileContent', 'UTF8'), 'base64'), E'\\n', '')))
+       WHERE jsonb_typeof(runtime_config->'instructionsFileContent') = 'string';
+    `,
+  },
 ];
 
 /** An arbitrary constant naming this schema's advisory lock. */

@@ -1,5 +1,5 @@
 /**
- * The runner protocol (PROTOCOL.md Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
+ * The runner protocol (docs/protocol.md: Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
  * authenticate the token, validate the input, one store call, map the outcome to the protocol's status and code.
  */
 import { isUuid } from '../protocol/schemas.js';
@@ -7,12 +7,14 @@ import { RUNNER_API_PREFIX } from '../protocol/types.js';
 import { ControlPlaneError, jobNotFound } from './errors.js';
 import type { Handler, Reply, Route, RouteContext } from './http-server.js';
 import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
-import type { Authentication, JobAccess, RunnerIdentity, Store } from './store.js';
+import type { JobAccess, RunnerJobStore } from './store/runner-jobs.js';
+import type { Authentication, RunnerIdentity, TokenStore } from './store/tokens.js';
 import { bearerSecret } from './tokens.js';
 import { parseCompletion, parseEventBatch, parseHeartbeat } from './validation.js';
 
 export interface RunnerRoutesDeps {
-  store: Store;
+  tokens: TokenStore;
+  jobs: RunnerJobStore;
   hub: WakeHub;
   longPollMs: number;
   recheckMs?: number;
@@ -26,12 +28,12 @@ const NO_CONTENT: Reply = { status: 204 };
 
 type RunnerHandler = (ctx: RouteContext, runner: RunnerIdentity, jobId: string) => Promise<Reply>;
 
-export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutesDeps): Route[] {
+export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: RunnerRoutesDeps): Route[] {
   const offers = new RecentOffers();
 
   async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
     const secret = bearerSecret(ctx.req.headers.authorization);
-    const runner = admit(secret === undefined ? { kind: 'invalid' } : await store.authenticate(secret));
+    const runner = admit(secret === undefined ? { kind: 'invalid' } : await tokens.authenticate(secret));
     ctx.note('token', runner.preview);
     return runner;
   }
@@ -55,8 +57,8 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
       check: async () => {
         // A token revoked or expired while its poll waits gets its 401 now, not the next job (a revocation wakes
         // the company's polls, and expiry is seen at the next re-check).
-        admit(await store.reauthenticate(runner));
-        return store.nextQueuedJob(runner.companyId, offers.recent(runner.companyId));
+        admit(await tokens.reauthenticate(runner));
+        return jobs.nextQueuedJob(runner.companyId, offers.recent(runner.companyId));
       },
       waitMs: longPollMs,
       recheckMs,
@@ -68,7 +70,7 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
   };
 
   const claim = forJob(async (_ctx, runner, jobId) => {
-    const outcome = await store.claimJob(jobId, runner);
+    const outcome = await jobs.claimJob(jobId, runner);
     if (outcome.kind === 'claimed') return { status: 200, body: outcome.payload };
     if (outcome.kind === 'not_found') throw jobNotFound(jobId);
     throw new ControlPlaneError(
@@ -80,21 +82,21 @@ export function runnerRoutes({ store, hub, longPollMs, recheckMs }: RunnerRoutes
 
   const events = forJob(async (ctx, runner, jobId) => {
     const batch = parseEventBatch(await ctx.readJson());
-    const access = await store.appendEvents(jobId, runner, batch);
+    const access = await jobs.appendEvents(jobId, runner, batch);
     if (access.kind !== 'ok') throw accessError(access, jobId, 'events');
     return NO_CONTENT;
   });
 
   const complete = forJob(async (ctx, runner, jobId) => {
     const body = parseCompletion(await ctx.readJson());
-    const access = await store.completeJob(jobId, runner, body);
+    const access = await jobs.completeJob(jobId, runner, body);
     if (access.kind !== 'ok') throw accessError(access, jobId, 'complete');
     return NO_CONTENT;
   });
 
   const heartbeat = forJob(async (ctx, runner, jobId) => {
     parseHeartbeat(await ctx.readJson());
-    const access = await store.heartbeat(jobId, runner);
+    const access = await jobs.heartbeat(jobId, runner);
     if (access.kind !== 'ok') throw accessError(access, jobId, 'heartbeat');
     return NO_CONTENT;
   });

@@ -70,6 +70,7 @@ export interface EnqueueJobInput {
   timeoutSec?: number;
   sessionId?: string;
   addDirs?: string[];
+  /** The instructions file's bytes in base64, as the protocol carries them (the admin CLI's --instructions-file encodes a file). */
   instructionsFileContent?: string;
   /** Extra runtime-config keys passed through to the runner as they are. */
   runtimeConfig?: Record<string, unknown>;

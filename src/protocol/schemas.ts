@@ -10,6 +10,7 @@
  * once with its path; it is modular (only the functions used are bundled and loaded), which keeps start-up fast.
  */
 import * as v from 'valibot';
+import { BASE64_RULE, base64Length, isBase64 } from './base64.js';
 import { isIsoTimestamp } from './iso-time.js';
 import { findUnstorable, unstorableReason } from './storable-json.js';
 import { COMPLETION_STATUSES, EVENT_KINDS, MAX_EVENTS_PER_BATCH } from './types.js';
@@ -60,6 +61,8 @@ export const TEXT_LIMITS = {
   path: 4096,
   /** The prompt and the instructions file: a whole context window of text. */
   document: 1024 * 1024,
+  /** The instructions file as the wire carries it: the base64 of a document. */
+  instructions: base64Length(1024 * 1024),
 } as const;
 /** A job runs an hour at most; a year of elapsed time is already a bug, 1e308 seconds is garbage. */
 const MAX_ELAPSED_SEC = 365 * 24 * 3600;
@@ -154,8 +157,8 @@ export const RuntimeConfigSchema = v.pipe(v.custom<JsonObject>(isObject, 'an obj
 
 /**
  * How to run the job, as the reference control plane takes it into a job: the runner's reading, with its free text
- * capped and storable and whole seconds (a job it stores is always one the runner accepts). It checks the job's
- * top-level shortcuts (`model`, `maxTurns`, …) with the same entries.
+ * capped and storable, whole seconds, and the instructions in base64 as the protocol carries them (a job it stores is
+ * always one the runner accepts). It checks the job's top-level shortcuts (`model`, `maxTurns`, …) with the same entries.
  */
 export const storedRuntimeConfigEntries = {
   ...runtimeConfigEntries,
@@ -163,7 +166,7 @@ export const storedRuntimeConfigEntries = {
   timeoutSec: v.nullish(
     v.pipe(v.number(WHOLE_SECONDS), v.integer(WHOLE_SECONDS), v.minValue(1, WHOLE_SECONDS), v.maxValue(INT32_MAX, WHOLE_SECONDS)),
   ),
-  instructionsFileContent: v.nullish(text(TEXT_LIMITS.document)),
+  instructionsFileContent: v.nullish(v.pipe(text(TEXT_LIMITS.instructions), v.check(isBase64, BASE64_RULE))),
 };
 export const StoredRuntimeConfigSchema = v.pipe(
   v.custom<JsonObject>(isObject, 'an object'),

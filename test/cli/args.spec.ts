@@ -59,4 +59,13 @@ describe('formatFlags', () => {
     expect(help).toMatch(/--add-dir=DIR +ADD_DIR +a directory \(default none\)/);
     expect(help.split('\n')).toHaveLength(FLAGS.length);
   });
+
+  it("should state a setting's fallback as its default, unless a defaultText says it better", () => {
+    const help = formatFlags([
+      { flag: 'timeout-sec', kind: 'value', fallback: '600', usage: 'ceiling' },
+      { flag: 'spool-dir', kind: 'value', fallback: '/x', defaultText: 'under $XDG_STATE_HOME', usage: 'spool' },
+    ]);
+    expect(help).toMatch(/ceiling \(default 600\)/);
+    expect(help).toMatch(/spool \(default under \$XDG_STATE_HOME\)/);
+  });
 });

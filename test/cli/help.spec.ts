@@ -4,7 +4,7 @@ import { doctorHelp } from '../../src/cli/doctor.js';
 import { toolHelp } from '../../src/cli/help.js';
 import { serviceHelp } from '../../src/cli/service/index.js';
 import { startHelp } from '../../src/cli/start/help.js';
-import { START_SETTINGS } from '../../src/cli/start/settings.js';
+import { START_SETTINGS } from '../../src/cli/start/declarations.js';
 import { startCommand } from '../../src/cli/start/command.js';
 
 describe('--help written from the declared settings', () => {

@@ -65,7 +65,12 @@ describe('server command', () => {
     try {
       const plane = await startControlPlane({ dataDir: dir });
       const companyId = company('private');
-      await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'secret prompt', instructionsFileContent: 'secret' });
+      await plane.admin.enqueueJob({
+        companyId,
+        agentName: 'A',
+        prompt: 'secret prompt',
+        instructionsFileContent: Buffer.from('secret').toString('base64'),
+      });
       expect((await stat(dir)).mode & 0o777).toBe(0o700);
       expect(await reachableByOthers(dir)).toEqual([]);
       await plane.close();

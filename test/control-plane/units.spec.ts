@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TOKEN_PATTERN } from '../../src/protocol/types.js';
 import { defaultServerDataDir } from '../../src/control-plane/paths.js';
 import { isIsoTimestamp } from '../../src/protocol/iso-time.js';
-import { deriveAgentId } from '../../src/control-plane/store.js';
+import { deriveAgentId } from '../../src/control-plane/store/admin-jobs.js';
 import { generateAdminKey, generateRunnerToken, randomAlphanumeric, secretsEqual, tokenPreview } from '../../src/control-plane/tokens.js';
 
 describe('tokens', () => {

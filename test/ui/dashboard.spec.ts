@@ -443,6 +443,22 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     await page.locator(`tr[data-job-id="${job!.jobId}"] .badge[data-status="cancelled"]`).waitFor();
   });
 
+  it("shows a job's instructions as the text they encode, not as the base64 the wire carries", async () => {
+    const instructions = 'Be terse. Ünïcode ✓ — 日本語';
+    const job = await plane.admin.enqueueJob({
+      companyId: 'nobody',
+      agentName: 'Instructed',
+      prompt: 'never claimed',
+      instructionsFileContent: Buffer.from(instructions).toString('base64'),
+    });
+    const { page } = await openPage(context);
+    await logIn(page, plane.url, ADMIN_KEY);
+    await page.goto(`${plane.url}/#/jobs/${job.jobId}`);
+    const details = page.locator('details', { has: page.locator('summary', { hasText: 'Instructions' }) });
+    await details.locator('summary').click();
+    expect(await details.locator('pre').textContent()).toBe(instructions);
+  });
+
   it('8. stops promptly while a browser is still streaming', async () => {
     const other = await startControlPlane({ adminKey: ADMIN_KEY, longPollMs: 5_000 });
     const job = await other.admin.enqueueJob({ companyId: 'nobody', agentName: 'Waiting', prompt: 'never claimed' });

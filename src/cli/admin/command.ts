@@ -86,11 +86,12 @@ function durationFlag(flags: ParsedFlags, name: string, example: string): number
   return Number(match[1]) * DURATION_UNITS[match[2]!]!;
 }
 
-async function readFlagFile(flags: ParsedFlags, name: string): Promise<string | undefined> {
+/** The bytes of the file a flag names; undefined when the flag is absent. */
+async function readFlagFile(flags: ParsedFlags, name: string): Promise<Buffer | undefined> {
   const path = flags.str(name);
   if (path === undefined) return undefined;
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (err) {
     throw new ConfigError(`cannot read --${name} ${path}: ${(err as Error).message}. Check the path.`);
   }
@@ -164,7 +165,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
       value('timeout-sec', 'N', "ceiling on the job's run time"),
       value('session-id', 'ID', 'resume this session'),
       { flag: 'add-dir', kind: 'list', placeholder: 'DIR', usage: 'a directory the agent may use besides its own (repeatable)' },
-      value('instructions-file', 'PATH', "a file of instructions for the agent's system prompt"),
+      value('instructions-file', 'PATH', "a file of instructions for the agent's system prompt (sent as base64, byte for byte)"),
     ],
     exactlyOneOf: ['prompt', 'prompt-file'],
     about: "Queue a job for the company's runners.",
@@ -173,7 +174,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
       const input: EnqueueJobInput = {
         companyId: flags.str('company')!,
         agentName: flags.str('agent-name')!,
-        prompt: flags.str('prompt') ?? (await readFlagFile(flags, 'prompt-file'))!,
+        prompt: flags.str('prompt') ?? (await readFlagFile(flags, 'prompt-file'))?.toString('utf8') ?? '',
         agentId: flags.str('agent-id'),
         adapterType: flags.str('adapter-type'),
         model: flags.str('model'),
@@ -181,7 +182,8 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
         timeoutSec: numberFlag(flags, 'timeout-sec', { min: 1, integer: true }),
         sessionId: flags.str('session-id'),
         addDirs: flags.list('add-dir'),
-        instructionsFileContent: await readFlagFile(flags, 'instructions-file'),
+        // The protocol carries the instructions file as base64: its bytes arrive as they are, whatever their encoding.
+        instructionsFileContent: (await readFlagFile(flags, 'instructions-file'))?.toString('base64'),
       };
       const job = await ctx.api.enqueueJob(input);
       print(ctx, job, `Queued job ${job.jobId} for agent ${job.agentName} (company ${job.companyId}).\n`);

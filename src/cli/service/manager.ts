@@ -1,6 +1,6 @@
-import { configEnvironment, type RunnerConfig } from '../start/settings.js';
+import type { RunnerConfig } from '../start/declarations.js';
 
-/** What every service manager (systemd, launchd, NSSM) shares: the plan it returns as steps, and the environment it gives `start`. */
+/** What every service manager (systemd, launchd, NSSM) shares: the plan it returns as steps (its environment: environment.ts). */
 
 /** What a stop waits beyond the longest job: the agent's kill grace (10 s) and the final report, with room to spare. */
 export const STOP_MARGIN_SEC = 60;
@@ -29,12 +29,4 @@ export interface ServiceManager {
   install(config: RunnerConfig, context: ServiceContext): Step[];
   uninstall(context: ServiceContext): Step[];
   status(context: ServiceContext): Step[];
-}
-
-/**
- * The settings of `start`, plus this shell's PATH: a service manager starts with a minimal PATH, where the
- * agent CLIs (often in ~/.local/bin or an nvm folder) and the tools agents call (git, node) are missing.
- */
-export function serviceEnvironment(config: RunnerConfig, env: NodeJS.ProcessEnv): Record<string, string> {
-  return { ...configEnvironment(config), ...(env.PATH ? { PATH: env.PATH } : {}) };
 }

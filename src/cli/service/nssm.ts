@@ -1,6 +1,6 @@
 import { win32 } from 'node:path';
 import { preview } from '../../runner/logger.js';
-import { configEnvironment } from '../start/settings.js';
+import { configEnvironment } from './environment.js';
 import { RESTART_DELAY_SEC, STOP_MARGIN_SEC, type ServiceManager } from './manager.js';
 
 export const NSSM_SERVICE = 'FounderOSRunner';

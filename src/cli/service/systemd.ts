@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { RUNNER_VERSION } from '../../runner/version.js';
-import { RESTART_DELAY_SEC, serviceEnvironment, STOP_MARGIN_SEC, type ServiceManager } from './manager.js';
+import { serviceEnvironment } from './environment.js';
+import { RESTART_DELAY_SEC, STOP_MARGIN_SEC, type ServiceManager } from './manager.js';
 
 export const SYSTEMD_UNIT = 'founderos-runner';
 

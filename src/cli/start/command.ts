@@ -9,14 +9,9 @@ import { agentEnvironment } from '../../runner/agent-env.js';
 import { processIo, runCommand, type CliIo } from '../command.js';
 import { loadConfigFile, processConfigFileLocation } from './config-file.js';
 import { startHelp } from './help.js';
-import {
-  CONFIG_FLAG,
-  commandLineTokenWarnings,
-  parseStartFlags,
-  resolveRunnerConfig,
-  START_COMMAND,
-  type RunnerConfig,
-} from './settings.js';
+import { CONFIG_FLAG, START_COMMAND, type RunnerConfig } from './declarations.js';
+import { parseStartFlags, resolveRunnerConfig } from './runner-config.js';
+import { commandLineTokenWarnings } from './token.js';
 import { ForcedExitError, runDaemon } from '../../runner/daemon.js';
 import { createLogger, preview, type Logger } from '../../runner/logger.js';
 import { RunnerMetrics } from '../../runner/metrics.js';

@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../command.js';
-import { countProblem, settingFor, START_SETTINGS, type FileSettings } from './settings.js';
+import { countProblem, settingFor, START_SETTINGS } from './declarations.js';
+import type { FileSettings } from './precedence.js';
 import { preview } from '../../runner/logger.js';
 
 export const CONFIG_FILE_NAME = 'founderos-runner.json';
@@ -80,13 +81,13 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
         `config error: ${path}: unknown key "${key}"; the keys are the flag names without dashes: ` +
           START_SETTINGS.map((known) => `"${known.flag}"`).join(', '),
       );
-    } else if (setting.type === 'switch') {
+    } else if (setting.kind === 'boolean') {
       if (typeof value === 'boolean') booleans[key] = value;
       else refuse('must be true or false');
-    } else if (setting.type === 'count') {
+    } else if (setting.count) {
       // Any other JSON value is checked as no text at all, which no count is: the same message as a bad number.
       const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
-      const problem = countProblem(setting, text);
+      const problem = countProblem(setting.count, text);
       if (problem === undefined) values[key] = text;
       else refuse(problem);
     } else if (typeof value === 'string' && value !== '') values[key] = pathRelativeToFile(key, value, path);

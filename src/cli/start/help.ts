@@ -1,5 +1,5 @@
 import { formatFlags } from '../args.js';
-import { START_COMMAND, START_FLAGS } from './settings.js';
+import { START_COMMAND, START_FLAGS } from './declarations.js';
 
 /** `founderos-runner start --help`, written from the declarations of its settings. */
 export function startHelp(): string {

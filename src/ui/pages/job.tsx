@@ -182,8 +182,23 @@ function JobHeader({ job, count }: { job: JobDetail; count: number }) {
         <summary>Prompt</summary>
         <pre>{job.prompt}</pre>
       </details>
+      {typeof job.runtimeConfig.instructionsFileContent === 'string' && (
+        <details class="prompt">
+          <summary>Instructions</summary>
+          <pre>{decodedInstructions(job.runtimeConfig.instructionsFileContent)}</pre>
+        </details>
+      )}
     </section>
   );
+}
+
+/** The instructions file as text: the wire carries its bytes in base64 (bytes that are not UTF-8 show as �). */
+function decodedInstructions(base64: string): string {
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(base64), (char) => char.charCodeAt(0)));
+  } catch {
+    return `(not valid base64) ${base64}`;
+  }
 }
 
 export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParams }) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile, type ConfigFileLocation } from '../../../src/cli/start/config-file.js';
-import { parseStartFlags, resolveRunnerConfig } from '../../../src/cli/start/settings.js';
+import { parseStartFlags, resolveRunnerConfig } from '../../../src/cli/start/runner-config.js';
 import { startCommand } from '../../../src/cli/start/command.js';
 import { problemsOf } from '../support.js';
 

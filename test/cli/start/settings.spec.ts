@@ -3,13 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../../src/cli/start/config-file.js';
-import {
-  commandLineTokenWarnings,
-  configEnvironment,
-  parseStartFlags,
-  resolveRunnerConfig,
-  resolveToken,
-} from '../../../src/cli/start/settings.js';
+import { configEnvironment } from '../../../src/cli/service/environment.js';
+import { parseStartFlags, resolveRunnerConfig } from '../../../src/cli/start/runner-config.js';
+import { commandLineTokenWarnings, resolveToken } from '../../../src/cli/start/token.js';
 import { problemsOf } from '../support.js';
 
 const TOKEN = `fos_${'a1B2'.repeat(8)}`;

@@ -1,5 +1,6 @@
 /** The admin API: key guard, in-process and HTTP parity, job listing, event following, and the admin CLI. */
 import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../../src/cli/admin/command.js';
@@ -111,6 +112,26 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         ['long agentName', () => client.enqueueJob({ ...base, agentName: 'A'.repeat(257) }), 'agentName'],
         ['long model', () => client.enqueueJob({ ...base, model: 'm'.repeat(257) }), 'model'],
         ['long prompt', () => client.enqueueJob({ ...base, prompt: 'p'.repeat(1024 * 1024 + 1) }), 'prompt'],
+        [
+          'instructions as plain text',
+          () => client.enqueueJob({ ...base, instructionsFileContent: 'Be brief.' }),
+          'instructionsFileContent',
+        ],
+        [
+          'instructions in runtimeConfig as plain text',
+          () => client.enqueueJob({ ...base, runtimeConfig: { instructionsFileContent: 'Be brief.' } }),
+          'runtimeConfig.instructionsFileContent',
+        ],
+        [
+          'instructions in base64 broken into lines',
+          () => client.enqueueJob({ ...base, instructionsFileContent: `${'QUJD'.repeat(19)}\n${'QUJD'.repeat(19)}` }),
+          'instructionsFileContent',
+        ],
+        [
+          'instructions in base64 unpadded',
+          () => client.enqueueJob({ ...base, instructionsFileContent: 'QmU' }),
+          'instructionsFileContent',
+        ],
         ['NUL in token name', () => client.createToken({ companyId, name: 'laptop\u0000' }), 'name'],
         ['long token name', () => client.createToken({ companyId, name: 'n'.repeat(257) }), 'name'],
         ['zero ttl', () => client.createToken({ companyId, ttlSec: 0 }), 'ttlSec'],
@@ -127,6 +148,15 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       });
       expect(raw.status).toBe(400);
       expect(await client.listEvents(job.jobId, { after: '9223372036854775807' })).toMatchObject({ events: [] });
+    });
+
+    it('should refuse instructions that are not base64 with a 400 naming the field and the form it takes', async () => {
+      const err = await rejection(
+        client.enqueueJob({ companyId: 'acme', agentName: 'A', prompt: 'p', instructionsFileContent: 'Be brief.' }),
+      );
+      expect(err.status).toBe(400);
+      expect(err.message).toContain('instructionsFileContent must be base64 (RFC 4648');
+      expect(err.message).toContain('(got "Be brief.")');
     });
 
     it('should make tokens expire after the TTL (90 days by default) and rotate them', async () => {
@@ -355,9 +385,38 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
 
       it('should read the prompt from a file', async () => {
         const file = join(keyless(), 'prompt.txt');
-        await (await import('node:fs/promises')).writeFile(file, 'from a file\n');
+        await writeFile(file, 'from a file\n');
         const res = await cli('jobs', 'enqueue', '--company', 'acme', '--agent-name', 'A', '--prompt-file', file, '--json');
         expect(JSON.parse(res.out).prompt).toBe('from a file\n');
+      });
+
+      it('should send the instructions file as base64, which decodes as the original runner decodes it to the same bytes', async () => {
+        const companyId = company('instructions');
+        const instructions = 'Be terse. Ünïcode ✓ — 日本語 🚀\nline two\n';
+        const file = join(keyless(), 'instructions.md');
+        await writeFile(file, instructions);
+        const queued = await cli(
+          'jobs',
+          'enqueue',
+          '--company',
+          companyId,
+          '--agent-name',
+          'A',
+          '--prompt',
+          'p',
+          '--instructions-file',
+          file,
+          '--json',
+        );
+        expect(queued.code).toBe(0);
+        const { jobId } = JSON.parse(queued.out);
+        const claimed = await (await runnerFor(plane, companyId)).claim(jobId);
+        expect(claimed.status).toBe(200);
+        const served = claimed.body.runtimeConfig.instructionsFileContent as string;
+        expect(served).toBe(Buffer.from(instructions).toString('base64'));
+        // @founderos/runner 0.1.1 reads the field with Buffer.from(…, 'base64') and writes the bytes for its agent.
+        expect(Buffer.from(served, 'base64').equals(await readFile(file))).toBe(true);
+        expect(Buffer.from(served, 'base64').toString('utf8')).toBe(instructions);
       });
 
       it('should exit 2 with a clear message on usage errors', async () => {

@@ -100,7 +100,7 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
         timeoutSec: 60,
         sessionId: 'sess-1',
         addDirs: ['/tmp/a'],
-        instructionsFileContent: 'be brief',
+        instructionsFileContent: Buffer.from('be brief').toString('base64'),
         runtimeConfig: { futureKey: true },
       });
       const res = await runner.claim(job.jobId);
@@ -112,7 +112,13 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
         prompt: 'write a haiku',
         sessionId: 'sess-1',
         promptHash: createHash('sha256').update('write a haiku').digest('hex'),
-        runtimeConfig: { futureKey: true, model: 'o3', maxTurns: 5, timeoutSec: 60, instructionsFileContent: 'be brief' },
+        runtimeConfig: {
+          futureKey: true,
+          model: 'o3',
+          maxTurns: 5,
+          timeoutSec: 60,
+          instructionsFileContent: Buffer.from('be brief').toString('base64'),
+        },
         adapterType: 'codex_local',
         addDirs: ['/tmp/a'],
       });
