@@ -2,7 +2,7 @@ import { EMPTY, Subject, concat, connect, filter, map, mergeMap, scan, startWith
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
-import { TokenRejectedError } from '../streams/http.js';
+import { TokenRejectedError } from '../streams/http/errors.js';
 import { errorText } from './agent-run.js';
 import { HeartbeatRoute, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 

@@ -8,10 +8,8 @@ import {
   MalformedAnswerError,
   RedirectRefusedError,
   TokenRejectedError,
-  type ClaimOutcome,
-  type NextJobOutcome,
-  type RunnerApi,
-} from '../../src/streams/http.js';
+} from '../../src/streams/http/errors.js';
+import type { ClaimOutcome, NextJobOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
 
 const job = (jobId: string): JobDescriptor => ({ jobId, agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -52,7 +50,7 @@ describe('runDaemon', () => {
       const answers: NextJobOutcome[] = [{ kind: 'empty' }, { kind: 'job', job: job('j1') }, { kind: 'job', job: job('j2') }];
       let call = 0;
       const nextJob = () => cold<NextJobOutcome>('---(a|)', { a: answers[Math.min(call++, answers.length - 1)]! });
-      const claim = () => cold<ClaimOutcome>('-(l|)', { l: { kind: 'lost' } });
+      const claim = () => cold<ClaimOutcome>('-(l|)', { l: { kind: 'job_ended' } });
       const signals = hot<NodeJS.Signals>('----------- 18ms s', { s: 'SIGTERM' });
       const results = runDaemon(deps({ nextJob, claim }, signals));
       // empty at 3, j1 at 6 → lost at 7, j2 at 10 → lost at 11, … until the signal at 29 cancels the poll in flight
@@ -65,7 +63,7 @@ describe('runDaemon', () => {
   it('should not poll while a job is being claimed or run', () => {
     testScheduler.run(({ cold, hot, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
-      const claims = cold<ClaimOutcome>('-----(l|)', { l: { kind: 'lost' } });
+      const claims = cold<ClaimOutcome>('-----(l|)', { l: { kind: 'job_ended' } });
       const signals = hot<NodeJS.Signals>('-------------s', { s: 'SIGINT' });
       let polls = 0;
       const counted = () => {
@@ -101,7 +99,7 @@ describe('runDaemon', () => {
   it('should error with ForcedExitError on the third signal', () => {
     testScheduler.run(({ cold, hot, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
-      const claim = () => cold<ClaimOutcome>('1000ms (l|)', { l: { kind: 'lost' } });
+      const claim = () => cold<ClaimOutcome>('1000ms (l|)', { l: { kind: 'job_ended' } });
       const signals = hot<NodeJS.Signals>('----a-b-c', { a: 'SIGINT', b: 'SIGINT', c: 'SIGINT' });
       expectObservable(runDaemon(deps({ nextJob, claim }, signals))).toBe('--------#', undefined, new ForcedExitError());
     });
@@ -110,7 +108,7 @@ describe('runDaemon', () => {
   it('should not count claims lost to another runner toward maxJobs', () => {
     testScheduler.run(({ cold, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
-      const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'gone' } });
+      const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'job_gone' } });
       expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { maxJobs: 1 })), '^ 12ms !').toBe('---a--a--a--a', {
         a: expect.objectContaining({ outcome: 'gone' }),
       });
@@ -132,7 +130,7 @@ describe('runDaemon', () => {
           ? cold<NextJobOutcome>('#', undefined, failure)
           : cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: job('j1') } });
       };
-      const claim = () => cold<ClaimOutcome>('(l|)', { l: { kind: 'lost' } });
+      const claim = () => cold<ClaimOutcome>('(l|)', { l: { kind: 'job_ended' } });
       const warnings: string[] = [];
       const log = {
         ...silentLog,
