@@ -98,3 +98,8 @@ export class AnswerTimeoutError extends Error {
     super(`no complete answer to ${route} within ${timeoutMs / 1000} s`);
   }
 }
+
+/** How long the server asked to wait before the request is sent again (a 429's `Retry-After`), if it asked. */
+export function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof ApiError ? error.retryAfterMs : undefined;
+}
