@@ -6,15 +6,11 @@
 export * from './operators/index.js';
 export * from './protocol/types.js';
 export { adapterFor, agentClis, supportedAdapterTypes, type AgentAdapter, type AgentLaunch, type RunReport } from './agents/index.js';
-export {
-  createRunnerApi,
-  ApiError,
-  TokenRejectedError,
-  MalformedAnswerError,
-  RedirectRefusedError,
-  ANSWER_LIMITS,
-  type RunnerApi,
-} from './streams/http.js';
+export { meaningOf, retryAfterMs, type AnswerMeaning } from './protocol/answers.js';
+export { ApiError, TokenRejectedError, MalformedAnswerError, RedirectRefusedError, AnswerTimeoutError } from './streams/http/errors.js';
+export { createRunnerApi, type RunnerApi, type RunnerApiOptions } from './streams/http/runner-api.js';
+export { ServerHealth } from './streams/http/server-health.js';
+export { ANSWER_LIMITS } from './streams/http/transport.js';
 export { spawnProcess, type ProcessOutput, type ProcessSpec } from './streams/process.js';
 export { runDaemon, ForcedExitError, type DaemonDeps } from './runner/daemon.js';
 export { runJob, type JobResult, type JobRunnerDeps } from './runner/run-job.js';

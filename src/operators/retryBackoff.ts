@@ -21,6 +21,11 @@ export interface RetryBackoffOptions {
   maxAttempts?: number;
   /** Which errors are worth another attempt (default {@link isTransientError}). */
   shouldRetry?: (error: unknown) => boolean;
+  /**
+   * The delay an error asks for, in ms (a server's `Retry-After`), taken as it is instead of the backoff's;
+   * `undefined` for the backoff's own. Bound it yourself: it is neither capped nor jittered.
+   */
+  delayFor?: (error: unknown) => number | undefined;
   /** Called before each retry, for logging and metrics. */
   onRetry?: (info: RetryInfo) => void;
   /** Start counting retries from 1 again after the source emits a value (default `true`). */
@@ -35,7 +40,8 @@ export interface RetryBackoffOptions {
  * Resubscribes to the source after an error, waiting longer each time: exponential backoff with
  * full jitter, so that many runners failing together do not come back together.
  *
- * Retry n (n = 1, 2, …) waits `Math.floor(random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (n - 1)))` ms.
+ * Retry n (n = 1, 2, …) waits `Math.floor(random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (n - 1)))` ms,
+ * or what `delayFor` asks for that error.
  * An error for which `shouldRetry` returns `false`, and the error of the last of `maxAttempts`
  * attempts, are forwarded unchanged. With `resetOnSuccess`, a value from the source proves the
  * connection works again, so the next failure starts from the smallest delay; a source that
@@ -51,6 +57,7 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
     maxDelayMs = 30_000,
     maxAttempts = Infinity,
     shouldRetry = isTransientError,
+    delayFor,
     onRetry,
     resetOnSuccess = true,
     random = Math.random,
@@ -61,7 +68,7 @@ export function retryBackoff<T>(options: RetryBackoffOptions = {}): MonoTypeOper
     resetOnSuccess,
     delay: (error: unknown, attempt: number) => {
       if (!shouldRetry(error)) return throwError(() => error);
-      const delayMs = Math.floor(random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1)));
+      const delayMs = delayFor?.(error) ?? Math.floor(random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1)));
       onRetry?.({ error, attempt, delayMs });
       return timer(delayMs, scheduler);
     },

@@ -2,7 +2,7 @@ import { EMPTY, Subject, concat, connect, filter, map, mergeMap, scan, startWith
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
-import { TokenRejectedError } from '../streams/http.js';
+import { retryAfterOf, TokenRejectedError } from '../streams/http/errors.js';
 import { errorText } from './agent-run.js';
 import { HeartbeatRoute, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
@@ -78,6 +78,8 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
         // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
         // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
         shouldRetry: (error) => !(error instanceof TokenRejectedError),
+        // A busy server (429) says when to come back.
+        delayFor: retryAfterOf,
         onRetry: ({ error, delayMs }) => {
           deps.metrics?.pollFailed();
           log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });

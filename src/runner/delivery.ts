@@ -3,7 +3,9 @@ import { isTransientError } from '../operators/isTransientError.js';
 import { retryBackoff, type RetryBackoffOptions, type RetryInfo } from '../operators/retryBackoff.js';
 import { repairStorable } from '../protocol/storable-json.js';
 import type { CompletionBody } from '../protocol/types.js';
-import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../streams/http.js';
+import { ApiError, TokenRejectedError } from '../streams/http/errors.js';
+import type { AppendOutcome, RunnerApi } from '../streams/http/runner-api.js';
+import type { ServerHealth } from '../streams/http/server-health.js';
 import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
 import { errorText } from './agent-run.js';
 import { joinBodies, type SpooledBatch } from './spool-events.js';
@@ -12,6 +14,11 @@ import type { Metrics } from './metrics.js';
 
 export interface DeliveryDeps {
   api: RunnerApi;
+  /**
+   * What the server's answers to every request say: with it, a batch that keeps getting 502 while the server accepts
+   * other requests is given up on; without it, every such answer counts as an outage.
+   */
+  health?: ServerHealth;
   log: Logger;
   metrics?: Metrics;
   retry: Pick<RetryBackoffOptions, 'initialDelayMs' | 'maxDelayMs' | 'random'>;
@@ -32,7 +39,7 @@ export interface Delivery {
  * job takes no more events, and its agent is to be stopped.
  */
 export function endsJob({ outcome }: Delivery): boolean {
-  return outcome.kind === 'terminal' || outcome.kind === 'gone';
+  return outcome.kind === 'job_ended' || outcome.kind === 'job_gone';
 }
 
 /** The most events one request carries: the protocol's limit. */
@@ -58,18 +65,16 @@ export function joinsRequest(group: readonly SpooledBatch[], next: SpooledBatch)
 }
 
 /**
- * How many answers in a row with the same 5xx status set a batch aside. The fault-injection suite answers 500, 502 or
- * 503 to a third of the writes: counting only 500 there (502 and 503 are never counted), a batch meets 8 of them in a
- * row before a success once in 7^8 ≈ 5.8 million batches; a server that fails one batch for what it holds does so at
- * every try, and is given up on after about a minute of backoff.
+ * How many answers in a row with the same retry-later status set a batch aside: a server that fails one batch for what
+ * it holds does so at every try, and is given up on after about a minute of backoff.
  */
 export const MAX_SAME_5XX_ANSWERS = 8;
 
 /**
  * Answers that mean "not now" rather than "not this": retried for as long as it takes, like a network error, while the
  * server may be down (an outage or a restart must only make the runner wait). One counts toward setting the batch aside
- * only when the server answered another request with a 2xx since this batch's previous failure (a heartbeat, another
- * job's batch): the server is up, and a gateway in front of it fails this batch for what it holds.
+ * only when the server accepted another request since this batch's previous failure (a heartbeat, another job's batch):
+ * the server is up, and a gateway in front of it fails this batch for what it holds.
  */
 const UNAVAILABLE_STATUSES = new Set([408, 425, 429, 502, 503, 504]);
 
@@ -122,10 +127,10 @@ export function deliverBatches(deps: DeliveryDeps, spool: JobSpool, group: reado
 
 /**
  * Sends spooled batch `batch.index` until the server answers, and records the answer in the spool. Network errors and
- * "unavailable" answers (502, 503, 504, 408, 425, 429) are retried with backoff for as long as the server may be down. A 4xx other
- * than 401 (token rejected: thrown), 403/404 (gone) and 409 (terminal) is final, and a 5xx that comes back
- * {@link MAX_SAME_5XX_ANSWERS} times in a row is taken as final too: either way the batch is set aside (recorded, so
- * that no recovery sends it again) and logged, so that later lines flow and the completion can say what was lost.
+ * "unavailable" answers (502, 503, 504, 408, 425, 429) are retried with backoff for as long as the server may be down.
+ * A refused answer (answers.ts) is final, and a retry-later one that comes back {@link MAX_SAME_5XX_ANSWERS} times in a
+ * row is taken as final too: either way the batch is set aside (recorded, so that no recovery sends it again) and
+ * logged, so that later lines flow and the completion can say what was lost. A rejected token is thrown.
  */
 export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: SpooledBatch): Observable<Delivery> {
   const { log } = deps;
@@ -142,7 +147,7 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: Spooled
     return sendSpooled(deps, spool, [batch], body).pipe(
       catchError((error: unknown): Observable<Delivery> => {
         if (error instanceof TokenRejectedError) return throwError(() => error);
-        const failing = error instanceof ApiError && error.status >= 500;
+        const failing = error instanceof ApiError && error.meaning !== 'refused';
         return of(setAside(error, size, failing ? 'failing' : 'refused'));
       }),
     );
@@ -174,11 +179,11 @@ function sendSpooled(deps: DeliveryDeps, spool: JobSpool, group: readonly Spoole
     logBatchRetry(info);
   };
   return deps.api.appendEvents(spool.jobId, body).pipe(
-    retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(deps.api) }),
+    retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(deps.health) }),
     tap((outcome) => {
-      if (outcome.kind === 'ok') spool.ack(group[group.length - 1]!.index);
+      if (outcome.kind === 'accepted') spool.ack(group[group.length - 1]!.index);
     }),
-    map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'ok' ? eventsIn(group) : 0 })),
+    map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'accepted' ? eventsIn(group) : 0 })),
   );
 }
 
@@ -187,20 +192,19 @@ function eventsIn(group: readonly SpooledBatch[]): number {
 }
 
 /** Which failures of one batch are worth another try (see {@link deliverBatch}); each batch counts its own. */
-function retryPolicy(api: RunnerApi): (error: unknown) => boolean {
+function retryPolicy(health: ServerHealth | undefined): (error: unknown) => boolean {
   let lastStatus: number | undefined;
   let streak = 0;
-  let successesBefore = api.successfulAnswers?.();
+  let mark = health?.mark();
   return (error) => {
     if (!(error instanceof ApiError)) return isTransientError(error);
     if (error instanceof TokenRejectedError) return false;
     if (UNAVAILABLE_STATUSES.has(error.status)) {
-      const successes = api.successfulAnswers?.();
-      const serverIsUp = successes !== undefined && successesBefore !== undefined && successes > successesBefore;
-      successesBefore = successes;
+      const serverIsUp = health !== undefined && mark !== undefined && health.acceptedSince(mark);
+      mark = health?.mark();
       if (!serverIsUp) return true;
     }
-    if (error.status < 500) return false;
+    if (error.meaning === 'refused') return false;
     streak = error.status === lastStatus ? streak + 1 : 1;
     lastStatus = error.status;
     return streak < MAX_SAME_5XX_ANSWERS;
@@ -222,8 +226,8 @@ export function deliverCompletion(deps: DeliveryDeps, spool: JobSpool, completio
     return api.complete(jobId, body).pipe(
       retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry: logRetry(log, 'completion', jobId) }),
       tap((outcome) => {
-        if (outcome.kind === 'already_terminal') log.info('job was already terminal on the server', { jobId });
-        if (outcome.kind === 'gone') log.warn('server no longer knows this job; completion not recorded', { jobId });
+        if (outcome.kind === 'job_ended') log.info('job was already terminal on the server', { jobId });
+        if (outcome.kind === 'job_gone') log.warn('server no longer knows this job; completion not recorded', { jobId });
       }),
       catchError((error: unknown) => {
         if (error instanceof TokenRejectedError) return throwError(() => error);

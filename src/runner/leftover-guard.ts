@@ -1,7 +1,7 @@
 import { catchError, map, of, throwError, type Observable } from 'rxjs';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody } from '../protocol/types.js';
-import { TokenRejectedError } from '../streams/http.js';
+import { TokenRejectedError } from '../streams/http/errors.js';
 import { setAsideSpool } from '../streams/spool.js';
 import { errorText } from './agent-run.js';
 import type { DeliveryDeps } from './delivery.js';

@@ -21,7 +21,7 @@ import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
-import { TokenRejectedError } from '../streams/http.js';
+import { TokenRejectedError } from '../streams/http/errors.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
 import { errorText } from './agent-run.js';

@@ -27,7 +27,8 @@ import { alongside } from '../operators/alongside.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
-import { TokenRejectedError, type ClaimOutcome } from '../streams/http.js';
+import { TokenRejectedError } from '../streams/http/errors.js';
+import type { ClaimOutcome } from '../streams/http/runner-api.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatches, deliverCompletion, endsJob, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
@@ -106,9 +107,10 @@ export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobR
         deps.log.warn('could not claim the job; going back to polling', { jobId, error: errorMessage });
         return of<JobResult>({ jobId, outcome: 'unclaimed', eventsSent: 0, errorMessage });
       }
-      if (claim.kind === 'lost' || claim.kind === 'gone') {
-        deps.log.info(claim.kind === 'lost' ? 'job taken by another runner' : 'job cancelled before it could be claimed', { jobId });
-        return of<JobResult>({ jobId, outcome: claim.kind, eventsSent: 0 });
+      if (claim.kind === 'job_ended' || claim.kind === 'job_gone') {
+        const lost = claim.kind === 'job_ended';
+        deps.log.info(lost ? 'job taken by another runner' : 'job cancelled before it could be claimed', { jobId });
+        return of<JobResult>({ jobId, outcome: lost ? 'lost' : 'gone', eventsSent: 0 });
       }
       return executeJob(claim, deps.openSpool(jobId), deps);
     }),
@@ -224,14 +226,14 @@ function runAgent(
       tap((delivery) => {
         if (!endsJob(delivery)) return;
         log.warn(
-          delivery.outcome.kind === 'terminal'
+          delivery.outcome.kind === 'job_ended'
             ? 'job ended on the server; stopping the agent'
             : 'job no longer belongs to this runner; stopping the agent',
           { jobId },
         );
         serverStop$.next('server');
       }),
-      filter(({ outcome }) => outcome.kind === 'ok'),
+      filter(({ outcome }) => outcome.kind === 'accepted'),
       tap(({ accepted }) => metrics?.eventsSent(accepted)),
       map(({ accepted }): JobProgress => ({ kind: 'sent', events: accepted })),
       finalize(() => metrics?.batchesSettled(group.length)),
@@ -249,10 +251,10 @@ function runAgent(
           ),
         ),
         tap((outcome) => {
-          if (outcome.kind === 'cancelled') serverStop$.next('server');
-          if (outcome.kind === 'unsupported') deps.heartbeatRoute.lacking();
+          if (outcome.kind === 'job_ended' || outcome.kind === 'job_gone') serverStop$.next('server');
+          if (outcome.kind === 'route_missing') deps.heartbeatRoute.lacking();
         }),
-        takeWhile((outcome) => outcome.kind === 'ok'),
+        takeWhile((outcome) => outcome.kind === 'accepted'),
       )
     : EMPTY;
 

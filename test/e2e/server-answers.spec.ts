@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serverAndRunners } from '../support/end-to-end.js';
+import { until } from '../support/runner-process.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 
 const DESCRIPTOR = { agentId: 'a', agentName: 'Fake', createdAt: '2026-01-01T00:00:00Z' };
@@ -82,6 +83,42 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     } finally {
       await proxy.close();
       other.close();
+    }
+  });
+
+  it("should stop a silent agent whose heartbeat is answered 404 job_not_found, and keep the next job's heartbeats on", async () => {
+    const first = await e2e.server.enqueue({ mode: 'hang' });
+    const second = await e2e.server.enqueue({ mode: 'hang' });
+    // The server forgot the first job (as the reference server answers a job it does not know): that job is gone.
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
+      path === `/api/runner/jobs/${first.jobId}/heartbeat`
+        ? { respond: { status: 404, body: JSON.stringify({ error: 'job_not_found', requestId: 'req-forgot' }) } }
+        : undefined,
+    );
+    const heartbeatsOf = (jobId: string) => proxy.recorded.filter((request) => request.path === `/api/runner/jobs/${jobId}/heartbeat`);
+    try {
+      e2e.start([], {}, proxy.url);
+      expect(await e2e.server.waitForJob(first.jobId)).toMatchObject({
+        status: 'cancelled',
+        errorMessage: 'cancelled on the server while the job ran',
+      });
+      await e2e.server.waitForJob(second.jobId, ['claimed', 'streaming']);
+      await until(
+        () => heartbeatsOf(second.jobId).length >= 2,
+        10_000,
+        () => `the second job's heartbeats stopped: ${JSON.stringify(heartbeatsOf(second.jobId))}`,
+      );
+      // Its cancel reaches its silent agent by the heartbeat alone.
+      await e2e.server.admin.cancelJob(second.jobId);
+      expect(await e2e.server.waitForJob(second.jobId)).toMatchObject({ status: 'cancelled' });
+      await until(
+        () => heartbeatsOf(second.jobId).some((request) => request.status === 409),
+        10_000,
+        () => 'the cancel never reached the second job by its heartbeat',
+      );
+      expect(heartbeatsOf(first.jobId).map((request) => request.status)).toEqual([404]);
+    } finally {
+      await proxy.close();
     }
   });
 

@@ -75,6 +75,21 @@ describe('poll', () => {
     });
   });
 
+  it("should wait what backoff.delayFor asks of an error (a server's Retry-After) before polling again", () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const busy = { status: 429, retryAfterMs: 30 };
+      const r1 = cold('-#', undefined, busy);
+      const r2 = cold('-(j|)');
+      const r3 = cold('-');
+      const delayFor = (error: unknown) => (error === busy ? busy.retryAfterMs : undefined);
+      const options = { isEmpty, backoff: { ...backoff, delayFor }, random: () => 1 };
+      expectObservable(poll(answers(r1, r2, r3), options), '^ 60ms !').toBe('32ms j');
+      expectSubscriptions(r1.subscriptions).toBe('^!');
+      expectSubscriptions(r2.subscriptions).toBe('31ms ^!');
+      expectSubscriptions(r3.subscriptions).toBe('32ms ^ 28ms !');
+    });
+  });
+
   it('should end the stream with an error that is not retryable', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const r1 = cold('--(e|)');

@@ -99,6 +99,37 @@ describe('retryBackoff operator', () => {
     });
   });
 
+  it('should wait what delayFor asks of an error, and back off as usual when it asks nothing', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const busy = { status: 429, retryAfterMs: 50 };
+      const a1 = cold('-#', undefined, busy);
+      const a2 = cold('-#', undefined, unavailable);
+      const a3 = cold('-#', undefined, busy);
+      const a4 = cold('-(v|)');
+      const waits: RetryInfo[] = [];
+      const result = attempts(a1, a2, a3, a4).pipe(
+        retryBackoff({
+          initialDelayMs: 10,
+          random: () => 1,
+          delayFor: (error) => (error === busy ? busy.retryAfterMs : undefined),
+          onRetry: (info) => waits.push(info),
+        }),
+      );
+      // failures at 1, 52 and 73, then waits of 50 (asked), 20 (the second retry's backoff) and 50 (asked again)
+      expectObservable(result, bound).toBe('124ms (v|)');
+      expectSubscriptions(a1.subscriptions).toBe('^!');
+      expectSubscriptions(a2.subscriptions).toBe('51ms ^!');
+      expectSubscriptions(a3.subscriptions).toBe('72ms ^!');
+      expectSubscriptions(a4.subscriptions).toBe('123ms ^!');
+      scheduler.flush();
+      expect(waits.map(({ attempt, delayMs }) => [attempt, delayMs])).toEqual([
+        [1, 50],
+        [2, 20],
+        [3, 50],
+      ]);
+    });
+  });
+
   it('should not retry at all with maxAttempts 1', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const e1 = cold('--#', undefined, unavailable);

@@ -3,15 +3,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ForcedExitError, runDaemon, type DaemonDeps } from '../../src/runner/daemon.js';
 import type { JobDescriptor } from '../../src/protocol/types.js';
-import {
-  ApiError,
-  MalformedAnswerError,
-  RedirectRefusedError,
-  TokenRejectedError,
-  type ClaimOutcome,
-  type NextJobOutcome,
-  type RunnerApi,
-} from '../../src/streams/http.js';
+import { ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError } from '../../src/streams/http/errors.js';
+import type { ClaimOutcome, NextJobOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
 
 const job = (jobId: string): JobDescriptor => ({ jobId, agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -47,12 +40,31 @@ describe('runDaemon', () => {
     ...extra,
   });
 
+  /**
+   * A long-poll that fails with each of `failures` in turn (as `failure` marbles), then offers j1 each time, whose claim
+   * is lost; and a log that keeps the warnings.
+   */
+  function failingPolls(cold: TestScheduler['createColdObservable'], failures: unknown[], failure: string) {
+    let call = 0;
+    const nextJob = () =>
+      call < failures.length
+        ? cold<NextJobOutcome>(failure, undefined, failures[call++])
+        : cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: job('j1') } });
+    const claim = () => cold<ClaimOutcome>('(l|)', { l: { kind: 'job_ended' } });
+    const warnings: string[] = [];
+    const log = {
+      ...silentLog,
+      warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    return { api: { nextJob, claim }, log, warnings };
+  }
+
   it('should poll again at once after an empty answer and claim each job it is offered', () => {
     testScheduler.run(({ cold, hot, expectObservable }) => {
       const answers: NextJobOutcome[] = [{ kind: 'empty' }, { kind: 'job', job: job('j1') }, { kind: 'job', job: job('j2') }];
       let call = 0;
       const nextJob = () => cold<NextJobOutcome>('---(a|)', { a: answers[Math.min(call++, answers.length - 1)]! });
-      const claim = () => cold<ClaimOutcome>('-(l|)', { l: { kind: 'lost' } });
+      const claim = () => cold<ClaimOutcome>('-(l|)', { l: { kind: 'job_ended' } });
       const signals = hot<NodeJS.Signals>('----------- 18ms s', { s: 'SIGTERM' });
       const results = runDaemon(deps({ nextJob, claim }, signals));
       // empty at 3, j1 at 6 → lost at 7, j2 at 10 → lost at 11, … until the signal at 29 cancels the poll in flight
@@ -65,7 +77,7 @@ describe('runDaemon', () => {
   it('should not poll while a job is being claimed or run', () => {
     testScheduler.run(({ cold, hot, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
-      const claims = cold<ClaimOutcome>('-----(l|)', { l: { kind: 'lost' } });
+      const claims = cold<ClaimOutcome>('-----(l|)', { l: { kind: 'job_ended' } });
       const signals = hot<NodeJS.Signals>('-------------s', { s: 'SIGINT' });
       let polls = 0;
       const counted = () => {
@@ -101,7 +113,7 @@ describe('runDaemon', () => {
   it('should error with ForcedExitError on the third signal', () => {
     testScheduler.run(({ cold, hot, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
-      const claim = () => cold<ClaimOutcome>('1000ms (l|)', { l: { kind: 'lost' } });
+      const claim = () => cold<ClaimOutcome>('1000ms (l|)', { l: { kind: 'job_ended' } });
       const signals = hot<NodeJS.Signals>('----a-b-c', { a: 'SIGINT', b: 'SIGINT', c: 'SIGINT' });
       expectObservable(runDaemon(deps({ nextJob, claim }, signals))).toBe('--------#', undefined, new ForcedExitError());
     });
@@ -110,7 +122,7 @@ describe('runDaemon', () => {
   it('should not count claims lost to another runner toward maxJobs', () => {
     testScheduler.run(({ cold, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
-      const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'gone' } });
+      const claim = () => cold<ClaimOutcome>('-(g|)', { g: { kind: 'job_gone' } });
       expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { maxJobs: 1 })), '^ 12ms !').toBe('---a--a--a--a', {
         a: expect.objectContaining({ outcome: 'gone' }),
       });
@@ -125,26 +137,29 @@ describe('runDaemon', () => {
         new RedirectRefusedError('GET jobs/next', 302, 'https://elsewhere.example.com/', undefined),
         new ApiError(400, 'GET jobs/next', undefined, undefined, 'bad'),
       ];
-      let call = 0;
-      const nextJob = () => {
-        const failure = failures[call++];
-        return failure
-          ? cold<NextJobOutcome>('#', undefined, failure)
-          : cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: job('j1') } });
-      };
-      const claim = () => cold<ClaimOutcome>('(l|)', { l: { kind: 'lost' } });
-      const warnings: string[] = [];
-      const log = {
-        ...silentLog,
-        warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`),
-      };
+      const { api, log, warnings } = failingPolls(cold, failures, '#');
       // backoff with random() = 1: 100, 200, 400 and 800 ms; the job comes 1 ms later, and again each ms after
-      expectObservable(runDaemon(deps({ nextJob, claim }, NEVER, { log })), '^ 1502ms !').toBe('1501ms a a', {
+      expectObservable(runDaemon(deps(api, NEVER, { log })), '^ 1502ms !').toBe('1501ms a a', {
         a: expect.objectContaining({ jobId: 'j1', outcome: 'lost' }),
       });
       testScheduler.flush();
       expect(warnings).toHaveLength(4);
       expect(warnings[0]).toContain('requestId req-1');
+    });
+  });
+
+  it('should poll again when a busy server asks (429, Retry-After), saying so, and back off as usual when it does not ask', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const busy = (retryAfterMs?: number) =>
+        new ApiError(429, 'GET jobs/next', 'too_many_polls', undefined, '', retryAfterMs === undefined ? {} : { retryAfterMs });
+      const { api, log, warnings } = failingPolls(cold, [busy(5_000), busy()], '-#');
+      // 429 at 1, polled again at 5001 as asked; 429 without a wait at 5002, the second retry's backoff (200 ms), the job at 5203
+      expectObservable(runDaemon(deps(api, NEVER, { log })), '^ 5203ms !').toBe('5203ms a', {
+        a: expect.objectContaining({ jobId: 'j1', outcome: 'lost' }),
+      });
+      testScheduler.flush();
+      expect(warnings[0]).toContain('"inMs":5000');
+      expect(warnings[0]).toContain('it asks to wait 5 s (Retry-After)');
     });
   });
 

@@ -20,7 +20,9 @@ import {
   type DeliveryDeps,
 } from '../../src/runner/delivery.js';
 import { eventsOf, spooledBatchAt } from '../../src/runner/spool-events.js';
-import { ApiError, TokenRejectedError, type AppendOutcome, type RunnerApi } from '../../src/streams/http.js';
+import { ApiError, TokenRejectedError } from '../../src/streams/http/errors.js';
+import type { AppendOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
+import { ServerHealth } from '../../src/streams/http/server-health.js';
 import { findLeftovers, openJobSpool, type JobSpool } from '../../src/streams/spool.js';
 
 const SERVER = 'https://control.example.com';
@@ -39,15 +41,16 @@ const body = (n: number) =>
 /** What the fake server answers to each try, in order: `ok`, a status, or `net` (no answer at all). */
 type Answer = 'ok' | 'net' | number;
 
-/** `serverUp`: the server answers other requests (heartbeats, other jobs) with a 2xx between this batch's tries. */
+/** `serverUp`: the server accepts other requests (heartbeats, other jobs) between this batch's tries, as `health` shows. */
 function scriptedApi(script: Answer[], serverUp = false) {
   let tries = 0;
   const bodies: string[] = [];
+  const health = new ServerHealth();
   const answer = (next: Answer): Observable<AppendOutcome> => {
-    if (next === 'ok') return of({ kind: 'ok' });
+    if (next === 'ok') return of({ kind: 'accepted' });
     if (next === 'net') return throwError(() => new TypeError('fetch failed'));
-    if (next === 409) return of({ kind: 'terminal' });
-    if (next === 404) return of({ kind: 'gone' });
+    if (next === 409) return of({ kind: 'job_ended' });
+    if (next === 404) return of({ kind: 'job_gone' });
     if (next === 401) return throwError(() => new TokenRejectedError('POST events', 'invalid_runner_token', `req-${tries}`, '', undefined));
     const code = next === 413 ? 'payload_too_large' : next === 400 ? 'invalid_request' : 'internal_error';
     return throwError(() => new ApiError(next, 'POST events', code, `req-${tries}`, ''));
@@ -56,11 +59,11 @@ function scriptedApi(script: Answer[], serverUp = false) {
     appendEvents: (_jobId, body) =>
       defer(() => {
         bodies.push(body as string);
+        if (serverUp) health.answered(204, 0);
         return answer(script[tries++] ?? 'ok');
       }),
-    ...(serverUp && { successfulAnswers: () => tries }),
   };
-  return { api: api as RunnerApi, tries: () => tries, bodies };
+  return { api: api as RunnerApi, health, tries: () => tries, bodies };
 }
 
 function newSpool(batches: number[]): { spool: JobSpool; dir: string } {
@@ -73,8 +76,8 @@ function newSpool(batches: number[]): { spool: JobSpool; dir: string } {
 /** Delivers batch 0 in virtual time; retry n waits min(1000, 100 × 2^(n-1)) ms (jitter pinned to its ceiling). */
 function deliverInVirtualTime(script: Answer[], spool: JobSpool = newSpool([3]).spool, serverUp = false) {
   const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-  const { api, tries } = scriptedApi(script, serverUp);
-  const deps: DeliveryDeps = { api, log: silentLog, retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 }, scheduler };
+  const { api, health, tries } = scriptedApi(script, serverUp);
+  const deps: DeliveryDeps = { api, health, log: silentLog, retry: { initialDelayMs: 100, maxDelayMs: 1000, random: () => 1 }, scheduler };
   let outcome: BatchOutcome | undefined;
   let error: unknown;
   let atMs = -1;
@@ -120,13 +123,13 @@ describe('deliverBatch', () => {
     const { outcome, tries } = deliverInVirtualTime([...sevenOf500, 502, 'net', 503, 504, 501, ...sevenOf500, 'net', 500]);
     expect(tries).toBe(7 + 4 + 1 + 7 + 1 + 1);
     expect(outcome).toMatchObject({ kind: 'set_aside', batch: { status: 500 } });
-    expect(deliverInVirtualTime([...sevenOf500, 501, ...sevenOf500, 'ok']).outcome).toEqual({ kind: 'ok' });
+    expect(deliverInVirtualTime([...sevenOf500, 501, ...sevenOf500, 'ok']).outcome).toEqual({ kind: 'accepted' });
   });
 
   it('should retry network errors and unavailable answers for as long as it takes', () => {
     const outage: Answer[] = Array.from({ length: 300 }, (_, index) => ['net', 502, 503, 504, 429][index % 5] as Answer);
     const { outcome, tries, spool } = deliverInVirtualTime([...outage, 'ok']);
-    expect(outcome).toEqual({ kind: 'ok' });
+    expect(outcome).toEqual({ kind: 'accepted' });
     expect(tries).toBe(301);
     expect(spool.setAsideBatches).toEqual([]);
   });
@@ -136,13 +139,13 @@ describe('deliverBatch', () => {
     expect(tries).toBe(MAX_SAME_5XX_ANSWERS);
     expect(outcome).toMatchObject({ kind: 'set_aside', batch: { why: 'failing', status: 502 } });
     // The same answers while nothing else gets through: an outage, waited out.
-    expect(deliverInVirtualTime([...Array<Answer>(20).fill(502), 'ok']).outcome).toEqual({ kind: 'ok' });
+    expect(deliverInVirtualTime([...Array<Answer>(20).fill(502), 'ok']).outcome).toEqual({ kind: 'accepted' });
   });
 
   it('should keep the meaning of 401, 403/404 and 409', () => {
     expect(deliverInVirtualTime([401]).error).toBeInstanceOf(TokenRejectedError);
-    expect(deliverInVirtualTime([404]).outcome).toEqual({ kind: 'gone' });
-    expect(deliverInVirtualTime([409]).outcome).toEqual({ kind: 'terminal' });
+    expect(deliverInVirtualTime([404]).outcome).toEqual({ kind: 'job_gone' });
+    expect(deliverInVirtualTime([409]).outcome).toEqual({ kind: 'job_ended' });
   });
 
   it('should leave a set-aside batch settled after a restart, so that recovery does not send it again, and send the rest', () => {
@@ -180,7 +183,7 @@ describe('deliverBatches', () => {
 
   it('should send the batches as one request, in order, and acknowledge them all at once', () => {
     const { deliveries, bodies, dir } = deliverGroup(['ok'], [3, 2, 4]);
-    expect(deliveries).toEqual([{ outcome: { kind: 'ok' }, accepted: 9 }]);
+    expect(deliveries).toEqual([{ outcome: { kind: 'accepted' }, accepted: 9 }]);
     expect(bodies).toHaveLength(1);
     expect(eventsOf(bodies[0]!)!.map((event) => event.payload)).toEqual([0, 1, 2, 0, 1, 0, 1, 2, 3].map((seq) => `line ${seq}`));
     expect(findLeftovers(dir, () => false)[0]!.pendingBatches).toEqual([]);
@@ -188,7 +191,7 @@ describe('deliverBatches', () => {
 
   it('should send the same bytes again when the joined request is retried', () => {
     const { deliveries, bodies } = deliverGroup(['net', 503, 'ok'], [3, 2]);
-    expect(deliveries).toEqual([{ outcome: { kind: 'ok' }, accepted: 5 }]);
+    expect(deliveries).toEqual([{ outcome: { kind: 'accepted' }, accepted: 5 }]);
     expect(new Set(bodies).size).toBe(1);
     expect(bodies).toHaveLength(3);
   });
@@ -197,9 +200,9 @@ describe('deliverBatches', () => {
     // The joined request, then batch 0, batch 1 (refused alone), batch 2.
     const { deliveries, bodies, spool, dir } = deliverGroup([413, 'ok', 413, 'ok'], [3, 2, 4]);
     expect(deliveries.map(({ outcome, accepted }) => [outcome.kind, accepted])).toEqual([
-      ['ok', 3],
+      ['accepted', 3],
       ['set_aside', 0],
-      ['ok', 4],
+      ['accepted', 4],
     ]);
     expect(bodies.map((body) => eventsOf(body)!.length)).toEqual([9, 3, 2, 4]);
     expect(spool.setAsideBatches).toEqual([expect.objectContaining({ index: 1, events: 2, status: 413 })]);
@@ -207,10 +210,10 @@ describe('deliverBatches', () => {
   });
 
   it('should stop at an answer that the job is over, and keep the meaning of 401', () => {
-    expect(deliverGroup([409], [3, 2]).deliveries).toEqual([{ outcome: { kind: 'terminal' }, accepted: 0 }]);
+    expect(deliverGroup([409], [3, 2]).deliveries).toEqual([{ outcome: { kind: 'job_ended' }, accepted: 0 }]);
     // Refused together, then the first batch alone meets the end of the job: the second is not sent.
     const { deliveries, bodies } = deliverGroup([400, 404], [3, 2]);
-    expect(deliveries).toEqual([{ outcome: { kind: 'gone' }, accepted: 0 }]);
+    expect(deliveries).toEqual([{ outcome: { kind: 'job_gone' }, accepted: 0 }]);
     expect(bodies).toHaveLength(2);
     expect(() => deliverGroup([401], [3, 2])).toThrow(TokenRejectedError);
   });
@@ -288,7 +291,7 @@ describe('deliverCompletion', () => {
     spool.setAside({ index: 0, events: 3, why: 'refused', status: 413, code: 'payload_too_large', requestId: 'req-a' });
     let sent: CompletionBody | undefined;
     const api = {
-      complete: (_jobId: string, completion: CompletionBody) => ((sent = completion), of({ kind: 'ok' as const })),
+      complete: (_jobId: string, completion: CompletionBody) => ((sent = completion), of({ kind: 'accepted' as const })),
     } as Partial<RunnerApi> as RunnerApi;
     let emitted: CompletionBody | undefined;
     deliverCompletion({ api, log: silentLog, retry: {}, scheduler: new TestScheduler(() => {}) }, spool, {

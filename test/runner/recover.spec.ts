@@ -5,7 +5,8 @@ import { lastValueFrom, of, queueScheduler, throwError, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { CompletionBody, RunnerEvent } from '../../src/protocol/types.js';
 import { STOPPED_MID_JOB, recoverLeftovers } from '../../src/runner/recover.js';
-import { ApiError, type RunnerApi } from '../../src/streams/http.js';
+import { ApiError } from '../../src/streams/http/errors.js';
+import type { RunnerApi } from '../../src/streams/http/runner-api.js';
 import { openJobSpool } from '../../src/streams/spool.js';
 import type { Logger } from '../../src/runner/logger.js';
 
@@ -43,12 +44,12 @@ function recordingApi() {
         sent.refused.push(body as string);
         return throwError(() => new ApiError(400, 'POST events', 'invalid_json', undefined, ''));
       }
-      return of({ kind: 'ok' as const });
+      return of({ kind: 'accepted' as const });
     },
     complete: (jobId, body) => {
       sent.completion = body;
       sent.completions[jobId] = body;
-      return of({ kind: 'ok' as const });
+      return of({ kind: 'accepted' as const });
     },
   };
   return { api: api as RunnerApi, sent };

@@ -6,15 +6,8 @@ import { stopMessage } from '../../src/runner/agent-run.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { HeartbeatRoute, runJob, type JobRunnerDeps } from '../../src/runner/run-job.js';
 import { countEvents } from '../../src/runner/spool-events.js';
-import {
-  ApiError,
-  TokenRejectedError,
-  type AppendOutcome,
-  type ClaimOutcome,
-  type CompleteOutcome,
-  type HeartbeatOutcome,
-  type RunnerApi,
-} from '../../src/streams/http.js';
+import { ApiError, TokenRejectedError } from '../../src/streams/http/errors.js';
+import type { AppendOutcome, ClaimOutcome, CompleteOutcome, HeartbeatOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
 import type { ProcessOutput } from '../../src/streams/process.js';
 import { job as payloadOf } from '../agents/support.js';
 import { MemorySpool } from '../support/memory-spool.js';
@@ -69,7 +62,7 @@ describe('runJob', () => {
     payload: Partial<JobPayload> = {},
   ) {
     const sent = { batches: [] as { at: number; events: number }[], heartbeats: [] as number[], completions: [] as CompletionBody[] };
-    const ok = cold<AppendOutcome>('-(o|)', { o: { kind: 'ok' } });
+    const ok = cold<AppendOutcome>('-(o|)', { o: { kind: 'accepted' } });
     const api: RunnerApi = {
       nextJob: () => NEVER,
       claim: () => cold<ClaimOutcome>('-(c|)', { c: { kind: 'claimed', payload: payloadOf({ ...payload, jobId: 'j1' }) } }),
@@ -81,12 +74,12 @@ describe('runJob', () => {
       heartbeat: () =>
         defer(() => {
           sent.heartbeats.push(testScheduler.now());
-          return server.heartbeat?.(sent.heartbeats.length) ?? cold<HeartbeatOutcome>('-(o|)', { o: { kind: 'ok' } });
+          return server.heartbeat?.(sent.heartbeats.length) ?? cold<HeartbeatOutcome>('-(o|)', { o: { kind: 'accepted' } });
         }),
       complete: (_jobId, body) =>
         defer(() => {
           sent.completions.push(body);
-          return server.complete?.() ?? cold<CompleteOutcome>('-(o|)', { o: { kind: 'ok' } });
+          return server.complete?.() ?? cold<CompleteOutcome>('-(o|)', { o: { kind: 'accepted' } });
         }),
     };
     const spool = new MemorySpool('j1');
@@ -150,7 +143,7 @@ describe('runJob', () => {
   it('should send the batches that wait while a request is out as one request, and acknowledge them at once', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       // a at 2 goes at 51 and takes the server 200 ms; b (at 60) and c (at 120) are spooled at 101 and 151, and wait
-      const server: Server = { appendEvents: (call) => cold(call === 1 ? '200ms (o|)' : '-(o|)', { o: { kind: 'ok' } }) };
+      const server: Server = { appendEvents: (call) => cold(call === 1 ? '200ms (o|)' : '-(o|)', { o: { kind: 'accepted' } }) };
       const metrics = new RunnerMetrics(() => 0);
       const { deps, sent, spool } = setup(cold, server, [cold('s a 57ms b 59ms c 59ms (x|)', out)], { metrics });
       expectObservable(runJob(descriptor, deps)).toBe('253ms (j|)', {
@@ -171,8 +164,8 @@ describe('runJob', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       // batch 0 (a) is sent at 51 and refused with 409 at 71; b, printed at 60, is spooled but never sent
       const server: Server = {
-        appendEvents: () => cold('20ms (t|)', { t: { kind: 'terminal' } }),
-        complete: () => cold('-(a|)', { a: { kind: 'already_terminal' } }),
+        appendEvents: () => cold('20ms (t|)', { t: { kind: 'job_ended' } }),
+        complete: () => cold('-(a|)', { a: { kind: 'job_ended' } }),
       };
       const metrics = new RunnerMetrics(() => 0);
       const { deps, sent, spool, runs } = setup(cold, server, [cold('s a 57ms b', out)], { metrics });
@@ -195,7 +188,7 @@ describe('runJob', () => {
 
   it('should stop the agent when the server answers 409 to a heartbeat', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
-      const server: Server = { heartbeat: () => cold('-(c|)', { c: { kind: 'cancelled' } }) };
+      const server: Server = { heartbeat: () => cold('-(c|)', { c: { kind: 'job_ended' } }) };
       const { deps, sent } = setup(cold, server, [cold('s a', out)], { heartbeatMs: 100 });
       // the first beat at 101 is answered "cancelled" at 102
       expectObservable(runJob(descriptor, deps)).toBe('103ms (j|)', {
@@ -203,6 +196,26 @@ describe('runJob', () => {
       });
       flush();
       expect(sent.heartbeats).toEqual([101]);
+    });
+  });
+
+  it("should stop the agent when a heartbeat says the job is gone (404 job_not_found), and keep the next job's heartbeats on", () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const heartbeatRoute = new HeartbeatRoute();
+      const gone: Server = { heartbeat: () => cold('-(g|)', { g: { kind: 'job_gone' } }) };
+      const first = setup(cold, gone, [cold('s a', out)], { heartbeatMs: 100, heartbeatRoute });
+      // the first beat at 101 is answered "gone" at 102: the silent agent is stopped
+      expectObservable(runJob(descriptor, first.deps)).toBe('103ms (j|)', {
+        j: expect.objectContaining({ outcome: 'cancelled', errorMessage: 'cancelled on the server while the job ran' }),
+      });
+      flush();
+      expect(first.sent.heartbeats).toEqual([101]);
+      expect(first.runs[0]!.killed).toBe(true);
+
+      const second = setup(cold, {}, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
+      runJob(descriptor, second.deps).subscribe();
+      flush();
+      expect(second.sent.heartbeats).toHaveLength(2);
     });
   });
 
@@ -241,7 +254,7 @@ describe('runJob', () => {
   it('should stop beating when the server lacks the heartbeat route, and not ask again in later jobs', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       const heartbeatRoute = new HeartbeatRoute();
-      const server: Server = { heartbeat: () => cold('-(n|)', { n: { kind: 'unsupported' } }) };
+      const server: Server = { heartbeat: () => cold('-(n|)', { n: { kind: 'route_missing' } }) };
       const first = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
       expectObservable(runJob(descriptor, first.deps)).toBe('254ms (j|)', { j: expect.objectContaining({ outcome: 'completed' }) });
       flush();
@@ -274,7 +287,7 @@ describe('runJob', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
       const refused = new ApiError(400, 'POST events', 'invalid_request', 'req-1', '');
       const server: Server = {
-        appendEvents: (call) => (call === 1 ? cold('-#', undefined, refused) : cold('-(o|)', { o: { kind: 'ok' } })),
+        appendEvents: (call) => (call === 1 ? cold('-#', undefined, refused) : cold('-(o|)', { o: { kind: 'accepted' } })),
       };
       // batch 0 (a) is sent at 51 and refused at 52; batch 1 (b) goes out when the output ends at 70
       const metrics = new RunnerMetrics(() => 0);

@@ -1,5 +1,7 @@
 import { asyncScheduler, lastValueFrom, defaultIfEmpty } from 'rxjs';
-import { createRunnerApi, TokenRejectedError } from '../../streams/http.js';
+import { TokenRejectedError } from '../../streams/http/errors.js';
+import { createRunnerApi } from '../../streams/http/runner-api.js';
+import { ServerHealth } from '../../streams/http/server-health.js';
 import { isRunnerAlive } from '../../streams/orphans.js';
 import { serveMetrics } from '../../streams/metrics-server.js';
 import { openJobSpool, prepareSpoolDir } from '../../streams/spool.js';
@@ -74,14 +76,13 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     return EXIT.config;
   }
   if (metricsServer) log.info('serving metrics', { url: `${metricsServer.url}/metrics`, health: `${metricsServer.url}/healthz` });
+  const serverHealth = new ServerHealth({
+    onPathDown: () => log.warn('the server answers nothing, not even a probe: the network path is down; output waits in the spool'),
+    onPathBack: (downMs) => log.info('the server answers again; sending what waited', { downSec: Math.round(downMs / 100) / 10 }),
+  });
   const delivery = {
-    api: createRunnerApi({
-      serverUrl: config.serverUrl,
-      token: config.token,
-      userAgent: USER_AGENT,
-      onPathDown: () => log.warn('the server answers nothing, not even a probe: the network path is down; output waits in the spool'),
-      onPathBack: (downMs) => log.info('the server answers again; sending what waited', { downSec: Math.round(downMs / 100) / 10 }),
-    }),
+    api: createRunnerApi({ serverUrl: config.serverUrl, token: config.token, userAgent: USER_AGENT, health: serverHealth }),
+    health: serverHealth,
     log,
     metrics,
     retry: { initialDelayMs: tunables.retryInitialDelayMs ?? 1_000, maxDelayMs: tunables.retryMaxDelayMs ?? 30_000 },

@@ -1,17 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, retry, type Observable } from 'rxjs';
+import { firstValueFrom, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/runner-process.js';
-import { isTransientError } from '../../src/operators/isTransientError.js';
-import {
-  ANSWER_LIMITS,
-  ApiError,
-  MalformedAnswerError,
-  RedirectRefusedError,
-  TokenRejectedError,
-  createRunnerApi,
-} from '../../src/streams/http.js';
+import { freePort, until } from '../../support/runner-process.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
+import { isTransientError } from '../../../src/operators/isTransientError.js';
+import { ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError } from '../../../src/streams/http/errors.js';
+import { createRunnerApi } from '../../../src/streams/http/runner-api.js';
+import { ServerHealth } from '../../../src/streams/http/server-health.js';
+import { ANSWER_LIMITS } from '../../../src/streams/http/transport.js';
 
 const TOKEN = `fos_${'h'.repeat(32)}`;
 
@@ -56,17 +53,28 @@ describe('runner HTTP client', () => {
   });
 
   it.each([
-    ['nextJob', 204, { kind: 'empty' }],
-    ['claim', 409, { kind: 'lost' }],
-    ['claim', 404, { kind: 'gone' }],
-    ['appendEvents', 204, { kind: 'ok' }],
-    ['appendEvents', 409, { kind: 'terminal' }],
-    ['appendEvents', 403, { kind: 'gone' }],
-    ['complete', 409, { kind: 'already_terminal' }],
-    ['heartbeat', 409, { kind: 'cancelled' }],
-    ['heartbeat', 404, { kind: 'unsupported' }],
-  ] as const)('should map %s answered %i to %j', async (method, status, outcome) => {
-    answer = (_req, res) => res.writeHead(status).end();
+    ['nextJob', 204, '', { kind: 'empty' }],
+    ['claim', 409, '{"error":"job_not_claimable"}', { kind: 'job_ended' }],
+    ['claim', 404, '{"error":"job_not_found"}', { kind: 'job_gone' }],
+    ['appendEvents', 204, '', { kind: 'accepted' }],
+    ['appendEvents', 200, 'stored', { kind: 'accepted' }],
+    ['appendEvents', 409, '{"error":"job_terminal"}', { kind: 'job_ended' }],
+    ['appendEvents', 403, '{"error":"job_not_owned_by_token"}', { kind: 'job_gone' }],
+    ['appendEvents', 404, '', { kind: 'job_gone' }],
+    ['complete', 204, '', { kind: 'accepted' }],
+    ['complete', 409, '{"error":"job_already_terminal"}', { kind: 'job_ended' }],
+    ['complete', 403, '', { kind: 'job_gone' }],
+    ['heartbeat', 204, '', { kind: 'accepted' }],
+    ['heartbeat', 409, '{"error":"job_not_owned_by_token"}', { kind: 'job_ended' }],
+    // The reference server's answer for a job it does not know: that job is gone, the route is there.
+    ['heartbeat', 404, '{"error":"job_not_found","requestId":"r"}', { kind: 'job_gone' }],
+    ['heartbeat', 403, '{"error":"job_not_owned_by_token"}', { kind: 'job_gone' }],
+    ['heartbeat', 404, '{"error":"not_found"}', { kind: 'route_missing' }],
+    ['heartbeat', 404, '<html>Not Found</html>', { kind: 'route_missing' }],
+    ['heartbeat', 405, '', { kind: 'route_missing' }],
+    ['heartbeat', 501, '', { kind: 'route_missing' }],
+  ] as const)('should map %s answered %i %s to %j', async (method, status, body, outcome) => {
+    answer = (_req, res) => res.writeHead(status).end(body);
     const client = api();
     const calls: Record<typeof method, () => Observable<unknown>> = {
       nextJob: () => client.nextJob(),
@@ -97,13 +105,18 @@ describe('runner HTTP client', () => {
   });
 
   it('should abort the request in flight when unsubscribed', async () => {
-    let closed = false;
-    answer = (req) => req.socket.on('close', () => (closed = true));
+    let closed: () => void = () => undefined;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    let arrived: () => void = () => undefined;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    answer = (req) => {
+      req.socket.on('close', closed);
+      arrived();
+    };
     const subscription = api().nextJob().subscribe();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await requestArrived;
     subscription.unsubscribe();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(closed).toBe(true);
+    await connectionClosed;
   });
 
   const DESCRIPTOR = { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' };
@@ -196,7 +209,11 @@ describe('runner HTTP client', () => {
       const error = await rejection(api().nextJob());
       expect(error).toBeInstanceOf(MalformedAnswerError);
       expect(error.message).toContain('the answer is over 64 KiB, the most the runner reads from GET jobs/next');
-      await until(() => sent.closed);
+      await until(
+        () => sent.closed,
+        5_000,
+        () => 'the server never saw the runner hang up',
+      );
       // The server got rid of little more than its socket buffers: the runner hung up instead of reading on.
       expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
     });
@@ -234,7 +251,11 @@ describe('runner HTTP client', () => {
         problems: [`the answer is over 16 MiB, the most the runner reads from POST jobs/j1/claim`],
       });
       expect(ANSWER_LIMITS.claim).toBe(16 * 1024 * 1024);
-      await until(() => sent.closed);
+      await until(
+        () => sent.closed,
+        5_000,
+        () => 'the server never saw the runner hang up',
+      );
       expect(sent.bytes).toBeLessThan(128 * 1024 * 1024);
     });
 
@@ -280,12 +301,12 @@ describe('runner HTTP client', () => {
   });
 
   describe('answers whose body is not needed, and error answers', () => {
-    it('should take a heartbeat answered 200 with any body as ok', async () => {
+    it('should take a heartbeat answered 200 with any body as accepted', async () => {
       answer = raw(200, '<html>not json</html>');
-      expect(await firstValueFrom(api().heartbeat('j1'))).toEqual({ kind: 'ok' });
+      expect(await firstValueFrom(api().heartbeat('j1'))).toEqual({ kind: 'accepted' });
       const sent = { bytes: 0, closed: false };
       answer = flood(200, 64 * 1024 * 1024, sent);
-      expect(await firstValueFrom(api().heartbeat('j1'))).toEqual({ kind: 'ok' });
+      expect(await firstValueFrom(api().heartbeat('j1'))).toEqual({ kind: 'accepted' });
     });
 
     it('should read only the start of a huge error body, and keep the status for the retry policy', async () => {
@@ -295,7 +316,11 @@ describe('runner HTTP client', () => {
       expect(error).toMatchObject({ status: 503 });
       expect(error.message).toMatch(/^server answered 503 to POST jobs\/j1\/events: "x{50}/);
       expect(error.message.length).toBeLessThan(400);
-      await until(() => sent.closed);
+      await until(
+        () => sent.closed,
+        5_000,
+        () => 'the server never saw the runner hang up',
+      );
       expect(sent.bytes).toBeLessThan(64 * 1024 * 1024);
     });
 
@@ -310,6 +335,27 @@ describe('runner HTTP client', () => {
       );
     });
 
+    it('should say that a busy server asks to wait, bounded, and name the wait', async () => {
+      answer = json(429, { error: 'too_many_polls' }, { 'retry-after': '7' });
+      const busy = await rejection(api().nextJob());
+      expect(busy).toMatchObject({ status: 429, meaning: 'busy', retryAfterMs: 7_000 });
+      expect(busy.message).toBe('server answered 429 too_many_polls to GET jobs/next; it asks to wait 7 s (Retry-After)');
+      answer = json(429, {}, { 'retry-after': 'soon' });
+      expect(await rejection(api().nextJob())).toMatchObject({ meaning: 'busy', retryAfterMs: undefined });
+    });
+
+    it('should tell the server health of every answer: a 2xx as accepted, any status as a path that is there', async () => {
+      const health = new ServerHealth();
+      const client = createRunnerApi({ serverUrl: baseUrl, token: TOKEN, userAgent: 'founderos-runner/test', health });
+      const mark = health.mark();
+      answer = (_req, res) => res.writeHead(502).end();
+      await rejection(client.heartbeat('j1'));
+      expect(health.acceptedSince(mark)).toBe(false);
+      answer = (_req, res) => res.writeHead(204).end();
+      await firstValueFrom(client.heartbeat('j1'));
+      expect(health.acceptedSince(mark)).toBe(true);
+    });
+
     it('should give up on an answer whose body never ends, within the request timeout', async () => {
       answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).write('{"jobId":');
       const error = await rejection(api(300).claim('j1'));
@@ -318,120 +364,66 @@ describe('runner HTTP client', () => {
     });
   });
 
-  describe('liveness of events batches and completions', () => {
-    const lively = (events: { down: number; back: number[] }) =>
-      createRunnerApi({
-        serverUrl: baseUrl,
-        token: TOKEN,
-        userAgent: 'founderos-runner/test',
-        liveness: { firstDeadlineMs: 200, probeEveryMs: 50, probeTimeoutMs: 100 },
-        onPathDown: () => events.down++,
-        onPathBack: (downMs) => events.back.push(downMs),
-      });
+  describe('liveness of events batches and completions (timings: liveness.spec)', () => {
     const batch = [{ eventId: '00000000-0000-4000-8000-000000000001', kind: 'stdout', ts: '2026-01-01T00:00:00Z', payload: 'x' }] as never;
 
-    it('should serve a slow server: each attempt that the server outlasts while answering a probe gets twice the time', async () => {
-      const events = { down: 0, back: [] as number[] };
-      answer = (req, res) => (req.method === 'HEAD' ? res.writeHead(404).end() : setTimeout(() => res.writeHead(204).end(), 500));
-      const from = seen.length;
-      const outcome = await firstValueFrom(
-        lively(events)
-          .appendEvents('j1', batch)
-          .pipe(retry({ count: 5 })),
-      );
-      expect(outcome).toEqual({ kind: 'ok' });
-      const posts = seen.slice(from).filter((request) => request.method === 'POST');
-      // Deadlines of 200, 400 and 800 ms: the third is served. The same bytes every time: the server keeps one per eventId.
-      expect(posts).toHaveLength(3);
-      expect(new Set(posts.map((request) => request.body)).size).toBe(1);
-      expect(
-        seen
-          .slice(from)
-          .some((request) => request.method === 'HEAD' && request.url === '/base/api/runner/jobs/next' && !request.headers.authorization),
-      ).toBe(true);
-      expect(events).toEqual({ down: 0, back: [] });
-    });
-
-    it('should wait for a path that answers nothing, not even a probe, and send the same bytes once it answers again', async () => {
-      const events = { down: 0, back: [] as number[] };
-      let pathUp = false;
-      answer = (req, res) => {
-        if (!pathUp) return; // silence: no answer, no reset
-        if (req.method === 'HEAD') res.writeHead(404).end();
-        else res.writeHead(204).end();
-      };
-      const from = seen.length;
-      const done = firstValueFrom(lively(events).complete('j1', { status: 'completed', exitCode: 0 }));
-      await until(() => events.down === 1);
-      const downAt = Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      pathUp = true;
-      const upAt = Date.now();
-      // One attempt, no error for the pipeline to back off from: the request waited for the path.
-      expect(await done).toEqual({ kind: 'ok' });
-      expect(Date.now() - upAt).toBeLessThan(1_000);
-      expect(events.down).toBe(1);
-      expect(events.back).toHaveLength(1);
-      expect(events.back[0]).toBeGreaterThanOrEqual(Date.now() - downAt - 1_000);
-      const posts = seen.slice(from).filter((request) => request.method === 'POST');
-      expect(posts.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(posts.map((request) => request.body)).size).toBe(1);
-    });
-
-    it('should wait out a server that refuses connections, and send as soon as it listens again', async () => {
+    it('should wait out a server that refuses connections, probing on its clock, and send as soon as it listens again', async () => {
       const port = await freePort();
-      const events = { down: 0, back: [] as number[] };
-      const api = createRunnerApi({
+      const clock = new VirtualClock();
+      const events = { down: 0, back: 0 };
+      const health = new ServerHealth({ onPathDown: () => events.down++, onPathBack: () => events.back++ });
+      const client = createRunnerApi({
         serverUrl: `http://127.0.0.1:${port}`,
         token: TOKEN,
         userAgent: 'founderos-runner/test',
-        liveness: { firstDeadlineMs: 200, probeEveryMs: 50, probeTimeoutMs: 100 },
-        onPathDown: () => events.down++,
-        onPathBack: (downMs) => events.back.push(downMs),
+        health,
+        scheduler: clock,
       });
-      const done = firstValueFrom(api.appendEvents('j1', batch));
-      await until(() => events.down === 1);
-      const back = createServer((req, res) => res.writeHead(req.method === 'HEAD' ? 401 : 204).end());
+      let outcome: unknown;
+      const subscription = client.appendEvents('j1', batch).subscribe((value) => (outcome = value));
+      // The refused exchange and the refused probe are real: the path is down once both have failed.
+      await until(
+        () => health.pathIsDown,
+        5_000,
+        () => 'the path was never seen down',
+      );
+      const seenByServer: string[] = [];
+      const back = createServer((req, res) => {
+        seenByServer.push(`${req.method} ${req.url} ${req.headers.authorization ?? 'no token'}`);
+        res.writeHead(req.method === 'HEAD' ? 401 : 204).end();
+      });
       await new Promise<void>((resolve) => back.listen(port, '127.0.0.1', resolve));
-      const upAt = Date.now();
+      const stop = clock.run();
       try {
-        // One attempt, no error for the pipeline to back off from: the request waited for the server.
-        expect(await done).toEqual({ kind: 'ok' });
-        expect(Date.now() - upAt).toBeLessThan(1_000);
-        expect(events.back).toHaveLength(1);
+        await until(
+          () => outcome !== undefined,
+          10_000,
+          () => 'the batch never went once the server listened',
+        );
       } finally {
+        stop();
+        subscription.unsubscribe();
         back.closeAllConnections();
         back.close();
       }
+      // One attempt, no error for a pipeline to back off from: the request waited for the path, then went.
+      expect(outcome).toEqual({ kind: 'accepted' });
+      expect(events).toEqual({ down: 1, back: 1 });
+      expect(seenByServer.at(-1)).toBe(`POST /api/runner/jobs/j1/events Bearer ${TOKEN}`);
+      expect(seenByServer.filter((line) => line.startsWith('HEAD'))).toEqual(
+        seenByServer.filter((line) => line === 'HEAD /api/runner/jobs/next no token'),
+      );
     });
 
     it('should leave a request whose connection fails while the server answers probes to the pipeline', async () => {
-      const events = { down: 0, back: [] as number[] };
+      const events = { down: 0, back: 0 };
+      const health = new ServerHealth({ onPathDown: () => events.down++ });
       answer = (req, res) => (req.method === 'HEAD' ? res.writeHead(401).end() : req.socket.destroy());
-      const error = await rejection(lively(events).appendEvents('j1', batch));
+      const error = await rejection(
+        createRunnerApi({ serverUrl: baseUrl, token: TOKEN, userAgent: 'test', health }).appendEvents('j1', batch),
+      );
       expect(error).toBeInstanceOf(TypeError);
       expect(events.down).toBe(0);
     });
-
-    it('should stop waiting and probing when unsubscribed', async () => {
-      answer = () => undefined;
-      const events = { down: 0, back: [] as number[] };
-      const subscription = lively(events).appendEvents('j1', batch).subscribe();
-      await until(() => events.down === 1);
-      subscription.unsubscribe();
-      // A probe already on its way may still land (on a loaded machine, late); no probe may start after.
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const count = seen.length;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(seen.length).toBe(count);
-    });
   });
 });
-
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
