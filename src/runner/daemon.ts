@@ -3,7 +3,7 @@ import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
 import { retryAfterOf, TokenRejectedError } from '../streams/http/errors.js';
-import { errorText } from './agent-run.js';
+import { errorText } from './error-text.js';
 import { HeartbeatRoute, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
 export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'heartbeatRoute'> {

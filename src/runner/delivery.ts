@@ -7,7 +7,7 @@ import { ApiError, TokenRejectedError } from '../streams/http/errors.js';
 import type { AppendOutcome, RunnerApi } from '../streams/http/runner-api.js';
 import type { ServerHealth } from '../streams/http/server-health.js';
 import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
-import { errorText } from './agent-run.js';
+import { errorText } from './error-text.js';
 import { joinBodies, type SpooledBatch } from './spool-events.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';

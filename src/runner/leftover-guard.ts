@@ -3,7 +3,7 @@ import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody } from '../protocol/types.js';
 import { TokenRejectedError } from '../streams/http/errors.js';
 import { setAsideSpool } from '../streams/spool.js';
-import { errorText } from './agent-run.js';
+import { errorText } from './error-text.js';
 import type { DeliveryDeps } from './delivery.js';
 import type { JobResult } from './run-job.js';
 

@@ -24,7 +24,7 @@ import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
 import { TokenRejectedError } from '../streams/http/errors.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
-import { errorText } from './agent-run.js';
+import { errorText } from './error-text.js';
 import { deliverBatches, deliverCompletion, endsJob, joinsRequest, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';

@@ -32,7 +32,8 @@ import type { ClaimOutcome } from '../streams/http/runner-api.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatches, deliverCompletion, endsJob, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
-import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type AgentRunOutput, type StopReason } from './agent-run.js';
+import { agentRun, settleRun, stopMessage, type AgentRunEnd, type AgentRunOutput, type StopReason } from './agent-run.js';
+import { errorText } from './error-text.js';
 import { lineChangeLog } from './line-events.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
 

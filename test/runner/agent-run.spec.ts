@@ -2,18 +2,9 @@ import { NEVER, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/index.js';
-import {
-  agentRun,
-  errorText,
-  settleRun,
-  stopMessage,
-  type AgentRunDeps,
-  type AgentRunEnd,
-  type AgentRunOutput,
-} from '../../src/runner/agent-run.js';
+import { agentRun, settleRun, stopMessage, type AgentRunDeps, type AgentRunEnd, type AgentRunOutput } from '../../src/runner/agent-run.js';
 import { SpawnError, type ProcessOutput } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
-import { closedPort } from '../control-plane/helpers.js';
 import { agentOutput, scriptedSpawn } from '../support/scripted-agent.js';
 
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -154,25 +145,5 @@ describe('settleRun', () => {
       exitCode: 127,
       errorMessage: `claude: command not found; ${claudeAdapter.installHint}`,
     });
-  });
-});
-
-describe('errorText', () => {
-  it("should name the system error beneath a message that does not, as fetch's does not", async () => {
-    const error = await fetch(`http://127.0.0.1:${await closedPort()}/`).catch((failure: unknown) => failure);
-    expect(errorText(error)).toMatch(/^fetch failed: .*ECONNREFUSED/);
-    // A port fetch refuses to use (1 is on its list): a cause with a message and no code.
-    expect(errorText(await fetch('http://127.0.0.1:1/').catch((failure: unknown) => failure))).toBe('fetch failed: bad port');
-    // Every address of a name refused: an AggregateError, with a code and no message.
-    const refused = Object.assign(new AggregateError([]), { code: 'ECONNREFUSED' });
-    expect(errorText(new TypeError('fetch failed', { cause: refused }))).toBe('fetch failed: ECONNREFUSED');
-  });
-
-  it('should keep a message that names its cause already, and show what is not an error as text', () => {
-    const cause = Object.assign(new Error('spawn claude ENOENT'), { code: 'ENOENT' });
-    expect(errorText(new Error('could not start claude: ENOENT', { cause }))).toBe('could not start claude: ENOENT');
-    expect(errorText(new Error('could not open out.log: EACCES', { cause: new Error('EACCES') }))).toBe('could not open out.log: EACCES');
-    expect(errorText(new Error('no cause'))).toBe('no cause');
-    expect(errorText('a string')).toBe('a string');
   });
 });
