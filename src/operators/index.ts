@@ -8,6 +8,7 @@ export { batch, type BatchOptions } from './batch.js';
 export { coalesceWhileBusy, type CoalesceWhileBusyOptions } from './coalesceWhileBusy.js';
 export { isTransientError } from './isTransientError.js';
 export { poll, type PollOptions } from './poll.js';
+export { recoverUnless } from './recoverUnless.js';
 export { retryBackoff, type RetryBackoffOptions, type RetryInfo } from './retryBackoff.js';
 export { eventStamps, sequenceEvents, type EventStamp, type SequenceEventsOptions } from './sequenceEvents.js';
 export { splitLines, type SplitLinesOptions } from './splitLines.js';

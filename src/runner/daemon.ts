@@ -2,8 +2,9 @@ import { EMPTY, Subject, concat, connect, filter, map, mergeMap, scan, startWith
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { poll } from '../operators/poll.js';
-import { retryAfterOf, TokenRejectedError } from '../streams/http/errors.js';
+import { retryAfterOf } from '../streams/http/errors.js';
 import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
 import { HeartbeatRoute, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
 export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'heartbeatRoute'> {
@@ -77,7 +78,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
         ...deps.retry,
         // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
         // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
-        shouldRetry: (error) => !(error instanceof TokenRejectedError),
+        shouldRetry: (error) => !isFatal(error),
         // A busy server (429) says when to come back.
         delayFor: retryAfterOf,
         onRetry: ({ error, delayMs }) => {

@@ -1,9 +1,10 @@
-import { catchError, map, of, throwError, type Observable } from 'rxjs';
+import { map, of, type Observable } from 'rxjs';
+import { recoverUnless } from '../operators/recoverUnless.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody } from '../protocol/types.js';
-import { TokenRejectedError } from '../streams/http/errors.js';
 import { setAsideSpool } from '../streams/spool.js';
 import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
 import type { DeliveryDeps } from './delivery.js';
 import type { JobResult } from './run-job.js';
 
@@ -44,8 +45,7 @@ export function failSetAsideJob(jobId: string, error: unknown, keptAt: string, d
   };
   return deps.api.complete(jobId, completion).pipe(
     retryBackoff({ ...deps.retry, maxAttempts: 3, scheduler: deps.scheduler }),
-    catchError((completeError: unknown) => {
-      if (completeError instanceof TokenRejectedError) return throwError(() => completeError);
+    recoverUnless(isFatal, (completeError) => {
       deps.log.warn('could not report the set-aside job as failed; the server will time it out', {
         jobId,
         error: errorText(completeError),

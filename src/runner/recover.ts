@@ -1,30 +1,16 @@
-import {
-  EMPTY,
-  catchError,
-  concat,
-  concatMap,
-  defer,
-  from,
-  map,
-  reduce,
-  skip,
-  takeWhile,
-  tap,
-  throwError,
-  toArray,
-  type Observable,
-} from 'rxjs';
+import { EMPTY, concat, concatMap, defer, from, map, reduce, skip, takeWhile, tap, toArray, type Observable } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
+import { recoverUnless } from '../operators/recoverUnless.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
-import { TokenRejectedError } from '../streams/http/errors.js';
 import { jobIdProblem } from '../protocol/schemas.js';
 import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
 import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
 import { deliverBatches, deliverCompletion, endsJob, joinsRequest, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
@@ -63,15 +49,13 @@ export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
       if (badId) return (setAside(leftover.path, undefined, new Error(badId)), EMPTY);
       // Whatever goes wrong settling one leftover fails that job, never the runner: no spool can stop the next start.
       return defer(() => settleLeftover(leftover, deps)).pipe(
-        catchError((error: unknown) => {
-          if (error instanceof TokenRejectedError) return throwError(() => error);
+        recoverUnless(isFatal, (error) => {
           const keptAt = setAside(leftover.path, leftover.jobId, error);
           return failSetAsideJob(leftover.jobId, error, keptAt, deps);
         }),
       );
     }),
-    catchError((error: unknown) => {
-      if (error instanceof TokenRejectedError) return throwError(() => error);
+    recoverUnless(isFatal, (error) => {
       deps.log.error(`could not look for what a previous run left in ${deps.spoolDir} (${errorText(error)}); going on without it`);
       return EMPTY;
     }),

@@ -1,7 +1,6 @@
 import {
   EMPTY,
   ReplaySubject,
-  catchError,
   concatMap,
   connect,
   defer,
@@ -17,7 +16,6 @@ import {
   take,
   takeWhile,
   tap,
-  throwError,
   timer,
   type Observable,
   type ObservableInput,
@@ -25,15 +23,16 @@ import {
 import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
 import { alongside } from '../operators/alongside.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
+import { recoverUnless } from '../operators/recoverUnless.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
-import { TokenRejectedError } from '../streams/http/errors.js';
 import type { ClaimOutcome } from '../streams/http/runner-api.js';
 import type { JobSpool } from '../streams/spool.js';
 import { deliverBatches, deliverCompletion, endsJob, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import { agentRun, settleRun, stopMessage, type AgentRunEnd, type AgentRunOutput, type StopReason } from './agent-run.js';
 import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
 import { lineChangeLog } from './line-events.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
 
@@ -99,9 +98,7 @@ export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobR
   return deps.api.claim(jobId).pipe(
     retryBackoff({ ...deps.retry, maxAttempts: 5, scheduler: deps.scheduler, onRetry: logRetry(deps.log, 'claim', jobId) }),
     // Whatever the server answered to the claim, the runner goes back to polling; only a rejected token stops it.
-    catchError((error: unknown) =>
-      error instanceof TokenRejectedError ? throwError(() => error) : of({ kind: 'unclaimed' as const, error }),
-    ),
+    recoverUnless(isFatal, (error) => of({ kind: 'unclaimed' as const, error })),
     switchMap((claim) => {
       if (claim.kind === 'unclaimed') {
         const errorMessage = errorText(claim.error);
@@ -244,8 +241,7 @@ function runAgent(
     ? timer(deps.heartbeatMs, deps.heartbeatMs, scheduler).pipe(
         exhaustMap(() =>
           deps.api.heartbeat(jobId).pipe(
-            catchError((error: unknown) => {
-              if (error instanceof TokenRejectedError) return throwError(() => error);
+            recoverUnless(isFatal, (error) => {
               log.debug('heartbeat failed; trying again at the next beat', { jobId, error: errorText(error) });
               return EMPTY;
             }),
