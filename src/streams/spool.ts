@@ -53,7 +53,7 @@ export interface JobSpool {
    * cannot leave it settled but unrecorded), so that neither this run nor a recovery sends it again.
    */
   setAside(batch: SetAsideBatch): void;
-  /** The batches set aside, by this run and the runs of the job before it: the output the server does not have. */
+  /** The batches set aside, by this run and the runs of the job before it: the output the server does not have (a copy). */
   readonly setAsideBatches: readonly SetAsideBatch[];
   /** Where the job's instructions file goes while the agent runs; removed with the spool. */
   readonly instructionsPath: string;
@@ -266,7 +266,7 @@ class FileSpool implements JobSpool {
     private fd: number | undefined,
     private size: number,
     private readonly batches: Span[],
-    readonly setAsideBatches: SetAsideBatch[],
+    private readonly batchesSetAside: SetAsideBatch[],
   ) {
     const base = path.slice(0, -SUFFIX.length);
     this.output = { stdout: `${base}.stdout`, stderr: `${base}.stderr` };
@@ -275,6 +275,10 @@ class FileSpool implements JobSpool {
 
   get batchCount(): number {
     return this.batches.length;
+  }
+
+  get setAsideBatches(): readonly SetAsideBatch[] {
+    return this.batchesSetAside.map((batch) => ({ ...batch }));
   }
 
   appendBatch(body: string): number {
@@ -305,7 +309,7 @@ class FileSpool implements JobSpool {
 
   setAside(batch: SetAsideBatch): void {
     this.writeRecord({ t: 'set_aside', batches: batch.index + 1, ...batch });
-    this.setAsideBatches.push(batch);
+    this.batchesSetAside.push({ ...batch });
     this.forgetBodiesUpTo(batch.index);
   }
 

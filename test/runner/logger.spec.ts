@@ -58,7 +58,7 @@ describe('logger', () => {
     expect(lines[0]).toContain('[circular]');
   });
 
-  it('should leave nothing in loglevel\'s global registry, however many loggers are made', () => {
+  it("should leave nothing in loglevel's global registry, however many loggers are made", () => {
     const before = Object.keys(loglevel.getLoggers()).length;
     const made = Array.from({ length: 100 }, (_, index) => capture({ level: index % 2 ? 'warn' : 'info' }));
     expect(Object.keys(loglevel.getLoggers())).toHaveLength(before);
