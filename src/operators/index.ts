@@ -6,6 +6,7 @@ export { activeWhile } from './activeWhile.js';
 export { alongside } from './alongside.js';
 export { batch, type BatchOptions } from './batch.js';
 export { coalesceWhileBusy, type CoalesceWhileBusyOptions } from './coalesceWhileBusy.js';
+export { feedback } from './feedback.js';
 export { isTransientError } from './isTransientError.js';
 export { poll, type PollOptions } from './poll.js';
 export { recoverUnless } from './recoverUnless.js';
