@@ -2,7 +2,8 @@ import { NEVER, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/index.js';
-import { agentRun, settleRun, stopMessage, type AgentRunDeps, type AgentRunEnd, type AgentRunOutput } from '../../src/runner/agent-run.js';
+import { agentRun, runVerdict, type AgentRunDeps, type AgentRunEnd, type AgentRunOutput } from '../../src/runner/agent-run.js';
+import { stopMessage } from '../../src/runner/stops.js';
 import { SpawnError, type ProcessOutput } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
 import { agentOutput, scriptedSpawn } from '../support/scripted-agent.js';
@@ -111,36 +112,40 @@ describe('agentRun', () => {
   });
 });
 
-describe('settleRun', () => {
-  const settle = (run: Partial<AgentRunEnd>) => settleRun({ report: {}, stderrTail: [], ...run }, claudeAdapter, 'claude', 60);
+describe('runVerdict', () => {
+  const verdict = (run: Partial<AgentRunEnd>) => runVerdict({ report: {}, stderrTail: [], ...run }, claudeAdapter, 'claude', 60);
 
   it('should say why the runner stopped the agent before anything the agent said', () => {
     const exit = { type: 'exit', code: null, signal: 'SIGTERM' } as const;
-    expect(settle({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({
+    expect(verdict({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({
       status: 'failed',
       exitCode: 143,
       errorMessage: stopMessage('timeout', 60),
     });
-    expect(settle({ exit, stopReason: 'server' })).toEqual({ status: 'cancelled', exitCode: 143, errorMessage: stopMessage('server', 60) });
+    expect(verdict({ exit, stopReason: 'server' })).toEqual({
+      status: 'cancelled',
+      exitCode: 143,
+      errorMessage: stopMessage('server', 60),
+    });
   });
 
   it("should take the agent's own verdict over a clean exit, then stderr over the exit code", () => {
     const exit = { type: 'exit', code: 0, signal: null } as const;
-    expect(settle({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({
+    expect(verdict({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({
       status: 'failed',
       exitCode: 0,
       errorMessage: 'rate limited',
     });
-    expect(settle({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({
+    expect(verdict({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({
       status: 'failed',
       exitCode: 2,
       errorMessage: 'bad flag',
     });
-    expect(settle({ exit })).toEqual({ status: 'completed', exitCode: 0, errorMessage: null });
+    expect(verdict({ exit })).toEqual({ status: 'completed', exitCode: 0, errorMessage: null });
   });
 
   it('should name the missing binary and how to install it', () => {
-    expect(settle({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({
+    expect(verdict({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({
       status: 'failed',
       exitCode: 127,
       errorMessage: `claude: command not found; ${claudeAdapter.installHint}`,
