@@ -3,7 +3,7 @@ import { isTransientError } from '../operators/isTransientError.js';
 import { recoverUnless } from '../operators/recoverUnless.js';
 import { retryBackoff, type RetryBackoffOptions, type RetryInfo } from '../operators/retryBackoff.js';
 import { repairStorable } from '../protocol/storable-json.js';
-import type { CompletionBody } from '../protocol/types.js';
+import { MAX_EVENTS_PER_BATCH, type CompletionBody } from '../protocol/types.js';
 import { ApiError } from '../streams/http/errors.js';
 import type { AppendOutcome, RunnerApi } from '../streams/http/runner-api.js';
 import type { ServerHealth } from '../streams/http/server-health.js';
@@ -44,9 +44,6 @@ export function endsJob({ outcome }: Delivery): boolean {
   return outcome.kind === 'job_ended' || outcome.kind === 'job_gone';
 }
 
-/** The most events one request carries: the protocol's limit. */
-export const MAX_EVENTS_PER_REQUEST = 256;
-
 /**
  * The most bytes of a request that joins several spooled batches. Past a few hundred kB, what a request costs is
  * the bytes, not the request, so bigger joins would save nothing; a smaller request is quicker to retry and keeps
@@ -63,7 +60,7 @@ export function joinsRequest(group: readonly SpooledBatch[], next: SpooledBatch)
     events += batch.size;
     bytes += batch.bytes;
   }
-  return events <= MAX_EVENTS_PER_REQUEST && bytes <= MAX_JOINED_BODY_BYTES;
+  return events <= MAX_EVENTS_PER_BATCH && bytes <= MAX_JOINED_BODY_BYTES;
 }
 
 /**
