@@ -17,7 +17,7 @@ export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
   concurrency?: number;
   /** Stop after this many jobs ran (default: never). Claims lost to another runner do not count. */
   maxJobs?: number;
-  /** Settles what an earlier run left in the spool; runs before the first poll. */
+  /** Delivers what an earlier run left in the spool; runs before the first poll. */
   recover$?: Observable<JobResult>;
 }
 
@@ -56,7 +56,7 @@ function nextLoad({ load }: LoadStep, event: JobEvent): LoadStep {
 }
 
 /**
- * The daemon: settle what an earlier run left, then long-poll for a job while there is room for one, run
+ * The daemon: deliver what an earlier run left, then long-poll for a job while there is room for one, run
  * it, report it, poll again; until a signal. Emits each job's result. The first signal stops the poll
  * source (aborting the long-poll in flight) so running jobs drain and are reported; the second stops the
  * agents and reports their jobs as cancelled; the third errors with ForcedExitError.

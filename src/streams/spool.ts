@@ -164,15 +164,15 @@ export function findLeftovers(
     });
 }
 
-/** Where spools that recovery could not settle are kept, out of the next start's way, for a person to look at. */
-export const SET_ASIDE_DIR = 'set-aside';
+/** Where spools that recovery could not deliver are quarantined, out of the next start's way, for a person to look at. */
+export const QUARANTINE_DIR = 'quarantine';
 
 /**
- * Moves a spool file and the agent's output files beside it into `set-aside/` (a stamp keeps an earlier one of the
+ * Moves a spool file and the agent's output files beside it into `quarantine/` (a stamp keeps an earlier one of the
  * same job), so that no later start tries it again; returns the new path of the spool file.
  */
-export function setAsideSpool(path: string, now = Date.now()): string {
-  const target = join(dirname(path), SET_ASIDE_DIR);
+export function quarantineSpool(path: string, now = Date.now()): string {
+  const target = join(dirname(path), QUARANTINE_DIR);
   mkdirSync(target, { recursive: true, mode: 0o700 });
   const base = path.slice(0, -SUFFIX.length);
   const moved = (from: string) => join(target, `${basename(from)}.${now}`);

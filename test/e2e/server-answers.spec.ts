@@ -122,7 +122,7 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     }
   });
 
-  it('should set aside leftover spools that recovery cannot settle, then serve, with the token read from a private file', async () => {
+  it('should quarantine leftover spools that recovery cannot deliver, then serve, with the token read from a private file', async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'founderos-spool-'));
     const header = (jobId: string) => JSON.stringify({ t: 'job', jobId, serverUrl: e2e.server.url, runnerPid: 999_999_999 });
     // The agent's output cannot be read (a directory where the file should be): settling it throws.
@@ -143,11 +143,11 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     });
     expect((await e2e.server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
     expect(runner.child.exitCode).toBeNull();
-    expect(runner.stderr).toContain('its spool was set aside and the runner goes on');
+    expect(runner.stderr).toContain('its spool was quarantined and the runner goes on');
     // The job id is random, so it may sort before or after "damaged": compare as a set.
-    const setAside = readdirSync(join(spoolDir, 'set-aside'));
-    expect(setAside).toHaveLength(3);
-    expect(setAside).toEqual(
+    const quarantined = readdirSync(join(spoolDir, 'quarantine'));
+    expect(quarantined).toHaveLength(3);
+    expect(quarantined).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^${unreadable}\\.ndjson\\.\\d+$`)),
         expect.stringMatching(new RegExp(`^${unreadable}\\.stdout\\.\\d+$`)),

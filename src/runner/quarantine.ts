@@ -2,28 +2,28 @@ import { map, of, type Observable } from 'rxjs';
 import { recoverUnless } from '../operators/recoverUnless.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
 import type { CompletionBody } from '../protocol/types.js';
-import { setAsideSpool } from '../streams/spool.js';
+import { quarantineSpool } from '../streams/spool.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
 import type { DeliveryDeps } from './delivery.js';
 import type { JobResult } from './run-job.js';
 
 /**
- * What recovery does with a leftover it could not settle (a damaged spool, an answer it did not expect, a bug): the
- * leftover is moved aside, so that no later start tries it again, and its job is reported failed. A leftover can fail
+ * What recovery does with a leftover it could not deliver (a damaged spool, an answer it did not expect, a bug): the
+ * leftover is quarantined, so that no later start tries it again, and its job is reported failed. A leftover can fail
  * its job; it can never stop the runner, nor every start after it.
  */
 
 /** Moves a leftover out of the way of every later start, saying where to; returns that place (or the old one, if it cannot move). */
-export function setLeftoverAside(path: string, jobId: string | undefined, error: unknown, deps: DeliveryDeps): string {
+export function quarantineLeftover(path: string, jobId: string | undefined, error: unknown, deps: DeliveryDeps): string {
   let keptAt = path;
   try {
-    keptAt = setAsideSpool(path);
+    keptAt = quarantineSpool(path);
   } catch (moveError) {
-    deps.log.error(`could not move ${path} aside (${errorText(moveError)}); remove it by hand, or the next start tries it again`);
+    deps.log.error(`could not move ${path} to quarantine (${errorText(moveError)}); remove it by hand, or the next start tries it again`);
   }
   deps.log.error(
-    'could not settle what a previous run left of a job; its spool was set aside and the runner goes on. Please report this with the file',
+    'could not recover what a previous run left of a job; its spool was quarantined and the runner goes on. Please report this with the file',
     {
       ...(jobId !== undefined && { jobId }),
       error: errorText(error),
@@ -33,8 +33,8 @@ export function setLeftoverAside(path: string, jobId: string | undefined, error:
   return keptAt;
 }
 
-/** Tells the server, once and briefly, that a job whose leftover was set aside has failed; the runner goes on either way. */
-export function failSetAsideJob(jobId: string, error: unknown, keptAt: string, deps: DeliveryDeps): Observable<JobResult> {
+/** Tells the server, once and briefly, that a job whose leftover was quarantined has failed; the runner goes on either way. */
+export function failQuarantinedJob(jobId: string, error: unknown, keptAt: string, deps: DeliveryDeps): Observable<JobResult> {
   const completion: CompletionBody = {
     status: 'failed',
     exitCode: -1,
@@ -46,7 +46,7 @@ export function failSetAsideJob(jobId: string, error: unknown, keptAt: string, d
   return deps.api.complete(jobId, completion).pipe(
     retryBackoff({ ...deps.retry, maxAttempts: 3, scheduler: deps.scheduler }),
     recoverUnless(isFatal, (completeError) => {
-      deps.log.warn('could not report the set-aside job as failed; the server will time it out', {
+      deps.log.warn('could not report the quarantined job as failed; the server will time it out', {
         jobId,
         error: errorText(completeError),
       });
