@@ -58,6 +58,25 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     }
   });
 
+  it('should claim and run a job offered by its jobId alone, and one whose informational fields are odd', async () => {
+    const bare = await e2e.server.enqueue({ mode: 'stream', lines: 2 });
+    const odd = await e2e.server.enqueue({ mode: 'stream', lines: 2 });
+    const offers = [{ jobId: bare.jobId }, { jobId: odd.jobId, agentId: 7, agentName: null, createdAt: 'yesterday', queue: { at: 1 } }];
+    const proxy = await startRecordingProxy(e2e.server.url, ({ method, path }) => {
+      const offer = method === 'GET' && path.endsWith('/jobs/next') ? offers.shift() : undefined;
+      return offer && { respond: { status: 200, body: JSON.stringify(offer) } };
+    });
+    try {
+      const runner = e2e.start([], {}, proxy.url);
+      for (const job of [bare, odd]) {
+        expect(await e2e.server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed' });
+      }
+      expect(runner.stderr).not.toContain('cannot use');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('should not follow a redirect of an events batch elsewhere, and deliver the batch once the server takes it', async () => {
     // Another origin that would gladly take the agent's output.
     const elsewhere: string[] = [];
