@@ -20,15 +20,11 @@ describe('admit', () => {
     expect(admission.admitted && admission.job.instructions?.toString('utf8')).toBe(INSTRUCTIONS);
   });
 
-  it('should take base64 wrapped in lines, as `base64` and MIME write it', () => {
-    const long = INSTRUCTIONS.repeat(10);
-    const wrapped = (
-      Buffer.from(long)
-        .toString('base64')
-        .match(/.{1,76}/g) ?? []
-    ).join('\n');
-    const admission = admit(withInstructions(`${wrapped}\n`), policy);
-    expect(admission.admitted && admission.job.instructions?.toString('utf8')).toBe(long);
+  it('should check and decode the megabytes of instructions a claim may carry', () => {
+    const bytes = Buffer.alloc(8 * 1024 * 1024, 0xc3);
+    const admission = admit(withInstructions(bytes.toString('base64')), policy);
+    expect(admission.admitted && admission.job.instructions?.equals(bytes)).toBe(true);
+    expect(admit(withInstructions(`${bytes.toString('base64')}!`), policy).admitted).toBe(false);
   });
 
   it.each([
@@ -36,11 +32,13 @@ describe('admit', () => {
     ['text without spaces that is not whole groups of four', 'Terse'],
     ['the URL-safe alphabet', Buffer.from('>>>???').toString('base64url')],
     ['non-ASCII text', INSTRUCTIONS],
+    ['base64 wrapped in lines', `${Buffer.from(INSTRUCTIONS).toString('base64')}\n${Buffer.from(INSTRUCTIONS).toString('base64')}`],
+    ['base64 without its padding', Buffer.from('Be terse').toString('base64').replace(/=+$/, '')],
   ])('should refuse instructions that are not base64 (%s), naming the field', (_what, content) => {
     const admission = admit(withInstructions(content), policy);
     expect(admission.admitted).toBe(false);
     expect(!admission.admitted && admission.errorMessage).toMatch(
-      /^runtimeConfig\.instructionsFileContent must be base64 \(RFC 4648, padded with "="\), .*so no agent was started/,
+      /^runtimeConfig\.instructionsFileContent must be base64 \(RFC 4648: .*\), as the protocol sends the instructions file \(got .*\), so no agent was started/s,
     );
   });
 
