@@ -2,7 +2,7 @@ import { asyncScheduler, concatMap, defer, filter, of, repeat, timer, type Obser
 import { retryBackoff, type RetryBackoffOptions } from './retryBackoff.js';
 
 /** Options of {@link poll}. */
-export interface PollOptions<T, E extends T = T> {
+export interface PollOptions<T, E extends T = never> {
   /**
    * Recognises an answer that carries nothing (a 204, `null`): it is swallowed and the next poll starts. A type guard
    * (`(answer) => answer === null`) narrows what the poll emits to the other answers.
