@@ -169,7 +169,7 @@ function runAgent(job: AdmittedJob, spool: JobSpool, startedAt: number, deps: Jo
       ),
     );
   };
-  // What the server answers comes back to the agent: an answer that ends the job (409 or 404 to a batch, a cancel to
+  // What the server answers comes back to the agent: an answer that ends the job (409, 403 or 404 to a batch, a cancel to
   // a heartbeat) stops it. The heartbeat beats for as long as the job's progress runs.
   const progress$ = feedback(progress, (progress$) =>
     serverStops(
