@@ -299,14 +299,32 @@ describe('founderos-runner start (end to end)', () => {
   });
 
   it('should fail a job whose instructions are not base64, naming the field, and start no agent', async () => {
-    const job = await e2e.server.enqueue({ mode: 'args' }, { instructionsFileContent: INSTRUCTIONS });
-    start();
-    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
-      status: 'failed',
-      exitCode: -1,
-      errorMessage: expect.stringMatching(/^runtimeConfig\.instructionsFileContent must be base64 .*so no agent was started/),
-    });
-    expect(await e2e.server.events(job.jobId)).toEqual([]);
+    // A server that sends the instructions as text (the reference server refuses to store such a job).
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
+      path.endsWith('/claim')
+        ? {
+            rewrite: (status, body) => {
+              const payload = JSON.parse(body);
+              return {
+                status,
+                body: JSON.stringify({ ...payload, runtimeConfig: { ...payload.runtimeConfig, instructionsFileContent: INSTRUCTIONS } }),
+              };
+            },
+          }
+        : undefined,
+    );
+    try {
+      const job = await e2e.server.enqueue({ mode: 'args' }, { instructionsFileContent: base64(INSTRUCTIONS) });
+      start([], {}, proxy.url);
+      expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
+        status: 'failed',
+        exitCode: -1,
+        errorMessage: expect.stringMatching(/^runtimeConfig\.instructionsFileContent must be base64 .*so no agent was started/),
+      });
+      expect(await e2e.server.events(job.jobId)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('should fail a job whose field would reach the agent as a flag, naming the field, and start no agent', async () => {
