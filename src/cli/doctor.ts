@@ -15,7 +15,7 @@ import { NO_FILE_SETTINGS, readSetting, type SettingSource } from './start/prece
 import { parseStartFlags, resolveAgentBins, resolveRunnerConfig } from './start/runner-config.js';
 import { serverUrlProblem } from './start/server-url.js';
 import { commandLineTokenWarnings, resolveToken } from './start/token.js';
-import { causeText, errorText } from '../runner/agent-run.js';
+import { causeText, errorText } from '../runner/error-text.js';
 import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';
 import { RUNNER_VERSION, USER_AGENT } from '../runner/version.js';

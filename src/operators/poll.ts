@@ -2,9 +2,12 @@ import { asyncScheduler, concatMap, defer, filter, of, repeat, timer, type Obser
 import { retryBackoff, type RetryBackoffOptions } from './retryBackoff.js';
 
 /** Options of {@link poll}. */
-export interface PollOptions<T> {
-  /** Recognises an answer that carries nothing (a 204, `null`): it is swallowed and the next poll starts. */
-  isEmpty: (value: T) => boolean;
+export interface PollOptions<T, E extends T = never> {
+  /**
+   * Recognises an answer that carries nothing (a 204, `null`): it is swallowed and the next poll starts. A type guard
+   * (`(answer) => answer === null`) narrows what the poll emits to the other answers.
+   */
+  isEmpty: ((value: T) => value is E) | ((value: T) => boolean);
   /**
    * The least time between the starts of two requests, in ms (default 0: no guard). Protects the
    * server and the runner from a hot loop when a broken server answers "empty" or fails at once.
@@ -35,7 +38,7 @@ export interface PollOptions<T> {
  * @example
  * poll(() => http.get$('/jobs/next'), { isEmpty: (job) => job === null, minIntervalMs: 1_000 })
  */
-export function poll<T>(request: () => Observable<T>, options: PollOptions<T>): Observable<T> {
+export function poll<T, E extends T = never>(request: () => Observable<T>, options: PollOptions<T, E>): Observable<Exclude<T, E>> {
   const { isEmpty, minIntervalMs = 0, backoff, random, scheduler = asyncScheduler } = options;
   return defer(() => {
     let lastStart = -Infinity;
@@ -53,7 +56,7 @@ export function poll<T>(request: () => Observable<T>, options: PollOptions<T>): 
     return guardedRequest$.pipe(
       retryBackoff<T>({ ...backoff, random, scheduler }),
       repeat(),
-      filter((value) => !isEmpty(value)),
+      filter((value): value is Exclude<T, E> => !isEmpty(value)),
     );
   });
 }

@@ -123,15 +123,18 @@ const POSITIVE_INTEGER = 'a positive integer';
 const POSITIVE_SECONDS = 'a positive number of seconds';
 const DIRECTORY_PATHS = 'an array of directory paths';
 
-/** `GET jobs/next` → 200: a queued job. */
+/** A field that only informs the runner's log: kept when it is a string, dropped when it is anything else, never refused. */
+const informational = v.fallback(v.optional(v.string()), undefined);
+
+/** `GET jobs/next` → 200: a queued job. The runner acts on `jobId` alone; a job is never refused for another field. */
 export const JobDescriptorSchema = objectOf(
   {
     jobId: JobIdSchema,
-    agentId: v.string(A_STRING),
-    agentName: v.string(A_STRING),
-    createdAt: v.string(A_STRING),
+    agentId: informational,
+    agentName: informational,
+    createdAt: informational,
   },
-  'a JSON object {jobId, agentId, agentName, createdAt}',
+  'a JSON object {jobId, …}',
 );
 
 /**

@@ -6,7 +6,9 @@ import type { CompletionBody, JobPayload } from '../protocol/types.js';
 import { withPrivateFile } from '../streams/private-file.js';
 import { SpawnError, type ProcessOutput, type ProcessSpec } from '../streams/process.js';
 import { stderrEvent, stdoutEvent, type PendingEvent, type ReadLine } from './line-events.js';
+import { errorText } from './error-text.js';
 import type { Logger } from './logger.js';
+import { stopMessage, type StopReason } from './stops.js';
 
 type ExitEvent = Extract<ProcessOutput, { type: 'exit' }>;
 
@@ -38,12 +40,11 @@ export interface AgentRunDeps {
   onAgentStarted?: (pid: number) => void;
   /** Where the job's instructions are written (mode 0600) while the agent runs: beside its spool, so recovery removes them. */
   instructionsPath: string;
+  /** The job's instructions, as the bytes of that file. */
+  instructions?: Buffer;
   /** Says why a line was changed to be storable, once per job per reason; shared by a job's runs. */
   noteLineChange: (change: ReadLine['change']) => void;
 }
-
-/** Why the runner stopped an agent before it finished by itself. */
-export type StopReason = 'timeout' | 'shutdown' | 'server';
 
 const STDERR_TAIL_LINES = 20;
 
@@ -69,13 +70,13 @@ export function agentRun(
   stop$: Observable<StopReason>,
   deps: AgentRunDeps,
 ): Observable<AgentRunOutput> {
-  const instructions = job.runtimeConfig.instructionsFileContent ?? undefined;
+  const instructions = deps.instructions?.length ? deps.instructions : undefined;
   // One stop request, seen both by the process (to end it) and by the run's fold (to say why).
   const stopRequest$ = stop$.pipe(take(1), share());
 
   const launch = (instructionsPath?: string) =>
     defer(() => {
-      const { command, args, stdin, env } = adapter.launch(job, { instructionsPath, instructions });
+      const { command, args, stdin, env } = adapter.launch(job, { instructionsPath, instructions: instructions?.toString('utf8') });
       deps.log.debug('spawning agent', { jobId: job.jobId, bin: command ?? bin, args });
       const spec = {
         command: command ?? bin,
@@ -179,7 +180,7 @@ function foldStep(run: AgentRunEnd, step: RunStep, adapter: AgentAdapter): Agent
  * The verdict on a finished run. The agent's own final report comes first (several CLIs exit 0 after an
  * error), then the exit code, then stderr; a stop the runner caused says why.
  */
-export function settleRun(
+export function runVerdict(
   run: AgentRunEnd,
   adapter: AgentAdapter,
   bin: string,
@@ -202,36 +203,6 @@ export function settleRun(
   if (exitCode === 0 && !report.reportedError) return { status: 'completed', exitCode, errorMessage: null };
   const detail = report.errorText ?? (stderrTail.length ? stderrTail.join('\n') : `${adapter.name} exited with ${describeExit(exit)}`);
   return { status: 'failed', exitCode, errorMessage: detail };
-}
-
-export function stopMessage(reason: StopReason, limitSec: number): string {
-  switch (reason) {
-    case 'timeout':
-      return `timed out after ${limitSec} s; the agent was stopped (raise runtimeConfig.timeoutSec or --timeout-sec, at most 3600)`;
-    case 'shutdown':
-      return 'cancelled: the runner was told to stop now (second signal) while the job ran';
-    case 'server':
-      return 'cancelled on the server while the job ran';
-  }
-}
-
-/**
- * An error as one line: its message and, when the message does not say it, the error beneath it. fetch says only
- * "fetch failed": the ECONNREFUSED, ENOTFOUND or "bad port" under it is what tells the user what to fix.
- */
-export function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const { cause } = error;
-  if (!(cause instanceof Error)) return error.message;
-  const code = (cause as NodeJS.ErrnoException).code;
-  const said = code ? error.message.includes(code) : error.message.includes(cause.message);
-  return said ? error.message : `${error.message}: ${causeText(cause)}`;
-}
-
-/** What caused an error, as text: a system error's code, then its message when that says more (an AggregateError's is empty). */
-export function causeText(cause: Error): string {
-  const code = (cause as NodeJS.ErrnoException).code;
-  return code && !cause.message.includes(code) ? `${code}${cause.message ? ` (${cause.message})` : ''}` : cause.message;
 }
 
 function chunksOf(stream: 'stdout' | 'stderr') {

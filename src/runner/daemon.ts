@@ -1,12 +1,14 @@
-import { EMPTY, Subject, concat, connect, filter, map, mergeMap, scan, startWith, takeUntil, takeWhile, tap, type Observable } from 'rxjs';
+import { EMPTY, concat, connect, filter, map, mergeMap, scan, startWith, takeUntil, takeWhile, tap, type Observable } from 'rxjs';
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
+import { feedback } from '../operators/feedback.js';
 import { poll } from '../operators/poll.js';
-import { retryAfterOf, TokenRejectedError } from '../streams/http/errors.js';
-import { errorText } from './agent-run.js';
-import { HeartbeatRoute, runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
+import { retryAfterOf } from '../streams/http/errors.js';
+import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
+import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 
-export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'heartbeatRoute'> {
+export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
   /** SIGINT/SIGTERM as they arrive: the first stops polling, the second stops the jobs, the third exits. */
   signals$: Observable<NodeJS.Signals>;
   /** The least time between two long-polls, against a server that answers at once. */
@@ -15,7 +17,7 @@ export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'heartbeatRo
   concurrency?: number;
   /** Stop after this many jobs ran (default: never). Claims lost to another runner do not count. */
   maxJobs?: number;
-  /** Settles what an earlier run left in the spool; runs before the first poll. */
+  /** Delivers what an earlier run left in the spool; runs before the first poll. */
   recover$?: Observable<JobResult>;
 }
 
@@ -54,7 +56,7 @@ function nextLoad({ load }: LoadStep, event: JobEvent): LoadStep {
 }
 
 /**
- * The daemon: settle what an earlier run left, then long-poll for a job while there is room for one, run
+ * The daemon: deliver what an earlier run left, then long-poll for a job while there is room for one, run
  * it, report it, poll again; until a signal. Emits each job's result. The first signal stops the poll
  * source (aborting the long-poll in flight) so running jobs drain and are reported; the second stops the
  * agents and reports their jobs as cancelled; the third errors with ForcedExitError.
@@ -63,9 +65,13 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   const { log } = deps;
   const concurrency = deps.concurrency ?? 1;
   const maxJobs = deps.maxJobs ?? Infinity;
-  // Asked of the server at the first job, and remembered for the daemon's life.
-  const heartbeatRoute = new HeartbeatRoute();
 
+  // Room for a job while fewer than `concurrency` run and fewer than `maxJobs` have run or are running.
+  const hasRoom = (load$: Observable<Load>) =>
+    load$.pipe(
+      startWith(IDLE),
+      map(({ running, finished }) => running < concurrency && running + finished < maxJobs),
+    );
   const nextJob = () => deps.api.nextJob().pipe(tap(() => deps.metrics?.pollAnswered()));
   // Offered jobs, polled for only while `hasRoom$` says there is room: a job the server offers is then always
   // claimed, never dropped.
@@ -77,7 +83,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
         ...deps.retry,
         // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
         // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
-        shouldRetry: (error) => !(error instanceof TokenRejectedError),
+        shouldRetry: (error) => !isFatal(error),
         // A busy server (429) says when to come back.
         delayFor: retryAfterOf,
         onRetry: ({ error, delayMs }) => {
@@ -88,7 +94,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
       random: deps.retry.random,
       scheduler: deps.scheduler,
     }).pipe(
-      map((answer) => (answer.kind === 'job' ? answer.job : undefined)!),
+      map(({ job }) => job),
       activeWhile(hasRoom$),
     );
 
@@ -109,25 +115,22 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           throw new ForcedExitError();
         }),
       );
-      // The load, counted below from the jobs' starts and ends, goes back to the poll: room for a job while
-      // fewer than `concurrency` run and fewer than `maxJobs` have run or are running.
-      const load$ = new Subject<Load>();
-      const hasRoom$ = load$.pipe(
-        startWith(IDLE),
-        map(({ running, finished }) => running < concurrency && running + finished < maxJobs),
-      );
-      const work$ = jobsWhile(hasRoom$).pipe(
-        takeUntil(stopPolling$),
-        mergeMap((job) => {
-          deps.metrics?.jobStarted(job.jobId);
-          log.info('got job', { jobId: job.jobId, agent: job.agentName });
-          return runJob(job, { ...deps, cancel$, heartbeatRoute }).pipe(
-            map((result): JobEvent => ({ kind: 'ended', result })),
-            startWith<JobEvent>({ kind: 'started' }),
-          );
-        }, concurrency),
-        scan(nextLoad, { load: IDLE }),
-        tap(({ load }) => load$.next(load)),
+      // Each job's start and end, with the load after it; jobs are polled for while that load leaves room.
+      const steps = (load$: Observable<Load>) =>
+        jobsWhile(hasRoom(load$)).pipe(
+          takeUntil(stopPolling$),
+          mergeMap((job) => {
+            deps.metrics?.jobStarted(job.jobId);
+            log.info('got job', { jobId: job.jobId, agent: job.agentName });
+            return runJob(job, { ...deps, cancel$ }).pipe(
+              map((result): JobEvent => ({ kind: 'ended', result })),
+              startWith<JobEvent>({ kind: 'started' }),
+            );
+          }, concurrency),
+          scan(nextLoad, { load: IDLE }),
+        );
+      // The load, counted from the jobs' starts and ends, goes back to the poll.
+      const work$ = feedback(steps, (step$) => step$.pipe(map(({ load }) => load))).pipe(
         takeWhile(({ load }) => load.finished < maxJobs, true),
         filter((step): step is Required<LoadStep> => step.ended !== undefined),
         map(({ ended }) => ended),

@@ -1,13 +1,15 @@
-import { catchError, concatMap, defer, from, map, of, takeWhile, tap, throwError, type Observable, type SchedulerLike } from 'rxjs';
+import { concatMap, defer, from, map, of, takeWhile, tap, type Observable, type SchedulerLike } from 'rxjs';
 import { isTransientError } from '../operators/isTransientError.js';
+import { recoverUnless } from '../operators/recoverUnless.js';
 import { retryBackoff, type RetryBackoffOptions, type RetryInfo } from '../operators/retryBackoff.js';
 import { repairStorable } from '../protocol/storable-json.js';
-import type { CompletionBody } from '../protocol/types.js';
-import { ApiError, TokenRejectedError } from '../streams/http/errors.js';
+import { MAX_EVENTS_PER_BATCH, type CompletionBody } from '../protocol/types.js';
+import { ApiError } from '../streams/http/errors.js';
 import type { AppendOutcome, RunnerApi } from '../streams/http/runner-api.js';
 import type { ServerHealth } from '../streams/http/server-health.js';
 import type { JobSpool, SetAsideBatch } from '../streams/spool.js';
-import { errorText } from './agent-run.js';
+import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
 import { joinBodies, type SpooledBatch } from './spool-events.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -42,9 +44,6 @@ export function endsJob({ outcome }: Delivery): boolean {
   return outcome.kind === 'job_ended' || outcome.kind === 'job_gone';
 }
 
-/** The most events one request carries: the protocol's limit. */
-export const MAX_EVENTS_PER_REQUEST = 256;
-
 /**
  * The most bytes of a request that joins several spooled batches. Past a few hundred kB, what a request costs is
  * the bytes, not the request, so bigger joins would save nothing; a smaller request is quicker to retry and keeps
@@ -61,7 +60,7 @@ export function joinsRequest(group: readonly SpooledBatch[], next: SpooledBatch)
     events += batch.size;
     bytes += batch.bytes;
   }
-  return events <= MAX_EVENTS_PER_REQUEST && bytes <= MAX_JOINED_BODY_BYTES;
+  return events <= MAX_EVENTS_PER_BATCH && bytes <= MAX_JOINED_BODY_BYTES;
 }
 
 /**
@@ -111,8 +110,7 @@ export function deliverBatches(deps: DeliveryDeps, spool: JobSpool, group: reado
     }
     if (body === undefined) return oneByOne();
     return sendSpooled(deps, spool, group, body).pipe(
-      catchError((error: unknown): Observable<Delivery> => {
-        if (error instanceof TokenRejectedError) return throwError(() => error);
+      recoverUnless(isFatal, (error): Observable<Delivery> => {
         deps.log.warn('the server did not take a request of several batches; sending them one by one', {
           jobId: spool.jobId,
           batches: group.length,
@@ -145,8 +143,7 @@ export function deliverBatch(deps: DeliveryDeps, spool: JobSpool, batch: Spooled
       return of(setAside(error, 0, 'unreadable'));
     }
     return sendSpooled(deps, spool, [batch], body).pipe(
-      catchError((error: unknown): Observable<Delivery> => {
-        if (error instanceof TokenRejectedError) return throwError(() => error);
+      recoverUnless(isFatal, (error): Observable<Delivery> => {
         const failing = error instanceof ApiError && error.meaning !== 'refused';
         return of(setAside(error, size, failing ? 'failing' : 'refused'));
       }),
@@ -198,7 +195,7 @@ function retryPolicy(health: ServerHealth | undefined): (error: unknown) => bool
   let mark = health?.mark();
   return (error) => {
     if (!(error instanceof ApiError)) return isTransientError(error);
-    if (error instanceof TokenRejectedError) return false;
+    if (isFatal(error)) return false;
     if (UNAVAILABLE_STATUSES.has(error.status)) {
       const serverIsUp = health !== undefined && mark !== undefined && health.acceptedSince(mark);
       mark = health?.mark();
@@ -229,8 +226,7 @@ export function deliverCompletion(deps: DeliveryDeps, spool: JobSpool, completio
         if (outcome.kind === 'job_ended') log.info('job was already terminal on the server', { jobId });
         if (outcome.kind === 'job_gone') log.warn('server no longer knows this job; completion not recorded', { jobId });
       }),
-      catchError((error: unknown) => {
-        if (error instanceof TokenRejectedError) return throwError(() => error);
+      recoverUnless(isFatal, (error) => {
         log.error('server refused the completion', { jobId, error: errorText(error) });
         return of(undefined);
       }),

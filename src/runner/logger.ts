@@ -41,8 +41,12 @@ export function createLogger(options: LoggerOptions): Logger {
   const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join(preview(secret)), text);
   const format = options.format ?? 'text';
 
-  // A fresh named logger per call: loglevel copies the factory when a logger is created, so set it first.
-  const logger = loglevel.getLogger(`founderos-runner#${++loggerCount}`);
+  // A logger of its own (loglevel copies the factory when it creates one, so each call needs a fresh name), taken out
+  // of loglevel's global registry at once: loglevel has no call to release a logger, and getLoggers() hands out that
+  // registry itself. The logger lives as long as its user holds it.
+  const name = `founderos-runner#${++loggerCount}`;
+  const logger = loglevel.getLogger(name);
+  delete loglevel.getLoggers()[name];
   logger.methodFactory = (methodName) => (message: string, fields?: LogFields) => {
     const level = methodName === 'trace' ? 'debug' : methodName;
     const line =

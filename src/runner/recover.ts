@@ -1,30 +1,16 @@
-import {
-  EMPTY,
-  catchError,
-  concat,
-  concatMap,
-  defer,
-  from,
-  map,
-  reduce,
-  skip,
-  takeWhile,
-  tap,
-  throwError,
-  toArray,
-  type Observable,
-} from 'rxjs';
+import { EMPTY, concat, concatMap, defer, from, map, reduce, skip, takeWhile, tap, toArray, type Observable } from 'rxjs';
 import { adapterFor, processAdapter } from '../agents/index.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
+import { recoverUnless } from '../operators/recoverUnless.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody } from '../protocol/types.js';
 import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
-import { TokenRejectedError } from '../streams/http/errors.js';
 import { jobIdProblem } from '../protocol/schemas.js';
-import { failSetAsideJob, setLeftoverAside } from './leftover-guard.js';
-import { errorText } from './agent-run.js';
+import { failQuarantinedJob, quarantineLeftover } from './quarantine.js';
+import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
 import { deliverBatches, deliverCompletion, endsJob, joinsRequest, type DeliveryDeps } from './delivery.js';
 import { lineChangeLog, stderrEvent, stdoutEvent, type ReadLine } from './line-events.js';
 import type { JobResult } from './run-job.js';
@@ -42,14 +28,14 @@ export const STOPPED_MID_JOB =
   'the agent was stopped and every line it printed was delivered. Queue the job again to finish it';
 
 /**
- * Settles what runners before this one left in the spool: stops any agent they left running, spools the
+ * Delivers what runners before this one left in the spool: stops any agent they left running, spools the
  * lines it printed that they never read, sends every batch the server has not accepted yet, then the
  * completion (or, when the runner died before it knew one, a failure saying so). Runs before the daemon
- * polls, so old jobs are settled before new ones start.
+ * polls, so old jobs are reported before new ones start.
  */
 export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
-  const setAside = (path: string, jobId: string | undefined, error: unknown) => setLeftoverAside(path, jobId, error, deps);
-  return defer(() => from(findLeftovers(deps.spoolDir, deps.isRunnerAlive, (path, error) => setAside(path, undefined, error)))).pipe(
+  const quarantine = (path: string, jobId: string | undefined, error: unknown) => quarantineLeftover(path, jobId, error, deps);
+  return defer(() => from(findLeftovers(deps.spoolDir, deps.isRunnerAlive, (path, error) => quarantine(path, undefined, error)))).pipe(
     concatMap((leftover) => {
       if (leftover.serverUrl !== deps.serverUrl) {
         deps.log.warn('spooled job belongs to another server; leaving it for a runner of that server', {
@@ -60,25 +46,23 @@ export function recoverLeftovers(deps: RecoveryDeps): Observable<JobResult> {
       }
       // A hand-edited or damaged header: such an id would change the URL it is sent to, or not encode at all.
       const badId = jobIdProblem(leftover.jobId);
-      if (badId) return (setAside(leftover.path, undefined, new Error(badId)), EMPTY);
-      // Whatever goes wrong settling one leftover fails that job, never the runner: no spool can stop the next start.
-      return defer(() => settleLeftover(leftover, deps)).pipe(
-        catchError((error: unknown) => {
-          if (error instanceof TokenRejectedError) return throwError(() => error);
-          const keptAt = setAside(leftover.path, leftover.jobId, error);
-          return failSetAsideJob(leftover.jobId, error, keptAt, deps);
+      if (badId) return (quarantine(leftover.path, undefined, new Error(badId)), EMPTY);
+      // Whatever goes wrong delivering one leftover fails that job, never the runner: no spool can stop the next start.
+      return defer(() => deliverLeftover(leftover, deps)).pipe(
+        recoverUnless(isFatal, (error) => {
+          const keptAt = quarantine(leftover.path, leftover.jobId, error);
+          return failQuarantinedJob(leftover.jobId, error, keptAt, deps);
         }),
       );
     }),
-    catchError((error: unknown) => {
-      if (error instanceof TokenRejectedError) return throwError(() => error);
+    recoverUnless(isFatal, (error) => {
       deps.log.error(`could not look for what a previous run left in ${deps.spoolDir} (${errorText(error)}); going on without it`);
       return EMPTY;
     }),
   );
 }
 
-function settleLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<JobResult> {
+function deliverLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<JobResult> {
   const { jobId, spool } = leftover;
   const completion: CompletionBody = leftover.completion ?? { status: 'failed', exitCode: -1, signal: null, errorMessage: STOPPED_MID_JOB };
   // With the completion written, every line was already spooled; without it, the agent's files hold the rest.

@@ -1,11 +1,8 @@
 import {
   EMPTY,
-  ReplaySubject,
-  catchError,
   concatMap,
   connect,
   defer,
-  exhaustMap,
   filter,
   finalize,
   from,
@@ -15,26 +12,29 @@ import {
   reduce,
   switchMap,
   take,
-  takeWhile,
   tap,
-  throwError,
-  timer,
   type Observable,
   type ObservableInput,
 } from 'rxjs';
-import { adapterFor, processAdapter, supportedAdapterTypes, type AgentAdapter } from '../agents/index.js';
-import { alongside } from '../operators/alongside.js';
+import type { AgentAdapter } from '../agents/index.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
+import { feedback } from '../operators/feedback.js';
+import { recoverUnless } from '../operators/recoverUnless.js';
 import { retryBackoff } from '../operators/retryBackoff.js';
-import type { CompletionBody, CompletionStatus, JobDescriptor, JobPayload } from '../protocol/types.js';
-import { TokenRejectedError } from '../streams/http/errors.js';
+import type { CompletionBody, CompletionStatus, JobDescriptor } from '../protocol/types.js';
 import type { ClaimOutcome } from '../streams/http/runner-api.js';
-import type { JobSpool } from '../streams/spool.js';
-import { deliverBatches, deliverCompletion, endsJob, joinsRequest, logRetry, type DeliveryDeps } from './delivery.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
-import { agentRun, errorText, settleRun, stopMessage, type AgentRunEnd, type AgentRunOutput, type StopReason } from './agent-run.js';
+import type { JobSpool } from '../streams/spool.js';
+import { admit, type AdmittedJob } from './admission.js';
+import { agentRun, runVerdict, type AgentRunEnd } from './agent-run.js';
+import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type Delivery, type DeliveryDeps } from './delivery.js';
+import { errorText } from './error-text.js';
+import { isFatal } from './fatal.js';
+import { withFreshSessionRetry } from './fresh-session.js';
+import { heartbeat } from './heartbeat.js';
 import { lineChangeLog } from './line-events.js';
 import { spoolEvents, type SpooledBatch } from './spool-events.js';
+import { serverStops, stopMessage, stopRequests, type StopReason } from './stops.js';
 
 export interface JobResult {
   jobId: string;
@@ -64,33 +64,18 @@ export interface JobRunnerDeps extends DeliveryDeps {
   timeoutCapSec: number;
   killGraceMs: number;
   heartbeatMs: number;
-  /** Shared across jobs: a server that answered 404 to a heartbeat is not asked again. */
-  heartbeatRoute: HeartbeatRoute;
   /** Emits when the user asks, by a second signal, to stop the running job now. */
   cancel$: Observable<unknown>;
   /** Opens the job's durable spool, where batches and the completion wait until the server accepts them. */
   openSpool: (jobId: string) => JobSpool;
 }
 
-/** Whether the server has the heartbeat route: yes until it answers that it lacks it, then no, for the daemon's life. */
-export class HeartbeatRoute {
-  #available = true;
-
-  get available(): boolean {
-    return this.#available;
-  }
-
-  lacking(): void {
-    this.#available = false;
-  }
-}
-
-/** What a running job has done so far: a batch the server accepted, or the agent's run ended. */
-type JobProgress = { kind: 'sent'; events: number } | { kind: 'ended'; run: AgentRunEnd };
+/** What a running job has done so far: a request of batches the server answered, or the agent's run ended. */
+type JobProgress = { kind: 'delivered'; delivery: Delivery } | { kind: 'ended'; run: AgentRunEnd };
 
 /**
  * One job, from claim to completion, as an Observable that emits the job's result once it is reported.
- * Claim → validate → spawn the agent → its lines become events → batches POSTed in order, each retried →
+ * Claim → admit → spawn the agent → its lines become events → batches POSTed in order, each retried →
  * the completion, sent only after every batch was accepted.
  */
 export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobResult> {
@@ -98,9 +83,7 @@ export function runJob(job: JobDescriptor, deps: JobRunnerDeps): Observable<JobR
   return deps.api.claim(jobId).pipe(
     retryBackoff({ ...deps.retry, maxAttempts: 5, scheduler: deps.scheduler, onRetry: logRetry(deps.log, 'claim', jobId) }),
     // Whatever the server answered to the claim, the runner goes back to polling; only a rejected token stops it.
-    catchError((error: unknown) =>
-      error instanceof TokenRejectedError ? throwError(() => error) : of({ kind: 'unclaimed' as const, error }),
-    ),
+    recoverUnless(isFatal, (error) => of({ kind: 'unclaimed' as const, error })),
     switchMap((claim) => {
       if (claim.kind === 'unclaimed') {
         const errorMessage = errorText(claim.error);
@@ -123,169 +106,91 @@ function executeJob(
   deps: JobRunnerDeps,
 ): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
-  if (claim.kind === 'malformed') {
-    const requestId = claim.requestId ? ` (requestId ${claim.requestId})` : '';
-    return refuse(
-      `malformed job payload${requestId}, so no agent was started: ${claim.problems.join('; ')}. ` +
-        "Report this to the control plane's operators.",
-    );
-  }
-  const { payload } = claim;
-  const adapter = adapterFor(payload.adapterType);
-  if (!adapter) {
-    return refuse(
-      `adapter type ${JSON.stringify(payload.adapterType)} is not supported by this runner ` +
-        `(it runs ${supportedAdapterTypes.join(', ')}); upgrade founderos-runner or change the agent's adapter`,
-    );
-  }
-  if (adapter === processAdapter && !deps.allowProcessJobs) {
-    return refuse(
-      'this runner does not run process jobs, which name the program to run; ' +
-        'its owner can allow them with --allow-process-jobs (or FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS=1)',
-    );
-  }
-  return runAgent(payload, adapter, spool, startedAt, deps);
-
-  function refuse(errorMessage: string): Observable<JobResult> {
+  const admission = admit(claim, deps);
+  if (!admission.admitted) {
+    const { errorMessage } = admission;
     return reportCompletion(deps, spool, startedAt, 0, of({ status: 'failed' as const, exitCode: -1, errorMessage }));
   }
+  return runAgent(admission.job, spool, startedAt, deps);
 }
 
-function runAgent(
-  payload: JobPayload,
-  adapter: AgentAdapter,
-  spool: JobSpool,
-  startedAt: number,
-  deps: JobRunnerDeps,
-): Observable<JobResult> {
+function runAgent(job: AdmittedJob, spool: JobSpool, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {
+  const { payload, adapter } = job;
   const { jobId } = payload;
   const { log, scheduler, metrics } = deps;
   const bin = deps.binFor(adapter);
   // Asked now, so that the answer is there by the end of the run.
   const cliVersion = adapter.versionArgs.length ? deps.cliVersion(bin, adapter.versionArgs) : of(undefined);
   const limitSec = Math.min(payload.runtimeConfig.timeoutSec ?? deps.timeoutCapSec, deps.timeoutCapSec);
-
-  // What the server answers (409 or 404 to a batch, a cancel to a heartbeat) stops the agent whose lines it was sent.
-  // Replayed: a run of the agent or a batch that comes after the server ended the job is told so at once.
-  const serverStop$ = new ReplaySubject<StopReason>(1);
-  const stop$ = merge(
-    // An absolute deadline: a retried run does not get a fresh allowance.
-    timer(new Date(startedAt + limitSec * 1000), scheduler).pipe(map((): StopReason => 'timeout')),
-    deps.cancel$.pipe(map((): StopReason => 'shutdown')),
-    serverStop$,
-  );
   // One per job: a reason a line was changed is said once, whichever run of the agent printed it.
   const noteLineChange = lineChangeLog(log, jobId);
   const agentDeps = {
     ...deps,
     output: spool.output,
     instructionsPath: spool.instructionsPath,
+    instructions: job.instructions,
     noteLineChange,
     onAgentStarted: (pid: number) => spool.recordAgent(pid, payload.adapterType),
   };
-  const run = (job: JobPayload) =>
-    agentRun(job, adapter, bin, stop$, agentDeps).pipe(
-      tap((output) => {
-        if (output.type === 'stopping') log.warn(stopMessage(output.reason, limitSec), { jobId });
-      }),
-    );
 
-  // A resume of a session the CLI no longer knows fails at once: run again, once, in a fresh session. Only the first
-  // run's end (its last value) is so replaced, and the fresh run follows it.
-  const needsFreshRun = (output: AgentRunOutput): boolean =>
-    output.type === 'ended' &&
-    Boolean(payload.sessionId) &&
-    !output.run.stopReason &&
-    output.run.startError === undefined &&
-    settleRun(output.run, adapter, bin, limitSec).status === 'failed' &&
-    adapter.isUnknownSession?.(output.run.report, output.run.stderrTail) === true;
-  const runs$ = run(payload).pipe(
-    connect((first$) =>
-      merge(
-        first$.pipe(filter((output) => !needsFreshRun(output))),
-        first$.pipe(
-          filter(needsFreshRun),
-          concatMap(() => {
-            log.warn('the agent does not know the session to resume; running again in a fresh session', {
-              jobId,
-              sessionId: payload.sessionId,
-            });
-            return run({ ...payload, sessionId: null });
-          }),
-        ),
-      ),
-    ),
-  );
-
-  // Once the server has ended the job, it refuses every batch: the rest are settled without a request. (A stop the
-  // server sent is replayed on subscription, before the `false`.)
-  const serverEnded$ = merge(serverStop$.pipe(map(() => true)), of(false)).pipe(take(1));
-  const send = (group: SpooledBatch[]): Observable<JobProgress> =>
-    serverEnded$.pipe(
-      concatMap((ended) => (ended ? EMPTY : deliverBatches(deps, spool, group))),
-      tap((delivery) => {
-        if (!endsJob(delivery)) return;
-        log.warn(
-          delivery.outcome.kind === 'job_ended'
-            ? 'job ended on the server; stopping the agent'
-            : 'job no longer belongs to this runner; stopping the agent',
-          { jobId },
-        );
-        serverStop$.next('server');
-      }),
-      filter(({ outcome }) => outcome.kind === 'accepted'),
-      tap(({ accepted }) => metrics?.eventsSent(accepted)),
-      map(({ accepted }): JobProgress => ({ kind: 'sent', events: accepted })),
-      finalize(() => metrics?.batchesSettled(group.length)),
-    );
-
-  const heartbeat$ = deps.heartbeatRoute.available
-    ? timer(deps.heartbeatMs, deps.heartbeatMs, scheduler).pipe(
-        exhaustMap(() =>
-          deps.api.heartbeat(jobId).pipe(
-            catchError((error: unknown) => {
-              if (error instanceof TokenRejectedError) return throwError(() => error);
-              log.debug('heartbeat failed; trying again at the next beat', { jobId, error: errorText(error) });
-              return EMPTY;
-            }),
+  const progress = (serverStop$: Observable<StopReason>): Observable<JobProgress> => {
+    const stop$ = stopRequests({ deadline: startedAt + limitSec * 1000, cancel$: deps.cancel$, serverStop$, scheduler });
+    const run = (runPayload: typeof payload) =>
+      agentRun(runPayload, adapter, bin, stop$, agentDeps).pipe(
+        tap((output) => {
+          if (output.type === 'stopping') log.warn(stopMessage(output.reason, limitSec), { jobId });
+        }),
+      );
+    // Once the server has ended the job, it refuses every batch: the rest are settled without a request.
+    const serverEnded$ = merge(serverStop$.pipe(map(() => true)), of(false)).pipe(take(1));
+    const send = (group: SpooledBatch[]): Observable<JobProgress> =>
+      serverEnded$.pipe(
+        concatMap((ended) => (ended ? EMPTY : deliverBatches(deps, spool, group))),
+        tap(({ accepted }) => metrics?.eventsSent(accepted)),
+        map((delivery): JobProgress => ({ kind: 'delivered', delivery })),
+        finalize(() => metrics?.batchesSettled(group.length)),
+      );
+    return withFreshSessionRetry(run, payload, { adapter, bin, limitSec, log }).pipe(
+      connect((output$) =>
+        merge(
+          output$.pipe(
+            filter((output) => output.type === 'line'),
+            map(({ event }) => event),
+            spoolEvents(spool, { scheduler, noteLineChange }),
+            tap(() => metrics?.batchSpooled()),
+            // Live batches go as they come; what waits while a request is out goes as one request.
+            coalesceWhileBusy(send, { fits: joinsRequest }),
+          ),
+          output$.pipe(
+            filter((output) => output.type === 'ended'),
+            map(({ run }): JobProgress => ({ kind: 'ended', run })),
           ),
         ),
-        tap((outcome) => {
-          if (outcome.kind === 'job_ended' || outcome.kind === 'job_gone') serverStop$.next('server');
-          if (outcome.kind === 'route_missing') deps.heartbeatRoute.lacking();
-        }),
-        takeWhile((outcome) => outcome.kind === 'accepted'),
-      )
-    : EMPTY;
-
-  const progress$ = runs$.pipe(
-    connect((output$) =>
-      merge(
-        output$.pipe(
-          filter((output) => output.type === 'line'),
-          map(({ event }) => event),
-          spoolEvents(spool, { scheduler, noteLineChange }),
-          tap(() => metrics?.batchSpooled()),
-          // Live batches go as they come; what waits while a request is out goes as one request.
-          coalesceWhileBusy(send, { fits: joinsRequest }),
-          alongside(heartbeat$),
-        ),
-        output$.pipe(
-          filter((output) => output.type === 'ended'),
-          map(({ run }): JobProgress => ({ kind: 'ended', run })),
-        ),
       ),
+    );
+  };
+  // What the server answers comes back to the agent: an answer that ends the job (409, 403 or 404 to a batch, a cancel to
+  // a heartbeat) stops it. The heartbeat beats for as long as the job's progress runs.
+  const progress$ = feedback(progress, (progress$) =>
+    serverStops(
+      progress$.pipe(
+        filter((step) => step.kind === 'delivered'),
+        map(({ delivery }) => delivery),
+      ),
+      heartbeat(jobId, deps),
+      log,
+      jobId,
     ),
-    // The events the server accepted, and how the agent's run ended: known once the last batch was settled.
-    reduce(countProgress, { eventsSent: 0, run: { report: {}, stderrTail: [] } }),
   );
 
   return progress$.pipe(
+    // The events the server accepted, and how the agent's run ended: known once the last batch was settled.
+    reduce(countProgress, { eventsSent: 0, run: { report: {}, stderrTail: [] } }),
     concatMap(({ eventsSent, run: ended }) => {
       const { report, exit } = ended;
       const completion$ = from(cliVersion).pipe(
         map((version) => ({
-          ...settleRun(ended, adapter, bin, limitSec),
+          ...runVerdict(ended, adapter, bin, limitSec),
           signal: exit?.signal ?? null,
           ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
           sessionId: report.sessionId ?? null,
@@ -304,7 +209,9 @@ interface JobDone {
 }
 
 function countProgress(done: JobDone, progress: JobProgress): JobDone {
-  return progress.kind === 'sent' ? { ...done, eventsSent: done.eventsSent + progress.events } : { ...done, run: progress.run };
+  return progress.kind === 'delivered'
+    ? { ...done, eventsSent: done.eventsSent + progress.delivery.accepted }
+    : { ...done, run: progress.run };
 }
 
 /** Sends the completion (retried until the server answers; honest about output the server lacks), then emits the job's result. */

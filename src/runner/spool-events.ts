@@ -1,4 +1,4 @@
-import { concatMap, from, map, pipe, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { concatMap, defer, from, map, of, pipe, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { batch } from '../operators/batch.js';
 import { eventStamps, type EventStamp } from '../operators/sequenceEvents.js';
 import type { RunnerEvent } from '../protocol/types.js';
@@ -58,8 +58,13 @@ export function spoolEvents(spool: JobSpool, options: SpoolEventsOptions): Opera
     map((event, index) => wireEvent(event, stampOf(index), maxBodyBytes - BODY_FRAME_BYTES, noteLineChange)),
     batch({ scheduler }),
     concatMap((events) => from(packBodies(events, maxBodyBytes))),
-    map(({ body, size, bytes }) => ({ index: spool.appendBatch(body), size, bytes })),
+    appendTo(spool),
   );
+}
+
+/** The write: each body goes to disk, in order, and only its index moves on. */
+function appendTo(spool: JobSpool): OperatorFunction<PackedBody, SpooledBatch> {
+  return concatMap(({ body, size, bytes }) => defer(() => of({ index: spool.appendBatch(body), size, bytes })));
 }
 
 /**
@@ -97,9 +102,16 @@ export function wireEvent(
   return { json: cutJson, bytes: Buffer.byteLength(cutJson) };
 }
 
+/** A request body, how many events it holds and its size in bytes. */
+interface PackedBody {
+  body: string;
+  size: number;
+  bytes: number;
+}
+
 /** Request bodies of the events, in order, each `{"events":[…]}` of at most `maxBytes` (given events that fit alone). */
-export function packBodies(events: readonly WireEvent[], maxBytes: number): { body: string; size: number; bytes: number }[] {
-  const bodies: { body: string; size: number; bytes: number }[] = [];
+export function packBodies(events: readonly WireEvent[], maxBytes: number): PackedBody[] {
+  const bodies: PackedBody[] = [];
   let current: string[] = [];
   let bytes = BODY_FRAME_BYTES;
   const flush = () => {

@@ -7,7 +7,7 @@ import { Observable } from 'rxjs';
  * the returned Observable ends, however it ends. `path` should be in a private directory (the spool's, 0700) that a
  * later start looks in, so that a file a killed runner left behind is found and removed.
  */
-export function withPrivateFile<T>(path: string, content: string, use: (path: string) => Observable<T>): Observable<T> {
+export function withPrivateFile<T>(path: string, content: string | Uint8Array, use: (path: string) => Observable<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
     rmSync(path, { force: true });
     writeFileSync(path, content, { mode: 0o600, flag: 'wx' });

@@ -53,7 +53,7 @@ export interface JobSpool {
    * cannot leave it settled but unrecorded), so that neither this run nor a recovery sends it again.
    */
   setAside(batch: SetAsideBatch): void;
-  /** The batches set aside, by this run and the runs of the job before it: the output the server does not have. */
+  /** The batches set aside, by this run and the runs of the job before it: the output the server does not have (a copy). */
   readonly setAsideBatches: readonly SetAsideBatch[];
   /** Where the job's instructions file goes while the agent runs; removed with the spool. */
   readonly instructionsPath: string;
@@ -164,15 +164,15 @@ export function findLeftovers(
     });
 }
 
-/** Where spools that recovery could not settle are kept, out of the next start's way, for a person to look at. */
-export const SET_ASIDE_DIR = 'set-aside';
+/** Where spools that recovery could not deliver are quarantined, out of the next start's way, for a person to look at. */
+export const QUARANTINE_DIR = 'quarantine';
 
 /**
- * Moves a spool file and the agent's output files beside it into `set-aside/` (a stamp keeps an earlier one of the
+ * Moves a spool file and the agent's output files beside it into `quarantine/` (a stamp keeps an earlier one of the
  * same job), so that no later start tries it again; returns the new path of the spool file.
  */
-export function setAsideSpool(path: string, now = Date.now()): string {
-  const target = join(dirname(path), SET_ASIDE_DIR);
+export function quarantineSpool(path: string, now = Date.now()): string {
+  const target = join(dirname(path), QUARANTINE_DIR);
   mkdirSync(target, { recursive: true, mode: 0o700 });
   const base = path.slice(0, -SUFFIX.length);
   const moved = (from: string) => join(target, `${basename(from)}.${now}`);
@@ -266,7 +266,7 @@ class FileSpool implements JobSpool {
     private fd: number | undefined,
     private size: number,
     private readonly batches: Span[],
-    readonly setAsideBatches: SetAsideBatch[],
+    private readonly batchesSetAside: SetAsideBatch[],
   ) {
     const base = path.slice(0, -SUFFIX.length);
     this.output = { stdout: `${base}.stdout`, stderr: `${base}.stderr` };
@@ -275,6 +275,10 @@ class FileSpool implements JobSpool {
 
   get batchCount(): number {
     return this.batches.length;
+  }
+
+  get setAsideBatches(): readonly SetAsideBatch[] {
+    return this.batchesSetAside.map((batch) => ({ ...batch }));
   }
 
   appendBatch(body: string): number {
@@ -305,7 +309,7 @@ class FileSpool implements JobSpool {
 
   setAside(batch: SetAsideBatch): void {
     this.writeRecord({ t: 'set_aside', batches: batch.index + 1, ...batch });
-    this.setAsideBatches.push(batch);
+    this.batchesSetAside.push({ ...batch });
     this.forgetBodiesUpTo(batch.index);
   }
 

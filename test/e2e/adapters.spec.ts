@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { base64, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { FAKE_CLAUDE, RunnerProcess } from '../support/runner-process.js';
 
 /**
@@ -250,7 +250,7 @@ describe('adapters end to end: the built runner against the real control plane, 
           sessionId,
           model: 'm-1',
           addDirs: ['/srv/a', '/srv/b'],
-          instructionsFileContent: 'Be brief.',
+          instructionsFileContent: base64('Be brief.'),
         });
         expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: sessionId });
         expect(echoed(events, 'argv')).toEqual(RESUME_ARGV[adapterType]!(sessionId));
@@ -263,7 +263,7 @@ describe('adapters end to end: the built runner against the real control plane, 
       'should put the instructions before the prompt on stdin of a new %s session',
       async (adapterType) => {
         const prompt = { fixture: 'success', echoStdin: true };
-        const { job, events } = await run(prompt, { adapterType, instructionsFileContent: 'Be brief.\n' });
+        const { job, events } = await run(prompt, { adapterType, instructionsFileContent: base64('Be brief.\n') });
         expect(job.status).toBe('completed');
         expect(echoed(events, 'stdin')).toBe(`Be brief.\n\n${JSON.stringify(prompt)}`);
       },
@@ -271,7 +271,7 @@ describe('adapters end to end: the built runner against the real control plane, 
 
     it('should hand pi the instructions in a file and the prompt alone on stdin', async () => {
       const prompt = { fixture: 'success', echoStdin: true };
-      const { job, events } = await run(prompt, { adapterType: 'pi_local', instructionsFileContent: 'Be brief.' });
+      const { job, events } = await run(prompt, { adapterType: 'pi_local', instructionsFileContent: base64('Be brief.') });
       expect(job).toMatchObject({ status: 'completed', costMicros: 2600, resultSessionId: '7d0e5f1a-3b2c-4d8e-9f10-112233445566' });
       expect(echoed(events, 'stdin')).toBe(JSON.stringify(prompt));
       expect(echoed(events, 'instructions')).toBe('Be brief.');
@@ -315,7 +315,7 @@ describe('adapters end to end: the built runner against the real control plane, 
       const args = ['--greeting', 'hello world', '$HOME'];
       const { job, events } = await run(
         { expectArgs: args },
-        { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS, args }, instructionsFileContent: 'Be brief.' },
+        { adapterType: 'process', runtimeConfig: { command: FAKE_PROCESS, args }, instructionsFileContent: base64('Be brief.') },
       );
       expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: null, costMicros: null, cliVersion: null });
       expect(events.map((event) => [event.kind, event.payload])).toEqual([

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STOPPED_MID_JOB } from '../../src/runner/recover.js';
+import { base64 } from '../support/control-plane.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 import { isAlive, until } from '../support/runner-process.js';
@@ -146,7 +147,7 @@ describe('durable delivery (end to end)', () => {
   });
 
   it('should leave nothing behind of a job whose runner was killed with SIGKILL: its private instructions go with its spool', async () => {
-    const job = await e2e.server.enqueue({ mode: 'hang' }, { instructionsFileContent: 'The secret plan.' });
+    const job = await e2e.server.enqueue({ mode: 'hang' }, { instructionsFileContent: base64('The secret plan.') });
     const first = start();
     await e2e.server.waitForJob(job.jobId, ['streaming']);
     first.signal('SIGKILL');
@@ -187,7 +188,7 @@ describe('durable delivery (end to end)', () => {
     }
   });
 
-  it('should work with a server that only speaks Part 1 (no heartbeat route), and stop asking for heartbeats', async () => {
+  it('should work with a server that only speaks Part 1 (no heartbeat route), each job asking once and no more', async () => {
     const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
       path.endsWith('/heartbeat') ? { respond: { status: 404, body: '{"error":"not_found"}' } } : undefined,
     );
@@ -197,7 +198,9 @@ describe('durable delivery (end to end)', () => {
       start({}, proxy.url);
       expect((await e2e.server.waitForJob(first.jobId)).status).toBe('completed');
       expect((await e2e.server.waitForJob(second.jobId)).status).toBe('completed');
-      expect(proxy.recorded.filter((request) => request.path.endsWith('/heartbeat'))).toHaveLength(1);
+      // One job's answer never turns the route off for the others (PROTOCOL.md, Part 2): each job learns it for itself.
+      const heartbeats = proxy.recorded.filter((request) => request.path.endsWith('/heartbeat')).map((request) => request.path);
+      expect(heartbeats.sort()).toEqual([first.jobId, second.jobId].map((jobId) => `/api/runner/jobs/${jobId}/heartbeat`).sort());
     } finally {
       await proxy.close();
     }

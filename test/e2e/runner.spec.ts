@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startTestControlPlane } from '../support/control-plane.js';
+import { base64, startTestControlPlane } from '../support/control-plane.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 import { RunnerProcess, freePort, isAlive, until } from '../support/runner-process.js';
@@ -10,6 +10,9 @@ import { RunnerProcess, freePort, isAlive, until } from '../support/runner-proce
  * The built CLI as a child process, against the real reference control plane over HTTP, with a fake
  * `claude` script as the agent: what a user's machine does, in seconds.
  */
+/** Instructions with characters that a decoder reading bytes as Latin-1, or not decoding at all, would change. */
+const INSTRUCTIONS = 'Be terse. Ünïcode ✓ — 日本語, emoji 🚀, and a last line\n';
+
 describe('founderos-runner start (end to end)', () => {
   const e2e = serverAndRunners();
   const { start } = e2e;
@@ -252,10 +255,16 @@ describe('founderos-runner start (end to end)', () => {
     expect(e2e.runner!.stderr + e2e.runner!.stdout).not.toContain(e2e.server.token);
   });
 
-  it('should pass resume, model, max turns and add-dirs, and instructions in a private file removed afterwards', async () => {
+  it('should pass resume, model, max turns and add-dirs, and instructions sent as base64 in a private file removed afterwards', async () => {
     const job = await e2e.server.enqueue(
       { mode: 'args' },
-      { sessionId: 'prev-session', model: 'sonnet', maxTurns: 4, addDirs: ['/srv/a', '/srv/b'], instructionsFileContent: 'Be brief.' },
+      {
+        sessionId: 'prev-session',
+        model: 'sonnet',
+        maxTurns: 4,
+        addDirs: ['/srv/a', '/srv/b'],
+        instructionsFileContent: base64(INSTRUCTIONS),
+      },
     );
     start();
     const done = await e2e.server.waitForJob(job.jobId);
@@ -281,11 +290,41 @@ describe('founderos-runner start (end to end)', () => {
       '/srv/b',
     ]);
     const instructions = instructionsEvent!.payload as { instructionsPath: string; mode: string; message: { content: { text: string }[] } };
-    expect(instructions.message.content[0]!.text).toBe('Be brief.');
+    // The original text, non-ASCII included: not the base64 it travelled as.
+    expect(instructions.message.content[0]!.text).toBe(INSTRUCTIONS);
     expect(instructions.mode).toBe('600');
     // Beside the job's spool while the agent runs, so that a restart after kill -9 finds and removes it.
     expect(dirname(instructions.instructionsPath)).toBe(e2e.runner!.spoolDir);
     expect(existsSync(instructions.instructionsPath)).toBe(false);
+  });
+
+  it('should fail a job whose instructions are not base64, naming the field, and start no agent', async () => {
+    // A server that sends the instructions as text (the reference server refuses to store such a job).
+    const proxy = await startRecordingProxy(e2e.server.url, ({ path }) =>
+      path.endsWith('/claim')
+        ? {
+            rewrite: (status, body) => {
+              const payload = JSON.parse(body);
+              return {
+                status,
+                body: JSON.stringify({ ...payload, runtimeConfig: { ...payload.runtimeConfig, instructionsFileContent: INSTRUCTIONS } }),
+              };
+            },
+          }
+        : undefined,
+    );
+    try {
+      const job = await e2e.server.enqueue({ mode: 'args' }, { instructionsFileContent: base64(INSTRUCTIONS) });
+      start([], {}, proxy.url);
+      expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
+        status: 'failed',
+        exitCode: -1,
+        errorMessage: expect.stringMatching(/^runtimeConfig\.instructionsFileContent must be base64 .*so no agent was started/),
+      });
+      expect(await e2e.server.events(job.jobId)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('should fail a job whose field would reach the agent as a flag, naming the field, and start no agent', async () => {

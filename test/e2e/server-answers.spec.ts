@@ -58,6 +58,25 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     }
   });
 
+  it('should claim and run a job offered by its jobId alone, and one whose informational fields are odd', async () => {
+    const bare = await e2e.server.enqueue({ mode: 'stream', lines: 2 });
+    const odd = await e2e.server.enqueue({ mode: 'stream', lines: 2 });
+    const offers = [{ jobId: bare.jobId }, { jobId: odd.jobId, agentId: 7, agentName: null, createdAt: 'yesterday', queue: { at: 1 } }];
+    const proxy = await startRecordingProxy(e2e.server.url, ({ method, path }) => {
+      const offer = method === 'GET' && path.endsWith('/jobs/next') ? offers.shift() : undefined;
+      return offer && { respond: { status: 200, body: JSON.stringify(offer) } };
+    });
+    try {
+      const runner = e2e.start([], {}, proxy.url);
+      for (const job of [bare, odd]) {
+        expect(await e2e.server.waitForJob(job.jobId, undefined, 30_000)).toMatchObject({ status: 'completed' });
+      }
+      expect(runner.stderr).not.toContain('cannot use');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('should not follow a redirect of an events batch elsewhere, and deliver the batch once the server takes it', async () => {
     // Another origin that would gladly take the agent's output.
     const elsewhere: string[] = [];
@@ -122,7 +141,7 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     }
   });
 
-  it('should set aside leftover spools that recovery cannot settle, then serve, with the token read from a private file', async () => {
+  it('should quarantine leftover spools that recovery cannot deliver, then serve, with the token read from a private file', async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'founderos-spool-'));
     const header = (jobId: string) => JSON.stringify({ t: 'job', jobId, serverUrl: e2e.server.url, runnerPid: 999_999_999 });
     // The agent's output cannot be read (a directory where the file should be): settling it throws.
@@ -143,11 +162,11 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
     });
     expect((await e2e.server.waitForJob(job.jobId, undefined, 30_000)).status).toBe('completed');
     expect(runner.child.exitCode).toBeNull();
-    expect(runner.stderr).toContain('its spool was set aside and the runner goes on');
+    expect(runner.stderr).toContain('its spool was quarantined and the runner goes on');
     // The job id is random, so it may sort before or after "damaged": compare as a set.
-    const setAside = readdirSync(join(spoolDir, 'set-aside'));
-    expect(setAside).toHaveLength(3);
-    expect(setAside).toEqual(
+    const quarantined = readdirSync(join(spoolDir, 'quarantine'));
+    expect(quarantined).toHaveLength(3);
+    expect(quarantined).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^${unreadable}\\.ndjson\\.\\d+$`)),
         expect.stringMatching(new RegExp(`^${unreadable}\\.stdout\\.\\d+$`)),

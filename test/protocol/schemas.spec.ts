@@ -60,15 +60,24 @@ describe('job descriptor', () => {
     expect(check(JobDescriptorSchema, descriptor)).toEqual({ ok: true, value: descriptor });
   });
 
-  it('should name every problem at once', () => {
+  it('should accept a descriptor with a jobId alone, and one whose informational fields are odd, keeping only their strings', () => {
+    expect(check(JobDescriptorSchema, { jobId: 'j1' })).toEqual({ ok: true, value: { jobId: 'j1' } });
+    const odd = { jobId: 'j1', agentId: 7, agentName: null, createdAt: { at: 'yesterday' }, futureField: [1] };
+    expect(check(JobDescriptorSchema, odd)).toEqual({ ok: true, value: { jobId: 'j1' } });
+    expect(check(JobDescriptorSchema, { jobId: 'j1', agentName: 'Sarah', createdAt: 'not a time' })).toEqual({
+      ok: true,
+      value: { jobId: 'j1', agentName: 'Sarah', createdAt: 'not a time' },
+    });
+  });
+
+  it('should refuse a descriptor without a usable jobId, saying what a job id must be', () => {
     expect(check(JobDescriptorSchema, { jobId: '..', agentId: 7 })).toEqual({
       ok: false,
-      problems: [
-        'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got "..")',
-        'agentId must be a string (got 7)',
-        'agentName must be a string (got nothing)',
-        'createdAt must be a string (got nothing)',
-      ],
+      problems: ['jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got "..")'],
+    });
+    expect(check(JobDescriptorSchema, { agentId: 'a' })).toEqual({
+      ok: false,
+      problems: ['jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got nothing)'],
     });
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/control-plane/index.js';
 import { conversationText, startFakeAnthropic } from './fake-anthropic.js';
 import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects } from './support.js';
+import { base64 } from '../support/control-plane.js';
 
 /**
  * The real Claude Code CLI as the agent of the real runner, against the real control plane, offline: its model API
@@ -141,7 +142,7 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
     const { job, events } = await claude.run('Say done.', {
       model: 'sonnet',
       maxTurns: 3,
-      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+      instructionsFileContent: base64('Answer tersely. Codeword: PAPAYA-7.'),
       addDirs: [extra],
     });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inputText, startFakeOpenAi } from './fake-openai.js';
 import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { base64 } from '../support/control-plane.js';
 
 /** Codex's thread ids are UUIDs (v7). */
 const THREAD_ID = UUID;
@@ -114,7 +115,7 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     const { job } = await codex.run('Say done.', {
       model: 'gpt-5.4',
       addDirs: [extra],
-      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+      instructionsFileContent: base64('Answer tersely. Codeword: PAPAYA-7.'),
     });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(codex.api.requests[0]!.body.model).toBe('gpt-5.4');

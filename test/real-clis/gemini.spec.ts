@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contentsText, startFakeGemini } from './fake-gemini.js';
 import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { base64 } from '../support/control-plane.js';
 
 const MODEL = 'gemini-2.5-flash';
 
@@ -106,7 +107,7 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
     const { job } = await gemini.run('Say done.', {
       model: 'gemini-2.5-pro',
       addDirs: [extra],
-      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+      instructionsFileContent: base64('Answer tersely. Codeword: PAPAYA-7.'),
     });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(gemini.api.requests[0]!.model).toBe('gemini-2.5-pro');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { messagesText, startFakeOpenAiChat } from './fake-openai.js';
 import { REAL_CLIS, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { base64 } from '../support/control-plane.js';
 
 /** OpenCode's session ids: `ses_` and 26 letters or digits. */
 const SESSION_ID = /^ses_[0-9a-zA-Z]{26}$/;
@@ -126,7 +127,7 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
     opencode.api.script([{ text: 'Done.' }]);
     const { job } = await opencode.run('Say done.', {
       model: 'fake/other-model',
-      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+      instructionsFileContent: base64('Answer tersely. Codeword: PAPAYA-7.'),
     });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(opencode.api.requests[0]!.body.model).toBe('other-model');

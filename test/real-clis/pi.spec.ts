@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { messagesText, startFakeOpenAiChat } from './fake-openai.js';
 import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { base64 } from '../support/control-plane.js';
 
 const API_KEY = 'sk-offline-test-key-not-a-secret';
 
@@ -109,7 +110,7 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
     const { job } = await pi.run('Say done.', {
       model: 'other-model',
       runtimeConfig: { provider: 'fake' },
-      instructionsFileContent: 'Answer tersely. Codeword: PAPAYA-7.',
+      instructionsFileContent: base64('Answer tersely. Codeword: PAPAYA-7.'),
     });
     expect(job).toMatchObject({ status: 'completed', exitCode: 0 });
     expect(pi.api.requests[0]!.body.model).toBe('other-model');

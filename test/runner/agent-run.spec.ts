@@ -2,18 +2,10 @@ import { NEVER, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/index.js';
-import {
-  agentRun,
-  errorText,
-  settleRun,
-  stopMessage,
-  type AgentRunDeps,
-  type AgentRunEnd,
-  type AgentRunOutput,
-} from '../../src/runner/agent-run.js';
+import { agentRun, runVerdict, type AgentRunDeps, type AgentRunEnd, type AgentRunOutput } from '../../src/runner/agent-run.js';
+import { stopMessage } from '../../src/runner/stops.js';
 import { SpawnError, type ProcessOutput } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
-import { closedPort } from '../control-plane/helpers.js';
 import { agentOutput, scriptedSpawn } from '../support/scripted-agent.js';
 
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -120,59 +112,43 @@ describe('agentRun', () => {
   });
 });
 
-describe('settleRun', () => {
-  const settle = (run: Partial<AgentRunEnd>) => settleRun({ report: {}, stderrTail: [], ...run }, claudeAdapter, 'claude', 60);
+describe('runVerdict', () => {
+  const verdict = (run: Partial<AgentRunEnd>) => runVerdict({ report: {}, stderrTail: [], ...run }, claudeAdapter, 'claude', 60);
 
   it('should say why the runner stopped the agent before anything the agent said', () => {
     const exit = { type: 'exit', code: null, signal: 'SIGTERM' } as const;
-    expect(settle({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({
+    expect(verdict({ exit, stopReason: 'timeout', report: { reportedError: true, errorText: 'boom' } })).toEqual({
       status: 'failed',
       exitCode: 143,
       errorMessage: stopMessage('timeout', 60),
     });
-    expect(settle({ exit, stopReason: 'server' })).toEqual({ status: 'cancelled', exitCode: 143, errorMessage: stopMessage('server', 60) });
+    expect(verdict({ exit, stopReason: 'server' })).toEqual({
+      status: 'cancelled',
+      exitCode: 143,
+      errorMessage: stopMessage('server', 60),
+    });
   });
 
   it("should take the agent's own verdict over a clean exit, then stderr over the exit code", () => {
     const exit = { type: 'exit', code: 0, signal: null } as const;
-    expect(settle({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({
+    expect(verdict({ exit, report: { reportedError: true, errorText: 'rate limited' } })).toEqual({
       status: 'failed',
       exitCode: 0,
       errorMessage: 'rate limited',
     });
-    expect(settle({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({
+    expect(verdict({ exit: { ...exit, code: 2 }, stderrTail: ['bad flag'] })).toEqual({
       status: 'failed',
       exitCode: 2,
       errorMessage: 'bad flag',
     });
-    expect(settle({ exit })).toEqual({ status: 'completed', exitCode: 0, errorMessage: null });
+    expect(verdict({ exit })).toEqual({ status: 'completed', exitCode: 0, errorMessage: null });
   });
 
   it('should name the missing binary and how to install it', () => {
-    expect(settle({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({
+    expect(verdict({ startError: new SpawnError('claude', 'ENOENT', undefined) })).toEqual({
       status: 'failed',
       exitCode: 127,
       errorMessage: `claude: command not found; ${claudeAdapter.installHint}`,
     });
-  });
-});
-
-describe('errorText', () => {
-  it("should name the system error beneath a message that does not, as fetch's does not", async () => {
-    const error = await fetch(`http://127.0.0.1:${await closedPort()}/`).catch((failure: unknown) => failure);
-    expect(errorText(error)).toMatch(/^fetch failed: .*ECONNREFUSED/);
-    // A port fetch refuses to use (1 is on its list): a cause with a message and no code.
-    expect(errorText(await fetch('http://127.0.0.1:1/').catch((failure: unknown) => failure))).toBe('fetch failed: bad port');
-    // Every address of a name refused: an AggregateError, with a code and no message.
-    const refused = Object.assign(new AggregateError([]), { code: 'ECONNREFUSED' });
-    expect(errorText(new TypeError('fetch failed', { cause: refused }))).toBe('fetch failed: ECONNREFUSED');
-  });
-
-  it('should keep a message that names its cause already, and show what is not an error as text', () => {
-    const cause = Object.assign(new Error('spawn claude ENOENT'), { code: 'ENOENT' });
-    expect(errorText(new Error('could not start claude: ENOENT', { cause }))).toBe('could not start claude: ENOENT');
-    expect(errorText(new Error('could not open out.log: EACCES', { cause: new Error('EACCES') }))).toBe('could not open out.log: EACCES');
-    expect(errorText(new Error('no cause'))).toBe('no cause');
-    expect(errorText('a string')).toBe('a string');
   });
 });

@@ -94,6 +94,29 @@ describe('runDaemon', () => {
     });
   });
 
+  it('should poll while fewer than `concurrency` jobs run, and again as soon as one ends', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const polls: number[] = [];
+      let offered = 0;
+      const nextJob = () => {
+        polls.push(testScheduler.now());
+        return cold<NextJobOutcome>('---(a|)', { a: { kind: 'job', job: job(`j${++offered}`) } });
+      };
+      // j1's claim takes 20 ms, j2's 5 ms, and so on
+      const claim = (jobId: string) =>
+        cold<ClaimOutcome>(Number(jobId.slice(1)) % 2 ? '20ms (l|)' : '5ms (l|)', { l: { kind: 'job_ended' } });
+      const results = runDaemon(deps({ nextJob, claim }, NEVER, { concurrency: 2 }));
+      // j1 comes at 3 and j2 at 6: two run, so no poll until j2 ends at 11; j3 comes at 14, and the next poll waits
+      // for j1 to end at 23
+      expectObservable(results, '^ 30ms !').toBe('11ms b 11ms a', {
+        a: expect.objectContaining({ jobId: 'j1' }),
+        b: expect.objectContaining({ jobId: 'j2' }),
+      });
+      flush();
+      expect(polls).toEqual([0, 3, 11, 23]);
+    });
+  });
+
   it('should back off when the server fails, and stop at once on the first signal when idle', () => {
     testScheduler.run(({ cold, hot, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('-#', undefined, Object.assign(new Error('down'), { status: 503 }));

@@ -176,15 +176,20 @@ describe('agentRun', () => {
     expect(run.stderrTail).toEqual(['err\uFFFD']);
   });
 
-  it('should write the instructions to the path it is given, private, and remove them when the run ends', async () => {
-    const runDeps = deps((spec) => {
-      const path = spec.args[spec.args.indexOf('--append-system-prompt-file') + 1]!;
-      seen = { path, text: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 };
-      return spawnPrinting([])(spec);
-    });
-    let seen: { path: string; text: string; mode: number } | undefined;
-    await untilEnded(agentRun(job({ runtimeConfig: { instructionsFileContent: 'Be brief.' } }), claudeAdapter, 'claude', NEVER, runDeps));
-    expect(seen).toEqual({ path: runDeps.instructionsPath, text: 'Be brief.', mode: 0o600 });
+  it('should write the instructions to the path it is given, byte for byte, private, and remove them when the run ends', async () => {
+    // Bytes, not text: a byte that is not UTF-8 reaches the file as it came.
+    const instructions = Buffer.concat([Buffer.from('Be terse. Ünïcode ✓\n'), Buffer.from([0xff])]);
+    const runDeps = deps(
+      (spec) => {
+        const path = spec.args[spec.args.indexOf('--append-system-prompt-file') + 1]!;
+        seen = { path, bytes: readFileSync(path), mode: statSync(path).mode & 0o777 };
+        return spawnPrinting([])(spec);
+      },
+      { instructions },
+    );
+    let seen: { path: string; bytes: Buffer; mode: number } | undefined;
+    await untilEnded(agentRun(job(), claudeAdapter, 'claude', NEVER, runDeps));
+    expect(seen).toEqual({ path: runDeps.instructionsPath, bytes: instructions, mode: 0o600 });
     expect(existsSync(runDeps.instructionsPath)).toBe(false);
   });
 

@@ -1,3 +1,4 @@
+import loglevel from 'loglevel';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/runner/logger.js';
 
@@ -55,5 +56,14 @@ describe('logger', () => {
     loop.self = loop;
     log.info('circular', { loop });
     expect(lines[0]).toContain('[circular]');
+  });
+
+  it("should leave nothing in loglevel's global registry, however many loggers are made", () => {
+    const before = Object.keys(loglevel.getLoggers()).length;
+    const made = Array.from({ length: 100 }, (_, index) => capture({ level: index % 2 ? 'warn' : 'info' }));
+    expect(Object.keys(loglevel.getLoggers())).toHaveLength(before);
+    // Each still writes at its own level.
+    for (const { log } of made) log.info('hello');
+    expect(made.map(({ lines }) => lines.length)).toEqual(made.map((_, index) => (index % 2 ? 0 : 1)));
   });
 });

@@ -166,11 +166,11 @@ describe('recoverLeftovers', () => {
     expect(sent.completion).toMatchObject({ status: 'completed', exitCode: 0 });
   });
 
-  describe('a leftover that recovery cannot settle', () => {
+  describe('a leftover that recovery cannot deliver', () => {
     const errors: string[] = [];
     const log: Logger = { ...silentLog, error: (message, fields) => void errors.push(`${message} ${JSON.stringify(fields ?? {})}`) };
 
-    it('should set it aside and fail its job, then settle the next leftover', async () => {
+    it('should quarantine it and fail its job, then deliver the next leftover', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
       const broken = openJobSpool(dir, 'job-broken', SERVER, 999_999);
       broken.appendBatch(JSON.stringify({ events: [event(0, 'stdout_line', 'one')] }));
@@ -190,16 +190,16 @@ describe('recoverLeftovers', () => {
       );
       expect(sent.completions['job-broken']).toMatchObject({
         status: 'failed',
-        errorMessage: expect.stringMatching(/^the runner restarted and could not recover this job \(EISDIR.*set-aside/),
+        errorMessage: expect.stringMatching(/^the runner restarted and could not recover this job \(EISDIR.*quarantine/),
       });
       expect(sent.completions['job-fine']).toMatchObject({ status: 'completed' });
       // Out of the way of the next start, kept for a person to look at.
       expect(readdirSync(dir).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
-      expect(readdirSync(join(dir, 'set-aside')).sort()).toEqual([
+      expect(readdirSync(join(dir, 'quarantine')).sort()).toEqual([
         expect.stringMatching(/^job-broken\.ndjson\.\d+$/),
         expect.stringMatching(/^job-broken\.stdout\.\d+$/),
       ]);
-      expect(errors.join('\n')).toContain('its spool was set aside');
+      expect(errors.join('\n')).toContain('its spool was quarantined');
       expect(await recover(dir, api, log)).toEqual([]);
     });
 
@@ -207,24 +207,24 @@ describe('recoverLeftovers', () => {
       ['..', '{"t":"job","jobId":"..","serverUrl":"https://control.example.com","runnerPid":999999}'],
       ['a lone surrogate', '{"t":"job","jobId":"j\\ud800","serverUrl":"https://control.example.com","runnerPid":999999}'],
       ['a number', '{"t":"job","jobId":42,"serverUrl":"https://control.example.com","runnerPid":999999}'],
-    ])('should set aside, without a word to the server, a spool whose job id is %s', async (_what, header) => {
+    ])('should quarantine, without a word to the server, a spool whose job id is %s', async (_what, header) => {
       const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
       writeFileSync(join(dir, 'hand-edited.ndjson'), `${header}\n{"events":[]}\n`);
       const { api, sent } = recordingApi();
       expect(await recover(dir, api, log)).toEqual([]);
       expect(sent).toMatchObject({ events: [], refused: [], completions: {} });
       expect(existsSync(join(dir, 'hand-edited.ndjson'))).toBe(false);
-      expect(readdirSync(join(dir, 'set-aside'))).toHaveLength(1);
+      expect(readdirSync(join(dir, 'quarantine'))).toHaveLength(1);
     });
 
-    it('should set aside a spool file it cannot read, and settle the others', async () => {
+    it('should quarantine a spool file it cannot read, and deliver the others', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'recover-spec-'));
       mkdirSync(join(dir, 'a-directory.ndjson'));
       openJobSpool(dir, 'job-fine', SERVER, 999_999).recordCompletion({ status: 'completed', exitCode: 0 });
       const { api, sent } = recordingApi();
       expect(await recover(dir, api, log)).toEqual([expect.objectContaining({ jobId: 'job-fine', outcome: 'completed' })]);
       expect(Object.keys(sent.completions)).toEqual(['job-fine']);
-      expect(readdirSync(join(dir, 'set-aside'))).toEqual([expect.stringMatching(/^a-directory\.ndjson\.\d+$/)]);
+      expect(readdirSync(join(dir, 'quarantine'))).toEqual([expect.stringMatching(/^a-directory\.ndjson\.\d+$/)]);
     });
   });
 });

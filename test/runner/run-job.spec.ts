@@ -2,9 +2,9 @@ import { NEVER, defer, of, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CompletionBody, JobDescriptor, JobPayload } from '../../src/protocol/types.js';
-import { stopMessage } from '../../src/runner/agent-run.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
-import { HeartbeatRoute, runJob, type JobRunnerDeps } from '../../src/runner/run-job.js';
+import { runJob, type JobRunnerDeps } from '../../src/runner/run-job.js';
+import { stopMessage } from '../../src/runner/stops.js';
 import { countEvents } from '../../src/runner/spool-events.js';
 import { ApiError, TokenRejectedError } from '../../src/streams/http/errors.js';
 import type { AppendOutcome, ClaimOutcome, CompleteOutcome, HeartbeatOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
@@ -97,7 +97,6 @@ describe('runJob', () => {
       timeoutCapSec: 600,
       killGraceMs: 10,
       heartbeatMs: 60_000,
-      heartbeatRoute: new HeartbeatRoute(),
       cancel$: NEVER,
       openSpool: () => spool,
       ...extra,
@@ -201,9 +200,8 @@ describe('runJob', () => {
 
   it("should stop the agent when a heartbeat says the job is gone (404 job_not_found), and keep the next job's heartbeats on", () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
-      const heartbeatRoute = new HeartbeatRoute();
       const gone: Server = { heartbeat: () => cold('-(g|)', { g: { kind: 'job_gone' } }) };
-      const first = setup(cold, gone, [cold('s a', out)], { heartbeatMs: 100, heartbeatRoute });
+      const first = setup(cold, gone, [cold('s a', out)], { heartbeatMs: 100 });
       // the first beat at 101 is answered "gone" at 102: the silent agent is stopped
       expectObservable(runJob(descriptor, first.deps)).toBe('103ms (j|)', {
         j: expect.objectContaining({ outcome: 'cancelled', errorMessage: 'cancelled on the server while the job ran' }),
@@ -212,10 +210,28 @@ describe('runJob', () => {
       expect(first.sent.heartbeats).toEqual([101]);
       expect(first.runs[0]!.killed).toBe(true);
 
-      const second = setup(cold, {}, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
+      const second = setup(cold, {}, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100 });
+      const startedAt = testScheduler.now();
       runJob(descriptor, second.deps).subscribe();
       flush();
-      expect(second.sent.heartbeats).toHaveLength(2);
+      expect(second.sent.heartbeats).toEqual([startedAt + 101, startedAt + 201]);
+      expect(second.runs[0]!.killed).toBe(false);
+    });
+  });
+
+  it('should fail the job before any agent starts when its instructions are not base64, naming the field', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const { deps, sent, runs } = setup(cold, {}, [], {}, { runtimeConfig: { instructionsFileContent: 'Be terse.' } });
+      expectObservable(runJob(descriptor, deps)).toBe('2ms (j|)', {
+        j: expect.objectContaining({
+          outcome: 'failed',
+          exitCode: -1,
+          errorMessage: expect.stringMatching(/^runtimeConfig\.instructionsFileContent must be base64/),
+        }),
+      });
+      flush();
+      expect(runs).toEqual([]);
+      expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', exitCode: -1 })]);
     });
   });
 
@@ -251,21 +267,21 @@ describe('runJob', () => {
     });
   });
 
-  it('should stop beating when the server lacks the heartbeat route, and not ask again in later jobs', () => {
+  it('should stop beating for a job whose heartbeat the server lacks the route for, and ask again in the next job', () => {
     testScheduler.run(({ cold, expectObservable, flush }) => {
-      const heartbeatRoute = new HeartbeatRoute();
       const server: Server = { heartbeat: () => cold('-(n|)', { n: { kind: 'route_missing' } }) };
-      const first = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
+      const first = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100 });
       expectObservable(runJob(descriptor, first.deps)).toBe('254ms (j|)', { j: expect.objectContaining({ outcome: 'completed' }) });
       flush();
       // one beat at 101, answered 404: none at 201
       expect(first.sent.heartbeats).toEqual([101]);
-      expect(heartbeatRoute.available).toBe(false);
 
-      const second = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100, heartbeatRoute });
+      // One job's answer never turns the route off for the runner's other jobs (PROTOCOL.md, Part 2).
+      const second = setup(cold, server, [cold('s a 250ms (x|)', out)], { heartbeatMs: 100 });
+      const startedAt = testScheduler.now();
       runJob(descriptor, second.deps).subscribe();
       flush();
-      expect(second.sent.heartbeats).toEqual([]);
+      expect(second.sent.heartbeats).toEqual([startedAt + 101]);
     });
   });
 

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UNSENT_BODIES_BUDGET, findLeftovers, openJobSpool } from '../../src/streams/spool.js';
+import { UNSENT_BODIES_BUDGET, findLeftovers, openJobSpool, type SetAsideBatch } from '../../src/streams/spool.js';
 
 const newDir = () => mkdtempSync(join(tmpdir(), 'spool-spec-'));
 const dead = () => false;
@@ -32,6 +32,18 @@ describe('job spool', () => {
     expect(spool.readBatch(1)).toBe(big.replaceAll('x', 'y'));
     spool.ack(0);
     expect(spool.readBatch(0)).toBe(big.replaceAll('x', 'y'));
+  });
+
+  it('should hand out copies of the batches set aside: what a caller does with them never changes the spool', () => {
+    const spool = openJobSpool(newDir(), 'job-1', 'https://x.example.com', 111);
+    spool.appendBatch('{"events":[{"seq":0}]}');
+    const refused = { index: 0, events: 1, why: 'refused' as const, status: 400 };
+    spool.setAside(refused);
+    refused.status = 500;
+    const handedOut = spool.setAsideBatches as SetAsideBatch[];
+    for (const batch of handedOut) batch.status = 502;
+    handedOut.push({ index: 1, events: 2, why: 'failing' });
+    expect(spool.setAsideBatches).toEqual([{ index: 0, events: 1, why: 'refused', status: 400 }]);
   });
 
   it("should remove the file and the agent's output files once everything was accepted", () => {

@@ -18,7 +18,7 @@ import { ForcedExitError, runDaemon } from '../../runner/daemon.js';
 import { createLogger, preview, type Logger } from '../../runner/logger.js';
 import { RunnerMetrics } from '../../runner/metrics.js';
 import { recoverLeftovers } from '../../runner/recover.js';
-import { errorText } from '../../runner/agent-run.js';
+import { errorText } from '../../runner/error-text.js';
 import { RUNNER_VERSION, USER_AGENT, versionCache } from '../../runner/version.js';
 import { EXIT } from '../exit-codes.js';
 

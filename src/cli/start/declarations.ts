@@ -6,6 +6,7 @@
 import { agentClis } from '../../agents/index.js';
 import type { FlagDeclaration } from '../args.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../../runner/logger.js';
+import { MAX_TIMEOUT_SEC } from '../../runner/stops.js';
 
 export interface RunnerConfig {
   token: string;
@@ -44,7 +45,6 @@ export interface Setting extends FlagDeclaration {
 }
 
 export const MAX_CONCURRENCY = 16;
-export const MAX_TIMEOUT_SEC = 3600;
 
 /** The settings of `start` by the field of RunnerConfig they give (and `once`, which gives `maxJobs`). */
 export const RUNNER_SETTINGS = {

@@ -152,14 +152,14 @@ describe('runner HTTP client', () => {
 
   describe('a long-poll answered with something that is not a job', () => {
     it.each([
-      ['null', 'null', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got null)'],
+      ['null', 'null', 'the answer must be a JSON object {jobId, …} (got null)'],
       [
         'an empty object',
         '{}',
         'jobId must be 1 to 128 ASCII letters, digits, "-" or "_" (it goes into URL paths and file names) (got nothing)',
       ],
-      ['an array', '[]', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got [])'],
-      ['a string', '"job"', 'the answer must be a JSON object {jobId, agentId, agentName, createdAt} (got "job")'],
+      ['an array', '[]', 'the answer must be a JSON object {jobId, …} (got [])'],
+      ['a string', '"job"', 'the answer must be a JSON object {jobId, …} (got "job")'],
       ['a numeric jobId', JSON.stringify({ ...DESCRIPTOR, jobId: 42 }), 'jobId must be 1 to 128 ASCII letters'],
       [
         'a jobId of ..',
@@ -171,11 +171,6 @@ describe('runner HTTP client', () => {
       ['a jobId with a slash', JSON.stringify({ ...DESCRIPTOR, jobId: 'a/../../admin' }), 'jobId must be 1 to 128'],
       ['a jobId with a lone surrogate', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\ud800' }), '(got "j\\ud800")'],
       ['a jobId with a terminal escape', JSON.stringify({ ...DESCRIPTOR, jobId: 'j\u001b[2J' }), '(got "j\\u001b[2J")'],
-      [
-        'a descriptor without agentName',
-        JSON.stringify({ jobId: 'j1', agentId: 'a', createdAt: 'now' }),
-        'agentName must be a string (got nothing)',
-      ],
       ['invalid JSON', '{"jobId": "j1",', 'the answer is not JSON (it starts "{\\"jobId\\": \\"j1\\",")'],
       [
         'an HTML page',
@@ -197,6 +192,15 @@ describe('runner HTTP client', () => {
         expect(seen.length).toBe(requestsBefore + 1);
       },
     );
+
+    it('should take a descriptor with its jobId alone, or with odd informational fields, as a job', async () => {
+      answer = raw(200, JSON.stringify({ jobId: 'j1' }), { 'content-type': 'application/json' });
+      expect(await firstValueFrom(api().nextJob())).toEqual({ kind: 'job', job: { jobId: 'j1' } });
+      answer = raw(200, JSON.stringify({ jobId: 'j2', agentId: 7, agentName: null, createdAt: [], next: {} }), {
+        'content-type': 'application/json',
+      });
+      expect(await firstValueFrom(api().nextJob())).toEqual({ kind: 'job', job: { jobId: 'j2' } });
+    });
 
     it('should take the requestId from the body when the answer has no x-request-id header', async () => {
       answer = raw(200, JSON.stringify({ requestId: 'req-in-body' }));
