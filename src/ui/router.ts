@@ -10,9 +10,18 @@ export interface Route {
   query: URLSearchParams;
 }
 
+/** A part of the path as it was typed when it is not a valid %-escape (`#/jobs/%`): the page then says "no such job". */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 export function parseHash(hash: string): Route {
   const [path = '', search = ''] = hash.replace(/^#/, '').split('?', 2);
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+  return { parts: path.split('/').filter(Boolean).map(decodePart), query: new URLSearchParams(search) };
 }
 
 export function href(path: string, query?: Record<string, string | undefined>): string {
