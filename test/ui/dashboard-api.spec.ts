@@ -243,9 +243,19 @@ describe('dashboard routes', () => {
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; " +
         "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
     );
-    expect(await page.text()).toContain('/ui/app.js');
-    expect((await fetch(`${plane.url}/ui/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    expect((await fetch(`${plane.url}/ui/app.js.map`)).status).toBe(404);
+    // The bundle's files are named by their hash: a browser keeps them a year, and index.html, asked for again each
+    // time, answers 304 while it is unchanged. Each comes compressed.
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const script = /\/ui\/app-[A-Z0-9]{8}\.js/.exec(await page.text())![0];
+    const bundle = await fetch(`${plane.url}${script}`, { headers: { 'accept-encoding': 'br, gzip' } });
+    expect(bundle.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(bundle.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(bundle.headers.get('content-encoding')).toBe('br');
+    expect(Number(bundle.headers.get('content-length'))).toBeLessThan((await bundle.arrayBuffer()).byteLength / 2);
+    const again = await fetch(`${plane.url}/`, { headers: { 'if-none-match': page.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${plane.url}/ui/app.js`)).status).toBe(404);
+    expect((await fetch(`${plane.url}${script}.map`)).status).toBe(404);
     // HEAD answers like GET without a body, and a stream's HEAD ends at once instead of streaming nothing.
     const head = await fetch(`${plane.url}/`, { method: 'HEAD' });
     expect(head.status).toBe(200);

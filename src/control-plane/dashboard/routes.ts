@@ -75,15 +75,15 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
   const changes = new WakeHub();
   const unlisten = await db.listen(CHANNEL_JOB_CHANGED, () => changes.notify(ANY_JOB_TOPIC));
 
-  const file = (name: string) => {
-    const reply = bundle.file(name);
+  const file = (name: string, ctx: RouteContext) => {
+    const reply = bundle.file(name, ctx.req.headers);
     if (!reply) throw new ControlPlaneError(404, 'not_found', `No dashboard file ${name}; open the dashboard at /.`);
     return reply;
   };
   const sse = (stream: (res: ServerResponse) => Promise<void>): Reply => ({ status: 200, headers: SSE_HEADERS, stream });
 
   const publicRoutes: Route[] = [
-    { method: 'GET', path: '/', handler: async () => file('index.html') },
+    { method: 'GET', path: '/', handler: async (ctx) => file('index.html', ctx) },
     // Before /ui/:file. Tells the page whether to show the login form; GET, so no origin check is needed.
     {
       method: 'GET',
@@ -94,7 +94,7 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
         headers: { 'cache-control': 'no-store' },
       }),
     },
-    { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!) },
+    { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!, ctx) },
     {
       method: 'POST',
       path: `${UI_PREFIX}/login`,
