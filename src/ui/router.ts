@@ -31,6 +31,19 @@ export function href(path: string, query?: Record<string, string | undefined>): 
   return `#${path}${search ? `?${search}` : ''}`;
 }
 
+/**
+ * Goes to a route. `replace` changes the URL without a new history entry (a search typed letter by letter is one
+ * step back, not one per letter); the page hears of it as of any hash change.
+ */
+export function navigate(hash: string, replace = false): void {
+  if (!replace) {
+    location.hash = hash;
+    return;
+  }
+  history.replaceState(history.state, '', hash);
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));
   useEffect(() => {

@@ -92,6 +92,21 @@ function outputText(output: unknown): string {
   return contentText(output.content) ?? firstString(output.message, output.errorMessage) ?? pretty(output);
 }
 
+/**
+ * A tool's input as a person reads it: `key: value` lines for an object of plain values (strings as they are,
+ * a long one on the lines below its key), else its JSON.
+ */
+export function inputText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (!isObj(input) || Object.values(input).some((v) => typeof v === 'object' && v !== null)) return pretty(input);
+  return Object.entries(input)
+    .map(([key, value]) => {
+      const text = String(value);
+      return text.includes('\n') ? `${key}:\n${text.replace(/^/gm, '  ')}` : `${key}: ${text}`;
+    })
+    .join('\n');
+}
+
 /** claude (and cursor, which prints the same shape): message.content blocks, init and result lines. */
 function claudeEntries(p: Obj): Entry[] | undefined {
   if (p.type === 'system' && p.subtype === 'init') {
@@ -145,7 +160,7 @@ function claudeEntries(p: Obj): Entry[] | undefined {
           type: 'tool_call',
           title: String(block.name ?? 'tool'),
           summary: toolSummary(input),
-          body: pretty(input),
+          body: inputText(input),
           toolId: str(block.id),
         };
       }
@@ -267,7 +282,13 @@ export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[]
     const tool = toolParts(payload);
     const common = { title: tool.name ?? 'Tool', summary: toolSummary(tool.input), toolId: tool.id };
     return kind === 'tool_call'
-      ? [{ type: 'tool_call', ...common, body: tool.input === undefined ? pretty(payload) : pretty(commandText(tool.input) ?? tool.input) }]
+      ? [
+          {
+            type: 'tool_call',
+            ...common,
+            body: tool.input === undefined ? pretty(payload) : inputText(commandText(tool.input) ?? tool.input),
+          },
+        ]
       : [{ type: 'tool_result', ...common, body: outputText(tool.output), error: tool.error, exitCode: tool.exitCode }];
   }
   const text = modelText(payload);

@@ -12,7 +12,7 @@ import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-pr
 import { storedEvents } from '../support/store-checks.js';
 import { browserAvailable, launchBrowser, logIn, openPage } from './browser.js';
 import { startCutProxy } from './cut-proxy.js';
-import { INITIAL_WINDOW, LOAD_MORE } from '../../src/ui/transcript.js';
+import { INITIAL_WINDOW, LOAD_MORE } from '../../src/ui/transcript-window.js';
 
 /**
  * The dashboard as a person uses it: a real control plane (PGlite), real runners (the built CLI) running the demo
