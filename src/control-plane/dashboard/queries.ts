@@ -15,7 +15,8 @@ export interface CompanyStats {
   elapsedSec: number;
 }
 
-export async function companyStats(db: Queryable): Promise<CompanyStats[]> {
+/** Per company, of every job or (with `only`) of the jobs an SQL condition picks. */
+export async function companyStats(db: Queryable, only?: { where: string; params: unknown[] }): Promise<CompanyStats[]> {
   const { rows } = await db.query<{
     company_id: string;
     status: JobStatus;
@@ -24,7 +25,8 @@ export async function companyStats(db: Queryable): Promise<CompanyStats[]> {
     elapsed: number | null;
   }>(
     `SELECT company_id, status, count(*)::integer AS jobs, sum(cost_micros) AS cost, sum(elapsed_sec) AS elapsed
-       FROM jobs GROUP BY company_id, status ORDER BY company_id`,
+       FROM jobs WHERE ${only?.where ?? 'true'} GROUP BY company_id, status ORDER BY company_id`,
+    only?.params ?? [],
   );
   const byCompany = new Map<string, CompanyStats>();
   for (const row of rows) {

@@ -1,21 +1,24 @@
 /**
  * The web dashboard's server side: its page and bundle, login and logout, and the admin routes only it needs
- * (live streams, run again, stop all running, totals, runners with their current job). The admin routes go behind
+ * (live streams, the job list's pages and facets, a transcript as JSONL, run again, stop all running, totals and
+ * costs per day, runners with their current job). The admin routes go behind
  * the admin API's own guard, which accepts the bearer key or, from this origin, the session cookie.
  */
 import type { ServerResponse } from 'node:http';
-import { ControlPlaneError, invalidRequest } from '../errors.js';
+import { ControlPlaneError } from '../errors.js';
 import type { Db } from '../db.js';
 import type { Handler, Reply, Route, RouteContext } from '../http-server.js';
 import { WakeHub } from '../long-poll.js';
 import { CHANNEL_JOB_CHANGED } from '../migrations.js';
 import { secretsEqual } from '../tokens.js';
 import type { AdapterType } from '../../protocol/types.js';
-import type { AdminApi, JobRecord, ListJobsFilter } from '../types.js';
-import { parseCompanyId, parseJobStatus } from '../validation.js';
+import type { AdminApi, JobRecord } from '../types.js';
+import { parseCompanyId } from '../validation.js';
+import { costReport, parseCostRange } from './costs.js';
+import { jobFacets, parseJobListQuery, readJobListPage, streamJobListPage } from './job-list.js';
 import { cancelRunningJobs, companyStats, currentJobsByToken } from './queries.js';
 import { hasSession, requireSameOrigin, sessionCookie, signSession, SESSION_TTL_MS } from './session.js';
-import { ANY_JOB_TOPIC, resumeCursor, SSE_HEADERS, streamJob, streamJobList } from './sse.js';
+import { ANY_JOB_TOPIC, resumeCursor, SSE_HEADERS, streamJob, streamJobLines } from './sse.js';
 import { loadUiBundle, SECURITY_HEADERS } from './static.js';
 
 export const UI_PREFIX = '/ui';
@@ -39,21 +42,6 @@ export interface Dashboard {
 const WRONG_KEY_MESSAGE =
   "That is not this server's admin key. It is in admin.key in the server's data dir (or FOUNDEROS_ADMIN_KEY where the server runs); " +
   'paste it whole, without spaces.';
-
-/** The filter of a job list request: the same query parameters as GET /api/admin/jobs. */
-function listFilter(ctx: RouteContext): ListJobsFilter {
-  const filter: ListJobsFilter = {};
-  const status = ctx.query.get('status');
-  const companyId = ctx.query.get('companyId');
-  const limit = ctx.query.get('limit');
-  if (status) filter.status = parseJobStatus(status);
-  if (companyId) filter.companyId = parseCompanyId(companyId);
-  if (limit) {
-    if (!/^\d{1,4}$/.test(limit)) throw invalidRequest(`Query parameter limit must be an integer from 1 to 1000; got "${limit}".`);
-    filter.limit = Number(limit);
-  }
-  return filter;
-}
 
 /** The same job again: same company, agent, prompt, session to resume, adapter, directories and runtime config. */
 function sameJobAgain(job: JobRecord) {
@@ -124,8 +112,31 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       method: 'GET',
       path: '/live/jobs',
       handler: async (ctx) => {
-        const filter = listFilter(ctx);
-        return sse((res) => streamJobList(res, { admin, changes, filter, signal: ctx.signal }));
+        const query = parseJobListQuery(ctx.query); // a 400 as JSON, before the stream starts
+        return sse((res) => streamJobListPage(res, { db, changes, query, signal: ctx.signal }));
+      },
+    },
+    // The same page once, for a script or a client without streams.
+    {
+      method: 'GET',
+      path: '/jobs/page',
+      handler: async (ctx) => ({ status: 200, body: await readJobListPage(db, parseJobListQuery(ctx.query)) }),
+    },
+    { method: 'GET', path: '/jobs/facets', handler: async () => ({ status: 200, body: await jobFacets(db) }) },
+    {
+      method: 'GET',
+      path: '/jobs/:id/events.jsonl',
+      handler: async (ctx) => {
+        const jobId = (await admin.getJob(ctx.params.id!)).jobId;
+        return {
+          status: 200,
+          headers: {
+            'content-type': 'application/x-ndjson; charset=utf-8',
+            'content-disposition': `attachment; filename="job-${jobId}.jsonl"`,
+            'cache-control': 'no-store',
+          },
+          stream: (res) => streamJobLines(res, { admin, jobId, signal: ctx.signal }),
+        };
       },
     },
     {
@@ -151,6 +162,7 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       handler: async (ctx) => ({ status: 201, body: await admin.enqueueJob(sameJobAgain(await admin.getJob(ctx.params.id!))) }),
     },
     { method: 'GET', path: '/stats', handler: async () => ({ status: 200, body: { companies: await companyStats(db) } }) },
+    { method: 'GET', path: '/costs', handler: async (ctx) => ({ status: 200, body: await costReport(db, parseCostRange(ctx.query)) }) },
     {
       method: 'GET',
       path: '/runners',
