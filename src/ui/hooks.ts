@@ -74,6 +74,21 @@ export function runnerName(runners: Runner[] | undefined, tokenId: string | null
   return runner ? runner.name || runner.preview : tokenId.slice(0, 8);
 }
 
+/** Wider than a phone: the layout the style sheet's narrow rules leave alone. */
+export const WIDE = '(min-width: 761px)';
+
+/** Whether a media query matches, following it as the window changes. */
+export function useMedia(query: string): boolean {
+  const [matches, setMatches] = useState(() => matchMedia(query).matches);
+  useEffect(() => {
+    const list = matchMedia(query);
+    const onChange = () => setMatches(list.matches);
+    list.addEventListener('change', onChange);
+    return () => list.removeEventListener('change', onChange);
+  }, [query]);
+  return matches;
+}
+
 const BASE_TITLE = 'FounderOS runner';
 
 /** The tab's title: what the page shows, then the product. */

@@ -83,12 +83,20 @@ export function useJobStream(jobId: string) {
     setJob(undefined);
     setError('');
     setState('connecting');
+    // Pages that arrive within one frame are shown in one render.
+    let frame = 0;
+    const changed = () => {
+      frame ||= requestAnimationFrame(() => {
+        frame = 0;
+        setVersion((v) => v + 1);
+      });
+    };
     const source = openStream(`/api/admin/live/jobs/${encodeURIComponent(jobId)}`, {
       job: (data) => setJob(data as JobDetail),
       events: (data, message) => {
         transcript.add(data as StoredEvent[], message.lastEventId, message.data.length);
         transcript.trim(keepFrom.current);
-        setVersion((v) => v + 1);
+        changed();
       },
       end: () => {
         source.close();
@@ -102,7 +110,10 @@ export function useJobStream(jobId: string) {
         api('GET', `/api/admin/jobs/${encodeURIComponent(jobId)}`).catch((err: Error) => setError(err.message));
       } else setState('reconnecting');
     });
-    return () => source.close();
+    return () => {
+      source.close();
+      cancelAnimationFrame(frame);
+    };
   }, [jobId, transcript]);
 
   const loadDropped = async () => {

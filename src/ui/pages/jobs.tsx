@@ -9,11 +9,11 @@ import type { JobFacets, JobListChanges, JobListPage, JobSummary } from '../../c
 import type { JobRecord } from '../../control-plane/types.js';
 import { api, openStream } from '../api.js';
 import { ConfirmAction, Submit } from '../components/actions.js';
-import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
+import { StatusBadge, TERMINAL } from '../components/status.js';
 import { type Column, DataTable } from '../components/table.js';
 import { Ago } from '../components/time.js';
 import { exactCost, formatCost, formatDuration, plural, runSeconds } from '../format.js';
-import { runnerName, useNow, usePolled, useRunners, useShortcuts, useTitle, type Runner } from '../hooks.js';
+import { runnerName, useMedia, useNow, usePolled, useRunners, useShortcuts, useTitle, WIDE, type Runner } from '../hooks.js';
 import { rememberJobList } from '../job-list-memory.js';
 import { href, navigate } from '../router.js';
 
@@ -217,8 +217,13 @@ function Filters({ query, facets, runners }: { query: URLSearchParams; facets: J
     const timer = setTimeout(() => set({ q: typed.trim() }, true), SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
   }, [typed]);
-  const any = (Object.keys(FILTERS) as FilterName[]).some((name) => value(name) !== '');
+  const active = (Object.keys(FILTERS) as FilterName[]).filter((name) => name !== 'q' && value(name) !== '').length;
+  const any = active > 0 || value('q') !== '';
   const option = (v: string): [string, string] => [v, v];
+  // On a wide screen the filters are all in view; on a phone they fold under one line that counts those in force.
+  const wide = useMedia(WIDE);
+  const [unfolded, setUnfolded] = useState(false);
+  const open = wide || unfolded;
   return (
     <search class="filters" aria-label="Filter the jobs">
       <label class="q">
@@ -231,32 +236,41 @@ function Filters({ query, facets, runners }: { query: URLSearchParams; facets: J
           data-shortcut="/"
         />
       </label>
-      <Select label="Status" value={value('status')} choices={STATUS_CHOICES} onChange={(v) => set({ status: v })} />
-      <Select
-        label="Company"
-        value={value('company')}
-        choices={[['', 'all'], ...(facets?.companies ?? []).map(option)]}
-        onChange={(v) => set({ company: v })}
-      />
-      <Select
-        label="Agent"
-        value={value('agent')}
-        choices={[['', 'all'], ...(facets?.agents ?? []).map(option)]}
-        onChange={(v) => set({ agent: v })}
-      />
-      <Select
-        label="Runner"
-        value={value('runner')}
-        choices={[['', 'all'], ...(runners ?? []).map((r): [string, string] => [r.tokenId, `${r.name || r.preview} (${r.companyId})`])]}
-        onChange={(v) => set({ runner: v })}
-      />
-      <Select
-        label="Adapter"
-        value={value('adapter')}
-        choices={[['', 'all'], ...ADAPTERS.map(option)]}
-        onChange={(v) => set({ adapter: v })}
-      />
-      <Select label="Queued" value={value('range')} choices={RANGES} onChange={(v) => set({ range: v })} />
+      {!wide && (
+        <button type="button" class="secondary small filter-toggle" aria-expanded={open} onClick={() => setUnfolded(!unfolded)}>
+          Filters{active > 0 ? ` (${active})` : ''}
+        </button>
+      )}
+      {open && <Select label="Status" value={value('status')} choices={STATUS_CHOICES} onChange={(v) => set({ status: v })} />}
+      {open && (
+        <>
+          <Select
+            label="Company"
+            value={value('company')}
+            choices={[['', 'all'], ...(facets?.companies ?? []).map(option)]}
+            onChange={(v) => set({ company: v })}
+          />
+          <Select
+            label="Agent"
+            value={value('agent')}
+            choices={[['', 'all'], ...(facets?.agents ?? []).map(option)]}
+            onChange={(v) => set({ agent: v })}
+          />
+          <Select
+            label="Runner"
+            value={value('runner')}
+            choices={[['', 'all'], ...(runners ?? []).map((r): [string, string] => [r.tokenId, `${r.name || r.preview} (${r.companyId})`])]}
+            onChange={(v) => set({ runner: v })}
+          />
+          <Select
+            label="Adapter"
+            value={value('adapter')}
+            choices={[['', 'all'], ...ADAPTERS.map(option)]}
+            onChange={(v) => set({ adapter: v })}
+          />
+          <Select label="Queued" value={value('range')} choices={RANGES} onChange={(v) => set({ range: v })} />
+        </>
+      )}
       {any && (
         <a class="clear" href={href('/jobs')}>
           Clear filters
@@ -327,7 +341,8 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       },
     });
     source.addEventListener('error', () => {
-      if (source.readyState === EventSource.CLOSED) api('GET', `/api/admin/jobs?${params}`).catch((err: Error) => setError(err.message));
+      if (source.readyState === EventSource.CLOSED)
+        api('GET', `/api/admin/jobs/page?${params}`).catch((err: Error) => setError(err.message));
     });
     return () => source.close();
   }, [params]);
@@ -350,6 +365,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     if (selected >= 0) document.querySelector(`tr[data-job-id="${rows?.[selected]?.jobId}"]`)?.scrollIntoView({ block: 'nearest' });
   }, [selected]);
 
+  const runTime = (job: JobSummary) => (job.claimedAt ? formatDuration(runSeconds(job, now)) : '');
   const columns: Column<JobSummary>[] = [
     { label: 'Status', class: 'status', cell: (job) => <StatusBadge status={job.status} /> },
     {
@@ -367,6 +383,18 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
               {job.promptPreview}
             </div>
           )}
+          {/* What the other columns say, on one line where there is no room for them (a phone). */}
+          <div class="narrow-only muted">
+            {[
+              job.companyId,
+              job.adapterType ?? 'claude_local',
+              job.claimedByTokenId && runnerName(runners, job.claimedByTokenId),
+              runTime(job),
+              job.costMicros !== null && formatCost(job.costMicros),
+            ]
+              .filter(Boolean)
+              .join(' · ')}
+          </div>
         </>
       ),
     },
@@ -374,11 +402,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     { label: 'Adapter', class: 'meta', cell: (job) => job.adapterType ?? 'claude_local' },
     { label: 'Runner', class: 'meta', cell: (job) => runnerName(runners, job.claimedByTokenId) },
     { label: 'Queued', class: 'when', cell: (job) => <Ago iso={job.createdAt} now={now} /> },
-    {
-      label: 'Run time',
-      class: 'meta num',
-      cell: (job) => (RUNNING.includes(job.status) || job.claimedAt ? formatDuration(runSeconds(job, now)) : '—'),
-    },
+    { label: 'Run time', class: 'meta num', cell: (job) => runTime(job) || '—' },
     { label: 'Cost', class: 'meta num', cell: (job) => formatCost(job.costMicros), title: (job) => exactCost(job.costMicros) ?? '' },
     {
       label: 'Actions',
