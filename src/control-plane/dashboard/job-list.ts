@@ -87,6 +87,8 @@ export interface JobListQuery {
   /** Jobs older than this one (the next page), or newer than it (the previous page). */
   before?: string;
   after?: string;
+  /** The last page: the oldest jobs. */
+  oldest?: boolean;
   limit: number;
 }
 
@@ -123,7 +125,10 @@ export function parseJobListQuery(query: URLSearchParams): JobListQuery {
   parsed.q = text(query, 'q', MAX_SEARCH);
   const before = text(query, 'before');
   const after = text(query, 'after');
-  if (before && after) throw invalidRequest('Give before or after, not both: a page is older than one job, or newer.');
+  parsed.oldest = query.get('oldest') === '1' || undefined;
+  if ([before, after, parsed.oldest].filter(Boolean).length > 1) {
+    throw invalidRequest('Give one of before, after and oldest=1: a page is older than one job, newer than one, or the last.');
+  }
   if (before) parsed.before = parseJobId(before);
   if (after) parsed.after = parseJobId(after);
   return parsed;
@@ -210,7 +215,8 @@ export async function readJobListPage(db: Queryable, query: JobListQuery): Promi
   const filter = where.length > 0 ? where.join(' AND ') : 'true';
   const cursor = query.before ?? query.after;
   const pageWhere = cursor ? `${filter} AND ${KEY} ${query.before ? '<' : '>'} ${cursorKey(`$${params.length + 1}::uuid`)}` : filter;
-  const newerFirst = query.after === undefined;
+  // A page newer than a job, or the oldest page, is read from its bottom up.
+  const newerFirst = query.after === undefined && !query.oldest;
   const { rows } = await db.query<SummaryRow>(
     `SELECT ${SUMMARY_COLUMNS} FROM jobs WHERE ${pageWhere}
       ORDER BY created_at ${newerFirst ? 'DESC' : 'ASC'}, enqueue_seq ${newerFirst ? 'DESC' : 'ASC'} LIMIT ${query.limit}`,

@@ -10,9 +10,10 @@ import type { Db } from '../db.js';
 import type { Handler, Reply, Route, RouteContext } from '../http-server.js';
 import { WakeHub } from '../long-poll.js';
 import { CHANNEL_JOB_CHANGED } from '../migrations.js';
+import { caller } from '../routes-admin.js';
 import { secretsEqual } from '../tokens.js';
 import type { AdapterType } from '../../protocol/types.js';
-import type { AdminApi, JobRecord } from '../types.js';
+import type { AdminApi, JobRecord, TokenInfo } from '../types.js';
 import { parseCompanyId } from '../validation.js';
 import { costReport, parseCostRange } from './costs.js';
 import { jobFacets, parseJobListQuery, readJobListPage, streamJobListPage } from './job-list.js';
@@ -27,6 +28,14 @@ export interface DashboardDeps {
   db: Db;
   admin: AdminApi;
   adminKey: string;
+  /** A runner seen within this long is online: it asks for work at least once a long-poll. */
+  onlineWithinMs: number;
+}
+
+/** A runner token as the Runners page lists it: whether its runner is online, and the job it runs now. */
+export interface RunnerInfo extends TokenInfo {
+  online: boolean;
+  currentJobId: string | null;
 }
 
 export interface Dashboard {
@@ -57,7 +66,7 @@ function sameJobAgain(job: JobRecord) {
   };
 }
 
-export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Promise<Dashboard> {
+export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: DashboardDeps): Promise<Dashboard> {
   const bundle = await loadUiBundle();
   // Any job's change wakes the job-list streams of this server, whichever server made it (NOTIFY).
   const changes = new WakeHub();
@@ -153,7 +162,10 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       path: '/jobs/stop-running',
       handler: async (ctx) => {
         const companyId = ctx.query.get('companyId');
-        return { status: 200, body: { cancelled: await cancelRunningJobs(db, companyId ? parseCompanyId(companyId) : undefined) } };
+        return {
+          status: 200,
+          body: { cancelled: await cancelRunningJobs(db, caller(ctx), companyId ? parseCompanyId(companyId) : undefined) },
+        };
       },
     },
     {
@@ -168,7 +180,15 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       path: '/runners',
       handler: async () => {
         const [tokens, current] = await Promise.all([admin.listTokens({ includeRevoked: true }), currentJobsByToken(db)]);
-        return { status: 200, body: { runners: tokens.map((token) => ({ ...token, currentJobId: current.get(token.tokenId) ?? null })) } };
+        const now = Date.now();
+        const runners = tokens.map(
+          (token): RunnerInfo => ({
+            ...token,
+            online: token.revokedAt === null && token.lastUsedAt !== null && now - Date.parse(token.lastUsedAt) < onlineWithinMs,
+            currentJobId: current.get(token.tokenId) ?? null,
+          }),
+        );
+        return { status: 200, body: { runners } };
       },
     },
   ];

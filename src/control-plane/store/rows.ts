@@ -18,6 +18,7 @@ export interface TokenRow {
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
   expires_at: Timestamp;
+  runner_version: string | null;
 }
 
 export interface JobRow {
@@ -46,6 +47,7 @@ export interface JobRow {
   result_session_id: string | null;
   cli_version: string | null;
   error_message: string | null;
+  cancelled_by: string | null;
 }
 
 export interface EventRow {
@@ -88,6 +90,7 @@ export function toTokenInfo(row: TokenRow): TokenInfo {
     revokedAt: iso(row.revoked_at),
     expiresAt: iso(row.expires_at),
     lastUsedAt: iso(row.last_used_at),
+    runnerVersion: row.runner_version,
   };
 }
 
@@ -117,6 +120,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     resultSessionId: row.result_session_id,
     cliVersion: row.cli_version,
     errorMessage: row.error_message,
+    cancelledBy: row.cancelled_by,
   };
 }
 
