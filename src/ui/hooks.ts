@@ -1,6 +1,6 @@
 /** Hooks the pages share. */
-import { useEffect, useRef, useState } from 'preact/hooks';
-import type { TokenInfo } from '../control-plane/types.js';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { RunnerInfo } from '../control-plane/dashboard/routes.js';
 import { api, type ApiError } from './api.js';
 import { useReachable } from './connection.js';
 
@@ -49,19 +49,12 @@ export function usePolled<T>(path: string) {
   return { answer, error: error || pollError, setError, refresh: () => setTick((t) => t + 1) };
 }
 
-/** A runner token as the dashboard lists it: with the job it runs now, and the version its runner said. */
-export type Runner = TokenInfo & { currentJobId: string | null; runnerVersion?: string | null };
+/** A runner token as the dashboard lists it: online or not (the server judges), and the job it runs now. */
+export type Runner = RunnerInfo;
 
 /** The runner tokens (revoked ones too), asked again every few seconds; undefined until the first answer. */
 export function useRunners(): Runner[] | undefined {
   return usePolled<{ runners: Runner[] }>('/api/admin/runners').answer?.runners;
-}
-
-/** A runner asks for work at least once a long-poll (30 s by default): one not heard from in 90 s is not running. */
-export const RUNNER_ONLINE_MS = 90_000;
-
-export function isOnline(runner: Runner, now: number): boolean {
-  return !runner.revokedAt && runner.lastUsedAt !== null && now - Date.parse(runner.lastUsedAt) < RUNNER_ONLINE_MS;
 }
 
 /**
@@ -111,7 +104,8 @@ function typing(event: KeyboardEvent): boolean {
 export function useShortcuts(keys: Record<string, () => void>): void {
   const current = useRef(keys);
   current.current = keys;
-  useEffect(() => {
+  // Before the page is painted, so that a key pressed as soon as it shows is heard.
+  useLayoutEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
       const action = current.current[event.key];

@@ -242,8 +242,10 @@ describe.skipIf(!browserAvailable())('the job page', () => {
     await page.getByRole('button', { name: 'Yes, cancel this job' }).click();
     await page.locator('.job-head .badge[data-status="cancelled"]').waitFor();
     expect((await plane.admin.getJob(job.jobId)).status).toBe('cancelled');
-    await expect.poll(() => page.locator('[data-notice="cancelled"]').textContent()).toMatch(/^Cancelled .*(just now|s ago)/);
-    await expect.poll(() => page.locator('.transcript .row').last().textContent()).toMatch(/Cancelled at \d\d:\d\d:\d\d/);
+    await expect
+      .poll(() => page.locator('[data-notice="cancelled"]').textContent())
+      .toMatch(/^Cancelled by the dashboard (just now|\d+ s ago)/);
+    await expect.poll(() => page.locator('.transcript .row').last().textContent()).toMatch(/Cancelled by the dashboard at \d\d:\d\d:\d\d/);
     await expect.poll(() => page.title()).toContain('cancelled');
   });
 

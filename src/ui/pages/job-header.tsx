@@ -9,7 +9,7 @@ import { Action, ConfirmAction } from '../components/actions.js';
 import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
 import { Ago } from '../components/time.js';
 import { exactCost, firstLine, formatAbsolute, formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
-import { isOnline, runnerName, type Runner } from '../hooks.js';
+import { runnerName, type Runner } from '../hooks.js';
 import { href } from '../router.js';
 
 function Field({ label, children }: { label: string; children: preact.ComponentChildren }) {
@@ -33,7 +33,7 @@ function QueuedNotice({ job, runners, now }: { job: JobRecord; runners: Runner[]
       </p>
     );
   }
-  const online = usable.filter((r) => isOnline(r, now));
+  const online = usable.filter((r) => r.online);
   if (online.length === 0) {
     return (
       <p class="notice warn" data-notice="no-runner">
@@ -72,7 +72,8 @@ export function JobNotice({ job, runners, now }: { job: JobDetail; runners: Runn
   if (job.status === 'cancelled') {
     return (
       <p class="notice" data-notice="cancelled">
-        Cancelled <Ago iso={job.completedAt} now={now} />.
+        Cancelled {job.cancelledBy && `by ${job.cancelledBy} `}
+        <Ago iso={job.completedAt} now={now} />.
       </p>
     );
   }

@@ -13,7 +13,7 @@ import { TranscriptView, type Reveal, type TimeMode } from '../components/transc
 import { exactCost, firstLine, formatAbsolute, formatClock, formatCost, formatDuration, formatOffset, runSeconds } from '../format.js';
 import { useNow, useRunners, useShortcuts, useTitle } from '../hooks.js';
 import { useJobStream } from '../job-stream.js';
-import { neighbourJob } from '../job-list-memory.js';
+import { goToNeighbourJob } from '../job-list-memory.js';
 import { href } from '../router.js';
 import { countMatches, plainText, searchPattern } from '../search.js';
 import { rawLine } from '../transcript.js';
@@ -54,7 +54,7 @@ function EndRow({ job, startMs, timeMode }: { job: JobDetail; startMs: number | 
       </span>
       <div class="row-body end">
         <strong>{job.status === 'completed' ? 'Completed' : job.status === 'failed' ? 'Failed' : 'Cancelled'}</strong>
-        {job.status === 'cancelled' && ` at ${formatClock(at)}`}
+        {job.status === 'cancelled' && `${job.cancelledBy ? ` by ${job.cancelledBy}` : ''} at ${formatClock(at)}`}
         {exit && ` · ${exit}`}
         {ran !== null && ` · ran ${formatDuration(ran)}`}
         {job.costMicros !== null && <span title={exactCost(job.costMicros)}> · {formatCost(job.costMicros)}</span>}
@@ -194,8 +194,8 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
     '/': () => search.current?.focus(),
     f: () => setFollow(!follow),
     t: toggleTimeMode,
-    j: () => neighbourJob(jobId, 1, (next) => (location.hash = href(`/jobs/${next}`))),
-    k: () => neighbourJob(jobId, -1, (next) => (location.hash = href(`/jobs/${next}`))),
+    j: () => goToNeighbourJob(1),
+    k: () => goToNeighbourJob(-1),
   });
 
   const copyLink = async () => {

@@ -4,7 +4,7 @@
  * failed row says why; times read "3 min ago" with the run time beside. Cancel and "stop all running" ask first.
  * Keys: `/` search, `j` / `k` move down and up the rows, `o` opens one.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import type { JobFacets, JobListChanges, JobListPage, JobSummary } from '../../control-plane/dashboard/job-list.js';
 import type { JobRecord } from '../../control-plane/types.js';
 import { api, openStream } from '../api.js';
@@ -54,7 +54,7 @@ function listQuery(query: URLSearchParams): URLSearchParams {
     const value = query.get(name);
     if (value) params.set(apiName, value);
   }
-  for (const cursor of ['before', 'after']) {
+  for (const cursor of ['before', 'after', 'oldest']) {
     const value = query.get(cursor);
     if (value) params.set(cursor, value);
   }
@@ -188,17 +188,19 @@ function Select({
 }) {
   // A value the choices do not hold (a link from elsewhere) is still shown, so the filter in force is never hidden.
   const all = choices.some(([v]) => v === value) ? choices : [...choices, [value, value] as [string, string]];
+  const id = useId();
+  // The label beside the select, not around it: a select inside its label would be named by its choice too.
   return (
-    <label>
-      {label}
-      <select value={value} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value)}>
+    <span class="field">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value)}>
         {all.map(([v, text]) => (
           <option key={v} value={v}>
             {text}
           </option>
         ))}
       </select>
-    </label>
+    </span>
   );
 }
 
@@ -300,9 +302,12 @@ function Pager({ query, page }: { query: URLSearchParams; page: JobListPage }) {
         </>
       ) : null}
       {page.hasOlder && last ? (
-        <a href={href('/jobs', { ...filters, before: last.jobId })} rel="next">
-          Older ›
-        </a>
+        <>
+          <a href={href('/jobs', { ...filters, before: last.jobId })} rel="next">
+            Older ›
+          </a>
+          <a href={href('/jobs', { ...filters, oldest: '1' })}>Oldest »</a>
+        </>
       ) : null}
     </nav>
   );
@@ -326,9 +331,10 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       page: (data) => {
         const next = data as JobListPage;
         // A "newer" page that reached the newest is the first page: show it as one, which new jobs join live.
-        if (query.get('after') && !next.hasNewer) {
+        if ((query.get('after') || query.get('oldest')) && !next.hasNewer) {
           const url = new URLSearchParams(query);
           url.delete('after');
+          url.delete('oldest');
           navigate(href('/jobs', Object.fromEntries(url)), true);
           return;
         }
@@ -365,7 +371,10 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     if (selected >= 0) document.querySelector(`tr[data-job-id="${rows?.[selected]?.jobId}"]`)?.scrollIntoView({ block: 'nearest' });
   }, [selected]);
 
-  const runTime = (job: JobSummary) => (job.claimedAt ? formatDuration(runSeconds(job, now)) : '');
+  const runTime = (job: JobSummary) => {
+    const sec = runSeconds(job, now);
+    return sec === null ? '' : formatDuration(sec);
+  };
   const columns: Column<JobSummary>[] = [
     { label: 'Status', class: 'status', cell: (job) => <StatusBadge status={job.status} /> },
     {

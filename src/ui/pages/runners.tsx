@@ -10,7 +10,7 @@ import { type Column, DataTable } from '../components/table.js';
 import { Ago } from '../components/time.js';
 import { formatAbsolute, formatUntil } from '../format.js';
 import { href } from '../router.js';
-import { isOnline, useNow, usePolled, useTitle, type Runner } from '../hooks.js';
+import { useNow, usePolled, useTitle, type Runner } from '../hooks.js';
 
 /** A token this close to its expiry is flagged: time to rotate it. */
 const EXPIRY_WARNING_MS = 14 * 86_400_000;
@@ -55,7 +55,7 @@ type RunnerState = 'online' | 'offline' | 'revoked' | 'expired';
 function stateOf(runner: Runner, now: number): RunnerState {
   if (runner.revokedAt) return 'revoked';
   if (Date.parse(runner.expiresAt) <= now) return 'expired';
-  return isOnline(runner, now) ? 'online' : 'offline';
+  return runner.online ? 'online' : 'offline';
 }
 
 export function RunnersPage() {
@@ -94,7 +94,8 @@ export function RunnersPage() {
       },
     },
     { label: 'Last seen', cell: (runner) => <Ago iso={runner.lastUsedAt} now={now} /> },
-    { label: 'Version', cell: (runner) => runner.runnerVersion ?? '—' },
+    // Our own runner's version alone ("0.2.0"); another runner's name and version as it gave them.
+    { label: 'Version', cell: (runner) => runner.runnerVersion?.replace(/^founderos-runner\//, '') ?? '—' },
     {
       label: 'Expires',
       cell: (runner) => (
