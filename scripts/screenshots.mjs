@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run screenshots`: PNGs of every dashboard page, light and dark, at 1440×900 and 390×844, into
-// docs/screenshots/. A real control plane, real runners (the demo agent, and one that fails) and jobs played over
+// docs/screenshots/, and the README's picture of the jobs page at 1280×800. A real control plane, real runners (the demo agent, and one that fails) and jobs played over
 // the runner protocol fill it as a team would: 240-odd jobs over the last month (completed, failed, crashed,
 // cancelled), a job mid-run with coloured test output, one queued for a company whose runner is gone. The last
 // pictures are taken with the server stopped. Needs the build (npm run build) and a Chromium (test/ui/browser.ts).
@@ -214,6 +214,15 @@ try {
   await until(async () => (await admin.getJob(failed.jobId)).status === 'failed', 'the failing job');
 
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  /** Logs in through the form, after `before` (the login page's picture). */
+  const logIn = async (page, before) => {
+    await page.goto(plane.url);
+    await page.getByLabel('Admin key').waitFor();
+    await before?.();
+    await page.getByLabel('Admin key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'Runners' }).waitFor();
+  };
   const pages = [
     ['jobs', '#/jobs', 'tr[data-job-id]'],
     ['jobs-failed', '#/jobs?status=failed', 'tr[data-job-id]'],
@@ -256,12 +265,7 @@ try {
         await target.screenshot({ path: file });
         written.push(file);
       };
-      await page.goto(plane.url);
-      await page.getByLabel('Admin key').waitFor();
-      if (wanted('login')) await shot('login');
-      await page.getByLabel('Admin key').fill(ADMIN_KEY);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByRole('link', { name: 'Runners' }).waitFor();
+      await logIn(page, () => (wanted('login') ? shot('login') : undefined));
       for (const [name, hash, ready, act] of pages.filter(([name]) => wanted(name))) {
         await page.goto('about:blank'); // a fresh page each time, even for the same address
         await page.goto(`${plane.url}/${hash}`);
@@ -279,6 +283,18 @@ try {
       await watching.locator('.stream.s-live').waitFor();
       offline.push({ page: watching, shot: (target) => shot('job-offline', target), context });
     }
+  }
+  if (wanted('jobs')) {
+    // The README's picture: the jobs page at the width it is laid out for.
+    const context = await browser.newContext({ colorScheme: 'light', viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    await logIn(page);
+    await page.locator('tr[data-job-id]').first().waitFor();
+    await sleep(200);
+    const file = join(outDir, 'jobs-light-1280.png');
+    await page.screenshot({ path: file });
+    written.push(file);
+    await context.close();
   }
   await plane.close();
   plane = undefined;

@@ -38,8 +38,7 @@ function Unreachable() {
   if (reachable) return null;
   return (
     <div class="banner" role="alert">
-      <strong>The server is not answering.</strong> What you see may be out of date, times are stopped and actions are off until it is back;
-      this page reconnects by itself.
+      <strong>The server is not answering.</strong> Times are stopped and actions off until it is back; this page reconnects by itself.
     </div>
   );
 }

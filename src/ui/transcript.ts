@@ -303,7 +303,12 @@ export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[]
   return [{ type: 'other', title: type ?? kind, body: pretty(payload) }];
 }
 
-/** The event as one line of raw output: the line itself for stdout/stderr, else its JSON. */
+/**
+ * The event as one line of raw output: the line itself for stdout/stderr, else its JSON, with the escape
+ * character JSON writes as `\u001b` put back, so that colours inside it show as colours, not as codes.
+ */
 export function rawLine(event: Pick<StoredEvent, 'kind' | 'payload'>): string {
-  return typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload);
+  if (typeof event.payload === 'string') return event.payload;
+  // An escaped backslash before "u001b" (`\\u001b`) is text that says so, and stays.
+  return JSON.stringify(event.payload).replace(/(?<!\\)((?:\\\\)*)\\u001b/g, '$1\x1b');
 }

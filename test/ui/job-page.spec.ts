@@ -80,7 +80,11 @@ describe.skipIf(!browserAvailable())('the job page', () => {
     // The raw view shows the same colours.
     await page.getByRole('link', { name: 'Raw' }).click();
     await page.locator('.transcript.raw .r-raw').first().waitFor();
-    expect(await page.locator('.transcript.raw').textContent()).not.toContain('\u001b');
+    // Neither the escape character nor JSON's way of writing it (\u001b) shows; the colours do.
+    const raw = (await page.locator('.transcript.raw').textContent())!;
+    expect(raw).not.toContain('\u001b');
+    expect(raw).not.toContain('\\u001b');
+    expect(await page.locator('.transcript.raw .a-fg2').count()).toBeGreaterThan(100);
   });
 
   it('gives every row a time since the start, or by the clock, with the full date on hover', async () => {

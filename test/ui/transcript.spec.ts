@@ -179,5 +179,10 @@ describe('readable transcript', () => {
   it('should give the raw line of an event: the text itself, or its JSON on one line', () => {
     expect(rawLine({ kind: 'stdout_line', payload: 'hello' })).toBe('hello');
     expect(rawLine({ kind: 'claude_message', payload: { type: 'assistant', x: [1] } })).toBe('{"type":"assistant","x":[1]}');
+    // Colours inside the JSON show as colours: the escape JSON writes as \u001b is put back; a backslash written
+    // before "u001b" stays text.
+    expect(rawLine({ kind: 'claude_message', payload: { out: '\x1b[32mok\x1b[0m', text: '\\u001b' } })).toBe(
+      '{"out":"\x1b[32mok\x1b[0m","text":"\\\\u001b"}',
+    );
   });
 });

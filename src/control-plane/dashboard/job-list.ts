@@ -9,26 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queryable } from '../db.js';
 import { invalidRequest } from '../errors.js';
 import { longPoll, type WakeHub } from '../long-poll.js';
+import { toJobCore, type JobCore, type JobCoreRow } from '../store/rows.js';
 import type { JobStatus } from '../types.js';
 import { parseCompanyId, parseJobId, parseJobStatus, parseTokenId } from '../validation.js';
 import { ANY_JOB_TOPIC, formatSseMessage, KEEPALIVE_MS, RECONNECT_MS, writeChunk } from './sse.js';
 
 /** A row of the list: a job without what only its own page shows (the whole prompt, its settings). */
-export interface JobSummary {
-  jobId: string;
-  companyId: string;
-  agentName: string;
-  adapterType: string | null;
-  status: JobStatus;
-  attempt: number;
-  claimedByTokenId: string | null;
-  createdAt: string;
-  claimedAt: string | null;
-  completedAt: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  elapsedSec: number | null;
-  costMicros: number | null;
+export interface JobSummary extends JobCore {
   /** The prompt's first characters. */
   promptPreview: string;
   /** The first line of the error message, when there is one. */
@@ -160,49 +147,16 @@ function conditions(query: JobListQuery): { where: string[]; params: unknown[] }
 }
 
 const SUMMARY_COLUMNS = `id, company_id, agent_name, adapter_type, status, attempt, claimed_by_token, created_at, claimed_at,
-  completed_at, exit_code, signal, elapsed_sec, cost_micros, left(prompt, ${PREVIEW_CHARS}) AS prompt_preview,
+  completed_at, exit_code, signal, elapsed_sec, cost_micros, cancelled_by, left(prompt, ${PREVIEW_CHARS}) AS prompt_preview,
   NULLIF(left(split_part(error_message, E'\\n', 1), ${PREVIEW_CHARS}), '') AS error_line`;
 
-interface SummaryRow {
-  id: string;
-  company_id: string;
-  agent_name: string;
-  adapter_type: string | null;
-  status: JobStatus;
-  attempt: number;
-  claimed_by_token: string | null;
-  created_at: Date | string;
-  claimed_at: Date | string | null;
-  completed_at: Date | string | null;
-  exit_code: number | null;
-  signal: string | null;
-  elapsed_sec: number | null;
-  cost_micros: number | string | null;
+interface SummaryRow extends JobCoreRow {
   prompt_preview: string;
   error_line: string | null;
 }
 
-const iso = (value: Date | string | null) => (value === null ? null : (value instanceof Date ? value : new Date(value)).toISOString());
-
 function toSummary(row: SummaryRow): JobSummary {
-  return {
-    jobId: row.id,
-    companyId: row.company_id,
-    agentName: row.agent_name,
-    adapterType: row.adapter_type,
-    status: row.status,
-    attempt: Number(row.attempt),
-    claimedByTokenId: row.claimed_by_token,
-    createdAt: iso(row.created_at)!,
-    claimedAt: iso(row.claimed_at),
-    completedAt: iso(row.completed_at),
-    exitCode: row.exit_code,
-    signal: row.signal,
-    elapsedSec: row.elapsed_sec === null ? null : Number(row.elapsed_sec),
-    costMicros: row.cost_micros === null ? null : Number(row.cost_micros),
-    promptPreview: row.prompt_preview.replace(/\s+/g, ' ').trim(),
-    errorLine: row.error_line,
-  };
+  return { ...toJobCore(row), promptPreview: row.prompt_preview.replace(/\s+/g, ' ').trim(), errorLine: row.error_line };
 }
 
 /** The list's order: newest first, enqueue order breaking ties of equal times. */

@@ -5,7 +5,7 @@
  * fold buttons.
  */
 import type { ComponentChildren } from 'preact';
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { formatAbsolute, formatClock, formatOffset } from '../format.js';
 import { INITIAL_WINDOW, LOAD_MORE } from '../transcript-window.js';
 import { TranscriptRow, type Row } from './transcript-rows.js';
@@ -75,6 +75,19 @@ export function TranscriptView(props: Props) {
       keepFromBottom.current = undefined;
     } else if (follow) el.scrollTop = el.scrollHeight;
   }, [props.version, rows.length, raw, shownSize, follow]);
+
+  // The box itself changes size too (a banner comes, the details open, the phone turns): still at the end.
+  const following = useRef(follow);
+  following.current = follow;
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => {
+      if (following.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
 
   useLayoutEffect(() => {
     if (!reveal) return;

@@ -47,10 +47,10 @@ export function CostsPage({ query }: { query: URLSearchParams }) {
       label: 'Day',
       cell: (d) => new Date(`${d.day}T12:00:00`).toLocaleDateString(undefined, { weekday: 'short', month: 'short', day: 'numeric' }),
     },
-    { label: 'Jobs', class: 'num', cell: (d) => d.jobs.toLocaleString('en-US') },
+    { label: 'Jobs', class: 'num jobs-n', cell: (d) => d.jobs.toLocaleString('en-US') },
     { label: 'Failed', class: 'num', cell: (d) => (d.failed > 0 ? <span class="error">{d.failed}</span> : 0) },
     { label: 'Cost', class: 'num', cell: (d) => formatCost(d.costMicros), title: (d) => exactCost(d.costMicros) ?? '' },
-    { label: 'Run time', class: 'num', cell: (d) => formatDuration(d.elapsedSec) },
+    { label: 'Run time', class: 'num wide-only', cell: (d) => formatDuration(d.elapsedSec) },
     {
       label: 'Share',
       class: 'bar-cell',
