@@ -4,7 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, LOGGED_OUT_EVENT } from './api.js';
+import { api, type ApiError, LOGGED_OUT_EVENT } from './api.js';
 import { useReachable } from './connection.js';
 import { ThemeToggle } from './components/theme.js';
 import { CostsPage } from './pages/costs.js';
@@ -70,14 +70,32 @@ function ShortcutHelp({ onClose }: { onClose: () => void }) {
   );
 }
 
+/**
+ * Whether this browser was logged in when it last looked (the cookie itself is HttpOnly): the page then starts at
+ * once, in parallel with the check, instead of after it; the check (or any 401) still sends it to the login form.
+ */
+const WAS_IN = 'fos-was-logged-in';
+type Session = 'unknown' | 'in' | 'out';
+
+function useSession(): [Session, (next: 'in' | 'out') => void] {
+  const [session, setSession] = useState<Session>(() => (localStorage.getItem(WAS_IN) ? 'in' : 'unknown'));
+  const set = (next: 'in' | 'out') => {
+    if (next === 'in') localStorage.setItem(WAS_IN, '1');
+    else localStorage.removeItem(WAS_IN);
+    setSession(next);
+  };
+  return [session, set];
+}
+
 function App() {
   const route = useRoute();
-  const [session, setSession] = useState<'unknown' | 'in' | 'out'>('unknown');
+  const [session, setSession] = useSession();
   const [help, setHelp] = useState(false);
   useEffect(() => {
     api<{ authenticated: boolean }>('GET', '/ui/session').then(
       (s) => setSession(s.authenticated ? 'in' : 'out'),
-      () => setSession('out'),
+      // No answer at all says nothing of the session: a page already shown stays, under the banner.
+      (err: ApiError) => (err.status !== 0 || !localStorage.getItem(WAS_IN)) && setSession('out'),
     );
     const onLoggedOut = () => setSession('out');
     window.addEventListener(LOGGED_OUT_EVENT, onLoggedOut);

@@ -179,4 +179,14 @@ describe.skipIf(!browserAvailable())('the jobs list', () => {
     await row.locator('.badge[data-status="cancelled"]').waitFor();
     expect((await plane.admin.getJob(job.jobId)).cancelledBy).toBe('the dashboard');
   });
+
+  it('starts the list at once in a browser that was logged in, and still asks for the key once the session ended', async () => {
+    await page.reload();
+    await page.locator('tr[data-job-id]').first().waitFor();
+    // The session ends (logged out elsewhere, expired): the page goes back to the login form, whatever it showed.
+    await context.clearCookies();
+    await page.reload();
+    await page.getByLabel('Admin key').waitFor();
+    expect(await page.locator('tr[data-job-id]').count()).toBe(0);
+  });
 });
