@@ -48,14 +48,29 @@ describe('loadUiBundle', () => {
     expect(plain.raw!.toString()).toBe(SCRIPT);
   });
 
-  it('should answer 304 to a browser that holds the same file, whatever the encoding', async () => {
+  it('should answer 304 to a browser that holds the same file in the same encoding, each encoding with its ETag', async () => {
     const ui = await bundle();
-    const { etag } = ui.file('index.html')!.headers as Record<string, string>;
-    expect(etag).toMatch(/^"[\w-]{22}"$/);
-    const again = ui.file('index.html', { 'if-none-match': etag, 'accept-encoding': 'br' })!;
+    const etag = (request: Record<string, string>) => (ui.file('app-ABCD1234.js', request)!.headers as Record<string, string>).etag!;
+    const plain = etag({});
+    const br = etag({ 'accept-encoding': 'br' });
+    expect(plain).toMatch(/^"[\w-]{22}"$/);
+    expect(br).toBe(plain.replace(/"$/, '-br"'));
+    expect(etag({ 'accept-encoding': 'gzip' })).toBe(plain.replace(/"$/, '-gzip"'));
+    const again = ui.file('app-ABCD1234.js', { 'if-none-match': br, 'accept-encoding': 'br' })!;
     expect(again.status).toBe(304);
     expect(again.raw).toBeUndefined();
-    expect(ui.file('index.html', { 'if-none-match': '"other"' })!.status).toBe(200);
+    // The same ETag asked for in another encoding is another representation: the bytes are sent.
+    expect(ui.file('app-ABCD1234.js', { 'if-none-match': br, 'accept-encoding': 'gzip' })!.status).toBe(200);
+    expect(ui.file('app-ABCD1234.js', { 'if-none-match': '"other"' })!.status).toBe(200);
+  });
+
+  it("should send the build's compressed copies when it made them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fos-ui-built-'));
+    writeFileSync(join(dir, 'index.html'), SCRIPT);
+    writeFileSync(join(dir, 'index.html.br'), 'made by the build');
+    const ui = await loadUiBundle(dir);
+    expect(ui.file('index.html', { 'accept-encoding': 'br' })!.raw!.toString()).toBe('made by the build');
+    expect(ui.file('index.html.br')).toBeUndefined();
   });
 
   it('should answer 503 with how to build it when there is no bundle', async () => {

@@ -1,6 +1,6 @@
 /**
- * The dashboard's files: the bundle `npm run build` writes to dist/ui, read once at start-up, compressed once
- * (brotli and gzip) and served from memory with a strict Content-Security-Policy. The bundle's files are named by
+ * The dashboard's files: the bundle `npm run build` writes to dist/ui (each file with its brotli and gzip copies,
+ * made at build time), read once at start-up and served from memory with a strict Content-Security-Policy. The bundle's files are named by
  * a hash of their content, so a browser keeps them for a year without asking again; index.html, which names
  * them, is asked for again each time and answered 304 while it is unchanged. Nothing is fetched from anywhere
  * else, so the policy allows only this origin, and no inline script or style at all.
@@ -62,6 +62,8 @@ export interface UiBundle {
 interface BundleFile {
   headers: Record<string, string>;
   raw: Buffer;
+  /** Of the content, for the ETags. */
+  hash: string;
   /** Each encoding that makes the file smaller, best first. */
   encoded: Array<{ encoding: 'br' | 'gzip'; body: Buffer }>;
 }
@@ -91,20 +93,32 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   });
 }
 
-function compressed(raw: Buffer): BundleFile['encoded'] {
+/**
+ * A file's brotli and gzip copies: the build's (`app-….js.br`, `.gz`), else made now, quickly (brotli at its best
+ * takes a third of a second for the bundle: a start-up cost worth paying once, at build time). Only those smaller
+ * than the file are kept.
+ */
+async function compressed(path: string, raw: Buffer): Promise<BundleFile['encoded']> {
+  const built = async (suffix: string) => readFile(`${path}${suffix}`).catch(() => undefined);
   const encoded: BundleFile['encoded'] = [
-    { encoding: 'br', body: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }) },
-    { encoding: 'gzip', body: gzipSync(raw, { level: 9 }) },
+    { encoding: 'br', body: (await built('.br')) ?? brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }) },
+    { encoding: 'gzip', body: (await built('.gz')) ?? gzipSync(raw) },
   ];
   return encoded.filter((e) => e.body.length < raw.length);
 }
 
+/**
+ * The file as the request accepts it, or 304 when the browser holds that very representation: each encoding has an
+ * ETag of its own (the content's hash, then the encoding), as the bytes differ.
+ */
 function answer(file: BundleFile, request: FileRequest = {}): Reply {
-  if (matchesEtag(request['if-none-match'], file.headers.etag!)) return { status: 304, headers: file.headers };
   const accepted = acceptedEncodings(request['accept-encoding']);
   const chosen = file.encoded.find((e) => accepted.has(e.encoding));
-  if (!chosen) return { status: 200, raw: file.raw, headers: file.headers };
-  return { status: 200, raw: chosen.body, headers: { ...file.headers, 'content-encoding': chosen.encoding } };
+  const etag = chosen ? `"${file.hash}-${chosen.encoding}"` : `"${file.hash}"`;
+  const headers = { ...file.headers, etag };
+  if (matchesEtag(request['if-none-match'], etag)) return { status: 304, headers };
+  if (!chosen) return { status: 200, raw: file.raw, headers };
+  return { status: 200, raw: chosen.body, headers: { ...headers, 'content-encoding': chosen.encoding } };
 }
 
 export async function loadUiBundle(dir = UI_BUNDLE_DIR): Promise<UiBundle> {
@@ -113,16 +127,16 @@ export async function loadUiBundle(dir = UI_BUNDLE_DIR): Promise<UiBundle> {
   for (const name of names) {
     const type = CONTENT_TYPES[extname(name)];
     if (type === undefined) continue; // source maps and the like stay private
-    const raw = await readFile(join(dir, name));
-    const etag = `"${createHash('sha256').update(raw).digest('base64url').slice(0, 22)}"`;
+    const path = join(dir, name);
+    const raw = await readFile(path);
     files.set(name, {
       raw,
-      encoded: compressed(raw),
+      hash: createHash('sha256').update(raw).digest('base64url').slice(0, 22),
+      encoded: await compressed(path, raw),
       headers: {
         ...SECURITY_HEADERS,
         'content-type': type,
         'cache-control': HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE,
-        etag,
         vary: 'accept-encoding',
       },
     });
