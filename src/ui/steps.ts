@@ -124,7 +124,9 @@ export function itemTexts(item: Item): string[] {
   return [item.name, item.summary ?? '', shownInput(item), item.result?.entry.body ?? ''];
 }
 
-/** A step's input as its body shows it: left out when its heading already says all of it. */
+/** A step's input as its body shows it: left out when its heading already says all of it (`command: ls`). */
 export function shownInput(step: StepItem): string {
-  return step.input === undefined || step.input === step.summary ? '' : step.input;
+  if (step.input === undefined || step.summary === undefined) return step.input ?? '';
+  const onlyValue = /^[\w.-]+: ([^\n]*)$/.exec(step.input)?.[1];
+  return step.input === step.summary || onlyValue === step.summary ? '' : step.input;
 }

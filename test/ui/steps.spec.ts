@@ -99,6 +99,21 @@ describe('itemTexts', () => {
         1,
       ),
     ]);
-    expect(itemTexts(timeline.items[0]!)).toEqual(['Bash', 'ls', '{\n  "command": "ls"\n}', 'a\nb']);
+    // The input says no more than the heading ("command: ls"): left out.
+    expect(itemTexts(timeline.items[0]!)).toEqual(['Bash', 'ls', '', 'a\nb']);
+    timeline.append([
+      event(
+        'claude_tool_use',
+        {
+          type: 'assistant',
+          message: {
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'u', name: 'Bash', input: { command: 'ls', description: 'List' } }],
+          },
+        },
+        2,
+      ),
+    ]);
+    expect(itemTexts(timeline.items[1]!)).toEqual(['Bash', 'ls', 'command: ls\ndescription: List', '']);
   });
 });
