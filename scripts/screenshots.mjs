@@ -194,10 +194,7 @@ try {
     prompt: 'Split store.ts into smaller modules.',
   });
   await ciApi.play(cancelled.jobId, sampleTranscript({ session: randomUUID(), until: 6_000 }), { startMs: Date.now() - 7_000 });
-  await fetch(`${plane.url}/api/admin/jobs/${cancelled.jobId}/cancel`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'user-agent': 'founderos-runner/0.2.0 admin' },
-  });
+  await admin.cancelJob(cancelled.jobId);
   const queued = await admin.enqueueJob({
     companyId: 'umbrella',
     agentName: 'Docs bot',

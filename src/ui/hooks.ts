@@ -82,6 +82,24 @@ export function useMedia(query: string): boolean {
   return matches;
 }
 
+/**
+ * Copies text to the clipboard, and says how it went for a few seconds: `done` when it worked, else a way to do
+ * it by hand (the browser may refuse: an http page, a denied permission).
+ */
+export function useCopy(done: string, byHand: string): [string, (text: string) => Promise<void>] {
+  const [said, setSaid] = useState('');
+  const copy = async (text: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setSaid(done);
+    } catch {
+      setSaid(byHand);
+    }
+    setTimeout(() => setSaid(''), 3000);
+  };
+  return [said, copy];
+}
+
 const BASE_TITLE = 'FounderOS runner';
 
 /** The tab's title: what the page shows, then the product. */

@@ -11,7 +11,7 @@ import { RUNNING, TERMINAL } from '../components/status.js';
 import { type Row, rowTexts } from '../components/transcript-rows.js';
 import { TranscriptView, type Reveal, type TimeMode } from '../components/transcript-view.js';
 import { exactCost, firstLine, formatAbsolute, formatClock, formatCost, formatDuration, formatOffset, runSeconds } from '../format.js';
-import { useNow, useRunners, useShortcuts, useTitle } from '../hooks.js';
+import { useCopy, useNow, useRunners, useShortcuts, useTitle } from '../hooks.js';
 import { useJobStream } from '../job-stream.js';
 import { goToNeighbourJob } from '../job-list-memory.js';
 import { href } from '../router.js';
@@ -132,7 +132,7 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
   const [follow, setFollow] = useState(targetId === undefined);
   const [timeMode, toggleTimeMode] = useTimeMode();
   const [reveal, setReveal] = useState<Reveal>();
-  const [copied, setCopied] = useState('');
+  const [copied, copy] = useCopy('Link copied.', 'Copying is not allowed here: copy the address bar.');
   const [announcement, setAnnouncement] = useState('');
   const search = useRef<HTMLInputElement>(null);
   const nonce = useRef(0);
@@ -198,15 +198,7 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
     k: () => goToNeighbourJob(-1),
   });
 
-  const copyLink = async () => {
-    try {
-      await navigator.clipboard.writeText(location.href);
-      setCopied('Link copied.');
-    } catch {
-      setCopied('Copying is not allowed here: copy the address bar.');
-    }
-    setTimeout(() => setCopied(''), 3000);
-  };
+  const copyLink = () => copy(location.href);
   const toEnd = () => {
     if (targetId) location.hash = href(`/jobs/${jobId}`, { mode });
     setFollow(true);
@@ -258,24 +250,23 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
               <span class="match-count" role="status">
                 {total === 0 ? 'No matches' : `${Math.min(matchIndex, total - 1) + 1} of ${total.toLocaleString('en-US')}`}
               </span>
-              <button
-                type="button"
-                class="icon secondary"
-                aria-label="Previous match"
-                disabled={total === 0}
-                onClick={() => goToMatch(matchIndex - 1)}
-              >
-                ↑
-              </button>
-              <button
-                type="button"
-                class="icon secondary"
-                aria-label="Next match"
-                disabled={total === 0}
-                onClick={() => goToMatch(matchIndex + 1)}
-              >
-                ↓
-              </button>
+              {(
+                [
+                  ['Previous match', '↑', -1],
+                  ['Next match', '↓', 1],
+                ] as const
+              ).map(([name, sign, step]) => (
+                <button
+                  key={name}
+                  type="button"
+                  class="icon secondary"
+                  aria-label={name}
+                  disabled={total === 0}
+                  onClick={() => goToMatch(matchIndex + step)}
+                >
+                  {sign}
+                </button>
+              ))}
             </>
           )}
         </span>

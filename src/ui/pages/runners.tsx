@@ -10,21 +10,13 @@ import { type Column, DataTable } from '../components/table.js';
 import { Ago } from '../components/time.js';
 import { formatAbsolute, formatUntil } from '../format.js';
 import { href } from '../router.js';
-import { useNow, usePolled, useTitle, type Runner } from '../hooks.js';
+import { useCopy, useNow, usePolled, useTitle, type Runner } from '../hooks.js';
 
 /** A token this close to its expiry is flagged: time to rotate it. */
 const EXPIRY_WARNING_MS = 14 * 86_400_000;
 
 function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: () => void }) {
-  const [copied, setCopied] = useState('');
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(created.token);
-      setCopied('Copied.');
-    } catch {
-      setCopied('Copying is not allowed here: select the token and copy it by hand.');
-    }
-  };
+  const [copied, copy] = useCopy('Copied.', 'Copying is not allowed here: select the token and copy it by hand.');
   return (
     <div class="card created-token" role="status">
       <p>
@@ -35,7 +27,7 @@ function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: (
         {created.token}
       </code>
       <div>
-        <button type="button" onClick={copy}>
+        <button type="button" onClick={() => copy(created.token)}>
           Copy
         </button>{' '}
         <button type="button" class="secondary" onClick={onDone}>
