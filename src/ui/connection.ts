@@ -43,10 +43,6 @@ export async function reportNoAnswer(): Promise<void> {
   }
 }
 
-export function isReachable(): boolean {
-  return reachable;
-}
-
 /** Re-renders when the server goes away or comes back. */
 export function useReachable(): boolean {
   const [value, setValue] = useState(reachable);
