@@ -314,4 +314,35 @@ describe.skipIf(!browserAvailable())('the job page', () => {
     await job.runner.complete(job.jobId, DONE);
     await expect.poll(() => page.title()).toBe('✓ Announcer · completed · FounderOS runner');
   });
+
+  it('holds a transcript larger than its budget a part at a time, and loads the rest again from the server', async () => {
+    // 2,500 lines of 12 KB: 30 MB, more than the page holds (24 MiB), in three of the server's pages.
+    const filler = 'x'.repeat(12_000);
+    const job = await play(
+      plane,
+      company(),
+      Array.from({ length: 2_500 }, (_, i): Script[number] => ['stdout_line', `line ${i} ${filler}`, i]),
+      { complete: DONE },
+    );
+    const page = await open(`#/jobs/${job.jobId}`);
+    await page.locator('.stream.s-ended').waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.locator('.row', { hasText: 'line 2499 ' }).count()).toBe(1);
+    expect(await page.locator('[data-loading]').count()).toBe(0);
+    // The first pages were let go: after the rows held, the rest is asked for again, and comes back in order.
+    const showEarlier = page.getByRole('button', { name: /Show earlier/ });
+    while ((await showEarlier.count()) > 0) await showEarlier.click();
+    const reload = page.getByRole('button', { name: /Load earlier events from the server \([\d,]+ not held\)/ });
+    await reload.waitFor();
+    const notHeld = Number(/\(([\d,]+) not held\)/.exec((await reload.textContent())!)![1]!.replaceAll(',', ''));
+    expect(notHeld).toBeGreaterThanOrEqual(1_000);
+    await reload.click();
+    const firstShown = () => page.locator('.transcript .row').first().textContent();
+    await expect.poll(firstShown, { timeout: 30_000 }).not.toContain(`line ${notHeld} `);
+    const ids = await page
+      .locator('.transcript .row[data-event-id]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-id')));
+    const sent = job.events.map((e) => e.eventId);
+    const from = sent.indexOf(ids[0]!);
+    expect(ids).toEqual(sent.slice(from, from + ids.length));
+  }, 180_000);
 });

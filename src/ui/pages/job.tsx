@@ -298,6 +298,12 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
         >
           Download JSONL
         </a>
+        {/* A long transcript takes a while to stream in: say how far it got. */}
+        {transcript.held.total < job.eventCount && (
+          <span class="stream" data-loading>
+            loaded {Math.floor((100 * transcript.held.total) / job.eventCount)}% of {job.eventCount.toLocaleString('en-US')} events
+          </span>
+        )}
         <span class={`stream s-${reachable ? state : 'reconnecting'}`} title="Live updates">
           {reachable ? state : 'offline'}
         </span>
