@@ -4,7 +4,7 @@
  * way out. The confirmation takes the focus, and Escape backs out of it.
  */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { useReachable } from '../connection.js';
 
 interface ActionProps {
@@ -79,7 +79,8 @@ export function ConfirmAction({ label, confirm, keep, onConfirm, class: classNam
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState('');
   const yes = useRef<HTMLSpanElement>(null);
-  useEffect(() => {
+  // Before the page paints: the question takes the focus, and an Escape pressed at once is heard.
+  useLayoutEffect(() => {
     if (!confirming) return;
     yes.current?.querySelector('button')?.focus();
     const onKey = (event: KeyboardEvent) => event.key === 'Escape' && setConfirming(false);
