@@ -31,6 +31,9 @@ import {
 
 export const MAX_EVENTS_WAIT_MS = 60_000;
 
+/** Who cancelled a job, when the admin API did: the one name a job gives for any caller with the admin key. */
+export const ADMIN_API = 'the admin API';
+
 export interface AdminApiDeps {
   tokens: TokenStore;
   jobs: AdminJobStore;
@@ -91,9 +94,9 @@ export function createAdminApi({ tokens, jobs, hub, closing, recheckMs }: AdminA
       return lookUp(parseJobId(jobId), (id) => jobs.getJob(id), adminJobNotFound);
     },
 
-    async cancelJob(jobId): Promise<JobRecord> {
+    async cancelJob(jobId, by = ADMIN_API): Promise<JobRecord> {
       const id = parseJobId(jobId);
-      const outcome = await jobs.cancelJob(id);
+      const outcome = await jobs.cancelJob(id, by);
       if (outcome.kind === 'not_found') throw adminJobNotFound(id);
       if (outcome.kind === 'terminal') {
         throw new ControlPlaneError(409, 'job_already_terminal', `Job ${id} is already ${outcome.job.status}; there is nothing to cancel.`);

@@ -68,6 +68,7 @@ export class AdminClient implements AdminApi {
     return this.request('GET', `/jobs/${encodeURIComponent(jobId)}`);
   }
 
+  /** The server says who cancelled (the admin API): `by` is for in-process callers. */
   cancelJob(jobId: string): Promise<JobRecord> {
     return this.request('POST', `/jobs/${encodeURIComponent(jobId)}/cancel`);
   }

@@ -131,7 +131,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
     let dashboard: Dashboard | undefined;
     if (options.ui !== false) {
-      dashboard = await startDashboard({ db, admin, adminKey: adminKey.key });
+      // A runner asks again as soon as a long-poll ends: one not seen for a long-poll and a minute is not running.
+      dashboard = await startDashboard({ db, admin, adminKey: adminKey.key, onlineWithinMs: longPollMs + 60_000 });
       cleanup.push(() => dashboard!.close());
     }
     const http = createHttpServer({

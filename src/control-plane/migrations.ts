@@ -139,6 +139,16 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE jsonb_typeof(runtime_config->'instructionsFileContent') = 'string';
     `,
   },
+  {
+    version: 4,
+    name: 'who cancelled a job, the version a runner said',
+    sql: `
+      -- Shown on the job: "cancelled by the dashboard". Jobs cancelled before this say only when.
+      ALTER TABLE jobs ADD COLUMN cancelled_by text;
+      -- The product token of the runner's user-agent (founderos-runner/0.2.0), kept with last_used_at.
+      ALTER TABLE tokens ADD COLUMN runner_version text;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming this schema's advisory lock. */

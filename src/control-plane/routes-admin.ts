@@ -5,6 +5,7 @@
  */
 import { ControlPlaneError, invalidRequest } from './errors.js';
 import type { Handler, Route, RouteContext } from './http-server.js';
+import { ADMIN_API } from './admin-api.js';
 import { bearerSecret, secretsEqual } from './tokens.js';
 import type { AdminApi, CreateTokenInput, EnqueueJobInput, RotateTokenInput } from './types.js';
 import { requireObject } from './validation.js';
@@ -25,6 +26,14 @@ function queryInt(ctx: RouteContext, name: string): number | undefined {
 
 function queryString(ctx: RouteContext, name: string): string | undefined {
   return ctx.query.get(name) ?? undefined;
+}
+
+/**
+ * Who made an admin request, as a job shows it ("cancelled by the dashboard"): past the guard, a request without an
+ * authorization header came with the dashboard's session.
+ */
+export function caller(ctx: RouteContext): string {
+  return ctx.req.headers.authorization === undefined ? 'the dashboard' : ADMIN_API;
 }
 
 export interface AdminRoutesOptions {
@@ -74,7 +83,7 @@ export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoute
       return ok({ jobs: await admin.listJobs(filter) });
     }),
     route('GET', '/jobs/:id', async (ctx) => ok(await admin.getJob(ctx.params.id!))),
-    route('POST', '/jobs/:id/cancel', async (ctx) => ok(await admin.cancelJob(ctx.params.id!))),
+    route('POST', '/jobs/:id/cancel', async (ctx) => ok(await admin.cancelJob(ctx.params.id!, caller(ctx)))),
     route('GET', '/jobs/:id/events', async (ctx) =>
       ok(
         await admin.listEvents(ctx.params.id!, {

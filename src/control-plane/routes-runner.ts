@@ -33,7 +33,7 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: Runne
 
   async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
     const secret = bearerSecret(ctx.req.headers.authorization);
-    const runner = admit(secret === undefined ? { kind: 'invalid' } : await tokens.authenticate(secret));
+    const runner = admit(secret === undefined ? { kind: 'invalid' } : await tokens.authenticate(secret, ctx.req.headers['user-agent']));
     ctx.note('token', runner.preview);
     return runner;
   }

@@ -24,6 +24,8 @@ export interface TokenInfo {
   expiresAt: string;
   /** Last authenticated runner request (updated at most every few seconds). */
   lastUsedAt: string | null;
+  /** What the runner said it is, from its user-agent's first word (`founderos-runner/0.2.0`), as of lastUsedAt. */
+  runnerVersion: string | null;
 }
 
 export interface CreatedToken {
@@ -102,6 +104,8 @@ export interface JobRecord {
   resultSessionId: string | null;
   cliVersion: string | null;
   errorMessage: string | null;
+  /** Who cancelled it (`the dashboard`, `the admin API`), when it was cancelled by a person. */
+  cancelledBy: string | null;
 }
 
 export interface JobDetail extends JobRecord {
@@ -161,6 +165,6 @@ export interface AdminApi {
   listJobs(filter?: ListJobsFilter): Promise<JobRecord[]>;
   getJob(jobId: string): Promise<JobDetail>;
   /** 409 `job_already_terminal` when the job already finished. */
-  cancelJob(jobId: string): Promise<JobRecord>;
+  cancelJob(jobId: string, by?: string): Promise<JobRecord>;
   listEvents(jobId: string, options?: ListEventsOptions): Promise<EventPage>;
 }

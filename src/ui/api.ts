@@ -3,6 +3,8 @@
  * sends it and the server's origin check passes). A 401 anywhere means the session ended: the app shows the
  * login form again. Errors carry the server's own message, which says what was wrong and what to do.
  */
+import { reportAnswer, reportNoAnswer } from './connection.js';
+
 export const LOGGED_OUT_EVENT = 'fos-logged-out';
 
 export class ApiError extends Error {
@@ -24,8 +26,12 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
+    void reportNoAnswer();
     throw new ApiError(0, 'The server did not answer; check that it is running, then try again.');
   }
+  // A proxy's 502–504 means the server behind it did not answer.
+  if (res.status >= 502 && res.status <= 504) void reportNoAnswer();
+  else reportAnswer();
   if (res.status === 401 && !path.startsWith('/ui/')) window.dispatchEvent(new Event(LOGGED_OUT_EVENT));
   if (!res.ok) {
     const error = (await res.json().catch(() => ({}))) as { message?: string };
@@ -40,7 +46,9 @@ export function openStream(path: string, handlers: Record<string, (data: unknown
   for (const [name, handle] of Object.entries(handlers)) {
     source.addEventListener(name, (event) => handle(JSON.parse((event as MessageEvent<string>).data), event as MessageEvent));
   }
+  source.addEventListener('open', reportAnswer);
   source.addEventListener('error', () => {
+    void reportNoAnswer();
     // A refused stream is not retried by the browser, and its status is not shown: ask whether the session ended.
     if (source.readyState !== EventSource.CLOSED) return;
     api<{ authenticated: boolean }>('GET', '/ui/session').then(

@@ -1,14 +1,11 @@
 /**
- * A job's events as a person reads them: assistant text, tool calls and their results (collapsible), the final
- * result, and output lines. One function per family of agent output (claude's stream-json and the shapes the
- * other adapters pass through as `model_message`, `tool_call`, `tool_result`, `run_complete`); anything not
- * recognised is still shown, as its JSON. Pure data in, data out: rendering is the page's, always as text.
+ * A job's events as a person reads them: assistant text, thinking, tool calls and their results, the final result,
+ * and output lines. One function per family of agent output (claude's stream-json and the shapes the other
+ * adapters pass through as `model_message`, `tool_call`, `tool_result`, `run_complete`); anything not recognised
+ * is still shown, as its JSON. Pure data in, data out: steps.ts pairs calls with results, and rendering is the
+ * page's, always as text.
  */
 import type { StoredEvent } from '../control-plane/types.js';
-
-/** How many events a transcript shows at first, and how many more each "load earlier" adds: a long job stays smooth. */
-export const INITIAL_WINDOW = 300;
-export const LOAD_MORE = 1000;
 
 export type EntryType = 'text' | 'thinking' | 'tool_call' | 'tool_result' | 'result' | 'meta' | 'stdout' | 'stderr' | 'other';
 
@@ -16,17 +13,25 @@ export interface Entry {
   type: EntryType;
   /** A short heading: the tool's name, "Result", the role… */
   title: string;
-  /** The text shown (or, for collapsible types, shown when opened). */
+  /** What a tool was given, in a few words (the command, the file, the query): its step's heading. */
+  summary?: string;
+  /** The text shown: what was said, a tool's input (call) or output (result), an output line. */
   body: string;
   /** A tool that failed, a run that ended in error. */
   error?: boolean;
+  /** The adapter's id of a tool call, on the call and on its result: what ties the two into one step. */
+  toolId?: string;
+  /** A command's exit code, when its result says. */
+  exitCode?: number;
 }
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const obj = (v: unknown): Obj => (isObj(v) ? v : {});
 export const pretty = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v, null, 2) ?? String(v)));
+const firstString = (...values: unknown[]): string | undefined => values.map(str).find((v) => v !== undefined && v !== '');
 
 /** Text from a content field that is a string, or a list of blocks with text in them. */
 function contentText(content: unknown): string | undefined {
@@ -36,6 +41,70 @@ function contentText(content: unknown): string | undefined {
     .map((block) => (typeof block === 'string' ? block : str(obj(block).text)))
     .filter((t): t is string => t !== undefined);
   return texts.length > 0 ? texts.join('\n') : undefined;
+}
+
+/** `/bin/bash -lc 'npm test'` reads as `npm test`: codex wraps every command in a login shell. */
+const SHELL_WRAPPED = /^(?:\/(?:usr\/)?bin\/)?(?:ba|z)?sh -l?c '((?:[^']|'\\'')*)'$/;
+
+function commandText(command: unknown): string | undefined {
+  if (Array.isArray(command)) {
+    const parts = command.map(String);
+    const shell = parts.length === 3 && /(?:^|\/)(?:ba|z)?sh$/.test(parts[0]!) && /^-l?c$/.test(parts[1]!);
+    return shell ? parts[2] : parts.join(' ');
+  }
+  const text = str(command);
+  const wrapped = text === undefined ? null : SHELL_WRAPPED.exec(text);
+  return wrapped ? wrapped[1]!.replaceAll("'\\''", "'") : text;
+}
+
+/** A tool's input in a few words: the command, else the file, the pattern, the query or the address it worked on. */
+export function toolSummary(input: unknown): string | undefined {
+  if (typeof input === 'string') return commandText(input)?.split('\n')[0];
+  if (Array.isArray(input)) return commandText(input);
+  if (!isObj(input)) return undefined;
+  const command = commandText(input.command ?? input.cmd);
+  if (command !== undefined) return command.split('\n')[0];
+  const changes = Array.isArray(input.changes) ? input.changes.map((c) => str(obj(c).path)).filter(Boolean) : [];
+  if (changes.length > 0) return changes.join(', ');
+  return firstString(
+    input.file_path,
+    input.filePath,
+    input.path,
+    input.notebook_path,
+    input.pattern,
+    input.query,
+    input.url,
+    input.description,
+    input.prompt,
+  )?.split('\n')[0];
+}
+
+/** What a tool gave back, as text: its output, stdout and stderr, or its error's message. */
+function outputText(output: unknown): string {
+  if (output === undefined || output === null) return '';
+  const content = contentText(output);
+  if (content !== undefined) return content;
+  if (!isObj(output)) return pretty(output);
+  if (isObj(output.success)) return outputText(output.success);
+  if (isObj(output.error)) return firstString(output.error.errorMessage, output.error.message) ?? pretty(output.error);
+  const streams = [str(output.stdout), str(output.stderr)].filter((s): s is string => s !== undefined && s !== '');
+  if (streams.length > 0 || 'stdout' in output) return streams.join('\n');
+  return contentText(output.content) ?? firstString(output.message, output.errorMessage) ?? pretty(output);
+}
+
+/**
+ * A tool's input as a person reads it: `key: value` lines for an object of plain values (strings as they are,
+ * a long one on the lines below its key), else its JSON.
+ */
+export function inputText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (!isObj(input) || Object.values(input).some((v) => typeof v === 'object' && v !== null)) return pretty(input);
+  return Object.entries(input)
+    .map(([key, value]) => {
+      const text = String(value);
+      return text.includes('\n') ? `${key}:\n${text.replace(/^/gm, '  ')}` : `${key}: ${text}`;
+    })
+    .join('\n');
 }
 
 /** claude (and cursor, which prints the same shape): message.content blocks, init and result lines. */
@@ -65,6 +134,18 @@ function claudeEntries(p: Obj): Entry[] | undefined {
   const message = obj(p.message);
   if (!Array.isArray(message.content)) return undefined;
   const role = str(message.role) ?? str(p.type) ?? 'assistant';
+  if (role === 'toolResult') {
+    // pi: a tool's result as a message of its own.
+    return [
+      {
+        type: 'tool_result',
+        title: str(message.toolName) ?? 'Tool',
+        body: contentText(message.content) ?? '',
+        error: message.isError === true,
+        toolId: str(message.toolCallId),
+      },
+    ];
+  }
   return message.content.map((raw): Entry => {
     const block = obj(raw);
     switch (block.type) {
@@ -73,14 +154,23 @@ function claudeEntries(p: Obj): Entry[] | undefined {
       case 'thinking':
         return { type: 'thinking', title: 'Thinking', body: str(block.thinking) ?? str(block.text) ?? '' };
       case 'tool_use':
-      case 'toolCall':
-        return { type: 'tool_call', title: String(block.name ?? 'tool'), body: pretty(block.input ?? block.arguments ?? {}) };
+      case 'toolCall': {
+        const input = block.input ?? block.arguments ?? {};
+        return {
+          type: 'tool_call',
+          title: String(block.name ?? 'tool'),
+          summary: toolSummary(input),
+          body: inputText(input),
+          toolId: str(block.id),
+        };
+      }
       case 'tool_result':
         return {
           type: 'tool_result',
-          title: 'Tool result',
-          body: contentText(block.content) ?? pretty(block.content),
+          title: 'Tool',
+          body: outputText(block.content),
           error: block.is_error === true,
+          toolId: str(block.tool_use_id),
         };
       default:
         return { type: 'other', title: String(block.type ?? 'block'), body: pretty(block) };
@@ -88,39 +178,80 @@ function claudeEntries(p: Obj): Entry[] | undefined {
   });
 }
 
-/** The first of several places the adapters keep a tool's name, input and output. */
-function toolParts(p: Obj): { name?: string; input?: unknown; output?: unknown; error?: boolean } {
+/** The first of several places the adapters keep a tool's id, name, input and output. */
+function toolParts(p: Obj): { id?: string; name?: string; input?: unknown; output?: unknown; error?: boolean; exitCode?: number } {
   const item = obj(p.item); // codex
+  const old = obj(p.msg); // codex before v0.44
   const part = obj(p.part); // opencode
   const state = obj(part.state);
   const cursorCall = obj(p.tool_call); // cursor: { shellToolCall: { args, result } }
   const cursorName = Object.keys(cursorCall)[0];
   const cursor = obj(cursorName === undefined ? undefined : cursorCall[cursorName]);
+  const cursorResult = obj(cursor.result);
+  const id = firstString(p.tool_id, p.toolCallId, p.call_id, p.callID, part.callID, item.id, old.call_id, p.id);
   const name =
-    str(p.tool_name) ?? str(p.toolName) ?? str(part.tool) ?? str(p.name) ?? (str(item.command) ? 'shell' : str(item.type)) ?? cursorName;
-  const input = p.parameters ?? p.args ?? state.input ?? item.command ?? cursor.args ?? p.input;
-  const output = p.output ?? p.result ?? state.output ?? state.error ?? item.aggregated_output ?? cursor.result ?? p.error;
+    firstString(p.tool_name, p.toolName, part.tool, p.name, item.tool) ??
+    (item.command !== undefined || old.command !== undefined ? 'shell' : firstString(item.type, old.type)) ??
+    cursorName;
+  const input =
+    p.parameters ?? p.args ?? state.input ?? item.command ?? item.arguments ?? item.query ?? old.command ?? cursor.args ?? p.input;
+  const changes = Array.isArray(item.changes) ? { changes: item.changes } : undefined;
+  const output =
+    p.output ??
+    p.result ??
+    state.output ??
+    state.error ??
+    item.aggregated_output ??
+    item.result ??
+    (old.stdout !== undefined ? old : undefined) ??
+    cursor.result ??
+    p.error;
   const error =
     p.status === 'error' ||
     state.status === 'error' ||
     p.isError === true ||
+    item.status === 'failed' ||
     (typeof item.exit_code === 'number' && item.exit_code !== 0) ||
-    isObj(obj(cursor.result).error);
-  return { name, input, output, error };
-}
-
-/**
- * What a tool gave back, after what it was given when the event says (some adapters, like opencode, print a
- * finished tool as one line, with no call before it).
- */
-function resultBody(input: unknown, output: unknown, payload: Obj): string {
-  if (output === undefined) return pretty(payload);
-  return input === undefined ? pretty(output) : `${typeof input === 'string' ? input : JSON.stringify(input)}\n→ ${pretty(output)}`;
+    (typeof old.exit_code === 'number' && old.exit_code !== 0) ||
+    isObj(cursorResult.error);
+  const exitCode = num(item.exit_code) ?? num(old.exit_code) ?? num(obj(cursorResult.success).exitCode);
+  return { id, name, input: input ?? changes, output, error, exitCode };
 }
 
 /** Text said by a model, wherever the adapter keeps it. */
 function modelText(p: Obj): string | undefined {
-  return str(obj(p.item).text) ?? str(obj(p.part).text) ?? str(p.text) ?? contentText(p.content) ?? contentText(obj(p.message).content);
+  return (
+    str(obj(p.item).text) ??
+    str(obj(p.part).text) ??
+    str(p.text) ??
+    str(obj(p.msg).message) ??
+    contentText(p.content) ??
+    contentText(obj(p.message).content)
+  );
+}
+
+/** Lines that only mark where a turn or step begins or ends, or that repeat what an earlier line said. */
+const QUIET_TYPES = new Set(['turn.started', 'step_start', 'agent_start', 'turn_start', 'message_start', 'message_update', 'task_started']);
+const REPEATS = new Set(['turn_end']); // pi: repeats the message that message_end gave
+
+/** A run's last line: its text, or how many tokens it used. */
+function runComplete(payload: Obj, text: string | undefined): Entry {
+  const usage = obj(payload.usage);
+  const input = num(usage.input_tokens);
+  const output = num(usage.output_tokens);
+  const tokens = input !== undefined && output !== undefined ? ` · ${input} tokens in, ${output} out` : '';
+  return {
+    type: 'result',
+    title: `Run complete${tokens}`,
+    body: text ?? '',
+    error: payload.is_error === true || payload.status === 'error' || payload.type === 'turn.failed',
+  };
+}
+
+/** A plan or to-do list (codex `todo_list`): one line per item, ticked when done. */
+function todoEntry(items: unknown[]): Entry {
+  const lines = items.map((raw) => `${obj(raw).completed === true ? '☑' : '☐'} ${String(obj(raw).text ?? '')}`);
+  return { type: 'meta', title: 'Plan', body: lines.join('\n') };
 }
 
 export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[] {
@@ -135,44 +266,49 @@ export function toEntries(event: Pick<StoredEvent, 'kind' | 'payload'>): Entry[]
     ];
   }
   if (!isObj(payload)) return [{ type: 'other', title: kind, body: pretty(payload) }];
+  const type = str(payload.type) ?? str(obj(payload.msg).type);
+  // The raw view keeps them; the readable one leaves out what says nothing new.
+  if (kind === 'model_message' && type !== undefined && (QUIET_TYPES.has(type) || REPEATS.has(type))) return [];
   if (
     kind.startsWith('claude_') ||
-    (kind !== 'tool_call' && kind !== 'tool_result' && (isObj(payload.message) || payload.type === 'result' || payload.subtype === 'init'))
+    (kind !== 'tool_call' &&
+      kind !== 'tool_result' &&
+      (isObj(payload.message) || type === 'result' || payload.subtype === 'init' || type === 'thinking'))
   ) {
     const entries = claudeEntries(payload);
     if (entries && entries.length > 0) return entries;
   }
   if (kind === 'tool_call' || kind === 'tool_result') {
     const tool = toolParts(payload);
+    const common = { title: tool.name ?? 'Tool', summary: toolSummary(tool.input), toolId: tool.id };
     return kind === 'tool_call'
-      ? [{ type: 'tool_call', title: tool.name ?? 'tool', body: pretty(tool.input ?? payload) }]
-      : [
+      ? [
           {
-            type: 'tool_result',
-            title: `${tool.name ?? 'Tool'} result`,
-            body: resultBody(tool.input, tool.output, payload),
-            error: tool.error,
+            type: 'tool_call',
+            ...common,
+            body: tool.input === undefined ? pretty(payload) : inputText(commandText(tool.input) ?? tool.input),
           },
-        ];
+        ]
+      : [{ type: 'tool_result', ...common, body: outputText(tool.output), error: tool.error, exitCode: tool.exitCode }];
   }
   const text = modelText(payload);
-  if (kind === 'run_complete')
-    return [
-      {
-        type: 'result',
-        title: 'Run complete',
-        body: text ?? pretty(payload),
-        error: payload.is_error === true || payload.status === 'error',
-      },
-    ];
-  if (text !== undefined && text !== '')
-    return [
-      { type: str(payload.role) === 'user' || str(obj(payload.message).role) === 'user' ? 'meta' : 'text', title: 'assistant', body: text },
-    ];
-  return [{ type: 'other', title: str(payload.type) ?? kind, body: pretty(payload) }];
+  if (kind === 'run_complete') return [runComplete(payload, text)];
+  const item = obj(payload.item);
+  if (item.type === 'reasoning') return [{ type: 'thinking', title: 'Thinking', body: text ?? '' }];
+  if (Array.isArray(item.items)) return [todoEntry(item.items)];
+  if (text !== undefined && text !== '') {
+    const role = str(payload.role) ?? str(obj(payload.message).role);
+    return [{ type: role === 'user' ? 'meta' : 'text', title: role ?? 'assistant', body: text }];
+  }
+  return [{ type: 'other', title: type ?? kind, body: pretty(payload) }];
 }
 
-/** The event as one line of raw output: the line itself for stdout/stderr, else its JSON. */
+/**
+ * The event as one line of raw output: the line itself for stdout/stderr, else its JSON, with the escape
+ * character JSON writes as `\u001b` put back, so that colours inside it show as colours, not as codes.
+ */
 export function rawLine(event: Pick<StoredEvent, 'kind' | 'payload'>): string {
-  return typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload);
+  if (typeof event.payload === 'string') return event.payload;
+  // An escaped backslash before "u001b" (`\\u001b`) is text that says so, and stays.
+  return JSON.stringify(event.payload).replace(/(?<!\\)((?:\\\\)*)\\u001b/g, '$1\x1b');
 }

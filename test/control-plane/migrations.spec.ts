@@ -47,13 +47,40 @@ describe('migration 3 (instructions in base64)', () => {
       await insert('00000000-0000-4000-8000-000000000001', { instructionsFileContent: instructions, model: 'm' });
       await insert('00000000-0000-4000-8000-000000000002', { instructionsFileContent: null });
       await insert('00000000-0000-4000-8000-000000000003', {});
-      expect(await migrate(db)).toEqual([3]);
+      expect(
+        await migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 3),
+        ),
+      ).toEqual([3]);
       const { rows } = await db.query<{ runtime_config: Record<string, unknown> }>(`SELECT runtime_config FROM jobs ORDER BY id`);
       const [encoded, withNull, without] = rows.map((row) => row.runtime_config);
       expect(encoded).toEqual({ instructionsFileContent: Buffer.from(instructions).toString('base64'), model: 'm' });
       expect(Buffer.from(encoded!.instructionsFileContent as string, 'base64').toString('utf8')).toBe(instructions);
       expect(withNull).toEqual({ instructionsFileContent: null });
       expect(without).toEqual({});
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});
+
+describe('migration 4 (who cancelled a job, the version a runner said)', () => {
+  it('should leave older jobs and tokens saying nothing of either, and store both from then on', async () => {
+    const db = await openDb({});
+    try {
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= 3),
+      );
+      await db.query(
+        `INSERT INTO jobs (id, company_id, agent_id, agent_name, prompt, prompt_hash) VALUES ('00000000-0000-4000-8000-000000000001', 'acme', 'a', 'A', 'p', 'h')`,
+      );
+      expect(await migrate(db)).toEqual([4]);
+      const { rows } = await db.query<{ cancelled_by: string | null }>('SELECT cancelled_by FROM jobs');
+      expect(rows).toEqual([{ cancelled_by: null }]);
+      await db.query(`UPDATE jobs SET cancelled_by = 'the dashboard'`);
+      await db.query(`SELECT runner_version FROM tokens`);
     } finally {
       await db.close();
     }

@@ -2,10 +2,12 @@
  * The dashboard's server side over real HTTP, without a browser: the event stream's resume logic, the job list's
  * change stream, the routes only the dashboard needs, login, and turning the dashboard off.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runnerVersionOf } from '../../src/control-plane/store/tokens.js';
 import { formatSseMessage, resumeCursor } from '../../src/control-plane/dashboard/sse.js';
 import { startControlPlane, type ControlPlane, type StoredEvent } from '../../src/control-plane/index.js';
-import { company, event, runnerFor, type RunnerHttp } from '../control-plane/helpers.js';
+import { company, event, RunnerHttp, runnerFor } from '../control-plane/helpers.js';
 
 const ADMIN_KEY = 'fosadmin_DashboardApiTestKey0123456789abcdefghij';
 
@@ -18,6 +20,17 @@ describe('resumeCursor', () => {
     expect(resumeCursor('', '7')).toBe('7');
     expect(resumeCursor(undefined, null)).toBeUndefined();
     expect(resumeCursor(undefined, '')).toBeUndefined();
+  });
+});
+
+describe('runnerVersionOf', () => {
+  it("should keep the first word of a runner's user-agent, printable and short, or nothing", () => {
+    expect(runnerVersionOf('founderos-runner/0.2.0 node/20.20.2 (linux; x64)')).toBe('founderos-runner/0.2.0');
+    expect(runnerVersionOf('my-runner/1')).toBe('my-runner/1');
+    expect(runnerVersionOf(undefined)).toBeNull();
+    expect(runnerVersionOf('  ')).toBeNull();
+    expect(runnerVersionOf('evil\u001b[2J/1')).toBeNull();
+    expect(runnerVersionOf('x'.repeat(81))).toBeNull();
   });
 });
 
@@ -145,16 +158,50 @@ describe('dashboard routes', () => {
     expect((await fetch(`${plane.url}/api/admin/live/jobs`)).status).toBe(401);
   });
 
-  it('should send the job list, then the list again whenever a job changes', async () => {
+  it('should send the page of the list, then only what changed on it', async () => {
     const mine = company('list');
-    const stream = await openSse(`${plane.url}/api/admin/live/jobs?companyId=${mine}`);
-    expect((await stream.next())!).toEqual({ event: 'jobs', data: { jobs: [] } });
-    const job = await plane.admin.enqueueJob({ companyId: mine, agentName: 'A', prompt: 'p' });
-    expect((await stream.next())!.data.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([job.jobId]);
+    const older = await plane.admin.enqueueJob({ companyId: mine, agentName: 'Old', prompt: 'p' });
+    const stream = await openSse(`${plane.url}/api/admin/live/jobs?companyId=${mine}&limit=1`);
+    const first = (await stream.next())!;
+    expect(first.event).toBe('page');
+    expect(first.data).toMatchObject({ total: 1, offset: 0, hasNewer: false, hasOlder: false, running: 0 });
+    expect(first.data.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([older.jobId]);
+    // A new job comes in above: the message names it, the page's order and its place; the other row is not sent again.
+    const job = await plane.admin.enqueueJob({ companyId: mine, agentName: 'A', prompt: 'a prompt\nof two lines' });
+    const added = (await stream.next())!;
+    expect(added.event).toBe('changes');
+    expect(added.data).toMatchObject({ order: [job.jobId], total: 2, hasOlder: true });
+    expect(added.data.upsert).toEqual([
+      expect.objectContaining({ jobId: job.jobId, agentName: 'A', promptPreview: 'a prompt of two lines' }),
+    ]);
+    expect(added.data.upsert[0]).not.toHaveProperty('prompt');
     await plane.admin.cancelJob(job.jobId);
-    expect((await stream.next())!.data.jobs[0].status).toBe('cancelled');
+    const cancelled = (await stream.next())!;
+    expect(cancelled.data.upsert.map((j: { status: string }) => j.status)).toEqual(['cancelled']);
     stream.close();
-    expect((await admin('GET', '/api/admin/live/jobs?status=bogus')).status).toBe(400);
+    const bogus = await admin('GET', '/api/admin/live/jobs?status=bogus');
+    expect(bogus.status).toBe(400);
+    expect((await bogus.json()).message).toContain('status must be one of');
+  });
+
+  it('should say who cancelled a job: the admin API, or the dashboard', async () => {
+    const job = await runningJob();
+    expect((await (await admin('POST', `/api/admin/jobs/${job.jobId}/cancel`)).json()).cancelledBy).toBe('the admin API');
+    const other = await runningJob();
+    await admin('POST', `/api/admin/jobs/stop-running?companyId=${other.companyId}`);
+    expect((await plane.admin.getJob(other.jobId)).cancelledBy).toBe('the admin API (stop all running)');
+  });
+
+  it('should stream a transcript as JSON lines, page by page, every event once and in order', async () => {
+    const job = await runningJob();
+    const sent = Array.from({ length: 2_500 }, (_, seq) => event({ seq, payload: `line ${seq}` }));
+    for (let i = 0; i < sent.length; i += 250) expect((await runner.events(job.jobId, sent.slice(i, i + 250))).status).toBe(204);
+    const res = await admin('GET', `/api/admin/jobs/${job.jobId}/events.jsonl`);
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="job-${job.jobId}.jsonl"`);
+    const lines = (await res.text()).trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line).eventId)).toEqual(sent.map((e) => e.eventId));
+    expect((await admin('GET', '/api/admin/jobs/00000000-0000-4000-8000-000000000000/events.jsonl')).status).toBe(404);
   });
 
   it('should run a job again with the same payload', async () => {
@@ -202,13 +249,20 @@ describe('dashboard routes', () => {
     });
   });
 
-  it('should list every token with its current job', async () => {
+  it('should list every token with its current job, whether its runner is online, and the version it said', async () => {
     const job = await runningJob();
+    const idle = await plane.admin.createToken({ companyId, name: 'never started' });
+    const versioned = await plane.admin.createToken({ companyId, name: 'says its version' });
+    // Its first request (a 404: authenticated, then no such job) says what it is.
+    const said = await new RunnerHttp(plane.url, versioned.token).raw('POST', `/api/runner/jobs/${randomUUID()}/heartbeat`, {
+      headers: { 'user-agent': 'founderos-runner/9.8.7 node/20.20.2 (linux; x64)' },
+    });
+    expect(said.status).toBe(404);
     const { runners } = await (await admin('GET', '/api/admin/runners')).json();
-    const mine = runners.filter((r: { companyId: string }) => r.companyId === companyId);
-    expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ currentJobId: job.jobId, revokedAt: null });
-    expect(mine[0].lastUsedAt).not.toBeNull();
+    const mine = new Map(runners.filter((r: { companyId: string }) => r.companyId === companyId).map((r: { name: string }) => [r.name, r]));
+    expect(mine.get('test runner')).toMatchObject({ currentJobId: job.jobId, revokedAt: null, online: true });
+    expect(mine.get('says its version')).toMatchObject({ online: true, runnerVersion: 'founderos-runner/9.8.7', currentJobId: null });
+    expect(mine.get('never started')).toMatchObject({ online: false, lastUsedAt: null, runnerVersion: null, tokenId: idle.info.tokenId });
   });
 
   it('should log in with the key (204 and a session cookie) and refuse a wrong key with a message that says where the key is', async () => {
@@ -243,9 +297,19 @@ describe('dashboard routes', () => {
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; " +
         "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
     );
-    expect(await page.text()).toContain('/ui/app.js');
-    expect((await fetch(`${plane.url}/ui/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    expect((await fetch(`${plane.url}/ui/app.js.map`)).status).toBe(404);
+    // The bundle's files are named by their hash: a browser keeps them a year, and index.html, asked for again each
+    // time, answers 304 while it is unchanged. Each comes compressed.
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const script = /\/ui\/app-[A-Z0-9]{8}\.js/.exec(await page.text())![0];
+    const bundle = await fetch(`${plane.url}${script}`, { headers: { 'accept-encoding': 'br, gzip' } });
+    expect(bundle.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(bundle.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(bundle.headers.get('content-encoding')).toBe('br');
+    expect(Number(bundle.headers.get('content-length'))).toBeLessThan((await bundle.arrayBuffer()).byteLength / 2);
+    const again = await fetch(`${plane.url}/`, { headers: { 'if-none-match': page.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${plane.url}/ui/app.js`)).status).toBe(404);
+    expect((await fetch(`${plane.url}${script}.map`)).status).toBe(404);
     // HEAD answers like GET without a body, and a stream's HEAD ends at once instead of streaming nothing.
     const head = await fetch(`${plane.url}/`, { method: 'HEAD' });
     expect(head.status).toBe(200);

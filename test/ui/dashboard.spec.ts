@@ -12,7 +12,7 @@ import { FAKE_CLAUDE, RunnerProcess, isAlive, until } from '../support/runner-pr
 import { storedEvents } from '../support/store-checks.js';
 import { browserAvailable, launchBrowser, logIn, openPage } from './browser.js';
 import { startCutProxy } from './cut-proxy.js';
-import { INITIAL_WINDOW, LOAD_MORE } from '../../src/ui/transcript.js';
+import { INITIAL_WINDOW, LOAD_MORE } from '../../src/ui/transcript-window.js';
 
 /**
  * The dashboard as a person uses it: a real control plane (PGlite), real runners (the built CLI) running the demo
@@ -81,7 +81,10 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     const watchingSince = await page.evaluate(() => {
       const seen: Record<string, number> = ((window as unknown as { __seenAt: Record<string, number> }).__seenAt = {});
       const mark = () =>
-        document.querySelectorAll('[data-event-id]').forEach((row) => (seen[row.getAttribute('data-event-id')!] ??= Date.now()));
+        // A step's row shows its call's event and its result's.
+        document.querySelectorAll('[data-events]').forEach((row) => {
+          for (const id of row.getAttribute('data-events')!.split(' ')) seen[id] ??= Date.now();
+        });
       mark();
       new MutationObserver(mark).observe(document.body, { childList: true, subtree: true });
       return Date.now();
@@ -99,7 +102,7 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     expect(Math.max(...delays)).toBeLessThan(1000);
 
     // The transcript downloads as JSONL, every event once, in order.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSONL' }).click()]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download JSONL' }).click()]);
     expect(download.suggestedFilename()).toBe(`job-${job.jobId}.jsonl`);
     const lines = readFileSync((await download.path())!, 'utf8')
       .trim()
@@ -111,7 +114,7 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     await expect.poll(() => page.url()).not.toContain(job.jobId);
     const againId = /#\/jobs\/([0-9a-f-]{36})/.exec(page.url())![1]!;
     expect(await plane.admin.getJob(againId)).toMatchObject({ prompt: 'Say hello.', companyId: COMPANY, agentName: 'Demo agent' });
-    await page.locator('.job-header .badge[data-status="completed"]').waitFor({ timeout: 20_000 });
+    await page.locator('.job-head .badge[data-status="completed"]').waitFor({ timeout: 20_000 });
   });
 
   it('2. shows the earlier events of a job opened mid-run, then the new ones; a cut connection loses and repeats nothing', async () => {
@@ -126,7 +129,8 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
         () => 'the job never got 2 events',
       );
       const earlier = (await allEvents(job.jobId)).map((event) => event.eventId);
-      await page.goto(`${proxy.url}/#/jobs/${job.jobId}`);
+      // The raw view: one row per event, so every event can be checked.
+      await page.goto(`${proxy.url}/#/jobs/${job.jobId}?mode=raw`);
       await until(
         async () => (await rowIds(page)).length >= earlier.length,
         5_000,
@@ -160,8 +164,9 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     const { pid, grandchildPid } = hanging!.payload as { pid: number; grandchildPid: number };
     expect(isAlive(pid) && isAlive(grandchildPid)).toBe(true);
 
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await page.locator('.job-header .badge[data-status="cancelled"]').waitFor({ timeout: 5_000 });
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('button', { name: 'Yes, cancel this job' }).click();
+    await page.locator('.job-head .badge[data-status="cancelled"]').waitFor({ timeout: 5_000 });
     await until(
       () => !isAlive(pid) && !isAlive(grandchildPid),
       10_000,
@@ -250,23 +255,27 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
   });
 
   it('6. keeps the filters through a reload, and shows a newly queued job within 2 s', async () => {
+    await enqueue('an idle company has one job', 'idle-co');
     const { page } = await openPage(context);
     await logIn(page, plane.url, ADMIN_KEY);
     await page.getByLabel('Status').selectOption('queued');
-    await page.getByLabel('Company').first().fill('idle-co');
-    await page.getByLabel('Company').first().press('Enter');
+    const filters = page.getByRole('search', { name: 'Filter the jobs' });
+    await filters.getByLabel('Company').selectOption('idle-co');
     await expect.poll(() => page.url()).toContain('company=idle-co');
     expect(page.url()).toContain('status=queued');
+    await page.getByLabel('Search').fill('nobody runs');
+    await expect.poll(() => page.url()).toContain('q=nobody+runs');
     await page.reload();
     await page.getByText('No jobs match these filters.').waitFor();
     expect(await page.getByLabel('Status').inputValue()).toBe('queued');
-    expect(await page.getByLabel('Company').first().inputValue()).toBe('idle-co');
+    expect(await filters.getByLabel('Company').inputValue()).toBe('idle-co');
+    expect(await page.getByLabel('Search').inputValue()).toBe('nobody runs');
 
     const queuedAt = Date.now();
     const job = await enqueue('nobody runs this company', 'idle-co');
     await page.locator(`tr[data-job-id="${job.jobId}"]`).waitFor({ timeout: 5_000 });
     expect(Date.now() - queuedAt).toBeLessThan(2_000);
-    const other = await enqueue('another company');
+    const other = await enqueue('nobody runs another company');
     await page.waitForTimeout(500);
     expect(await page.locator(`tr[data-job-id="${other.jobId}"]`).count()).toBe(0);
   });
@@ -295,7 +304,7 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     );
     await row.getByRole('button', { name: 'Revoke' }).click();
     await row.getByRole('button', { name: 'Yes, revoke' }).click();
-    await row.locator('td[data-label="Revoked"]', { hasNotText: 'no' }).waitFor();
+    await row.locator('[data-state="revoked"]').waitFor();
     const { code } = await runner.exit;
     expect(code).toBe(3); // EXIT.tokenRejected: the server answered 401
     expect(runner.stderr).toMatch(/401|revoked|rejected/i);
@@ -375,21 +384,22 @@ describe.skipIf(!browserAvailable())('the web dashboard in a real browser', () =
     await expect.poll(gapBelow).toBeLessThan(40);
     // Only the latest part is on the page; the rest loads on demand.
     expect(await page.locator('.transcript [data-event-id]').count()).toBe(INITIAL_WINDOW);
-    await page.getByRole('button', { name: /Load earlier/ }).click();
+    await page.getByRole('button', { name: /Show earlier/ }).click();
     expect(await page.locator('.transcript [data-event-id]').count()).toBe(INITIAL_WINDOW + LOAD_MORE);
-    // Search looks through all of it.
+    // Search looks through all of it, and brings its match into view, far back as it is.
     await page.getByLabel('Search the transcript').fill('message 12345');
-    await page.getByText('1 match', { exact: true }).waitFor();
-    expect(await page.locator('.transcript [data-event-id]').count()).toBe(1);
+    await page.locator('.match-count', { hasText: '1 of 1' }).waitFor();
+    await expect.poll(() => page.locator('mark.current').isVisible()).toBe(true);
+    expect(await page.locator('mark.current').textContent()).toBe('message 12345');
     // An event's link, opened elsewhere, shows the page at that event, highlighted, even far back.
     const linked = await context.newPage();
     await linked.goto(`${plane.url}/#/jobs/${job.jobId}?event=${ids[42]}`);
-    await linked.locator(`.ev.target[data-event-id="${ids[42]}"]`).waitFor({ timeout: 30_000 });
-    await expect.poll(() => linked.locator('.ev.target').isVisible()).toBe(true);
-    // Following such a link while a search hides its event clears the search.
+    await linked.locator(`.row.target[data-event-id="${ids[42]}"]`).waitFor({ timeout: 30_000 });
+    await expect.poll(() => linked.locator('.row.target').isVisible()).toBe(true);
+    // A link followed while a search is on shows its event too.
     await page.evaluate((hash) => (location.hash = hash), `#/jobs/${job.jobId}?event=${ids[7]}`);
-    await page.locator(`.ev.target[data-event-id="${ids[7]}"]`).waitFor();
-    expect(await page.getByLabel('Search the transcript').inputValue()).toBe('');
+    await page.locator(`.row.target[data-event-id="${ids[7]}"]`).waitFor();
+    await expect.poll(() => page.locator('.row.target').isVisible()).toBe(true);
   }, 120_000);
 
   it('fits a phone-sized screen without sideways scrolling, and switches between light and dark', async () => {

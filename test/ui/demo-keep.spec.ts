@@ -16,7 +16,7 @@ it('should print the dashboard URL, keep serving it after the demo job, and stop
     expect(jobLink.startsWith(`${dashboard![1]}#/jobs/`)).toBe(true);
     const page = await fetch(dashboard![1]!);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('/ui/app.js');
+    expect(await page.text()).toMatch(/\/ui\/app-[A-Z0-9]{8}\.js/);
     demo.signal('SIGINT');
     expect((await demo.exit).code).toBe(0);
   } finally {

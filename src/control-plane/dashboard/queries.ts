@@ -15,7 +15,8 @@ export interface CompanyStats {
   elapsedSec: number;
 }
 
-export async function companyStats(db: Queryable): Promise<CompanyStats[]> {
+/** Per company, of every job or (with `only`) of the jobs an SQL condition picks. */
+export async function companyStats(db: Queryable, only?: { where: string; params: unknown[] }): Promise<CompanyStats[]> {
   const { rows } = await db.query<{
     company_id: string;
     status: JobStatus;
@@ -24,7 +25,8 @@ export async function companyStats(db: Queryable): Promise<CompanyStats[]> {
     elapsed: number | null;
   }>(
     `SELECT company_id, status, count(*)::integer AS jobs, sum(cost_micros) AS cost, sum(elapsed_sec) AS elapsed
-       FROM jobs GROUP BY company_id, status ORDER BY company_id`,
+       FROM jobs WHERE ${only?.where ?? 'true'} GROUP BY company_id, status ORDER BY company_id`,
+    only?.params ?? [],
   );
   const byCompany = new Map<string, CompanyStats>();
   for (const row of rows) {
@@ -49,13 +51,15 @@ export async function currentJobsByToken(db: Queryable): Promise<Map<string, str
   return new Map(rows.map((row) => [row.claimed_by_token, row.id]));
 }
 
-/** Cancels every claimed or streaming job (of one company when given); resolves to their ids. Runners learn of it
- * on their next heartbeat or event batch (409) and stop their agents. */
-export async function cancelRunningJobs(db: Queryable, companyId?: string): Promise<string[]> {
+/**
+ * Cancels every claimed or streaming job (of one company when given), saying who did; resolves to their ids.
+ * Runners learn of it on their next heartbeat or event batch (409) and stop their agents.
+ */
+export async function cancelRunningJobs(db: Queryable, by: string, companyId?: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    `UPDATE jobs SET status = 'cancelled', completed_at = now(), lease_expires_at = NULL
+    `UPDATE jobs SET status = 'cancelled', completed_at = now(), lease_expires_at = NULL, cancelled_by = $2
       WHERE status IN ('claimed', 'streaming') AND ($1::text IS NULL OR company_id = $1) RETURNING id`,
-    [companyId ?? null],
+    [companyId ?? null, `${by} (stop all running)`],
   );
   return rows.map((row) => row.id);
 }

@@ -1,21 +1,25 @@
 /**
  * The web dashboard's server side: its page and bundle, login and logout, and the admin routes only it needs
- * (live streams, run again, stop all running, totals, runners with their current job). The admin routes go behind
+ * (live streams, the job list's pages and facets, a transcript as JSONL, run again, stop all running, totals and
+ * costs per day, runners with their current job). The admin routes go behind
  * the admin API's own guard, which accepts the bearer key or, from this origin, the session cookie.
  */
 import type { ServerResponse } from 'node:http';
-import { ControlPlaneError, invalidRequest } from '../errors.js';
+import { ControlPlaneError } from '../errors.js';
 import type { Db } from '../db.js';
 import type { Handler, Reply, Route, RouteContext } from '../http-server.js';
 import { WakeHub } from '../long-poll.js';
 import { CHANNEL_JOB_CHANGED } from '../migrations.js';
+import { caller } from '../routes-admin.js';
 import { secretsEqual } from '../tokens.js';
 import type { AdapterType } from '../../protocol/types.js';
-import type { AdminApi, JobRecord, ListJobsFilter } from '../types.js';
-import { parseCompanyId, parseJobStatus } from '../validation.js';
+import type { AdminApi, JobRecord, TokenInfo } from '../types.js';
+import { parseCompanyId } from '../validation.js';
+import { costReport, parseCostRange } from './costs.js';
+import { jobFacets, parseJobListQuery, readJobListPage, streamJobListPage } from './job-list.js';
 import { cancelRunningJobs, companyStats, currentJobsByToken } from './queries.js';
 import { hasSession, requireSameOrigin, sessionCookie, signSession, SESSION_TTL_MS } from './session.js';
-import { ANY_JOB_TOPIC, resumeCursor, SSE_HEADERS, streamJob, streamJobList } from './sse.js';
+import { ANY_JOB_TOPIC, resumeCursor, SSE_HEADERS, streamJob, streamJobLines } from './sse.js';
 import { loadUiBundle, SECURITY_HEADERS } from './static.js';
 
 export const UI_PREFIX = '/ui';
@@ -24,6 +28,14 @@ export interface DashboardDeps {
   db: Db;
   admin: AdminApi;
   adminKey: string;
+  /** A runner seen within this long is online: it asks for work at least once a long-poll. */
+  onlineWithinMs: number;
+}
+
+/** A runner token as the Runners page lists it: whether its runner is online, and the job it runs now. */
+export interface RunnerInfo extends TokenInfo {
+  online: boolean;
+  currentJobId: string | null;
 }
 
 export interface Dashboard {
@@ -40,21 +52,6 @@ const WRONG_KEY_MESSAGE =
   "That is not this server's admin key. It is in admin.key in the server's data dir (or FOUNDEROS_ADMIN_KEY where the server runs); " +
   'paste it whole, without spaces.';
 
-/** The filter of a job list request: the same query parameters as GET /api/admin/jobs. */
-function listFilter(ctx: RouteContext): ListJobsFilter {
-  const filter: ListJobsFilter = {};
-  const status = ctx.query.get('status');
-  const companyId = ctx.query.get('companyId');
-  const limit = ctx.query.get('limit');
-  if (status) filter.status = parseJobStatus(status);
-  if (companyId) filter.companyId = parseCompanyId(companyId);
-  if (limit) {
-    if (!/^\d{1,4}$/.test(limit)) throw invalidRequest(`Query parameter limit must be an integer from 1 to 1000; got "${limit}".`);
-    filter.limit = Number(limit);
-  }
-  return filter;
-}
-
 /** The same job again: same company, agent, prompt, session to resume, adapter, directories and runtime config. */
 function sameJobAgain(job: JobRecord) {
   return {
@@ -69,21 +66,21 @@ function sameJobAgain(job: JobRecord) {
   };
 }
 
-export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Promise<Dashboard> {
+export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: DashboardDeps): Promise<Dashboard> {
   const bundle = await loadUiBundle();
   // Any job's change wakes the job-list streams of this server, whichever server made it (NOTIFY).
   const changes = new WakeHub();
   const unlisten = await db.listen(CHANNEL_JOB_CHANGED, () => changes.notify(ANY_JOB_TOPIC));
 
-  const file = (name: string) => {
-    const reply = bundle.file(name);
+  const file = (name: string, ctx: RouteContext) => {
+    const reply = bundle.file(name, ctx.req.headers);
     if (!reply) throw new ControlPlaneError(404, 'not_found', `No dashboard file ${name}; open the dashboard at /.`);
     return reply;
   };
   const sse = (stream: (res: ServerResponse) => Promise<void>): Reply => ({ status: 200, headers: SSE_HEADERS, stream });
 
   const publicRoutes: Route[] = [
-    { method: 'GET', path: '/', handler: async () => file('index.html') },
+    { method: 'GET', path: '/', handler: async (ctx) => file('index.html', ctx) },
     // Before /ui/:file. Tells the page whether to show the login form; GET, so no origin check is needed.
     {
       method: 'GET',
@@ -94,7 +91,7 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
         headers: { 'cache-control': 'no-store' },
       }),
     },
-    { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!) },
+    { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!, ctx) },
     {
       method: 'POST',
       path: `${UI_PREFIX}/login`,
@@ -124,8 +121,31 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       method: 'GET',
       path: '/live/jobs',
       handler: async (ctx) => {
-        const filter = listFilter(ctx);
-        return sse((res) => streamJobList(res, { admin, changes, filter, signal: ctx.signal }));
+        const query = parseJobListQuery(ctx.query); // a 400 as JSON, before the stream starts
+        return sse((res) => streamJobListPage(res, { db, changes, query, signal: ctx.signal }));
+      },
+    },
+    // The same page once, for a script or a client without streams.
+    {
+      method: 'GET',
+      path: '/jobs/page',
+      handler: async (ctx) => ({ status: 200, body: await readJobListPage(db, parseJobListQuery(ctx.query)) }),
+    },
+    { method: 'GET', path: '/jobs/facets', handler: async () => ({ status: 200, body: await jobFacets(db) }) },
+    {
+      method: 'GET',
+      path: '/jobs/:id/events.jsonl',
+      handler: async (ctx) => {
+        const jobId = (await admin.getJob(ctx.params.id!)).jobId;
+        return {
+          status: 200,
+          headers: {
+            'content-type': 'application/x-ndjson; charset=utf-8',
+            'content-disposition': `attachment; filename="job-${jobId}.jsonl"`,
+            'cache-control': 'no-store',
+          },
+          stream: (res) => streamJobLines(res, { admin, jobId, signal: ctx.signal }),
+        };
       },
     },
     {
@@ -142,7 +162,10 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       path: '/jobs/stop-running',
       handler: async (ctx) => {
         const companyId = ctx.query.get('companyId');
-        return { status: 200, body: { cancelled: await cancelRunningJobs(db, companyId ? parseCompanyId(companyId) : undefined) } };
+        return {
+          status: 200,
+          body: { cancelled: await cancelRunningJobs(db, caller(ctx), companyId ? parseCompanyId(companyId) : undefined) },
+        };
       },
     },
     {
@@ -151,12 +174,21 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       handler: async (ctx) => ({ status: 201, body: await admin.enqueueJob(sameJobAgain(await admin.getJob(ctx.params.id!))) }),
     },
     { method: 'GET', path: '/stats', handler: async () => ({ status: 200, body: { companies: await companyStats(db) } }) },
+    { method: 'GET', path: '/costs', handler: async (ctx) => ({ status: 200, body: await costReport(db, parseCostRange(ctx.query)) }) },
     {
       method: 'GET',
       path: '/runners',
       handler: async () => {
         const [tokens, current] = await Promise.all([admin.listTokens({ includeRevoked: true }), currentJobsByToken(db)]);
-        return { status: 200, body: { runners: tokens.map((token) => ({ ...token, currentJobId: current.get(token.tokenId) ?? null })) } };
+        const now = Date.now();
+        const runners = tokens.map(
+          (token): RunnerInfo => ({
+            ...token,
+            online: token.revokedAt === null && token.lastUsedAt !== null && now - Date.parse(token.lastUsedAt) < onlineWithinMs,
+            currentJobId: current.get(token.tokenId) ?? null,
+          }),
+        );
+        return { status: 200, body: { runners } };
       },
     },
   ];

@@ -1,5 +1,5 @@
 /**
- * Server-sent events for the dashboard: a job's events and status, and the job list's changes.
+ * Server-sent events for the dashboard: a job's events and status (the job list's stream is job-list.ts's).
  *
  * A job stream sends each page of events as one message whose `id` is the page's cursor. The browser dispatches
  * a message only once it has all of it, and sends the id of the last one it got as `Last-Event-ID` when it
@@ -7,10 +7,8 @@
  * request's signal aborts: the client left or the server is closing.
  */
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerResponse } from 'node:http';
-import { longPoll, type WakeHub } from '../long-poll.js';
-import { TERMINAL_STATUSES, type AdminApi, type JobStatus, type ListJobsFilter } from '../types.js';
+import { TERMINAL_STATUSES, type AdminApi, type JobStatus } from '../types.js';
 
 /** `x-accel-buffering: no` and `no-transform` keep reverse proxies (nginx and the like) from holding messages back. */
 export const SSE_HEADERS: Record<string, string> = {
@@ -25,8 +23,6 @@ export const KEEPALIVE_MS = 15_000;
 export const RECONNECT_MS = 1_000;
 /** Events per message: a 20,000-event job arrives in 20 messages. */
 export const EVENTS_PER_MESSAGE = 1000;
-/** The job list is re-read at most this often, however busy the jobs are. */
-export const JOB_LIST_THROTTLE_MS = 250;
 
 export interface SseMessage {
   id?: string;
@@ -53,7 +49,7 @@ export function resumeCursor(lastEventId: string | string[] | undefined, after: 
 }
 
 /** Writes, waiting for the socket to drain when its buffer is full (a 20,000-event job to a slow client). */
-async function write(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
+export async function writeChunk(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   if (res.destroyed || signal.aborted) return;
   if (!res.write(text)) await once(res, 'drain', { signal }).catch(() => {});
 }
@@ -70,25 +66,25 @@ export async function streamJob(
 ): Promise<void> {
   const { admin, jobId, signal } = options;
   let cursor = options.after;
-  await write(res, `retry: ${RECONNECT_MS}\n\n`, signal);
+  await writeChunk(res, `retry: ${RECONNECT_MS}\n\n`, signal);
   let sentStatus = (await sendJob()).status;
   async function sendJob() {
     const job = await admin.getJob(jobId);
-    await write(res, formatSseMessage({ event: 'job', data: job }), signal);
+    await writeChunk(res, formatSseMessage({ event: 'job', data: job }), signal);
     return job;
   }
   while (!signal.aborted) {
     const page = await admin.listEvents(jobId, { after: cursor, waitMs: KEEPALIVE_MS, limit: EVENTS_PER_MESSAGE, signal });
     if (signal.aborted) return;
     if (page.events.length > 0) {
-      await write(res, formatSseMessage({ id: page.nextCursor, event: 'events', data: page.events }), signal);
+      await writeChunk(res, formatSseMessage({ id: page.nextCursor, event: 'events', data: page.events }), signal);
       cursor = page.nextCursor;
     } else if (!isTerminal(page.jobStatus)) {
-      await write(res, ': keep-alive\n\n', signal);
+      await writeChunk(res, ': keep-alive\n\n', signal);
     }
     if (page.jobStatus !== sentStatus) sentStatus = (await sendJob()).status;
     if (page.events.length === 0 && isTerminal(page.jobStatus)) {
-      await write(res, formatSseMessage({ event: 'end', data: { jobStatus: page.jobStatus } }), signal);
+      await writeChunk(res, formatSseMessage({ event: 'end', data: { jobStatus: page.jobStatus } }), signal);
       return;
     }
   }
@@ -98,35 +94,16 @@ export async function streamJob(
 export const ANY_JOB_TOPIC = 'any-job';
 
 /**
- * The job list's stream: `jobs` with the whole filtered list, first and whenever it changed. Woken by any job's
- * change (and re-checked now and then in case a notification was lost), throttled so busy jobs cost little.
+ * A job's events so far as JSON lines (the transcript's download), page by page: a transcript of any size goes
+ * out without being held whole, at the pace the client reads.
  */
-export async function streamJobList(
-  res: ServerResponse,
-  options: { admin: AdminApi; changes: WakeHub; filter: ListJobsFilter; signal: AbortSignal; recheckMs?: number },
-): Promise<void> {
-  const { admin, changes, filter, signal } = options;
-  await write(res, `retry: ${RECONNECT_MS}\n\n`, signal);
-  let sent = '';
+export async function streamJobLines(res: ServerResponse, options: { admin: AdminApi; jobId: string; signal: AbortSignal }): Promise<void> {
+  const { admin, jobId, signal } = options;
+  let cursor: string | undefined;
   while (!signal.aborted) {
-    const changed = await longPoll({
-      hub: changes,
-      topic: ANY_JOB_TOPIC,
-      waitMs: KEEPALIVE_MS,
-      recheckMs: options.recheckMs ?? 2000,
-      signal,
-      check: async () => {
-        const text = JSON.stringify({ jobs: await admin.listJobs(filter) });
-        return text === sent ? undefined : text;
-      },
-    });
-    if (signal.aborted) return;
-    if (changed === undefined) {
-      await write(res, ': keep-alive\n\n', signal);
-      continue;
-    }
-    sent = changed;
-    await write(res, `event: jobs\ndata: ${changed}\n\n`, signal);
-    await sleep(JOB_LIST_THROTTLE_MS, undefined, { signal }).catch(() => {});
+    const page = await admin.listEvents(jobId, { after: cursor, limit: EVENTS_PER_MESSAGE, signal });
+    if (page.events.length === 0) return;
+    await writeChunk(res, page.events.map((event) => `${JSON.stringify(event)}\n`).join(''), signal);
+    cursor = page.nextCursor;
   }
 }

@@ -61,11 +61,12 @@ export class AdminJobStore {
     return row && { ...toJobRecord(row), eventCount: Number(row.event_count) };
   }
 
-  async cancelJob(jobId: string): Promise<CancelOutcome> {
+  /** Cancels a job that has not ended; `by` says who, for the job's page. */
+  async cancelJob(jobId: string, by: string): Promise<CancelOutcome> {
     const { rows } = await this.db.query<JobRow>(
-      `UPDATE jobs SET status = 'cancelled', completed_at = now(), lease_expires_at = NULL
+      `UPDATE jobs SET status = 'cancelled', completed_at = now(), lease_expires_at = NULL, cancelled_by = $2
         WHERE id = $1 AND status IN ${NOT_TERMINAL} RETURNING *`,
-      [jobId],
+      [jobId, by],
     );
     if (rows[0]) return { kind: 'cancelled', job: toJobRecord(rows[0]) };
     const job = await this.getJob(jobId);

@@ -18,6 +18,7 @@ export interface TokenRow {
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
   expires_at: Timestamp;
+  runner_version: string | null;
 }
 
 export interface JobRow {
@@ -46,6 +47,7 @@ export interface JobRow {
   result_session_id: string | null;
   cli_version: string | null;
   error_message: string | null;
+  cancelled_by: string | null;
 }
 
 export interface EventRow {
@@ -88,25 +90,58 @@ export function toTokenInfo(row: TokenRow): TokenInfo {
     revokedAt: iso(row.revoked_at),
     expiresAt: iso(row.expires_at),
     lastUsedAt: iso(row.last_used_at),
+    runnerVersion: row.runner_version,
   };
 }
 
-export function toJobRecord(row: JobRow): JobRecord {
+/** The columns of a job that a list of jobs shows (the dashboard's rows read only these). */
+export type JobCoreRow = Pick<
+  JobRow,
+  | 'id'
+  | 'company_id'
+  | 'agent_name'
+  | 'adapter_type'
+  | 'status'
+  | 'attempt'
+  | 'claimed_by_token'
+  | 'created_at'
+  | 'claimed_at'
+  | 'completed_at'
+  | 'exit_code'
+  | 'signal'
+  | 'elapsed_sec'
+  | 'cost_micros'
+  | 'cancelled_by'
+>;
+
+export type JobCore = Pick<
+  JobRecord,
+  | 'jobId'
+  | 'companyId'
+  | 'agentName'
+  | 'adapterType'
+  | 'status'
+  | 'attempt'
+  | 'claimedByTokenId'
+  | 'createdAt'
+  | 'claimedAt'
+  | 'completedAt'
+  | 'exitCode'
+  | 'signal'
+  | 'elapsedSec'
+  | 'costMicros'
+  | 'cancelledBy'
+>;
+
+export function toJobCore(row: JobCoreRow): JobCore {
   return {
     jobId: row.id,
     companyId: row.company_id,
-    agentId: row.agent_id,
     agentName: row.agent_name,
-    prompt: row.prompt,
-    promptHash: row.prompt_hash,
-    sessionId: row.session_id,
     adapterType: row.adapter_type,
-    runtimeConfig: row.runtime_config,
-    addDirs: row.add_dirs,
     status: row.status,
     attempt: Number(row.attempt),
     claimedByTokenId: row.claimed_by_token,
-    leaseExpiresAt: iso(row.lease_expires_at),
     createdAt: iso(row.created_at),
     claimedAt: iso(row.claimed_at),
     completedAt: iso(row.completed_at),
@@ -114,6 +149,20 @@ export function toJobRecord(row: JobRow): JobRecord {
     signal: row.signal,
     elapsedSec: row.elapsed_sec === null ? null : Number(row.elapsed_sec),
     costMicros: row.cost_micros === null ? null : Number(row.cost_micros),
+    cancelledBy: row.cancelled_by,
+  };
+}
+
+export function toJobRecord(row: JobRow): JobRecord {
+  return {
+    ...toJobCore(row),
+    agentId: row.agent_id,
+    prompt: row.prompt,
+    promptHash: row.prompt_hash,
+    sessionId: row.session_id,
+    runtimeConfig: row.runtime_config,
+    addDirs: row.add_dirs,
+    leaseExpiresAt: iso(row.lease_expires_at),
     resultSessionId: row.result_session_id,
     cliVersion: row.cli_version,
     errorMessage: row.error_message,

@@ -91,7 +91,7 @@ export class TokenStore {
    * The runner behind a presented token; 'invalid' alike for a malformed, unknown or revoked one (callers must not
    * say which), 'expired' for a token past its expiry (the runner tells its user to rotate it).
    */
-  async authenticate(presented: string): Promise<Authentication> {
+  async authenticate(presented: string, userAgent?: string): Promise<Authentication> {
     if (!isRunnerTokenFormat(presented)) return INVALID;
     const hash = sha256Hex(presented);
     const { rows } = await this.db.query<JudgedTokenRow>(`SELECT ${JUDGED_TOKEN} FROM tokens WHERE token_hash = $1`, [hash]);
@@ -100,7 +100,10 @@ export class TokenStore {
     if (!row || !hashesEqual(row.token_hash, hash)) return INVALID;
     const outcome = judgeToken(row);
     if (outcome.kind === 'ok' && this.touches.due(row.id, Date.now())) {
-      await this.db.query(`UPDATE tokens SET last_used_at = now() WHERE id = $1`, [row.id]);
+      await this.db.query(`UPDATE tokens SET last_used_at = now(), runner_version = COALESCE($2, runner_version) WHERE id = $1`, [
+        row.id,
+        runnerVersionOf(userAgent),
+      ]);
     }
     return outcome;
   }
@@ -110,6 +113,15 @@ export class TokenStore {
     const { rows } = await this.db.query<JudgedTokenRow>(`SELECT ${JUDGED_TOKEN} FROM tokens WHERE id = $1`, [runner.tokenId]);
     return rows[0] ? judgeToken(rows[0]) : INVALID;
   }
+}
+
+/**
+ * What a runner says it is: the first word of its user-agent (`founderos-runner/0.2.0 node/20 (linux; x64)` gives
+ * `founderos-runner/0.2.0`), printable ASCII and at most 80 characters, or null when it says nothing usable.
+ */
+export function runnerVersionOf(userAgent: string | undefined): string | null {
+  const word = userAgent?.trim().split(/\s+/, 1)[0] ?? '';
+  return /^[\x21-\x7e]{1,80}$/.test(word) ? word : null;
 }
 
 /** Revoked wins over expired: a revoked token is refused like an unknown one. */

@@ -2,10 +2,10 @@
 import type { ComponentChildren } from 'preact';
 
 export interface Column<Row> {
-  /** The header, and each cell's `data-label` (the narrow layout shows it beside the value); none for an actions column. */
+  /** The header, and each cell's `data-label` (the narrow layout shows it beside the value). */
   label?: string;
-  /** A number column (`num`), or `actions` for a row's buttons. */
-  class?: 'num' | 'actions';
+  /** The cells' classes: `num` for a number, `actions` for a row's buttons (its header is for screen readers only). */
+  class?: string;
   cell: (row: Row) => ComponentChildren;
   /** A tooltip for the cell. */
   title?: (row: Row) => string;
@@ -25,17 +25,22 @@ interface TableProps<Row> {
   rowProps: (row: Row) => { key: string; class?: string } & Record<`data-${string}`, string>;
   /** Show the columns' footers as a last row. */
   footer?: boolean;
+  /** What the table holds, for screen readers. */
+  caption?: string;
 }
 
-export function DataTable<Row>({ rows, empty, class: className, columns, rowProps, footer }: TableProps<Row>) {
+export function DataTable<Row>({ rows, empty, class: className, columns, rowProps, footer, caption }: TableProps<Row>) {
   if (rows === undefined) return <p class="muted">Loading…</p>;
   if (rows.length === 0) return <p class="muted">{empty}</p>;
   return (
     <table class={className}>
+      {caption && <caption class="sr-only">{caption}</caption>}
       <thead>
         <tr>
           {columns.map((column) => (
-            <th class={column.class === 'num' ? 'num' : undefined}>{column.label}</th>
+            <th key={column.label} scope="col" class={column.class}>
+              {column.class?.includes('actions') ? <span class="sr-only">{column.label}</span> : column.label}
+            </th>
           ))}
         </tr>
       </thead>
@@ -47,7 +52,7 @@ export function DataTable<Row>({ rows, empty, class: className, columns, rowProp
           return (
             <tr key={key} {...attributes}>
               {columns.map((column) => (
-                <td class={column.class} data-label={column.label} title={column.title?.(row)}>
+                <td key={column.label} class={column.class} data-label={column.label} title={column.title?.(row) || undefined}>
                   {column.cell(row)}
                 </td>
               ))}
@@ -60,9 +65,11 @@ export function DataTable<Row>({ rows, empty, class: className, columns, rowProp
           <tr>
             {columns.map((column, i) =>
               i === 0 ? (
-                <th>{column.footer}</th>
+                <th key={column.label} scope="row">
+                  {column.footer}
+                </th>
               ) : (
-                <td class={column.class} data-label={column.label}>
+                <td key={column.label} class={column.class} data-label={column.label}>
                   {column.footer}
                 </td>
               ),

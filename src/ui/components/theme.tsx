@@ -19,8 +19,20 @@ export function ThemeToggle() {
     else localStorage.setItem(KEY, theme);
   }, [theme]);
   return (
-    <button type="button" class="link" title="Switch between the system's theme, dark and light" onClick={() => setTheme(NEXT[theme])}>
-      {LABEL[theme]}
+    // On a phone the label gives way to a sign; its name stays the label.
+    <button
+      type="button"
+      class="link theme"
+      aria-label={LABEL[theme]}
+      title="Switch between the system's theme, dark and light"
+      onClick={() => setTheme(NEXT[theme])}
+    >
+      <span class="theme-sign" aria-hidden="true">
+        ◐
+      </span>
+      <span class="theme-label" aria-hidden="true">
+        {LABEL[theme]}
+      </span>
     </button>
   );
 }

@@ -1,284 +1,204 @@
 /**
- * One job: its header, Cancel and Run again, and its transcript, live. The transcript shows the latest part of a
- * long job and loads earlier events on demand, follows the end while you are at the end, searches, links to each
- * event, and downloads as JSONL. Agent output is always rendered as text.
+ * One job as a log viewer: a compact header, then the transcript filling the rest of the screen, live. Readable
+ * (steps, text, output lines) or raw; times since the start or by the clock; search that marks every match, with
+ * a count and next / previous; a link to any event or output line, and a button that copies it; the end followed
+ * while the reader is there. Keys: `/` search, `f` follow, `t` times, `j` / `k` next / previous job.
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { JobDetail, JobRecord, StoredEvent } from '../../control-plane/types.js';
-import { api, openStream } from '../api.js';
-import { AnsiText } from '../components/ansi-text.js';
-import { RUNNING, StatusBadge, TERMINAL } from '../components/status.js';
-import { formatCost, formatDuration, formatTime, runSeconds } from '../format.js';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { JobDetail, StoredEvent } from '../../control-plane/types.js';
+import { useReachable } from '../connection.js';
+import { RUNNING, TERMINAL } from '../components/status.js';
+import { type Row, rowTexts } from '../components/transcript-rows.js';
+import { TranscriptView, type Reveal, type TimeMode } from '../components/transcript-view.js';
+import { exactCost, firstLine, formatAbsolute, formatClock, formatCost, formatDuration, formatOffset, runSeconds } from '../format.js';
+import { useCopy, useNow, useRunners, useShortcuts, useTitle } from '../hooks.js';
+import { useJobStream } from '../job-stream.js';
+import { goToNeighbourJob } from '../job-list-memory.js';
 import { href } from '../router.js';
-import { INITIAL_WINDOW, LOAD_MORE, rawLine, toEntries, type Entry } from '../transcript.js';
-import { useNow, useRunnerName } from '../hooks.js';
+import { countMatches, plainText, searchPattern } from '../search.js';
+import { rawLine } from '../transcript.js';
+import { JobHeader, JobNotice } from './job-header.js';
 
-/** Within this many pixels of the bottom counts as "at the end": the view follows new events. */
-const AT_END_SLACK_PX = 40;
+const TIME_MODE_KEY = 'fos-time-mode';
+/** New rows are announced to screen readers at most this often, as one summary. */
+const ANNOUNCE_EVERY_MS = 4000;
 
-type StreamState = 'connecting' | 'live' | 'reconnecting' | 'ended';
+const STATUS_SYMBOL: Record<JobDetail['status'], string> = {
+  queued: '◌',
+  claimed: '▶',
+  streaming: '▶',
+  completed: '✓',
+  failed: '✕',
+  cancelled: '⊘',
+};
 
-/** Everything received so far, kept outside Preact's state so 20,000 events are appended, not copied. */
-class Transcript {
-  readonly events: StoredEvent[] = [];
-  private readonly entries = new Map<StoredEvent, Entry[]>();
-  private readonly texts = new Map<StoredEvent, string>();
-
-  entriesOf(event: StoredEvent): Entry[] {
-    let entries = this.entries.get(event);
-    if (!entries) this.entries.set(event, (entries = toEntries(event)));
-    return entries;
-  }
-
-  matches(event: StoredEvent, needle: string): boolean {
-    let text = this.texts.get(event);
-    if (text === undefined) this.texts.set(event, (text = `${event.kind} ${rawLine(event)}`.toLowerCase()));
-    return text.includes(needle);
-  }
+/** One line that says what a row is, for the screen reader's announcement of new rows. */
+function rowSummary(row: Row): string {
+  if (row.kind === 'raw') return firstLine(plainText(rawLine(row.event)), 140);
+  if (row.kind === 'step')
+    return `${row.name} ${row.summary ?? ''}: ${row.result ? (row.result.entry.error ? 'failed' : 'done') : 'running'}`;
+  return firstLine(plainText(row.entry.body), 140) || row.entry.title;
 }
 
-function EntryView({ entry }: { entry: Entry }) {
-  const cls = `entry e-${entry.type}${entry.error ? ' e-error' : ''}`;
-  if (entry.type === 'text' || entry.type === 'meta' || entry.type === 'result') {
-    return (
-      <div class={cls}>
-        <div class="entry-title">{entry.title}</div>
-        {entry.body && <div class="entry-body">{entry.body}</div>}
-      </div>
-    );
-  }
-  if (entry.type === 'stdout' || entry.type === 'stderr') {
-    return (
-      <div class={cls}>
-        <AnsiText text={entry.body} />
-      </div>
-    );
-  }
-  // One line of the body, whitespace folded: `{ "command": "ls" }` reads better than a lone `{`.
-  const preview = entry.body.replace(/\s+/g, ' ').trim();
+/** The last row of a finished job's transcript: how it ended, and when. */
+function EndRow({ job, startMs, timeMode }: { job: JobDetail; startMs: number | undefined; timeMode: TimeMode }) {
+  if (!TERMINAL.includes(job.status) || !job.completedAt) return null;
+  const at = job.completedAt;
+  const time = timeMode === 'clock' || startMs === undefined ? formatClock(at) : formatOffset(Date.parse(at) - startMs);
+  const exit = job.signal ? `signal ${job.signal}` : job.exitCode !== null ? `exit ${job.exitCode}` : undefined;
+  const ran = runSeconds(job);
   return (
-    <details class={cls}>
-      <summary>
-        <span class="entry-title">{entry.type === 'tool_call' ? `Tool call: ${entry.title}` : entry.title}</span>{' '}
-        <span class="preview">{preview.length > 160 ? `${preview.slice(0, 159)}…` : preview}</span>
-      </summary>
-      <pre class="entry-body">{entry.body}</pre>
-    </details>
-  );
-}
-
-function EventRow({
-  jobId,
-  event,
-  transcript,
-  raw,
-  mode,
-  target,
-}: {
-  jobId: string;
-  event: StoredEvent;
-  transcript: Transcript;
-  raw: boolean;
-  mode: string | undefined;
-  target: boolean;
-}) {
-  return (
-    <div
-      class={`ev${target ? ' target' : ''}${event.kind === 'stderr_line' ? ' stderr' : ''}`}
-      id={`ev-${event.eventId}`}
-      data-event-id={event.eventId}
-      data-kind={event.kind}
-    >
-      <a
-        class="ev-link"
-        href={href(`/jobs/${jobId}`, { event: event.eventId, mode })}
-        title={`Link to this event (${event.kind}, ${event.ts})`}
-      >
-        #
-      </a>
-      <div class="ev-body">
-        {raw ? (
-          <div class="raw-line">
-            <AnsiText text={rawLine(event)} />
-          </div>
-        ) : (
-          transcript.entriesOf(event).map((entry) => <EntryView entry={entry} />)
-        )}
+    <div class={`row r-end s-${job.status}`} data-end={job.status}>
+      <span class="ts" title={formatAbsolute(at)}>
+        {time}
+      </span>
+      <div class="row-body end">
+        <strong>{job.status === 'completed' ? 'Completed' : job.status === 'failed' ? 'Failed' : 'Cancelled'}</strong>
+        {job.status === 'cancelled' && `${job.cancelledBy ? ` by ${job.cancelledBy}` : ''} at ${formatClock(at)}`}
+        {exit && ` · ${exit}`}
+        {ran !== null && ` · ran ${formatDuration(ran)}`}
+        {job.costMicros !== null && <span title={exactCost(job.costMicros)}> · {formatCost(job.costMicros)}</span>}
+        {job.status === 'failed' && job.errorMessage && <div class="error">{job.errorMessage}</div>}
       </div>
     </div>
   );
 }
 
-function download(jobId: string, events: StoredEvent[]): void {
-  const blob = new Blob([`${events.map((event) => JSON.stringify(event)).join('\n')}\n`], { type: 'application/x-ndjson' });
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = `job-${jobId}.jsonl`;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+/**
+ * When the job started, for times since the start: its claim, or its first event when that came earlier by the
+ * runner's clock (the two machines' clocks differ a little), so that no time reads before the start.
+ */
+function startOf(job: JobDetail, firstEvent: StoredEvent | undefined): number | undefined {
+  const claimed = job.claimedAt ? Date.parse(job.claimedAt) : undefined;
+  const first = firstEvent ? Date.parse(firstEvent.ts) : undefined;
+  if (claimed === undefined || first === undefined) return claimed ?? first;
+  return Math.min(claimed, first);
 }
 
-function Field({ label, children }: { label: string; children: preact.ComponentChildren }) {
-  return (
-    <div class="field">
-      <dt>{label}</dt>
-      <dd>{children}</dd>
-    </div>
-  );
+function useTimeMode(): [TimeMode, () => void] {
+  const [mode, setMode] = useState<TimeMode>(() => (localStorage.getItem(TIME_MODE_KEY) === 'clock' ? 'clock' : 'offset'));
+  return [
+    mode,
+    () => {
+      const next = mode === 'clock' ? 'offset' : 'clock';
+      localStorage.setItem(TIME_MODE_KEY, next);
+      setMode(next);
+    },
+  ];
 }
 
-function JobHeader({ job, count }: { job: JobDetail; count: number }) {
-  const runnerName = useRunnerName();
-  const now = useNow(RUNNING.includes(job.status));
-  const [message, setMessage] = useState('');
-  const cancel = () => api('POST', `/api/admin/jobs/${job.jobId}/cancel`).catch((err: Error) => setMessage(err.message));
-  const again = async () => {
-    try {
-      const next = await api<JobRecord>('POST', `/api/admin/jobs/${job.jobId}/run-again`);
-      location.hash = href(`/jobs/${next.jobId}`);
-    } catch (err) {
-      setMessage((err as Error).message);
+/** Matches of the search per row, and the steps whose hidden body holds one (they open while the search lasts). */
+function useMatches(rows: Row[], pattern: RegExp | undefined, version: number) {
+  return useMemo(() => {
+    const counts: number[] = [];
+    const openForSearch = new Set<string>();
+    let total = 0;
+    if (pattern) {
+      for (const row of rows) {
+        const perText = rowTexts(row).map((text) => (text ? countMatches(plainText(text), pattern) : 0));
+        const count = perText.reduce((a, b) => a + b, 0);
+        counts.push(count);
+        total += count;
+        if (row.kind === 'step' && (perText[2]! > 0 || perText[3]! > 0)) openForSearch.add(row.key);
+      }
     }
-  };
-  return (
-    <section class="card job-header">
-      <div class="toolbar">
-        <h1>{job.agentName}</h1>
-        <StatusBadge status={job.status} />
-        <span class="spacer" />
-        {!TERMINAL.includes(job.status) && (
-          <button type="button" class="danger" onClick={cancel}>
-            Cancel
-          </button>
-        )}
-        <button type="button" onClick={again} title="Queue a new job with the same prompt, agent, session and settings">
-          Run again
-        </button>
-      </div>
-      {message && (
-        <p class="error" role="alert">
-          {message}
-        </p>
-      )}
-      {job.errorMessage && <p class="error job-error">{job.errorMessage}</p>}
-      <dl class="fields">
-        <Field label="Job">{job.jobId}</Field>
-        <Field label="Company">{job.companyId}</Field>
-        <Field label="Adapter">{job.adapterType ?? 'claude_local'}</Field>
-        <Field label="Queued">{formatTime(job.createdAt)}</Field>
-        <Field label="Started">{formatTime(job.claimedAt)}</Field>
-        <Field label="Finished">{formatTime(job.completedAt)}</Field>
-        <Field label="Run time">{formatDuration(runSeconds(job, now))}</Field>
-        <Field label="Exit">{job.signal ? `signal ${job.signal}` : (job.exitCode ?? '—')}</Field>
-        <Field label="Cost">{formatCost(job.costMicros)}</Field>
-        <Field label="Session">{job.resultSessionId ?? job.sessionId ?? '—'}</Field>
-        <Field label="CLI version">{job.cliVersion ?? '—'}</Field>
-        <Field label="Runner">{runnerName(job.claimedByTokenId)}</Field>
-        <Field label="Attempt">{job.attempt}</Field>
-        <Field label="Events">{count}</Field>
-      </dl>
-      <details class="prompt">
-        <summary>Prompt</summary>
-        <pre>{job.prompt}</pre>
-      </details>
-      {typeof job.runtimeConfig.instructionsFileContent === 'string' && (
-        <details class="prompt">
-          <summary>Instructions</summary>
-          <pre>{decodedInstructions(job.runtimeConfig.instructionsFileContent)}</pre>
-        </details>
-      )}
-    </section>
-  );
+    return { counts, total, openForSearch };
+  }, [rows, pattern, version]);
 }
 
-/** The instructions file as text: the wire carries its bytes in base64 (bytes that are not UTF-8 show as �). */
-function decodedInstructions(base64: string): string {
-  try {
-    return new TextDecoder().decode(Uint8Array.from(atob(base64), (char) => char.charCodeAt(0)));
-  } catch {
-    return `(not valid base64) ${base64}`;
+/** The row and the index within it of the n-th match. */
+function locate(counts: number[], n: number): { row: number; index: number } | undefined {
+  let left = n;
+  for (let row = 0; row < counts.length; row++) {
+    if (left < counts[row]!) return { row, index: left };
+    left -= counts[row]!;
   }
+  return undefined;
 }
 
 export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParams }) {
-  const mode = query.get('mode') === 'raw' ? 'raw' : undefined;
+  const raw = query.get('mode') === 'raw';
+  const mode = raw ? 'raw' : undefined;
   const targetId = query.get('event') ?? undefined;
-  const [job, setJob] = useState<JobDetail>();
-  const [error, setError] = useState('');
-  const [stream, setStream] = useState<StreamState>('connecting');
-  const [version, setVersion] = useState(0);
-  const [search, setSearch] = useState('');
-  const [windowSize, setWindowSize] = useState(INITIAL_WINDOW);
+  const targetLine = Number(query.get('line')) || undefined;
+  const { job, error, state, version, transcript, keepFrom, loadDropped } = useJobStream(jobId);
+  const runners = useRunners();
+  const reachable = useReachable();
+  const running = job !== undefined && RUNNING.includes(job.status);
+  const now = useNow(job !== undefined && !TERMINAL.includes(job.status));
+  const [typed, setTyped] = useState('');
+  const [needle, setNeedle] = useState('');
+  const [matchIndex, setMatchIndex] = useState(0);
   const [follow, setFollow] = useState(targetId === undefined);
-  const transcript = useMemo(() => new Transcript(), [jobId]);
-  const box = useRef<HTMLDivElement>(null);
-  const keepFromBottom = useRef<number | undefined>(undefined);
+  const [timeMode, toggleTimeMode] = useTimeMode();
+  const [reveal, setReveal] = useState<Reveal>();
+  const [copied, copy] = useCopy('Link copied.', 'Copying is not allowed here: copy the address bar.');
+  const [announcement, setAnnouncement] = useState('');
+  const search = useRef<HTMLInputElement>(null);
+  const nonce = useRef(0);
 
   useEffect(() => {
-    setJob(undefined);
-    setError('');
-    const source = openStream(`/api/admin/live/jobs/${encodeURIComponent(jobId)}`, {
-      job: (data) => setJob(data as JobDetail),
-      events: (data) => {
-        transcript.events.push(...(data as StoredEvent[]));
-        setVersion((v) => v + 1);
-      },
-      end: () => {
-        source.close();
-        setStream('ended');
-      },
-    });
-    source.addEventListener('open', () => setStream('live'));
-    source.addEventListener('error', () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setStream('ended');
-        api('GET', `/api/admin/jobs/${encodeURIComponent(jobId)}`).catch((err: Error) => setError(err.message));
-      } else setStream('reconnecting');
-    });
-    return () => source.close();
-  }, [jobId, transcript]);
+    const timer = setTimeout(() => setNeedle(typed), 150);
+    return () => clearTimeout(timer);
+  }, [typed]);
 
-  const events = transcript.events;
-  const needle = search.trim().toLowerCase();
-  const matching = useMemo(
-    () => (needle ? events.filter((event) => transcript.matches(event, needle)) : events),
-    [needle, version, transcript],
+  const rows: Row[] = useMemo(
+    () => (raw ? transcript.held.events().map((event): Row => ({ kind: 'raw', key: event.eventId, event })) : transcript.timeline.items),
+    [raw, version, transcript],
   );
-  const targetIndex = targetId === undefined ? -1 : matching.findIndex((event) => event.eventId === targetId);
-  // A link to an event the search hides: show everything, so the link leads somewhere.
-  const hiddenBySearch = targetIndex < 0 && needle !== '' && targetId !== undefined && events.some((event) => event.eventId === targetId);
+  const pattern = useMemo(() => searchPattern(needle), [needle]);
+  const { counts, total, openForSearch } = useMatches(rows, pattern, version);
+  const current = pattern && total > 0 ? locate(counts, Math.min(matchIndex, total - 1)) : undefined;
+
+  const revealRow = (row: number, what: Reveal['what']) => setReveal({ row, what, nonce: ++nonce.current });
+  const goToMatch = (n: number) => {
+    if (total === 0) return;
+    const next = ((n % total) + total) % total;
+    setMatchIndex(next);
+    revealRow(locate(counts, next)!.row, 'match');
+  };
+  // A new search starts at its first match.
   useEffect(() => {
-    if (hiddenBySearch) setSearch('');
-  }, [hiddenBySearch]);
-  const size = targetIndex >= 0 ? Math.max(windowSize, matching.length - targetIndex) : windowSize;
-  const shown = matching.length > size ? matching.slice(matching.length - size) : matching;
-  const hidden = matching.length - shown.length;
+    setMatchIndex(0);
+    if (pattern && total > 0) revealRow(locate(counts, 0)!.row, 'match');
+  }, [pattern]);
 
-  useLayoutEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    if (keepFromBottom.current !== undefined) {
-      el.scrollTop = el.scrollHeight - keepFromBottom.current; // "load earlier" keeps what you were reading in place
-      keepFromBottom.current = undefined;
-    } else if (follow) el.scrollTop = el.scrollHeight;
-  }, [version, mode, needle, size, follow]);
-
-  useLayoutEffect(() => {
-    if (targetIndex < 0) return;
+  // A link to an event (or a line of its output): shown once its row is here, and not followed away from.
+  const targetRow =
+    targetId === undefined
+      ? -1
+      : rows.findIndex((row) => row.event.eventId === targetId || (row.kind === 'step' && row.result?.event.eventId === targetId));
+  useEffect(() => {
+    if (targetRow < 0) return;
     setFollow(false);
-    document.getElementById(`ev-${targetId}`)?.scrollIntoView({ block: 'center' });
-  }, [targetId, targetIndex >= 0]);
+    revealRow(targetRow, targetLine ? 'line' : 'row');
+  }, [targetId, targetLine, targetRow >= 0, raw]);
 
-  const onScroll = () => {
-    const el = box.current!;
-    setFollow(el.scrollHeight - el.scrollTop - el.clientHeight < AT_END_SLACK_PX);
-  };
-  const loadEarlier = () => {
-    const el = box.current!;
-    keepFromBottom.current = el.scrollHeight - el.scrollTop;
-    setWindowSize(size + LOAD_MORE);
-  };
+  // New rows are told to screen readers, politely and at most every few seconds, while the reader follows the end.
+  const announced = useRef({ count: 0, at: 0 });
+  useEffect(() => {
+    const last = rows.at(-1);
+    if (!follow || !last || rows.length === announced.current.count) return;
+    const wait = Math.max(0, announced.current.at + ANNOUNCE_EVERY_MS - Date.now());
+    const timer = setTimeout(() => {
+      const added = rows.length - announced.current.count;
+      announced.current = { count: rows.length, at: Date.now() };
+      setAnnouncement(`${added} new: ${rowSummary(last)}`);
+    }, wait);
+    return () => clearTimeout(timer);
+  }, [rows.length, follow]);
+
+  useTitle(job ? `${STATUS_SYMBOL[job.status]} ${job.agentName} · ${job.status}` : undefined);
+
+  useShortcuts({
+    '/': () => search.current?.focus(),
+    f: () => setFollow(!follow),
+    t: toggleTimeMode,
+    j: () => goToNeighbourJob(1),
+    k: () => goToNeighbourJob(-1),
+  });
+
+  const copyLink = () => copy(location.href);
   const toEnd = () => {
     if (targetId) location.hash = href(`/jobs/${jobId}`, { mode });
     setFollow(true);
@@ -286,75 +206,143 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
 
   if (error)
     return (
-      <p class="error" role="alert">
-        {error} <a href={href('/jobs')}>Back to jobs</a>
+      <p class="error page-error" role="alert">
+        {error} <a href={href('/jobs')}>Back to the jobs</a>
       </p>
     );
   if (!job) return <p class="muted">Loading…</p>;
+  const startMs = startOf(job, transcript.held.pages[0]?.events?.[0]);
+  const empty = TERMINAL.includes(job.status)
+    ? 'This job has no events.'
+    : job.status === 'queued'
+      ? 'Not started yet.'
+      : 'Waiting for the first event…';
   return (
-    <>
-      <JobHeader job={job} count={events.length} />
-      <section class="card transcript-card">
-        <div class="toolbar">
-          {/* biome-ignore lint/a11y/useSemanticElements: a fieldset would bring form styling to two links; role=group names them */}
-          <div class="segmented" role="group" aria-label="Transcript mode">
-            <a href={href(`/jobs/${jobId}`)} aria-current={mode ? undefined : 'page'}>
-              Readable
-            </a>
-            <a href={href(`/jobs/${jobId}`, { mode: 'raw' })} aria-current={mode ? 'page' : undefined}>
-              Raw
-            </a>
-          </div>
+    <div class="job-page">
+      <JobHeader job={job} runners={runners} now={now} count={transcript.held.total} />
+      <JobNotice job={job} runners={runners} now={now} />
+      <div class="transcript-bar" role="toolbar" aria-label="Transcript">
+        {/* biome-ignore lint/a11y/useSemanticElements: a fieldset would bring form styling to two links; role=group names them */}
+        <div class="segmented" role="group" aria-label="View">
+          <a href={href(`/jobs/${jobId}`)} aria-current={raw ? undefined : 'page'}>
+            Readable
+          </a>
+          <a href={href(`/jobs/${jobId}`, { mode: 'raw' })} aria-current={raw ? 'page' : undefined}>
+            Raw
+          </a>
+        </div>
+        <span class="find">
           <input
+            ref={search}
             type="search"
             class="search"
-            placeholder="Search the transcript"
-            value={search}
-            onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)}
+            placeholder="Search  ( / )"
+            value={typed}
             aria-label="Search the transcript"
+            onInput={(e) => setTyped((e.currentTarget as HTMLInputElement).value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') goToMatch(matchIndex + (e.shiftKey ? -1 : 1));
+              if (e.key === 'Escape') setTyped('');
+            }}
           />
-          {needle && (
-            <span class="muted">
-              {matching.length} match{matching.length === 1 ? '' : 'es'}
-            </span>
+          {pattern && (
+            <>
+              <span class="match-count" role="status">
+                {total === 0 ? 'No matches' : `${Math.min(matchIndex, total - 1) + 1} of ${total.toLocaleString('en-US')}`}
+              </span>
+              {(
+                [
+                  ['Previous match', '↑', -1],
+                  ['Next match', '↓', 1],
+                ] as const
+              ).map(([name, sign, step]) => (
+                <button
+                  key={name}
+                  type="button"
+                  class="icon secondary"
+                  aria-label={name}
+                  disabled={total === 0}
+                  onClick={() => goToMatch(matchIndex + step)}
+                >
+                  {sign}
+                </button>
+              ))}
+            </>
           )}
-          <span class="spacer" />
-          <span class={`stream s-${stream}`} title="Live updates">
-            {stream}
+        </span>
+        <span class="spacer" />
+        <button type="button" class="secondary small" onClick={toggleTimeMode} title="Times since the job started, or by the clock ( t )">
+          {timeMode === 'clock' ? 'Clock time' : 'Since start'}
+        </button>
+        <button
+          type="button"
+          class="secondary small"
+          aria-pressed={follow}
+          onClick={() => setFollow(!follow)}
+          title="Keep the newest line in view ( f )"
+        >
+          Follow
+        </button>
+        <button
+          type="button"
+          class="secondary small"
+          onClick={copyLink}
+          title="Copy a link to this job, or to the event or line you clicked"
+        >
+          {targetId ? (targetLine ? 'Copy link to line' : 'Copy link to event') : 'Copy link'}
+        </button>
+        <a
+          class="button secondary small"
+          href={`/api/admin/jobs/${encodeURIComponent(jobId)}/events.jsonl`}
+          download={`job-${jobId}.jsonl`}
+        >
+          Download JSONL
+        </a>
+        {/* A long transcript takes a while to stream in: say how far it got. */}
+        {transcript.held.total < job.eventCount && (
+          <span class="stream" data-loading>
+            loaded {Math.floor((100 * transcript.held.total) / job.eventCount)}% of {job.eventCount.toLocaleString('en-US')} events
           </span>
-          <button type="button" onClick={() => download(jobId, events)} disabled={events.length === 0}>
-            Download JSONL
-          </button>
-        </div>
-        <div class={`transcript${mode ? ' raw' : ''}`} ref={box} onScroll={onScroll} data-follow={follow ? 'yes' : 'no'}>
-          {hidden > 0 && (
-            <button type="button" class="load-earlier" onClick={loadEarlier}>
-              Load earlier ({hidden} more)
-            </button>
-          )}
-          {shown.length === 0 && (
-            <p class="muted">
-              {needle ? 'Nothing matches.' : TERMINAL.includes(job.status) ? 'This job has no events.' : 'Waiting for the first event…'}
-            </p>
-          )}
-          {shown.map((event) => (
-            <EventRow
-              key={event.eventId}
-              jobId={jobId}
-              event={event}
-              transcript={transcript}
-              raw={mode === 'raw'}
-              mode={mode}
-              target={event.eventId === targetId}
-            />
-          ))}
-        </div>
-        {!follow && (
+        )}
+        <span class={`stream s-${reachable ? state : 'reconnecting'}`} title="Live updates">
+          {reachable ? state : 'offline'}
+        </span>
+        <span class="sr-only" role="status">
+          {copied}
+        </span>
+      </div>
+      <div class="transcript-wrap">
+        <TranscriptView
+          jobId={jobId}
+          rows={rows}
+          version={version}
+          raw={raw}
+          jobRunning={!TERMINAL.includes(job.status)}
+          startMs={startMs}
+          timeMode={timeMode}
+          pattern={pattern}
+          current={current}
+          openForSearch={openForSearch}
+          target={targetId === undefined ? undefined : { eventId: targetId, line: targetLine }}
+          reveal={reveal}
+          follow={follow}
+          onFollow={setFollow}
+          dropped={transcript.held.dropped}
+          onLoadDropped={loadDropped}
+          onFirstShown={(row) => (keepFrom.current = row ? transcript.held.pageIndexOf(row.event) : 0)}
+          empty={empty}
+          footer={<EndRow job={job} startMs={startMs} timeMode={timeMode} />}
+        />
+        {!follow && (running || rows.length > 0) && (
           <button type="button" class="to-end" onClick={toEnd}>
             Follow the end ↓
           </button>
         )}
-      </section>
-    </>
+      </div>
+      <div class="sr-only" aria-live="polite">
+        {announcement}
+      </div>
+      {copied && <span class="toast">{copied}</span>}
+    </div>
   );
 }

@@ -1,24 +1,22 @@
-/** One row per runner token: who, when last seen, what it runs now; create one (shown once) or revoke one. */
+/**
+ * One row per runner token: whether its runner is online (it asked for work lately), when it was last seen, the
+ * runner's version, when the token expires, and the job it runs now; create a token (shown once) or revoke one.
+ */
 import { useState } from 'preact/hooks';
-import type { CreatedToken, TokenInfo } from '../../control-plane/types.js';
+import type { CreatedToken } from '../../control-plane/types.js';
 import { api } from '../api.js';
+import { ConfirmAction, Submit } from '../components/actions.js';
 import { type Column, DataTable } from '../components/table.js';
-import { formatAgo, formatTime } from '../format.js';
+import { Ago } from '../components/time.js';
+import { formatAbsolute, formatUntil } from '../format.js';
 import { href } from '../router.js';
-import { useNow, usePolled } from '../hooks.js';
+import { useCopy, useNow, usePolled, useTitle, type Runner } from '../hooks.js';
 
-type Runner = TokenInfo & { currentJobId: string | null };
+/** A token this close to its expiry is flagged: time to rotate it. */
+const EXPIRY_WARNING_MS = 14 * 86_400_000;
 
 function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: () => void }) {
-  const [copied, setCopied] = useState('');
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(created.token);
-      setCopied('Copied.');
-    } catch {
-      setCopied('Copying is not allowed here: select the token and copy it by hand.');
-    }
-  };
+  const [copied, copy] = useCopy('Copied.', 'Copying is not allowed here: select the token and copy it by hand.');
   return (
     <div class="card created-token" role="status">
       <p>
@@ -29,10 +27,10 @@ function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: (
         {created.token}
       </code>
       <div>
-        <button type="button" onClick={copy}>
+        <button type="button" onClick={() => copy(created.token)}>
           Copy
         </button>{' '}
-        <button type="button" onClick={onDone}>
+        <button type="button" class="secondary" onClick={onDone}>
           I saved it, hide it
         </button>{' '}
         <span class="muted">{copied}</span>
@@ -44,42 +42,20 @@ function CreatedTokenBox({ created, onDone }: { created: CreatedToken; onDone: (
   );
 }
 
-function RevokeButton({ runner, onRevoked }: { runner: Runner; onRevoked: () => void }) {
-  const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState('');
-  if (runner.revokedAt) return null;
-  const revoke = async () => {
-    try {
-      await api('POST', `/api/admin/tokens/${runner.tokenId}/revoke`);
-      onRevoked();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  return confirming ? (
-    <>
-      <button type="button" class="small danger" onClick={revoke}>
-        Yes, revoke
-      </button>{' '}
-      <button type="button" class="small" onClick={() => setConfirming(false)}>
-        Keep
-      </button>
-      {error && <span class="error">{error}</span>}
-    </>
-  ) : (
-    <button type="button" class="small danger" onClick={() => setConfirming(true)}>
-      Revoke
-    </button>
-  );
+type RunnerState = 'online' | 'offline' | 'revoked' | 'expired';
+
+function stateOf(runner: Runner, now: number): RunnerState {
+  if (runner.revokedAt) return 'revoked';
+  if (Date.parse(runner.expiresAt) <= now) return 'expired';
+  return runner.online ? 'online' : 'offline';
 }
 
 export function RunnersPage() {
   const { answer, error, setError, refresh } = usePolled<{ runners: Runner[] }>('/api/admin/runners');
   const [created, setCreated] = useState<CreatedToken>();
   const now = useNow(true);
-  const create = async (event: Event) => {
-    event.preventDefault();
-    const form = event.currentTarget as HTMLFormElement;
+  useTitle('Runners');
+  const create = async (form: HTMLFormElement) => {
     const data = new FormData(form);
     try {
       setCreated(
@@ -98,20 +74,64 @@ export function RunnersPage() {
   const columns: Column<Runner>[] = [
     { label: 'Name', cell: (runner) => runner.name || '—' },
     { label: 'Company', cell: (runner) => runner.companyId },
+    {
+      label: 'State',
+      cell: (runner) => {
+        const state = stateOf(runner, now);
+        return (
+          <span class={`state st-${state}`} data-state={state}>
+            {state}
+          </span>
+        );
+      },
+    },
+    { label: 'Last seen', cell: (runner) => <Ago iso={runner.lastUsedAt} now={now} /> },
+    // Our own runner's version alone ("0.2.0"); another runner's name and version as it gave them.
+    { label: 'Version', cell: (runner) => runner.runnerVersion?.replace(/^founderos-runner\//, '') ?? '—' },
+    {
+      label: 'Expires',
+      cell: (runner) => (
+        <span
+          class={Date.parse(runner.expiresAt) - now < EXPIRY_WARNING_MS && !runner.revokedAt ? 'warn-text' : undefined}
+          title={formatAbsolute(runner.expiresAt)}
+        >
+          {runner.revokedAt ? '—' : formatUntil(runner.expiresAt, now)}
+        </span>
+      ),
+    },
     { label: 'Token', cell: (runner) => <code>{runner.preview}…</code> },
-    { label: 'Created', cell: (runner) => formatTime(runner.createdAt) },
-    { label: 'Last seen', cell: (runner) => formatAgo(runner.lastUsedAt, now), title: (runner) => runner.lastUsedAt ?? '' },
-    { label: 'Revoked', cell: (runner) => (runner.revokedAt ? formatTime(runner.revokedAt) : 'no') },
     {
       label: 'Current job',
       cell: ({ currentJobId }) => (currentJobId ? <a href={href(`/jobs/${currentJobId}`)}>{currentJobId.slice(0, 8)}</a> : '—'),
     },
-    { class: 'actions', cell: (runner) => <RevokeButton runner={runner} onRevoked={refresh} /> },
+    {
+      label: 'Actions',
+      class: 'actions',
+      cell: (runner) =>
+        runner.revokedAt ? null : (
+          <ConfirmAction
+            class="small danger"
+            label="Revoke"
+            confirm="Yes, revoke"
+            keep="Keep"
+            onConfirm={async () => {
+              await api('POST', `/api/admin/tokens/${runner.tokenId}/revoke`);
+              refresh();
+            }}
+          />
+        ),
+    },
   ];
   return (
     <section>
       <h1>Runners</h1>
-      <form class="card grid-form" onSubmit={create}>
+      <form
+        class="card grid-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create(e.currentTarget as HTMLFormElement);
+        }}
+      >
         <label>
           Company
           <input name="companyId" required placeholder="e.g. acme" />
@@ -121,7 +141,7 @@ export function RunnersPage() {
           <input name="name" placeholder="e.g. build box" />
         </label>
         <div>
-          <button type="submit">Create token</button>
+          <Submit>Create token</Submit>
         </div>
       </form>
       {error && (
@@ -134,6 +154,7 @@ export function RunnersPage() {
         rows={answer?.runners}
         empty="No tokens yet: create one above, then start a runner with it."
         class="runners"
+        caption="Runner tokens"
         columns={columns}
         rowProps={(runner) => ({ key: runner.tokenId, 'data-token-id': runner.tokenId, class: runner.revokedAt ? 'revoked' : undefined })}
       />
