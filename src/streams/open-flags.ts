@@ -18,7 +18,7 @@ export const OPEN = {
 } as const;
 
 /** Writes `content` to a new file at `path`, mode 0600; fails with EEXIST when anything is there already. */
-export function writeNewFile(path: string, content: string): void {
+export function writeNewFile(path: string, content: string | Uint8Array): void {
   const fd = openSync(path, OPEN.createNew, 0o600);
   try {
     writeFileSync(fd, content);
