@@ -1,0 +1,88 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { agentClis } from '../../agents/index.js';
+import { containJobs, type Contain } from '../../runner/containment.js';
+import { ensurePrivateDir, PrivateDirError } from '../../streams/private-dir.js';
+import type { SandboxProbe } from '../../streams/sandbox.js';
+import { ConfigError } from '../command.js';
+import { configFileCandidates } from './config-file.js';
+import type { RunnerConfig, SandboxMode } from './declarations.js';
+
+/** What `--sandbox` comes to on this machine: whether agents run in the sandbox, and the line that says so. */
+export interface SandboxDecision {
+  /** bwrap's path when agents run in the sandbox. */
+  bwrap?: string;
+  level: 'info' | 'warn';
+  message: string;
+}
+
+/**
+ * The sandbox `mode` gives here, from the probe's verdict: `auto` uses it where it works and says plainly when it
+ * does not (and what to do); `on` refuses to start without it (a ConfigError naming why, exit code 2); `off` never
+ * uses it. Jobs' processes are swept by their marker in every mode.
+ */
+export function decideSandbox(mode: SandboxMode, probe: () => SandboxProbe): SandboxDecision {
+  if (mode === 'off')
+    return {
+      level: 'warn',
+      message:
+        "sandbox: off (--sandbox=off): agents run with this user's whole access; each still works in its own workspace, " +
+        'and every process of a job is stopped when it ends',
+    };
+  const found = probe();
+  if (found.works)
+    return {
+      bwrap: found.bwrap,
+      level: 'info',
+      message:
+        `sandbox: on (${found.version}): each agent sees its own processes only, writes only its workspace, its granted ` +
+        "directories and its CLI's state, and cannot see the runner's token, spool or config, other agents' workspaces " +
+        'or your credential stores',
+    };
+  if (mode === 'on')
+    throw new ConfigError([`config error: --sandbox=on, but the sandbox cannot run here: ${found.reason}. Fix: ${found.fix}`]);
+  return {
+    level: 'warn',
+    message:
+      `sandbox: off, because ${found.reason}; agents run with this user's whole access (each in its own workspace, and ` +
+      `every process of a job is stopped when it ends). To contain them: ${found.fix}`,
+  };
+}
+
+/** The runner's own files besides its spool and workspaces: hidden from agents, and never granted to a job. */
+export function runnerFiles(config: RunnerConfig, env: NodeJS.ProcessEnv): string[] {
+  const home = env.HOME || homedir();
+  const configHome = env.XDG_CONFIG_HOME || join(home, '.config');
+  return [
+    ...(config.tokenFile ? [config.tokenFile] : []),
+    ...(config.configFile ? [config.configFile] : []),
+    ...configFileCandidates({ cwd: process.cwd(), home, env }),
+    // The user's config folder holds the service's settings file, which holds the token.
+    join(configHome, 'founderos-runner'),
+    join(configHome, 'systemd', 'user', 'founderos-runner.service'),
+  ];
+}
+
+/**
+ * Prepares what each job's containment needs (the workspaces' root, private; the sandbox, as decided) and returns how
+ * jobs are placed. A workspaces' root that cannot be made private is a ConfigError (exit code 2) saying what to do.
+ */
+export function prepareContainment(config: RunnerConfig, env: NodeJS.ProcessEnv, decision: SandboxDecision): Contain {
+  let workRoot: string;
+  try {
+    workRoot = ensurePrivateDir(config.workDir, 'work directory', '--work-dir');
+  } catch (error) {
+    const fix = error instanceof PrivateDirError ? error.fix : 'make it writable by this user, or pass --work-dir=PATH';
+    throw new ConfigError([`config error: cannot use the work directory ${config.workDir}: ${(error as Error).message}; ${fix}`]);
+  }
+  return containJobs({
+    bwrap: decision.bwrap,
+    workRoot,
+    home: env.HOME || homedir(),
+    spoolDir: config.spoolDir,
+    runnerFiles: runnerFiles(config, env),
+    allowDirs: config.allowDirs,
+    expose: config.expose,
+    adapters: agentClis,
+  });
+}
