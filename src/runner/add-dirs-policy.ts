@@ -67,16 +67,21 @@ export function grantAddDirs(
         if (why) return refuse(why, `the runner's owner can allow it with --allow-dir=${dir}`);
       }
       // Allowed or not: what the runner keeps for itself and for other agents is never a job's.
-      const own = runnerPaths.find((path) => overlaps(dir, path));
-      if (own)
-        return refuse(
-          `${relation(dir, own)} the runner's own ${own}`,
-          'the runner never grants its token, config, spool or other agents’ workspaces to a job',
-        );
+      const own = runnerPlaceIn(dir, runnerPaths);
+      if (own) return refuse(own, 'the runner never grants its token, config, spool or other agents’ workspaces to a job');
     }
     dirs.push(dir);
   }
   return { dirs };
+}
+
+/**
+ * How `dir` meets one of the runner's own places (`runnerPaths`, real paths), e.g. "holds the runner's own /…/spool",
+ * or undefined when it meets none: such a directory is never given to an agent, to write or (`--expose`) to read.
+ */
+export function runnerPlaceIn(dir: string, runnerPaths: readonly string[]): string | undefined {
+  const own = runnerPaths.find((path) => overlaps(dir, path));
+  return own && `${relation(dir, own)} the runner's own ${own}`;
 }
 
 function credentialWhy(dir: string, stores: readonly string[]): string | undefined {

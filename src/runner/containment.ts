@@ -3,9 +3,9 @@ import type { AgentAdapter } from '../agents/index.js';
 import type { JobPayload } from '../protocol/types.js';
 import { processesOfJob } from '../streams/orphans.js';
 import type { ProcessSpec } from '../streams/process.js';
-import { bubblewrapArgs, programIn, type SandboxLayout, type SandboxPath } from '../streams/sandbox.js';
+import { bubblewrapArgs, isVisible, programIn, type SandboxLayout, type SandboxPath } from '../streams/sandbox.js';
 import { openWorkspace } from '../streams/workspace.js';
-import { grantAddDirs, type AddDirsPolicy } from './add-dirs-policy.js';
+import { grantAddDirs, runnerPlaceIn, type AddDirsPolicy } from './add-dirs-policy.js';
 import { errorText } from './error-text.js';
 import { credentialStores } from './credential-stores.js';
 
@@ -26,6 +26,8 @@ export interface ContainmentSettings {
   allowDirs: readonly string[];
   /** `--expose`: places the sandbox hides that the agent may read all the same (a credential store it needs). */
   expose: readonly string[];
+  /** The runner's own program (its dist folder): readable wherever it is installed, for the agent it ships (the demo's). */
+  runnerProgram?: string;
   /** Every agent CLI: a run sees the state of its own CLI, never the others' (their logins). */
   adapters: readonly AgentAdapter[];
 }
@@ -39,8 +41,17 @@ export interface Placement {
 /** Places a job, or says why it cannot run (an extra directory the policy refuses, a workspace that cannot be made). */
 export type Contain = (job: JobPayload, adapter: AgentAdapter, instructionsPath: string) => Placement | { refused: string };
 
+/**
+ * How jobs are placed with `settings`. An exposed path that is, holds or lies in one of the runner's own places is
+ * refused (thrown, naming it): the sandbox never shows the runner's token, spool, config or other agents' workspaces.
+ */
 export function containJobs(settings: ContainmentSettings): Contain {
   const runnerPaths = [settings.spoolDir, settings.workRoot, ...settings.runnerFiles];
+  const realRunnerPaths = runnerPaths.map(realPath);
+  for (const path of settings.expose) {
+    const own = runnerPlaceIn(realPath(path), realRunnerPaths);
+    if (own) throw new Error(`--expose ${path} ${own}, which the sandbox never shows to an agent; expose something else`);
+  }
   const policy: AddDirsPolicy = {
     home: settings.home,
     runnerPaths,
@@ -91,13 +102,28 @@ export function sandboxLayout(
     .filter((adapter) => adapter !== run.adapter)
     .flatMap((adapter) => adapter.statePaths(settings.home, run.env).map(({ path }) => path))
     .filter((path) => !ownPaths.has(path));
-  return {
+  const layout: SandboxLayout = {
     hidden: existing([settings.workRoot, ...credentialStores(settings.home), ...othersState]),
     writable: [run.workspace, ...run.addDirs, ...existing([...ownPaths]).map(({ path }) => path)],
+    readable: existing(settings.expose).map(({ path }) => path),
     secret: existing([settings.spoolDir, ...settings.runnerFiles]),
-    readable: existing([...settings.expose, run.instructionsPath]).map(({ path }) => path),
+    ...(run.instructionsPath && existsSync(run.instructionsPath) && { instructions: realpathSync(run.instructionsPath) }),
     workdir: run.workspace,
   };
+  // The runner's program, when the sandbox would hide it (installed under /tmp, say): the demo's agent is in it.
+  const program = settings.runnerProgram && realPath(settings.runnerProgram);
+  if (
+    !program ||
+    isVisible(layout, program) ||
+    runnerPlaceIn(program, [settings.spoolDir, settings.workRoot, ...settings.runnerFiles].map(realPath))
+  )
+    return layout;
+  return { ...layout, readable: [...layout.readable, program] };
+}
+
+/** The path with its links resolved when it exists, else as given. */
+function realPath(path: string): string {
+  return existsSync(path) ? realpathSync(path) : path;
 }
 
 /** The paths that exist, by their real paths (a link's target is what a mount covers), each once. */

@@ -25,10 +25,12 @@ export interface SandboxLayout {
   hidden: readonly SandboxPath[];
   /** Writable: the agent's workspace, the directories granted to the job, its CLI's own state. */
   writable: readonly string[];
-  /** Hidden after the binds, so that none of them can show these: the runner's token, config and spool. */
-  secret: readonly SandboxPath[];
-  /** Readable holes in what is hidden: the credential stores the user exposed, the job's instructions file. */
+  /** Read-only holes in what is hidden: the credential stores the user exposed, the runner's own program. */
   readable: readonly string[];
+  /** Hidden after every bind above, so that none of them can show these: the runner's token, config and spool. */
+  secret: readonly SandboxPath[];
+  /** The job's instructions file, read-only: the one hole in the spool. */
+  instructions?: string;
   /** The agent's working directory. */
   workdir: string;
 }
@@ -50,8 +52,9 @@ export function bubblewrapArgs(layout: SandboxLayout): string[] {
     ...BASE_ARGS,
     ...layout.hidden.flatMap(hide),
     ...layout.writable.flatMap((path) => ['--bind', path, path]),
-    ...layout.secret.flatMap(hide),
     ...layout.readable.flatMap((path) => ['--ro-bind', path, path]),
+    ...layout.secret.flatMap(hide),
+    ...(layout.instructions ? ['--ro-bind', layout.instructions, layout.instructions] : []),
     ...masks.flatMap(({ path }) => ['--remount-ro', path]),
     // A private /tmp: a TMPDIR elsewhere would be read-only in here.
     '--setenv',
@@ -173,8 +176,9 @@ export function isVisible(layout: SandboxLayout, path: string): boolean {
     { at: '/tmp', visible: false },
     ...layout.hidden.map(({ path: at }) => ({ at, visible: false })),
     ...layout.writable.map((at) => ({ at, visible: true })),
-    ...layout.secret.map(({ path: at }) => ({ at, visible: false })),
     ...layout.readable.map((at) => ({ at, visible: true })),
+    ...layout.secret.map(({ path: at }) => ({ at, visible: false })),
+    ...(layout.instructions ? [{ at: layout.instructions, visible: true }] : []),
   ];
   let decides: { at: string; visible: boolean } | undefined;
   for (const mount of mounts) if (isAtOrUnder(path, mount.at) && mount.at.length >= (decides?.at.length ?? 0)) decides = mount;

@@ -81,6 +81,20 @@ describe('containJobs: each job in its agent’s workspace, with the extra direc
     });
   });
 
+  it("should refuse to expose the runner's own places, naming them", () => {
+    expect(() => containJobs(settings({ expose: [at('state')] }))).toThrow(
+      `--expose ${at('state')} holds the runner's own ${at('state/spool')}, which the sandbox never shows to an agent; expose something else`,
+    );
+    expect(() => containJobs(settings({ expose: [at('token')] }))).toThrow(/is the runner's own/);
+  });
+
+  it('should show the runner’s own program when the sandbox would hide it, and only then', () => {
+    const run = { adapter: codexAdapter, env: { HOME: at('home') }, workspace: at('state/workspaces'), addDirs: [], instructionsPath: '' };
+    mkdirSync(at('home/.ssh/dist'), { recursive: true });
+    expect(sandboxLayout(settings({ runnerProgram: at('home/.ssh/dist') }), run).readable).toEqual([at('home/.ssh/dist')]);
+    expect(sandboxLayout(settings({ runnerProgram: at('home/projects') }), run).readable).toEqual([]);
+  });
+
   it('should run the program through bwrap in the sandbox, with the layout of this run', () => {
     const placed = place(containJobs(settings({ bwrap: '/usr/bin/bwrap' }))(job({ agentId: 'a' }), claudeAdapter, ''));
     const wrapped = placed.place({ ...spec(), command: 'sh' }).wrap!('sh', ['-c', ':'], { PATH: '/usr/bin:/bin', HOME: at('home') });
@@ -111,12 +125,13 @@ describe('sandboxLayout: what one run sees', () => {
         { path: at('home/.gemini'), kind: 'dir' },
       ],
       writable: [workspace, at('home/projects/app'), at('home/.codex')],
+      readable: [at('home/.netrc')],
       secret: [
         { path: at('state/spool'), kind: 'dir' },
         { path: at('token'), kind: 'file' },
         { path: at('config'), kind: 'dir' },
       ],
-      readable: [at('home/.netrc'), at('state/spool/j1.instructions.md')],
+      instructions: at('state/spool/j1.instructions.md'),
       workdir: workspace,
     });
   });

@@ -16,19 +16,21 @@ const layout: SandboxLayout = {
     { path: '/home/ada/.local/state/founderos-runner/spool', kind: 'dir' },
     { path: '/home/ada/token', kind: 'file' },
   ],
-  readable: ['/home/ada/.local/state/founderos-runner/spool/job.instructions.md'],
+  readable: ['/home/ada/.gnupg'],
+  instructions: '/home/ada/.local/state/founderos-runner/spool/job.instructions.md',
   workdir: '/home/ada/.local/state/founderos-runner/workspaces/agent-1',
 };
 
 describe('bubblewrapArgs', () => {
-  it('should start every sandbox alike, then hide, bind, hide the secrets, open the read-only holes, and seal the masks', () => {
+  it('should start every sandbox alike, then hide, bind, open the read-only holes, hide the secrets, show the instructions, and seal the masks', () => {
     expect(bubblewrapArgs(layout)).toEqual([
       ...['--unshare-pid', '--unshare-ipc', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'],
       ...['--tmpfs', '/home/ada/.local/state/founderos-runner/workspaces', '--tmpfs', '/home/ada/.ssh'],
       ...['--ro-bind', '/dev/null', '/home/ada/.netrc'],
       ...['--bind', layout.writable[0], layout.writable[0], '--bind', '/home/ada/.claude', '/home/ada/.claude'],
+      ...['--ro-bind', '/home/ada/.gnupg', '/home/ada/.gnupg'],
       ...['--tmpfs', '/home/ada/.local/state/founderos-runner/spool', '--ro-bind', '/dev/null', '/home/ada/token'],
-      ...['--ro-bind', layout.readable[0], layout.readable[0]],
+      ...['--ro-bind', layout.instructions, layout.instructions],
       ...['--remount-ro', '/home/ada/.local/state/founderos-runner/workspaces', '--remount-ro', '/home/ada/.ssh'],
       ...['--remount-ro', '/home/ada/.local/state/founderos-runner/spool'],
       ...['--setenv', 'TMPDIR', '/tmp', '--chdir', layout.workdir, '--'],
@@ -97,7 +99,7 @@ describe('programIn', () => {
       // Found through a link, it is judged where it really is.
       mkdirSync(join(dir, 'bin'));
       symlinkSync(join(dir, 'agent'), join(dir, 'bin', 'agent'));
-      const showingTheLink: SandboxLayout = { ...hiding, readable: [join(dir, 'bin')] };
+      const showingTheLink: SandboxLayout = { ...hiding, writable: [join(dir, 'bin')] };
       expect(() => programIn(showingTheLink, 'agent', { PATH: join(dir, 'bin') })).toThrow(/is hidden in the sandbox/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -129,7 +131,8 @@ describe.skipIf(!here.works)('a real sandbox of a layout (bwrap on this machine)
       { path: path('spool'), kind: 'dir' },
       { path: path('token'), kind: 'file' },
     ],
-    readable: [path('spool/j.instructions.md')],
+    readable: [],
+    instructions: path('spool/j.instructions.md'),
     workdir: path('work/a'),
   };
   const run = (script: string) => {

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { agentClis } from '../../agents/index.js';
 import { containJobs, type Contain } from '../../runner/containment.js';
 import { ensurePrivateDir, PrivateDirError } from '../../streams/private-dir.js';
@@ -7,6 +8,9 @@ import type { SandboxProbe } from '../../streams/sandbox.js';
 import { ConfigError } from '../command.js';
 import { configFileCandidates } from './config-file.js';
 import type { RunnerConfig, SandboxMode } from './declarations.js';
+
+/** The runner's compiled program (this file is its dist/cli/start/containment.js): no secret in it, and the demo's agent. */
+const RUNNER_PROGRAM = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What `--sandbox` comes to on this machine: whether agents run in the sandbox, and the line that says so. */
 export interface SandboxDecision {
@@ -75,14 +79,19 @@ export function prepareContainment(config: RunnerConfig, env: NodeJS.ProcessEnv,
     const fix = error instanceof PrivateDirError ? error.fix : 'make it writable by this user, or pass --work-dir=PATH';
     throw new ConfigError([`config error: cannot use the work directory ${config.workDir}: ${(error as Error).message}; ${fix}`]);
   }
-  return containJobs({
-    bwrap: decision.bwrap,
-    workRoot,
-    home: env.HOME || homedir(),
-    spoolDir: config.spoolDir,
-    runnerFiles: runnerFiles(config, env),
-    allowDirs: config.allowDirs,
-    expose: config.expose,
-    adapters: agentClis,
-  });
+  try {
+    return containJobs({
+      bwrap: decision.bwrap,
+      workRoot,
+      home: env.HOME || homedir(),
+      spoolDir: config.spoolDir,
+      runnerFiles: runnerFiles(config, env),
+      allowDirs: config.allowDirs,
+      expose: config.expose,
+      runnerProgram: RUNNER_PROGRAM,
+      adapters: agentClis,
+    });
+  } catch (error) {
+    throw new ConfigError([`config error: ${(error as Error).message}`]);
+  }
 }
