@@ -30,11 +30,14 @@ export class RunnerProcess {
 
   /** Each runner gets its own spool, unless a test hands one over (to play a restart). */
   readonly spoolDir: string;
+  /** And its own workspaces' root: the agent of job with agent id X works in `<workDir>/X`. */
+  readonly workDir: string;
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.spoolDir = env.FOUNDEROS_RUNNER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'founderos-spool-'));
+    this.workDir = env.FOUNDEROS_RUNNER_WORK_DIR ?? mkdtempSync(join(tmpdir(), 'founderos-work-'));
     this.child = spawn(process.execPath, [RUNNER_BIN, ...args], {
-      env: { ...cleanEnv(), ...FAST_TIMINGS, FOUNDEROS_RUNNER_SPOOL_DIR: this.spoolDir, ...env },
+      env: { ...cleanEnv(), ...FAST_TIMINGS, FOUNDEROS_RUNNER_SPOOL_DIR: this.spoolDir, FOUNDEROS_RUNNER_WORK_DIR: this.workDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
