@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentClis, claudeAdapter, codexAdapter, opencodeAdapter } from '../../src/agents/index.js';
+import { agentClis, claudeAdapter, codexAdapter, opencodeAdapter, type AgentAdapter } from '../../src/agents/index.js';
 import { containJobs, sandboxLayout, type ContainmentSettings, type Placement } from '../../src/runner/containment.js';
 import type { ProcessSpec } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
@@ -35,6 +35,14 @@ const settings = (extra: Partial<ContainmentSettings> = {}): ContainmentSettings
   expose: [],
   adapters: agentClis,
   ...extra,
+});
+/** A run of `adapter` in the workspaces' root, with nothing granted and no instructions. */
+const runOf = (adapter: AgentAdapter) => ({
+  adapter,
+  env: { HOME: at('home') },
+  workspace: at('state/workspaces'),
+  addDirs: [],
+  instructionsPath: '',
 });
 const spec = (): ProcessSpec => ({
   command: 'claude',
@@ -89,7 +97,7 @@ describe('containJobs: each job in its agent’s workspace, with the extra direc
   });
 
   it('should show the runner’s own program when the sandbox would hide it, and only then', () => {
-    const run = { adapter: codexAdapter, env: { HOME: at('home') }, workspace: at('state/workspaces'), addDirs: [], instructionsPath: '' };
+    const run = runOf(codexAdapter);
     mkdirSync(at('home/.ssh/dist'), { recursive: true });
     expect(sandboxLayout(settings({ runnerProgram: at('home/.ssh/dist') }), run).readable).toEqual([at('home/.ssh/dist')]);
     expect(sandboxLayout(settings({ runnerProgram: at('home/projects') }), run).readable).toEqual([]);
@@ -137,13 +145,7 @@ describe('sandboxLayout: what one run sees', () => {
   });
 
   it("should make the CLI's state folders that are missing, so that it has somewhere to write", () => {
-    const layout = sandboxLayout(settings(), {
-      adapter: opencodeAdapter,
-      env: { HOME: at('home') },
-      workspace: at('state/workspaces'),
-      addDirs: [],
-      instructionsPath: '',
-    });
+    const layout = sandboxLayout(settings(), runOf(opencodeAdapter));
     for (const dir of ['.local/share/opencode', '.config/opencode', '.cache/opencode', '.local/state/opencode']) {
       expect(statSync(at('home', dir)).mode & 0o777).toBe(0o700);
       expect(layout.writable).toContain(at('home', dir));
@@ -151,13 +153,7 @@ describe('sandboxLayout: what one run sees', () => {
   });
 
   it("should not make a CLI's missing state file (the CLI could take an empty one for a damaged one)", () => {
-    const layout = sandboxLayout(settings(), {
-      adapter: claudeAdapter,
-      env: { HOME: at('home') },
-      workspace: at('state/workspaces'),
-      addDirs: [],
-      instructionsPath: '',
-    });
+    const layout = sandboxLayout(settings(), runOf(claudeAdapter));
     expect(layout.writable).toContain(at('home/.claude'));
     expect(layout.writable).not.toContain(at('home/.claude.json'));
   });
