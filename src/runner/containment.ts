@@ -26,6 +26,11 @@ export interface ContainmentSettings {
   allowDirs: readonly string[];
   /** `--expose`: places the sandbox hides that the agent may read all the same (a credential store it needs). */
   expose: readonly string[];
+  /**
+   * The user's runtime directory (`$XDG_RUNTIME_DIR`, `/run/user/<uid>`): hidden, for its sockets reach outside any
+   * sandbox (the session bus, through which `systemd --user` starts processes for the caller; ssh-agent, gpg-agent).
+   */
+  runtimeDir?: string;
   /** The runner's own program (its dist folder): readable wherever it is installed, for the agent it ships (the demo's). */
   runnerProgram?: string;
   /** Every agent CLI: a run sees the state of its own CLI, never the others' (their logins). */
@@ -103,7 +108,12 @@ export function sandboxLayout(
     .flatMap((adapter) => adapter.statePaths(settings.home, run.env).map(({ path }) => path))
     .filter((path) => !ownPaths.has(path));
   const layout: SandboxLayout = {
-    hidden: existing([settings.workRoot, ...credentialStores(settings.home), ...othersState]),
+    hidden: existing([
+      settings.workRoot,
+      ...credentialStores(settings.home),
+      ...(settings.runtimeDir ? [settings.runtimeDir] : []),
+      ...othersState,
+    ]),
     writable: [run.workspace, ...run.addDirs, ...existing([...ownPaths]).map(({ path }) => path)],
     readable: existing(settings.expose).map(({ path }) => path),
     secret: existing([settings.spoolDir, ...settings.runnerFiles]),

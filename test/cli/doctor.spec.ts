@@ -195,7 +195,9 @@ describe('founderos-runner doctor', () => {
     // the token on the command line is one of the warnings
     expect(lines).toContainEqual(expect.stringMatching(/^! config {2,}.* was given as --token on the command line/));
     // PATH holds no bwrap here: the agents would run unsandboxed, and the doctor says how to install it
-    expect(lines).toContainEqual(expect.stringMatching(/^! sandbox {2,}off: bwrap \(bubblewrap\) is not installed.* → fix: install bubblewrap/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^! sandbox {2,}off: bwrap \(bubblewrap\) is not installed.* → fix: install bubblewrap/),
+    );
     expect(lines.at(-1)).toBe('1 check(s) failed, 7 warning(s): fix the ✗ lines, then run founderos-runner doctor again');
     expect(output).not.toContain(UNKNOWN_TOKEN);
   });

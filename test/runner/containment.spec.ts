@@ -12,6 +12,7 @@ const root = realpathSync(scratchDir('containment-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const at = (...parts: string[]) => join(root, ...parts);
 for (const dir of [
+  'run/user',
   'home/.ssh',
   'home/.claude',
   'home/.codex',
@@ -116,7 +117,7 @@ describe('sandboxLayout: what one run sees', () => {
   it('should hide the other agents, the credential stores and the other CLIs’ state; show its own; and never the runner’s', () => {
     const workspace = at('state/workspaces/agent-1');
     mkdirSync(workspace, { recursive: true });
-    const layout = sandboxLayout(settings({ expose: [at('home/.netrc')] }), {
+    const layout = sandboxLayout(settings({ expose: [at('home/.netrc')], runtimeDir: at('run/user') }), {
       adapter: codexAdapter,
       env: { HOME: at('home') },
       workspace,
@@ -128,6 +129,8 @@ describe('sandboxLayout: what one run sees', () => {
         { path: at('state/workspaces'), kind: 'dir' },
         { path: at('home/.ssh'), kind: 'dir' },
         { path: at('home/.netrc'), kind: 'file' },
+        // The runtime directory: the session bus and the agents' sockets in it reach outside any sandbox.
+        { path: at('run/user'), kind: 'dir' },
         // The other CLIs' state that exists: claude's ~/.claude (not its ~/.claude.json, which is not there), gemini's.
         { path: at('home/.claude'), kind: 'dir' },
         { path: at('home/.gemini'), kind: 'dir' },

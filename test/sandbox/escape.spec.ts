@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,9 @@ describe.each(MODES)('a hostile agent, with the sandbox %s', (mode) => {
   let home = '';
   let server: TestControlPlane;
   let runner: RunnerProcess;
+  /** A socket in the user's runtime directory, standing for the session bus (systemd --user starts processes for it). */
+  let bus: Server;
+  const heardOnBus: string[] = [];
   const workspaces = () => join(home, '.local', 'state', 'founderos-runner', 'workspaces');
   const spoolDir = () => join(home, '.local', 'state', 'founderos-runner', 'spool');
   const tokenFile = () => join(home, 'founderos-token');
@@ -83,6 +87,9 @@ describe.each(MODES)('a hostile agent, with the sandbox %s', (mode) => {
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     writeFileSync(join(home, '.ssh', 'id_ed25519'), secrets.ssh, { mode: 0o600 });
     writeFileSync(join(home, '.bashrc'), bashrc);
+    mkdirSync(join(root, 'run'), { mode: 0o700 });
+    bus = createServer((socket) => socket.setEncoding('utf8').on('data', (text: string) => heardOnBus.push(text)));
+    await new Promise<void>((resolve) => bus.listen(join(root, 'run', 'bus'), resolve));
     server = await startTestControlPlane();
     writeFileSync(tokenFile(), `${server.token}\n`, { mode: 0o600 });
     runner = new RunnerProcess(
@@ -101,6 +108,7 @@ describe.each(MODES)('a hostile agent, with the sandbox %s', (mode) => {
         XDG_CONFIG_HOME: join(home, '.config'),
         FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir(),
         FOUNDEROS_RUNNER_WORK_DIR: workspaces(),
+        XDG_RUNTIME_DIR: join(root, 'run'),
         FOUNDEROS_RUNNER_TOKEN: server.token,
       },
     );
@@ -111,6 +119,7 @@ describe.each(MODES)('a hostile agent, with the sandbox %s', (mode) => {
     for (const tag of Object.values(tags)) for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL');
     await runner?.stop();
     await server?.close();
+    bus?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -140,6 +149,7 @@ describe.each(MODES)('a hostile agent, with the sandbox %s', (mode) => {
         victimWorkspace: join(workspaces(), 'victim'),
         home,
         outside,
+        busSocket: join(root, 'run', 'bus'),
         forged: secrets.forged,
         tags,
       });
@@ -179,6 +189,7 @@ describe.each(MODES)('a hostile agent, with the sandbox %s', (mode) => {
         ["write into another job's output", JSON.stringify(await server.events(victim.jobId)).includes(secrets.forged)],
         ['write ~/.bashrc', readFileSync(join(home, '.bashrc'), 'utf8') !== bashrc],
         ['write outside its workspace (a world-writable place)', existsSync(outside)],
+        ["connect to the user's session bus", heardOnBus.join('').includes(secrets.forged)],
       ];
       for (const [attempt, reached] of writes) {
         record(attempt, mode, reached);

@@ -88,6 +88,7 @@ export function prepareContainment(config: RunnerConfig, env: NodeJS.ProcessEnv,
       runnerFiles: runnerFiles(config, env),
       allowDirs: config.allowDirs,
       expose: config.expose,
+      runtimeDir: env.XDG_RUNTIME_DIR || `/run/user/${process.getuid?.() ?? ''}`,
       runnerProgram: RUNNER_PROGRAM,
       adapters: agentClis,
     });
