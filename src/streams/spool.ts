@@ -73,8 +73,7 @@ export interface LeftoverJob {
   path: string;
   jobId: string;
   serverUrl: string;
-  agentPid?: number;
-  /** The adapter that was reading the agent's stdout. */
+  /** The adapter that was reading the agent's stdout. (The agent's processes are found by their job's marker.) */
   adapterType?: string;
   /** The indexes of the batches not yet accepted, in order. */
   pendingBatches: number[];
@@ -180,7 +179,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   const batches: Span[] = [];
   let header: { jobId?: string; serverUrl?: string; runnerPid?: number } | undefined;
   let acked = 0;
-  let agent: { pid?: number; adapter?: string } = {};
+  let adapterType: string | undefined;
   let completion: CompletionBody | undefined;
   const setAside: SetAsideBatch[] = [];
   let validEnd = 0;
@@ -197,8 +196,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
       acked = record.batches;
       const { t: _t, batches: _batches, ...batch } = record;
       setAside.push(batch as unknown as SetAsideBatch);
-    } else if (record?.t === 'agent' && typeof record.pid === 'number')
-      agent = { pid: record.pid, adapter: typeof record.adapter === 'string' ? record.adapter : undefined };
+    } else if (record?.t === 'agent') adapterType = typeof record.adapter === 'string' ? record.adapter : undefined;
     else if (record?.t === 'complete') completion = record.body as CompletionBody;
   }
   if (!header?.jobId || !header.serverUrl) return undefined;
@@ -212,8 +210,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
     path,
     jobId: header.jobId,
     serverUrl: header.serverUrl,
-    agentPid: agent.pid,
-    adapterType: agent.adapter,
+    adapterType,
     pendingBatches: Array.from({ length: batches.length - acked }, (_, offset) => acked + offset),
     completion,
     spool,
