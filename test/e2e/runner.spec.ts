@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, realpathSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -356,6 +356,17 @@ describe('founderos-runner start (end to end)', () => {
     expect(await e2e.server.events(job.jobId)).toEqual([]);
   });
 
+  it('should fail a job whose extra directory the policy refuses, naming it, and start no agent', async () => {
+    const job = await e2e.server.enqueue({ mode: 'args' }, { addDirs: [DIR_A, '/'] });
+    start();
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
+      status: 'failed',
+      errorMessage:
+        'addDirs[1] "/" is the root of the filesystem, so the job was not started; ' + "the runner's owner can allow it with --allow-dir=/",
+    });
+    expect(await e2e.server.events(job.jobId)).toEqual([]);
+  });
+
   it('should fail a job whose adapter type this runner does not know', async () => {
     const job = await e2e.server.enqueue({ mode: 'stream' }, { adapterType: 'quantum_agent' });
     start();
@@ -501,4 +512,22 @@ describe('founderos-runner start: an unusable spool directory', () => {
     expect(cli.stderr).toContain('cannot use the spool directory /dev/null/spool');
     expect(cli.stderr).toContain('--spool-dir=PATH');
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'should refuse, exit 2, a spool directory another user owns, saying whose and what to do',
+    async () => {
+      const shared = mkdtempSync(join(tmpdir(), 'founderos-shared-spool-'));
+      chmodSync(shared, 0o777);
+      chownSync(shared, 65534, 65534);
+      const cli = new RunnerProcess(['start', '--server-url=http://127.0.0.1:9', `--token=fos_${'s'.repeat(32)}`], {
+        FOUNDEROS_RUNNER_SPOOL_DIR: shared,
+      });
+      expect((await cli.exit).code).toBe(2);
+      expect(cli.stderr).toContain(`spool directory ${shared} belongs to uid 65534, not to you (uid 0)`);
+      expect(cli.stderr).toMatch(/use a directory of your own \(--spool-dir=PATH\), or take this one over: sudo chown/);
+      // Left as it was found: nothing written, its mode not changed for its owner.
+      expect(statSync(shared).mode & 0o777).toBe(0o777);
+      expect(readdirSync(shared)).toEqual([]);
+    },
+  );
 });
