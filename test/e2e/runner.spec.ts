@@ -277,11 +277,9 @@ describe('founderos-runner start (end to end)', () => {
         sessionId: 'prev-session',
         model: 'sonnet',
         maxTurns: 4,
-        addDirs: ['/srv/a', '/srv/b'],
+        addDirs: [DIR_A, DIR_B],
         instructionsFileContent: base64(INSTRUCTIONS),
       },
-
-      { sessionId: 'prev-session', model: 'sonnet', maxTurns: 4, addDirs: [DIR_A, DIR_B], instructionsFileContent: 'Be brief.' },
     );
     start();
     const done = await e2e.server.waitForJob(job.jobId);
