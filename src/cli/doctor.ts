@@ -15,12 +15,13 @@ import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './start/config-file.js';
 import { CONFIG_FLAG, START_FLAGS } from './start/declarations.js';
 import { NO_FILE_SETTINGS, readSetting, type SettingSource } from './start/precedence.js';
-import { parseStartFlags, resolveAgentBins, resolveRunnerConfig } from './start/runner-config.js';
+import { absolutePath, parseStartFlags, resolveAgentBins, resolveRunnerConfig } from './start/runner-config.js';
 import { serverUrlProblem } from './start/server-url.js';
 import { commandLineTokenWarnings, resolveToken } from './start/token.js';
 import { causeText, errorText } from '../runner/error-text.js';
 import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';
+import { workDirProblem } from './start/containment.js';
 import { RUNNER_VERSION, USER_AGENT } from '../runner/version.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -127,7 +128,7 @@ export async function runDoctor(flags: Record<string, string>, booleans: Record<
     await checkToken(settings, server, deps),
     checkSpoolDir(settings.spoolDir),
     checkSandbox(settings.sandbox, deps.probeSandbox),
-    checkWorkDir(settings.workDir),
+    checkWorkDir(settings.workDir, deps.env.HOME || deps.location.home, settings.spoolDir),
     checkClock(server),
   ];
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
@@ -158,7 +159,7 @@ function gatherSettings(flags: Record<string, string>, booleans: Record<string, 
     agentBins: resolveAgentBins(flags, deps.env, fileSettings),
     spoolDir: value('spool-dir') ?? defaultSpoolDir(deps.env),
     sandbox: value('sandbox') ?? 'auto',
-    workDir: value('work-dir') ?? defaultWorkDir(deps.env),
+    workDir: absolutePath(value('work-dir') ?? defaultWorkDir(deps.env), deps.env.HOME || deps.location.home),
     serverUrl: serverUrl !== undefined && serverUrlProblem(serverUrl) === undefined ? serverUrl.replace(/\/+$/, '') : undefined,
     token,
   };
@@ -356,9 +357,11 @@ function checkSandbox(mode: string, probe: () => SandboxProbe): Check {
   };
 }
 
-/** The workspaces' root, made private as `start` makes it. */
-function checkWorkDir(dir: string): Check {
+/** The workspaces' root, a directory of its own (as `start` requires), made private as `start` makes it. */
+function checkWorkDir(dir: string, home: string, spoolDir: string): Check {
   const name = 'work dir';
+  const problem = workDirProblem(dir, home, spoolDir);
+  if (problem) return { name, status: 'fail', detail: problem, fix: 'pass --work-dir=PATH / set FOUNDEROS_RUNNER_WORK_DIR, or drop it' };
   try {
     return { name, status: 'ok', detail: `agents' workspaces go in ${ensurePrivateDir(dir, 'work directory', '--work-dir')}, yours alone` };
   } catch (error) {

@@ -69,4 +69,10 @@ describe('founderos-runner doctor: the sandbox and the workspaces', () => {
       fix: 'drop --sandbox=off (or FOUNDEROS_RUNNER_SANDBOX=off) to contain the agents',
     });
   });
+
+  it('should fail a work dir that is the home directory, since start refuses it', async () => {
+    const { check, code } = await doctor(['--work-dir=~'], works);
+    expect(check('work dir')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/is or holds your home directory/) });
+    expect(code).toBe(1);
+  });
 });

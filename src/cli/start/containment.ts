@@ -1,10 +1,11 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentClis } from '../../agents/index.js';
 import { containJobs, type Contain } from '../../runner/containment.js';
 import { ensurePrivateDir, PrivateDirError } from '../../streams/private-dir.js';
-import type { SandboxProbe } from '../../streams/sandbox.js';
+import { isAtOrUnder, type SandboxProbe } from '../../streams/sandbox.js';
 import { ConfigError } from '../command.js';
 import { configFileCandidates } from './config-file.js';
 import type { RunnerConfig, SandboxMode } from './declarations.js';
@@ -72,6 +73,9 @@ export function runnerFiles(config: RunnerConfig, env: NodeJS.ProcessEnv): strin
  * jobs are placed. A workspaces' root that cannot be made private is a ConfigError (exit code 2) saying what to do.
  */
 export function prepareContainment(config: RunnerConfig, env: NodeJS.ProcessEnv, decision: SandboxDecision): Contain {
+  const home = env.HOME || homedir();
+  const problem = workDirProblem(config.workDir, home, config.spoolDir);
+  if (problem) throw new ConfigError([`config error: ${problem}`]);
   let workRoot: string;
   try {
     workRoot = ensurePrivateDir(config.workDir, 'work directory', '--work-dir');
@@ -83,7 +87,7 @@ export function prepareContainment(config: RunnerConfig, env: NodeJS.ProcessEnv,
     return containJobs({
       bwrap: decision.bwrap,
       workRoot,
-      home: env.HOME || homedir(),
+      home,
       spoolDir: config.spoolDir,
       runnerFiles: runnerFiles(config, env),
       allowDirs: config.allowDirs,
@@ -95,4 +99,21 @@ export function prepareContainment(config: RunnerConfig, env: NodeJS.ProcessEnv,
   } catch (error) {
     throw new ConfigError([`config error: ${(error as Error).message}`]);
   }
+}
+
+/**
+ * Why `workDir` cannot hold the workspaces, if it cannot: every agent sees the workspaces' root hidden but for its own
+ * workspace, and is never granted anything in it, so it must be a directory of its own, apart from the spool.
+ */
+export function workDirProblem(workDir: string, home: string, spoolDir: string): string | undefined {
+  const real = (path: string) => (existsSync(path) ? realpathSync(path) : resolve(path));
+  const [work, spool] = [real(workDir), real(spoolDir)];
+  if (isAtOrUnder(real(home), work))
+    return (
+      `--work-dir ${workDir} is or holds your home directory, which every agent would then see hidden: ` +
+      'give a directory of its own, e.g. ~/.local/state/founderos-runner/workspaces (the default)'
+    );
+  if (isAtOrUnder(work, spool) || isAtOrUnder(spool, work))
+    return `--work-dir ${workDir} and --spool-dir ${spoolDir} lie one in the other: give each a directory of its own`;
+  return undefined;
 }

@@ -126,7 +126,7 @@ export function pathList(value: string | undefined): string[] {
 }
 
 /** A path from a setting, absolute: `~/…` is under the home directory, a relative path under the current one. */
-function absolutePath(path: string, home: string): string {
+export function absolutePath(path: string, home: string): string {
   return path === '~' || path.startsWith('~/') ? join(home, path.slice(1)) : resolve(path);
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/cli/command.js';
-import { decideSandbox } from '../../../src/cli/start/containment.js';
+import { decideSandbox, workDirProblem } from '../../../src/cli/start/containment.js';
 import { parseConfigObject } from '../../../src/cli/start/config-file.js';
 import { configEnvironment } from '../../../src/cli/service/environment.js';
 import { parseStartFlags, resolveRunnerConfig } from '../../../src/cli/start/runner-config.js';
@@ -107,5 +107,24 @@ describe('decideSandbox', () => {
         throw new Error('probed');
       }),
     ).toMatchObject({ level: 'warn', message: expect.stringMatching(/^sandbox: off \(--sandbox=off\)/) });
+  });
+});
+
+describe('workDirProblem', () => {
+  it('should take a directory of its own, apart from the home directory and the spool', () => {
+    expect(
+      workDirProblem('/home/ada/.local/state/founderos-runner/workspaces', '/home/ada', '/home/ada/.local/state/founderos-runner/spool'),
+    ).toBeUndefined();
+    expect(workDirProblem('/srv/work', '/home/ada', '/srv/spool')).toBeUndefined();
+  });
+
+  it.each([
+    ['/home/ada', 'is or holds your home directory'],
+    ['/home', 'is or holds your home directory'],
+    ['/', 'is or holds your home directory'],
+    ['/srv/spool/work', 'lie one in the other'],
+    ['/srv', 'lie one in the other'],
+  ])('should refuse %s: it %s', (workDir, why) => {
+    expect(workDirProblem(workDir, '/home/ada', '/srv/spool')).toContain(why);
   });
 });
