@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,4 +101,15 @@ export async function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A file a fake agent writes in its workspace, the one place it may write in the sandbox: the agent is given `name`
+ * (relative: its working directory is its workspace), the test reads `path`. The workspace of `agentId` under
+ * `workDir` is made here, so that the test can seed the file before the agent starts.
+ */
+export function workspaceFile(workDir: string, agentId: string, name: string): string {
+  const workspace = join(workDir, agentId);
+  mkdirSync(workspace, { recursive: true, mode: 0o700 });
+  return join(workspace, name);
 }
