@@ -6,7 +6,7 @@ import { processesOfJob } from '../../src/streams/orphans.js';
 import { base64 } from '../support/control-plane.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { isAlive, until } from '../support/runner-process.js';
+import { isAlive, until, workspaceFile } from '../support/runner-process.js';
 
 /** Nothing lost, nothing stuck: the runner killed with SIGKILL, the server gone for a while, a Part-1-only server. */
 describe('durable delivery (end to end)', () => {
@@ -37,7 +37,7 @@ describe('durable delivery (end to end)', () => {
   const killRunnerMidJob = async (lines: number, delayMs: number, eventsBeforeKill: number) => {
     const job = await e2e.server.enqueue({ mode: 'stream', lines, delayMs, progressFile: 'printed' }, { agentId: 'recovering' });
     const first = start();
-    const progressFile = join(first.workDir, 'recovering', 'printed');
+    const progressFile = workspaceFile(first.workDir, 'recovering', 'printed');
     await until(
       async () => (await e2e.server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill,
       15_000,
