@@ -208,11 +208,12 @@ export async function prepareBefore(rev) {
 /**
  * A runner process polling `url` with `token`, running the flood agent: `runner` is the built CLI with its
  * production defaults, `before` the build of `prepareBefore` (production defaults too), `minimal` and
- * `minimal256` the hand-written baselines B and B256. Each gets its own HOME (spool, config) and cwd.
+ * `minimal256` the hand-written baselines B and B256. Each gets its own HOME (spool, config) and cwd; `env` adds to its
+ * environment (the runner's FOUNDEROS_RUNNER_SANDBOX, say).
  */
-export function startImpl(impl, url, token, { nodeArgs = [] } = {}) {
+export function startImpl(impl, url, token, { nodeArgs = [], env: extraEnv = {} } = {}) {
   const home = mkdtempSync(join(WORK, `${impl}-`));
-  const env = childEnv(home, { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FLOOD });
+  const env = childEnv(home, { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FLOOD, ...extraEnv });
   const implArgs = {
     runner: () => [RUNNER_BIN, 'start', `--server-url=${url}`],
     before: () => {

@@ -4,7 +4,7 @@
  *
  *   npm run bench                      # full: about 9 minutes on 2 cores
  *   npm run bench -- --quick           # smaller sizes, shorter windows (about 2 minutes)
- *   npm run bench -- --only=throughput,catchup  # sections: startup throughput catchup latency claim idle scale
+ *   npm run bench -- --only=throughput,catchup  # sections: startup throughput catchup latency claim sandbox idle scale
  *   npm run bench -- --before=main     # "Runner (before)": a build of this git revision (default 98737d8); none: skip
  *
  * Every figure is measured side by side with its baselines in the same run, on fresh control planes (the
@@ -50,7 +50,7 @@ const ONLY = argv
   ?.slice('--only='.length)
   .split(',');
 const BEFORE_REV = argv.find((arg) => arg.startsWith('--before='))?.slice('--before='.length) || DEFAULT_BEFORE;
-const SECTIONS = ['startup', 'throughput', 'catchup', 'latency', 'claim', 'idle', 'scale'];
+const SECTIONS = ['startup', 'throughput', 'catchup', 'latency', 'claim', 'sandbox', 'idle', 'scale'];
 for (const name of ONLY ?? []) {
   if (!SECTIONS.includes(name)) {
     process.stderr.write(`bench: unknown section ${JSON.stringify(name)}; sections are ${SECTIONS.join(', ')}\n`);
@@ -79,6 +79,7 @@ const CONFIG = QUICK
       loadLines: 1e5,
       separateLoadRun: false,
       claimJobs: 10,
+      sandboxJobs: 10,
       idleSeconds: 10,
       startupRepeats: 10,
       scale: { dbs: ['pglite'], runners: [1, 4], jobs: { 1: 10, 4: 16, 16: 48 } },
@@ -92,6 +93,7 @@ const CONFIG = QUICK
       loadLines: 1e5,
       separateLoadRun: true,
       claimJobs: 20,
+      sandboxJobs: 30,
       idleSeconds: 30,
       startupRepeats: 10,
       scale: { dbs: ['pglite', 'postgres'], runners: [1, 4, 16], jobs: { 1: 20, 4: 40, 16: 64 } },
@@ -289,6 +291,54 @@ await section('claim', async () => {
   }
 });
 
+// ------------------------------------------------------------------ the sandbox's cost at a job's start
+
+await section('sandbox', async () => {
+  // Two runners with the same defaults, the sandbox on in one (bubblewrap) and off in the other, on one server each;
+  // jobs of no lines, one at a time, the two alternating (which goes first alternates too), so that both see the same
+  // machine. A job's start: enqueue → the agent's first line (its `t`: the time its script began, just before it prints).
+  const sides = [];
+  try {
+    for (const mode of ['on', 'off']) {
+      const plane = await openPlane('pglite');
+      const proc = startImpl('runner', plane.url, await plane.token(), { env: { FOUNDEROS_RUNNER_SANDBOX: mode } });
+      sides.push({ mode, plane, proc, firstLine: [], processStart: [] });
+      await plane.waitPolling(1);
+    }
+    const pairs = [];
+    for (let i = -1; i < CONFIG.sandboxJobs; i++) {
+      const pair = {};
+      for (const side of i % 2 ? sides : [...sides].reverse()) {
+        await sleep(250); // the runner is back in its long-poll
+        const enqueuedAt = now();
+        const job = await side.plane.enqueue({ lines: 0 });
+        await side.plane.waitJobs(i + 2, 30_000, () => `; sandbox ${side.mode} stderr:\n${side.proc.stderr()}`);
+        if (i < 0) continue; // the first job also asks the agent for its --version
+        const first = (await side.plane.admin.listEvents(job.jobId, { limit: 1 })).events[0];
+        side.firstLine.push(first.payload.t - enqueuedAt);
+        side.processStart.push(first.payload.startedAt - enqueuedAt);
+        pair[side.mode] = first.payload.t - enqueuedAt;
+      }
+      if (i >= 0) pairs.push(pair.on - pair.off);
+    }
+    return {
+      ...Object.fromEntries(
+        sides.map((side) => [
+          side.mode,
+          { enqueueToFirstLineMs: summary(side.firstLine), enqueueToAgentStartMs: summary(side.processStart) },
+        ]),
+      ),
+      pairedDifferenceMs: summary(pairs),
+    };
+  } finally {
+    for (const side of sides) {
+      await stop(side.proc);
+      side.proc.dispose();
+      await side.plane.close();
+    }
+  }
+});
+
 // ------------------------------------------------------------------ idle cost
 
 await section('idle', async () => {
@@ -414,6 +464,10 @@ function how(kind) {
       'a line every 50–150 ms (jittered), write time (in the line) → its receipt by an admin follower (`listEvents` with `waitMs`); the implementations run at once, each on its own PGlite server.',
     load: '10^5 lines flat out on PGlite with the follower attached; the same write → follower time, p50 and p99 over every line.',
     claim: 'enqueue → the agent process start (its first line carries its start time), one job at a time, runner and B alternating.',
+    sandbox:
+      "enqueue → the agent's first line (the time its script began, carried in the line), one job of no lines at a time, two runners " +
+      'alternating, the sandbox on in one and off in the other (FOUNDEROS_RUNNER_SANDBOX), each on its own PGlite server; the ' +
+      'difference is taken within each pair of jobs, then its median.',
     idle: 'CPU time and peak RSS (VmHWM) over a window of empty long-polls (the server holds each 30 s); A: a bare `node` process.',
     rss: 'VmHWM of the implementation after the largest PGlite throughput job.',
     startup: '`founderos-runner --version`, spawn to exit; A: `node -e 0`.',
@@ -533,6 +587,20 @@ function buildTable(r) {
       cmd('claim'),
     );
   }
+  if (s.sandbox?.on) {
+    const sb = s.sandbox;
+    const n = sb.on.enqueueToFirstLineMs.n;
+    add(
+      'sandbox',
+      `Job start p50, enqueue → agent's first line, sandbox on (bubblewrap; ${n} jobs)`,
+      { runner: sb.on.enqueueToFirstLineMs.p50 },
+      'ms',
+      1,
+      cmd('sandbox'),
+    );
+    add('sandbox', '… sandbox off (the same runner, alternating)', { runner: sb.off.enqueueToFirstLineMs.p50 }, 'ms', 1, cmd('sandbox'));
+    add('sandbox', '… on − off, p50 of the paired differences', { runner: sb.pairedDifferenceMs.p50 }, 'ms', 1, cmd('sandbox'));
+  }
   if (s.idle?.runner) {
     const i = s.idle;
     add(
@@ -622,6 +690,7 @@ function renderMarkdown(r, rows) {
     trickle: 'Latency, trickle',
     load: 'Latency, under load',
     claim: 'Claim latency',
+    sandbox: 'Sandbox',
     idle: 'Idle',
     rss: 'Peak RSS under load',
     startup: 'Start-up',

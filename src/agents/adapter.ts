@@ -30,6 +30,12 @@ export interface AgentLaunch {
   command?: string;
 }
 
+/** A directory, or a single file, that an agent CLI writes its own state to. */
+export interface StatePath {
+  path: string;
+  kind: 'dir' | 'file';
+}
+
 export interface LaunchContext {
   /** A private file (mode 0600, removed after the run) holding the job's instructions, when it has any. */
   instructionsPath?: string;
@@ -48,6 +54,11 @@ export interface AgentAdapter {
   readonly versionArgs: readonly string[];
   /** Tells a user how to make a missing binary available. */
   readonly installHint: string;
+  /**
+   * Where the CLI keeps its own state (its login, settings and sessions), given the user's home and the agent's
+   * environment: writable inside the sandbox, which hides it from every other CLI's runs.
+   */
+  statePaths(home: string, env: NodeJS.ProcessEnv): readonly StatePath[];
   launch(job: JobPayload, context: LaunchContext): AgentLaunch;
   /** The event kind of one JSON object printed on stdout. */
   kindOf(message: Record<string, unknown>): StdoutEventKind;

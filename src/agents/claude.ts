@@ -1,5 +1,6 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { argvValue, foldStreamJsonResult, hasBlock, unknownSessionMatcher } from './shared.js';
+import { join } from 'node:path';
+import { argvValue, foldStreamJsonResult, hasBlock, stateDir, unknownSessionMatcher } from './shared.js';
 
 /** Claude Code in headless mode: `claude --print --output-format stream-json --verbose`, prompt on stdin. */
 export const claudeAdapter: AgentAdapter = {
@@ -7,6 +8,13 @@ export const claudeAdapter: AgentAdapter = {
   defaultBin: 'claude',
   versionArgs: ['--version'],
   installHint: 'install Claude Code (npm install -g @anthropic-ai/claude-code) or pass --claude-bin=/full/path/to/claude',
+  // Its login, settings and sessions live in CLAUDE_CONFIG_DIR, else ~/.claude, and its global config in .claude.json
+  // beside that directory's contents: inside CLAUDE_CONFIG_DIR when set, else in the home directory itself.
+  statePaths(home, env) {
+    const configDir = env.CLAUDE_CONFIG_DIR;
+    if (configDir) return [stateDir(configDir)];
+    return [stateDir(join(home, '.claude')), { path: join(home, '.claude.json'), kind: 'file' }];
+  },
 
   launch(job, { instructionsPath }) {
     const args = ['--print', '--output-format', 'stream-json', '--verbose'];

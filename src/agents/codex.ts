@@ -1,5 +1,6 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { argvValue, objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import { join } from 'node:path';
+import { argvValue, objectAt, promptWithInstructions, stateDir, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 /** Item types of the thread/turn/item stream that are tool calls: `item.started` opens one, `item.completed` ends it. */
 const TOOL_ITEMS = new Set(['command_execution', 'mcp_tool_call', 'file_change', 'web_search']);
@@ -21,6 +22,8 @@ export const codexAdapter: AgentAdapter = {
   defaultBin: 'codex',
   versionArgs: ['--version'],
   installHint: 'install the Codex CLI (npm install -g @openai/codex) or pass --codex-bin=/full/path/to/codex',
+  // Login (auth.json), config and sessions: $CODEX_HOME, else ~/.codex.
+  statePaths: (home, env) => [stateDir(env.CODEX_HOME || join(home, '.codex'))],
 
   launch(job, { instructions }) {
     const args = ['exec', '--json'];

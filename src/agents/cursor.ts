@@ -1,5 +1,6 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { argvValue, foldStreamJsonResult, promptWithInstructions, usdToMicros } from './shared.js';
+import { join } from 'node:path';
+import { argvValue, foldStreamJsonResult, promptWithInstructions, stateDir, usdToMicros, xdgHome } from './shared.js';
 
 /**
  * Cursor CLI: `cursor-agent -p --output-format stream-json --trust [--model M] [--resume <chatId>]`, prompt on stdin
@@ -11,6 +12,8 @@ export const cursorAdapter: AgentAdapter = {
   defaultBin: 'cursor-agent',
   versionArgs: ['--version'],
   installHint: 'install the Cursor CLI (curl https://cursor.com/install -fsS | bash) or pass --cursor-bin=/full/path/to/cursor-agent',
+  // Its login and CLI config (~/.config/cursor) and its projects' chats and rules (~/.cursor).
+  statePaths: (home, env) => [stateDir(join(home, '.cursor')), stateDir(join(xdgHome(env, home, 'XDG_CONFIG_HOME', '.config'), 'cursor'))],
 
   launch(job, { instructions }) {
     // Without `--trust` (or --yolo / --force) a headless run stops at "Workspace Trust Required". `--trust` trusts

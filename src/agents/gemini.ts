@@ -1,5 +1,6 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { argvValue, objectAt, promptWithInstructions, textAt, unknownSessionMatcher } from './shared.js';
+import { join } from 'node:path';
+import { argvValue, objectAt, promptWithInstructions, stateDir, textAt, unknownSessionMatcher } from './shared.js';
 
 /**
  * Gemini CLI: `gemini --output-format stream-json [--model M] [--resume <id>] [--include-directories D]… -p ''`,
@@ -12,6 +13,8 @@ export const geminiAdapter: AgentAdapter = {
   defaultBin: 'gemini',
   versionArgs: ['--version'],
   installHint: 'install the Gemini CLI (npm install -g @google/gemini-cli) or pass --gemini-bin=/full/path/to/gemini',
+  // Settings, OAuth credentials, trusted folders and per-project chats: .gemini under $GEMINI_CLI_HOME, else under ~.
+  statePaths: (home, env) => [stateDir(join(env.GEMINI_CLI_HOME || home, '.gemini'))],
 
   launch(job, { instructions }) {
     const args = ['--output-format', 'stream-json'];

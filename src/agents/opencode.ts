@@ -1,5 +1,16 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { addUsd, argvValue, objectAt, promptWithInstructions, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import { join } from 'node:path';
+import {
+  addUsd,
+  argvValue,
+  objectAt,
+  promptWithInstructions,
+  stateDir,
+  textAt,
+  unknownSessionMatcher,
+  xdgHome,
+  type Json,
+} from './shared.js';
 
 const stateOf = (event: Json) => objectAt(objectAt(event.part)?.state);
 
@@ -13,6 +24,14 @@ export const opencodeAdapter: AgentAdapter = {
   defaultBin: 'opencode',
   versionArgs: ['--version'],
   installHint: 'install OpenCode (npm install -g opencode-ai) or pass --opencode-bin=/full/path/to/opencode',
+  // The XDG base directories, each with an opencode folder: data (auth.json, sessions), config, cache and state.
+  statePaths: (home, env) =>
+    [
+      xdgHome(env, home, 'XDG_DATA_HOME', '.local/share'),
+      xdgHome(env, home, 'XDG_CONFIG_HOME', '.config'),
+      xdgHome(env, home, 'XDG_CACHE_HOME', '.cache'),
+      xdgHome(env, home, 'XDG_STATE_HOME', '.local/state'),
+    ].map((base) => stateDir(join(base, 'opencode'))),
 
   launch(job, { instructions }) {
     const args = ['run', '--format', 'json'];

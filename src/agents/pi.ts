@@ -1,5 +1,6 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
-import { addUsd, argvValue, objectAt, objectsIn, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import { join } from 'node:path';
+import { addUsd, argvValue, objectAt, objectsIn, stateDir, textAt, unknownSessionMatcher, type Json } from './shared.js';
 
 /** Stop reasons of an assistant message that mean the turn failed. */
 const FAILED_STOPS = new Set(['error', 'aborted']);
@@ -14,6 +15,14 @@ export const piAdapter: AgentAdapter = {
   defaultBin: 'pi',
   versionArgs: ['--version'],
   installHint: 'install pi (npm install -g @earendil-works/pi-coding-agent, its name since 0.74) or pass --pi-bin=/full/path/to/pi',
+  // Its agent folder (auth.json, models, settings, sessions): $PI_CODING_AGENT_DIR ("~/" allowed), else ~/.pi/agent; and
+  // $PI_CODING_AGENT_SESSION_DIR when sessions are kept elsewhere.
+  statePaths(home, env) {
+    const tilde = (path: string) => (path === '~' || path.startsWith('~/') ? join(home, path.slice(1)) : path);
+    const agentDir = env.PI_CODING_AGENT_DIR ? tilde(env.PI_CODING_AGENT_DIR) : join(home, '.pi', 'agent');
+    const sessionDir = env.PI_CODING_AGENT_SESSION_DIR;
+    return [agentDir, ...(sessionDir ? [tilde(sessionDir)] : [])].map(stateDir);
+  },
 
   launch(job, { instructionsPath }) {
     const args = ['--mode', 'json', '-p'];

@@ -11,6 +11,8 @@ export const processAdapter: AgentAdapter = {
   defaultBin: 'process',
   versionArgs: [],
   installHint: "set the job's runtimeConfig.command to a program on the runner's PATH, or to its full path",
+  // Any program: no state of its own is known, so the sandbox gives it its workspace and granted directories alone.
+  statePaths: () => [],
 
   launch(job, { instructionsPath }) {
     const { command, args = [] } = job.runtimeConfig;

@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { isObject, type JsonObject } from '../protocol/values.js';
-import type { RunReport } from './adapter.js';
+import type { RunReport, StatePath } from './adapter.js';
 
 /**
  * A value from the job (so from the server) that an adapter puts in the agent's argv, as a flag's value or a positional
@@ -91,4 +92,13 @@ function streamJsonErrorText(result: Json, agent: string): string {
   if (typeof result.result === 'string' && result.result) return result.result;
   if (Array.isArray(result.errors) && result.errors.length) return result.errors.map(String).join('; ');
   return `${agent} reported ${String(result.subtype ?? 'an error')}`;
+}
+
+/** A directory of the CLI's state. */
+export const stateDir = (path: string): StatePath => ({ path, kind: 'dir' });
+
+/** `$<variable>` when it names an absolute directory, else `<home>/<fallback>`: the XDG base directories' rule. */
+export function xdgHome(env: NodeJS.ProcessEnv, home: string, variable: string, fallback: string): string {
+  const value = env[variable];
+  return value?.startsWith('/') ? value : join(home, fallback);
 }

@@ -4,6 +4,7 @@
  * variable, default, usage), positionals stay strings, every mistake in argv is reported at once as a
  * ConfigError (exit code 2) that says what to do, and `--help` is written from the same declarations.
  */
+import { delimiter } from 'node:path';
 import minimist from 'minimist';
 import { ConfigError } from './command.js';
 
@@ -92,6 +93,8 @@ export function parseFlagRecords(argv: readonly string[], declarations: readonly
   const booleans: Record<string, boolean> = {};
   for (const { flag, kind } of declarations) {
     if (kind === 'boolean') booleans[flag] = flags.bool(flag);
+    // A repeated flag's values as one list, separated as in its variable (see the list settings of start).
+    else if (kind === 'list' && flags.list(flag).length > 0) values[flag] = flags.list(flag).join(delimiter);
     else if (flags.str(flag) !== undefined) values[flag] = flags.str(flag)!;
   }
   return { values, booleans, help: flags.bool('help'), positionals: flags.positionals };

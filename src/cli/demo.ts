@@ -10,6 +10,7 @@ import { EXIT } from './exit-codes.js';
 import { runRunner } from './start/command.js';
 import { RUNNER_VERSION } from '../runner/version.js';
 import { describeEvent } from '../demo/format-event.js';
+import { probeSandbox } from '../streams/sandbox.js';
 
 const DEMO_AGENT = fileURLToPath(new URL('../demo/demo-agent.js', import.meta.url));
 const DEMO_PROMPT = 'Say hello, then tell me what is in your working directory.';
@@ -81,6 +82,8 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
     const enqueuedAt = Date.now();
     out(`  job            ${job.jobId} queued for "${job.agentName}"`);
     out(`  runner         founderos-runner v${RUNNER_VERSION} running ${agent === 'demo' ? 'the demo agent' : agent}`);
+    const sandbox = probeSandbox();
+    out(`  sandbox        ${sandbox.works ? `on (${sandbox.version})` : 'off: the runner says why below, and how to turn it on'}`);
     out();
 
     const log = createLogger({ level: 'warn', secrets: [token] });
@@ -96,6 +99,10 @@ async function runDemo(agent: string, keep: boolean): Promise<number> {
         maxJobs: 1,
         logLevel: 'warn',
         logFormat: 'text',
+        sandbox: 'auto',
+        workDir: join(dataDir, 'workspaces'),
+        allowDirs: [],
+        expose: [],
       },
       log,
       process.env,

@@ -5,19 +5,23 @@ import { agentClis, type AgentAdapter } from '../agents/index.js';
 import { TokenRejectedError } from '../streams/http/errors.js';
 import { createRunnerApi } from '../streams/http/runner-api.js';
 import { readFirstLine } from '../streams/process.js';
+import { ensurePrivateDir, PrivateDirError } from '../streams/private-dir.js';
+import { probeSandbox, type SandboxProbe } from '../streams/sandbox.js';
 import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
+import { defaultWorkDir } from '../streams/workspace.js';
 import { agentEnvironment } from '../runner/agent-env.js';
 import { formatFlags, type FlagDeclaration } from './args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { loadConfigFile, processConfigFileLocation, type ConfigFileLocation, type LoadedConfigFile } from './start/config-file.js';
 import { CONFIG_FLAG, START_FLAGS } from './start/declarations.js';
 import { NO_FILE_SETTINGS, readSetting, type SettingSource } from './start/precedence.js';
-import { parseStartFlags, resolveAgentBins, resolveRunnerConfig } from './start/runner-config.js';
+import { absolutePath, parseStartFlags, resolveAgentBins, resolveRunnerConfig } from './start/runner-config.js';
 import { serverUrlProblem } from './start/server-url.js';
 import { commandLineTokenWarnings, resolveToken } from './start/token.js';
 import { causeText, errorText } from '../runner/error-text.js';
 import { preview } from '../runner/logger.js';
 import { EXIT } from './exit-codes.js';
+import { workDirProblem } from './start/containment.js';
 import { RUNNER_VERSION, USER_AGENT } from '../runner/version.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -46,6 +50,8 @@ export interface DoctorDeps {
   readFirstLine: typeof readFirstLine;
   /** Every network call and version probe gets this long: a doctor must answer quickly even when things hang. */
   timeoutMs: number;
+  /** Whether the sandbox works here (injectable, so that a test can play a machine without it). */
+  probeSandbox: () => SandboxProbe;
 }
 
 export function processDoctorDeps(env: NodeJS.ProcessEnv = process.env): DoctorDeps {
@@ -56,6 +62,7 @@ export function processDoctorDeps(env: NodeJS.ProcessEnv = process.env): DoctorD
     now: Date.now,
     readFirstLine,
     timeoutMs: 5_000,
+    probeSandbox: () => probeSandbox(env),
   };
 }
 
@@ -67,7 +74,7 @@ export function doctorHelp(): string {
   return `Usage: ${DOCTOR_COMMAND} [--json] [start flags]
 
 Checks this machine can run jobs with the settings "start" would use: node, agent CLIs, server, token,
-spool dir, clock. Exit code 0 when nothing failed.
+spool dir, sandbox, work dir, clock. Exit code 0 when nothing failed.
 
 ${formatFlags([...DOCTOR_FLAGS, ...START_FLAGS])}
 `;
@@ -102,6 +109,9 @@ interface Settings {
   fixes: string[];
   agentBins: Record<string, { bin: string; source: SettingSource }>;
   spoolDir: string;
+  /** `--sandbox`, as given (checked by the config check). */
+  sandbox: string;
+  workDir: string;
   /** Each only when valid: the server is probed even when, say, the token is missing. */
   serverUrl?: string;
   token?: string;
@@ -117,6 +127,8 @@ export async function runDoctor(flags: Record<string, string>, booleans: Record<
     checkServer(settings, server),
     await checkToken(settings, server, deps),
     checkSpoolDir(settings.spoolDir),
+    checkSandbox(settings.sandbox, deps.probeSandbox),
+    checkWorkDir(settings.workDir, deps.env.HOME || deps.location.home, settings.spoolDir),
     checkClock(server),
   ];
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
@@ -146,6 +158,8 @@ function gatherSettings(flags: Record<string, string>, booleans: Record<string, 
     ],
     agentBins: resolveAgentBins(flags, deps.env, fileSettings),
     spoolDir: value('spool-dir') ?? defaultSpoolDir(deps.env),
+    sandbox: value('sandbox') ?? 'auto',
+    workDir: absolutePath(value('work-dir') ?? defaultWorkDir(deps.env), deps.env.HOME || deps.location.home),
     serverUrl: serverUrl !== undefined && serverUrlProblem(serverUrl) === undefined ? serverUrl.replace(/\/+$/, '') : undefined,
     token,
   };
@@ -300,18 +314,66 @@ async function checkToken(settings: Settings, server: ServerProbe | undefined, d
   }
 }
 
-/** Creates the directory if needed (as `start` would) and writes and removes a file in it. */
+/** Creates the directory if needed (as `start` would), makes it private, and writes and removes a file in it. */
 function checkSpoolDir(dir: string): Check {
   const name = 'spool dir';
   try {
     prepareSpoolDir(dir);
     return { name, status: 'ok', detail: `${dir} is writable` };
   } catch (error) {
+    if (error instanceof PrivateDirError) return { name, status: 'fail', detail: error.message, fix: error.fix };
     return {
       name,
       status: 'fail',
       detail: `cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
       fix: 'make that directory writable by this user, or pass --spool-dir=PATH / set FOUNDEROS_RUNNER_SPOOL_DIR',
+    };
+  }
+}
+
+/**
+ * Which mode the runner will use, and, when the sandbox cannot work here, why and the exact fix: `on` without it is a
+ * failure (start would refuse), `auto` or `off` without it a warning (agents get the user's whole access).
+ */
+function checkSandbox(mode: string, probe: () => SandboxProbe): Check {
+  const name = 'sandbox';
+  const found = probe();
+  const unsandboxed =
+    "agents run with this user's whole access (each in its own workspace; a job's processes are still stopped when it ends)";
+  if (mode === 'off')
+    return {
+      name,
+      status: 'warn',
+      detail: `off (--sandbox=off): ${unsandboxed}${found.works ? `; ${found.version} works here` : `; it could not run here anyway: ${found.reason}`}`,
+      fix: found.works ? 'drop --sandbox=off (or FOUNDEROS_RUNNER_SANDBOX=off) to contain the agents' : found.fix,
+    };
+  if (found.works) return { name, status: 'ok', detail: `on (--sandbox=${mode}): ${found.version} at ${found.bwrap} works here` };
+  return {
+    name,
+    status: mode === 'on' ? 'fail' : 'warn',
+    detail:
+      mode === 'on' ? `--sandbox=on, but it cannot run here, so start refuses: ${found.reason}` : `off: ${found.reason}; ${unsandboxed}`,
+    fix: found.fix,
+  };
+}
+
+/** The workspaces' root, a directory of its own (as `start` requires), made private as `start` makes it. */
+function checkWorkDir(dir: string, home: string, spoolDir: string): Check {
+  const name = 'work dir';
+  const problem = workDirProblem(dir, home, spoolDir);
+  if (problem) return { name, status: 'fail', detail: problem, fix: 'pass --work-dir=PATH / set FOUNDEROS_RUNNER_WORK_DIR, or drop it' };
+  try {
+    return { name, status: 'ok', detail: `agents' workspaces go in ${ensurePrivateDir(dir, 'work directory', '--work-dir')}, yours alone` };
+  } catch (error) {
+    return {
+      name,
+      status: 'fail',
+      detail:
+        error instanceof PrivateDirError ? error.message : `cannot make ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      fix:
+        error instanceof PrivateDirError
+          ? error.fix
+          : 'make it writable by this user, or pass --work-dir=PATH / set FOUNDEROS_RUNNER_WORK_DIR',
     };
   }
 }

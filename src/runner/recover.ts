@@ -4,7 +4,7 @@ import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
 import { recoverUnless } from '../operators/recoverUnless.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody } from '../protocol/types.js';
-import { killOrphanedAgent, waitUntilDead } from '../streams/orphans.js';
+import { killJobProcesses, waitUntilDead } from '../streams/orphans.js';
 import { readOutputFile } from '../streams/output-file.js';
 import { findLeftovers, type LeftoverJob } from '../streams/spool.js';
 import { jobIdProblem } from '../protocol/schemas.js';
@@ -97,7 +97,8 @@ function deliverLeftover(leftover: LeftoverJob, deps: RecoveryDeps): Observable<
 function spoolUnreadOutput(leftover: LeftoverJob, deps: RecoveryDeps) {
   const { jobId, spool } = leftover;
   return defer(() => {
-    const killed = leftover.agentPid === undefined ? [] : killOrphanedAgent(leftover.agentPid, jobId);
+    // Every process of the job, wherever it went; also when the runner died before it could record the agent's pid.
+    const killed = killJobProcesses(jobId);
     return waitUntilDead(killed, { scheduler: deps.scheduler }).pipe(
       map((survivors) => {
         if (survivors.length)

@@ -27,6 +27,7 @@ import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import type { JobSpool } from '../streams/spool.js';
 import { admit, type AdmittedJob } from './admission.js';
 import { agentRun, runVerdict, type AgentRunEnd } from './agent-run.js';
+import type { Contain } from './containment.js';
 import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type Delivery, type DeliveryDeps } from './delivery.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
@@ -68,6 +69,8 @@ export interface JobRunnerDeps extends DeliveryDeps {
   cancel$: Observable<unknown>;
   /** Opens the job's durable spool, where batches and the completion wait until the server accepts them. */
   openSpool: (jobId: string) => JobSpool;
+  /** Places each job's agent: its workspace, extra directories, sandbox and process sweep. None: where the runner runs. */
+  contain?: Contain;
 }
 
 /** What a running job has done so far: a request of batches the server answered, or the agent's run ended. */
@@ -107,11 +110,16 @@ function executeJob(
 ): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
   const admission = admit(claim, deps);
-  if (!admission.admitted) {
-    const { errorMessage } = admission;
+  if (!admission.admitted) return refuse(admission.errorMessage);
+  const { job } = admission;
+  const placed = deps.contain?.(job.payload, job.adapter, spool.instructionsPath);
+  if (placed && 'refused' in placed) return refuse(placed.refused);
+  const spawn: JobRunnerDeps['spawn'] = placed ? (spec) => deps.spawn(placed.place(spec)) : deps.spawn;
+  return runAgent({ ...job, payload: placed?.job ?? job.payload }, spool, startedAt, { ...deps, spawn });
+
+  function refuse(errorMessage: string): Observable<JobResult> {
     return reportCompletion(deps, spool, startedAt, 0, of({ status: 'failed' as const, exitCode: -1, errorMessage }));
   }
-  return runAgent(admission.job, spool, startedAt, deps);
 }
 
 function runAgent(job: AdmittedJob, spool: JobSpool, startedAt: number, deps: JobRunnerDeps): Observable<JobResult> {

@@ -18,24 +18,69 @@ export function isRunnerAlive(pid: number): boolean {
   }
 }
 
+/** The variable that marks every process of a job: the agent's environment carries it, and its children inherit it. */
+export const JOB_MARKER = 'FOUNDEROS_JOB_ID';
+
 /**
- * Kills, with SIGKILL, every process of the process group `pgid` that carries `FOUNDEROS_JOB_ID=<jobId>` in its
- * environment: what a runner that died mid-job left running. Checking the job id keeps a recycled pgid safe.
- * Reads /proc, so it does its work on Linux; elsewhere it finds nothing. Returns the pids it killed.
+ * Every process of this machine that still runs and carries `FOUNDEROS_JOB_ID=<jobId>` in its environment, wherever it
+ * went: its own session (`setsid`), a double fork, a sandbox's PID namespace (seen here by its outer pid). This process
+ * never counts. Reads /proc, so it finds them on Linux; elsewhere it finds none. A process that cleared the variable
+ * from its environment before it started is not found: the marker is what an agent's processes inherit, not a fence.
  */
-export function killOrphanedAgent(pgid: number, jobId: string): number[] {
-  const marker = `FOUNDEROS_JOB_ID=${jobId}`;
-  const killed: number[] = [];
-  for (const pid of runningMembersOf(pgid) ?? []) {
-    try {
-      if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker)) continue;
-      process.kill(pid, 'SIGKILL');
-      killed.push(pid);
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
+export function processesOfJob(jobId: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
   }
-  return killed;
+  const marker = Buffer.from(`${JOB_MARKER}=${jobId}\0`);
+  return names.flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    const pid = Number(name);
+    if (pid === process.pid) return [];
+    try {
+      // Another user's process cannot be read, and is not this runner's to stop.
+      return carries(readFileSync(`/proc/${pid}/environ`), marker) && isRunning(pid) ? [pid] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Whether an environment block (`NAME=value\0…`) holds `marker` (which ends with its `\0`) as one whole entry. */
+function carries(environ: Buffer, marker: Buffer): boolean {
+  // The block ends without a NUL when a process rewrote it; compare as if it had one.
+  const block = environ.at(-1) === 0 ? environ : Buffer.concat([environ, Buffer.of(0)]);
+  for (let at = block.indexOf(marker); at !== -1; at = block.indexOf(marker, at + 1)) if (at === 0 || block[at - 1] === 0) return true;
+  return false;
+}
+
+/** Sends `signal` to every process of job `jobId` (see {@link processesOfJob}); returns the pids it reached. */
+export function signalJob(jobId: string, signal: NodeJS.Signals): number[] {
+  return processesOfJob(jobId).filter((pid) => {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+/**
+ * Kills, with SIGKILL, every process of job `jobId` on this machine: what a runner that died mid-job left running,
+ * the agent's process group and whatever left it. A process may fork while the sweep runs: it sweeps again until a
+ * pass finds nothing (a few passes at most). Returns the pids it killed.
+ */
+export function killJobProcesses(jobId: string, passes = 5): number[] {
+  const killed = new Set<number>();
+  for (let pass = 0; pass < passes; pass++) {
+    const found = signalJob(jobId, 'SIGKILL');
+    if (found.length === 0) break;
+    for (const pid of found) killed.add(pid);
+  }
+  return [...killed];
 }
 
 /**

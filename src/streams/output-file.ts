@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { EMPTY, defer, from, type Observable } from 'rxjs';
+import { OPEN } from './open-flags.js';
 
 /**
  * A file a child process writes its output to, and this process reads as it grows. A file, not a pipe,
@@ -27,10 +28,10 @@ const LF = 0x0a;
  * grown (it may also be called when it did not).
  */
 export function openOutputFile(path: string, onChunk: (chunk: Buffer) => void, onChange: () => void): OutputFile {
-  const writeFd = openSync(path, 'a', 0o600);
+  const writeFd = openSync(path, OPEN.append, 0o600);
   let readFd: number;
   try {
-    readFd = openSync(path, 'r');
+    readFd = openSync(path, OPEN.read);
   } catch (error) {
     closeSync(writeFd);
     throw error;
@@ -90,5 +91,9 @@ function watchQuietly(path: string, onChange: () => void): FSWatcher | undefined
 
 /** The bytes of an output file from its start, a chunk at a time; nothing when there is no such file. */
 export function readOutputFile(path: string): Observable<Buffer> {
-  return defer(() => (existsSync(path) ? from(createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) : EMPTY));
+  return defer(() =>
+    existsSync(path)
+      ? from(createReadStream(path, { fd: openSync(path, OPEN.read), highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>)
+      : EMPTY,
+  );
 }

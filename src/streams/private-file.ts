@@ -1,5 +1,6 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { Observable } from 'rxjs';
+import { writeNewFile } from './open-flags.js';
 
 /**
  * Writes `content` to `path` as a file only the current user can read (mode 0600, created afresh: a file left there
@@ -10,7 +11,7 @@ import { Observable } from 'rxjs';
 export function withPrivateFile<T>(path: string, content: string | Uint8Array, use: (path: string) => Observable<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
     rmSync(path, { force: true });
-    writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+    writeNewFile(path, content);
     const subscription = use(path).subscribe(subscriber);
     return () => {
       subscription.unsubscribe();

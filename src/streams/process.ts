@@ -25,6 +25,16 @@ export interface ProcessSpec {
   /** When this emits, the process group gets SIGTERM, then SIGKILL after `killGraceMs`; output still flows until exit. */
   kill$?: Observable<unknown>;
   killGraceMs?: number;
+  /**
+   * Runs the program through another one (the sandbox): given the command line and the environment, returns the
+   * command line to spawn. What it throws fails the run as a SpawnError (a `code` of ENOENT: a missing program).
+   */
+  wrap?: (command: string, args: readonly string[], env: NodeJS.ProcessEnv) => [string, string[]];
+  /**
+   * Every process of the run wherever it went, its group's and those that left it (`setsid`, a double fork): they are
+   * signalled with the group, and the run completes once they are gone too.
+   */
+  members?: () => readonly number[];
 }
 
 /** A spawn that failed before the program ran (missing binary, not executable, bad cwd). */
@@ -100,8 +110,9 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
     };
 
     let child: ChildProcess;
-    const [command, args] = commandLine(spec.command, spec.args);
     try {
+      const [program, programArgs] = commandLine(spec.command, spec.args);
+      const [command, args] = spec.wrap ? spec.wrap(program, programArgs, spec.env) : [program, programArgs];
       child = spawn(command, args, {
         cwd: spec.cwd,
         env: spec.env,
@@ -121,14 +132,18 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
     let exited = false;
     let terminating = false;
     let killed = false;
+    const signalAll = (signal: NodeJS.Signals) => {
+      signalGroup(child, signal);
+      for (const pid of spec.members?.() ?? []) signalPid(pid, signal);
+    };
     const terminateGroup = () => {
       if (terminating || child.pid === undefined) return;
       terminating = true;
-      signalGroup(child, 'SIGTERM');
+      signalAll('SIGTERM');
       timers.add(
         scheduler.schedule(() => {
           killed = true;
-          signalGroup(child, 'SIGKILL');
+          signalAll('SIGKILL');
         }, graceMs),
       );
     };
@@ -155,7 +170,10 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
       if (!isWindows) terminateGroup();
       const finish = () => {
         if (done) return;
-        if (groupAlive(child) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL))
+        const members = spec.members?.() ?? [];
+        // What forked since the SIGKILL gets one too.
+        if (killed) for (const pid of members) signalPid(pid, 'SIGKILL');
+        if ((groupAlive(child) || members.length > 0) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL))
           return void timers.add(scheduler.schedule(finish, GROUP_CHECK_MS));
         timers.unsubscribe();
         void readOutput().then(() => {
@@ -183,7 +201,7 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
       closeOutput();
       done = true;
       if (exited) return;
-      signalGroup(child, 'SIGKILL');
+      signalAll('SIGKILL');
     };
   });
 }
@@ -214,6 +232,14 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     }
   } catch {
     // ESRCH: the group is already gone.
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: gone already.
   }
 }
 

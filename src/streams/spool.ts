@@ -1,20 +1,10 @@
-import {
-  closeSync,
-  existsSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { CompletionBody } from '../protocol/types.js';
 import { parseJsonObject } from '../protocol/values.js';
+import { OPEN, writeNewFile } from './open-flags.js';
+import { ensurePrivateDir } from './private-dir.js';
 
 /**
  * The durable spool: one append-only file per job under the runner's state directory. Each batch of events
@@ -28,7 +18,7 @@ import { parseJsonObject } from '../protocol/values.js';
  *   {"t":"ack","batches":N}                             the first N batches were accepted
  *   {"t":"set_aside","batches":N,"index":N-1,…}          batch N-1 will never be accepted (see SetAsideBatch); the
  *                                                       first N batches are settled, as after an ack
- *   {"t":"agent","pid":…,"adapter":…}                   the agent's process group, to stop it after a crash
+ *   {"t":"agent","pid":…,"adapter":…}                   the agent's pid and the adapter that reads its output
  *   {"t":"complete","body":{…}}                         the completion, once known
  *
  * Batches stay on disk and only their offsets stay in memory, which is what bounds the runner's memory when
@@ -83,8 +73,7 @@ export interface LeftoverJob {
   path: string;
   jobId: string;
   serverUrl: string;
-  agentPid?: number;
-  /** The adapter that was reading the agent's stdout. */
+  /** The adapter that was reading the agent's stdout. (The agent's processes are found by their job's marker.) */
   adapterType?: string;
   /** The indexes of the batches not yet accepted, in order. */
   pendingBatches: number[];
@@ -104,11 +93,14 @@ export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(stateHome, 'founderos-runner', 'spool');
 }
 
-/** Creates the spool directory (0700) if needed and proves it writable, by writing and removing a file; throws otherwise. */
+/**
+ * Makes the spool directory private (see ensurePrivateDir: created or made 0700, refused when it belongs to another
+ * user, with a PrivateDirError) and proves it writable, by creating and removing a file; throws otherwise.
+ */
 export function prepareSpoolDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir, 'spool directory', '--spool-dir');
   const probe = join(dir, `.probe-${process.pid}-${Date.now()}`);
-  writeFileSync(probe, 'ok', { mode: 0o600 });
+  writeNewFile(probe, 'ok');
   rmSync(probe);
 }
 
@@ -131,7 +123,9 @@ interface Span {
 export function openJobSpool(dir: string, jobId: string, serverUrl: string, runnerPid = process.pid): JobSpool {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = spoolPath(dir, jobId);
-  const fd = openSync(path, 'w+', 0o600);
+  // A new file: whatever was at its name (a link, a stale file of the same job) is removed, not written through.
+  rmSync(path, { force: true });
+  const fd = openSync(path, OPEN.createNew, 0o600);
   const spool = new FileSpool(jobId, path, fd, 0, [], []);
   // Output a run of the same job left behind would be counted as this run's lines after a crash.
   spool.removeOutput();
@@ -185,7 +179,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
   const batches: Span[] = [];
   let header: { jobId?: string; serverUrl?: string; runnerPid?: number } | undefined;
   let acked = 0;
-  let agent: { pid?: number; adapter?: string } = {};
+  let adapterType: string | undefined;
   let completion: CompletionBody | undefined;
   const setAside: SetAsideBatch[] = [];
   let validEnd = 0;
@@ -202,14 +196,13 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
       acked = record.batches;
       const { t: _t, batches: _batches, ...batch } = record;
       setAside.push(batch as unknown as SetAsideBatch);
-    } else if (record?.t === 'agent' && typeof record.pid === 'number')
-      agent = { pid: record.pid, adapter: typeof record.adapter === 'string' ? record.adapter : undefined };
+    } else if (record?.t === 'agent') adapterType = typeof record.adapter === 'string' ? record.adapter : undefined;
     else if (record?.t === 'complete') completion = record.body as CompletionBody;
   }
   if (!header?.jobId || !header.serverUrl) return undefined;
   if (header.runnerPid !== undefined && header.runnerPid !== process.pid && isRunnerAlive(header.runnerPid)) return undefined;
   // A record cut short by the crash is dropped; appending resumes after the last whole line.
-  const fd = openSync(path, 'r+');
+  const fd = openSync(path, OPEN.readWrite);
   ftruncateSync(fd, validEnd);
   const spool = new FileSpool(header.jobId, path, fd, validEnd, batches, setAside);
   spool.writeRecord({ t: 'job', jobId: header.jobId, serverUrl: header.serverUrl, runnerPid: process.pid });
@@ -217,8 +210,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
     path,
     jobId: header.jobId,
     serverUrl: header.serverUrl,
-    agentPid: agent.pid,
-    adapterType: agent.adapter,
+    adapterType,
     pendingBatches: Array.from({ length: batches.length - acked }, (_, offset) => acked + offset),
     completion,
     spool,
@@ -230,7 +222,7 @@ function readLeftover(path: string, isRunnerAlive: (pid: number) => boolean): Le
  * scanned in the memory of its longest line. Each `line` is valid only until the next one is asked for.
  */
 function* wholeLines(path: string, chunkBytes = 1 << 20): Generator<{ offset: number; line: Buffer }> {
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, OPEN.read);
   const chunk = Buffer.allocUnsafe(chunkBytes);
   let carry = Buffer.alloc(0);
   let carryOffset = 0;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startControlPlane } from '../../src/control-plane/index.js';
 import { startBlackHoleProxy } from '../support/black-hole-proxy.js';
-import { FAKE_CLAUDE, RunnerProcess, until } from '../support/runner-process.js';
+import { FAKE_CLAUDE, RunnerProcess, until, workspaceFile } from '../support/runner-process.js';
 import { deliveryOf, numberedLines, storedEvents } from '../support/store-checks.js';
 
 /**
@@ -21,14 +21,17 @@ describe('a network path that silently drops (no RST), then comes back', () => {
   }, async () => {
     const server = await startControlPlane({ dataDir: mkdtempSync(join(tmpdir(), 'black-hole-server-')), longPollMs: 3_000 });
     const proxy = await startBlackHoleProxy(server.url);
-    const progressFile = join(mkdtempSync(join(tmpdir(), 'black-hole-agent-')), 'printed');
+    // The agent counts what it printed in its workspace, the one place it may write in the sandbox.
+    const workDir = mkdtempSync(join(tmpdir(), 'black-hole-work-'));
+    const progressFile = workspaceFile(workDir, 'hole', 'printed');
     writeFileSync(progressFile, '0');
     const { token } = await server.admin.createToken({ companyId: 'hole', name: 'black hole runner' });
     const lines = Math.ceil((HOLE_MS + 6_000) / 20);
     const job = await server.admin.enqueueJob({
       companyId: 'hole',
       agentName: 'Hole',
-      prompt: JSON.stringify({ mode: 'stream', lines, delayMs: 20, progressFile }),
+      agentId: 'hole',
+      prompt: JSON.stringify({ mode: 'stream', lines, delayMs: 20, progressFile: 'printed' }),
     });
     // The runner's own retry timings, not the short ones of the other suites: the backoff after an outage is part of what is measured.
     const runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], {
@@ -36,6 +39,7 @@ describe('a network path that silently drops (no RST), then comes back', () => {
       FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
       FOUNDEROS_RUNNER_RETRY_INITIAL_MS: '1000',
       FOUNDEROS_RUNNER_RETRY_MAX_MS: '30000',
+      FOUNDEROS_RUNNER_WORK_DIR: workDir,
     });
     try {
       await until(

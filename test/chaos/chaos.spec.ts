@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.js';
 import { startRecordingProxy, type Interceptor } from '../support/recording-proxy.js';
-import { FAKE_CLAUDE, RunnerProcess, until } from '../support/runner-process.js';
+import { FAKE_CLAUDE, RunnerProcess, until, workspaceFile } from '../support/runner-process.js';
 import { deliveryOf, numberedLines, orphansOf, storedEvents } from '../support/store-checks.js';
 import { markdownTable } from '../support/table.js';
 
@@ -171,14 +171,23 @@ async function runScenario(
     },
   };
   const proxy = await startRecordingProxy(server.url, makeInterceptor(faults));
-  const progressFile = join(dataDir, 'printed');
+  // The agent counts what it printed in its workspace (the one place it may write in the sandbox); a restarted runner
+  // finds the same workspace in the same work dir.
+  const workDir = join(dataDir, 'workspaces');
+  const progressFile = workspaceFile(workDir, 'chaos', 'printed');
   writeFileSync(progressFile, '0');
   const job = await server.admin.enqueueJob({
     companyId: 'chaos',
+    agentId: 'chaos',
     agentName: 'Chaos',
-    prompt: JSON.stringify({ mode: 'stream', lines: LINES, delayMs: DELAY_MS, progressFile }),
+    prompt: JSON.stringify({ mode: 'stream', lines: LINES, delayMs: DELAY_MS, progressFile: 'printed' }),
   });
-  const runnerEnv = { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE, FOUNDEROS_RUNNER_RETRY_MAX_MS: '1000' };
+  const runnerEnv = {
+    FOUNDEROS_RUNNER_TOKEN: token,
+    FOUNDEROS_CLAUDE_BIN: FAKE_CLAUDE,
+    FOUNDEROS_RUNNER_RETRY_MAX_MS: '1000',
+    FOUNDEROS_RUNNER_WORK_DIR: workDir,
+  };
   let runner = new RunnerProcess(['start', `--server-url=${proxy.url}`], runnerEnv);
   const spoolDir = runner.spoolDir;
   const progress = sampleProgress(() => server, job.jobId, progressFile);

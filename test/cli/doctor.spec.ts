@@ -194,7 +194,11 @@ describe('founderos-runner doctor', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^! agent codex {2,}codex --version did not answer/));
     // the token on the command line is one of the warnings
     expect(lines).toContainEqual(expect.stringMatching(/^! config {2,}.* was given as --token on the command line/));
-    expect(lines.at(-1)).toBe('1 check(s) failed, 6 warning(s): fix the ✗ lines, then run founderos-runner doctor again');
+    // PATH holds no bwrap here: the agents would run unsandboxed, and the doctor says how to install it
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^! sandbox {2,}off: bwrap \(bubblewrap\) is not installed.* → fix: install bubblewrap/),
+    );
+    expect(lines.at(-1)).toBe('1 check(s) failed, 7 warning(s): fix the ✗ lines, then run founderos-runner doctor again');
     expect(output).not.toContain(UNKNOWN_TOKEN);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
@@ -12,6 +15,8 @@ import { FAKE_CLAUDE, RunnerProcess } from '../support/runner-process.js';
 const fake = (name: string) => fileURLToPath(new URL(`../fixtures/agents/fake-${name}.mjs`, import.meta.url));
 const FAKES = { codex: fake('codex'), gemini: fake('gemini'), opencode: fake('opencode'), cursor: fake('cursor'), pi: fake('pi') };
 const FAKE_PROCESS = fake('process');
+/** Two directories that exist (the runner grants a job only those), as the agent gets them: by their real paths. */
+const [DIR_A, DIR_B] = ['a', 'b'].map((name) => realpathSync(mkdtempSync(join(tmpdir(), `adapters-dir-${name}-`))));
 const BIN_FLAGS = Object.entries(FAKES).map(([cli, path]) => `--${cli}-bin=${path}`);
 
 /** What a run of one fixture must leave on the server: the kinds of its events, in order, and the completion. */
@@ -113,9 +118,9 @@ const RESUME_ARGV: Record<string, (sessionId: string) => unknown[]> = {
     'm-1',
     '--skip-git-repo-check',
     '--add-dir',
-    '/srv/a',
+    DIR_A,
     '--add-dir',
-    '/srv/b',
+    DIR_B,
     'resume',
     id,
     '-',
@@ -128,9 +133,9 @@ const RESUME_ARGV: Record<string, (sessionId: string) => unknown[]> = {
     '--resume',
     id,
     '--include-directories',
-    '/srv/a',
+    DIR_A,
     '--include-directories',
-    '/srv/b',
+    DIR_B,
     '-p',
     '',
   ],
@@ -249,7 +254,7 @@ describe('adapters end to end: the built runner against the real control plane, 
           adapterType,
           sessionId,
           model: 'm-1',
-          addDirs: ['/srv/a', '/srv/b'],
+          addDirs: [DIR_A, DIR_B],
           instructionsFileContent: base64('Be brief.'),
         });
         expect(job).toMatchObject({ status: 'completed', exitCode: 0, resultSessionId: sessionId });

@@ -1,12 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STOPPED_MID_JOB } from '../../src/runner/recover.js';
+import { processesOfJob } from '../../src/streams/orphans.js';
 import { base64 } from '../support/control-plane.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { isAlive, until } from '../support/runner-process.js';
+import { isAlive, until, workspaceFile } from '../support/runner-process.js';
 
 /** Nothing lost, nothing stuck: the runner killed with SIGKILL, the server gone for a while, a Part-1-only server. */
 describe('durable delivery (end to end)', () => {
@@ -30,11 +30,14 @@ describe('durable delivery (end to end)', () => {
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
     expect(new Set(events.map((event) => event.eventId)).size).toBe(events.length);
   };
-  /** A streaming job whose runner gets SIGKILL once the server holds `eventsBeforeKill` of its events. */
+  /**
+   * A streaming job whose runner gets SIGKILL once the server holds `eventsBeforeKill` of its events. The agent counts
+   * what it printed in a file of its workspace (the one place it can write in the sandbox).
+   */
   const killRunnerMidJob = async (lines: number, delayMs: number, eventsBeforeKill: number) => {
-    const progressFile = join(mkdtempSync(join(tmpdir(), 'progress-')), 'printed');
-    const job = await e2e.server.enqueue({ mode: 'stream', lines, delayMs, progressFile });
+    const job = await e2e.server.enqueue({ mode: 'stream', lines, delayMs, progressFile: 'printed' }, { agentId: 'recovering' });
     const first = start();
+    const progressFile = workspaceFile(first.workDir, 'recovering', 'printed');
     await until(
       async () => (await e2e.server.admin.getJob(job.jobId)).eventCount > eventsBeforeKill,
       15_000,
@@ -131,15 +134,19 @@ describe('durable delivery (end to end)', () => {
     const job = await e2e.server.enqueue({ mode: 'hang' });
     const first = start();
     await e2e.server.waitForJob(job.jobId, ['streaming']);
-    const { pid, grandchildPid } = (await e2e.server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
-    expect(spoolRecords(first.spoolDir, job.jobId)).toContainEqual({ t: 'agent', pid });
+    // Seen from here by the job's marker (in the sandbox, the agent's own pids are those of its namespace): the agent
+    // and its grandchild, and bwrap's two processes when it runs in the sandbox.
+    const pids = processesOfJob(job.jobId);
+    expect(pids.length).toBeGreaterThanOrEqual(2);
+    const { pid } = spoolRecords(first.spoolDir, job.jobId).find((record) => record.t === 'agent') as { pid: number };
+    expect(pids).toContain(pid);
     first.signal('SIGKILL');
     await first.exit;
-    expect(isAlive(pid) && isAlive(grandchildPid)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
 
     const second = start({ FOUNDEROS_RUNNER_SPOOL_DIR: first.spoolDir });
     await until(
-      () => !isAlive(pid) && !isAlive(grandchildPid),
+      () => !pids.some(isAlive) && processesOfJob(job.jobId).length === 0,
       10_000,
       () => `orphans survived the restart:\n${second.stderr}`,
     );

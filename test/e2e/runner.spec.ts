@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processesOfJob } from '../../src/streams/orphans.js';
 import { base64, startTestControlPlane } from '../support/control-plane.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
@@ -12,6 +14,19 @@ import { RunnerProcess, freePort, isAlive, until } from '../support/runner-proce
  */
 /** Instructions with characters that a decoder reading bytes as Latin-1, or not decoding at all, would change. */
 const INSTRUCTIONS = 'Be terse. Ünïcode ✓ — 日本語, emoji 🚀, and a last line\n';
+
+/** Two directories that exist (the runner grants a job only those), as the agent gets them: by their real paths. */
+const [DIR_A, DIR_B] = ['a', 'b'].map((name) => realpathSync(mkdtempSync(join(tmpdir(), `runner-dir-${name}-`))));
+
+/**
+ * The processes of a running job, found here by its marker, FOUNDEROS_JOB_ID (in the sandbox an agent knows only the
+ * pids of its own namespace): the fake agent and the grandchild it starts, and bwrap's two in the sandbox.
+ */
+function agentProcesses(jobId: string): number[] {
+  const pids = processesOfJob(jobId);
+  expect(pids.length).toBeGreaterThanOrEqual(2);
+  return pids;
+}
 
 describe('founderos-runner start (end to end)', () => {
   const e2e = serverAndRunners();
@@ -80,8 +95,7 @@ describe('founderos-runner start (end to end)', () => {
     const job = await e2e.server.enqueue({ mode: 'hang', ignoreTerm: true });
     start();
     await e2e.server.waitForJob(job.jobId, ['streaming']);
-    const [hanging] = await e2e.server.events(job.jobId);
-    const { pid, grandchildPid } = hanging!.payload as { pid: number; grandchildPid: number };
+    const pids = agentProcesses(job.jobId);
     e2e.runner!.signal('SIGINT');
     await e2e.runner!.waitForLog(/stopping: no new jobs/);
     e2e.runner!.signal('SIGINT');
@@ -92,20 +106,21 @@ describe('founderos-runner start (end to end)', () => {
       errorMessage: expect.stringContaining('told to stop now'),
     });
     await until(
-      () => !isAlive(pid) && !isAlive(grandchildPid),
+      () => !pids.some(isAlive) && processesOfJob(job.jobId).length === 0,
       2_000,
       () => 'agent processes survived the cancel',
     );
   });
 
   it('should fail a job that runs past its timeout, and kill the agent and its grandchildren', async () => {
-    const job = await e2e.server.enqueue({ mode: 'hang', ignoreTerm: true }, { timeoutSec: 1 });
+    const job = await e2e.server.enqueue({ mode: 'hang', ignoreTerm: true }, { timeoutSec: 3 });
     start();
+    await e2e.server.waitForJob(job.jobId, ['streaming']);
+    const pids = agentProcesses(job.jobId);
     const done = await e2e.server.waitForJob(job.jobId);
-    expect(done).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^timed out after 1 s/) });
-    const { pid, grandchildPid } = (await e2e.server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
+    expect(done).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/^timed out after 3 s/) });
     await until(
-      () => !isAlive(pid) && !isAlive(grandchildPid),
+      () => !pids.some(isAlive) && processesOfJob(job.jobId).length === 0,
       3_000,
       () => 'agent processes survived the timeout',
     );
@@ -262,7 +277,7 @@ describe('founderos-runner start (end to end)', () => {
         sessionId: 'prev-session',
         model: 'sonnet',
         maxTurns: 4,
-        addDirs: ['/srv/a', '/srv/b'],
+        addDirs: [DIR_A, DIR_B],
         instructionsFileContent: base64(INSTRUCTIONS),
       },
     );
@@ -285,9 +300,9 @@ describe('founderos-runner start (end to end)', () => {
       '--append-system-prompt-file',
       expect.any(String),
       '--add-dir',
-      '/srv/a',
+      DIR_A,
       '--add-dir',
-      '/srv/b',
+      DIR_B,
     ]);
     const instructions = instructionsEvent!.payload as { instructionsPath: string; mode: string; message: { content: { text: string }[] } };
     // The original text, non-ASCII included: not the base64 it travelled as.
@@ -335,6 +350,17 @@ describe('founderos-runner start (end to end)', () => {
       errorMessage: expect.stringMatching(
         /^the job cannot start: sessionId "--dangerously-skip-permissions" starts with "-" and would be read as a flag/,
       ),
+    });
+    expect(await e2e.server.events(job.jobId)).toEqual([]);
+  });
+
+  it('should fail a job whose extra directory the policy refuses, naming it, and start no agent', async () => {
+    const job = await e2e.server.enqueue({ mode: 'args' }, { addDirs: [DIR_A, '/'] });
+    start();
+    expect(await e2e.server.waitForJob(job.jobId)).toMatchObject({
+      status: 'failed',
+      errorMessage:
+        'addDirs[1] "/" is the root of the filesystem, so the job was not started; ' + "the runner's owner can allow it with --allow-dir=/",
     });
     expect(await e2e.server.events(job.jobId)).toEqual([]);
   });
@@ -392,11 +418,11 @@ describe('founderos-runner start (end to end)', () => {
     const job = await e2e.server.enqueue({ mode: 'hang' });
     start();
     await e2e.server.waitForJob(job.jobId, ['streaming']);
+    const pids = agentProcesses(job.jobId);
     await e2e.server.admin.cancelJob(job.jobId);
     await e2e.runner!.waitForLog(/job cancelled/);
-    const { pid, grandchildPid } = (await e2e.server.events(job.jobId))[0]!.payload as { pid: number; grandchildPid: number };
     await until(
-      () => !isAlive(pid) && !isAlive(grandchildPid),
+      () => !pids.some(isAlive) && processesOfJob(job.jobId).length === 0,
       3_000,
       () => 'agent survived the cancel',
     );
@@ -481,7 +507,25 @@ describe('founderos-runner start: an unusable spool directory', () => {
       FOUNDEROS_RUNNER_SPOOL_DIR: '/dev/null/spool',
     });
     expect((await cli.exit).code).toBe(2);
-    expect(cli.stderr).toContain('cannot write to the spool directory /dev/null/spool');
+    expect(cli.stderr).toContain('cannot use the spool directory /dev/null/spool');
     expect(cli.stderr).toContain('--spool-dir=PATH');
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'should refuse, exit 2, a spool directory another user owns, saying whose and what to do',
+    async () => {
+      const shared = mkdtempSync(join(tmpdir(), 'founderos-shared-spool-'));
+      chmodSync(shared, 0o777);
+      chownSync(shared, 65534, 65534);
+      const cli = new RunnerProcess(['start', '--server-url=http://127.0.0.1:9', `--token=fos_${'s'.repeat(32)}`], {
+        FOUNDEROS_RUNNER_SPOOL_DIR: shared,
+      });
+      expect((await cli.exit).code).toBe(2);
+      expect(cli.stderr).toContain(`spool directory ${shared} belongs to uid 65534, not to you (uid 0)`);
+      expect(cli.stderr).toMatch(/use a directory of your own \(--spool-dir=PATH\), or take this one over: sudo chown/);
+      // Left as it was found: nothing written, its mode not changed for its owner.
+      expect(statSync(shared).mode & 0o777).toBe(0o777);
+      expect(readdirSync(shared)).toEqual([]);
+    },
+  );
 });

@@ -14,7 +14,7 @@ import {
   type StoredEvent,
 } from '../../src/control-plane/index.js';
 import { startRecordingProxy, type Interceptor, type RecordedRequest } from '../support/recording-proxy.js';
-import { isAlive, RunnerProcess, until } from '../support/runner-process.js';
+import { isAlive, RunnerProcess, until, workspaceFile } from '../support/runner-process.js';
 import { deliveryOf, eventText, numberedLines, orphansOf, storedEvents } from '../support/store-checks.js';
 import { markdownTable } from '../support/table.js';
 
@@ -645,18 +645,21 @@ describe('hostile input', () => {
 async function runScenario(scenario: Scenario): Promise<Row> {
   const companyId = `hostile-${++company}`;
   const { token } = await server.admin.createToken({ companyId, name: scenario.name });
-  const work = mkdtempSync(join(tmpdir(), 'hostile-'));
-  const progressA = join(work, 'a.json');
-  const progressB = join(work, 'b.json');
+  // The agent counts what it printed in its workspace, the one place it may write in the sandbox; a restarted runner
+  // finds the same workspace in the same work dir.
+  const workDir = mkdtempSync(join(tmpdir(), 'hostile-work-'));
+  const progressA = workspaceFile(workDir, 'hostile', 'a.json');
+  const progressB = workspaceFile(workDir, 'hostile', 'b.json');
   const enqueue = (spec: AgentSpec & { progressFile: string }, extra: Partial<EnqueueJobInput> = {}) =>
     server.admin.enqueueJob({
       companyId,
+      agentId: 'hostile',
       agentName: 'Hostile',
       prompt: JSON.stringify({ hugeLineBytes: HUGE_LINE_BYTES, ...spec }),
       ...extra,
     });
-  const jobA = (await enqueue({ ...scenario.agent, progressFile: progressA }, scenario.job)).jobId;
-  const jobB = (await enqueue({ progressFile: progressB })).jobId;
+  const jobA = (await enqueue({ ...scenario.agent, progressFile: 'a.json' }, scenario.job)).jobId;
+  const jobB = (await enqueue({ progressFile: 'b.json' })).jobId;
 
   let served!: () => void;
   let wasServed = false;
@@ -672,7 +675,12 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   const proxy = await startRecordingProxy(server.url, scenario.intercept?.(context));
   const spoolDir = mkdtempSync(join(tmpdir(), 'hostile-spool-'));
   const finalCheck = scenario.prepare?.({ ...context, spoolDir, serverUrl: proxy.url });
-  const env = { FOUNDEROS_RUNNER_TOKEN: token, FOUNDEROS_CLAUDE_BIN: HOSTILE_AGENT, FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir };
+  const env = {
+    FOUNDEROS_RUNNER_TOKEN: token,
+    FOUNDEROS_CLAUDE_BIN: HOSTILE_AGENT,
+    FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir,
+    FOUNDEROS_RUNNER_WORK_DIR: workDir,
+  };
   const start = () => new RunnerProcess(['start', `--server-url=${proxy.url}`], env);
   let runner: RunnerProcess = start();
   // Generous: a healthy scenario ends in seconds, but this machine is shared, and the time is only spent on a failure.
@@ -825,7 +833,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
     await proxy.close();
     await elsewhere.close();
     // The agent's output files can be 50 MB: leave nothing on a shared disk.
-    for (const dir of [work, spoolDir]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [workDir, spoolDir]) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
@@ -16,6 +16,9 @@ import { FAST_TIMINGS, RUNNER_BIN, until } from '../support/runner-process.js';
 
 /** Set by vitest.real-clis.config.ts: under plain `npm test` these specs are skipped. */
 export const REAL_CLIS = process.env.FOUNDEROS_REAL_CLIS === '1';
+
+/** The agents run in the runner's sandbox, unless `FOUNDEROS_REAL_CLIS_SANDBOX=off` (to compare, or where there is none). */
+const SANDBOXED = process.env.FOUNDEROS_REAL_CLIS_SANDBOX !== 'off';
 
 /** `FOUNDEROS_RECORD_FIXTURES=1 npm run test:real-clis` rewrites test/fixtures/<cli>/recorded-*.jsonl from the runs. */
 const RECORD = process.env.FOUNDEROS_RECORD_FIXTURES === '1';
@@ -43,24 +46,39 @@ export interface Sandbox {
   root: string;
   /** The agent's HOME (its CLI config lives under it). */
   home: string;
-  /** The runner's, hence the agent's, working directory. */
+  /** The runner's workspaces' root (`--work-dir`). */
+  workDir: string;
+  /** The agent's working directory: its workspace under `workDir`, which the runner makes for the jobs' agent id. */
   workspace: string;
+  /** The jobs' agent id. */
+  agentId: string;
   remove(): void;
 }
 
+/**
+ * Where the specs' sandboxes are made: beside the installed CLIs, not in the system's temporary folder. Codex refuses to
+ * put its sandbox helper (`codex-linux-sandbox`, which its own bubblewrap sandbox runs) under the temporary folder, and
+ * without it every command fails wherever bubblewrap is installed; and the runner's sandbox gives each job a private /tmp.
+ */
+const SANDBOXES_DIR = join(dirname(CLIS_DIR), 'real-cli-runs');
+
 export function makeSandbox(name: string): Sandbox {
+  mkdirSync(SANDBOXES_DIR, { recursive: true });
   // realpath: macOS's tmpdir is a symlink, and the CLIs print resolved paths.
-  const root = realpathSync(mkdtempSync(join(tmpdir(), `fos-real-${name}-`)));
+  const root = realpathSync(mkdtempSync(join(SANDBOXES_DIR, `fos-real-${name}-`)));
   const home = join(root, 'home');
-  const workspace = join(root, 'ws');
+  const workDir = join(root, 'work');
+  const agentId = `real-${name}`;
+  const workspace = join(workDir, agentId);
   mkdirSync(home);
-  mkdirSync(workspace);
-  return { root, home, workspace, remove: () => rmSync(root, { recursive: true, force: true }) };
+  mkdirSync(workspace, { recursive: true, mode: 0o700 });
+  return { root, home, workDir, workspace, agentId, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /**
- * The built runner as a child process, started in the sandbox's workspace (the agent inherits its working
- * directory) with only the environment given here: PATH, the sandbox's HOME, and the CLI's own variables.
+ * The built runner as a child process, with only the environment given here: PATH, the sandbox's HOME, the CLI's own
+ * variables, and the runner's sandbox on (`FOUNDEROS_REAL_CLIS_SANDBOX=off` runs the agents without it). The runner
+ * runs each job in the agent's workspace under `--work-dir`.
  */
 export class RealRunner {
   readonly child: ChildProcess;
@@ -76,10 +94,12 @@ export class RealRunner {
       LANG: 'C.UTF-8',
       FOUNDEROS_RUNNER_TOKEN: token,
       FOUNDEROS_RUNNER_SPOOL_DIR: join(sandbox.root, 'spool'),
+      FOUNDEROS_RUNNER_WORK_DIR: sandbox.workDir,
+      FOUNDEROS_RUNNER_SANDBOX: SANDBOXED ? 'on' : 'off',
       ...FAST_TIMINGS,
     };
     this.child = spawn(process.execPath, [RUNNER_BIN, 'start', `--server-url=${serverUrl}`, '--log-level=debug', ...args], {
-      cwd: sandbox.workspace,
+      cwd: sandbox.root,
       env: { ...base, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -160,6 +180,7 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
   suite.run = async (prompt, extra = {}) => {
     const queued = await suite.server.admin.enqueueJob({
       companyId: COMPANY,
+      agentId: suite.sandbox.agentId,
       agentName: options.agentName,
       prompt,
       adapterType: options.adapterType,
@@ -207,6 +228,9 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
       ...agent.env,
       ...env,
     });
+    // The runs happen in the sandbox unless asked otherwise: the runner says so as it starts (with --sandbox=on it
+    // would refuse to start without one).
+    await suite.runner.waitForLog(SANDBOXED ? /sandbox: on \(bubblewrap/ : /sandbox: off/);
   });
   afterAll(async () => {
     await suite.runner?.stop();

@@ -325,4 +325,27 @@ describe('runJob', () => {
       expect(metrics.render()).toMatch(/founderos_runner_events_sent_total 1\n[\s\S]*founderos_runner_spool_backlog_batches 0\n/);
     });
   });
+  it('should fail a job its placement refuses (an extra directory the policy refuses), before any agent starts', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const refused = 'addDirs[0] "/" is the root of the filesystem, so the job was not started; …';
+      const { deps, sent, runs } = setup(cold, {}, [cold('s a 3ms (x|)', out)], { contain: () => ({ refused }) }, { addDirs: ['/'] });
+      expectObservable(runJob(descriptor, deps)).toBe('2ms (j|)', { j: expect.objectContaining({ outcome: 'failed', exitCode: -1 }) });
+      flush();
+      expect(runs).toEqual([]);
+      expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', errorMessage: refused })]);
+    });
+  });
+
+  it('should run the agent as its placement says: the payload it gives, through the spec it places', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const contain: JobRunnerDeps['contain'] = (job) => ({
+        job: { ...job, addDirs: ['/granted/dir'] },
+        place: (spec) => ({ ...spec, cwd: '/workspaces/a1' }),
+      });
+      const { deps, runs } = setup(cold, {}, [cold('s r 3ms (x|)', out)], { contain }, { addDirs: ['dir'] });
+      expectObservable(runJob(descriptor, deps)).toBe('8ms (j|)', { j: expect.objectContaining({ outcome: 'completed' }) });
+      flush();
+      expect(runs[0]!.spec).toMatchObject({ cwd: '/workspaces/a1', args: expect.arrayContaining(['--add-dir', '/granted/dir']) });
+    });
+  });
 });

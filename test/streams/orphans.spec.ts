@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitUntilDead } from '../../src/streams/orphans.js';
+import { randomUUID } from 'node:crypto';
+import { killJobProcesses, processesOfJob, signalJob, waitUntilDead } from '../../src/streams/orphans.js';
+import { isAlive, until } from '../support/runner-process.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 
 const children: ChildProcess[] = [];
@@ -47,5 +49,63 @@ describe('waitUntilDead', () => {
     clock.advance(20);
     expect(survivors).toEqual([]);
     expect(clock.now()).toBe(120);
+  });
+});
+
+describe('processesOfJob, signalJob and killJobProcesses: the machine-wide sweep by FOUNDEROS_JOB_ID', () => {
+  /**
+   * Starts, with FOUNDEROS_JOB_ID set as `env` says, a shell that leaves three sleepers behind the way agents' servers
+   * leave: in the background of its group, in a session of its own (setsid) and double-forked, then exits; resolves
+   * with their pids once all three run.
+   */
+  const leaveSleepers = async (env: NodeJS.ProcessEnv): Promise<number[]> => {
+    const script = 'sleep 300 & echo $!; setsid sleep 300 & echo $!; (sleep 300 & echo $!); exit 0';
+    const shell = spawn('sh', ['-c', script], { env, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    let out = '';
+    shell.stdout!.setEncoding('utf8').on('data', (text: string) => (out += text));
+    await once(shell, 'exit');
+    const pids = out.trim().split('\n').map(Number);
+    await until(
+      () => pids.every(isAlive),
+      2_000,
+      () => `sleepers did not all start: ${out}`,
+    );
+    return pids;
+  };
+  const sleepers: number[] = [];
+  afterEach(() => sleepers.splice(0).forEach((pid) => isAlive(pid) && process.kill(pid, 'SIGKILL')));
+
+  it("should find every process carrying the job's marker, wherever it went, and no other", async () => {
+    const jobId = randomUUID();
+    const ours = await leaveSleepers({ ...process.env, FOUNDEROS_JOB_ID: jobId });
+    // Another job, a longer id that starts with this one, and the id under another variable's name.
+    const others = [
+      ...(await leaveSleepers({ ...process.env, FOUNDEROS_JOB_ID: randomUUID() })),
+      ...(await leaveSleepers({ ...process.env, FOUNDEROS_JOB_ID: `${jobId}0` })),
+      ...(await leaveSleepers({ ...process.env, FOUNDEROS_JOB_ID: '', NOT_FOUNDEROS_JOB_ID: jobId })),
+    ];
+    sleepers.push(...ours, ...others);
+    expect(processesOfJob(jobId).sort()).toEqual([...ours].sort());
+  });
+
+  it('should signal them, and kill them all with SIGKILL, leaving the others running', async () => {
+    const jobId = randomUUID();
+    const ours = await leaveSleepers({ ...process.env, FOUNDEROS_JOB_ID: jobId });
+    const other = await leaveSleepers({ ...process.env, FOUNDEROS_JOB_ID: randomUUID() });
+    sleepers.push(...ours, ...other);
+    expect(signalJob(jobId, 'SIGCONT').sort()).toEqual([...ours].sort());
+    expect(killJobProcesses(jobId).sort()).toEqual([...ours].sort());
+    await until(
+      () => !ours.some(isAlive),
+      2_000,
+      () => 'a process of the job survived SIGKILL',
+    );
+    expect(other.every(isAlive)).toBe(true);
+    expect(processesOfJob(jobId)).toEqual([]);
+  });
+
+  it('should never count this process, even when it carries the marker itself', () => {
+    const jobId = process.env.FOUNDEROS_JOB_ID;
+    expect(processesOfJob(jobId ?? randomUUID())).not.toContain(process.pid);
   });
 });

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject, lastValueFrom, tap, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { processesOfJob } from '../../src/streams/orphans.js';
 import { SpawnError, readFirstLine, spawnProcess, type ProcessOutput, type ProcessSpec } from '../../src/streams/process.js';
 import { isAlive, until } from '../support/runner-process.js';
 import { VirtualClock } from '../support/virtual-clock.js';
@@ -156,6 +158,61 @@ describe('spawnProcess', () => {
       2_000,
       () => 'process survived unsubscribe',
     );
+  });
+});
+
+describe('spawnProcess: members outside the group, and a wrapping program', () => {
+  it('should end, with the group, every member that left it, and complete only once they are gone', async () => {
+    const jobId = randomUUID();
+    // The leader starts a sleeper in a session of its own (out of its group, as `setsid` does), says its pid, and exits.
+    const script = `
+      const { spawn } = require('node:child_process');
+      const sleeper = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+      sleeper.unref();
+      console.log(sleeper.pid);`;
+    const events = await lastValueFrom(
+      node(script, { env: { ...process.env, FOUNDEROS_JOB_ID: jobId }, members: () => processesOfJob(jobId) }).pipe(toArray()),
+    );
+    const sleeper = Number(collect(events).stdout.trim());
+    expect(sleeper).toBeGreaterThan(0);
+    expect(isAlive(sleeper)).toBe(false);
+    expect(processesOfJob(jobId)).toEqual([]);
+  });
+
+  it('should leave a member that left the group running when it is not told of it (the case the hook is for)', async () => {
+    const script = `
+      const { spawn } = require('node:child_process');
+      const sleeper = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+      sleeper.unref();
+      console.log(sleeper.pid);`;
+    const sleeper = Number(collect(await lastValueFrom(node(script).pipe(toArray()))).stdout.trim());
+    try {
+      expect(isAlive(sleeper)).toBe(true);
+    } finally {
+      process.kill(sleeper, 'SIGKILL');
+    }
+  });
+
+  it('should run the command line the wrap returns, given the program, its arguments and the environment', async () => {
+    const seen: unknown[] = [];
+    const wrap: ProcessSpec['wrap'] = (command, args, env) => {
+      seen.push([command, args, env.WRAP_ME]);
+      return ['env', ['WRAPPED=yes', command, ...args]];
+    };
+    const events = await lastValueFrom(
+      node('console.log(process.env.WRAPPED)', { wrap, env: { ...process.env, WRAP_ME: '1' } }).pipe(toArray()),
+    );
+    expect(collect(events).stdout).toBe('yes\n');
+    expect(seen).toEqual([[process.execPath, ['-e', 'console.log(process.env.WRAPPED)'], '1']]);
+  });
+
+  it('should fail as a SpawnError, with its code, when the wrap throws', async () => {
+    const wrap = () => {
+      throw Object.assign(new Error('claude: not found on PATH'), { code: 'ENOENT' });
+    };
+    const run = lastValueFrom(node('0', { wrap }));
+    await expect(run).rejects.toBeInstanceOf(SpawnError);
+    await expect(run).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

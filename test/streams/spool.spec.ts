@@ -77,7 +77,6 @@ describe('job spool', () => {
     expect(leftover).toMatchObject({
       jobId: 'job-1',
       serverUrl: 'https://x.example.com',
-      agentPid: 4242,
       adapterType: 'codex_local',
       pendingBatches: [2, 3],
       completion: { status: 'completed', exitCode: 0 },

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,11 +30,14 @@ export class RunnerProcess {
 
   /** Each runner gets its own spool, unless a test hands one over (to play a restart). */
   readonly spoolDir: string;
+  /** And its own workspaces' root: the agent of job with agent id X works in `<workDir>/X`. */
+  readonly workDir: string;
 
   constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     this.spoolDir = env.FOUNDEROS_RUNNER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), 'founderos-spool-'));
+    this.workDir = env.FOUNDEROS_RUNNER_WORK_DIR ?? mkdtempSync(join(tmpdir(), 'founderos-work-'));
     this.child = spawn(process.execPath, [RUNNER_BIN, ...args], {
-      env: { ...cleanEnv(), ...FAST_TIMINGS, FOUNDEROS_RUNNER_SPOOL_DIR: this.spoolDir, ...env },
+      env: { ...cleanEnv(), ...FAST_TIMINGS, FOUNDEROS_RUNNER_SPOOL_DIR: this.spoolDir, FOUNDEROS_RUNNER_WORK_DIR: this.workDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
@@ -98,4 +101,15 @@ export async function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A file a fake agent writes in its workspace, the one place it may write in the sandbox: the agent is given `name`
+ * (relative: its working directory is its workspace), the test reads `path`. The workspace of `agentId` under
+ * `workDir` is made here, so that the test can seed the file before the agent starts.
+ */
+export function workspaceFile(workDir: string, agentId: string, name: string): string {
+  const workspace = join(workDir, agentId);
+  mkdirSync(workspace, { recursive: true, mode: 0o700 });
+  return join(workspace, name);
 }

@@ -1,4 +1,5 @@
 /** The environment a service manager gives `start`: the resolved settings as their variables, and this shell's PATH. */
+import { delimiter } from 'node:path';
 import { AGENT_BIN_SETTINGS, RUNNER_SETTINGS, type RunnerConfig } from '../start/declarations.js';
 
 /** The environment variables that make `start` run with `config`: what a service file bakes in. */
@@ -15,6 +16,10 @@ export function configEnvironment(config: RunnerConfig): Record<string, string> 
     ...(config.metricsPort !== undefined && { [settings.metricsPort.env]: String(config.metricsPort) }),
     [settings.logLevel.env]: config.logLevel,
     [settings.logFormat.env]: config.logFormat,
+    [settings.sandbox.env]: config.sandbox,
+    [settings.workDir.env]: config.workDir,
+    ...(config.allowDirs.length > 0 && { [settings.allowDirs.env]: config.allowDirs.join(delimiter) }),
+    ...(config.expose.length > 0 && { [settings.expose.env]: config.expose.join(delimiter) }),
   };
   for (const [name, setting] of Object.entries(AGENT_BIN_SETTINGS)) {
     const bin = config.agentBins[name];

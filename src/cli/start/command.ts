@@ -4,12 +4,16 @@ import { createRunnerApi } from '../../streams/http/runner-api.js';
 import { ServerHealth } from '../../streams/http/server-health.js';
 import { isRunnerAlive } from '../../streams/orphans.js';
 import { serveMetrics } from '../../streams/metrics-server.js';
+import { resolve } from 'node:path';
+import { PrivateDirError } from '../../streams/private-dir.js';
+import { probeSandbox } from '../../streams/sandbox.js';
 import { openJobSpool, prepareSpoolDir } from '../../streams/spool.js';
 import { readFirstLine, spawnProcess } from '../../streams/process.js';
 import { processSignals } from '../../streams/signals.js';
 import { agentEnvironment } from '../../runner/agent-env.js';
 import { processIo, runCommand, type CliIo } from '../command.js';
 import { loadConfigFile, processConfigFileLocation } from './config-file.js';
+import { decideSandbox, prepareContainment } from './containment.js';
 import { startHelp } from './help.js';
 import { CONFIG_FLAG, START_COMMAND, type RunnerConfig } from './declarations.js';
 import { parseStartFlags, resolveRunnerConfig } from './runner-config.js';
@@ -40,7 +44,7 @@ export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
       return EXIT.ok;
     }
     const configFile = loadConfigFile(values[CONFIG_FLAG], processConfigFileLocation(env));
-    const config = resolveRunnerConfig(values, env, booleans, configFile);
+    const config = { ...resolveRunnerConfig(values, env, booleans, configFile), configFile: configFile.path };
     const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: [config.token] });
     for (const warning of [...configFile.warnings, ...commandLineTokenWarnings(values)]) log.warn(warning);
     return runRunner(config, log, env, tunablesFromEnv(env));
@@ -57,12 +61,13 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
   try {
     prepareSpoolDir(config.spoolDir);
   } catch (error) {
-    log.error(
-      `cannot write to the spool directory ${config.spoolDir} (${errorText(error)}): ` +
-        'make it writable by this user, or pass --spool-dir=PATH',
-    );
+    const fix = error instanceof PrivateDirError ? error.fix : 'make it writable by this user, or pass --spool-dir=PATH';
+    log.error(`cannot use the spool directory ${config.spoolDir} (${errorText(error)}): ${fix}`);
     return EXIT.config;
   }
+  const sandbox = decideSandbox(config.sandbox, () => probeSandbox(env));
+  log[sandbox.level](sandbox.message);
+  const contain = prepareContainment(config, env, sandbox);
   const agentBaseEnv = { ...env };
   const metrics = new RunnerMetrics();
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
@@ -91,7 +96,12 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
   const daemon$ = runDaemon({
     ...delivery,
     spawn: spawnProcess,
-    binFor: (adapter) => config.agentBins[adapter.name] ?? adapter.defaultBin,
+    // A path is taken from where the runner started: the agent runs in its workspace.
+    binFor: (adapter) => {
+      const bin = config.agentBins[adapter.name] ?? adapter.defaultBin;
+      return /[\\/]/.test(bin) ? resolve(bin) : bin;
+    },
+    contain,
     allowProcessJobs: config.allowProcessJobs,
     cliVersion: versionCache((bin, args) => readFirstLine(bin, args, agentEnvironment(agentBaseEnv, config.token, ''))),
     agentEnv: (jobId) => agentEnvironment(agentBaseEnv, config.token, jobId),

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../command.js';
 import { countProblem, settingFor, START_SETTINGS } from './declarations.js';
 import type { FileSettings } from './precedence.js';
@@ -84,6 +84,12 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
     } else if (setting.kind === 'boolean') {
       if (typeof value === 'boolean') booleans[key] = value;
       else refuse('must be true or false');
+    } else if (setting.kind === 'list') {
+      // One path, or a list of them, each relative to the file.
+      const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+      if (list.length > 0 && list.every((item) => typeof item === 'string' && item !== ''))
+        values[key] = list.map((item) => pathRelativeToFile(key, item, path)).join(delimiter);
+      else refuse('must be a path or a list of paths, e.g. ["/srv/shared"]');
     } else if (setting.count) {
       // Any other JSON value is checked as no text at all, which no count is: the same message as a bad number.
       const text = typeof value === 'number' || typeof value === 'string' ? String(value) : '';
@@ -102,8 +108,8 @@ export function parseConfigObject(parsed: unknown, path: string): FileSettings {
  * user's config file is read from any directory. A bare command name (`claude`) stays a PATH lookup.
  */
 function pathRelativeToFile(key: string, value: string, path: string): string {
-  const isPathSetting = key.endsWith('-dir') || key.endsWith('-file') || (key.endsWith('-bin') && /[\\/]/.test(value));
-  return isPathSetting && !isAbsolute(value) ? resolve(dirname(path), value) : value;
+  const isPathSetting = key.endsWith('-dir') || key.endsWith('-file') || key === 'expose' || (key.endsWith('-bin') && /[\\/]/.test(value));
+  return isPathSetting && !isAbsolute(value) && !value.startsWith('~') ? resolve(dirname(path), value) : value;
 }
 
 function readJson(path: string): unknown {

@@ -29,7 +29,20 @@ export interface RunnerConfig {
   metricsPort?: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Whether agents run in the bubblewrap sandbox: `auto` where it works here, `on` or refuse to start, `off`. */
+  sandbox: SandboxMode;
+  /** The root of the agents' workspaces (one folder per agent). */
+  workDir: string;
+  /** Directories a job may be granted as extra directories although the policy refuses them (absolute). */
+  allowDirs: string[];
+  /** Places the sandbox hides that agents may read all the same (absolute). */
+  expose: string[];
+  /** The config file the settings were read from, if any: the sandbox hides it, as it may hold the token. */
+  configFile?: string;
 }
+
+export const SANDBOX_MODES = ['auto', 'on', 'off'] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
 
 /** A whole number within bounds; the config file then takes a JSON number too. */
 export interface Count {
@@ -38,9 +51,13 @@ export interface Count {
   range: readonly [number, number];
 }
 
-/** A setting of `start`: a flag that takes one value or is a switch, and may be a count. */
+/**
+ * A setting of `start`: a flag that takes one value, or a list (repeatable: `--allow-dir=A --allow-dir=B`; separated by
+ * ':', ';' on Windows, in its variable; a JSON array of strings, or one string, in the config file), or is a switch;
+ * a value may be a count.
+ */
 export interface Setting extends FlagDeclaration {
-  kind: 'value' | 'boolean';
+  kind: 'value' | 'boolean' | 'list';
   count?: Count;
 }
 
@@ -127,6 +144,36 @@ export const RUNNER_SETTINGS = {
     placeholder: 'FORMAT',
     usage: LOG_FORMATS.join(' | '),
   },
+  sandbox: {
+    flag: 'sandbox',
+    env: 'FOUNDEROS_RUNNER_SANDBOX',
+    kind: 'value',
+    fallback: 'auto',
+    placeholder: 'MODE',
+    usage: 'run each agent in a bubblewrap sandbox (Linux): auto (where it works here) | on (or refuse to start) | off',
+  },
+  workDir: {
+    flag: 'work-dir',
+    env: 'FOUNDEROS_RUNNER_WORK_DIR',
+    kind: 'value',
+    defaultText: '$XDG_STATE_HOME/founderos-runner/workspaces, else ~/.local/state/…',
+    placeholder: 'PATH',
+    usage: "where each agent's workspace is made, one folder per agent, kept across its jobs",
+  },
+  allowDirs: {
+    flag: 'allow-dir',
+    env: 'FOUNDEROS_RUNNER_ALLOW_DIRS',
+    kind: 'list',
+    placeholder: 'DIR',
+    usage: 'a directory jobs may be granted (addDirs) although the policy refuses it (repeatable)',
+  },
+  expose: {
+    flag: 'expose',
+    env: 'FOUNDEROS_RUNNER_EXPOSE',
+    kind: 'list',
+    placeholder: 'PATH',
+    usage: 'a credential store the sandbox hides that agents may read all the same, e.g. ~/.ssh to git push (repeatable)',
+  },
   allowProcessJobs: {
     flag: 'allow-process-jobs',
     env: 'FOUNDEROS_RUNNER_ALLOW_PROCESS_JOBS',
@@ -134,7 +181,7 @@ export const RUNNER_SETTINGS = {
     usage: 'run jobs of the process adapter, which name the program to run (variable: 1, true or yes)',
   },
   once: { flag: 'once', kind: 'boolean', usage: 'run one job, then exit (like --max-jobs=1)' },
-} satisfies Record<Exclude<keyof RunnerConfig, 'agentBins'> | 'once', Setting>;
+} satisfies Record<Exclude<keyof RunnerConfig, 'agentBins' | 'configFile'> | 'once', Setting>;
 
 /** `--claude-bin` / FOUNDEROS_CLAUDE_BIN, `--codex-bin` / FOUNDEROS_CODEX_BIN, … one per agent CLI, by adapter name. */
 export const AGENT_BIN_SETTINGS: Readonly<Record<string, Setting>> = Object.fromEntries(

@@ -1,12 +1,16 @@
 /** The settings of `start` resolved into a RunnerConfig: every source, every check, every problem reported at once. */
 import { parseFlagRecords, type FlagDeclaration } from '../args.js';
 import { ConfigError } from '../command.js';
+import { homedir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { defaultSpoolDir } from '../../streams/spool.js';
+import { defaultWorkDir } from '../../streams/workspace.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../../runner/logger.js';
 import {
   AGENT_BIN_SETTINGS,
   countProblem,
   RUNNER_SETTINGS,
+  SANDBOX_MODES,
   START_COMMAND,
   START_FLAGS,
   type RunnerConfig,
@@ -74,6 +78,14 @@ export function resolveRunnerConfig(
   if (!isOneOf(LOG_FORMATS, logFormat))
     problems.push(`config error: log format ${JSON.stringify(logFormat)} must be one of ${LOG_FORMATS.join(' | ')}`);
 
+  const sandbox = read(settings.sandbox)!;
+  if (!isOneOf(SANDBOX_MODES, sandbox))
+    problems.push(
+      `config error: sandbox ${JSON.stringify(sandbox)} must be one of ${SANDBOX_MODES.join(' | ')} (--sandbox or ${settings.sandbox.env})`,
+    );
+  const home = env.HOME || homedir();
+  const paths = (setting: Setting) => pathList(read(setting)).map((path) => absolutePath(path, home));
+
   // With no problem, every value below is present and valid (the counts have fallbacks); the repeated tests let the
   // compiler see it.
   const valid =
@@ -82,7 +94,8 @@ export function resolveRunnerConfig(
     timeoutSec !== undefined &&
     concurrency !== undefined &&
     isOneOf(LOG_LEVELS, logLevel) &&
-    isOneOf(LOG_FORMATS, logFormat);
+    isOneOf(LOG_FORMATS, logFormat) &&
+    isOneOf(SANDBOX_MODES, sandbox);
   if (problems.length || !valid) throw new ConfigError(problems);
   return {
     token,
@@ -100,7 +113,21 @@ export function resolveRunnerConfig(
     metricsPort,
     logLevel,
     logFormat,
+    sandbox,
+    workDir: absolutePath(read(settings.workDir) ?? defaultWorkDir(env), home),
+    allowDirs: paths(settings.allowDirs),
+    expose: paths(settings.expose),
   };
+}
+
+/** The entries of a list setting's value (see Setting): separated by ':' (';' on Windows), empty ones dropped. */
+export function pathList(value: string | undefined): string[] {
+  return (value ?? '').split(delimiter).filter(Boolean);
+}
+
+/** A path from a setting, absolute: `~/…` is under the home directory, a relative path under the current one. */
+export function absolutePath(path: string, home: string): string {
+  return path === '~' || path.startsWith('~/') ? join(home, path.slice(1)) : resolve(path);
 }
 
 function isOneOf<T extends string>(choices: readonly T[], value: string): value is T {
