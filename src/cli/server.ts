@@ -7,6 +7,7 @@ import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
 import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
+import { escapeControls } from '../protocol/escape-controls.js';
 
 const HELP_COMMAND = 'founderos-runner server';
 export const TOKEN_TTL_DAYS_ENV = 'FOUNDEROS_TOKEN_TTL_DAYS';
@@ -171,7 +172,9 @@ export function runServerCommand(argv: string[], io: CliIo = processIo(), stop?:
 async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal | undefined): Promise<number> {
   let plane: ControlPlane;
   try {
-    plane = await startControlPlane({ ...options, log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`) });
+    // Request paths, names and error texts reach the log: one escaping rule keeps every entry one plain line.
+    const log = (line: string) => io.stderr(`${new Date().toISOString()} ${escapeControls(line)}\n`);
+    plane = await startControlPlane({ ...options, log });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const hint =

@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AdminClient } from '../../control-plane/admin-client.js';
-import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './format.js';
+import { eventLine, jobDetails, jobsTable, tokensTable } from './format.js';
+import { escapeControls } from '../../protocol/escape-controls.js';
 import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from '../../control-plane/admin-key.js';
 import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedFlags } from '../args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from '../command.js';
