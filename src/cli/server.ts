@@ -2,12 +2,14 @@
  * `founderos-runner server`: run the reference control plane until SIGINT/SIGTERM, then close it cleanly.
  */
 import { ADMIN_KEY_ENV } from '../control-plane/admin-key.js';
-import { formatFlags, numberFlag, parseFlags, type FlagDeclaration } from './args.js';
+import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedFlags } from './args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
 import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
 import { escapeControls } from '../protocol/escape-controls.js';
+import { isLoopback } from './loopback.js';
+import { commandLineSecretWarning } from './secret-file.js';
 
 const HELP_COMMAND = 'founderos-runner server';
 export const TOKEN_TTL_DAYS_ENV = 'FOUNDEROS_TOKEN_TTL_DAYS';
@@ -74,7 +76,29 @@ ${formatFlags(serverFlags(env))}
 `;
 }
 
-function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOptions | 'help' {
+/** What the operator should know before the server listens: secrets on the command line, the admin login in clear text. */
+function startWarnings(flags: ParsedFlags, options: ControlPlaneOptions): string[] {
+  const warnings: string[] = [];
+  const databaseUrl = flags.str('database-url');
+  if (databaseUrl !== undefined && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(databaseUrl)) {
+    warnings.push(
+      commandLineSecretWarning({
+        what: 'a database password',
+        flag: 'database-url',
+        instead: 'set DATABASE_URL in the environment instead, or leave the password out of the URL and use PGPASSWORD or ~/.pgpass',
+      }),
+    );
+  }
+  if (!isLoopback(options.host!)) {
+    warnings.push(
+      `listening on ${options.host} over plain http: the admin key (dashboard login, admin API) and runner tokens cross the network ` +
+        'in clear text; put an https reverse proxy in front of the server and keep it on 127.0.0.1 behind it',
+    );
+  }
+  return warnings;
+}
+
+function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: ControlPlaneOptions; warnings: string[] } | 'help' {
   const flags = parseFlags(argv, serverFlags(env), HELP_COMMAND);
   if (flags.bool('help')) return 'help';
   if (flags.positionals.length > 0) {
@@ -102,7 +126,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
       `--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`,
     );
   }
-  return {
+  const options: ControlPlaneOptions = {
     host: flags.str('host') ?? '127.0.0.1',
     port: numberFlag(flags, 'port', { min: 0, max: 65535, integer: true }) ?? DEFAULT_SERVER_PORT,
     dataDir: flags.str('data-dir') ?? defaultServerDataDir(env),
@@ -114,6 +138,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     tokenTtlDays,
     ui: flags.bool('ui'),
   };
+  return { options, warnings: startWarnings(flags, options) };
 }
 
 function describeAdminKey(plane: ControlPlane): string {
@@ -153,15 +178,16 @@ function waitForStop(stop: AbortSignal | undefined): Promise<string> {
  */
 export function runServerCommand(argv: string[], io: CliIo = processIo(), stop?: AbortSignal): Promise<number> {
   return runCommand(HELP_COMMAND, io, async () => {
-    const options = parseServerArgs(argv, io.env);
-    if (options === 'help') {
+    const parsed = parseServerArgs(argv, io.env);
+    if (parsed === 'help') {
       io.stdout(usage(io.env));
       return EXIT.ok;
     }
+    for (const warning of parsed.warnings) io.stderr(`${HELP_COMMAND}: warning: ${warning}\n`);
     // What PGlite creates while the server runs is its owner's alone (the data dir is also made private at start).
     const previousUmask = process.umask(0o077);
     try {
-      return await serve(options, io, stop);
+      return await serve(parsed.options, io, stop);
     } finally {
       process.umask(previousUmask);
     }

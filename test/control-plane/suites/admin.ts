@@ -1,6 +1,6 @@
 /** The admin API: key guard, in-process and HTTP parity, job listing, event following, and the admin CLI. */
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../../src/cli/admin/command.js';
@@ -449,6 +449,25 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         expect(code).toBe(2);
         expect(io.err).toContain('no admin key');
         expect(io.err).toContain(join(keyless(), 'admin.key'));
+      });
+
+      it('should read the admin key from --admin-key-file only when the file is private, and warn about --admin-key', async () => {
+        const file = join(keyless(), 'key');
+        await writeFile(file, `${plane.adminKey}\n`, { mode: 0o600 });
+        const viaFile = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        expect(await runAdminCommand(['tokens', 'list', '--admin-key-file', file, '--json'], viaFile)).toBe(0);
+        expect(viaFile.err).toBe('');
+
+        await chmod(file, 0o644);
+        const open = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        expect(await runAdminCommand(['tokens', 'list', '--admin-key-file', file], open)).toBe(2);
+        expect(open.err).toContain(`admin key file ${file} has mode 0644: other users can read or change it; run: chmod 600 ${file}`);
+
+        const onCommandLine = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        expect(await runAdminCommand(['tokens', 'list', '--admin-key', plane.adminKey, '--json'], onCommandLine)).toBe(0);
+        expect(onCommandLine.err).toContain('was given as --admin-key on the command line, where every user of this machine can read it');
+        expect(onCommandLine.err).toContain(plane.adminKey.slice(0, 8));
+        expect(onCommandLine.err).not.toContain(plane.adminKey);
       });
 
       it('should say when the server cannot be reached', async () => {
