@@ -7,6 +7,7 @@ import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
 import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
+import { guardProcess } from '../control-plane/process-guard.js';
 import { escapeControls } from '../protocol/escape-controls.js';
 import { isLoopback } from './loopback.js';
 import { commandLineSecretWarning } from './secret-file.js';
@@ -62,6 +63,13 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       env: TOKEN_TTL_DAYS_ENV,
       defaultText: '90',
       usage: 'new runner tokens expire after this many days',
+    },
+    {
+      flag: 'max-connections',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: 'below ulimit -n, at most 8192',
+      usage: 'connections held at once; past it idle ones are closed first, then new ones get 503',
     },
     { flag: 'ui', kind: 'boolean', onByDefault: true, usage: 'do not serve the web dashboard at /' },
   ];
@@ -136,6 +144,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: Con
     part1JobLimitMs: seconds('part1-job-limit-sec', 24 * 3600),
     onLeaseExpiry,
     tokenTtlDays,
+    maxConnections: numberFlag(flags, 'max-connections', { min: 1, max: 1_000_000, integer: true }),
     ui: flags.bool('ui'),
   };
   return { options, warnings: startWarnings(flags, options) };
@@ -196,10 +205,10 @@ export function runServerCommand(argv: string[], io: CliIo = processIo(), stop?:
 
 /** Runs the control plane until stopped; resolves to the exit code. */
 async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal | undefined): Promise<number> {
+  // Request paths, names and error texts reach the log: one escaping rule keeps every entry one plain line.
+  const log = (line: string) => io.stderr(`${new Date().toISOString()} ${escapeControls(line)}\n`);
   let plane: ControlPlane;
   try {
-    // Request paths, names and error texts reach the log: one escaping rule keeps every entry one plain line.
-    const log = (line: string) => io.stderr(`${new Date().toISOString()} ${escapeControls(line)}\n`);
     plane = await startControlPlane({ ...options, log });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -210,6 +219,7 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
     io.stderr(`${HELP_COMMAND}: could not start: ${hint}\n`);
     return EXIT.failure;
   }
+  const unguard = guardProcess(log);
   io.stdout(
     [
       `founderos-runner server listening on ${plane.url}`,
@@ -224,6 +234,7 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
   const why = await waitForStop(stop);
   io.stdout(`${why}: stopping (finishing in-flight requests)...\n`);
   await plane.close();
+  unguard();
   io.stdout('stopped.\n');
   return EXIT.ok;
 }

@@ -52,8 +52,13 @@ export interface ControlPlaneOptions {
   onLeaseExpiry?: LeaseExpiryAction;
   /** Else FOUNDEROS_ADMIN_KEY, else `<dataDir>/admin.key` (created on first start, mode 0600), else random. */
   adminKey?: string;
-  /** Default 10 MiB: the protocol's (and the cloud's) 10 MB, read generously. */
+  /** The most an events batch may hold. Default 10 MiB: the protocol's (and the cloud's) 10 MB, read generously. */
   maxBodyBytes?: number;
+  /**
+   * Connections held at once. Past it the oldest one that serves no authenticated request is closed to make room,
+   * or, when every one does, the new one gets a 503. Default: below the open-file limit (`ulimit -n`), at most 8,192.
+   */
+  maxConnections?: number;
   /** One line per request and event worth knowing; silent by default. Never receives a secret. */
   log?: (line: string) => void;
   /** Serve the web dashboard at / (default true). */
@@ -101,6 +106,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   if (!Number.isFinite(tokenTtlDays) || tokenTtlDays <= 0 || tokenTtlDays * DAY_SEC > MAX_TOKEN_TTL_SEC) {
     throw new Error(`tokenTtlDays must be a number of days above 0 and at most ${MAX_TOKEN_TTL_SEC / DAY_SEC}; got ${tokenTtlDays}.`);
   }
+  if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
+    throw new Error(`maxConnections must be a whole number above 0; got ${options.maxConnections}.`);
+  }
   const onLeaseExpiry = options.onLeaseExpiry ?? 'fail';
   if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
     throw new Error(`onLeaseExpiry must be 'fail' or 'requeue'; got ${String(onLeaseExpiry)}.`);
@@ -137,11 +145,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const http = createHttpServer({
       routes: [
         health,
-        ...runnerRoutes({ tokens: store.tokens, jobs: store.runnerJobs, hub, longPollMs, recheckMs }),
+        ...runnerRoutes({ tokens: store.tokens, jobs: store.runnerJobs, hub, longPollMs, recheckMs, maxEventsBodyBytes: maxBodyBytes }),
         ...adminRoutes({ admin, adminKey: adminKey.key, session: dashboard?.session, extra: dashboard?.adminRoutes }),
         ...(dashboard?.publicRoutes ?? []),
       ],
-      maxBodyBytes,
+      maxConnections: options.maxConnections,
       log,
     });
     const url = await http.listen(options.host ?? '127.0.0.1', options.port ?? 0);

@@ -139,6 +139,19 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE jsonb_typeof(runtime_config->'instructionsFileContent') = 'string';
     `,
   },
+  {
+    version: 4,
+    name: 'dashboard session epoch',
+    sql: `
+      -- One row: the epoch every dashboard session cookie is signed in. Logging out moves it on, which ends every
+      -- session (and every copy of its cookie) on every server of this database.
+      CREATE TABLE session_epoch (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        epoch bigint NOT NULL DEFAULT 0
+      );
+      INSERT INTO session_epoch DEFAULT VALUES;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming this schema's advisory lock. */

@@ -1,6 +1,9 @@
-/** The HTTP layer alone (no database): disconnects, body limits, unexpected errors, odd paths. */
+/**
+ * The HTTP layer alone (no database): disconnects, body limits and timeouts, unexpected errors, odd targets, the
+ * headers of every answer, refusals throttled per client, and connections shed when the server is full.
+ */
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../../src/control-plane/errors.js';
 import { createHttpServer, type HttpServer } from '../../src/control-plane/http-server.js';
@@ -14,8 +17,8 @@ describe('http server', () => {
 
   beforeAll(async () => {
     http = createHttpServer({
-      maxBodyBytes: 64 * 1024,
       log: (line) => logs.push(line),
+      refusals: { limit: 5, windowMs: 1500 },
       routes: [
         {
           method: 'GET',
@@ -36,6 +39,19 @@ describe('http server', () => {
           path: '/boom',
           handler: async () => {
             throw new Error('secret internals');
+          },
+        },
+        {
+          method: 'POST',
+          path: '/slow-body',
+          bodyTimeoutMs: 300,
+          handler: async (ctx) => ({ status: 200, body: { body: await ctx.readJson() } }),
+        },
+        {
+          method: 'POST',
+          path: '/refuse',
+          handler: async (ctx) => {
+            throw ctx.refuse(new ControlPlaneError(401, 'wrong_key', 'Wrong key.'));
           },
         },
         {
@@ -128,8 +144,179 @@ describe('http server', () => {
     expect(huge).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/);
   });
 
-  it('should answer 404 to unknown and malformed paths', async () => {
+  it('should answer 404 to unknown paths, and 400 with a request id to a target it cannot read', async () => {
     expect((await fetch(`${url}/nowhere`)).status).toBe(404);
-    expect((await fetch(`${url}/echo/%E0%A4%A`, { method: 'POST' })).status).toBe(404);
+    const broken = await fetch(`${url}/echo/%E0%A4%A`, { method: 'POST' });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ error: 'invalid_target', requestId: broken.headers.get('x-request-id') });
+    expect((await fetch(`${url}/echo/%E0%A4`, { method: 'POST' })).status).toBe(400); // not UTF-8
+  });
+
+  /** The status line and JSON body of a raw request's answer. */
+  async function rawAnswer(target: string): Promise<{ status: number; body: { error?: string; requestId?: string } }> {
+    const answer = await rawExchange(`GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    const [head, body] = answer.split('\r\n\r\n');
+    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head!)?.[1]), body: JSON.parse(body!) };
+  }
+
+  it('should answer every odd request target, and keep serving (//a:99999/ once ended the process)', async () => {
+    const answers: Record<string, number> = {};
+    for (const target of ['//a:99999/', '//[', '//%zz/', '/%', '//', '/..%2f..%2fetc/passwd', 'http://x/echo/%zz', '*', 'a:1']) {
+      const { status, body } = await rawAnswer(target);
+      answers[target] = status;
+      expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(answers).toEqual({
+      '//a:99999/': 404,
+      '//[': 404,
+      '//%zz/': 400,
+      '/%': 400,
+      '//': 404,
+      '/..%2f..%2fetc/passwd': 404,
+      'http://x/echo/%zz': 400,
+      '*': 400,
+      'a:1': 400,
+    });
+    // The absolute form names a path like any other.
+    expect((await rawAnswer('http://elsewhere.example/nowhere')).status).toBe(404);
+    expect((await fetch(`${url}/echo/still-up`, { method: 'POST', body: '{}' })).status).toBe(200);
+  });
+
+  it('should mark every answer, errors too, as not to be sniffed or cached', async () => {
+    for (const res of [
+      await fetch(`${url}/echo/x`, { method: 'POST', body: '{}' }),
+      await fetch(`${url}/nowhere`),
+      await fetch(`${url}/boom`),
+    ]) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it("should answer 408 and close the connection when a body does not arrive within its route's time", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1', () =>
+        socket.write('POST /slow-body HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"a":'),
+      );
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+  });
+
+  it('should close the connection instead of reading a body that nobody asked for', async () => {
+    // 50 MB declared, 1 MB sent: the 404 comes back at once and the connection is closed, the rest never read.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1', () => {
+        socket.write(`POST /nowhere HTTP/1.1\r\nhost: x\r\ncontent-length: ${50 * 1024 * 1024}\r\n\r\n`);
+        socket.write(Buffer.alloc(1024 * 1024, 'x'));
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text)); // a reset after the answer is a close too
+      setTimeout(() => reject(new Error(`the server kept the connection: ${text}`)), 5000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+  });
+
+  it('should answer 429 with Retry-After past the refusals a client may get, and log one line per burst', async () => {
+    const before = logs.length;
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${url}/refuse`, { method: 'POST' });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(new Set(statuses.slice(5))).toEqual(new Set([429]));
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(logs.slice(before).filter((line) => line.includes('/refuse'))).toHaveLength(1);
+    // Once the window is over: one line counts the burst, and the client may try again.
+    await eventually(async () => (logs.some((line) => line.includes('refused 40 requests')) ? true : undefined), 5000);
+    expect((await fetch(`${url}/refuse`, { method: 'POST' })).status).toBe(401);
+  });
+});
+
+describe('http server when full', () => {
+  let http: HttpServer;
+  let port: number;
+  const release = new AbortController();
+
+  beforeAll(async () => {
+    http = createHttpServer({
+      log: () => {},
+      maxConnections: 5,
+      headersTimeoutMs: 500,
+      routes: [
+        { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) },
+        {
+          method: 'GET',
+          path: '/held',
+          handler: async (ctx) => {
+            ctx.authenticated();
+            await new Promise((resolve) => release.signal.addEventListener('abort', resolve, { once: true }));
+            return { status: 204 };
+          },
+        },
+      ],
+    });
+    port = Number(new URL(await http.listen('127.0.0.1', 0)).port);
+  });
+  afterAll(async () => {
+    release.abort();
+    await http.close();
+  });
+
+  /** A socket that connects and sends `bytes` (nothing by default); resolves once connected. */
+  function openSocket(bytes = ''): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        if (bytes) socket.write(bytes);
+        resolve(socket);
+      });
+      socket.resume(); // read, so that the server's close is seen
+      socket.on('error', () => {});
+      socket.once('error', reject);
+    });
+  }
+  const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+
+  it('should close a connection that sends no request head in time', async () => {
+    const silent = await openSocket();
+    const started = Date.now();
+    await closed(silent);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('should close the oldest idle connections to make room, so that a new request is served', async () => {
+    const slow = await Promise.all(Array.from({ length: 5 }, () => openSocket('GET /healthz HTTP/1.1\r\nho')));
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(res.status).toBe(200);
+    await Promise.race(slow.map(closed)); // the oldest, to make room
+    for (const socket of slow) socket.destroy();
+  });
+
+  it('should answer 503 with Retry-After when every connection serves an authenticated request', async () => {
+    const held = Array.from({ length: 5 }, () => fetch(`http://127.0.0.1:${port}/held`));
+    await sleep(300);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toMatch(/\r\nretry-after: \d+\r\n/);
+    expect(answer).toContain('"error":"server_busy"');
+    release.abort();
+    expect((await Promise.all(held)).map((res) => res.status)).toEqual([204, 204, 204, 204, 204]);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 });

@@ -9,8 +9,11 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerResponse } from 'node:http';
+import { describeValue } from '../../protocol/values.js';
+import { invalidRequest } from '../errors.js';
 import { longPoll, type WakeHub } from '../long-poll.js';
 import { TERMINAL_STATUSES, type AdminApi, type JobStatus, type ListJobsFilter } from '../types.js';
+import { parseEventCursor } from '../validation.js';
 
 /** `x-accel-buffering: no` and `no-transform` keep reverse proxies (nginx and the like) from holding messages back. */
 export const SSE_HEADERS: Record<string, string> = {
@@ -44,12 +47,23 @@ export function formatSseMessage(message: SseMessage): string {
 
 /**
  * Where a job stream starts: after the `Last-Event-ID` the browser sends on a reconnect, else after `?after=`
- * (a page that already holds events up to there), else at the beginning. Validation is the AdminApi's.
+ * (a page that already holds events up to there), else at the beginning. Checked here, before the stream's head is
+ * sent: once it is, a refusal can only end the stream, and the browser would reconnect to it again and again.
  */
 export function resumeCursor(lastEventId: string | string[] | undefined, after: string | null): string | undefined {
   const header = Array.isArray(lastEventId) ? lastEventId[0] : lastEventId;
-  if (header !== undefined && header.trim() !== '') return header.trim();
-  return after === null || after === '' ? undefined : after;
+  if (header !== undefined && header.trim() !== '') return checkedCursor(header.trim(), 'Last-Event-ID');
+  return after === null || after === '' ? undefined : checkedCursor(after, 'after');
+}
+
+function checkedCursor(value: string, source: string): string {
+  try {
+    return parseEventCursor(value).toString();
+  } catch {
+    throw invalidRequest(
+      `${source} must be an event cursor this server sent (the id of an events message); got ${describeValue(value)}. Reload the page.`,
+    );
+  }
 }
 
 /** Writes, waiting for the socket to drain when its buffer is full (a 20,000-event job to a slow client). */
