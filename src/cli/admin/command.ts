@@ -57,6 +57,8 @@ interface CommandContext {
   args: string[];
   json: boolean;
   out: (text: string) => void;
+  /** Resolves once the output can take more (see CliIo.stdoutReady). */
+  outReady: () => Promise<void>;
 }
 
 export interface AdminCommand {
@@ -240,6 +242,8 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
       for (;;) {
         const page = await ctx.api.listEvents(jobId, { after, waitMs: follow ? FOLLOW_WAIT_MS : 0 });
         for (const event of page.events) ctx.out(ctx.json ? `${JSON.stringify(event)}\n` : eventLine(event));
+        // The next page only once this one is on its way: a slow reader must not make the CLI hold the transcript.
+        await ctx.outReady();
         after = page.nextCursor;
         status = page.jobStatus;
         const finished = page.events.length === 0 && (!follow || TERMINAL_STATUSES.includes(status));
@@ -368,7 +372,7 @@ export function runAdminCommand(argv: string[], rawIo: CliIo = processIo()): Pro
   // Every byte printed passes here: whatever a formatter missed, no control character from the server (an agent's
   // escape sequence, a runner's field) reaches the terminal. Formatters escape fields themselves, newlines too.
   const io: CliIo = {
-    env: rawIo.env,
+    ...rawIo,
     stdout: (text) => rawIo.stdout(escapeControls(text, true)),
     stderr: (text) => rawIo.stderr(escapeControls(text, true)),
   };
@@ -405,7 +409,8 @@ async function admin(argv: string[], io: CliIo): Promise<number> {
   const { serverUrl, adminKey } = await resolveConnection(flags, io);
   const api = new AdminClient({ serverUrl, adminKey });
   try {
-    await command.run({ api, serverUrl, flags, args, json, out: io.stdout });
+    const outReady = () => io.stdoutReady?.() ?? Promise.resolve();
+    await command.run({ api, serverUrl, flags, args, json, out: io.stdout, outReady });
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof ControlPlaneError)) throw err;
