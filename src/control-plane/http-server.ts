@@ -87,6 +87,12 @@ export interface HttpServerOptions {
 export const SMALL_BODY_BYTES = 64 * 1024;
 export const BODY_TIMEOUT_MS = 10_000;
 export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Connections the kernel queues for accept. Past the queue a connection attempt is dropped and the client retries
+ * only a second later: a burst of a thousand connects (a flood) must not make /healthz or a runner wait that second.
+ * The kernel caps it at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 4096;
 /** A request (head and body) that takes longer is cut whatever its route; long-polls and streams are answers, not requests. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -266,6 +272,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         signal: AbortSignal.any([clientGone.signal, closing.signal]),
         clientAddress,
         async readJson() {
+          // A client that asked first (`expect: 100-continue`) sends its body only now that the route wants it.
+          if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
           let body: Buffer;
           try {
             body = await readBody(req, route.maxBodyBytes ?? SMALL_BODY_BYTES, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
@@ -321,6 +329,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     }
   }
 
+  function serveRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (!connections.requestStarted(req.socket as Socket)) return;
+    const requestId = randomUUID();
+    const scope = { requestId, request: `${req.method} ${(req.url ?? '').slice(0, 200)}` };
+    const task = requestScope.run(scope, () => handle(req, res, requestId)).finally(() => inflight.delete(task));
+    inflight.add(task);
+  }
+
   const server = createServer(
     {
       headersTimeout: headersTimeoutMs,
@@ -328,14 +344,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       // How often node looks for heads and requests past their time: often enough to shed a slowloris in time.
       connectionsCheckingInterval: 1000,
     },
-    (req, res) => {
-      if (!connections.requestStarted(req.socket as Socket)) return;
-      const requestId = randomUUID();
-      const scope = { requestId, request: `${req.method} ${(req.url ?? '').slice(0, 200)}` };
-      const task = requestScope.run(scope, () => handle(req, res, requestId)).finally(() => inflight.delete(task));
-      inflight.add(task);
-    },
+    serveRequest,
   );
+  // `expect: 100-continue` is served like any request: its route checks who asks before it lets the body come.
+  server.on('checkContinue', serveRequest);
   const connections = guardConnections(server, {
     maxConnections: options.maxConnections ?? defaultMaxConnections(),
     headersTimeoutMs,
@@ -355,7 +367,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     listen(host, port) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           server.on('error', onServerError);
           const address = server.address() as AddressInfo;

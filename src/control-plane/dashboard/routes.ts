@@ -103,9 +103,8 @@ export async function startDashboard({ db, admin, adminKey }: DashboardDeps): Pr
       path: `${UI_PREFIX}/login`,
       maxBodyBytes: LOGIN_BODY_BYTES,
       handler: async (ctx) => {
-        // Before the body is read: a page of another origin, or a client past its wrong keys, costs no read at all.
+        // Before the body is read: a page of another origin costs no read at all, and a login body is small.
         requireSameOrigin(ctx.req);
-        if (ctx.refusalsUsedUp()) throw ctx.refuse(new ControlPlaneError(401, 'invalid_admin_key', WRONG_KEY_MESSAGE));
         const body = (await ctx.readJson()) as { adminKey?: unknown } | undefined;
         const presented = typeof body?.adminKey === 'string' ? body.adminKey.trim() : '';
         if (presented === '' || !secretsEqual(presented, adminKey)) {
