@@ -76,7 +76,17 @@ export function createAdminApi({ tokens, jobs, hub, closing, recheckMs }: AdminA
 
     async rotateToken(input): Promise<RotatedToken> {
       const { tokenId, ...options } = parseRotateTokenInput(input);
-      return lookUp(tokenId, (id) => tokens.rotateToken(id, options), tokenNotFound);
+      const outcome = await tokens.rotateToken(tokenId, options);
+      if (outcome.kind === 'not_found') throw tokenNotFound(tokenId);
+      if (outcome.kind === 'revoked') {
+        throw new ControlPlaneError(
+          409,
+          'token_revoked',
+          `Token ${tokenId} (${outcome.token.preview}…) was revoked at ${outcome.token.revokedAt}; a revoked token is not rotated, ` +
+            'since its replacement would let in whoever it was revoked against. Create a new one with "founderos-runner admin tokens create".',
+        );
+      }
+      return outcome.rotated;
     },
 
     async enqueueJob(input): Promise<JobRecord> {

@@ -185,6 +185,17 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       expect(Date.parse(graceful.info.expiresAt) - Date.parse(graceful.info.createdAt)).toBe(7 * day);
       expect((await new RunnerHttp(plane.url, short.token).claim(job.jobId)).status).toBe(200);
       expect((await rejection(client.rotateToken({ tokenId: randomUUID() }))).code).toBe('token_not_found');
+
+      // A revoked token stays revoked: rotating it (the one revoked by the rotation above, or one revoked by hand)
+      // issues nothing.
+      const revoked = await client.createToken({ companyId, name: 'stolen' });
+      await client.revokeToken(revoked.info.tokenId);
+      for (const tokenId of [revoked.info.tokenId, byDefault.info.tokenId]) {
+        const refused = await rejection(client.rotateToken({ tokenId }));
+        expect([refused.status, refused.code]).toEqual([409, 'token_revoked']);
+        expect(refused.message).toContain('admin tokens create');
+      }
+      expect((await client.listTokens({ companyId, includeRevoked: true })).filter((t) => t.name === 'stolen')).toHaveLength(1);
     });
 
     it('should list jobs newest first, filtered by status and company', async () => {
