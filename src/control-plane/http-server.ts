@@ -15,6 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { defaultMaxConnections, guardConnections } from './connection-guard.js';
 import { ControlPlaneError, invalidRequest, RetryLaterError } from './errors.js';
+import { jsonChunks, writePieces } from './json-writer.js';
 import { requestScope } from './process-guard.js';
 import { RefusalThrottle, type RefusalThrottleOptions } from './refusal-throttle.js';
 import { parseRequestTarget } from './request-target.js';
@@ -319,7 +320,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         await sendStream(res, reply, reply.stream, (err) =>
           log(`${method} ${shownPath} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
         );
-      else send(res, reply, closeConnection);
+      else await send(res, reply, closeConnection, clientGone.signal);
     }
     if (!quiet.includes(reply.status) && !quietRefusal) {
       log(
@@ -443,7 +444,10 @@ function setHeaders(res: ServerResponse, reply: Reply): void {
   for (const [name, value] of Object.entries({ ...DEFAULT_HEADERS, ...reply.headers })) res.setHeader(name, value);
 }
 
-function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void {
+/** A JSON answer up to this size goes out whole, with a content-length; a larger one is written as it is serialized. */
+const WHOLE_JSON_CHARS = 64 * 1024;
+
+async function send(res: ServerResponse, reply: Reply, closeConnection: boolean, signal: AbortSignal): Promise<void> {
   // After a 413 the rest of the body is still on the wire: close instead of reading it to keep the connection.
   if (closeConnection) res.setHeader('connection', 'close');
   setHeaders(res, reply);
@@ -455,9 +459,26 @@ function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void
     res.writeHead(reply.status).end();
     return;
   }
-  const body = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  const pieces = jsonChunks(reply.body);
+  let head = '';
+  let next = pieces.next();
+  for (; !next.done && head.length < WHOLE_JSON_CHARS; next = pieces.next()) head += next.value;
+  const type = { 'content-type': 'application/json; charset=utf-8' };
+  if (next.done) {
+    res.writeHead(reply.status, { ...type, 'content-length': Buffer.byteLength(head) }).end(head);
+    return;
+  }
+  res.writeHead(reply.status, type);
+  const first = head + next.value;
+  await writePieces(
+    res,
+    (function* () {
+      yield first;
+      yield* pieces;
+    })(),
+    signal,
+  );
+  res.end();
 }
 
 async function sendStream(

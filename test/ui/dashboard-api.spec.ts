@@ -3,7 +3,9 @@
  * change stream, the routes only the dashboard needs, login, and turning the dashboard off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatSseMessage, resumeCursor } from '../../src/control-plane/dashboard/sse.js';
+import { resumeCursor, sseMessagePieces, type SseMessage as Message } from '../../src/control-plane/dashboard/sse.js';
+
+const formatSseMessage = (message: Message) => [...sseMessagePieces(message)].join('');
 import { startControlPlane, type ControlPlane, type StoredEvent } from '../../src/control-plane/index.js';
 import { company, event, runnerFor, type RunnerHttp } from '../control-plane/helpers.js';
 
@@ -33,12 +35,23 @@ describe('resumeCursor', () => {
   });
 });
 
-describe('formatSseMessage', () => {
+describe('sseMessagePieces', () => {
   it('should write id, event and one line of JSON data, even for text with line breaks', () => {
     expect(formatSseMessage({ id: '3', event: 'events', data: [{ payload: 'a\nb\r\nc' }] })).toBe(
       'id: 3\nevent: events\ndata: [{"payload":"a\\nb\\r\\nc"}]\n\n',
     );
     expect(formatSseMessage({ data: { x: 1 } })).toBe('data: {"x":1}\n\n');
+    // Each event of a page is a piece of its own: a page is never one string.
+    const events = [{ payload: 'one' }, { payload: 'two' }];
+    expect([...sseMessagePieces({ id: '9', event: 'events', data: events })]).toEqual([
+      'id: 9\nevent: events\ndata: ',
+      '[',
+      '{"payload":"one"}',
+      ',',
+      '{"payload":"two"}',
+      ']',
+      '\n\n',
+    ]);
   });
 });
 

@@ -6,11 +6,11 @@
  * reconnects, so a stream resumed from there repeats nothing and misses nothing. Both streams end when their
  * request's signal aborts: the client left or the server is closing.
  */
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerResponse } from 'node:http';
 import { describeValue } from '../../protocol/values.js';
 import { invalidRequest } from '../errors.js';
+import { jsonChunks, writePieces } from '../json-writer.js';
 import { longPoll, type WakeHub } from '../long-poll.js';
 import { TERMINAL_STATUSES, type AdminApi, type JobStatus, type ListJobsFilter } from '../types.js';
 import { parseEventCursor } from '../validation.js';
@@ -26,7 +26,10 @@ export const SSE_HEADERS: Record<string, string> = {
 export const KEEPALIVE_MS = 15_000;
 /** How long the browser waits before reconnecting after a dropped connection. */
 export const RECONNECT_MS = 1_000;
-/** Events per message: a 20,000-event job arrives in 20 messages. */
+/**
+ * Events per message: a 20,000-event job arrives in 20 messages. A message also holds no more than the admin API's
+ * EVENT_PAGE_BYTES of payload (and at least one event), so a transcript of large lines comes in messages of a few MiB.
+ */
 export const EVENTS_PER_MESSAGE = 1000;
 /** The job list is re-read at most this often, however busy the jobs are. */
 export const JOB_LIST_THROTTLE_MS = 250;
@@ -38,11 +41,14 @@ export interface SseMessage {
   data: unknown;
 }
 
-export function formatSseMessage(message: SseMessage): string {
-  let text = '';
-  if (message.id !== undefined) text += `id: ${message.id}\n`;
-  if (message.event !== undefined) text += `event: ${message.event}\n`;
-  return `${text}data: ${JSON.stringify(message.data)}\n\n`;
+/** A message as the pieces it is written in: its data serialized element by element, never as one string. */
+export function* sseMessagePieces(message: SseMessage): Generator<string> {
+  let head = '';
+  if (message.id !== undefined) head += `id: ${message.id}\n`;
+  if (message.event !== undefined) head += `event: ${message.event}\n`;
+  yield `${head}data: `;
+  yield* jsonChunks(message.data, 1);
+  yield '\n\n';
 }
 
 /**
@@ -68,8 +74,11 @@ function checkedCursor(value: string, source: string): string {
 
 /** Writes, waiting for the socket to drain when its buffer is full (a 20,000-event job to a slow client). */
 async function write(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
-  if (res.destroyed || signal.aborted) return;
-  if (!res.write(text)) await once(res, 'drain', { signal }).catch(() => {});
+  await writePieces(res, [text], signal);
+}
+
+async function send(res: ServerResponse, message: SseMessage, signal: AbortSignal): Promise<void> {
+  await writePieces(res, sseMessagePieces(message), signal);
 }
 
 const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
@@ -88,21 +97,21 @@ export async function streamJob(
   let sentStatus = (await sendJob()).status;
   async function sendJob() {
     const job = await admin.getJob(jobId);
-    await write(res, formatSseMessage({ event: 'job', data: job }), signal);
+    await send(res, { event: 'job', data: job }, signal);
     return job;
   }
   while (!signal.aborted) {
     const page = await admin.listEvents(jobId, { after: cursor, waitMs: KEEPALIVE_MS, limit: EVENTS_PER_MESSAGE, signal });
     if (signal.aborted) return;
     if (page.events.length > 0) {
-      await write(res, formatSseMessage({ id: page.nextCursor, event: 'events', data: page.events }), signal);
+      await send(res, { id: page.nextCursor, event: 'events', data: page.events }, signal);
       cursor = page.nextCursor;
     } else if (!isTerminal(page.jobStatus)) {
       await write(res, ': keep-alive\n\n', signal);
     }
     if (page.jobStatus !== sentStatus) sentStatus = (await sendJob()).status;
     if (page.events.length === 0 && isTerminal(page.jobStatus)) {
-      await write(res, formatSseMessage({ event: 'end', data: { jobStatus: page.jobStatus } }), signal);
+      await send(res, { event: 'end', data: { jobStatus: page.jobStatus } }, signal);
       return;
     }
   }
