@@ -65,6 +65,13 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       usage: 'new runner tokens expire after this many days',
     },
     {
+      flag: 'max-job-events-mb',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: '1024',
+      usage: "the most a job's events may take; past it batches are refused (413) and the job reports its transcript incomplete",
+    },
+    {
       flag: 'max-connections',
       kind: 'value',
       placeholder: 'N',
@@ -106,6 +113,8 @@ function startWarnings(flags: ParsedFlags, options: ControlPlaneOptions): string
   return warnings;
 }
 
+const megabytes = (mb: number | undefined) => (mb === undefined ? undefined : mb * 1024 * 1024);
+
 function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: ControlPlaneOptions; warnings: string[] } | 'help' {
   const flags = parseFlags(argv, serverFlags(env), HELP_COMMAND);
   if (flags.bool('help')) return 'help';
@@ -145,6 +154,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: Con
     onLeaseExpiry,
     tokenTtlDays,
     maxConnections: numberFlag(flags, 'max-connections', { min: 1, max: 1_000_000, integer: true }),
+    maxJobEventBytes: megabytes(numberFlag(flags, 'max-job-events-mb', { min: 1, max: 1024 * 1024, integer: true })),
     ui: flags.bool('ui'),
   };
   return { options, warnings: startWarnings(flags, options) };

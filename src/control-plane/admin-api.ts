@@ -30,6 +30,11 @@ import {
 } from './validation.js';
 
 export const MAX_EVENTS_WAIT_MS = 60_000;
+/**
+ * The most event payload one page holds (always at least one event, however large): an answer stays a few MiB
+ * whatever the transcript, and a reader pages through the rest with the cursor.
+ */
+export const EVENT_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface AdminApiDeps {
   tokens: TokenStore;
@@ -120,7 +125,7 @@ export function createAdminApi({ tokens, jobs, hub, closing, recheckMs }: AdminA
         // Status first: if it says terminal, no event can arrive after the page read below.
         const jobStatus = await jobs.jobStatus(id);
         if (!jobStatus) throw adminJobNotFound(id);
-        return { ...(await jobs.listEvents(id, after, limit)), jobStatus };
+        return { ...(await jobs.listEvents(id, after, limit, EVENT_PAGE_BYTES)), jobStatus };
       };
       const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
       const page = await longPoll({

@@ -103,8 +103,9 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEven
 
   const events = forJob(async (ctx, runner, jobId) => {
     const batch = parseEventBatch(await ctx.readJson());
-    const access = await jobs.appendEvents(jobId, runner, batch);
-    if (access.kind !== 'ok') throw accessError(access, jobId, 'events');
+    const outcome = await jobs.appendEvents(jobId, runner, batch);
+    if (outcome.kind === 'quota_exceeded') throw quotaExceeded(jobId, outcome.storedBytes, outcome.quotaBytes);
+    if (outcome.kind !== 'ok') throw accessError(outcome, jobId, 'events');
     return NO_CONTENT;
   });
 
@@ -161,6 +162,20 @@ function admit(auth: Authentication): RunnerIdentity {
 /** One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing. */
 function invalidToken(): ControlPlaneError {
   return new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+}
+
+/**
+ * A batch past the job's storage quota: a 4xx other than 401/403/404/409, which a runner counts as a refused batch
+ * and reports in the job's completion; it keeps sending the rest (a smaller batch may still fit).
+ */
+function quotaExceeded(jobId: string, storedBytes: number, quotaBytes: number): ControlPlaneError {
+  const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+  return new ControlPlaneError(
+    413,
+    'job_storage_quota_exceeded',
+    `Job ${jobId} has stored ${mib(storedBytes)} of events; this batch would take it past its quota of ${mib(quotaBytes)} ` +
+      '(server --max-job-events-mb), so it was not stored. The transcript of this job is incomplete from here.',
+  );
 }
 
 /** The protocol's answer when a runner may not act on a job, per call. */

@@ -1,4 +1,7 @@
-/** Upgrading an older database: its tokens keep working, and its jobs' instructions reach a runner as they were given. */
+/**
+ * Upgrading an older database: its tokens keep working, its jobs' instructions reach a runner as they were given, and
+ * its events are measured for paging and the storage quota.
+ */
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openDb } from '../../src/control-plane/index.js';
 
@@ -47,13 +50,51 @@ describe('migration 3 (instructions in base64)', () => {
       await insert('00000000-0000-4000-8000-000000000001', { instructionsFileContent: instructions, model: 'm' });
       await insert('00000000-0000-4000-8000-000000000002', { instructionsFileContent: null });
       await insert('00000000-0000-4000-8000-000000000003', {});
-      expect(await migrate(db)).toEqual([3]);
+      expect(
+        await migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 3),
+        ),
+      ).toEqual([3]);
       const { rows } = await db.query<{ runtime_config: Record<string, unknown> }>(`SELECT runtime_config FROM jobs ORDER BY id`);
       const [encoded, withNull, without] = rows.map((row) => row.runtime_config);
       expect(encoded).toEqual({ instructionsFileContent: Buffer.from(instructions).toString('base64'), model: 'm' });
       expect(Buffer.from(encoded!.instructionsFileContent as string, 'base64').toString('utf8')).toBe(instructions);
       expect(withNull).toEqual({ instructionsFileContent: null });
       expect(without).toEqual({});
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});
+
+describe('migration 5 (event sizes and the per-job storage quota)', () => {
+  it('should measure the events of an older database and total them per job', async () => {
+    const db = await openDb({});
+    try {
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= 4),
+      );
+      const job = '00000000-0000-4000-8000-000000000001';
+      await db.query(
+        `INSERT INTO jobs (id, company_id, agent_id, agent_name, prompt, prompt_hash) VALUES ($1, 'acme', 'a', 'A', 'p', 'h')`,
+        [job],
+      );
+      const payloads = ['a line', { type: 'assistant', text: 'é中' }, null];
+      for (const [i, payload] of payloads.entries()) {
+        await db.query(
+          `INSERT INTO events (job_id, event_id, attempt, seq, kind, ts, payload) VALUES ($1, $2, 1, $3, 'stdout_line', now(), $4::jsonb)`,
+          [job, `00000000-0000-4000-8000-00000000010${i}`, i, payload === null ? null : JSON.stringify(payload)],
+        );
+      }
+      expect(await migrate(db)).toEqual([5]);
+      const { rows } = await db.query<{ bytes: number; text: string | null }>(
+        `SELECT bytes, payload::text AS text FROM events ORDER BY seq`,
+      );
+      expect(rows.map((row) => row.bytes)).toEqual(rows.map((row) => (row.text === null ? 0 : Buffer.byteLength(row.text))));
+      const { rows: jobs } = await db.query<{ event_bytes: string | number }>(`SELECT event_bytes FROM jobs`);
+      expect(Number(jobs[0]!.event_bytes)).toBe(rows.reduce((sum, row) => sum + row.bytes, 0));
     } finally {
       await db.close();
     }

@@ -46,6 +46,8 @@ export interface JobRow {
   result_session_id: string | null;
   cli_version: string | null;
   error_message: string | null;
+  /** The size of its events' payloads as JSON text (bigint, see cost_micros). */
+  event_bytes: number | string;
 }
 
 export interface EventRow {

@@ -4,7 +4,8 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../../src/cli/admin/command.js';
-import { AdminClient, ControlPlaneError, type AdminApi, type ControlPlane } from '../../../src/control-plane/index.js';
+import { EVENT_PAGE_BYTES } from '../../../src/control-plane/admin-api.js';
+import { AdminClient, ControlPlaneError, type AdminApi, type ControlPlane, type EventPage } from '../../../src/control-plane/index.js';
 import { RunnerHttp, captureIo, closedPort, company, event, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
 import { describeTempDir } from '../../support/temp-dir.js';
 
@@ -250,6 +251,35 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       expect(Date.now() - started).toBeLessThan(2000);
       expect(last).toEqual({ events: [], nextCursor: next.nextCursor, jobStatus: 'completed' });
     });
+
+    it('should cut event pages by bytes, always at least one event, and page through every one in order', async () => {
+      const companyId = company('pages');
+      const runner = await runnerFor(plane, companyId);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'Loud', prompt: 'p' });
+      expect((await runner.claim(job.jobId)).status).toBe(200);
+      // 12 events of 1.5 MiB, then one of 6 MiB (larger than a page), then 3 small ones.
+      const sizes = [...new Array(12).fill(1.5 * 1024 * 1024), 6 * 1024 * 1024, 10, 10, 10];
+      for (const [seq, size] of sizes.entries()) {
+        expect((await runner.events(job.jobId, [event({ seq, payload: String(seq % 10).repeat(size) })])).status).toBe(204);
+      }
+      const pages: number[][] = [];
+      let after: string | undefined;
+      for (;;) {
+        const res = await fetch(`${plane.url}/api/admin/jobs/${job.jobId}/events${after ? `?after=${after}` : ''}`, {
+          headers: { authorization: `Bearer ${plane.adminKey}` },
+        });
+        const text = await res.text();
+        const page = JSON.parse(text) as EventPage;
+        if (page.events.length === 0) break;
+        // A page holds at most EVENT_PAGE_BYTES of payload, or a single event that is larger.
+        expect(page.events.length === 1 || text.length <= EVENT_PAGE_BYTES + page.events.length * 300).toBe(true);
+        pages.push(page.events.map((e) => e.seq!));
+        after = page.nextCursor;
+      }
+      expect(pages.flat()).toEqual(sizes.map((_, seq) => seq));
+      expect(pages.find((page) => page.includes(12))).toEqual([12]);
+      expect(pages.length).toBeGreaterThanOrEqual(6);
+    }, 60_000);
 
     describe('admin CLI', () => {
       const keyless = describeTempDir('founderos-cli-');
