@@ -36,8 +36,12 @@ export interface RouteContext {
   note(key: string, value: string): void;
   /** The client's address, as the socket sees it. */
   clientAddress: string;
-  /** The request carries valid credentials: its connection is not shed to make room until it ends. */
-  authenticated(): void;
+  /**
+   * The request carries valid credentials of `principal` (a runner token's id, the admin): its connection is not
+   * shed to make room until it ends. Throws a 429 when that principal already has its most requests in flight, so
+   * that one token cannot hold every connection the server has.
+   */
+  authenticated(principal: string): void;
   /** Whether this client has used up its refusals for now: a credential it presents need not even be looked up. */
   refusalsUsedUp(): boolean;
   /** What to throw for wrong credentials: `refusal` itself (a 401), or a 429 once the client has had too many. */
@@ -82,6 +86,10 @@ export interface HttpServerOptions {
   headersTimeoutMs?: number;
   /** How many wrong credentials a client address may send, and per how long, before it gets 429s. */
   refusals?: Pick<RefusalThrottleOptions, 'limit' | 'windowMs'>;
+  /** Requests one principal may have in flight (long-polls, streams, uploads). Default 64. */
+  maxRequestsPerPrincipal?: number;
+  /** Request bodies held in memory at once, all requests together; past it a body gets 503 and Retry-After. Default 256 MiB. */
+  maxBufferedBodyBytes?: number;
 }
 
 /** What a route reads unless it says otherwise: admin JSON, a heartbeat. */
@@ -162,11 +170,33 @@ function bodyTimeout(ms: number): ControlPlaneError {
   return new ControlPlaneError(408, 'request_timeout', `The request body did not arrive within ${ms / 1000}s; send it again.`);
 }
 
+/** Bytes of request bodies held at once, by every request together. */
+interface BodyBudget {
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+function bodyBudget(maxBytes: number): BodyBudget {
+  let held = 0;
+  return {
+    take(bytes) {
+      if (held + bytes > maxBytes) return false;
+      held += bytes;
+      return true;
+    },
+    give(bytes) {
+      held -= bytes;
+    },
+  };
+}
+
+const BUSY_RETRY_AFTER_SEC = 5;
+
 /**
- * Reads at most `max` bytes within `timeoutMs`; past either it stops reading (the connection is closed after the
- * 413 or 408).
+ * Reads at most `max` bytes within `timeoutMs`, and only while the server's body budget lasts; past any of them it
+ * stops reading (the connection is closed after the 413, 408 or 503).
  */
-function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, max: number, timeoutMs: number, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
@@ -181,6 +211,7 @@ function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise
       reject(bodyTimeout(timeoutMs));
     }, timeoutMs);
     const cleanup = () => {
+      budget.give(size);
       clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
@@ -188,13 +219,23 @@ function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise
       req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
+      if (size + chunk.length > max || !budget.take(chunk.length)) {
+        const tooLarge = size + chunk.length > max;
         cleanup();
         req.pause();
-        reject(payloadTooLarge(max));
+        reject(
+          tooLarge
+            ? payloadTooLarge(max)
+            : new RetryLaterError(
+                503,
+                'server_busy',
+                'The server holds as many request bodies as it may at once; send it again shortly.',
+                BUSY_RETRY_AFTER_SEC,
+              ),
+        );
         return;
       }
+      size += chunk.length;
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -223,16 +264,24 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const inflight = new Set<Promise<void>>();
   const refusals = new RefusalThrottle({ ...options.refusals, log });
   const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const budget = bodyBudget(options.maxBufferedBodyBytes ?? 256 * 1024 * 1024);
+  const maxRequestsPerPrincipal = options.maxRequestsPerPrincipal ?? 64;
+  /** Authenticated requests in flight per principal. */
+  const principals = new Map<string, number>();
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const started = Date.now();
     const notes: string[] = [];
     const clientGone = new AbortController();
     const socket = req.socket as Socket;
-    let trusted = false;
+    let principal: string | undefined;
     res.on('close', () => {
       if (!res.writableFinished) clientGone.abort();
-      if (trusted) connections.release(socket);
+      if (principal === undefined) return;
+      connections.release(socket);
+      const inflight = (principals.get(principal) ?? 1) - 1;
+      if (inflight > 0) principals.set(principal, inflight);
+      else principals.delete(principal);
     });
     res.setHeader('x-request-id', requestId);
     let reply: Reply;
@@ -277,7 +326,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
           let body: Buffer;
           try {
-            body = await readBody(req, route.maxBodyBytes ?? SMALL_BODY_BYTES, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
+            body = await readBody(req, route.maxBodyBytes ?? SMALL_BODY_BYTES, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS, budget);
           } catch (err) {
             if (err instanceof ControlPlaneError) closeConnection = true;
             throw err;
@@ -290,9 +339,19 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           }
         },
         note: (key, value) => notes.push(`${key}=${value}`),
-        authenticated() {
-          if (trusted || res.closed) return;
-          trusted = true;
+        authenticated(who) {
+          if (principal !== undefined || res.closed) return;
+          const inflight = principals.get(who) ?? 0;
+          if (inflight >= maxRequestsPerPrincipal) {
+            throw new RetryLaterError(
+              429,
+              'too_many_requests',
+              `These credentials already have ${inflight} requests in flight, the most one client may; send this one when one of them has ended.`,
+              1,
+            );
+          }
+          principals.set(who, inflight + 1);
+          principal = who;
           connections.trust(socket);
         },
         refusalsUsedUp: () => refusals.retryAfterSec(clientAddress) !== undefined,

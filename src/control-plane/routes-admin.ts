@@ -47,7 +47,7 @@ export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoute
       const secret = bearerSecret(header);
       const admitted = header === undefined ? await session?.(ctx) : secret !== undefined && secretsEqual(secret, adminKey);
       if (!admitted) throw ctx.refuse(new ControlPlaneError(401, 'invalid_admin_key', INVALID_ADMIN_KEY_MESSAGE));
-      ctx.authenticated();
+      ctx.authenticated('admin');
       return handler(ctx);
     };
   const ok = (body: unknown, status = 200) => ({ status, body });

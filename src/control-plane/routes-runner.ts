@@ -54,7 +54,7 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEven
       throw err instanceof ControlPlaneError && err.status === 401 ? ctx.refuse(err) : err;
     }
     accepted.add(secret);
-    ctx.authenticated();
+    ctx.authenticated(`runner token ${runner.tokenId}`);
     ctx.note('token', runner.preview);
     return runner;
   }

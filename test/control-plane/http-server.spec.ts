@@ -19,6 +19,7 @@ describe('http server', () => {
     http = createHttpServer({
       log: (line) => logs.push(line),
       refusals: { limit: 5, windowMs: 1500 },
+      maxBufferedBodyBytes: 100 * 1024,
       routes: [
         {
           method: 'GET',
@@ -224,6 +225,27 @@ describe('http server', () => {
     expect(answer).toMatch(/\r\nconnection: close\r\n/i);
   });
 
+  it('should answer 503 with Retry-After to a body past what the server holds of all bodies at once', async () => {
+    const { port } = new URL(url);
+    // A first body of 60 KiB is held (its last byte never comes); a second one does not fit beside it.
+    const first = connect(Number(port), '127.0.0.1', () =>
+      first.write(`POST /echo/a HTTP/1.1\r\nhost: x\r\ncontent-length: ${60 * 1024 + 1}\r\n\r\n${'x'.repeat(60 * 1024)}`),
+    );
+    first.on('error', () => {});
+    await sleep(200);
+    try {
+      const answer = await rawExchange(`POST /echo/b HTTP/1.1\r\nhost: x\r\ncontent-length: ${60 * 1024}\r\n\r\n${'y'.repeat(60 * 1024)}`);
+      expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+      expect(answer).toMatch(/\r\nretry-after: 5\r\n/);
+      expect(answer).toContain('"error":"server_busy"');
+    } finally {
+      first.destroy();
+    }
+    await sleep(100);
+    // Once the first is gone, its share is free again.
+    expect((await fetch(`${url}/echo/c`, { method: 'POST', body: JSON.stringify({ x: 'z'.repeat(60 * 1024) }) })).status).toBe(200);
+  });
+
   it('should answer 429 with Retry-After past the refusals a client may get, and log one line per burst', async () => {
     const before = logs.length;
     const statuses: number[] = [];
@@ -246,12 +268,15 @@ describe('http server', () => {
 describe('http server when full', () => {
   let http: HttpServer;
   let port: number;
-  const release = new AbortController();
+  /** The held requests of each group wait until its controller aborts. */
+  const groups = new Map<string, AbortController>();
+  const group = (name: string) => groups.get(name) ?? (groups.set(name, new AbortController()), groups.get(name)!);
 
   beforeAll(async () => {
     http = createHttpServer({
       log: () => {},
       maxConnections: 5,
+      maxRequestsPerPrincipal: 3,
       headersTimeoutMs: 500,
       routes: [
         { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) },
@@ -259,8 +284,9 @@ describe('http server when full', () => {
           method: 'GET',
           path: '/held',
           handler: async (ctx) => {
-            ctx.authenticated();
-            await new Promise((resolve) => release.signal.addEventListener('abort', resolve, { once: true }));
+            ctx.authenticated(ctx.query.get('who')!);
+            const release = group(ctx.query.get('group')!).signal;
+            await new Promise((resolve) => release.addEventListener('abort', resolve, { once: true }));
             return { status: 204 };
           },
         },
@@ -269,7 +295,7 @@ describe('http server when full', () => {
     port = Number(new URL(await http.listen('127.0.0.1', 0)).port);
   });
   afterAll(async () => {
-    release.abort();
+    for (const controller of groups.values()) controller.abort();
     await http.close();
   });
 
@@ -302,8 +328,23 @@ describe('http server when full', () => {
     for (const socket of slow) socket.destroy();
   });
 
+  it('should answer 429 to a principal past its requests in flight, and take it again once one ends', async () => {
+    const held = Array.from({ length: 3 }, () => fetch(`http://127.0.0.1:${port}/held?who=greedy&group=greedy`));
+    await sleep(300);
+    const fourth = await fetch(`http://127.0.0.1:${port}/held?who=greedy&group=never`);
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get('retry-after')).toBe('1');
+    expect((await fourth.json()).error).toBe('too_many_requests');
+    group('greedy').abort();
+    expect((await Promise.all(held)).map((res) => res.status)).toEqual([204, 204, 204]);
+    const again = fetch(`http://127.0.0.1:${port}/held?who=greedy&group=again`);
+    await sleep(200);
+    group('again').abort();
+    expect((await again).status).toBe(204);
+  });
+
   it('should answer 503 with Retry-After when every connection serves an authenticated request', async () => {
-    const held = Array.from({ length: 5 }, () => fetch(`http://127.0.0.1:${port}/held`));
+    const held = Array.from({ length: 5 }, (_, i) => fetch(`http://127.0.0.1:${port}/held?who=client${i}&group=full`));
     await sleep(300);
     const answer = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n'));
@@ -315,7 +356,7 @@ describe('http server when full', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 503 /);
     expect(answer).toMatch(/\r\nretry-after: \d+\r\n/);
     expect(answer).toContain('"error":"server_busy"');
-    release.abort();
+    group('full').abort();
     expect((await Promise.all(held)).map((res) => res.status)).toEqual([204, 204, 204, 204, 204]);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });

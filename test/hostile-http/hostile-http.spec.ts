@@ -234,99 +234,6 @@ function hostileSuite(name: string, makeBackend: () => Promise<Backend | undefin
     beforeEach(async () => {
       if (!server.alive()) await startServer();
     }, 120_000);
-    scenario(
-      `a ${TRANSCRIPT_MIB} MiB transcript`,
-      `${TRANSCRIPT_MIB} lines of 1 MiB (incompressible) through the runner protocol, read back in full by the admin CLI, through GET /api/admin/jobs/:id/events and through the dashboard's stream`,
-      async () => {
-        const { runner, jobId } = await claimedJob();
-        const lines = TRANSCRIPT_MIB;
-        const timings: string[] = [];
-        let started = performance.now();
-        for (let first = 0; first < lines; first += LINES_PER_BATCH) {
-          const batch = Array.from({ length: Math.min(LINES_PER_BATCH, lines - first) }, (_, i) =>
-            event({ seq: first + i, payload: transcriptLine(first + i, LINE_BYTES) }),
-          );
-          const res = await runner.events(jobId, batch);
-          if (res.status !== 204) throw new Error(`batch at line ${first} was answered ${res.status} ${JSON.stringify(res.body)}`);
-        }
-        expect((await runner.complete(jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
-        const seconds = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
-        timings.push(`written in ${seconds()}`);
-
-        // The admin API, page by page, as the admin CLI and any script read it.
-        started = performance.now();
-        const paged = new TranscriptCheck(lines);
-        let after = '0';
-        for (;;) {
-          const res = await fetch(`${server.url}/api/admin/jobs/${jobId}/events?after=${after}`, {
-            headers: { authorization: `Bearer ${ADMIN_KEY}` },
-          });
-          const text = await res.text();
-          paged.answer(Buffer.byteLength(text));
-          const page = JSON.parse(text) as EventPage;
-          if (page.events.length === 0) break;
-          for (const e of page.events) paged.event(e);
-          after = page.nextCursor;
-        }
-        timings.push(`API ${seconds()}`);
-
-        // The dashboard's stream, to its end.
-        started = performance.now();
-        const streamed = new TranscriptCheck(lines);
-        const stream = await fetch(`${server.url}/api/admin/live/jobs/${jobId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-        await readSse(stream, (name, data, bytes) => {
-          streamed.answer(bytes);
-          if (name === 'events') for (const e of JSON.parse(data) as StoredEvent[]) streamed.event(e);
-          return name !== 'end';
-        });
-        timings.push(`stream ${seconds()}`);
-
-        // The admin CLI, one JSON event per line on its stdout.
-        started = performance.now();
-        const printed = new TranscriptCheck(lines);
-        const cli = spawn(process.execPath, [SERVER_BIN, 'admin', 'jobs', 'events', jobId, '--json', '--server-url', server.url], {
-          env: { PATH: process.env.PATH, FOUNDEROS_ADMIN_KEY: ADMIN_KEY },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        const cliLines = new RecordSplitter('\n');
-        let cliErr = '';
-        cli.stderr.on('data', (chunk: Buffer) => (cliErr += chunk.toString('utf8')));
-        cli.stdout.setEncoding('utf8').on('data', (text: string) => {
-          for (const line of cliLines.push(text)) printed.event(JSON.parse(line) as StoredEvent);
-        });
-        const code = await new Promise((resolve) => cli.on('close', resolve));
-        timings.push(`CLI ${seconds()}`);
-        const problems = [...paged.verdict('API'), ...streamed.verdict('stream'), ...printed.verdict('CLI')];
-        if (code !== 0) problems.push(`the CLI exited ${code}: ${cliErr.trim().split('\n').at(-1)}`);
-        expect(problems).toEqual([]);
-        const biggest = Math.max(paged.biggestAnswer, streamed.biggestAnswer);
-        return {
-          answers: `all ${lines} lines back 3 times; largest answer ${(biggest / 1024 / 1024).toFixed(1)} MiB; ${timings.join(', ')}`,
-        };
-      },
-      { maxPeakMb: MAX_TRANSCRIPT_RSS_MB, maxGrowthMb: 600, timeoutMs: FULL ? 1_800_000 : 600_000 },
-    );
-
-    afterAll(async () => {
-      const table = markdownTable(
-        [
-          'Backend',
-          'Scenario',
-          'What it sends',
-          'Answers',
-          '/healthz while (ms)',
-          '/healthz after (ms)',
-          'Server RSS MB before → peak → after',
-          'Verdict',
-        ],
-        rows
-          .filter((row) => row.backend === name)
-          .map((row) => [row.backend, row.scenario, row.sends, row.answers, row.healthWhileMs, row.healthAfterMs, row.rss, row.verdict]),
-      );
-      process.stdout.write(`\nHostile HTTP on ${name} (server: ${server?.url ?? 'not started'})\n${table}\n`);
-      await server?.stop();
-      await backend?.dispose();
-    });
 
     /** A runner of a fresh company with a claimed job: what a legitimate client is doing while the scenario runs. */
     async function claimedJob() {
@@ -661,6 +568,121 @@ function hostileSuite(name: string, makeBackend: () => Promise<Backend | undefin
         return { answers: `${connections} connections opened in all, the oldest idle closed to make room`, healthWhileMs };
       },
     );
+    scenario(
+      'one runner token asks for every connection',
+      '300 long-polls at once with one valid token, while another runner works',
+      async () => {
+        const { runner, jobId } = await claimedJob();
+        const companyId = company('greedy');
+        const { token } = await admin.createToken({ companyId, name: 'greedy' });
+        const greedy = new RunnerHttp(server.url, token);
+        const health = watchHealth(server);
+        const polls = Array.from({ length: 300 }, () => greedy.next().then((res) => res.status));
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const legit = await legitBatches(runner, jobId, 5);
+        const statuses = await Promise.all(polls);
+        const healthWhileMs = await health.stop();
+        expect(legit).toEqual([204, 204, 204, 204, 204]);
+        // The first 64 wait out their long-poll (204: no work); the others are told to come back later.
+        expect(statuses.filter((status) => status === 204).length).toBeLessThanOrEqual(64);
+        expect(statuses.filter((status) => status !== 204 && status !== 429)).toEqual([]);
+        return { answers: tally(statuses), healthWhileMs };
+      },
+    );
+
+    scenario(
+      `a ${TRANSCRIPT_MIB} MiB transcript`,
+      `${TRANSCRIPT_MIB} lines of 1 MiB (incompressible) through the runner protocol, read back in full by the admin CLI, through GET /api/admin/jobs/:id/events and through the dashboard's stream`,
+      async () => {
+        const { runner, jobId } = await claimedJob();
+        const lines = TRANSCRIPT_MIB;
+        const timings: string[] = [];
+        let started = performance.now();
+        for (let first = 0; first < lines; first += LINES_PER_BATCH) {
+          const batch = Array.from({ length: Math.min(LINES_PER_BATCH, lines - first) }, (_, i) =>
+            event({ seq: first + i, payload: transcriptLine(first + i, LINE_BYTES) }),
+          );
+          const res = await runner.events(jobId, batch);
+          if (res.status !== 204) throw new Error(`batch at line ${first} was answered ${res.status} ${JSON.stringify(res.body)}`);
+        }
+        expect((await runner.complete(jobId, { status: 'completed', exitCode: 0 })).status).toBe(204);
+        const seconds = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+        timings.push(`written in ${seconds()}`);
+
+        // The admin API, page by page, as the admin CLI and any script read it.
+        started = performance.now();
+        const paged = new TranscriptCheck(lines);
+        let after = '0';
+        for (;;) {
+          const res = await fetch(`${server.url}/api/admin/jobs/${jobId}/events?after=${after}`, {
+            headers: { authorization: `Bearer ${ADMIN_KEY}` },
+          });
+          const text = await res.text();
+          paged.answer(Buffer.byteLength(text));
+          const page = JSON.parse(text) as EventPage;
+          if (page.events.length === 0) break;
+          for (const e of page.events) paged.event(e);
+          after = page.nextCursor;
+        }
+        timings.push(`API ${seconds()}`);
+
+        // The dashboard's stream, to its end.
+        started = performance.now();
+        const streamed = new TranscriptCheck(lines);
+        const stream = await fetch(`${server.url}/api/admin/live/jobs/${jobId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        await readSse(stream, (name, data, bytes) => {
+          streamed.answer(bytes);
+          if (name === 'events') for (const e of JSON.parse(data) as StoredEvent[]) streamed.event(e);
+          return name !== 'end';
+        });
+        timings.push(`stream ${seconds()}`);
+
+        // The admin CLI, one JSON event per line on its stdout.
+        started = performance.now();
+        const printed = new TranscriptCheck(lines);
+        const cli = spawn(process.execPath, [SERVER_BIN, 'admin', 'jobs', 'events', jobId, '--json', '--server-url', server.url], {
+          env: { PATH: process.env.PATH, FOUNDEROS_ADMIN_KEY: ADMIN_KEY },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const cliLines = new RecordSplitter('\n');
+        let cliErr = '';
+        cli.stderr.on('data', (chunk: Buffer) => (cliErr += chunk.toString('utf8')));
+        cli.stdout.setEncoding('utf8').on('data', (text: string) => {
+          for (const line of cliLines.push(text)) printed.event(JSON.parse(line) as StoredEvent);
+        });
+        const code = await new Promise((resolve) => cli.on('close', resolve));
+        timings.push(`CLI ${seconds()}`);
+        const problems = [...paged.verdict('API'), ...streamed.verdict('stream'), ...printed.verdict('CLI')];
+        if (code !== 0) problems.push(`the CLI exited ${code}: ${cliErr.trim().split('\n').at(-1)}`);
+        expect(problems).toEqual([]);
+        const biggest = Math.max(paged.biggestAnswer, streamed.biggestAnswer);
+        return {
+          answers: `all ${lines} lines back 3 times; largest answer ${(biggest / 1024 / 1024).toFixed(1)} MiB; ${timings.join(', ')}`,
+        };
+      },
+      { maxPeakMb: MAX_TRANSCRIPT_RSS_MB, maxGrowthMb: 600, timeoutMs: FULL ? 1_800_000 : 600_000 },
+    );
+
+    afterAll(async () => {
+      const table = markdownTable(
+        [
+          'Backend',
+          'Scenario',
+          'What it sends',
+          'Answers',
+          '/healthz while (ms)',
+          '/healthz after (ms)',
+          'Server RSS MB before → peak → after',
+          'Verdict',
+        ],
+        rows
+          .filter((row) => row.backend === name)
+          .map((row) => [row.backend, row.scenario, row.sends, row.answers, row.healthWhileMs, row.healthAfterMs, row.rss, row.verdict]),
+      );
+      process.stdout.write(`\nHostile HTTP on ${name} (server: ${server?.url ?? 'not started'})\n${table}\n`);
+      await server?.stop();
+      await backend?.dispose();
+    });
   });
 }
 
