@@ -38,13 +38,37 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Exit explicitly: idle keep-alive sockets or a child's leftover pipe must not keep a finished command alive.
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `founderos-runner: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(EXIT.failure);
-  },
-);
+/**
+ * Resolves once everything written to `stream` so far has been handed to its reader (a write's callback runs after
+ * the writes before it), or the reader is gone.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
+}
+
+/**
+ * Exits explicitly, so that idle keep-alive sockets or a child's leftover pipe cannot keep a finished command alive,
+ * but only once stdout and stderr are flushed: into a pipe they are asynchronous, and an exit at once cut
+ * `admin jobs events <id> --json | cat` after 1 MB of 8 (after 64 KiB through a reader that waits a second).
+ */
+async function exit(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+// A reader of the output that went away (`| head`) ends the command quietly, not with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(EXIT.ok);
+});
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  process.stderr.write(
+    `founderos-runner: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return exit(EXIT.failure);
+});

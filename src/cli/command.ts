@@ -2,11 +2,17 @@
  * What every command shares: where it prints, the error that means "you asked for something this command
  * cannot do", and the one wrapper that turns that error into its message and exit code 2.
  */
+import { once } from 'node:events';
 import { EXIT } from './exit-codes.js';
 
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /**
+   * Resolves once stdout can take more without piling up in memory (its reader is slow: a pipe into `less`, a
+   * slow network). A command that prints without bound (a whole transcript) waits on it between pieces.
+   */
+  stdoutReady?(): Promise<void>;
   env: NodeJS.ProcessEnv;
 }
 
@@ -14,6 +20,7 @@ export function processIo(env: NodeJS.ProcessEnv = process.env): CliIo {
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
+    stdoutReady: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => {}) : Promise.resolve()),
     env,
   };
 }

@@ -2,11 +2,15 @@
  * `founderos-runner server`: run the reference control plane until SIGINT/SIGTERM, then close it cleanly.
  */
 import { ADMIN_KEY_ENV } from '../control-plane/admin-key.js';
-import { formatFlags, numberFlag, parseFlags, type FlagDeclaration } from './args.js';
+import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedFlags } from './args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
 import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
+import { guardProcess } from '../control-plane/process-guard.js';
+import { escapeControls } from '../protocol/escape-controls.js';
+import { isLoopback } from './loopback.js';
+import { commandLineSecretWarning } from './secret-file.js';
 
 const HELP_COMMAND = 'founderos-runner server';
 export const TOKEN_TTL_DAYS_ENV = 'FOUNDEROS_TOKEN_TTL_DAYS';
@@ -60,6 +64,20 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       defaultText: '90',
       usage: 'new runner tokens expire after this many days',
     },
+    {
+      flag: 'max-job-events-mb',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: '1024',
+      usage: "the most a job's events may take; past it batches are refused (413) and the job reports its transcript incomplete",
+    },
+    {
+      flag: 'max-connections',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: 'below ulimit -n, at most 8192',
+      usage: 'connections held at once; past it idle ones are closed first, then new ones get 503',
+    },
     { flag: 'ui', kind: 'boolean', onByDefault: true, usage: 'do not serve the web dashboard at /' },
   ];
 }
@@ -73,7 +91,31 @@ ${formatFlags(serverFlags(env))}
 `;
 }
 
-function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOptions | 'help' {
+/** What the operator should know before the server listens: secrets on the command line, the admin login in clear text. */
+function startWarnings(flags: ParsedFlags, options: ControlPlaneOptions): string[] {
+  const warnings: string[] = [];
+  const databaseUrl = flags.str('database-url');
+  if (databaseUrl !== undefined && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(databaseUrl)) {
+    warnings.push(
+      commandLineSecretWarning({
+        what: 'a database password',
+        flag: 'database-url',
+        instead: 'set DATABASE_URL in the environment instead, or leave the password out of the URL and use PGPASSWORD or ~/.pgpass',
+      }),
+    );
+  }
+  if (!isLoopback(options.host!)) {
+    warnings.push(
+      `listening on ${options.host} over plain http: the admin key (dashboard login, admin API) and runner tokens cross the network ` +
+        'in clear text; put an https reverse proxy in front of the server and keep it on 127.0.0.1 behind it',
+    );
+  }
+  return warnings;
+}
+
+const megabytes = (mb: number | undefined) => (mb === undefined ? undefined : mb * 1024 * 1024);
+
+function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: ControlPlaneOptions; warnings: string[] } | 'help' {
   const flags = parseFlags(argv, serverFlags(env), HELP_COMMAND);
   if (flags.bool('help')) return 'help';
   if (flags.positionals.length > 0) {
@@ -101,7 +143,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
       `--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`,
     );
   }
-  return {
+  const options: ControlPlaneOptions = {
     host: flags.str('host') ?? '127.0.0.1',
     port: numberFlag(flags, 'port', { min: 0, max: 65535, integer: true }) ?? DEFAULT_SERVER_PORT,
     dataDir: flags.str('data-dir') ?? defaultServerDataDir(env),
@@ -111,8 +153,11 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneOp
     part1JobLimitMs: seconds('part1-job-limit-sec', 24 * 3600),
     onLeaseExpiry,
     tokenTtlDays,
+    maxConnections: numberFlag(flags, 'max-connections', { min: 1, max: 1_000_000, integer: true }),
+    maxJobEventBytes: megabytes(numberFlag(flags, 'max-job-events-mb', { min: 1, max: 1024 * 1024, integer: true })),
     ui: flags.bool('ui'),
   };
+  return { options, warnings: startWarnings(flags, options) };
 }
 
 function describeAdminKey(plane: ControlPlane): string {
@@ -152,15 +197,16 @@ function waitForStop(stop: AbortSignal | undefined): Promise<string> {
  */
 export function runServerCommand(argv: string[], io: CliIo = processIo(), stop?: AbortSignal): Promise<number> {
   return runCommand(HELP_COMMAND, io, async () => {
-    const options = parseServerArgs(argv, io.env);
-    if (options === 'help') {
+    const parsed = parseServerArgs(argv, io.env);
+    if (parsed === 'help') {
       io.stdout(usage(io.env));
       return EXIT.ok;
     }
+    for (const warning of parsed.warnings) io.stderr(`${HELP_COMMAND}: warning: ${warning}\n`);
     // What PGlite creates while the server runs is its owner's alone (the data dir is also made private at start).
     const previousUmask = process.umask(0o077);
     try {
-      return await serve(options, io, stop);
+      return await serve(parsed.options, io, stop);
     } finally {
       process.umask(previousUmask);
     }
@@ -169,9 +215,11 @@ export function runServerCommand(argv: string[], io: CliIo = processIo(), stop?:
 
 /** Runs the control plane until stopped; resolves to the exit code. */
 async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal | undefined): Promise<number> {
+  // Request paths, names and error texts reach the log: one escaping rule keeps every entry one plain line.
+  const log = (line: string) => io.stderr(`${new Date().toISOString()} ${escapeControls(line)}\n`);
   let plane: ControlPlane;
   try {
-    plane = await startControlPlane({ ...options, log: (line) => io.stderr(`${new Date().toISOString()} ${line}\n`) });
+    plane = await startControlPlane({ ...options, log });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const hint =
@@ -181,6 +229,7 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
     io.stderr(`${HELP_COMMAND}: could not start: ${hint}\n`);
     return EXIT.failure;
   }
+  const unguard = guardProcess(log);
   io.stdout(
     [
       `founderos-runner server listening on ${plane.url}`,
@@ -195,6 +244,7 @@ async function serve(options: ControlPlaneOptions, io: CliIo, stop: AbortSignal 
   const why = await waitForStop(stop);
   io.stdout(`${why}: stopping (finishing in-flight requests)...\n`);
   await plane.close();
+  unguard();
   io.stdout('stopped.\n');
   return EXIT.ok;
 }

@@ -30,6 +30,11 @@ import {
 } from './validation.js';
 
 export const MAX_EVENTS_WAIT_MS = 60_000;
+/**
+ * The most event payload one page holds (always at least one event, however large): an answer stays a few MiB
+ * whatever the transcript, and a reader pages through the rest with the cursor.
+ */
+export const EVENT_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** Who cancelled a job, when the admin API did: the one name a job gives for any caller with the admin key. */
 export const ADMIN_API = 'the admin API';
@@ -79,7 +84,17 @@ export function createAdminApi({ tokens, jobs, hub, closing, recheckMs }: AdminA
 
     async rotateToken(input): Promise<RotatedToken> {
       const { tokenId, ...options } = parseRotateTokenInput(input);
-      return lookUp(tokenId, (id) => tokens.rotateToken(id, options), tokenNotFound);
+      const outcome = await tokens.rotateToken(tokenId, options);
+      if (outcome.kind === 'not_found') throw tokenNotFound(tokenId);
+      if (outcome.kind === 'revoked') {
+        throw new ControlPlaneError(
+          409,
+          'token_revoked',
+          `Token ${tokenId} (${outcome.token.preview}…) was revoked at ${outcome.token.revokedAt}; a revoked token is not rotated, ` +
+            'since its replacement would let in whoever it was revoked against. Create a new one with "founderos-runner admin tokens create".',
+        );
+      }
+      return outcome.rotated;
     },
 
     async enqueueJob(input): Promise<JobRecord> {
@@ -113,7 +128,7 @@ export function createAdminApi({ tokens, jobs, hub, closing, recheckMs }: AdminA
         // Status first: if it says terminal, no event can arrive after the page read below.
         const jobStatus = await jobs.jobStatus(id);
         if (!jobStatus) throw adminJobNotFound(id);
-        return { ...(await jobs.listEvents(id, after, limit)), jobStatus };
+        return { ...(await jobs.listEvents(id, after, limit, EVENT_PAGE_BYTES)), jobStatus };
       };
       const signal = options.signal ? AbortSignal.any([options.signal, closing]) : closing;
       const page = await longPoll({

@@ -52,8 +52,18 @@ export interface ControlPlaneOptions {
   onLeaseExpiry?: LeaseExpiryAction;
   /** Else FOUNDEROS_ADMIN_KEY, else `<dataDir>/admin.key` (created on first start, mode 0600), else random. */
   adminKey?: string;
-  /** Default 10 MiB: the protocol's (and the cloud's) 10 MB, read generously. */
+  /** The most an events batch may hold. Default 10 MiB: the protocol's (and the cloud's) 10 MB, read generously. */
   maxBodyBytes?: number;
+  /**
+   * Connections held at once. Past it the oldest one that serves no authenticated request is closed to make room,
+   * or, when every one does, the new one gets a 503. Default: below the open-file limit (`ulimit -n`), at most 8,192.
+   */
+  maxConnections?: number;
+  /**
+   * The most a job's events may take (their payloads as JSON text): past it, a batch is refused with 413
+   * `job_storage_quota_exceeded`, which the runner reports in the job's completion. Default 1 GiB.
+   */
+  maxJobEventBytes?: number;
   /** One line per request and event worth knowing; silent by default. Never receives a secret. */
   log?: (line: string) => void;
   /** Serve the web dashboard at / (default true). */
@@ -82,11 +92,12 @@ export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_PART1_JOB_LIMIT_MS = 30 * 60_000;
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_JOB_EVENT_BYTES = 1024 * 1024 * 1024;
 export const PGLITE_SUBDIR = 'pglite';
 
-function positive(value: number | undefined, name: string, fallback: number): number {
+function positive(value: number | undefined, name: string, fallback: number, unit = 'milliseconds'): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of milliseconds; got ${value}.`);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of ${unit}; got ${value}.`);
   return Math.round(value);
 }
 
@@ -96,10 +107,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const leaseMs = positive(options.leaseMs, 'leaseMs', DEFAULT_LEASE_MS);
   const recheckMs = positive(options.longPollRecheckMs, 'longPollRecheckMs', RECHECK_INTERVAL_MS);
   const part1JobLimitMs = positive(options.part1JobLimitMs, 'part1JobLimitMs', DEFAULT_PART1_JOB_LIMIT_MS);
-  const maxBodyBytes = positive(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES);
+  const maxBodyBytes = positive(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 'bytes');
+  const maxJobEventBytes = positive(options.maxJobEventBytes, 'maxJobEventBytes', DEFAULT_MAX_JOB_EVENT_BYTES, 'bytes');
   const tokenTtlDays = options.tokenTtlDays ?? DEFAULT_TOKEN_TTL_DAYS;
   if (!Number.isFinite(tokenTtlDays) || tokenTtlDays <= 0 || tokenTtlDays * DAY_SEC > MAX_TOKEN_TTL_SEC) {
     throw new Error(`tokenTtlDays must be a number of days above 0 and at most ${MAX_TOKEN_TTL_SEC / DAY_SEC}; got ${tokenTtlDays}.`);
+  }
+  if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
+    throw new Error(`maxConnections must be a whole number above 0; got ${options.maxConnections}.`);
   }
   const onLeaseExpiry = options.onLeaseExpiry ?? 'fail';
   if (onLeaseExpiry !== 'fail' && onLeaseExpiry !== 'requeue') {
@@ -120,7 +135,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const applied = await migrate(db);
     if (applied.length > 0) log(`database: applied migrations ${applied.join(', ')} (${db.description})`);
 
-    const store = createStore(db, { leaseMs, part1JobLimitMs, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
+    const store = createStore(db, { leaseMs, part1JobLimitMs, maxJobEventBytes, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
     const hub = new WakeHub();
     cleanup.push(await hub.attach(db));
     const sweeper = startLeaseSweeper({ jobs: store.runnerJobs, leaseMs, onLeaseExpiry, log });
@@ -138,11 +153,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const http = createHttpServer({
       routes: [
         health,
-        ...runnerRoutes({ tokens: store.tokens, jobs: store.runnerJobs, hub, longPollMs, recheckMs }),
+        ...runnerRoutes({ tokens: store.tokens, jobs: store.runnerJobs, hub, longPollMs, recheckMs, maxEventsBodyBytes: maxBodyBytes }),
         ...adminRoutes({ admin, adminKey: adminKey.key, session: dashboard?.session, extra: dashboard?.adminRoutes }),
         ...(dashboard?.publicRoutes ?? []),
       ],
-      maxBodyBytes,
+      maxConnections: options.maxConnections,
       log,
     });
     const url = await http.listen(options.host ?? '127.0.0.1', options.port ?? 0);

@@ -3,12 +3,22 @@
  * client-disconnect and shutdown signals for long-polls, and a close that drains what is in flight.
  * Handlers return a `Reply` (or throw a `ControlPlaneError`) and never touch the response themselves, so every
  * answer gets the same headers and error shape.
+ *
+ * Nothing a client sends can reject into the process: the target is parsed inside the error boundary, each route
+ * reads at most its own body size within its own time (and only once it has checked who is asking), connections are
+ * bounded and shed oldest-idle-first (connection-guard.ts), and wrong credentials are throttled per client address
+ * (refusal-throttle.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ControlPlaneError, invalidRequest } from './errors.js';
+import { defaultMaxConnections, guardConnections } from './connection-guard.js';
+import { ControlPlaneError, invalidRequest, RetryLaterError } from './errors.js';
+import { jsonChunks, writePieces } from './json-writer.js';
+import { requestScope } from './process-guard.js';
+import { RefusalThrottle, type RefusalThrottleOptions } from './refusal-throttle.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -17,10 +27,25 @@ export interface RouteContext {
   query: URLSearchParams;
   /** Aborted when the client disconnects or the server closes: stop waiting. */
   signal: AbortSignal;
-  /** The body parsed as JSON; undefined when empty. 413 past the size limit, 400 when not JSON. */
+  /**
+   * The body parsed as JSON; undefined when empty. 413 past the route's size limit, 408 past its time limit, 400
+   * when not JSON. Call it only once the request is known to be allowed: a refused request's body is never read.
+   */
   readJson(): Promise<unknown>;
   /** Adds `key=value` to this request's log line (e.g. a token preview; never a secret). */
   note(key: string, value: string): void;
+  /** The client's address, as the socket sees it. */
+  clientAddress: string;
+  /**
+   * The request carries valid credentials of `principal` (a runner token's id, the admin): its connection is not
+   * shed to make room until it ends. Throws a 429 when that principal already has its most requests in flight, so
+   * that one token cannot hold every connection the server has.
+   */
+  authenticated(principal: string): void;
+  /** Whether this client has used up its refusals for now: a credential it presents need not even be looked up. */
+  refusalsUsedUp(): boolean;
+  /** What to throw for wrong credentials: `refusal` itself (a 401), or a 429 once the client has had too many. */
+  refuse(refusal: ControlPlaneError): ControlPlaneError;
 }
 
 export interface Reply {
@@ -46,13 +71,39 @@ export interface Route {
   handler: Handler;
   /** Statuses not worth a log line (a long-poll's routine 204). */
   quietStatuses?: readonly number[];
+  /** The most body this route reads. Default SMALL_BODY_BYTES. */
+  maxBodyBytes?: number;
+  /** How long the body may take to arrive once the route starts reading it. Default BODY_TIMEOUT_MS. */
+  bodyTimeoutMs?: number;
 }
 
 export interface HttpServerOptions {
   routes: readonly Route[];
-  maxBodyBytes: number;
   log: (line: string) => void;
+  /** Connections held at once; past it the oldest unauthenticated one is closed, or the new one gets a 503. */
+  maxConnections?: number;
+  /** How long a connection may take to send a whole request head. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** How many wrong credentials a client address may send, and per how long, before it gets 429s. */
+  refusals?: Pick<RefusalThrottleOptions, 'limit' | 'windowMs'>;
+  /** Requests one principal may have in flight (long-polls, streams, uploads). Default 64. */
+  maxRequestsPerPrincipal?: number;
+  /** Request bodies held in memory at once, all requests together; past it a body gets 503 and Retry-After. Default 256 MiB. */
+  maxBufferedBodyBytes?: number;
 }
+
+/** What a route reads unless it says otherwise: admin JSON, a heartbeat. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+export const BODY_TIMEOUT_MS = 10_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Connections the kernel queues for accept. Past the queue a connection attempt is dropped and the client retries
+ * only a second later: a burst of a thousand connects (a flood) must not make /healthz or a runner wait that second.
+ * The kernel caps it at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 4096;
+/** A request (head and body) that takes longer is cut whatever its route; long-polls and streams are answers, not requests. */
+const REQUEST_TIMEOUT_MS = 120_000;
 
 export interface HttpServer {
   listen(host: string, port: number): Promise<string>;
@@ -88,11 +139,23 @@ function match(routes: readonly CompiledRoute[], method: string, pathname: strin
     }
     const params: Record<string, string> = {};
     route.names.forEach((name, i) => {
-      params[name] = decodeURIComponent(m[i + 1]!);
+      try {
+        params[name] = decodeURIComponent(m[i + 1]!);
+      } catch {
+        throw invalidTarget(); // an escape of something that is not UTF-8
+      }
     });
     return { route, params };
   }
   return allowed.length > 0 ? { allowed } : undefined;
+}
+
+function invalidTarget(): ControlPlaneError {
+  return new ControlPlaneError(
+    400,
+    'invalid_target',
+    'The request target is not a path this server can read (a broken %-escape, or not /path?query); check the URL.',
+  );
 }
 
 function payloadTooLarge(max: number): ControlPlaneError {
@@ -103,8 +166,37 @@ function payloadTooLarge(max: number): ControlPlaneError {
   );
 }
 
-/** Reads at most `max` bytes; past that it stops reading (the connection is closed after the 413). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+function bodyTimeout(ms: number): ControlPlaneError {
+  return new ControlPlaneError(408, 'request_timeout', `The request body did not arrive within ${ms / 1000}s; send it again.`);
+}
+
+/** Bytes of request bodies held at once, by every request together. */
+interface BodyBudget {
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+function bodyBudget(maxBytes: number): BodyBudget {
+  let held = 0;
+  return {
+    take(bytes) {
+      if (held + bytes > maxBytes) return false;
+      held += bytes;
+      return true;
+    },
+    give(bytes) {
+      held -= bytes;
+    },
+  };
+}
+
+const BUSY_RETRY_AFTER_SEC = 5;
+
+/**
+ * Reads at most `max` bytes within `timeoutMs`, and only while the server's body budget lasts; past any of them it
+ * stops reading (the connection is closed after the 413, 408 or 503).
+ */
+function readBody(req: IncomingMessage, max: number, timeoutMs: number, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
@@ -113,20 +205,37 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      req.pause();
+      reject(bodyTimeout(timeoutMs));
+    }, timeoutMs);
     const cleanup = () => {
+      budget.give(size);
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
+      if (size + chunk.length > max || !budget.take(chunk.length)) {
+        const tooLarge = size + chunk.length > max;
         cleanup();
         req.pause();
-        reject(payloadTooLarge(max));
+        reject(
+          tooLarge
+            ? payloadTooLarge(max)
+            : new RetryLaterError(
+                503,
+                'server_busy',
+                'The server holds as many request bodies as it may at once; send it again shortly.',
+                BUSY_RETRY_AFTER_SEC,
+              ),
+        );
         return;
       }
+      size += chunk.length;
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -150,57 +259,74 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const routes = options.routes.map(compile);
-  const { log, maxBodyBytes } = options;
+  const { log } = options;
   const closing = new AbortController();
   const inflight = new Set<Promise<void>>();
+  const refusals = new RefusalThrottle({ ...options.refusals, log });
+  const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const budget = bodyBudget(options.maxBufferedBodyBytes ?? 256 * 1024 * 1024);
+  const maxRequestsPerPrincipal = options.maxRequestsPerPrincipal ?? 64;
+  /** Authenticated requests in flight per principal. */
+  const principals = new Map<string, number>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const started = Date.now();
     const notes: string[] = [];
     const clientGone = new AbortController();
+    const socket = req.socket as Socket;
+    let principal: string | undefined;
     res.on('close', () => {
       if (!res.writableFinished) clientGone.abort();
+      if (principal === undefined) return;
+      connections.release(socket);
+      const inflight = (principals.get(principal) ?? 1) - 1;
+      if (inflight > 0) principals.set(principal, inflight);
+      else principals.delete(principal);
     });
     res.setHeader('x-request-id', requestId);
     let reply: Reply;
     let quiet: readonly number[] = [];
     let closeConnection = false;
+    let quietRefusal = false;
     const method = req.method ?? 'GET';
-    const url = new URL(req.url ?? '/', 'http://control-plane.invalid');
+    const clientAddress = socket.remoteAddress ?? 'unknown';
+    // Until the target is read, the log shows what came (escaped by the log), cut short.
+    let shownPath = (req.url ?? '').slice(0, 200);
     try {
       if (closing.signal.aborted) {
         throw new ControlPlaneError(503, 'server_closing', 'The control plane is shutting down; retry in a few seconds.');
       }
-      let found: Match;
-      try {
-        // HEAD is GET without a body (node leaves the body out), e.g. the runner's doctor probing the base URL.
-        found = match(routes, method === 'HEAD' ? 'GET' : method, url.pathname);
-      } catch {
-        found = undefined; // a malformed %-escape in the path matches nothing
-      }
+      const target = parseRequestTarget(req.url ?? '/');
+      if (target === undefined) throw invalidTarget();
+      shownPath = target.pathname;
+      // HEAD is GET without a body (node leaves the body out), e.g. the runner's doctor probing the base URL.
+      const found = match(routes, method === 'HEAD' ? 'GET' : method, target.pathname);
       if (found === undefined) {
         throw new ControlPlaneError(
           404,
           'not_found',
-          `No route ${method} ${url.pathname}. Runner routes are under /api/runner, admin routes under /api/admin.`,
+          `No route ${method} ${target.pathname}. Runner routes are under /api/runner, admin routes under /api/admin.`,
         );
       }
       if ('allowed' in found) {
         res.setHeader('allow', found.allowed.join(', '));
-        throw new ControlPlaneError(405, 'method_not_allowed', `${url.pathname} takes ${found.allowed.join(' or ')}, not ${method}.`);
+        throw new ControlPlaneError(405, 'method_not_allowed', `${target.pathname} takes ${found.allowed.join(' or ')}, not ${method}.`);
       }
-      quiet = found.route.quietStatuses ?? [];
+      const { route } = found;
+      quiet = route.quietStatuses ?? [];
       const ctx: RouteContext = {
         req,
         requestId,
         params: found.params,
-        query: url.searchParams,
+        query: target.query,
         signal: AbortSignal.any([clientGone.signal, closing.signal]),
+        clientAddress,
         async readJson() {
+          // A client that asked first (`expect: 100-continue`) sends its body only now that the route wants it.
+          if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
           let body: Buffer;
           try {
-            body = await readBody(req, maxBodyBytes);
+            body = await readBody(req, route.maxBodyBytes ?? SMALL_BODY_BYTES, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS, budget);
           } catch (err) {
             if (err instanceof ControlPlaneError) closeConnection = true;
             throw err;
@@ -213,39 +339,97 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           }
         },
         note: (key, value) => notes.push(`${key}=${value}`),
+        authenticated(who) {
+          if (principal !== undefined || res.closed) return;
+          const inflight = principals.get(who) ?? 0;
+          if (inflight >= maxRequestsPerPrincipal) {
+            throw new RetryLaterError(
+              429,
+              'too_many_requests',
+              `These credentials already have ${inflight} requests in flight, the most one client may; send this one when one of them has ended.`,
+              1,
+            );
+          }
+          principals.set(who, inflight + 1);
+          principal = who;
+          connections.trust(socket);
+        },
+        refusalsUsedUp: () => refusals.retryAfterSec(clientAddress) !== undefined,
+        refuse(refusal) {
+          const retryAfterSec = refusals.retryAfterSec(clientAddress);
+          quietRefusal = !refusals.refused(clientAddress);
+          if (retryAfterSec === undefined) return refusal;
+          return new RetryLaterError(
+            429,
+            'too_many_refusals',
+            `Too many requests with a wrong key or token from ${clientAddress}; wait ${retryAfterSec}s, then check the key or token.`,
+            retryAfterSec,
+          );
+        },
       };
-      reply = await found.route.handler(ctx);
+      reply = await route.handler(ctx);
     } catch (err) {
       reply = errorReply(err, requestId);
-      if (reply.status >= 500) log(`${method} ${url.pathname} failed, requestId=${requestId}: ${(err as Error).stack ?? String(err)}`);
+      if (reply.status >= 500) log(`${method} ${shownPath} failed, requestId=${requestId}: ${(err as Error).stack ?? String(err)}`);
     }
+    // A body nobody read (a refused request, a route that takes none) is not read to keep the connection: close it.
+    if (!req.complete) closeConnection = true;
     if (!clientGone.signal.aborted && !res.destroyed) {
       if (reply.stream && method !== 'HEAD')
         await sendStream(res, reply, reply.stream, (err) =>
-          log(`${method} ${url.pathname} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
+          log(`${method} ${shownPath} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
         );
-      else send(res, reply, closeConnection);
+      else await send(res, reply, closeConnection, clientGone.signal);
     }
-    if (!quiet.includes(reply.status)) {
+    if (!quiet.includes(reply.status) && !quietRefusal) {
       log(
-        `${method} ${url.pathname} ${reply.status} ${Date.now() - started}ms requestId=${requestId}${notes.map((n) => ` ${n}`).join('')}`,
+        `${method} ${shownPath} ${reply.status} ${Date.now() - started}ms requestId=${requestId} client=${clientAddress}` +
+          notes.map((n) => ` ${n}`).join(''),
       );
     }
   }
 
-  const server = createServer((req, res) => {
-    const task = handle(req, res).finally(() => inflight.delete(task));
+  function serveRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (!connections.requestStarted(req.socket as Socket)) return;
+    const requestId = randomUUID();
+    const scope = { requestId, request: `${req.method} ${(req.url ?? '').slice(0, 200)}` };
+    const task = requestScope.run(scope, () => handle(req, res, requestId)).finally(() => inflight.delete(task));
     inflight.add(task);
+  }
+
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      // How often node looks for heads and requests past their time: often enough to shed a slowloris in time.
+      connectionsCheckingInterval: 1000,
+    },
+    serveRequest,
+  );
+  // `expect: 100-continue` is served like any request: its route checks who asks before it lets the body come.
+  server.on('checkContinue', serveRequest);
+  const connections = guardConnections(server, {
+    maxConnections: options.maxConnections ?? defaultMaxConnections(),
+    headersTimeoutMs,
+    log,
   });
   server.on('clientError', answerClientError);
+  // After listen, the server's errors are accepts that failed (EMFILE when descriptors ran out): log, keep serving.
+  let lastAcceptError = 0;
+  const onServerError = (err: NodeJS.ErrnoException) => {
+    if (Date.now() - lastAcceptError < 10_000) return;
+    lastAcceptError = Date.now();
+    log(`accepting a connection failed (${err.code ?? err.message}); still serving the connections it has`);
+  };
 
   return {
     server,
     listen(host, port) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
+          server.on('error', onServerError);
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           resolve(`http://${shownHost}:${address.port}`);
@@ -259,13 +443,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
       server.closeAllConnections();
       await closed;
+      refusals.close();
     },
   };
 }
 
 function errorReply(err: unknown, requestId: string): Reply {
   if (err instanceof ControlPlaneError) {
-    return { status: err.status, body: { error: err.code, message: err.message, ...err.details, requestId } };
+    const headers = err instanceof RetryLaterError ? { 'retry-after': String(err.retryAfterSec) } : undefined;
+    return { status: err.status, body: { error: err.code, message: err.message, ...err.details, requestId }, headers };
   }
   return {
     status: 500,
@@ -307,10 +493,23 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
-function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void {
+/**
+ * On every answer unless its route says otherwise: nothing may sniff a JSON answer into a page, and nothing may keep
+ * a copy of one (event transcripts, prompts, the one answer that carries a new token) in a cache.
+ */
+const DEFAULT_HEADERS: Record<string, string> = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
+
+function setHeaders(res: ServerResponse, reply: Reply): void {
+  for (const [name, value] of Object.entries({ ...DEFAULT_HEADERS, ...reply.headers })) res.setHeader(name, value);
+}
+
+/** A JSON answer up to this size goes out whole, with a content-length; a larger one is written as it is serialized. */
+const WHOLE_JSON_CHARS = 64 * 1024;
+
+async function send(res: ServerResponse, reply: Reply, closeConnection: boolean, signal: AbortSignal): Promise<void> {
   // After a 413 the rest of the body is still on the wire: close instead of reading it to keep the connection.
   if (closeConnection) res.setHeader('connection', 'close');
-  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  setHeaders(res, reply);
   if (reply.raw !== undefined) {
     res.writeHead(reply.status, { 'content-length': reply.raw.length }).end(reply.raw);
     return;
@@ -319,9 +518,26 @@ function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void
     res.writeHead(reply.status).end();
     return;
   }
-  const body = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  const pieces = jsonChunks(reply.body);
+  let head = '';
+  let next = pieces.next();
+  for (; !next.done && head.length < WHOLE_JSON_CHARS; next = pieces.next()) head += next.value;
+  const type = { 'content-type': 'application/json; charset=utf-8' };
+  if (next.done) {
+    res.writeHead(reply.status, { ...type, 'content-length': Buffer.byteLength(head) }).end(head);
+    return;
+  }
+  res.writeHead(reply.status, type);
+  const first = head + next.value;
+  await writePieces(
+    res,
+    (function* () {
+      yield first;
+      yield* pieces;
+    })(),
+    signal,
+  );
+  res.end();
 }
 
 async function sendStream(
@@ -330,7 +546,7 @@ async function sendStream(
   stream: NonNullable<Reply['stream']>,
   onError: (err: Error) => void,
 ): Promise<void> {
-  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  setHeaders(res, reply);
   res.writeHead(reply.status);
   try {
     await stream(res);

@@ -11,6 +11,7 @@ export {
 } from './control-plane.js';
 export { AdminClient, type AdminClientOptions } from './admin-client.js';
 export { ControlPlaneError } from './errors.js';
+export { guardProcess } from './process-guard.js';
 export { ADMIN_KEY_ENV, ADMIN_KEY_FILE } from './admin-key.js';
 export { DEFAULT_SERVER_PORT, DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from './paths.js';
 export { openDb, type Db, type OpenDbOptions, type Queryable, type QueryResult } from './db.js';

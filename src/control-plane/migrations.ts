@@ -149,6 +149,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tokens ADD COLUMN runner_version text;
     `,
   },
+  {
+    version: 5,
+    name: 'dashboard session epoch',
+    sql: `
+      -- One row: the epoch every dashboard session cookie is signed in. Logging out moves it on, which ends every
+      -- session (and every copy of its cookie) on every server of this database.
+      CREATE TABLE session_epoch (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        epoch bigint NOT NULL DEFAULT 0
+      );
+      INSERT INTO session_epoch DEFAULT VALUES;
+    `,
+  },
+  {
+    version: 6,
+    name: 'event sizes and the per-job storage quota',
+    sql: `
+      -- The size of each event's payload as JSON text, so that a page of events is cut by bytes without reading the
+      -- payloads, and each job's total, so that its storage quota is checked without summing its events.
+      ALTER TABLE events ADD COLUMN bytes integer;
+      UPDATE events SET bytes = coalesce(octet_length(payload::text), 0);
+      ALTER TABLE events ALTER COLUMN bytes SET NOT NULL;
+      ALTER TABLE jobs ADD COLUMN event_bytes bigint NOT NULL DEFAULT 0;
+      UPDATE jobs SET event_bytes = sizes.total
+        FROM (SELECT job_id, sum(bytes) AS total FROM events GROUP BY job_id) sizes
+       WHERE sizes.job_id = jobs.id;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming this schema's advisory lock. */

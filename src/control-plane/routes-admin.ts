@@ -40,26 +40,33 @@ export interface AdminRoutesOptions {
   admin: AdminApi;
   adminKey: string;
   /** Another way in when no authorization header is sent (the dashboard's session cookie); may throw 403. */
-  session?: (ctx: RouteContext) => boolean;
+  session?: (ctx: RouteContext) => Promise<boolean>;
   /** More routes behind the same guard, under the same prefix (the dashboard's). */
   extra?: ReadonlyArray<{ method: Route['method']; path: string; handler: Handler }>;
 }
+
+/** A job's body holds a prompt and an instructions file of up to 1 Mi characters each, JSON-escaped. */
+const JOB_BODY_BYTES = 8 * 1024 * 1024;
 
 export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoutesOptions): Route[] {
   const guarded =
     (handler: Handler): Handler =>
     async (ctx) => {
       const header = ctx.req.headers.authorization;
-      if (header === undefined && session?.(ctx)) return handler(ctx);
       const secret = bearerSecret(header);
-      if (secret === undefined || !secretsEqual(secret, adminKey)) {
-        throw new ControlPlaneError(401, 'invalid_admin_key', INVALID_ADMIN_KEY_MESSAGE);
-      }
+      const admitted = header === undefined ? await session?.(ctx) : secret !== undefined && secretsEqual(secret, adminKey);
+      if (!admitted) throw ctx.refuse(new ControlPlaneError(401, 'invalid_admin_key', INVALID_ADMIN_KEY_MESSAGE));
+      ctx.authenticated('admin');
       return handler(ctx);
     };
   const ok = (body: unknown, status = 200) => ({ status, body });
   const at = (path: string) => `${ADMIN_API_PREFIX}${path}`;
-  const route = (method: Route['method'], path: string, handler: Handler): Route => ({ method, path: at(path), handler: guarded(handler) });
+  const route = (method: Route['method'], path: string, handler: Handler, maxBodyBytes?: number): Route => ({
+    method,
+    path: at(path),
+    handler: guarded(handler),
+    maxBodyBytes,
+  });
 
   return [
     // First, so that a fixed path such as /jobs/stop-running wins over /jobs/:id.
@@ -75,7 +82,7 @@ export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoute
       const body = (await ctx.readJson()) ?? {};
       return ok(await admin.rotateToken({ ...requireObject(body, 'token rotation'), tokenId: ctx.params.id! } as RotateTokenInput), 201);
     }),
-    route('POST', '/jobs', async (ctx) => ok(await admin.enqueueJob((await ctx.readJson()) as EnqueueJobInput), 201)),
+    route('POST', '/jobs', async (ctx) => ok(await admin.enqueueJob((await ctx.readJson()) as EnqueueJobInput), 201), JOB_BODY_BYTES),
     route('GET', '/jobs', async (ctx) => {
       const filter: Record<string, unknown> = { limit: queryInt(ctx, 'limit') };
       if (ctx.query.has('status')) filter.status = queryString(ctx, 'status');

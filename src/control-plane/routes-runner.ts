@@ -9,6 +9,7 @@ import type { Handler, Reply, Route, RouteContext } from './http-server.js';
 import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
 import type { JobAccess, RunnerJobStore } from './store/runner-jobs.js';
 import type { Authentication, RunnerIdentity, TokenStore } from './store/tokens.js';
+import { AcceptedSecrets } from './refusal-throttle.js';
 import { bearerSecret } from './tokens.js';
 import { parseCompletion, parseEventBatch, parseHeartbeat } from './validation.js';
 
@@ -18,7 +19,14 @@ export interface RunnerRoutesDeps {
   hub: WakeHub;
   longPollMs: number;
   recheckMs?: number;
+  /** The most an events batch may hold: the protocol's 10 MB. Only an authenticated runner's batch is read. */
+  maxEventsBodyBytes: number;
 }
+
+/** A completion holds an error message of up to 64 Ki characters, JSON-escaped, beside a few small fields. */
+const COMPLETION_BODY_BYTES = 512 * 1024;
+/** As long as the runner itself gives a request: a 10 MB batch on a slow uplink still arrives. */
+const EVENTS_BODY_TIMEOUT_MS = 60_000;
 
 const INVALID_TOKEN_MESSAGE =
   'The runner token is unknown, malformed or revoked. Create a new one with ' +
@@ -28,12 +36,25 @@ const NO_CONTENT: Reply = { status: 204 };
 
 type RunnerHandler = (ctx: RouteContext, runner: RunnerIdentity, jobId: string) => Promise<Reply>;
 
-export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: RunnerRoutesDeps): Route[] {
+export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEventsBodyBytes }: RunnerRoutesDeps): Route[] {
   const offers = new RecentOffers();
+  const accepted = new AcceptedSecrets();
 
+  /**
+   * The runner behind the request's token. A client past its wrong tokens gets a 429 without a lookup, unless it
+   * presents a token accepted lately: runners sharing an address with a prober keep working.
+   */
   async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
     const secret = bearerSecret(ctx.req.headers.authorization);
-    const runner = admit(secret === undefined ? { kind: 'invalid' } : await tokens.authenticate(secret, ctx.req.headers['user-agent']));
+    if (secret === undefined || (ctx.refusalsUsedUp() && !accepted.has(secret))) throw ctx.refuse(invalidToken());
+    let runner: RunnerIdentity;
+    try {
+      runner = admit(await tokens.authenticate(secret, ctx.req.headers['user-agent']));
+    } catch (err) {
+      throw err instanceof ControlPlaneError && err.status === 401 ? ctx.refuse(err) : err;
+    }
+    accepted.add(secret);
+    ctx.authenticated(`runner token ${runner.tokenId}`);
     ctx.note('token', runner.preview);
     return runner;
   }
@@ -82,8 +103,9 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: Runne
 
   const events = forJob(async (ctx, runner, jobId) => {
     const batch = parseEventBatch(await ctx.readJson());
-    const access = await jobs.appendEvents(jobId, runner, batch);
-    if (access.kind !== 'ok') throw accessError(access, jobId, 'events');
+    const outcome = await jobs.appendEvents(jobId, runner, batch);
+    if (outcome.kind === 'quota_exceeded') throw quotaExceeded(jobId, outcome.storedBytes, outcome.quotaBytes);
+    if (outcome.kind !== 'ok') throw accessError(outcome, jobId, 'events');
     return NO_CONTENT;
   });
 
@@ -105,8 +127,14 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: Runne
   return [
     { method: 'GET', path: at('/jobs/next'), handler: nextJob, quietStatuses: [204] },
     { method: 'POST', path: at('/jobs/:id/claim'), handler: claim },
-    { method: 'POST', path: at('/jobs/:id/events'), handler: events },
-    { method: 'POST', path: at('/jobs/:id/complete'), handler: complete },
+    {
+      method: 'POST',
+      path: at('/jobs/:id/events'),
+      handler: events,
+      maxBodyBytes: maxEventsBodyBytes,
+      bodyTimeoutMs: EVENTS_BODY_TIMEOUT_MS,
+    },
+    { method: 'POST', path: at('/jobs/:id/complete'), handler: complete, maxBodyBytes: COMPLETION_BODY_BYTES },
     { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat },
   ];
 }
@@ -127,9 +155,27 @@ function admit(auth: Authentication): RunnerIdentity {
         { expiredAt: auth.expiredAt },
       );
     case 'invalid':
-      // One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing.
-      throw new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+      throw invalidToken();
   }
+}
+
+/** One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing. */
+function invalidToken(): ControlPlaneError {
+  return new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+}
+
+/**
+ * A batch past the job's storage quota: a 4xx other than 401/403/404/409, which a runner counts as a refused batch
+ * and reports in the job's completion; it keeps sending the rest (a smaller batch may still fit).
+ */
+function quotaExceeded(jobId: string, storedBytes: number, quotaBytes: number): ControlPlaneError {
+  const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+  return new ControlPlaneError(
+    413,
+    'job_storage_quota_exceeded',
+    `Job ${jobId} has stored ${mib(storedBytes)} of events; this batch would take it past its quota of ${mib(quotaBytes)} ` +
+      '(server --max-job-events-mb), so it was not stored. The transcript of this job is incomplete from here.',
+  );
 }
 
 /** The protocol's answer when a runner may not act on a job, per call. */

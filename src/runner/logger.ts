@@ -1,4 +1,5 @@
 import loglevel from 'loglevel';
+import { escapeControls } from '../protocol/escape-controls.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -53,7 +54,7 @@ export function createLogger(options: LoggerOptions): Logger {
       format === 'json'
         ? safeJson({ time: now().toISOString(), level, message, ...fields })
         : `[${level.padEnd(5)}] ${message}${fields && Object.keys(fields).length ? ` ${safeJson(fields)}` : ''}`;
-    write(redact(line));
+    write(redact(escapeControls(line)));
   };
   logger.setLevel(options.level, false);
   logger.rebuild();

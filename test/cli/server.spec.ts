@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../src/cli/admin/command.js';
 import { runServerCommand } from '../../src/cli/server.js';
 import { startControlPlane } from '../../src/control-plane/index.js';
-import { captureIo, company, runnerFor, serveCommand, sleep } from '../control-plane/helpers.js';
+import { captureIo, closedPort, company, runnerFor, serveCommand, sleep } from '../control-plane/helpers.js';
 import { describeTempDir } from '../support/temp-dir.js';
 
 describe('server command', () => {
@@ -103,6 +103,29 @@ describe('server command', () => {
     expect(await ttlOf([], { FOUNDEROS_TOKEN_TTL_DAYS: '3' })).toBe(3);
     expect(await ttlOf([], {})).toBe(90);
   }, 90_000); // three server starts
+
+  it('should warn when it listens beyond this machine over plain http, and escape control characters in its log', async () => {
+    // A data dir named with a one-byte CSI, a bidi override and a line separator: the log names it, escaped.
+    const server = await serveCommand(join(dataDir(), 'x\u009b2J\u202e\u2028y'), ['--host', '0.0.0.0'], {}, 80_000);
+    expect(server.io.err).toContain('warning: listening on 0.0.0.0 over plain http');
+    expect(await server.stop()).toBe(0);
+    expect(server.io.err).toContain('x\\u009b2J\\u202e\\u2028y');
+    expect(server.io.err).not.toMatch(/[\u0080-\u009f\u202a-\u202e\u2028\u2029]/);
+    const local = await serveCommand(join(dataDir(), 'x\u009b2J\u202e\u2028y'), [], {}, 80_000);
+    expect(local.io.err).not.toContain('warning');
+    expect(await local.stop()).toBe(0);
+  }, 180_000); // two starts of PGlite on disk, the first on a fresh directory
+
+  it('should warn about a database password on the command line, without showing it', async () => {
+    const io = captureIo({});
+    const port = await closedPort();
+    expect(await runServerCommand(['--database-url', `postgres://me:hunter2@127.0.0.1:${port}/x`, '--data-dir', dataDir()], io)).toBe(1);
+    expect(io.err).toContain('warning: a database password was given as --database-url on the command line');
+    expect(io.err).not.toContain('hunter2');
+    const fromEnv = captureIo({ DATABASE_URL: `postgres://me:hunter2@127.0.0.1:${port}/x` });
+    expect(await runServerCommand(['--data-dir', dataDir()], fromEnv)).toBe(1);
+    expect(fromEnv.err).not.toContain('warning');
+  });
 
   it('should exit 2 with a message on bad flags', async () => {
     const cases: Array<[string[], RegExp]> = [

@@ -1,4 +1,7 @@
-/** Upgrading an older database: its tokens keep working, and its jobs' instructions reach a runner as they were given. */
+/**
+ * Upgrading an older database: its tokens keep working, its jobs' instructions reach a runner as they were given, and
+ * its events are measured for paging and the storage quota.
+ */
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openDb } from '../../src/control-plane/index.js';
 
@@ -76,11 +79,49 @@ describe('migration 4 (who cancelled a job, the version a runner said)', () => {
       await db.query(
         `INSERT INTO jobs (id, company_id, agent_id, agent_name, prompt, prompt_hash) VALUES ('00000000-0000-4000-8000-000000000001', 'acme', 'a', 'A', 'p', 'h')`,
       );
-      expect(await migrate(db)).toEqual([4]);
+      expect(
+        await migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 4),
+        ),
+      ).toEqual([4]);
       const { rows } = await db.query<{ cancelled_by: string | null }>('SELECT cancelled_by FROM jobs');
       expect(rows).toEqual([{ cancelled_by: null }]);
       await db.query(`UPDATE jobs SET cancelled_by = 'the dashboard'`);
       await db.query(`SELECT runner_version FROM tokens`);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+});
+
+describe('migration 6 (event sizes and the per-job storage quota)', () => {
+  it('should measure the events of an older database and total them per job', async () => {
+    const db = await openDb({});
+    try {
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= 5),
+      );
+      const job = '00000000-0000-4000-8000-000000000001';
+      await db.query(
+        `INSERT INTO jobs (id, company_id, agent_id, agent_name, prompt, prompt_hash) VALUES ($1, 'acme', 'a', 'A', 'p', 'h')`,
+        [job],
+      );
+      const payloads = ['a line', { type: 'assistant', text: 'é中' }, null];
+      for (const [i, payload] of payloads.entries()) {
+        await db.query(
+          `INSERT INTO events (job_id, event_id, attempt, seq, kind, ts, payload) VALUES ($1, $2, 1, $3, 'stdout_line', now(), $4::jsonb)`,
+          [job, `00000000-0000-4000-8000-00000000010${i}`, i, payload === null ? null : JSON.stringify(payload)],
+        );
+      }
+      expect(await migrate(db)).toEqual([6]);
+      const { rows } = await db.query<{ bytes: number; text: string | null }>(
+        `SELECT bytes, payload::text AS text FROM events ORDER BY seq`,
+      );
+      expect(rows.map((row) => row.bytes)).toEqual(rows.map((row) => (row.text === null ? 0 : Buffer.byteLength(row.text))));
+      const { rows: jobs } = await db.query<{ event_bytes: string | number }>(`SELECT event_bytes FROM jobs`);
+      expect(Number(jobs[0]!.event_bytes)).toBe(rows.reduce((sum, row) => sum + row.bytes, 0));
     } finally {
       await db.close();
     }

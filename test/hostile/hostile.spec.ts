@@ -16,6 +16,7 @@ import {
 import { startRecordingProxy, type Interceptor, type RecordedRequest } from '../support/recording-proxy.js';
 import { isAlive, RunnerProcess, until, workspaceFile } from '../support/runner-process.js';
 import { deliveryOf, eventText, numberedLines, orphansOf, storedEvents } from '../support/store-checks.js';
+import { peakRssMb, rssMb } from '../support/process-memory.js';
 import { markdownTable } from '../support/table.js';
 
 /**
@@ -701,7 +702,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
   try {
     if (scenario.after) await scenario.after({ ...context, runner });
     await settle(runner);
-    let rssMb = peakRssMb(runner);
+    let rssMb = peakRssMb(runner.child.pid);
     let runnerState: string;
     let nextStart = '-';
     const expectedRunner = scenario.runner ?? 'alive';
@@ -715,7 +716,7 @@ async function runScenario(scenario: Scenario): Promise<Row> {
       // The next start, on the spool it left: it must settle what is there and serve, not exit again.
       runner = start();
       await settle(runner);
-      rssMb = Math.max(rssMb, peakRssMb(runner));
+      rssMb = Math.max(rssMb, peakRssMb(runner.child.pid));
       nextStart = exited(runner) ? `exit ${(await runner.exit).code}` : 'ok';
       if (exited(runner)) problems.push(`the next start on the same spool exited ${(await runner.exit).code} (${lastLine(runner.stderr)})`);
     } else {
@@ -912,24 +913,6 @@ function endless(
       pump();
     },
   });
-}
-
-/** What a process holds now (VmRSS), in MB; 0 once it has exited. */
-function rssMb(pid: number | undefined): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** The most memory the runner held so far (VmHWM), in MB; 0 once it has exited. */
-function peakRssMb(runner: RunnerProcess): number {
-  try {
-    return Math.round(Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${runner.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
-  } catch {
-    return 0;
-  }
 }
 
 /** Requests that left the protocol: a path that is not one of its routes (`..` resolved away), or a claim of a non-id. */

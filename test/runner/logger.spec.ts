@@ -50,6 +50,17 @@ describe('logger', () => {
     expect(lines[0]).toContain('fos_Zy9Z…');
   });
 
+  it('should escape every control character of a field or message, so that one call is one plain line', () => {
+    for (const format of ['text', 'json'] as const) {
+      const { log, lines } = capture({ format });
+      log.info('got job\r\n[error] forged', { agent: '\u009b2J\u202eexe.txt\u2028\u001b]0;title\u0007' });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2028\u2029]/);
+      expect(lines[0]).toContain('\\u009b2J\\u202eexe.txt');
+      if (format === 'json') expect(JSON.parse(lines[0]!).agent).toBe('\u009b2J\u202eexe.txt\u2028\u001b]0;title\u0007');
+    }
+  });
+
   it('should survive circular fields', () => {
     const { log, lines } = capture();
     const loop: Record<string, unknown> = { name: 'loop' };

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { ControlPlaneOptions } from '../../src/control-plane/index.js';
 import { startTestControlPlane, type TestControlPlane } from './control-plane.js';
 import { FAKE_CLAUDE, RunnerProcess } from './runner-process.js';
 
@@ -15,14 +16,14 @@ export interface EndToEnd {
 }
 
 /**
- * The hooks of a describe that runs the built CLI against a real control plane: one server for the describe,
- * and every runner a test starts stopped after that test, its output printed when the test failed.
+ * The hooks of a describe that runs the built CLI against a real control plane (started with `options`): one server
+ * for the describe, and every runner a test starts stopped after that test, its output printed when the test failed.
  */
-export function serverAndRunners(): EndToEnd {
+export function serverAndRunners(options: ControlPlaneOptions = {}): EndToEnd {
   let server: TestControlPlane | undefined;
   const runners: RunnerProcess[] = [];
   beforeAll(async () => {
-    server = await startTestControlPlane();
+    server = await startTestControlPlane(options);
   });
   afterAll(async () => {
     await server?.close();

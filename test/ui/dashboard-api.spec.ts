@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runnerVersionOf } from '../../src/control-plane/store/tokens.js';
-import { formatSseMessage, resumeCursor } from '../../src/control-plane/dashboard/sse.js';
+import { resumeCursor, sseMessagePieces, type SseMessage as Message } from '../../src/control-plane/dashboard/sse.js';
+
+const formatSseMessage = (message: Message) => [...sseMessagePieces(message)].join('');
 import { startControlPlane, type ControlPlane, type StoredEvent } from '../../src/control-plane/index.js';
 import { company, event, RunnerHttp, runnerFor } from '../control-plane/helpers.js';
 
@@ -21,6 +23,18 @@ describe('resumeCursor', () => {
     expect(resumeCursor(undefined, null)).toBeUndefined();
     expect(resumeCursor(undefined, '')).toBeUndefined();
   });
+
+  it('should refuse, with a 400 that names it, a cursor the server cannot have sent', () => {
+    for (const [header, after, named] of [
+      ['abc', null, 'Last-Event-ID'],
+      ['-1', '7', 'Last-Event-ID'],
+      ['99999999999999999999', null, 'Last-Event-ID'],
+      [undefined, '1e3', 'after'],
+    ] as const) {
+      expect(() => resumeCursor(header, after)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_request' }));
+      expect(() => resumeCursor(header, after)).toThrow(new RegExp(`^${named} must be an event cursor`));
+    }
+  });
 });
 
 describe('runnerVersionOf', () => {
@@ -34,12 +48,23 @@ describe('runnerVersionOf', () => {
   });
 });
 
-describe('formatSseMessage', () => {
+describe('sseMessagePieces', () => {
   it('should write id, event and one line of JSON data, even for text with line breaks', () => {
     expect(formatSseMessage({ id: '3', event: 'events', data: [{ payload: 'a\nb\r\nc' }] })).toBe(
       'id: 3\nevent: events\ndata: [{"payload":"a\\nb\\r\\nc"}]\n\n',
     );
     expect(formatSseMessage({ data: { x: 1 } })).toBe('data: {"x":1}\n\n');
+    // Each event of a page is a piece of its own: a page is never one string.
+    const events = [{ payload: 'one' }, { payload: 'two' }];
+    expect([...sseMessagePieces({ id: '9', event: 'events', data: events })]).toEqual([
+      'id: 9\nevent: events\ndata: ',
+      '[',
+      '{"payload":"one"}',
+      ',',
+      '{"payload":"two"}',
+      ']',
+      '\n\n',
+    ]);
   });
 });
 
@@ -149,6 +174,18 @@ describe('dashboard routes', () => {
     expect((await resumed.next())!).toMatchObject({ event: 'job', data: { status: 'completed', costMicros: 1500 } });
     expect((await resumed.next())!).toMatchObject({ event: 'end', data: { jobStatus: 'completed' } });
     expect(await resumed.next()).toBeUndefined();
+  });
+
+  it('should answer 400 to an invalid Last-Event-ID before the stream starts, not a stream that fails at once', async () => {
+    const job = await runningJob();
+    const res = await admin('GET', `/api/admin/live/jobs/${job.jobId}`);
+    await res.body?.cancel();
+    const bad = await fetch(`${plane.url}/api/admin/live/jobs/${job.jobId}`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'last-event-id': 'not-a-cursor' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect((await bad.json()).message).toContain('Last-Event-ID');
   });
 
   it('should answer 404 as JSON for an unknown job and 401 without the key, before any stream starts', async () => {
@@ -288,6 +325,41 @@ describe('dashboard routes', () => {
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).message).toContain('admin.key');
     expect(wrong.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('should end every copy of every session at logout, and only when a session asks', async () => {
+    const origin = plane.url;
+    const login = async () => {
+      const res = await fetch(`${plane.url}/ui/login`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ adminKey: ADMIN_KEY }),
+      });
+      expect(res.status).toBe(204);
+      return res.headers.get('set-cookie')!.split(';')[0]!;
+    };
+    const reads = async (cookie: string) => (await fetch(`${plane.url}/api/admin/stats`, { headers: { cookie } })).status;
+    const [mine, otherBrowser] = [await login(), await login()];
+    const copied = mine; // e.g. taken out of the browser's storage
+    // A forged Origin without a session logs nobody out.
+    expect((await fetch(`${plane.url}/ui/logout`, { method: 'POST', headers: { origin } })).status).toBe(204);
+    expect([await reads(mine), await reads(otherBrowser)]).toEqual([200, 200]);
+
+    const logout = await fetch(`${plane.url}/ui/logout`, { method: 'POST', headers: { origin, cookie: mine } });
+    expect(logout.status).toBe(204);
+    expect(logout.headers.get('set-cookie')).toMatch(/^fos_session=; .*Max-Age=0/);
+    expect([await reads(mine), await reads(copied), await reads(otherBrowser)]).toEqual([401, 401, 401]);
+    expect(await (await fetch(`${plane.url}/ui/session`, { headers: { cookie: copied } })).json()).toEqual({ authenticated: false });
+    expect(await reads(await login())).toBe(200);
+  });
+
+  it('should check the origin, and the size a login needs, before reading a login body', async () => {
+    const big = JSON.stringify({ adminKey: 'x'.repeat(9 * 1024 * 1024) });
+    const foreign = await fetch(`${plane.url}/ui/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('connection')).toBe('close');
+    const tooBig = await fetch(`${plane.url}/ui/login`, { method: 'POST', headers: { origin: plane.url }, body: big });
+    expect(tooBig.status).toBe(413);
   });
 
   it('should serve the page with a strict CSP, and not at all with ui: false', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costReport, parseCostRange } from '../../src/control-plane/dashboard/costs.js';
 import { pageChanges, parseJobListQuery, readJobListPage, type JobListQuery } from '../../src/control-plane/dashboard/job-list.js';
 import { migrate, openDb, type Db } from '../../src/control-plane/index.js';
+import { DEFAULT_MAX_JOB_EVENT_BYTES } from '../../src/control-plane/control-plane.js';
 import { createStore, type Store } from '../../src/control-plane/store/index.js';
 
 const query = (params: Record<string, string>): JobListQuery => parseJobListQuery(new URLSearchParams(params));
@@ -19,7 +20,12 @@ describe('the job list', () => {
   beforeAll(async () => {
     db = await openDb({});
     await migrate(db);
-    store = createStore(db, { leaseMs: 60_000, part1JobLimitMs: 60_000, tokenTtlSec: 86_400 });
+    store = createStore(db, {
+      leaseMs: 60_000,
+      part1JobLimitMs: 60_000,
+      tokenTtlSec: 86_400,
+      maxJobEventBytes: DEFAULT_MAX_JOB_EVENT_BYTES,
+    });
     const ids: string[] = [];
     for (let i = 0; i < 120; i++)
       ids.push((await store.adminJobs.enqueueJob({ companyId: 'pages', agentName: `agent ${i % 3}`, prompt: `job ${i}` })).jobId);
@@ -107,7 +113,12 @@ describe('costs per day', () => {
   beforeAll(async () => {
     db = await openDb({});
     await migrate(db);
-    const store = createStore(db, { leaseMs: 60_000, part1JobLimitMs: 60_000, tokenTtlSec: 86_400 });
+    const store = createStore(db, {
+      leaseMs: 60_000,
+      part1JobLimitMs: 60_000,
+      tokenTtlSec: 86_400,
+      maxJobEventBytes: DEFAULT_MAX_JOB_EVENT_BYTES,
+    });
     const finish = async (companyId: string, at: string, status: string, cost: number) => {
       const job = await store.adminJobs.enqueueJob({ companyId, agentName: 'A', prompt: 'p' });
       await db.query(`UPDATE jobs SET status = $2, completed_at = $3::timestamptz, cost_micros = $4, elapsed_sec = 10 WHERE id = $1`, [

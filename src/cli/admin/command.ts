@@ -4,10 +4,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AdminClient } from '../../control-plane/admin-client.js';
-import { escapeControls, eventLine, jobDetails, jobsTable, tokensTable } from './format.js';
+import { eventLine, jobDetails, jobsTable, tokensTable } from './format.js';
+import { escapeControls } from '../../protocol/escape-controls.js';
 import { ADMIN_KEY_ENV, adminKeyFile, readAdminKeyFile } from '../../control-plane/admin-key.js';
 import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedFlags } from '../args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from '../command.js';
+import { commandLineSecretWarning, readSecretFile } from '../secret-file.js';
+import { preview } from '../../runner/logger.js';
 import { EXIT } from '../exit-codes.js';
 import { ControlPlaneError } from '../../control-plane/errors.js';
 import { DEFAULT_SERVER_URL, SERVER_URL_ENV, defaultServerDataDir } from '../../control-plane/paths.js';
@@ -30,7 +33,12 @@ const required = (declaration: CommandFlag, example: string): CommandFlag => ({ 
 function globalFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
   return [
     { ...value('server-url', 'URL', 'the control plane'), env: SERVER_URL_ENV, defaultText: DEFAULT_SERVER_URL },
-    { ...value('admin-key', 'KEY', 'the admin key'), env: ADMIN_KEY_ENV, defaultText: 'admin.key in --data-dir' },
+    {
+      ...value('admin-key', 'KEY', 'the admin key; prefer the variable or --admin-key-file: a flag is visible to every local user in ps'),
+      env: ADMIN_KEY_ENV,
+      defaultText: 'admin.key in --data-dir',
+    },
+    value('admin-key-file', 'PATH', "read the admin key from this file (yours, mode 600), e.g. the server's admin.key"),
     {
       ...value('data-dir', 'DIR', "the server's data dir, to read admin.key on the server's machine"),
       defaultText: defaultServerDataDir(env),
@@ -49,6 +57,8 @@ interface CommandContext {
   args: string[];
   json: boolean;
   out: (text: string) => void;
+  /** Resolves once the output can take more (see CliIo.stdoutReady). */
+  outReady: () => Promise<void>;
 }
 
 export interface AdminCommand {
@@ -232,6 +242,8 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
       for (;;) {
         const page = await ctx.api.listEvents(jobId, { after, waitMs: follow ? FOLLOW_WAIT_MS : 0 });
         for (const event of page.events) ctx.out(ctx.json ? `${JSON.stringify(event)}\n` : eventLine(event));
+        // The next page only once this one is on its way: a slow reader must not make the CLI hold the transcript.
+        await ctx.outReady();
         after = page.nextCursor;
         status = page.jobStatus;
         const finished = page.events.length === 0 && (!follow || TERMINAL_STATUSES.includes(status));
@@ -316,19 +328,43 @@ export function adminCommandHelp(name: string, env: NodeJS.ProcessEnv): string {
   );
 }
 
-async function resolveConnection(flags: ParsedFlags, env: NodeJS.ProcessEnv): Promise<{ serverUrl: string; adminKey: string }> {
-  const serverUrl = flags.str('server-url') ?? env[SERVER_URL_ENV] ?? DEFAULT_SERVER_URL;
+const ADMIN_KEY_KIND = { name: 'admin key', pattern: /^\S+$/, shape: 'the admin key (one word)' };
+
+/** The admin key, from (in this order) --admin-key, --admin-key-file, the environment, or admin.key in the data dir. */
+async function resolveAdminKey(flags: ParsedFlags, env: NodeJS.ProcessEnv, io: CliIo): Promise<string> {
+  const direct = flags.str('admin-key');
+  const file = flags.str('admin-key-file');
+  if (direct !== undefined && file !== undefined) throw new ConfigError('give --admin-key or --admin-key-file, not both.');
+  if (direct !== undefined) {
+    const warning = commandLineSecretWarning({
+      what: `the admin key (${preview(direct)})`,
+      flag: 'admin-key',
+      instead: `set ${ADMIN_KEY_ENV} in the environment instead, or put it in a file only you can read and pass --admin-key-file=PATH`,
+    });
+    io.stderr(`${HELP_COMMAND}: warning: ${warning}\n`);
+    return direct;
+  }
+  if (file !== undefined) {
+    const read = readSecretFile(file, ADMIN_KEY_KIND);
+    if ('problem' in read) throw new ConfigError(read.problem);
+    return read.secret;
+  }
+  const dataDir = flags.str('data-dir') ?? defaultServerDataDir(env);
+  const key = env[ADMIN_KEY_ENV]?.trim() || (await readAdminKeyFile(dataDir).catch(() => undefined));
+  if (key === undefined || key === '') {
+    throw new ConfigError(
+      `no admin key: set ${ADMIN_KEY_ENV}, pass --admin-key-file, or run this where the server keeps ${adminKeyFile(dataDir)} (see --data-dir).`,
+    );
+  }
+  return key;
+}
+
+async function resolveConnection(flags: ParsedFlags, io: CliIo): Promise<{ serverUrl: string; adminKey: string }> {
+  const serverUrl = flags.str('server-url') ?? io.env[SERVER_URL_ENV] ?? DEFAULT_SERVER_URL;
   if (!/^https?:\/\/[^/]/.test(serverUrl)) {
     throw new ConfigError(`--server-url must be an http(s) URL like ${DEFAULT_SERVER_URL}; got "${serverUrl}".`);
   }
-  const dataDir = flags.str('data-dir') ?? defaultServerDataDir(env);
-  const adminKey = flags.str('admin-key') ?? env[ADMIN_KEY_ENV]?.trim() ?? (await readAdminKeyFile(dataDir).catch(() => undefined));
-  if (adminKey === undefined || adminKey === '') {
-    throw new ConfigError(
-      `no admin key: pass --admin-key, set ${ADMIN_KEY_ENV}, or run this where the server keeps ${adminKeyFile(dataDir)} (see --data-dir).`,
-    );
-  }
-  return { serverUrl, adminKey };
+  return { serverUrl, adminKey: await resolveAdminKey(flags, io.env, io) };
 }
 
 /** `founderos-runner admin <group> <verb> …`; resolves to the exit code (0 ok, 1 failed, 2 usage). */
@@ -336,7 +372,7 @@ export function runAdminCommand(argv: string[], rawIo: CliIo = processIo()): Pro
   // Every byte printed passes here: whatever a formatter missed, no control character from the server (an agent's
   // escape sequence, a runner's field) reaches the terminal. Formatters escape fields themselves, newlines too.
   const io: CliIo = {
-    env: rawIo.env,
+    ...rawIo,
     stdout: (text) => rawIo.stdout(escapeControls(text, true)),
     stderr: (text) => rawIo.stderr(escapeControls(text, true)),
   };
@@ -370,10 +406,11 @@ async function admin(argv: string[], io: CliIo): Promise<number> {
   }
   const missing = missingFlags(flags, command);
   if (missing.length > 0) throw new ConfigError(missing);
-  const { serverUrl, adminKey } = await resolveConnection(flags, io.env);
+  const { serverUrl, adminKey } = await resolveConnection(flags, io);
   const api = new AdminClient({ serverUrl, adminKey });
   try {
-    await command.run({ api, serverUrl, flags, args, json, out: io.stdout });
+    const outReady = () => io.stdoutReady?.() ?? Promise.resolve();
+    await command.run({ api, serverUrl, flags, args, json, out: io.stdout, outReady });
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof ControlPlaneError)) throw err;

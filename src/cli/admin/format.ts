@@ -1,24 +1,6 @@
 /** Short, readable text output for the admin CLI (its --json output is the API's own JSON). */
 import type { JobDetail, JobRecord, StoredEvent, TokenInfo } from '../../control-plane/types.js';
-
-/**
- * Characters a terminal acts on instead of showing: C0 controls (ESC starts escape sequences that can retitle the
- * window, rewrite the screen or the clipboard), DEL, C1 controls (0x9b is a one-byte CSI), the line and paragraph
- * separators, and bidirectional overrides (which can make text read differently from what it is).
- */
-const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
-const TERMINAL_CONTROLS = new RegExp(`[${CONTROLS}]`, 'g');
-const TERMINAL_CONTROLS_BUT_NEWLINE = new RegExp(`(?!\\n)[${CONTROLS}]`, 'g');
-
-/**
- * Text from the server (agent output, a runner's fields, names) as the terminal should show it: every control
- * character as a `\uXXXX` escape (ESC as `\u001b`). Valid inside JSON strings too, and idempotent. With
- * `keepNewlines`, line breaks stay (for whole documents whose fields were escaped already, and pretty JSON).
- */
-export function escapeControls(text: string, keepNewlines = false): string {
-  const pattern = keepNewlines ? TERMINAL_CONTROLS_BUT_NEWLINE : TERMINAL_CONTROLS;
-  return text.replace(pattern, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+import { escapeControls } from '../../protocol/escape-controls.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(header: readonly string[], cells: ReadonlyArray<readonly string[]>): string {

@@ -1,4 +1,5 @@
 /** Which server URLs may carry the runner's token: https anywhere, plain http only to this machine. */
+import { isLoopback } from '../loopback.js';
 
 /** Why a server URL cannot carry a runner token, or undefined when it can. */
 export function serverUrlProblem(text: string): string | undefined {
@@ -14,10 +15,4 @@ export function serverUrlProblem(text: string): string | undefined {
   if (url.protocol === 'http:' && !isLoopback(url.hostname))
     return 'uses plain http to a host that is not this machine, which would send the token in clear text; use https://';
   return undefined;
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
-
-function isLoopback(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

@@ -4,6 +4,7 @@ import { TOKEN_PATTERN } from '../../protocol/types.js';
 import { preview } from '../../runner/logger.js';
 import { RUNNER_SETTINGS } from './declarations.js';
 import { NO_FILE_SETTINGS, outranks, settingValue, type FileSettings, type SettingSource } from './precedence.js';
+import { commandLineSecretWarning } from '../secret-file.js';
 import { readTokenFile, type TokenFileOwner } from './token-file.js';
 
 const { token: TOKEN, tokenFile: TOKEN_FILE } = RUNNER_SETTINGS;
@@ -57,8 +58,10 @@ export function commandLineTokenWarnings(flags: Record<string, string>): string[
   const token = flags[TOKEN.flag];
   if (token === undefined) return [];
   return [
-    `the token (${preview(token)}) was given as --token on the command line, ` +
-      'where every user of this machine can read it (ps, /proc/<pid>/cmdline); ' +
-      `set ${TOKEN.env} in the environment instead, or put it in a file only you can read and pass --token-file=PATH`,
+    commandLineSecretWarning({
+      what: `the token (${preview(token)})`,
+      flag: TOKEN.flag,
+      instead: `set ${TOKEN.env} in the environment instead, or put it in a file only you can read and pass --token-file=PATH`,
+    }),
   ];
 }

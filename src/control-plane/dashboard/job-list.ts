@@ -12,7 +12,7 @@ import { longPoll, type WakeHub } from '../long-poll.js';
 import { toJobCore, type JobCore, type JobCoreRow } from '../store/rows.js';
 import type { JobStatus } from '../types.js';
 import { parseCompanyId, parseJobId, parseJobStatus, parseTokenId } from '../validation.js';
-import { ANY_JOB_TOPIC, formatSseMessage, KEEPALIVE_MS, RECONNECT_MS, writeChunk } from './sse.js';
+import { ANY_JOB_TOPIC, KEEPALIVE_MS, RECONNECT_MS, sendMessage, writeChunk } from './sse.js';
 
 /** A row of the list: a job without what only its own page shows (the whole prompt, its settings). */
 export interface JobSummary extends JobCore {
@@ -247,7 +247,7 @@ export async function streamJobListPage(
   await writeChunk(res, `retry: ${RECONNECT_MS}\n\n`, signal);
   const first = await readJobListPage(db, query);
   let sent = pageChanges({ rows: new Map(), order: '', position: '' }, first)!.next;
-  await writeChunk(res, formatSseMessage({ event: 'page', data: first }), signal);
+  await sendMessage(res, { event: 'page', data: first }, signal);
   while (!signal.aborted) {
     const changed = await longPoll({
       hub: changes,
@@ -263,7 +263,7 @@ export async function streamJobListPage(
       continue;
     }
     sent = changed.next;
-    await writeChunk(res, formatSseMessage({ event: 'changes', data: changed.changes }), signal);
+    await sendMessage(res, { event: 'changes', data: changed.changes }, signal);
     await sleep(JOB_LIST_THROTTLE_MS, undefined, { signal }).catch(() => {});
   }
 }

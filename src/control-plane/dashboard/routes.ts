@@ -18,7 +18,7 @@ import { parseCompanyId } from '../validation.js';
 import { costReport, parseCostRange } from './costs.js';
 import { jobFacets, parseJobListQuery, readJobListPage, streamJobListPage } from './job-list.js';
 import { cancelRunningJobs, companyStats, currentJobsByToken } from './queries.js';
-import { hasSession, requireSameOrigin, sessionCookie, signSession, SESSION_TTL_MS } from './session.js';
+import { endAllSessions, hasSession, requireSameOrigin, sessionCookie, sessionEpoch, signSession, SESSION_TTL_MS } from './session.js';
 import { ANY_JOB_TOPIC, resumeCursor, SSE_HEADERS, streamJob, streamJobLines } from './sse.js';
 import { loadUiBundle, SECURITY_HEADERS } from './static.js';
 
@@ -44,13 +44,16 @@ export interface Dashboard {
   /** Routes for the admin guard, relative to /api/admin. */
   adminRoutes: Array<{ method: Route['method']; path: string; handler: Handler }>;
   /** The admin guard's other way in: a valid session cookie (same-origin for state changes). */
-  session: (ctx: RouteContext) => boolean;
+  session: (ctx: RouteContext) => Promise<boolean>;
   close(): Promise<void>;
 }
 
 const WRONG_KEY_MESSAGE =
   "That is not this server's admin key. It is in admin.key in the server's data dir (or FOUNDEROS_ADMIN_KEY where the server runs); " +
   'paste it whole, without spaces.';
+
+/** The most a login body holds: `{"adminKey": "…"}` with room to spare. */
+const LOGIN_BODY_BYTES = 4 * 1024;
 
 /** The same job again: same company, agent, prompt, session to resume, adapter, directories and runtime config. */
 function sameJobAgain(job: JobRecord) {
@@ -78,6 +81,7 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
     return reply;
   };
   const sse = (stream: (res: ServerResponse) => Promise<void>): Reply => ({ status: 200, headers: SSE_HEADERS, stream });
+  const session = async (ctx: RouteContext) => hasSession(ctx.req, adminKey, await sessionEpoch(db));
 
   const publicRoutes: Route[] = [
     { method: 'GET', path: '/', handler: async (ctx) => file('index.html', ctx) },
@@ -87,23 +91,24 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
       path: `${UI_PREFIX}/session`,
       handler: async (ctx) => ({
         status: 200,
-        body: { authenticated: hasSession(ctx.req, adminKey) },
-        headers: { 'cache-control': 'no-store' },
+        body: { authenticated: await session(ctx) },
       }),
     },
     { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!, ctx) },
     {
       method: 'POST',
       path: `${UI_PREFIX}/login`,
+      maxBodyBytes: LOGIN_BODY_BYTES,
       handler: async (ctx) => {
+        // Before the body is read: a page of another origin costs no read at all, and a login body is small.
         requireSameOrigin(ctx.req);
         const body = (await ctx.readJson()) as { adminKey?: unknown } | undefined;
         const presented = typeof body?.adminKey === 'string' ? body.adminKey.trim() : '';
         if (presented === '' || !secretsEqual(presented, adminKey)) {
-          throw new ControlPlaneError(401, 'invalid_admin_key', WRONG_KEY_MESSAGE);
+          throw ctx.refuse(new ControlPlaneError(401, 'invalid_admin_key', WRONG_KEY_MESSAGE));
         }
-        const cookie = sessionCookie(ctx.req, signSession(adminKey), SESSION_TTL_MS / 1000);
-        return { status: 204, headers: { ...SECURITY_HEADERS, 'set-cookie': cookie, 'cache-control': 'no-store' } };
+        const cookie = sessionCookie(ctx.req, signSession(adminKey, await sessionEpoch(db)), SESSION_TTL_MS / 1000);
+        return { status: 204, headers: { ...SECURITY_HEADERS, 'set-cookie': cookie } };
       },
     },
     {
@@ -111,6 +116,8 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
       path: `${UI_PREFIX}/logout`,
       handler: async (ctx) => {
         requireSameOrigin(ctx.req);
+        // Only a valid session ends the sessions: a script that forges the Origin header must not log every admin out.
+        if (await session(ctx)) await endAllSessions(db);
         return { status: 204, headers: { ...SECURITY_HEADERS, 'set-cookie': sessionCookie(ctx.req, '', 0) } };
       },
     },
@@ -196,7 +203,7 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
   return {
     publicRoutes,
     adminRoutes,
-    session: (ctx) => hasSession(ctx.req, adminKey),
+    session,
     close: () => unlisten(),
   };
 }

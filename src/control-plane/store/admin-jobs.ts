@@ -13,6 +13,9 @@ export type CancelOutcome = { kind: 'cancelled'; job: JobRecord } | { kind: 'ter
 
 const NOT_TERMINAL = `('queued', 'claimed', 'streaming')`;
 
+/** What an event's fields beside its payload take in a page (ids, kind, times, JSON punctuation), counted generously. */
+export const EVENT_OVERHEAD_BYTES = 256;
+
 export class AdminJobStore {
   constructor(private readonly db: Db) {}
 
@@ -74,18 +77,26 @@ export class AdminJobStore {
   }
 
   /**
-   * A page of a job's events. The cursor is the arrival position, so a follower never misses an event that
-   * arrives late with a lower seq; within the page, events are ordered by attempt, then seq, then arrival.
-   * Arrival numbers of one job are handed out in commit order (appendEvents locks the job row first).
+   * A page of a job's events: at most `limit` events, and no more than `maxBytes` of payload (each event counted with
+   * EVENT_OVERHEAD_BYTES for its other fields), but always the first, however large. The cut is found on the
+   * stored sizes alone, so no payload past it is read. The cursor is the arrival position, so a follower never misses
+   * an event that arrives late with a lower seq; within the page, events are ordered by attempt, then seq, then
+   * arrival. Arrival numbers of one job are handed out in commit order (appendEvents locks the job row first).
    */
-  async listEvents(jobId: string, after: bigint, limit: number): Promise<{ events: StoredEvent[]; nextCursor: string }> {
+  async listEvents(jobId: string, after: bigint, limit: number, maxBytes: number): Promise<{ events: StoredEvent[]; nextCursor: string }> {
     // The text copy of `arrival` has a name of its own: ORDER BY resolves an output name first, and ordering by the
     // text would put arrival 10 before 2.
     const { rows } = await this.db.query<EventRow>(
-      `SELECT event_id, attempt, seq, kind, ts, payload, arrival::text AS position FROM (
-         SELECT * FROM events WHERE job_id = $1 AND arrival > $2::bigint ORDER BY arrival LIMIT $3
-       ) page ORDER BY attempt, seq NULLS LAST, page.arrival`,
-      [jobId, after.toString(), limit],
+      `WITH sized AS (
+         SELECT arrival, bytes + ${EVENT_OVERHEAD_BYTES} AS size,
+                sum(bytes + ${EVENT_OVERHEAD_BYTES}) OVER (ORDER BY arrival ROWS UNBOUNDED PRECEDING) AS running
+           FROM events WHERE job_id = $1 AND arrival > $2::bigint ORDER BY arrival LIMIT $3
+       ), cut AS (SELECT max(arrival) AS last FROM sized WHERE running <= $4 OR running = size)
+       SELECT event_id, attempt, seq, kind, ts, payload, arrival::text AS position
+         FROM events, cut
+        WHERE job_id = $1 AND arrival > $2::bigint AND arrival <= cut.last
+        ORDER BY attempt, seq NULLS LAST, events.arrival`,
+      [jobId, after.toString(), limit, maxBytes],
     );
     const last = rows.reduce((max, row) => (BigInt(row.position) > max ? BigInt(row.position) : max), after);
     return { events: rows.map(toStoredEvent), nextCursor: last.toString() };

@@ -48,6 +48,8 @@ export interface JobRow {
   cli_version: string | null;
   error_message: string | null;
   cancelled_by: string | null;
+  /** The size of its events' payloads as JSON text (bigint, see cost_micros). */
+  event_bytes: number | string;
 }
 
 export interface EventRow {

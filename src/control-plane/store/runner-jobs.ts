@@ -13,6 +13,9 @@ import type { RunnerIdentity } from './tokens.js';
 /** Whether a runner may act on a job: 'ok', or why not. */
 export type JobAccess = { kind: 'ok' } | { kind: 'not_found' } | { kind: 'not_owned' } | { kind: 'terminal'; status: JobStatus };
 
+/** What became of an events batch: stored (or a retry of one), refused because the job's events are at their quota, or not this runner's. */
+export type AppendOutcome = JobAccess | { kind: 'quota_exceeded'; storedBytes: number; quotaBytes: number };
+
 /** What a claim did, as the claim route maps it: the payload, 409 `job_not_claimable`, or 404. */
 export type ClaimResult = { kind: 'claimed'; payload: JobPayload } | { kind: 'not_claimable' } | { kind: 'not_found' };
 
@@ -23,9 +26,18 @@ export interface RunnerJobStoreOptions {
   leaseMs: number;
   /** How long after queueing a job whose runner never sent a heartbeat (a Part-1 runner) is given up. */
   part1JobLimitMs: number;
+  /** The most a job's events may take, counted as their payloads' JSON text: a batch that would pass it is refused. */
+  maxJobEventBytes: number;
 }
 
-type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token' | 'attempt'>;
+type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token' | 'attempt' | 'event_bytes'>;
+
+/** Thrown inside a batch's transaction to undo it: the batch would take its job past its quota. */
+class QuotaReached extends Error {
+  constructor(readonly storedBytes: number) {
+    super('the job has reached its storage quota');
+  }
+}
 
 const ACTIVE = `('claimed', 'streaming')`;
 const ms = (param: number) => `($${param}::integer * interval '1 millisecond')`;
@@ -90,27 +102,44 @@ export class RunnerJobStore {
    * Stores a batch idempotently (a retried batch adds nothing), moves `claimed` to `streaming` and extends the
    * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches
    * of one job, which keeps arrival numbers in commit order and lets a concurrent cancel or lease expiry either
-   * happen before or after, never half.
+   * happen before or after, never half. A batch whose new events would take the job's events past
+   * `maxJobEventBytes` is undone and refused whole (events already stored count nothing again).
    */
-  async appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<JobAccess> {
-    return this.withOwnedJob(jobId, runner, async (tx, job) => {
-      const params: unknown[] = [jobId, job.attempt];
-      const values = events.map((event) => {
-        const at = params.push(event.eventId, event.seq ?? null, event.kind, event.ts, toJson(event.payload));
-        return `($1, $${at - 4}::uuid, $2, $${at - 3}::integer, $${at - 2}, $${at - 1}::timestamptz, $${at}::jsonb)`;
+  async appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<AppendOutcome> {
+    try {
+      return await this.withOwnedJob(jobId, runner, async (tx, job) => {
+        const params: unknown[] = [jobId, job.attempt];
+        const values = events.map((event) => {
+          const payload = toJson(event.payload);
+          const at = params.push(
+            event.eventId,
+            event.seq ?? null,
+            event.kind,
+            event.ts,
+            payload,
+            payload === null ? 0 : Buffer.byteLength(payload),
+          );
+          return `($1, $${at - 5}::uuid, $2, $${at - 4}::integer, $${at - 3}, $${at - 2}::timestamptz, $${at - 1}::jsonb, $${at}::integer)`;
+        });
+        const { rows: stored } = await tx.query<{ bytes: number }>(
+          `INSERT INTO events (job_id, event_id, attempt, seq, kind, ts, payload, bytes) VALUES ${values.join(', ')}
+           ON CONFLICT (job_id, event_id) DO NOTHING RETURNING bytes`,
+          params,
+        );
+        const added = stored.reduce((sum, row) => sum + Number(row.bytes), 0);
+        const before = Number(job.event_bytes);
+        if (before + added > this.options.maxJobEventBytes) throw new QuotaReached(before);
+        await tx.query(
+          `UPDATE jobs SET status = CASE WHEN status = 'claimed' THEN 'streaming' ELSE status END,
+                  lease_expires_at = ${extendedLease(2)}, event_bytes = event_bytes + $3
+            WHERE id = $1`,
+          [jobId, this.options.leaseMs, added],
+        );
       });
-      await tx.query(
-        `INSERT INTO events (job_id, event_id, attempt, seq, kind, ts, payload) VALUES ${values.join(', ')}
-         ON CONFLICT (job_id, event_id) DO NOTHING`,
-        params,
-      );
-      await tx.query(
-        `UPDATE jobs SET status = CASE WHEN status = 'claimed' THEN 'streaming' ELSE status END,
-                lease_expires_at = ${extendedLease(2)}
-          WHERE id = $1`,
-        [jobId, this.options.leaseMs],
-      );
-    });
+    } catch (err) {
+      if (!(err instanceof QuotaReached)) throw err;
+      return { kind: 'quota_exceeded', storedBytes: err.storedBytes, quotaBytes: this.options.maxJobEventBytes };
+    }
   }
 
   async completeJob(jobId: string, runner: RunnerIdentity, body: CompletionBody): Promise<JobAccess> {
@@ -157,7 +186,7 @@ export class RunnerJobStore {
   private withOwnedJob(jobId: string, runner: RunnerIdentity, fn: (tx: Queryable, job: AccessRow) => Promise<void>): Promise<JobAccess> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<AccessRow>(
-        `SELECT company_id, status, claimed_by_token, attempt FROM jobs WHERE id = $1 FOR UPDATE`,
+        `SELECT company_id, status, claimed_by_token, attempt, event_bytes FROM jobs WHERE id = $1 FOR UPDATE`,
         [jobId],
       );
       const row = rows[0];

@@ -36,6 +36,9 @@ const JUDGED_TOKEN = `*, expires_at <= now() AS expired`;
 
 const INVALID: Authentication = { kind: 'invalid' };
 
+/** What a rotation did: the new token (and the old one's end), or why there is none. */
+export type RotateOutcome = { kind: 'rotated'; rotated: RotatedToken } | { kind: 'revoked'; token: TokenInfo } | { kind: 'not_found' };
+
 export class TokenStore {
   private readonly touches = new TouchThrottle(TOKEN_TOUCH_INTERVAL_MS);
 
@@ -50,22 +53,24 @@ export class TokenStore {
 
   /**
    * A new token for the same company and name, in one transaction with the end of the old one: revoked now, or
-   * (with `graceSec`) expiring within that grace, so runners can be moved over without a gap. Undefined when
-   * there is no such token.
+   * (with `graceSec`) expiring within that grace, so runners can be moved over without a gap. A revoked token is
+   * not rotated (an expired one is: that is how its runners get a new one).
    */
-  async rotateToken(tokenId: string, options: Omit<RotateTokenInput, 'tokenId'>): Promise<RotatedToken | undefined> {
-    return this.db.transaction(async (tx) => {
+  async rotateToken(tokenId: string, options: Omit<RotateTokenInput, 'tokenId'>): Promise<RotateOutcome> {
+    return this.db.transaction(async (tx): Promise<RotateOutcome> => {
       const { rows } = await tx.query<TokenRow>(`SELECT * FROM tokens WHERE id = $1 FOR UPDATE`, [tokenId]);
       const old = rows[0];
-      if (!old) return undefined;
+      if (!old) return { kind: 'not_found' };
+      // Revoked is final: a new token in its place would let whatever it was revoked for back in.
+      if (old.revoked_at !== null) return { kind: 'revoked', token: toTokenInfo(old) };
       const created = await insertToken(tx, old.company_id, old.name, options.ttlSec ?? this.options.tokenTtlSec);
       const end =
         options.graceSec === undefined
-          ? `revoked_at = COALESCE(revoked_at, now())`
+          ? `revoked_at = now()`
           : `expires_at = LEAST(expires_at, now() + ($2::integer * interval '1 second'))`;
       const params = options.graceSec === undefined ? [tokenId] : [tokenId, options.graceSec];
       const { rows: ended } = await tx.query<TokenRow>(`UPDATE tokens SET ${end} WHERE id = $1 RETURNING *`, params);
-      return { ...created, previous: toTokenInfo(returnedRow(ended, 'the UPDATE of a locked token')) };
+      return { kind: 'rotated', rotated: { ...created, previous: toTokenInfo(returnedRow(ended, 'the UPDATE of a locked token')) } };
     });
   }
 

@@ -1,10 +1,11 @@
 /** The admin API: key guard, in-process and HTTP parity, job listing, event following, and the admin CLI. */
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdminCommand } from '../../../src/cli/admin/command.js';
-import { AdminClient, ControlPlaneError, type AdminApi, type ControlPlane } from '../../../src/control-plane/index.js';
+import { EVENT_PAGE_BYTES } from '../../../src/control-plane/admin-api.js';
+import { AdminClient, ControlPlaneError, type AdminApi, type ControlPlane, type EventPage } from '../../../src/control-plane/index.js';
 import { RunnerHttp, captureIo, closedPort, company, event, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
 import { describeTempDir } from '../../support/temp-dir.js';
 
@@ -185,6 +186,17 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       expect(Date.parse(graceful.info.expiresAt) - Date.parse(graceful.info.createdAt)).toBe(7 * day);
       expect((await new RunnerHttp(plane.url, short.token).claim(job.jobId)).status).toBe(200);
       expect((await rejection(client.rotateToken({ tokenId: randomUUID() }))).code).toBe('token_not_found');
+
+      // A revoked token stays revoked: rotating it (the one revoked by the rotation above, or one revoked by hand)
+      // issues nothing.
+      const revoked = await client.createToken({ companyId, name: 'stolen' });
+      await client.revokeToken(revoked.info.tokenId);
+      for (const tokenId of [revoked.info.tokenId, byDefault.info.tokenId]) {
+        const refused = await rejection(client.rotateToken({ tokenId }));
+        expect([refused.status, refused.code]).toEqual([409, 'token_revoked']);
+        expect(refused.message).toContain('admin tokens create');
+      }
+      expect((await client.listTokens({ companyId, includeRevoked: true })).filter((t) => t.name === 'stolen')).toHaveLength(1);
     });
 
     it('should list jobs newest first, filtered by status and company', async () => {
@@ -239,6 +251,35 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
       expect(Date.now() - started).toBeLessThan(2000);
       expect(last).toEqual({ events: [], nextCursor: next.nextCursor, jobStatus: 'completed' });
     });
+
+    it('should cut event pages by bytes, always at least one event, and page through every one in order', async () => {
+      const companyId = company('pages');
+      const runner = await runnerFor(plane, companyId);
+      const job = await plane.admin.enqueueJob({ companyId, agentName: 'Loud', prompt: 'p' });
+      expect((await runner.claim(job.jobId)).status).toBe(200);
+      // 12 events of 1.5 MiB, then one of 6 MiB (larger than a page), then 3 small ones.
+      const sizes = [...new Array(12).fill(1.5 * 1024 * 1024), 6 * 1024 * 1024, 10, 10, 10];
+      for (const [seq, size] of sizes.entries()) {
+        expect((await runner.events(job.jobId, [event({ seq, payload: String(seq % 10).repeat(size) })])).status).toBe(204);
+      }
+      const pages: number[][] = [];
+      let after: string | undefined;
+      for (;;) {
+        const res = await fetch(`${plane.url}/api/admin/jobs/${job.jobId}/events${after ? `?after=${after}` : ''}`, {
+          headers: { authorization: `Bearer ${plane.adminKey}` },
+        });
+        const text = await res.text();
+        const page = JSON.parse(text) as EventPage;
+        if (page.events.length === 0) break;
+        // A page holds at most EVENT_PAGE_BYTES of payload, or a single event that is larger.
+        expect(page.events.length === 1 || text.length <= EVENT_PAGE_BYTES + page.events.length * 300).toBe(true);
+        pages.push(page.events.map((e) => e.seq!));
+        after = page.nextCursor;
+      }
+      expect(pages.flat()).toEqual(sizes.map((_, seq) => seq));
+      expect(pages.find((page) => page.includes(12))).toEqual([12]);
+      expect(pages.length).toBeGreaterThanOrEqual(6);
+    }, 60_000);
 
     describe('admin CLI', () => {
       const keyless = describeTempDir('founderos-cli-');
@@ -449,6 +490,25 @@ export function adminSuite(makeBackend: () => Promise<Backend>) {
         expect(code).toBe(2);
         expect(io.err).toContain('no admin key');
         expect(io.err).toContain(join(keyless(), 'admin.key'));
+      });
+
+      it('should read the admin key from --admin-key-file only when the file is private, and warn about --admin-key', async () => {
+        const file = join(keyless(), 'key');
+        await writeFile(file, `${plane.adminKey}\n`, { mode: 0o600 });
+        const viaFile = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        expect(await runAdminCommand(['tokens', 'list', '--admin-key-file', file, '--json'], viaFile)).toBe(0);
+        expect(viaFile.err).toBe('');
+
+        await chmod(file, 0o644);
+        const open = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        expect(await runAdminCommand(['tokens', 'list', '--admin-key-file', file], open)).toBe(2);
+        expect(open.err).toContain(`admin key file ${file} has mode 0644: other users can read or change it; run: chmod 600 ${file}`);
+
+        const onCommandLine = captureIo({ FOUNDEROS_SERVER_URL: plane.url });
+        expect(await runAdminCommand(['tokens', 'list', '--admin-key', plane.adminKey, '--json'], onCommandLine)).toBe(0);
+        expect(onCommandLine.err).toContain('was given as --admin-key on the command line, where every user of this machine can read it');
+        expect(onCommandLine.err).toContain(plane.adminKey.slice(0, 8));
+        expect(onCommandLine.err).not.toContain(plane.adminKey);
       });
 
       it('should say when the server cannot be reached', async () => {

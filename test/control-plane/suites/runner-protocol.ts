@@ -430,6 +430,35 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
         expect((await runner.events(job.jobId, [event()])).status).toBe(204);
       });
 
+      it("should refuse with 413 job_storage_quota_exceeded a batch past the job's quota, store nothing of it, and take the rest", async () => {
+        const quota = 100 * 1024;
+        const small = await startPlane(backend, { maxJobEventBytes: quota });
+        try {
+          const companyId = company('quota');
+          const runner = await runnerFor(small, companyId);
+          const job = await small.admin.enqueueJob({ companyId, agentName: 'Loud', prompt: 'p' });
+          expect((await runner.claim(job.jobId)).status).toBe(200);
+          // 10 KB lines: the payload as JSON text is 10,002 bytes, so nine fit in 100 KiB and a tenth does not.
+          const line = (seq: number) => event({ seq, payload: 'x'.repeat(10_000) });
+          const first = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(line);
+          expect((await runner.events(job.jobId, first)).status).toBe(204);
+          const past = await runner.events(job.jobId, [line(9), line(10)]);
+          expect([past.status, past.body.error]).toEqual([413, 'job_storage_quota_exceeded']);
+          expect(past.body.message).toContain('--max-job-events-mb');
+          // The batch was undone whole; a retry of a batch stored before still succeeds (it adds nothing).
+          expect((await small.admin.getJob(job.jobId)).eventCount).toBe(9);
+          expect((await runner.events(job.jobId, first)).status).toBe(204);
+          // A small one still fits; the job completes as usual.
+          expect((await runner.events(job.jobId, [event({ seq: 11, payload: 'short' })])).status).toBe(204);
+          expect(
+            (await runner.complete(job.jobId, { status: 'failed', exitCode: 0, errorMessage: '2 events were not accepted' })).status,
+          ).toBe(204);
+          expect((await small.admin.getJob(job.jobId)).eventCount).toBe(10);
+        } finally {
+          await small.close();
+        }
+      });
+
       it('should answer 400 to invalid completions and leave the job running', async () => {
         const { runner, job } = await claimedJob();
         const cases = [
