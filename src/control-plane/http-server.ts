@@ -193,16 +193,11 @@ function bodyBudget(maxBytes: number): BodyBudget {
 const BUSY_RETRY_AFTER_SEC = 5;
 
 /**
- * Reads at most `max` bytes within `timeoutMs`, and only while the server's body budget lasts; past any of them it
- * stops reading (the connection is closed after the 413, 408 or 503).
+ * Reads at most `max` bytes within `timeoutMs`, and only while the server's body budget lasts (a declared length past
+ * `max` is refused before this is called); past any of them it stops reading (the connection is closed after the 413, 408 or 503).
  */
 function readBody(req: IncomingMessage, max: number, timeoutMs: number, budget: BodyBudget): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
-      reject(payloadTooLarge(max));
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
@@ -322,11 +317,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         signal: AbortSignal.any([clientGone.signal, closing.signal]),
         clientAddress,
         async readJson() {
-          // A client that asked first (`expect: 100-continue`) sends its body only now that the route wants it.
-          if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+          const max = route.maxBodyBytes ?? SMALL_BODY_BYTES;
           let body: Buffer;
           try {
-            body = await readBody(req, route.maxBodyBytes ?? SMALL_BODY_BYTES, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS, budget);
+            // Refused before a byte of it is sent: a client that asked first (`expect: 100-continue`) is told 413
+            // instead of "continue", and one that did not is not read.
+            if (Number(req.headers['content-length']) > max) throw payloadTooLarge(max);
+            // A client that asked first sends its body only now that the route wants it.
+            if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+            body = await readBody(req, max, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS, budget);
           } catch (err) {
             if (err instanceof ControlPlaneError) closeConnection = true;
             throw err;
