@@ -7,7 +7,7 @@ import { opencodeAdapter } from './opencode.js';
 import { piAdapter } from './pi.js';
 import { processAdapter } from './process.js';
 
-export type { AgentAdapter, AgentLaunch, LaunchContext, RunReport } from './adapter.js';
+export type { AgentAdapter, AgentLaunch, LaunchContext, RunReport, UsageLimit } from './adapter.js';
 export { claudeAdapter } from './claude.js';
 export { codexAdapter } from './codex.js';
 export { cursorAdapter } from './cursor.js';
