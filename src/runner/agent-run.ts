@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import { catchError, connect, defer, endWith, filter, map, merge, of, reduce, share, take, takeUntil, tap, type Observable } from 'rxjs';
-import type { AgentAdapter, RunReport } from '../agents/index.js';
+import type { AgentAdapter, RunReport, UsageLimit } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, JobPayload } from '../protocol/types.js';
 import { withPrivateFile } from '../streams/private-file.js';
@@ -203,6 +203,32 @@ export function runVerdict(
   if (exitCode === 0 && !report.reportedError) return { status: 'completed', exitCode, errorMessage: null };
   const detail = report.errorText ?? (stderrTail.length ? stderrTail.join('\n') : `${adapter.name} exited with ${describeExit(exit)}`);
   return { status: 'failed', exitCode, errorMessage: detail };
+}
+
+/**
+ * The run's verdict as its job's completion reports it: a failure the agent met on a usage limit says so in its
+ * message, with when the limit resets if the CLI said (a time it gave relative to the moment is read at `now`).
+ */
+export function completionVerdict(
+  run: AgentRunEnd,
+  adapter: AgentAdapter,
+  bin: string,
+  limitSec: number,
+  now: number,
+): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> {
+  const verdict = runVerdict(run, adapter, bin, limitSec);
+  const agentFailed = verdict.status === 'failed' && run.startError === undefined && !run.stopReason;
+  const limit = agentFailed ? adapter.usageLimit?.(run.report, run.stderrTail, now) : undefined;
+  return limit ? { ...verdict, errorMessage: usageLimitMessage(limit, verdict.errorMessage ?? '') } : verdict;
+}
+
+/**
+ * What a job that ended on a usage limit reports: that it did, when the limit resets (UTC) or that the CLI did not
+ * say, then the CLI's own words. It reads the same whatever the CLI, so that a person or a dashboard can tell.
+ */
+export function usageLimitMessage(limit: UsageLimit, detail: string): string {
+  const reset = limit.resetsAt === undefined ? 'the CLI gave no reset time' : `resets at ${new Date(limit.resetsAt).toISOString()}`;
+  return `usage limit reached (${reset}): ${detail}`;
 }
 
 function chunksOf(stream: 'stdout' | 'stderr') {

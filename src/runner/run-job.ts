@@ -26,7 +26,7 @@ import type { ClaimOutcome } from '../streams/http/runner-api.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import type { JobSpool } from '../streams/spool.js';
 import { admit, type AdmittedJob } from './admission.js';
-import { agentRun, runVerdict, type AgentRunEnd } from './agent-run.js';
+import { agentRun, completionVerdict, type AgentRunEnd } from './agent-run.js';
 import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type Delivery, type DeliveryDeps } from './delivery.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
@@ -190,7 +190,7 @@ function runAgent(job: AdmittedJob, spool: JobSpool, startedAt: number, deps: Jo
       const { report, exit } = ended;
       const completion$ = from(cliVersion).pipe(
         map((version) => ({
-          ...runVerdict(ended, adapter, bin, limitSec),
+          ...completionVerdict(ended, adapter, bin, limitSec, scheduler.now()),
           signal: exit?.signal ?? null,
           ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
           sessionId: report.sessionId ?? null,
