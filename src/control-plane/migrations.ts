@@ -139,6 +139,19 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE jsonb_typeof(runtime_config->'instructionsFileContent') = 'string';
     `,
   },
+  {
+    // 5, not 4: another branch's migration 4 (the dashboard's session epoch) is on its way; they touch different things.
+    version: 5,
+    name: 'usage limits',
+    sql: `
+      -- A job that failed on a usage limit (docs/usage-limits.md): when a runner last reported one, the reset it stated
+      -- (NULL when the CLI gave none), and how many limits the job has hit; until the last allowed one, such a job goes
+      -- back to the queue instead of failing.
+      ALTER TABLE jobs ADD COLUMN usage_limited_at timestamptz;
+      ALTER TABLE jobs ADD COLUMN usage_limit_resets_at timestamptz;
+      ALTER TABLE jobs ADD COLUMN usage_limit_count integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming this schema's advisory lock. */

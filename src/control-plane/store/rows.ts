@@ -46,6 +46,9 @@ export interface JobRow {
   result_session_id: string | null;
   cli_version: string | null;
   error_message: string | null;
+  usage_limited_at: Timestamp | null;
+  usage_limit_resets_at: Timestamp | null;
+  usage_limit_count: number;
 }
 
 export interface EventRow {
@@ -117,6 +120,9 @@ export function toJobRecord(row: JobRow): JobRecord {
     resultSessionId: row.result_session_id,
     cliVersion: row.cli_version,
     errorMessage: row.error_message,
+    usageLimitedAt: iso(row.usage_limited_at),
+    usageLimitResetsAt: iso(row.usage_limit_resets_at),
+    usageLimitCount: Number(row.usage_limit_count),
   };
 }
 

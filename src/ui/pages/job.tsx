@@ -176,6 +176,12 @@ function JobHeader({ job, count }: { job: JobDetail; count: number }) {
         <Field label="CLI version">{job.cliVersion ?? '—'}</Field>
         <Field label="Runner">{runnerName(job.claimedByTokenId)}</Field>
         <Field label="Attempt">{job.attempt}</Field>
+        {job.usageLimitedAt && (
+          <Field label="Usage limit">
+            {job.usageLimitResetsAt ? `resets ${formatTime(job.usageLimitResetsAt)}` : 'no reset time given'}
+            {` (hit ${job.usageLimitCount}×, last ${formatTime(job.usageLimitedAt)})`}
+          </Field>
+        )}
         <Field label="Events">{count}</Field>
       </dl>
       <details class="prompt">

@@ -80,7 +80,13 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
       const latency = Date.now() - enqueuedAt;
 
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ jobId: job.jobId, agentId: job.agentId, agentName: 'Sarah', createdAt: job.createdAt });
+      expect(res.body).toEqual({
+        jobId: job.jobId,
+        agentId: job.agentId,
+        agentName: 'Sarah',
+        createdAt: job.createdAt,
+        adapterType: 'claude_local',
+      });
       expect(latency).toBeLessThan(2000);
       await sleep(200);
       strangerGiveUp.abort();

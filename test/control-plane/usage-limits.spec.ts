@@ -1,0 +1,4 @@
+import { pgliteBackend } from './helpers.js';
+import { usageLimitsSuite } from './suites/usage-limits.js';
+
+usageLimitsSuite(pgliteBackend);
