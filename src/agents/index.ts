@@ -35,6 +35,11 @@ export const agentClis: readonly AgentAdapter[] = [...new Set(Object.values(adap
   (adapter) => adapter !== processAdapter,
 );
 
+/** The adapter types an adapter serves (claude: claude_local and the legacy byo_runner; absent counts as claude_local). */
+export function adapterTypesOf(adapter: AgentAdapter): string[] {
+  return Object.keys(adaptersByType).filter((type) => adaptersByType[type] === adapter);
+}
+
 export function adapterFor(adapterType: string | undefined): AgentAdapter | undefined {
   return adaptersByType[adapterType ?? 'claude_local'];
 }

@@ -126,13 +126,19 @@ const DIRECTORY_PATHS = 'an array of directory paths';
 /** A field that only informs the runner's log: kept when it is a string, dropped when it is anything else, never refused. */
 const informational = v.fallback(v.optional(v.string()), undefined);
 
-/** `GET jobs/next` → 200: a queued job. The runner acts on `jobId` alone; a job is never refused for another field. */
+/**
+ * `GET jobs/next` → 200: a queued job. The runner claims on `jobId` alone; a job is never refused for another field.
+ * While a CLI is paused by a usage limit, `adapterType` (or an `agentId` whose jobs it has claimed before) may leave
+ * a job of that CLI in the queue, unclaimed, and `createdAt` tell whether it would outlive the pause there.
+ */
 export const JobDescriptorSchema = objectOf(
   {
     jobId: JobIdSchema,
     agentId: informational,
     agentName: informational,
     createdAt: informational,
+    // Part 2 (docs/usage-limits.md): which CLI the job needs, so that a runner can leave a job of a paused CLI queued.
+    adapterType: informational,
   },
   'a JSON object {jobId, …}',
 );

@@ -5,6 +5,7 @@ import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, JobPayload } from '../protocol/types.js';
 import { withPrivateFile } from '../streams/private-file.js';
 import { SpawnError, type ProcessOutput, type ProcessSpec } from '../streams/process.js';
+import { usageLimitMessage } from './usage-limits.js';
 import { stderrEvent, stdoutEvent, type PendingEvent, type ReadLine } from './line-events.js';
 import { errorText } from './error-text.js';
 import type { Logger } from './logger.js';
@@ -206,8 +207,9 @@ export function runVerdict(
 }
 
 /**
- * The run's verdict as its job's completion reports it: a failure the agent met on a usage limit says so in its
- * message, with when the limit resets if the CLI said (a time it gave relative to the moment is read at `now`).
+ * The run's verdict as its job's completion reports it: a failure the agent met on a usage limit names the limit and
+ * says so in its message, with when the limit resets if the CLI said (a time it gave relative to the moment is read
+ * at `now`).
  */
 export function completionVerdict(
   run: AgentRunEnd,
@@ -215,20 +217,11 @@ export function completionVerdict(
   bin: string,
   limitSec: number,
   now: number,
-): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> {
+): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> & { usageLimit?: UsageLimit } {
   const verdict = runVerdict(run, adapter, bin, limitSec);
   const agentFailed = verdict.status === 'failed' && run.startError === undefined && !run.stopReason;
-  const limit = agentFailed ? adapter.usageLimit?.(run.report, run.stderrTail, now) : undefined;
-  return limit ? { ...verdict, errorMessage: usageLimitMessage(limit, verdict.errorMessage ?? '') } : verdict;
-}
-
-/**
- * What a job that ended on a usage limit reports: that it did, when the limit resets (UTC) or that the CLI did not
- * say, then the CLI's own words. It reads the same whatever the CLI, so that a person or a dashboard can tell.
- */
-export function usageLimitMessage(limit: UsageLimit, detail: string): string {
-  const reset = limit.resetsAt === undefined ? 'the CLI gave no reset time' : `resets at ${new Date(limit.resetsAt).toISOString()}`;
-  return `usage limit reached (${reset}): ${detail}`;
+  const usageLimit = agentFailed ? adapter.usageLimit?.(run.report, run.stderrTail, now) : undefined;
+  return usageLimit ? { ...verdict, errorMessage: usageLimitMessage(usageLimit, verdict.errorMessage ?? ''), usageLimit } : verdict;
 }
 
 function chunksOf(stream: 'stdout' | 'stderr') {

@@ -16,7 +16,7 @@ import {
   type Observable,
   type ObservableInput,
 } from 'rxjs';
-import type { AgentAdapter } from '../agents/index.js';
+import type { AgentAdapter, UsageLimit } from '../agents/index.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
 import { feedback } from '../operators/feedback.js';
 import { recoverUnless } from '../operators/recoverUnless.js';
@@ -27,6 +27,7 @@ import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import type { JobSpool } from '../streams/spool.js';
 import { admit, type AdmittedJob } from './admission.js';
 import { agentRun, completionVerdict, type AgentRunEnd } from './agent-run.js';
+import { wireUsageLimit } from './usage-limits.js';
 import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type Delivery, type DeliveryDeps } from './delivery.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
@@ -49,6 +50,10 @@ export interface JobResult {
   sessionId?: string | null;
   errorMessage?: string | null;
   elapsedSec?: number;
+  /** The agent CLI the claimed job needed (its adapter's name), when the runner knows it. */
+  agent?: string;
+  /** The usage limit its agent ran into (docs/usage-limits.md). */
+  usageLimit?: UsageLimit;
 }
 
 export interface JobRunnerDeps extends DeliveryDeps {
@@ -68,6 +73,8 @@ export interface JobRunnerDeps extends DeliveryDeps {
   cancel$: Observable<unknown>;
   /** Opens the job's durable spool, where batches and the completion wait until the server accepts them. */
   openSpool: (jobId: string) => JobSpool;
+  /** When the pause of an agent CLI after a usage limit ends, while one lasts: a claimed job of it is given back. */
+  pausedUntil?: (agent: string) => number | undefined;
 }
 
 /** What a running job has done so far: a request of batches the server answered, or the agent's run ended. */
@@ -108,8 +115,16 @@ function executeJob(
   const startedAt = deps.scheduler.now();
   const admission = admit(claim, deps);
   if (!admission.admitted) {
-    const { errorMessage } = admission;
-    return reportCompletion(deps, spool, startedAt, 0, of({ status: 'failed' as const, exitCode: -1, errorMessage }));
+    const { errorMessage, usageLimit, agent } = admission;
+    const completion = {
+      status: 'failed' as const,
+      exitCode: -1,
+      errorMessage,
+      ...(usageLimit && { usageLimit: wireUsageLimit(usageLimit) }),
+    };
+    return reportCompletion(deps, spool, startedAt, 0, of(completion)).pipe(
+      map((result): JobResult => ({ ...result, ...(agent && { agent }) })),
+    );
   }
   return runAgent(admission.job, spool, startedAt, deps);
 }
@@ -188,16 +203,20 @@ function runAgent(job: AdmittedJob, spool: JobSpool, startedAt: number, deps: Jo
     reduce(countProgress, { eventsSent: 0, run: { report: {}, stderrTail: [] } }),
     concatMap(({ eventsSent, run: ended }) => {
       const { report, exit } = ended;
+      const { usageLimit, ...verdict } = completionVerdict(ended, adapter, bin, limitSec, scheduler.now());
       const completion$ = from(cliVersion).pipe(
         map((version) => ({
-          ...completionVerdict(ended, adapter, bin, limitSec, scheduler.now()),
+          ...verdict,
           signal: exit?.signal ?? null,
           ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
           sessionId: report.sessionId ?? null,
           ...(version !== undefined && { cliVersion: version }),
+          ...(usageLimit && { usageLimit: wireUsageLimit(usageLimit) }),
         })),
       );
-      return reportCompletion(deps, spool, startedAt, eventsSent, completion$);
+      return reportCompletion(deps, spool, startedAt, eventsSent, completion$).pipe(
+        map((result): JobResult => ({ ...result, agent: adapter.name, ...(usageLimit && { usageLimit }) })),
+      );
     }),
   );
 }

@@ -173,6 +173,7 @@ describe('completionVerdict', () => {
       status: 'failed',
       exitCode: 1,
       errorMessage: `usage limit reached (resets at 2026-01-01T15:00:00.000Z): ${words}`,
+      usageLimit: { resetsAt: Date.UTC(2026, 0, 1, 15) },
     });
     expect(
       verdict({ exit, report: { reportedError: true, errorText: 'API Error: Request rejected (429) · slow down', apiStatus: 429 } }),
@@ -180,6 +181,7 @@ describe('completionVerdict', () => {
       status: 'failed',
       exitCode: 1,
       errorMessage: 'usage limit reached (the CLI gave no reset time): API Error: Request rejected (429) · slow down',
+      usageLimit: { resetsAt: undefined },
     });
   });
 
