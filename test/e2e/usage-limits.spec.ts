@@ -50,7 +50,9 @@ describe('usage limits end to end: 20 claude jobs behind a spent subscription, c
 
     await runner.waitForLog(/claude hit a usage limit: taking no claude jobs until/, 30_000);
     // While paused: /metrics shows the pause's end, doctor the pause and its reason.
-    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(/^founderos_runner_usage_limited_until_seconds\{agent="claude"\} \d+$/m);
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(
+      /^founderos_runner_usage_limited_until_seconds\{agent="claude"\} \d+$/m,
+    );
     const doctor = new RunnerProcess(['doctor', '--json', `--server-url=${e2e.server.url}`, `--spool-dir=${runner.spoolDir}`], {
       FOUNDEROS_RUNNER_TOKEN: e2e.server.token,
     });
