@@ -9,14 +9,12 @@ import { RunnerHttp, TEST_DATABASE_URL, company, event, postgresBackend, runnerF
 import { adminSuite } from './suites/admin.js';
 import { leasesSuite } from './suites/leases.js';
 import { runnerProtocolSuite } from './suites/runner-protocol.js';
-import { usageLimitsSuite } from './suites/usage-limits.js';
 
 describe.runIf(TEST_DATABASE_URL)('on PostgreSQL', () => {
   const backend = () => postgresBackend(TEST_DATABASE_URL!);
   runnerProtocolSuite(backend);
   leasesSuite(backend);
   adminSuite(backend);
-  usageLimitsSuite(backend);
 
   describe('two servers on one database', () => {
     let shared: Backend;

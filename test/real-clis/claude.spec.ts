@@ -7,6 +7,15 @@ import { conversationText, rateLimit, startFakeAnthropic, subscriptionLimit } fr
 import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects, stdoutTypes, usageLimitReset, type Sandbox } from './support.js';
 import { base64 } from '../support/control-plane.js';
 
+/** The jobs' agent and adapter type, the fake API, and how to read the conversation a request carried. */
+const CLAUDE_SUITE = {
+  cli: 'claude',
+  agentName: 'Claude',
+  adapterType: 'claude_local',
+  startApi: startFakeAnthropic,
+  conversationOf: conversationText,
+} as const;
+
 /**
  * Claude Code's environment: the fake API, the credential (`ANTHROPIC_API_KEY`, or a subscription's
  * `CLAUDE_CODE_OAUTH_TOKEN`), its config folder in the sandbox; offline and non-interactive: no update check, no
@@ -37,11 +46,7 @@ function claudeEnv(sandbox: Sandbox, apiUrl: string, credential: Record<string, 
 describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, against a fake Anthropic API', () => {
   let configDir = '';
   const claude = realCliSuite({
-    cli: 'claude',
-    agentName: 'Claude',
-    adapterType: 'claude_local',
-    startApi: startFakeAnthropic,
-    conversationOf: conversationText,
+    ...CLAUDE_SUITE,
     setup: (sandbox, api) => {
       const env = claudeEnv(sandbox, api.url, { ANTHROPIC_API_KEY: 'sk-ant-api03-offline-test-key-not-a-secret' });
       configDir = env.CLAUDE_CONFIG_DIR!;
@@ -255,11 +260,7 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
  */
 describe.skipIf(!REAL_CLIS)('the real Claude Code CLI on a subscription, at its usage limit', () => {
   const claude = realCliSuite({
-    cli: 'claude',
-    agentName: 'Claude',
-    adapterType: 'claude_local',
-    startApi: startFakeAnthropic,
-    conversationOf: conversationText,
+    ...CLAUDE_SUITE,
     setup: (sandbox, api) => claudeEnv(sandbox, api.url, { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-offline-test-token-not-a-secret' }),
   });
 
