@@ -5,6 +5,7 @@ import { agentClis, type AgentAdapter } from '../agents/index.js';
 import { TokenRejectedError } from '../streams/http/errors.js';
 import { createRunnerApi } from '../streams/http/runner-api.js';
 import { readFirstLine } from '../streams/process.js';
+import { escapeUnprintable } from '../protocol/values.js';
 import { pauseFilePath, readPauses } from '../streams/pause-file.js';
 import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
 import { pauseEndText } from '../runner/usage-limits.js';
@@ -240,7 +241,11 @@ function checkUsageLimits(spoolDir: string, now: number): Check {
     name: 'usage limits',
     status: 'warn',
     detail: paused
-      .map(([agent, pause]) => `${agent} paused until ${pauseEndText(Date.parse(pause.until), now)}, since ${pause.since}: ${pause.reason}`)
+      // The reason is what the agent CLI printed: shown escaped, never as terminal control sequences.
+      .map(
+        ([agent, pause]) =>
+          `${agent} paused until ${pauseEndText(Date.parse(pause.until), now)}, since ${pause.since}: ${escapeUnprintable(pause.reason)}`,
+      )
       .join('; '),
     fix:
       'nothing to do: the runner takes these jobs again by itself when the pause ends. To try at once (after raising ' +

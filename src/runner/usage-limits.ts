@@ -12,6 +12,9 @@ import type { Metrics } from './metrics.js';
  * told: one log line, the metrics, the pause file.
  */
 
+/** How much of the message of the job that hit a limit the pause file keeps, as the pause's reason. */
+const REASON_CHARS = 500;
+
 /** How long a Part-1 server keeps a queued job (the protocol: at most 30 min from queueing). */
 export const PART1_JOB_LIFE_MS = 30 * 60_000;
 
@@ -36,6 +39,12 @@ export interface UsagePauseOptions {
   initialPauseMs?: number;
   /** The longest such pause (default an hour). */
   maxPauseMs?: number;
+  /**
+   * The longest pause whatever reset a CLI states (default 7 days, a weekly window): a later reset (a monthly spend cap)
+   * costs one job a week, and an agent that prints a limit's words (it can reach its CLI's stderr) cannot stop this
+   * runner's jobs of that CLI for longer.
+   */
+  longestPauseMs?: number;
   /** How long the poll waits after an offered job it leaves queued, before polling again (default 10 s). */
   leftJobWaitMs?: number;
   /** The pauses a previous run of the runner left (the pause file); those still ahead go on. */
@@ -111,8 +120,11 @@ export function usagePauses(
   const noteLimit = (result: LimitedResult) => {
     if (result.agent === undefined || !result.usageLimit) return;
     metrics?.usageLimitHit(result.agent);
-    notes.set(result.agent, { since: scheduler.now(), reason: result.errorMessage ?? 'usage limit reached' });
+    notes.set(result.agent, { since: scheduler.now(), reason: (result.errorMessage ?? 'usage limit reached').slice(0, REASON_CHARS) });
   };
+  const longestPauseMs = options.longestPauseMs ?? 7 * 24 * 3600_000;
+  const capped = (signal: PauseSignal): PauseSignal =>
+    signal.limited && signal.until !== undefined ? { ...signal, until: Math.min(signal.until, scheduler.now() + longestPauseMs) } : signal;
   const tell = ([before, after]: ReadonlyMap<string, number>[]) => {
     const now = scheduler.now();
     for (const [agent, until] of after) {
@@ -128,11 +140,14 @@ export function usagePauses(
     metrics?.pausesChanged(after);
     options.record?.(recordedPauses(after, notes, now));
   };
-  return results$.pipe(
+  const signals$ = results$.pipe(
     tap(noteLimit),
     map(pauseSignalOf),
     filter((signal): signal is PauseSignal => signal !== undefined),
     startWith(...restored),
+    map(capped),
+  );
+  return signals$.pipe(
     pausesByKey({ initialPauseMs: options.initialPauseMs, maxPauseMs: options.maxPauseMs, scheduler }),
     startWith(new Map<string, number>()),
     pairwise(),

@@ -171,7 +171,8 @@ describe('founderos-runner doctor', () => {
     const spool = join(dir, 'paused-spool');
     mkdirSync(spool, { recursive: true });
     const now = Date.UTC(2026, 11, 7, 11, 48);
-    const reason = "usage limit reached (resets at 2026-12-07T15:00:00.000Z): You've hit your 5-hour limit";
+    // What the CLI printed, with a terminal escape in it: doctor shows it escaped.
+    const reason = "usage limit reached (resets at 2026-12-07T15:00:00.000Z): You've hit your 5-hour limit\u001b[2J";
     writePauses(pauseFilePath(spool), {
       claude: { until: '2026-12-07T15:00:00.000Z', since: '2026-12-07T11:40:00.000Z', reason },
       gemini: { until: '2026-12-07T11:00:00.000Z', since: '2026-12-07T10:59:00.000Z', reason: 'over' },
@@ -181,7 +182,7 @@ describe('founderos-runner doctor', () => {
     expect(check('usage limits')).toEqual({
       name: 'usage limits',
       status: 'warn',
-      detail: `claude paused until 2026-12-07T15:00:00.000Z (in 3 h 12 min), since 2026-12-07T11:40:00.000Z: ${reason}`,
+      detail: `claude paused until 2026-12-07T15:00:00.000Z (in 3 h 12 min), since 2026-12-07T11:40:00.000Z: ${reason.replace('\u001b', '\\u001b')}`,
       fix: expect.stringContaining(`delete ${pauseFilePath(spool)}`),
     });
     // A pause that has ended is no warning.

@@ -109,5 +109,22 @@ describe('usage limits, as the daemon reads them', () => {
         expect(metrics.render()).toContain('founderos_runner_usage_limits_total{agent="gemini"} 1');
       });
     });
+
+    it('should pause no longer than the longest pause, whatever reset is stated, and keep only the start of a long reason', () => {
+      scheduler.run(({ hot, expectObservable }) => {
+        const results = hot<LimitedResult>('-a', {
+          a: { outcome: 'failed', agent: 'claude', usageLimit: { resetsAt: 30 * 86_400_000 }, errorMessage: `limit ${'x'.repeat(1000)}` },
+        });
+        const recorded: Record<string, RecordedPause>[] = [];
+        const pauses$ = usagePauses(
+          results,
+          { longestPauseMs: 50, record: (pauses) => recorded.push(pauses) },
+          { log: silentLog, scheduler },
+        );
+        expectObservable(pauses$, '^ 60ms !').toBe('ea 49ms e', { e: new Map(), a: new Map([['claude', 51]]) });
+        scheduler.flush();
+        expect(recorded[1]!.claude!.reason).toHaveLength(500);
+      });
+    });
   });
 });
