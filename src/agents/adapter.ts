@@ -15,6 +15,19 @@ export interface RunReport {
   reportedError?: boolean;
   /** The agent's error text, from its final event. */
   errorText?: string;
+  /** The HTTP status of the model API's answer the run failed on, where the CLI prints it (claude, opencode). */
+  apiStatus?: number;
+  /**
+   * When a usage limit resets (epoch ms), where the CLI prints it as data rather than words: Claude Code's
+   * `rate_limit_info.resetsAt`, the response headers in OpenCode's error event. The last one seen.
+   */
+  limitResetsAt?: number;
+}
+
+/** A run that ended on a usage limit: the user's subscription or API quota is spent for now. */
+export interface UsageLimit {
+  /** When the CLI said the limit resets (epoch ms); undefined when it did not say. */
+  resetsAt?: number;
 }
 
 export interface AgentLaunch {
@@ -70,4 +83,11 @@ export interface AgentAdapter {
    * stderr. The runner then retries once without resuming. Absent when the CLI's wording is not known.
    */
   isUnknownSession?(report: RunReport, stderrTail: readonly string[]): boolean;
+  /**
+   * Whether a failed run ended on a usage limit (a 429 or a quota error from the model API, or the CLI's own words
+   * for a spent subscription), and when the limit resets if the CLI said so; judged from the run's report and the tail
+   * of its stderr. `now` (epoch ms) anchors a time the CLI stated relative to the moment ("retry in 37s", "try again
+   * at 3:28 PM"). Absent when the CLI's wording is not known.
+   */
+  usageLimit?(report: RunReport, stderrTail: readonly string[], now: number): UsageLimit | undefined;
 }

@@ -1,6 +1,15 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { join } from 'node:path';
-import { argvValue, foldStreamJsonResult, hasBlock, stateDir, unknownSessionMatcher } from './shared.js';
+import {
+  argvValue,
+  foldStreamJsonResult,
+  hasBlock,
+  stateDir,
+  unknownSessionMatcher,
+  objectAt,
+  usageLimitMatcher,
+  type Json,
+} from './shared.js';
 
 /** Claude Code in headless mode: `claude --print --output-format stream-json --verbose`, prompt on stdin. */
 export const claudeAdapter: AgentAdapter = {
@@ -44,7 +53,12 @@ export const claudeAdapter: AgentAdapter = {
   },
 
   report(previous, message): RunReport {
-    return foldStreamJsonResult(previous, message, 'claude', message.total_cost_usd);
+    const report = foldStreamJsonResult(previous, message, 'claude', message.total_cost_usd);
+    const limitResetsAt = rejectedLimitReset(message) ?? previous.limitResetsAt;
+    // The result says which HTTP status the run failed on (`api_error_status`); the fold above starts the report afresh there.
+    const apiStatus = message.type === 'result' && typeof message.api_error_status === 'number' ? message.api_error_status : undefined;
+    if (limitResetsAt === report.limitResetsAt && apiStatus === undefined) return report;
+    return { ...report, ...(limitResetsAt !== undefined && { limitResetsAt }), ...(apiStatus !== undefined && { apiStatus }) };
   },
 
   // In the result text ("No conversation found with session ID: …"), or only on stderr when the CLI printed no JSON;
@@ -53,4 +67,26 @@ export const claudeAdapter: AgentAdapter = {
     /No conversation found with session ID/i,
     /is not a UUID and does not match any session title/i,
   ]),
+
+  // On a subscription the limit's words are "You've hit your 5-hour limit · resets 3pm (Europe/Paris)" (the reset as
+  // data in `rate_limit_info`); with an API key, "API Error: Request rejected (429) · …" (api_error_status 429, no
+  // reset given); an API spend cap is a 400 "You have reached your specified API usage limits"; older versions said
+  // "Claude AI usage limit reached|<epoch seconds>".
+  usageLimit: usageLimitMatcher(
+    [/\bYou(?:'|’)ve hit your\b.{0,40}\blimit\b/i, /usage limit reached/i, /reached your specified (?:workspace )?API usage limits/i],
+    (text) => {
+      const seconds = /usage limit reached\|(\d{10})\b/i.exec(text)?.[1];
+      return seconds ? Number(seconds) * 1000 : undefined;
+    },
+  ),
 };
+
+/**
+ * The reset of a limit that refused the run, from the `rate_limit_event` Claude Code prints on a subscription
+ * (`rate_limit_info.status` "rejected", `resetsAt` in epoch seconds) or the failed turn's `api_error_params`.
+ * An "allowed" or "allowed_warning" status only reports how much is left.
+ */
+function rejectedLimitReset(message: Json): number | undefined {
+  const info = objectAt(message.rate_limit_info) ?? objectAt(objectAt(message.api_error_params)?.rate_limit_info);
+  return info?.status === 'rejected' && typeof info.resetsAt === 'number' && info.resetsAt > 0 ? info.resetsAt * 1000 : undefined;
+}

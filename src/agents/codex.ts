@@ -1,6 +1,16 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { join } from 'node:path';
-import { argvValue, objectAt, promptWithInstructions, stateDir, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import {
+  argvValue,
+  objectAt,
+  promptWithInstructions,
+  stateDir,
+  textAt,
+  unknownSessionMatcher,
+  type Json,
+  usageLimitMatcher,
+} from './shared.js';
+import { localClockTime, retryInText } from './reset-time.js';
 
 /** Item types of the thread/turn/item stream that are tool calls: `item.started` opens one, `item.completed` ends it. */
 const TOOL_ITEMS = new Set(['command_execution', 'mcp_tool_call', 'file_change', 'web_search']);
@@ -89,6 +99,14 @@ export const codexAdapter: AgentAdapter = {
   // Codex garbage-collects old rollouts; a resume of one fails with one of these. ("state db missing rollout path
   // for thread …" is left out: codex also logs it to stderr as noise on runs that succeed.)
   isUnknownSession: unknownSessionMatcher([/no rollout found/i, /thread not found/i, /thread\/resume failed/i]),
+
+  // A plan's limit: "You’ve hit your usage limit. … or try again at 3:28 PM." (local time; "Aug 8th, 2026 12:30 PM"
+  // on another day). An API key's: "Quota exceeded. Check your plan and billing details." (insufficient_quota), or a
+  // 429 whose retries ran out: "exceeded retry limit, last status: 429 Too Many Requests, request id: …".
+  usageLimit: usageLimitMatcher(
+    [/\bhit your usage limit\b/i, /\bQuota exceeded\b/i, /\b429 Too Many Requests\b/, /\b(?:usage_limit_reached|insufficient_quota)\b/],
+    (text, now) => localClockTime(text, now) ?? retryInText(text, now),
+  ),
 };
 
 function foldOldEnvelope(previous: RunReport, msg: Json): RunReport {

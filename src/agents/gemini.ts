@@ -1,6 +1,7 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { join } from 'node:path';
-import { argvValue, objectAt, promptWithInstructions, stateDir, textAt, unknownSessionMatcher } from './shared.js';
+import { argvValue, objectAt, promptWithInstructions, stateDir, textAt, unknownSessionMatcher, usageLimitMatcher } from './shared.js';
+import { retryInText } from './reset-time.js';
 
 /**
  * Gemini CLI: `gemini --output-format stream-json [--model M] [--resume <id>] [--include-directories D]… -p ''`,
@@ -75,4 +76,19 @@ export const geminiAdapter: AgentAdapter = {
     /failed to resume/i,
     /\bsession\b.{0,100}\bnot found/i,
   ]),
+
+  // A 429 ends the run with `[API Error: <the API's message>\nSuggested retry after 37s.]` and, with an API key, "Please
+  // wait and try again later. To increase your limits, …" (exit code 173: the status cut to 8 bits). A daily quota is
+  // "You have exhausted your daily quota on this model." and states no reset; without the API's RetryInfo the CLI
+  // suggests 60 s of its own for a per-minute quota.
+  usageLimit: usageLimitMatcher(
+    [
+      /\bRESOURCE_EXHAUSTED\b/,
+      /\bexhausted your daily quota\b/i,
+      /\bPlease wait and try again later\. To increase your limits\b/,
+      /\bPossible quota limitations in place\b/,
+      /\b(?:Quota exceeded|exceeded your current quota|Resource has been exhausted)\b/i,
+    ],
+    retryInText,
+  ),
 };

@@ -7,7 +7,7 @@ import { opencodeAdapter } from './opencode.js';
 import { piAdapter } from './pi.js';
 import { processAdapter } from './process.js';
 
-export type { AgentAdapter, AgentLaunch, LaunchContext, RunReport, StatePath } from './adapter.js';
+export type { AgentAdapter, AgentLaunch, LaunchContext, RunReport, StatePath, UsageLimit } from './adapter.js';
 export { claudeAdapter } from './claude.js';
 export { codexAdapter } from './codex.js';
 export { cursorAdapter } from './cursor.js';
@@ -34,6 +34,11 @@ export const supportedAdapterTypes = Object.keys(adaptersByType);
 export const agentClis: readonly AgentAdapter[] = [...new Set(Object.values(adaptersByType))].filter(
   (adapter) => adapter !== processAdapter,
 );
+
+/** The adapter types an adapter serves (claude: claude_local and the legacy byo_runner; absent counts as claude_local). */
+export function adapterTypesOf(adapter: AgentAdapter): string[] {
+  return Object.keys(adaptersByType).filter((type) => adaptersByType[type] === adapter);
+}
 
 export function adapterFor(adapterType: string | undefined): AgentAdapter | undefined {
   return adaptersByType[adapterType ?? 'claude_local'];

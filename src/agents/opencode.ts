@@ -1,5 +1,6 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { join } from 'node:path';
+import { resetFromHeaders, retryInText } from './reset-time.js';
 import {
   addUsd,
   argvValue,
@@ -9,6 +10,7 @@ import {
   textAt,
   unknownSessionMatcher,
   xdgHome,
+  usageLimitMatcher,
   type Json,
 } from './shared.js';
 
@@ -71,14 +73,33 @@ export const opencodeAdapter: AgentAdapter = {
       // Older builds exit 0 after an `error` event, so the event itself marks the run failed. A failed tool
       // (`tool_use` with state "error") is not fatal and is not counted.
       case 'error':
-        return { ...report, reportedError: true, errorText: errorTextOf(objectAt(message.error)) };
+        return { ...report, reportedError: true, errorText: errorTextOf(objectAt(message.error)), ...apiAnswerOf(message) };
       default:
         return report;
     }
   },
 
   isUnknownSession: unknownSessionMatcher([/\bsession\b.{0,100}\bnot found/i]),
+
+  // The error event of an API error carries its status and response headers (`apiAnswerOf`), whatever the provider;
+  // OpenCode's own services say "Usage limit reached" or "Free usage exceeded".
+  usageLimit: usageLimitMatcher([/\bUsage limit reached\b/i, /\bFree usage exceeded\b/i, /\bexceeded your current quota\b/i], retryInText),
 };
+
+/**
+ * The model API's answer an `error` event reports (`error.data`: `statusCode`, `responseHeaders`), as the status and
+ * the reset its headers give, seen from the event's time (epoch ms) or, failing that, the answer's `date` header.
+ */
+function apiAnswerOf(event: Json): Pick<RunReport, 'apiStatus' | 'limitResetsAt'> {
+  const data = objectAt(objectAt(event.error)?.data);
+  const headers = objectAt(data?.responseHeaders);
+  const at = typeof event.timestamp === 'number' ? event.timestamp : Date.parse(String(headers?.date));
+  const limitResetsAt = headers && Number.isFinite(at) ? resetFromHeaders(headers, at) : undefined;
+  return {
+    ...(typeof data?.statusCode === 'number' && { apiStatus: data.statusCode }),
+    ...(limitResetsAt !== undefined && { limitResetsAt }),
+  };
+}
 
 function errorTextOf(error: Json | undefined): string {
   const name = textAt(error?.name);

@@ -1,6 +1,7 @@
 import type { AgentAdapter, RunReport, StdoutEventKind } from './adapter.js';
 import { join } from 'node:path';
-import { addUsd, argvValue, objectAt, objectsIn, stateDir, textAt, unknownSessionMatcher, type Json } from './shared.js';
+import { addUsd, argvValue, objectAt, objectsIn, stateDir, textAt, unknownSessionMatcher, type Json, usageLimitMatcher } from './shared.js';
+import { retryInText } from './reset-time.js';
 
 /** Stop reasons of an assistant message that mean the turn failed. */
 const FAILED_STOPS = new Set(['error', 'aborted']);
@@ -88,6 +89,13 @@ export const piAdapter: AgentAdapter = {
 
   // A `--session` that matches no session file: "No session found matching '<id>'" on stderr, no JSON, exit 1 (0.74.2).
   isUnknownSession: unknownSessionMatcher([/No session found matching/]),
+
+  // Pi reports the provider SDK's error as `<status> <the API's message>`: "429 You exceeded your current quota, …",
+  // "429 Rate limit reached for … Please try again in 20s. …"; the reset is what the API's words say, if anything.
+  usageLimit: usageLimitMatcher(
+    [/^429\b/, /\b(?:RESOURCE_EXHAUSTED|rate_limit_error|insufficient_quota|usage_limit_reached)\b/, /\bexceeded your current quota\b/i],
+    retryInText,
+  ),
 };
 
 const assistantMessage = (value: unknown): Json | undefined => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isObject, type JsonObject } from '../protocol/values.js';
-import type { RunReport, StatePath } from './adapter.js';
+import type { RunReport, StatePath, UsageLimit } from './adapter.js';
+import { plausibleReset } from './reset-time.js';
 
 /**
  * A value from the job (so from the server) that an adapter puts in the agent's argv, as a flag's value or a positional
@@ -68,6 +69,22 @@ const ANSI_SGR = /\u001b\[[0-9;]*m/g;
 export function unknownSessionMatcher(patterns: readonly RegExp[]) {
   return (report: RunReport, stderrTail: readonly string[]): boolean =>
     [report.errorText ?? '', ...stderrTail].some((text) => patterns.some((pattern) => pattern.test(text.replace(ANSI_SGR, ''))));
+}
+
+/**
+ * A `usageLimit` check: a limit when the model API answered 429 (`report.apiStatus`) or the run's error text matches
+ * one of the patterns; the text is the CLI's error from its stream or, when it printed none, the tail of its stderr.
+ * The reset is the one the CLI printed as data (`report.limitResetsAt`), else what `resetIn` reads in the text.
+ */
+export function usageLimitMatcher(
+  patterns: readonly RegExp[],
+  resetIn: (text: string, now: number) => number | undefined = () => undefined,
+) {
+  return (report: RunReport, stderrTail: readonly string[], now: number): UsageLimit | undefined => {
+    const text = (report.errorText ?? stderrTail.join('\n')).replace(ANSI_SGR, '');
+    if (report.apiStatus !== 429 && !patterns.some((pattern) => pattern.test(text))) return undefined;
+    return { resetsAt: plausibleReset(report.limitResetsAt, now) ?? plausibleReset(resetIn(text, now), now) };
+  };
 }
 
 /**

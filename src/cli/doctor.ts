@@ -9,6 +9,9 @@ import { ensurePrivateDir, PrivateDirError } from '../streams/private-dir.js';
 import { probeSandbox, type SandboxProbe } from '../streams/sandbox.js';
 import { defaultSpoolDir, prepareSpoolDir } from '../streams/spool.js';
 import { defaultWorkDir } from '../streams/workspace.js';
+import { escapeUnprintable } from '../protocol/values.js';
+import { pauseFilePath, readPauses } from '../streams/pause-file.js';
+import { pauseEndText } from '../runner/usage-limits.js';
 import { agentEnvironment } from '../runner/agent-env.js';
 import { formatFlags, type FlagDeclaration } from './args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
@@ -129,6 +132,7 @@ export async function runDoctor(flags: Record<string, string>, booleans: Record<
     checkSpoolDir(settings.spoolDir),
     checkSandbox(settings.sandbox, deps.probeSandbox),
     checkWorkDir(settings.workDir, deps.env.HOME || deps.location.home, settings.spoolDir),
+    checkUsageLimits(settings.spoolDir, deps.now()),
     checkClock(server),
   ];
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
@@ -237,6 +241,30 @@ async function probeServer(serverUrl: string, deps: DoctorDeps): Promise<ServerP
   } catch (error) {
     return { reachable: false, error: networkErrorText(error, deps.timeoutMs) };
   }
+}
+
+/**
+ * The agent CLIs the runner paused after a usage limit (docs/usage-limits.md), as it wrote them to the pause file in
+ * its spool folder: a warning while a pause lasts, since jobs for that CLI wait meanwhile; it ends by itself.
+ */
+function checkUsageLimits(spoolDir: string, now: number): Check {
+  const path = pauseFilePath(spoolDir);
+  const paused = Object.entries(readPauses(path)).filter(([, pause]) => Date.parse(pause.until) > now);
+  if (paused.length === 0) return { name: 'usage limits', status: 'ok', detail: 'no agent CLI is paused by a usage limit' };
+  return {
+    name: 'usage limits',
+    status: 'warn',
+    detail: paused
+      // The reason is what the agent CLI printed: shown escaped, never as terminal control sequences.
+      .map(
+        ([agent, pause]) =>
+          `${agent} paused until ${pauseEndText(Date.parse(pause.until), now)}, since ${pause.since}: ${escapeUnprintable(pause.reason)}`,
+      )
+      .join('; '),
+    fix:
+      'nothing to do: the runner takes these jobs again by itself when the pause ends. To try at once (after raising ' +
+      `the plan or quota), stop the runner, delete ${path} and start it again`,
+  };
 }
 
 function checkServer(settings: Settings, probe: ServerProbe | undefined): Check {

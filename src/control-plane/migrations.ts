@@ -177,6 +177,18 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE sizes.job_id = jobs.id;
     `,
   },
+  {
+    version: 7,
+    name: 'usage limits',
+    sql: `
+      -- A job that failed on a usage limit (docs/usage-limits.md): when a runner last reported one, the reset it stated
+      -- (NULL when the CLI gave none), and how many limits the job has hit; until the last allowed one, such a job goes
+      -- back to the queue instead of failing.
+      ALTER TABLE jobs ADD COLUMN usage_limited_at timestamptz;
+      ALTER TABLE jobs ADD COLUMN usage_limit_resets_at timestamptz;
+      ALTER TABLE jobs ADD COLUMN usage_limit_count integer NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming this schema's advisory lock. */

@@ -1,10 +1,11 @@
 /**
- * The runner protocol (docs/protocol.md: Part 1, plus the Part 2 heartbeat) under /api/runner. Each handler:
+ * The runner protocol (docs/protocol.md: Part 1, plus the Part 2 heartbeat and usage limits, docs/usage-limits.md)
+ * under /api/runner. Each handler:
  * authenticate the token, validate the input, one store call, map the outcome to the protocol's status and code.
  */
-import { isUuid } from '../protocol/schemas.js';
-import { RUNNER_API_PREFIX } from '../protocol/types.js';
-import { ControlPlaneError, jobNotFound } from './errors.js';
+import { isUuid, readExcludedAdapterTypes } from '../protocol/schemas.js';
+import { EXCLUDE_ADAPTER_TYPES_PARAM, RUNNER_API_PREFIX } from '../protocol/types.js';
+import { ControlPlaneError, invalidRequest, jobNotFound } from './errors.js';
 import type { Handler, Reply, Route, RouteContext } from './http-server.js';
 import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
 import type { JobAccess, RunnerJobStore } from './store/runner-jobs.js';
@@ -72,6 +73,9 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEven
 
   const nextJob: Handler = async (ctx) => {
     const runner = await authenticate(ctx);
+    // Part 2: the adapter types the runner is not taking now (a CLI of its paused by a usage limit).
+    const excluded = readExcludedAdapterTypes(ctx.query.get(EXCLUDE_ADAPTER_TYPES_PARAM));
+    if (!excluded.ok) throw invalidRequest(excluded.problems.join('; '));
     const job = await longPoll({
       hub,
       topic: queuedTopic(runner.companyId),
@@ -79,7 +83,7 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEven
         // A token revoked or expired while its poll waits gets its 401 now, not the next job (a revocation wakes
         // the company's polls, and expiry is seen at the next re-check).
         admit(await tokens.reauthenticate(runner));
-        return jobs.nextQueuedJob(runner.companyId, offers.recent(runner.companyId));
+        return jobs.nextQueuedJob(runner.companyId, offers.recent(runner.companyId), excluded.value);
       },
       waitMs: longPollMs,
       recheckMs,

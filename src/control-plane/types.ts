@@ -106,6 +106,12 @@ export interface JobRecord {
   errorMessage: string | null;
   /** Who cancelled it (`the dashboard`, `the admin API`), when it was cancelled by a person. */
   cancelledBy: string | null;
+  /** When a runner last reported that the job failed on a usage limit (docs/usage-limits.md), if one did. */
+  usageLimitedAt: string | null;
+  /** The reset that runner's CLI stated; null when it stated none. */
+  usageLimitResetsAt: string | null;
+  /** How many usage limits the job hit; each but the last allowed put it back in the queue. */
+  usageLimitCount: number;
 }
 
 export interface JobDetail extends JobRecord {

@@ -8,6 +8,7 @@ export { batch, type BatchOptions } from './batch.js';
 export { coalesceWhileBusy, type CoalesceWhileBusyOptions } from './coalesceWhileBusy.js';
 export { feedback } from './feedback.js';
 export { isTransientError } from './isTransientError.js';
+export { pausesByKey, type PauseSignal, type PausesByKeyOptions } from './pausesByKey.js';
 export { poll, type PollOptions } from './poll.js';
 export { recoverUnless } from './recoverUnless.js';
 export { retryBackoff, type RetryBackoffOptions, type RetryInfo } from './retryBackoff.js';

@@ -13,7 +13,7 @@ import * as v from 'valibot';
 import { BASE64_RULE, base64Length, isBase64 } from './base64.js';
 import { isIsoTimestamp } from './iso-time.js';
 import { findUnstorable, unstorableReason } from './storable-json.js';
-import { COMPLETION_STATUSES, EVENT_KINDS, MAX_EVENTS_PER_BATCH } from './types.js';
+import { COMPLETION_STATUSES, EVENT_KINDS, EXCLUDE_ADAPTER_TYPES_PARAM, MAX_EVENTS_PER_BATCH } from './types.js';
 import { describeValue, isObject, type JsonObject } from './values.js';
 
 // ---- Job ids ----
@@ -126,13 +126,19 @@ const DIRECTORY_PATHS = 'an array of directory paths';
 /** A field that only informs the runner's log: kept when it is a string, dropped when it is anything else, never refused. */
 const informational = v.fallback(v.optional(v.string()), undefined);
 
-/** `GET jobs/next` → 200: a queued job. The runner acts on `jobId` alone; a job is never refused for another field. */
+/**
+ * `GET jobs/next` → 200: a queued job. The runner claims on `jobId` alone; a job is never refused for another field.
+ * While a CLI is paused by a usage limit, `adapterType` (or an `agentId` whose jobs it has claimed before) may leave
+ * a job of that CLI in the queue, unclaimed, and `createdAt` tell whether it would outlive the pause there.
+ */
 export const JobDescriptorSchema = objectOf(
   {
     jobId: JobIdSchema,
     agentId: informational,
     agentName: informational,
     createdAt: informational,
+    // Part 2 (docs/usage-limits.md): which CLI the job needs, so that a runner can leave a job of a paused CLI queued.
+    adapterType: informational,
   },
   'a JSON object {jobId, …}',
 );
@@ -214,6 +220,7 @@ export function isUuid(value: unknown): value is string {
 }
 
 const UUID_RULE = 'a UUID (e.g. from crypto.randomUUID())';
+const ISO_RULE = 'a real ISO-8601 time with an offset, like new Date().toISOString()';
 const SEQ_RULE = "a non-negative integer (the line's position, from 0)";
 const EXIT_CODE_RULE = `an integer from ${INT32_MIN} to ${INT32_MAX} (the agent's exit code)`;
 const ELAPSED_RULE = `a number of seconds from 0 to ${MAX_ELAPSED_SEC} (a year)`;
@@ -227,7 +234,7 @@ const RunnerEventSchema = objectOf(
   {
     eventId: v.pipe(v.custom<string>(isUuid, UUID_RULE), v.toLowerCase()),
     kind: v.picklist(EVENT_KINDS, `one of ${EVENT_KINDS.join(', ')}`),
-    ts: v.custom<string>(isIsoTimestamp, 'a real ISO-8601 time with an offset, like new Date().toISOString()'),
+    ts: v.custom<string>(isIsoTimestamp, ISO_RULE),
     payload: v.optional(v.custom<JsonObject | string>(isStorablePayload, (issue) => payloadRule(issue.input))),
     seq: v.optional(v.custom<number>((value) => isInt32(value) && value >= 0, SEQ_RULE)),
   },
@@ -277,9 +284,42 @@ export const CompletionSchema = objectOf(
     sessionId: v.nullish(text(TEXT_LIMITS.sessionId)),
     cliVersion: absentOrNull(text(TEXT_LIMITS.short)),
     errorMessage: v.nullish(text(TEXT_LIMITS.errorMessage)),
+    // Part 2: the job failed on a usage limit, which resets at `resetsAt` (null: the CLI did not say).
+    usageLimit: v.optional(
+      objectOf(
+        { resetsAt: v.nullable(v.custom<string>(isIsoTimestamp, `${ISO_RULE}, or null when the CLI gave no reset time`)) },
+        'a JSON object {resetsAt}',
+      ),
+    ),
   },
   'a JSON object {status, exitCode, …}',
 );
+
+/** The most adapter types a long-poll may name as not taken now (every type there is, many times over). */
+export const MAX_EXCLUDED_ADAPTER_TYPES = 32;
+const ADAPTER_TYPE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * The adapter types a long-poll's `excludeAdapterTypes` names (Part 2: the runner is not taking jobs of these now),
+ * read from the parameter's text (`claude_local,byo_runner`); empty when there is no parameter or it names none.
+ */
+export function readExcludedAdapterTypes(text: string | null): Checked<string[]> {
+  const types = (text ?? '').split(',').filter(Boolean);
+  const odd = types.find((type) => !ADAPTER_TYPE_PATTERN.test(type));
+  if (odd !== undefined)
+    return {
+      ok: false,
+      problems: [
+        `${EXCLUDE_ADAPTER_TYPES_PARAM} must name adapter types (1 to 64 of A-Z a-z 0-9 _ . -), comma-separated (got ${describeValue(odd)})`,
+      ],
+    };
+  if (types.length > MAX_EXCLUDED_ADAPTER_TYPES)
+    return {
+      ok: false,
+      problems: [`${EXCLUDE_ADAPTER_TYPES_PARAM} must name at most ${MAX_EXCLUDED_ADAPTER_TYPES} adapter types (got ${types.length})`],
+    };
+  return { ok: true, value: [...new Set(types)] };
+}
 
 /** `POST jobs/:id/heartbeat` (Part 2): the call is the message, so no body, or an empty object. */
 export const HeartbeatSchema = v.optional(

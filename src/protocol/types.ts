@@ -9,6 +9,9 @@ export const RUNNER_API_PREFIX = '/api/runner';
 /** `fos_` followed by exactly 32 ASCII letters or digits. */
 export const TOKEN_PATTERN = /^fos_[A-Za-z0-9]{32}$/;
 
+/** Part 2: the long-poll's query parameter naming, comma-separated, the adapter types the runner is not taking now. */
+export const EXCLUDE_ADAPTER_TYPES_PARAM = 'excludeAdapterTypes';
+
 /** The most events one batch may carry on the wire (the runner itself sends at most 32). */
 export const MAX_EVENTS_PER_BATCH = 256;
 

@@ -1,10 +1,11 @@
 import { constants as osConstants } from 'node:os';
 import { catchError, connect, defer, endWith, filter, map, merge, of, reduce, share, take, takeUntil, tap, type Observable } from 'rxjs';
-import type { AgentAdapter, RunReport } from '../agents/index.js';
+import type { AgentAdapter, RunReport, UsageLimit } from '../agents/index.js';
 import { splitLines } from '../operators/splitLines.js';
 import type { CompletionBody, JobPayload } from '../protocol/types.js';
 import { withPrivateFile } from '../streams/private-file.js';
 import { SpawnError, type ProcessOutput, type ProcessSpec } from '../streams/process.js';
+import { usageLimitMessage } from './usage-limits.js';
 import { stderrEvent, stdoutEvent, type PendingEvent, type ReadLine } from './line-events.js';
 import { errorText } from './error-text.js';
 import type { Logger } from './logger.js';
@@ -203,6 +204,24 @@ export function runVerdict(
   if (exitCode === 0 && !report.reportedError) return { status: 'completed', exitCode, errorMessage: null };
   const detail = report.errorText ?? (stderrTail.length ? stderrTail.join('\n') : `${adapter.name} exited with ${describeExit(exit)}`);
   return { status: 'failed', exitCode, errorMessage: detail };
+}
+
+/**
+ * The run's verdict as its job's completion reports it: a failure the agent met on a usage limit names the limit and
+ * says so in its message, with when the limit resets if the CLI said (a time it gave relative to the moment is read
+ * at `now`).
+ */
+export function completionVerdict(
+  run: AgentRunEnd,
+  adapter: AgentAdapter,
+  bin: string,
+  limitSec: number,
+  now: number,
+): Pick<CompletionBody, 'status' | 'exitCode' | 'errorMessage'> & { usageLimit?: UsageLimit } {
+  const verdict = runVerdict(run, adapter, bin, limitSec);
+  const agentFailed = verdict.status === 'failed' && run.startError === undefined && !run.stopReason;
+  const usageLimit = agentFailed ? adapter.usageLimit?.(run.report, run.stderrTail, now) : undefined;
+  return usageLimit ? { ...verdict, errorMessage: usageLimitMessage(usageLimit, verdict.errorMessage ?? ''), usageLimit } : verdict;
 }
 
 function chunksOf(stream: 'stdout' | 'stderr') {

@@ -1,14 +1,35 @@
-import { EMPTY, concat, connect, filter, map, mergeMap, scan, startWith, takeUntil, takeWhile, tap, type Observable } from 'rxjs';
+import {
+  EMPTY,
+  combineLatest,
+  concat,
+  concatMap,
+  connect,
+  distinctUntilChanged,
+  filter,
+  map,
+  mergeMap,
+  of,
+  scan,
+  startWith,
+  switchMap,
+  takeUntil,
+  takeWhile,
+  tap,
+  timer,
+  type Observable,
+} from 'rxjs';
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { feedback } from '../operators/feedback.js';
 import { poll } from '../operators/poll.js';
 import { retryAfterOf } from '../streams/http/errors.js';
+import type { NextJobOutcome } from '../streams/http/runner-api.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
 import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
+import { excludedAdapterTypes, leavesQueued, usagePauses, type UsagePauseOptions } from './usage-limits.js';
 
-export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
+export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'pausedUntil'> {
   /** SIGINT/SIGTERM as they arrive: the first stops polling, the second stops the jobs, the third exits. */
   signals$: Observable<NodeJS.Signals>;
   /** The least time between two long-polls, against a server that answers at once. */
@@ -19,6 +40,8 @@ export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$'> {
   maxJobs?: number;
   /** Delivers what an earlier run left in the spool; runs before the first poll. */
   recover$?: Observable<JobResult>;
+  /** How the daemon pauses an agent CLI after a usage limit (docs/usage-limits.md). */
+  usagePauses?: UsagePauseOptions;
 }
 
 /** A third signal: the user wants out now, whatever is running. */
@@ -46,6 +69,12 @@ interface LoadStep {
   ended?: JobResult;
 }
 
+/** What goes back from the jobs to the poll: the load, and the agent CLIs paused now, each to its pause's end. */
+interface Fed {
+  load: Load;
+  pauses: ReadonlyMap<string, number>;
+}
+
 /** A claim lost to another runner, a job gone before its claim or never claimed: nothing ran, so `maxJobs` does not count it. */
 const ran = (result: JobResult) => result.outcome !== 'lost' && result.outcome !== 'gone' && result.outcome !== 'unclaimed';
 
@@ -65,35 +94,53 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   const { log } = deps;
   const concurrency = deps.concurrency ?? 1;
   const maxJobs = deps.maxJobs ?? Infinity;
+  const leftJobWaitMs = deps.usagePauses?.leftJobWaitMs ?? 10_000;
+  // What each claim taught of an agent: the CLI its jobs need (how a server without the extension is read).
+  const agentCli = new Map<string, string>();
+  // The agent CLIs paused now, as last fed back; each claim reads them.
+  let paused: ReadonlyMap<string, number> = new Map();
 
   // Room for a job while fewer than `concurrency` run and fewer than `maxJobs` have run or are running.
   const hasRoom = (load$: Observable<Load>) =>
-    load$.pipe(
-      startWith(IDLE),
-      map(({ running, finished }) => running < concurrency && running + finished < maxJobs),
+    load$.pipe(map(({ running, finished }) => running < concurrency && running + finished < maxJobs));
+  const nextJob = (excluded: readonly string[]) =>
+    deps.api.nextJob(excluded).pipe(
+      tap(() => deps.metrics?.pollAnswered()),
+      // A job of a paused CLI stays queued, and the next poll waits a while: a server without the extension offers
+      // the same job again at once.
+      concatMap((answer) =>
+        answer.kind === 'job' && leavesQueued(answer.job, paused, (agentId) => agentCli.get(agentId))
+          ? timer(leftJobWaitMs, deps.scheduler).pipe(map((): NextJobOutcome => ({ kind: 'empty' })))
+          : of(answer),
+      ),
     );
-  const nextJob = () => deps.api.nextJob().pipe(tap(() => deps.metrics?.pollAnswered()));
   // Offered jobs, polled for only while `hasRoom$` says there is room: a job the server offers is then always
-  // claimed, never dropped.
-  const jobsWhile = (hasRoom$: Observable<boolean>) =>
-    poll(nextJob, {
-      isEmpty: (answer) => answer.kind === 'empty',
-      minIntervalMs: deps.pollMinIntervalMs,
-      backoff: {
-        ...deps.retry,
-        // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
-        // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
-        shouldRetry: (error) => !isFatal(error),
-        // A busy server (429) says when to come back.
-        delayFor: retryAfterOf,
-        onRetry: ({ error, delayMs }) => {
-          deps.metrics?.pollFailed();
-          log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
-        },
-      },
-      random: deps.retry.random,
-      scheduler: deps.scheduler,
-    }).pipe(
+  // claimed, never dropped. A pause that starts or ends changes what the long-poll excludes: the poll in flight
+  // gives way to a new one at once.
+  const jobsWhile = (hasRoom$: Observable<boolean>, pauses$: Observable<ReadonlyMap<string, number>>) =>
+    pauses$.pipe(
+      map(excludedAdapterTypes),
+      distinctUntilChanged((before, after) => before.join() === after.join()),
+      switchMap((excluded) =>
+        poll(() => nextJob(excluded), {
+          isEmpty: (answer) => answer.kind === 'empty',
+          minIntervalMs: deps.pollMinIntervalMs,
+          backoff: {
+            ...deps.retry,
+            // Any answer but a rejected token is retried, with backoff: a server that answers 404, 400, a redirect or
+            // garbage to the long-poll is misconfigured or broken, and the runner waits for it to be fixed, saying why.
+            shouldRetry: (error) => !isFatal(error),
+            // A busy server (429) says when to come back.
+            delayFor: retryAfterOf,
+            onRetry: ({ error, delayMs }) => {
+              deps.metrics?.pollFailed();
+              log.warn('polling for jobs failed; trying again', { inMs: delayMs, error: errorText(error) });
+            },
+          },
+          random: deps.retry.random,
+          scheduler: deps.scheduler,
+        }),
+      ),
       map(({ job }) => job),
       activeWhile(hasRoom$),
     );
@@ -115,22 +162,41 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           throw new ForcedExitError();
         }),
       );
-      // Each job's start and end, with the load after it; jobs are polled for while that load leaves room.
-      const steps = (load$: Observable<Load>) =>
-        jobsWhile(hasRoom(load$)).pipe(
+      // Each job's start and end, with the load after it; jobs are polled for while that load leaves room, and for the
+      // agent CLIs not paused.
+      const steps = (fed$: Observable<Fed>) =>
+        jobsWhile(hasRoom(fed$.pipe(map(({ load }) => load))), fed$.pipe(map(({ pauses }) => pauses))).pipe(
           takeUntil(stopPolling$),
           mergeMap((job) => {
             deps.metrics?.jobStarted(job.jobId);
             log.info('got job', { jobId: job.jobId, agent: job.agentName });
-            return runJob(job, { ...deps, cancel$ }).pipe(
+            return runJob(job, { ...deps, cancel$, pausedUntil: (agent) => paused.get(agent) }).pipe(
+              tap((result) => {
+                if (job.agentId && result.agent) agentCli.set(job.agentId, result.agent);
+              }),
               map((result): JobEvent => ({ kind: 'ended', result })),
               startWith<JobEvent>({ kind: 'started' }),
             );
           }, concurrency),
           scan(nextLoad, { load: IDLE }),
         );
-      // The load, counted from the jobs' starts and ends, goes back to the poll.
-      const work$ = feedback(steps, (step$) => step$.pipe(map(({ load }) => load))).pipe(
+      // The load, counted from the jobs' starts and ends, and the pauses their results call for, go back to the poll.
+      const fed = (step$: Observable<LoadStep>): Observable<Fed> =>
+        combineLatest({
+          load: step$.pipe(
+            map(({ load }) => load),
+            startWith(IDLE),
+          ),
+          pauses: usagePauses(
+            step$.pipe(
+              filter((step): step is Required<LoadStep> => step.ended !== undefined),
+              map(({ ended }) => ended),
+            ),
+            deps.usagePauses ?? {},
+            deps,
+          ),
+        }).pipe(tap(({ pauses }) => (paused = pauses)));
+      const work$ = feedback(steps, fed).pipe(
         takeWhile(({ load }) => load.finished < maxJobs, true),
         filter((step): step is Required<LoadStep> => step.ended !== undefined),
         map(({ ended }) => ended),

@@ -15,6 +15,10 @@ export interface Metrics {
   /** The server accepted a request of `events` events. */
   eventsSent(events: number): void;
   batchRetried(): void;
+  /** A job of the agent CLI `agent` ended on a usage limit. */
+  usageLimitHit(agent: string): void;
+  /** The agent CLIs paused now after a usage limit, each to the end of its pause (ms since epoch). */
+  pausesChanged(pauses: ReadonlyMap<string, number>): void;
 }
 
 /**
@@ -31,6 +35,8 @@ export class RunnerMetrics implements Metrics {
   private spoolBacklog = 0;
   /** When the server last answered a poll (ms since epoch); 0 before the first answer. */
   private lastPollAnswerAt = 0;
+  private readonly usageLimitsByAgent = new Map<string, number>();
+  private pauses: ReadonlyMap<string, number> = new Map();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -65,6 +71,14 @@ export class RunnerMetrics implements Metrics {
 
   batchRetried(): void {
     this.batchesRetried++;
+  }
+
+  usageLimitHit(agent: string): void {
+    this.usageLimitsByAgent.set(agent, (this.usageLimitsByAgent.get(agent) ?? 0) + 1);
+  }
+
+  pausesChanged(pauses: ReadonlyMap<string, number>): void {
+    this.pauses = pauses;
   }
 
   get runningJobs(): number {
@@ -107,6 +121,20 @@ export class RunnerMetrics implements Metrics {
     ]);
     metric('founderos_runner_running_jobs', 'gauge', 'Jobs running now.', [['', this.runningJobs]]);
     metric('founderos_runner_current_job_age_seconds', 'gauge', 'Age of the oldest running job.', [['', this.currentJobAgeSec()]]);
+    const byAgent = (values: ReadonlyMap<string, number>, scale = 1) =>
+      [...values].map(([agent, value]): [string, number] => [`{agent="${agent}"}`, value / scale]);
+    metric(
+      'founderos_runner_usage_limits_total',
+      'counter',
+      'Jobs that ended on a usage limit, by agent CLI.',
+      byAgent(this.usageLimitsByAgent),
+    );
+    metric(
+      'founderos_runner_usage_limited_until_seconds',
+      'gauge',
+      'When the pause of an agent CLI after a usage limit ends (Unix time), while it lasts: no job for it is claimed until then.',
+      byAgent(this.pauses, 1000),
+    );
     return `${lines.join('\n')}\n`;
   }
 }

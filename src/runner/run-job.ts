@@ -16,7 +16,7 @@ import {
   type Observable,
   type ObservableInput,
 } from 'rxjs';
-import type { AgentAdapter } from '../agents/index.js';
+import type { AgentAdapter, UsageLimit } from '../agents/index.js';
 import { coalesceWhileBusy } from '../operators/coalesceWhileBusy.js';
 import { feedback } from '../operators/feedback.js';
 import { recoverUnless } from '../operators/recoverUnless.js';
@@ -26,8 +26,9 @@ import type { ClaimOutcome } from '../streams/http/runner-api.js';
 import type { ProcessOutput, ProcessSpec } from '../streams/process.js';
 import type { JobSpool } from '../streams/spool.js';
 import { admit, type AdmittedJob } from './admission.js';
-import { agentRun, runVerdict, type AgentRunEnd } from './agent-run.js';
+import { agentRun, completionVerdict, type AgentRunEnd } from './agent-run.js';
 import type { Contain } from './containment.js';
+import { wireUsageLimit } from './usage-limits.js';
 import { deliverBatches, deliverCompletion, joinsRequest, logRetry, type Delivery, type DeliveryDeps } from './delivery.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
@@ -50,6 +51,10 @@ export interface JobResult {
   sessionId?: string | null;
   errorMessage?: string | null;
   elapsedSec?: number;
+  /** The agent CLI the claimed job needed (its adapter's name), when the runner knows it. */
+  agent?: string;
+  /** The usage limit its agent ran into (docs/usage-limits.md). */
+  usageLimit?: UsageLimit;
 }
 
 export interface JobRunnerDeps extends DeliveryDeps {
@@ -71,6 +76,8 @@ export interface JobRunnerDeps extends DeliveryDeps {
   openSpool: (jobId: string) => JobSpool;
   /** Places each job's agent: its workspace, extra directories, sandbox and process sweep. None: where the runner runs. */
   contain?: Contain;
+  /** When the pause of an agent CLI after a usage limit ends, while one lasts: a claimed job of it is given back. */
+  pausedUntil?: (agent: string) => number | undefined;
 }
 
 /** What a running job has done so far: a request of batches the server answered, or the agent's run ended. */
@@ -110,15 +117,21 @@ function executeJob(
 ): Observable<JobResult> {
   const startedAt = deps.scheduler.now();
   const admission = admit(claim, deps);
-  if (!admission.admitted) return refuse(admission.errorMessage);
+  if (!admission.admitted) {
+    const { errorMessage, usageLimit, agent } = admission;
+    return refuse(errorMessage, usageLimit && wireUsageLimit(usageLimit)).pipe(
+      map((result): JobResult => ({ ...result, ...(agent && { agent }) })),
+    );
+  }
   const { job } = admission;
   const placed = deps.contain?.(job.payload, job.adapter, spool.instructionsPath);
   if (placed && 'refused' in placed) return refuse(placed.refused);
   const spawn: JobRunnerDeps['spawn'] = placed ? (spec) => deps.spawn(placed.place(spec)) : deps.spawn;
   return runAgent({ ...job, payload: placed?.job ?? job.payload }, spool, startedAt, { ...deps, spawn });
 
-  function refuse(errorMessage: string): Observable<JobResult> {
-    return reportCompletion(deps, spool, startedAt, 0, of({ status: 'failed' as const, exitCode: -1, errorMessage }));
+  function refuse(errorMessage: string, usageLimit?: CompletionBody['usageLimit']): Observable<JobResult> {
+    const completion = { status: 'failed' as const, exitCode: -1, errorMessage, ...(usageLimit && { usageLimit }) };
+    return reportCompletion(deps, spool, startedAt, 0, of(completion));
   }
 }
 
@@ -196,16 +209,20 @@ function runAgent(job: AdmittedJob, spool: JobSpool, startedAt: number, deps: Jo
     reduce(countProgress, { eventsSent: 0, run: { report: {}, stderrTail: [] } }),
     concatMap(({ eventsSent, run: ended }) => {
       const { report, exit } = ended;
+      const { usageLimit, ...verdict } = completionVerdict(ended, adapter, bin, limitSec, scheduler.now());
       const completion$ = from(cliVersion).pipe(
         map((version) => ({
-          ...runVerdict(ended, adapter, bin, limitSec),
+          ...verdict,
           signal: exit?.signal ?? null,
           ...(report.costMicros !== undefined && { costMicros: report.costMicros }),
           sessionId: report.sessionId ?? null,
           ...(version !== undefined && { cliVersion: version }),
+          ...(usageLimit && { usageLimit: wireUsageLimit(usageLimit) }),
         })),
       );
-      return reportCompletion(deps, spool, startedAt, eventsSent, completion$);
+      return reportCompletion(deps, spool, startedAt, eventsSent, completion$).pipe(
+        map((result): JobResult => ({ ...result, agent: adapter.name, ...(usageLimit && { usageLimit }) })),
+      );
     }),
   );
 }

@@ -97,4 +97,37 @@ describe('claude adapter', () => {
       refusedField('addDirs[1]', '--mcp-config=/tmp/evil.json'),
     );
   });
+
+  it('should read a usage limit from the failed turn’s rate_limit_info, and the older "usage limit reached|<epoch>" wording', () => {
+    const now = Date.UTC(2026, 11, 7, 12);
+    const weekly = reportOf([
+      {
+        type: 'assistant',
+        error: 'rate_limit',
+        api_error_status: 429,
+        api_error_params: { rate_limit_info: { status: 'rejected', resetsAt: now / 1000 + 86_400, rateLimitType: 'seven_day' } },
+      },
+      {
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        api_error_status: 429,
+        result: "You've hit your weekly limit · resets Dec 8, 12pm (UTC)",
+      },
+    ]);
+    expect(claudeAdapter.usageLimit!(weekly, [], now)).toEqual({ resetsAt: now + 86_400_000 });
+    // A warning that some of the window is left is no limit: the run failed for another reason.
+    const warned = reportOf([
+      { type: 'rate_limit_event', rate_limit_info: { status: 'allowed_warning', resetsAt: now / 1000 + 600 } },
+      { type: 'result', subtype: 'success', is_error: true, api_error_status: 500, result: 'API Error: 500 Internal server error' },
+    ]);
+    expect(claudeAdapter.usageLimit!(warned, [], now)).toBeUndefined();
+    const older = { reportedError: true, errorText: `Claude AI usage limit reached|${now / 1000 + 7200}` };
+    expect(claudeAdapter.usageLimit!(older, [], now)).toEqual({ resetsAt: now + 7_200_000 });
+    const spendCap = {
+      reportedError: true,
+      errorText: 'API Error: 400 You have reached your specified API usage limits. You will regain access on 2027-01-01 at 00:00 UTC.',
+    };
+    expect(claudeAdapter.usageLimit!(spendCap, [], now)).toEqual({ resetsAt: undefined });
+  });
 });

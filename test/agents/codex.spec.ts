@@ -134,4 +134,18 @@ describe('codex adapter', () => {
     expect(refusalOf(codexAdapter, { runtimeConfig: { model: '--yolo' } })).toMatch(refusedField('runtimeConfig.model', '--yolo'));
     expect(refusalOf(codexAdapter, { addDirs: ['--full-auto'] })).toMatch(refusedField('addDirs[0]', '--full-auto'));
   });
+
+  it('should read a usage limit from turn.failed, or from stderr when codex printed no JSON', () => {
+    const now = new Date(2026, 11, 7, 9, 0).getTime();
+    const limited = {
+      reportedError: true,
+      errorText:
+        'You’ve hit your usage limit. Visit https://chatgpt.com/codex/settings/usage to purchase more credits or try again at Dec 9th, 2026 2:02 PM.',
+    };
+    expect(codexAdapter.usageLimit!(limited, [], now)).toEqual({ resetsAt: new Date(2026, 11, 9, 14, 2).getTime() });
+    expect(codexAdapter.usageLimit!({}, ['ERROR: You’ve hit your usage limit. Try again later.'], now)).toEqual({ resetsAt: undefined });
+    expect(
+      codexAdapter.usageLimit!({ reportedError: true, errorText: 'unexpected status 401 Unauthorized: Incorrect API key' }, [], now),
+    ).toBeUndefined();
+  });
 });

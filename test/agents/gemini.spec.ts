@@ -111,4 +111,18 @@ describe('gemini adapter', () => {
     expect(refusalOf(geminiAdapter, { sessionId: '--approval-mode=yolo' })).toMatch(refusedField('sessionId', '--approval-mode=yolo'));
     expect(refusalOf(geminiAdapter, { addDirs: ['-y'] })).toMatch(refusedField('addDirs[0]', '-y'));
   });
+
+  it('should read a usage limit from the wording of a Google-login quota too, where the CLI names another model', () => {
+    const now = Date.UTC(2026, 11, 7, 12);
+    const report = {
+      reportedError: true,
+      errorText:
+        "[API Error: Quota exceeded for quota metric 'Gemini 2.5 Pro Requests' and limit 'Gemini 2.5 Pro Requests per day per user per tier'.]\n" +
+        'Possible quota limitations in place or slow response times detected. Switching to the gemini-2.5-flash model for the rest of this session.',
+    };
+    expect(geminiAdapter.usageLimit!(report, [], now)).toEqual({ resetsAt: undefined });
+    expect(
+      geminiAdapter.usageLimit!({ reportedError: true, errorText: '[API Error: An internal error has occurred.]' }, [], now),
+    ).toBeUndefined();
+  });
 });

@@ -55,11 +55,13 @@ describe('opencode adapter', () => {
       sessionId: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2',
       reportedError: true,
       errorText: 'APIError: failed to read request body',
+      apiStatus: 400,
     });
     expect(report('auth-failure')).toEqual({
       sessionId: 'ses_4b1f3e1f7ffeK9vT5pDq8Za4',
       reportedError: true,
       errorText: 'APIError: invalid x-api-key',
+      apiStatus: 401,
     });
   });
 
@@ -81,5 +83,19 @@ describe('opencode adapter', () => {
   it('should refuse a job field that starts with "-" instead of passing it as a flag, naming the field', () => {
     expect(refusalOf(opencodeAdapter, { runtimeConfig: { model: '--auto' } })).toMatch(refusedField('runtimeConfig.model', '--auto'));
     expect(refusalOf(opencodeAdapter, { sessionId: '--continue' })).toMatch(refusedField('sessionId', '--continue'));
+  });
+
+  it('should read a usage limit from the status and headers of the error event, and nothing from another status', () => {
+    const at = Date.UTC(2026, 11, 7, 12);
+    const error = (statusCode: number, responseHeaders: Record<string, string>) => ({
+      type: 'error',
+      timestamp: at,
+      sessionID: 'ses_4b1f2c9d5ffeH7tR3mBn6Yx2',
+      error: { name: 'APIError', data: { message: 'Too Many Requests', statusCode, isRetryable: true, responseHeaders } },
+    });
+    const limited = reportOf(opencodeAdapter, [error(429, { 'retry-after': '90' })]);
+    expect(limited).toMatchObject({ apiStatus: 429, limitResetsAt: at + 90_000 });
+    expect(opencodeAdapter.usageLimit!(limited, [], at + 1000)).toEqual({ resetsAt: at + 90_000 });
+    expect(opencodeAdapter.usageLimit!(reportOf(opencodeAdapter, [error(503, { 'retry-after': '90' })]), [], at)).toBeUndefined();
   });
 });

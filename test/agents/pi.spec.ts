@@ -132,4 +132,12 @@ describe('pi adapter', () => {
     expect(refusalOf(piAdapter, { runtimeConfig: { model: '-e' } })).toMatch(refusedField('runtimeConfig.model', '-e'));
     expect(refusalOf(piAdapter, { sessionId: '--no-session' })).toMatch(refusedField('sessionId', '--no-session'));
   });
+
+  it('should read a usage limit from the status pi puts before the API’s message, whatever the provider', () => {
+    const now = Date.UTC(2026, 11, 7, 12);
+    const anthropic =
+      '429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account\'s rate limit."}}';
+    expect(piAdapter.usageLimit!({ reportedError: true, errorText: anthropic }, [], now)).toEqual({ resetsAt: undefined });
+    expect(piAdapter.usageLimit!({ reportedError: true, errorText: '500 Please try again in 20s.' }, [], now)).toBeUndefined();
+  });
 });

@@ -237,6 +237,7 @@ describe('opencode adapter over recorded OpenCode streams', () => {
       sessionId: session('auth-failure'),
       reportedError: true,
       errorText: 'APIError: Incorrect API key provided.',
+      apiStatus: 401,
     });
     expect(report('api-error')).toMatchObject({
       reportedError: true,
@@ -292,5 +293,73 @@ describe('pi adapter over recorded pi streams', () => {
       reportedError: true,
       errorText: '500 The server had an error while processing your request.',
     });
+  });
+});
+
+/**
+ * Usage limits as the real CLIs report them when their model API answers 429 (recorded against the fake APIs'
+ * `rateLimit`, `subscriptionLimit`, `usageLimitReached`, `insufficientQuota`, `rateLimitExceeded` and `quotaExhausted`
+ * replies, which copy each provider's headers and error bodies). `now` is when the runner reads the run's end.
+ */
+describe('usage limits in recorded streams', () => {
+  const limitOf = (cli: string, adapter: AgentAdapter, name: string, now: number, stderr: string[] = []) =>
+    adapter.usageLimit!(reportOf(adapter, fixtures(cli)(`recorded-${name}`)), stderr, now);
+  const lastLine = (cli: string, name: string) => fixtures(cli)(`recorded-${name}`).at(-1)!;
+  const now = Date.UTC(2026, 11, 7, 11, 40);
+
+  it('claude: a subscription’s spent window, with the reset of its rate_limit_event; an API key’s 429, with none', () => {
+    const event = fixtures('claude')('recorded-usage-limit').find((line) => line.type === 'rate_limit_event')!;
+    const resetsAt = (event.rate_limit_info as { resetsAt: number }).resetsAt * 1000;
+    expect(lastLine('claude', 'usage-limit')).toMatchObject({
+      api_error: 'usage_limit_reached',
+      result: expect.stringMatching(/^You've hit your 5-hour limit · resets /),
+    });
+    expect(limitOf('claude', claudeAdapter, 'usage-limit', resetsAt - 3 * 3600_000)).toEqual({ resetsAt });
+    expect(limitOf('claude', claudeAdapter, 'rate-limit', now)).toEqual({ resetsAt: undefined });
+  });
+
+  it('codex: a plan’s limit at the local time it names; an API key’s quota and a spent rate limit, with none', () => {
+    const said = /try again at (\d+):(\d{2}) (AM|PM)\.$/.exec(
+      String((lastLine('codex', 'usage-limit').error as { message: string }).message),
+    )!;
+    const morning = new Date(2026, 11, 7, 9, 0).getTime();
+    const hour = (Number(said[1]) % 12) + (said[3] === 'PM' ? 12 : 0);
+    expect(limitOf('codex', codexAdapter, 'usage-limit', morning)).toEqual({
+      resetsAt: new Date(2026, 11, 7, hour, Number(said[2])).getTime(),
+    });
+    expect(limitOf('codex', codexAdapter, 'quota', now)).toEqual({ resetsAt: undefined });
+    expect(limitOf('codex', codexAdapter, 'rate-limit', now)).toEqual({ resetsAt: undefined });
+  });
+
+  it('gemini: a per-minute quota at the retry delay the CLI suggests; a daily quota with none', () => {
+    expect(limitOf('gemini', geminiAdapter, 'rate-limit', now, stderrOf('gemini', 'rate-limit'))).toEqual({ resetsAt: now + 37_000 });
+    expect(limitOf('gemini', geminiAdapter, 'daily-quota', now, stderrOf('gemini', 'daily-quota'))).toEqual({ resetsAt: undefined });
+  });
+
+  it('opencode: a rate limit at the reset of its spent requests, from the headers in the error event; a quota with none', () => {
+    const error = lastLine('opencode', 'rate-limit') as { timestamp: number };
+    expect(limitOf('opencode', opencodeAdapter, 'rate-limit', error.timestamp)).toEqual({ resetsAt: error.timestamp + 20_000 });
+    expect(limitOf('opencode', opencodeAdapter, 'quota', now)).toEqual({ resetsAt: undefined });
+  });
+
+  it('pi: a rate limit at the wait the API’s message names; a quota with none', () => {
+    expect(limitOf('pi', piAdapter, 'rate-limit', now)).toEqual({ resetsAt: now + 20_000 });
+    expect(limitOf('pi', piAdapter, 'quota', now)).toEqual({ resetsAt: undefined });
+  });
+
+  it('should call no other failure a usage limit: rejected keys, server errors, overload, unknown sessions, max turns', () => {
+    const others: [string, AgentAdapter, string[]][] = [
+      ['claude', claudeAdapter, ['api-error', 'auth-failure', 'max-turns', 'unknown-session']],
+      ['codex', codexAdapter, ['api-error', 'server-error', 'unknown-session']],
+      ['gemini', geminiAdapter, ['api-error', 'auth-failure', 'unknown-session']],
+      ['opencode', opencodeAdapter, ['api-error', 'auth-failure', 'unknown-session']],
+      ['pi', piAdapter, ['api-error', 'auth-failure', 'unknown-session']],
+    ];
+    for (const [cli, adapter, names] of others) {
+      for (const name of names) {
+        const stderr = name === 'unknown-session' ? stderrOf(cli, name) : [];
+        expect(limitOf(cli, adapter, name, now, stderr), `${cli} ${name}`).toBeUndefined();
+      }
+    }
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorCommand, processDoctorDeps, type DoctorDeps, type DoctorReport } from '../../src/cli/doctor.js';
+import { pauseFilePath, writePauses } from '../../src/streams/pause-file.js';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 import { FAKE_CLAUDE } from '../support/runner-process.js';
 
@@ -164,6 +165,29 @@ describe('founderos-runner doctor', () => {
         detail: expect.stringContaining('EACCES'),
         fix: expect.stringContaining('--spool-dir'),
       });
+  });
+
+  it('should warn while the runner has an agent CLI paused by a usage limit, saying until when and why', async () => {
+    const spool = join(dir, 'paused-spool');
+    mkdirSync(spool, { recursive: true });
+    const now = Date.UTC(2026, 11, 7, 11, 48);
+    // What the CLI printed, with a terminal escape in it: doctor shows it escaped.
+    const reason = "usage limit reached (resets at 2026-12-07T15:00:00.000Z): You've hit your 5-hour limit\u001b[2J";
+    writePauses(pauseFilePath(spool), {
+      claude: { until: '2026-12-07T15:00:00.000Z', since: '2026-12-07T11:40:00.000Z', reason },
+      gemini: { until: '2026-12-07T11:00:00.000Z', since: '2026-12-07T10:59:00.000Z', reason: 'over' },
+    });
+    const { code, check } = await doctor([...good(), `--spool-dir=${spool}`], { now: () => now });
+    expect(code).toBe(0);
+    expect(check('usage limits')).toEqual({
+      name: 'usage limits',
+      status: 'warn',
+      detail: `claude paused until 2026-12-07T15:00:00.000Z (in 3 h 12 min), since 2026-12-07T11:40:00.000Z: ${reason.replace('\u001b', '\\u001b')}`,
+      fix: expect.stringContaining(`delete ${pauseFilePath(spool)}`),
+    });
+    // A pause that has ended is no warning.
+    const later = await doctor([...good(), `--spool-dir=${spool}`], { now: () => Date.UTC(2026, 11, 7, 16) });
+    expect(later.check('usage limits')).toMatchObject({ status: 'ok', detail: 'no agent CLI is paused by a usage limit' });
   });
 
   it('should read the config file like start, and warn when it exposes the token', async () => {

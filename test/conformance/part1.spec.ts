@@ -221,7 +221,14 @@ function part1Suite(makeBackend: () => Promise<Backend>) {
 
     const job = await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'hello' });
     const offered = await runner.next();
-    expect(offered.body).toEqual({ jobId: job.jobId, agentId: job.agentId, agentName: 'Sarah', createdAt: job.createdAt });
+    // The Part-2 adapterType (docs/usage-limits.md) comes too: a field a Part-1 runner ignores.
+    expect(offered.body).toEqual({
+      jobId: job.jobId,
+      agentId: job.agentId,
+      agentName: 'Sarah',
+      createdAt: job.createdAt,
+      adapterType: 'claude_local',
+    });
     expect(new Date(offered.body.createdAt).toISOString()).toBe(offered.body.createdAt);
     const claim = await runner.claim(job.jobId);
     expect(claim.status).toBe(200);

@@ -44,7 +44,10 @@ const CLI_ADAPTERS: Record<string, { version: string; toolUse: Expected; error: 
       job: {
         exitCode: 1,
         resultSessionId: '0199c001-5d2a-7c10-8e3f-4a5b6c7d8e9f',
-        errorMessage: "You've hit your usage limit for GPT-5.2-Codex. Try again at 11:31 PM.",
+        // A usage limit: the reset is read from "11:31 PM" on today's clock, so it is there before 11:31 PM only.
+        errorMessage: expect.stringMatching(
+          /^usage limit reached \((?:resets at \S+|the CLI gave no reset time)\): You've hit your usage limit for GPT-5\.2-Codex\. Try again at 11:31 PM\.$/,
+        ),
       },
     },
   },
@@ -103,7 +106,8 @@ const CLI_ADAPTERS: Record<string, { version: string; toolUse: Expected; error: 
       job: {
         exitCode: 0,
         resultSessionId: '9f2a7b3c-5d4e-4f0a-b132-334455667788',
-        errorMessage: '429 RESOURCE_EXHAUSTED: Resource has been exhausted (e.g. check quota).',
+        errorMessage:
+          'usage limit reached (the CLI gave no reset time): 429 RESOURCE_EXHAUSTED: Resource has been exhausted (e.g. check quota).',
       },
     },
   },

@@ -3,9 +3,38 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/control-plane/index.js';
-import { conversationText, startFakeAnthropic } from './fake-anthropic.js';
-import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects } from './support.js';
+import { conversationText, rateLimit, startFakeAnthropic, subscriptionLimit } from './fake-anthropic.js';
+import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutObjects, stdoutTypes, usageLimitReset, type Sandbox } from './support.js';
 import { base64 } from '../support/control-plane.js';
+
+/** The jobs' agent and adapter type, the fake API, and how to read the conversation a request carried. */
+const CLAUDE_SUITE = {
+  cli: 'claude',
+  agentName: 'Claude',
+  adapterType: 'claude_local',
+  startApi: startFakeAnthropic,
+  conversationOf: conversationText,
+} as const;
+
+/**
+ * Claude Code's environment: the fake API, the credential (`ANTHROPIC_API_KEY`, or a subscription's
+ * `CLAUDE_CODE_OAUTH_TOKEN`), its config folder in the sandbox; offline and non-interactive: no update check, no
+ * telemetry or error reports, no retries of a failed call.
+ */
+function claudeEnv(sandbox: Sandbox, apiUrl: string, credential: Record<string, string>): Record<string, string> {
+  const configDir = join(sandbox.home, '.claude');
+  mkdirSync(configDir, { recursive: true });
+  return {
+    ANTHROPIC_BASE_URL: apiUrl,
+    ...credential,
+    CLAUDE_CONFIG_DIR: configDir,
+    DISABLE_AUTOUPDATER: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    CLAUDE_CODE_MAX_RETRIES: '0',
+  };
+}
 
 /**
  * The real Claude Code CLI as the agent of the real runner, against the real control plane, offline: its model API
@@ -17,25 +46,11 @@ import { base64 } from '../support/control-plane.js';
 describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, against a fake Anthropic API', () => {
   let configDir = '';
   const claude = realCliSuite({
-    cli: 'claude',
-    agentName: 'Claude',
-    adapterType: 'claude_local',
-    startApi: startFakeAnthropic,
-    conversationOf: conversationText,
+    ...CLAUDE_SUITE,
     setup: (sandbox, api) => {
-      configDir = join(sandbox.home, '.claude');
-      mkdirSync(configDir);
-      return {
-        ANTHROPIC_BASE_URL: api.url,
-        ANTHROPIC_API_KEY: 'sk-ant-api03-offline-test-key-not-a-secret',
-        CLAUDE_CONFIG_DIR: configDir,
-        // Offline and non-interactive: no update check, no telemetry or error reports, no retries of a failed call.
-        DISABLE_AUTOUPDATER: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        CLAUDE_CODE_MAX_RETRIES: '0',
-      };
+      const env = claudeEnv(sandbox, api.url, { ANTHROPIC_API_KEY: 'sk-ant-api03-offline-test-key-not-a-secret' });
+      configDir = env.CLAUDE_CONFIG_DIR!;
+      return env;
     },
   });
   const kinds = (events: StoredEvent[]) => events.map((event) => event.kind);
@@ -211,11 +226,61 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
     claude.record('api-error', job.jobId);
   });
 
+  it('should end a job whose API key is over its rate limit (429) as a usage limit; Claude Code states no reset then', async () => {
+    claude.api.script([rateLimit(new Date(Date.now() + 120_000))]);
+    const { job, events } = await claude.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: expect.stringMatching(
+        /^usage limit reached \(the CLI gave no reset time\): API Error: Request rejected \(429\) · Number of request tokens/,
+      ),
+    });
+    expect(usageLimitReset(job)).toBeNull();
+    // The CLI prints no rate_limit_event for an API key: the retry-after and anthropic-ratelimit-* headers stay unread.
+    expect(stdoutTypes(events)).toEqual(['system', 'assistant', 'result']);
+    expect(resultOf(events)).toMatchObject({ is_error: true, api_error_status: 429, api_error_type: 'rate_limit_error' });
+    expect(claude.api.requests).toHaveLength(1);
+    claude.record('rate-limit', job.jobId);
+  });
+
   it('should fail on a rejected API key (401) with the CLI’s message', async () => {
     claude.api.script([{ error: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' } }]);
     const { job, events } = await claude.run('Say hello.');
     expect(job).toMatchObject({ status: 'failed', exitCode: 1, errorMessage: 'Invalid API key · Fix external API key' });
     expect(resultOf(events)).toMatchObject({ is_error: true, api_error_status: 401 });
     claude.record('auth-failure', job.jobId);
+  });
+});
+
+/**
+ * Claude Code logged in to a subscription (Pro, Max: `CLAUDE_CODE_OAUTH_TOKEN`), whose 5-hour window is spent: the
+ * API's 429 carries the `anthropic-ratelimit-unified-*` headers, which Claude Code reads only on a subscription.
+ * Checked with strace as the other runs: nothing but the fake API on loopback is contacted.
+ */
+describe.skipIf(!REAL_CLIS)('the real Claude Code CLI on a subscription, at its usage limit', () => {
+  const claude = realCliSuite({
+    ...CLAUDE_SUITE,
+    setup: (sandbox, api) => claudeEnv(sandbox, api.url, { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-offline-test-token-not-a-secret' }),
+  });
+
+  it('should end the job as a usage limit with the reset Claude Code printed, without retrying', async () => {
+    const resetAt = new Date(Math.floor(Date.now() / 1000) * 1000 + 3 * 3600_000);
+    claude.api.script([subscriptionLimit(resetAt)]);
+    const { job, events } = await claude.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: expect.stringMatching(/^usage limit reached \(resets at \S+\): You've hit your 5-hour limit · resets /),
+    });
+    expect(usageLimitReset(job)).toBe(resetAt.getTime());
+    const limitEvent = stdoutObjects(events).find((line) => line.type === 'rate_limit_event');
+    expect(limitEvent).toMatchObject({
+      rate_limit_info: { status: 'rejected', resetsAt: resetAt.getTime() / 1000, rateLimitType: 'five_hour' },
+    });
+    expect(stdoutObjects(events).at(-1)).toMatchObject({ type: 'result', is_error: true, api_error: 'usage_limit_reached' });
+    // Even without CLAUDE_CODE_MAX_RETRIES a refused window is not retried; here one call was made.
+    expect(claude.api.requests).toHaveLength(1);
+    claude.record('usage-limit', job.jobId);
   });
 });

@@ -1,8 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inputText, startFakeOpenAi } from './fake-openai.js';
-import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { inputText, insufficientQuota, rateLimitExceeded, startFakeOpenAi, usageLimitReached } from './fake-openai.js';
+import {
+  REAL_CLIS,
+  UUID,
+  realCliSuite,
+  stderrLines,
+  stdoutKinds,
+  stdoutObjects,
+  stdoutTypes,
+  usageLimitReset,
+  wholeMinuteAfter,
+} from './support.js';
 import { base64 } from '../support/control-plane.js';
 
 /** Codex's thread ids are UUIDs (v7). */
@@ -172,6 +182,43 @@ describe.skipIf(!REAL_CLIS)('the real Codex CLI, driven by the runner, against a
     expect(stdoutTypes(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
     expect(stdoutKinds(events).at(-1)).toBe('run_complete');
     codex.record('api-error', job.jobId);
+  });
+
+  it('should end a job on a ChatGPT plan’s spent usage as a usage limit, at the minute codex names (local time)', async () => {
+    // Codex says the reset to the minute ("try again at 3:28 PM"): a reset on a whole minute is read back exactly.
+    const resetAt = wholeMinuteAfter(10 * 60_000);
+    codex.api.script([usageLimitReached(resetAt)]);
+    const { job, events } = await codex.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: expect.stringMatching(/^usage limit reached \(resets at \S+\): You’ve hit your usage limit\. .* try again at /),
+    });
+    expect(usageLimitReset(job)).toBe(resetAt.getTime());
+    expect(stdoutTypes(events)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
+    codex.record('usage-limit', job.jobId);
+  });
+
+  it('should end a job on an API key out of quota (429 insufficient_quota) as a usage limit with no reset time', async () => {
+    codex.api.script([insufficientQuota()]);
+    const { job } = await codex.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      errorMessage: 'usage limit reached (the CLI gave no reset time): Quota exceeded. Check your plan and billing details.',
+    });
+    codex.record('quota', job.jobId);
+  });
+
+  it('should end a job on a per-minute rate limit (429 rate_limit_exceeded) as a usage limit; codex drops the API’s reset', async () => {
+    codex.api.script([rateLimitExceeded(20)]);
+    const { job } = await codex.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(
+        /^usage limit reached \(the CLI gave no reset time\): exceeded retry limit, last status: 429 Too Many Requests, request id: req_fake_1$/,
+      ),
+    });
+    codex.record('rate-limit', job.jobId);
   });
 
   it('should fail on a server error (500), reported by codex in its own words', async () => {

@@ -13,8 +13,11 @@ export type AnthropicReply =
   | { text: string }
   /** A tool call (optionally after some text); the CLI runs the tool and calls again with its result. */
   | { toolUse: { name: string; input: Record<string, unknown> }; text?: string }
-  /** An HTTP error with the API's error body, e.g. 529 overloaded_error or 401 authentication_error. */
-  | { error: { status: number; type: string; message: string } };
+  /**
+   * An HTTP error with the API's error body, e.g. 529 overloaded_error or 401 authentication_error, and the headers
+   * that go with it (by default only `x-should-retry: false`); `rateLimit` and `subscriptionLimit` build the 429s.
+   */
+  | { error: { status: number; type: string; message: string; headers?: Record<string, string> } };
 
 export type MessagesRequest = ApiRequest<{
   model?: string;
@@ -62,10 +65,71 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   return { ...api, sideRequests };
 }
 
+/** Whole seconds from now until `at`, as `retry-after` gives them. */
+const secondsUntil = (at: Date) => String(Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000)));
+
+/**
+ * A 429 as the Anthropic API answers an API key over its rate limit (its rate-limits page): `rate_limit_error`,
+ * `retry-after` in seconds, and the `anthropic-ratelimit-*` headers, the spent one with 0 remaining and its reset (RFC 3339).
+ */
+export function rateLimit(resetAt: Date): AnthropicReply {
+  const reset = resetAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    error: {
+      status: 429,
+      type: 'rate_limit_error',
+      message:
+        'Number of request tokens has exceeded your per-minute rate limit (https://docs.claude.com/en/api/rate-limits); see the ' +
+        'response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.',
+      headers: {
+        'retry-after': secondsUntil(resetAt),
+        'anthropic-ratelimit-requests-limit': '50',
+        'anthropic-ratelimit-requests-remaining': '49',
+        'anthropic-ratelimit-requests-reset': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        'anthropic-ratelimit-input-tokens-limit': '30000',
+        'anthropic-ratelimit-input-tokens-remaining': '0',
+        'anthropic-ratelimit-input-tokens-reset': reset,
+        'anthropic-ratelimit-output-tokens-limit': '8000',
+        'anthropic-ratelimit-output-tokens-remaining': '8000',
+        'anthropic-ratelimit-output-tokens-reset': reset,
+      },
+    },
+  };
+}
+
+/**
+ * A 429 as a Claude subscription (Pro, Max) refuses a request once its 5-hour window is spent: the
+ * `anthropic-ratelimit-unified-*` headers Claude Code reads when logged in to claude.ai, status "rejected", the
+ * window's reset in epoch seconds, no extra usage to fall back on.
+ */
+export function subscriptionLimit(resetAt: Date): AnthropicReply {
+  const reset = String(Math.floor(resetAt.getTime() / 1000));
+  return {
+    error: {
+      status: 429,
+      type: 'rate_limit_error',
+      message: "This request would exceed your account's rate limit. Please try again later.",
+      headers: {
+        'retry-after': secondsUntil(resetAt),
+        'anthropic-ratelimit-unified-status': 'rejected',
+        'anthropic-ratelimit-unified-reset': reset,
+        'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+        'anthropic-ratelimit-unified-5h-status': 'rejected',
+        'anthropic-ratelimit-unified-5h-reset': reset,
+        'anthropic-ratelimit-unified-5h-utilization': '1.0',
+        'anthropic-ratelimit-unified-7d-status': 'allowed',
+        'anthropic-ratelimit-unified-7d-utilization': '0.42',
+        'anthropic-ratelimit-unified-overage-status': 'rejected',
+        'anthropic-ratelimit-unified-overage-disabled-reason': 'org_level_disabled',
+      },
+    },
+  };
+}
+
 function answer(res: ServerResponse, request: MessagesRequest, reply: AnthropicReply, n: number): void {
   if ('error' in reply) {
-    const { status, type, message } = reply.error;
-    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake_${n}`, 'x-should-retry': 'false' });
+    const { status, type, message, headers = { 'x-should-retry': 'false' } } = reply.error;
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake_${n}`, ...headers });
     res.end(JSON.stringify({ type: 'error', error: { type, message }, request_id: `req_fake_${n}` }));
     return;
   }

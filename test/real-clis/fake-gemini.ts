@@ -12,8 +12,47 @@ export type GeminiReply =
   | { text: string }
   /** A function call, e.g. `list_directory` with `{"dir_path": "."}`; the CLI runs it and calls again with its response. */
   | { functionCall: { name: string; args: Record<string, unknown> } }
-  /** An HTTP error with the API's error body, e.g. 401 UNAUTHENTICATED or 500 INTERNAL. */
-  | { error: { status: number; code: string; message: string } };
+  /** An HTTP error with the API's error body, e.g. 401 UNAUTHENTICATED or 500 INTERNAL, and its `details` if any. */
+  | { error: { status: number; code: string; message: string; details?: unknown[] } };
+
+/**
+ * A 429 as the Gemini API answers a free-tier key over a quota (the error shape of google.rpc): RESOURCE_EXHAUSTED,
+ * "Please retry in …" in the message, a QuotaFailure naming the quota (per minute, or per day), a Help link, and for a
+ * per-minute quota a RetryInfo with the `retryDelay` the CLI reads.
+ */
+export function quotaExhausted(quota: { perDay: true } | { retryDelaySec: number }): GeminiReply {
+  const perDay = 'perDay' in quota;
+  const metric = 'generativelanguage.googleapis.com/generate_content_free_tier_requests';
+  const retry = perDay ? '' : `\nPlease retry in ${quota.retryDelaySec}.${'4'.repeat(9)}s.`;
+  return {
+    error: {
+      status: 429,
+      code: 'RESOURCE_EXHAUSTED',
+      message:
+        'You exceeded your current quota, please check your plan and billing details. For more information on this error, head ' +
+        'to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. ' +
+        `\n* Quota exceeded for metric: ${metric}, limit: ${perDay ? 250 : 10}, model: gemini-2.5-flash${retry}`,
+      details: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [
+            {
+              quotaMetric: metric,
+              quotaId: `GenerateRequestsPer${perDay ? 'Day' : 'Minute'}PerProjectPerModel-FreeTier`,
+              quotaDimensions: { location: 'global', model: 'gemini-2.5-flash' },
+              quotaValue: perDay ? '250' : '10',
+            },
+          ],
+        },
+        {
+          '@type': 'type.googleapis.com/google.rpc.Help',
+          links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+        },
+        ...(perDay ? [] : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${quota.retryDelaySec}s` }]),
+      ],
+    },
+  };
+}
 
 export interface Content {
   role?: string;
@@ -47,8 +86,8 @@ export function startFakeGemini(): Promise<FakeGemini> {
 
 function answer(res: ServerResponse, request: GeminiRequest, reply: GeminiReply): void {
   if ('error' in reply) {
-    const { status, code, message } = reply.error;
-    json(res, status, { error: { code: status, message, status: code } });
+    const { status, code, message, details } = reply.error;
+    json(res, status, { error: { code: status, message, status: code, ...(details && { details }) } });
     return;
   }
   const usageMetadata = { promptTokenCount: 240, candidatesTokenCount: 12, totalTokenCount: 252 };

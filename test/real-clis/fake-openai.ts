@@ -23,6 +23,69 @@ export interface ApiError {
   code: string;
   message: string;
   retryAfterMs?: number;
+  /** The body's `type`, when it is not the code (a rate limit's is "requests" or "tokens"). */
+  type?: string;
+  /** More response headers (the `x-ratelimit-*` of a rate limit). */
+  headers?: Record<string, string>;
+  /** More fields of the body's `error` (a ChatGPT plan's limit names the plan and the reset). */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * A 429 as the OpenAI API answers a key over its per-minute requests (its rate-limit guide): `rate_limit_exceeded`,
+ * "Please try again in 20s." in the message, and the `x-ratelimit-*` headers, the spent requests at 0 with their
+ * reset as a duration. `retryAfterMs` as for any error (OpenCode waits that long before each of its retries).
+ */
+export function rateLimitExceeded(resetInSec: number, retryAfterMs?: number): { error: ApiError } {
+  return {
+    error: {
+      status: 429,
+      code: 'rate_limit_exceeded',
+      type: 'requests',
+      message:
+        `Rate limit reached for gpt-5.5 in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. ` +
+        `Please try again in ${resetInSec}s. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+      retryAfterMs,
+      headers: {
+        'x-ratelimit-limit-requests': '500',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': `${resetInSec}s`,
+        'x-ratelimit-limit-tokens': '30000',
+        'x-ratelimit-remaining-tokens': '29760',
+        'x-ratelimit-reset-tokens': '480ms',
+      },
+    },
+  };
+}
+
+/** A 429 as the OpenAI API answers a key whose credit or spend limit is used up: `insufficient_quota`, no reset. */
+export function insufficientQuota(retryAfterMs?: number): { error: ApiError } {
+  return {
+    error: {
+      status: 429,
+      code: 'insufficient_quota',
+      message:
+        'You exceeded your current quota, please check your plan and billing details. For more information on this error, ' +
+        'read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+      retryAfterMs,
+    },
+  };
+}
+
+/**
+ * A 429 as the Responses API answers a ChatGPT plan (Plus, Pro) whose Codex usage is spent: `usage_limit_reached`
+ * with the plan and the reset in epoch seconds, which Codex turns into "You've hit your usage limit … try again at …".
+ */
+export function usageLimitReached(resetAt: Date): { error: ApiError } {
+  const resetsInSeconds = Math.max(0, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
+  return {
+    error: {
+      status: 429,
+      code: 'usage_limit_reached',
+      message: 'The usage limit has been reached',
+      fields: { plan_type: 'plus', resets_at: Math.floor(resetAt.getTime() / 1000), resets_in_seconds: resetsInSeconds },
+    },
+  };
 }
 
 export interface InputItem {
@@ -114,13 +177,18 @@ function startOpenAiApi<Request extends ApiRequest<unknown>>(
   });
 }
 
-function answerError(res: ServerResponse, { status, code, message, retryAfterMs }: ApiError, n: number): void {
+function answerError(
+  res: ServerResponse,
+  { status, code, message, retryAfterMs, type = code, headers, fields }: ApiError,
+  n: number,
+): void {
   res.writeHead(status, {
     'content-type': 'application/json',
     'x-request-id': `req_fake_${n}`,
+    ...headers,
     ...(retryAfterMs !== undefined && { 'retry-after-ms': String(retryAfterMs) }),
   });
-  res.end(JSON.stringify({ error: { message, type: code, code, param: null } }));
+  res.end(JSON.stringify({ error: { message, type, code, param: null, ...fields } }));
 }
 
 function answerResponses(res: ServerResponse, request: ResponsesRequest, reply: Exclude<OpenAiReply, { error: unknown }>, n: number): void {

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { messagesText, startFakeOpenAiChat } from './fake-openai.js';
-import { REAL_CLIS, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { insufficientQuota, messagesText, rateLimitExceeded, startFakeOpenAiChat } from './fake-openai.js';
+import { REAL_CLIS, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes, usageLimitReset } from './support.js';
 import { base64 } from '../support/control-plane.js';
 
 /** OpenCode's session ids: `ses_` and 26 letters or digits. */
@@ -174,6 +174,36 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
     expect(stdoutTypes(events)).toEqual(['error']);
     expect(stdoutKinds(events)).toEqual(['model_message']);
     opencode.record('auth-failure', job.jobId);
+  });
+
+  it('should end a job on a rate limit (429) as a usage limit, at the reset its response headers give', async () => {
+    // OpenCode retries a 429 five times too, each after the `retry-after-ms` the fake sets to 0 (otherwise after what
+    // `retry-after` says, or 2 s, 4 s … without either): the six answers state the same limit, 20 s from each.
+    opencode.api.script(Array.from({ length: 6 }, () => rateLimitExceeded(20, 0)));
+    const { job, events } = await opencode.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: expect.stringMatching(/^usage limit reached \(resets at \S+\): APIError: Rate limit reached for gpt-5\.5 /),
+    });
+    expect(opencode.api.requests).toHaveLength(6);
+    // The error event carries the last answer's headers: x-ratelimit-remaining-requests 0, its reset 20 s after it.
+    const error = stdoutObjects(events).at(-1) as { timestamp: number; error: { data: { statusCode: number; responseHeaders: object } } };
+    expect(error.error.data).toMatchObject({ statusCode: 429, responseHeaders: { 'x-ratelimit-reset-requests': '20s' } });
+    expect(usageLimitReset(job)).toBe(error.timestamp + 20_000);
+    opencode.record('rate-limit', job.jobId);
+  });
+
+  it('should end a job on an API key out of quota (429 insufficient_quota) as a usage limit with no reset time', async () => {
+    opencode.api.script(Array.from({ length: 6 }, () => insufficientQuota(0)));
+    const { job } = await opencode.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      errorMessage: expect.stringMatching(
+        /^usage limit reached \(the CLI gave no reset time\): APIError: You exceeded your current quota, /,
+      ),
+    });
+    opencode.record('quota', job.jobId);
   });
 
   it('should fail on a server error (500) with the CLI’s message, once its retries are spent', async () => {

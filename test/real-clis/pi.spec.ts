@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { messagesText, startFakeOpenAiChat } from './fake-openai.js';
-import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes } from './support.js';
+import { insufficientQuota, messagesText, rateLimitExceeded, startFakeOpenAiChat } from './fake-openai.js';
+import { REAL_CLIS, UUID, realCliSuite, stderrLines, stdoutKinds, stdoutObjects, stdoutTypes, usageLimitReset } from './support.js';
 import { base64 } from '../support/control-plane.js';
 
 const API_KEY = 'sk-offline-test-key-not-a-secret';
@@ -159,6 +159,35 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
       message: { role: 'assistant', stopReason: 'error' },
     });
     pi.record('auth-failure', job.jobId);
+  });
+
+  it('should end a job on a rate limit (429) as a usage limit, at the reset in the API’s message, though pi exits 0', async () => {
+    pi.api.script([rateLimitExceeded(20), rateLimitExceeded(20)]);
+    const before = Date.now();
+    const { job, events } = await pi.run('Say hello.');
+    // Pi shows no headers, only `<status> <message>`; the API's message says "Please try again in 20s.".
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      errorMessage: expect.stringMatching(
+        /^usage limit reached \(resets at \S+\): 429 Rate limit reached for gpt-5\.5 .* Please try again in 20s\./,
+      ),
+    });
+    expect(usageLimitReset(job)).toBeGreaterThanOrEqual(before + 20_000);
+    expect(usageLimitReset(job)).toBeLessThanOrEqual(Date.parse(job.completedAt!) + 20_000);
+    expect(stdoutObjects(events).at(-1)).toMatchObject({ type: 'auto_retry_end', success: false });
+    pi.record('rate-limit', job.jobId);
+  });
+
+  it('should end a job on an API key out of quota (429 insufficient_quota) as a usage limit with no reset time', async () => {
+    pi.api.script([insufficientQuota(), insufficientQuota()]);
+    const { job } = await pi.run('Say hello.');
+    expect(job).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      errorMessage: expect.stringMatching(/^usage limit reached \(the CLI gave no reset time\): 429 You exceeded your current quota, /),
+    });
+    pi.record('quota', job.jobId);
   });
 
   it('should fail on a server error (500) with the CLI’s message, after its one retry', async () => {

@@ -312,3 +312,18 @@ export function record(cli: string, scenario: string, sandbox: Sandbox, jobId: s
   writeFileSync(new URL(`recorded-${scenario}.jsonl`, dir), scrub(copy('stdout')));
   if (withStderr) writeFileSync(new URL(`recorded-${scenario}.stderr.txt`, dir), scrub(copy('stderr')));
 }
+
+/**
+ * What a job that ended on a usage limit says of the reset: the time in its error message (epoch ms), null when the
+ * message says the CLI gave none; fails the test when the message does not say "usage limit reached".
+ */
+export function usageLimitReset(job: JobDetail): number | null {
+  const said = /^usage limit reached \((?:resets at (\S+)|the CLI gave no reset time)\): /.exec(job.errorMessage ?? '');
+  expect(said, `a usage limit in ${JSON.stringify(job.errorMessage)}`).not.toBeNull();
+  return said![1] ? Date.parse(said![1]) : null;
+}
+
+/** A time at least `ms` from now, on a whole minute: what a CLI that states resets to the minute (codex) says exactly. */
+export function wholeMinuteAfter(ms: number): Date {
+  return new Date(Math.ceil((Date.now() + ms) / 60_000) * 60_000);
+}

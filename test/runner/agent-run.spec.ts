@@ -2,7 +2,14 @@ import { NEVER, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { claudeAdapter } from '../../src/agents/index.js';
-import { agentRun, runVerdict, type AgentRunDeps, type AgentRunEnd, type AgentRunOutput } from '../../src/runner/agent-run.js';
+import {
+  agentRun,
+  completionVerdict,
+  runVerdict,
+  type AgentRunDeps,
+  type AgentRunEnd,
+  type AgentRunOutput,
+} from '../../src/runner/agent-run.js';
 import { stopMessage } from '../../src/runner/stops.js';
 import { SpawnError, type ProcessOutput } from '../../src/streams/process.js';
 import { job } from '../agents/support.js';
@@ -149,6 +156,44 @@ describe('runVerdict', () => {
       status: 'failed',
       exitCode: 127,
       errorMessage: `claude: command not found; ${claudeAdapter.installHint}`,
+    });
+  });
+});
+
+describe('completionVerdict', () => {
+  const verdict = (run: Partial<AgentRunEnd>) =>
+    completionVerdict({ report: {}, stderrTail: [], ...run }, claudeAdapter, 'claude', 60, Date.UTC(2026, 0, 1));
+  const exit = { type: 'exit', code: 1, signal: null } as const;
+
+  it('should say that a failure was a usage limit, with when it resets (UTC) or that the CLI did not say', () => {
+    const words = "You've hit your 5-hour limit · resets 3pm (UTC)";
+    expect(
+      verdict({ exit, report: { reportedError: true, errorText: words, apiStatus: 429, limitResetsAt: Date.UTC(2026, 0, 1, 15) } }),
+    ).toEqual({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: `usage limit reached (resets at 2026-01-01T15:00:00.000Z): ${words}`,
+      usageLimit: { resetsAt: Date.UTC(2026, 0, 1, 15) },
+    });
+    expect(
+      verdict({ exit, report: { reportedError: true, errorText: 'API Error: Request rejected (429) · slow down', apiStatus: 429 } }),
+    ).toEqual({
+      status: 'failed',
+      exitCode: 1,
+      errorMessage: 'usage limit reached (the CLI gave no reset time): API Error: Request rejected (429) · slow down',
+      usageLimit: { resetsAt: undefined },
+    });
+  });
+
+  it('should leave every other verdict as runVerdict gives it: a 529, a timeout, a success', () => {
+    const overloaded = { reportedError: true, errorText: 'API Error: 529 Overloaded', apiStatus: 529 };
+    expect(verdict({ exit, report: overloaded }).errorMessage).toBe('API Error: 529 Overloaded');
+    const limited = { reportedError: true, errorText: 'limit', apiStatus: 429 };
+    expect(verdict({ exit, stopReason: 'timeout', report: limited }).errorMessage).toBe(stopMessage('timeout', 60));
+    expect(verdict({ exit: { ...exit, code: 0 }, report: { reportedError: false, apiStatus: 429 } })).toEqual({
+      status: 'completed',
+      exitCode: 0,
+      errorMessage: null,
     });
   });
 });

@@ -1,10 +1,12 @@
-import { NEVER, type Observable } from 'rxjs';
+import { NEVER, of, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ForcedExitError, runDaemon, type DaemonDeps } from '../../src/runner/daemon.js';
-import type { JobDescriptor } from '../../src/protocol/types.js';
+import type { CompletionBody, JobDescriptor } from '../../src/protocol/types.js';
 import { ApiError, MalformedAnswerError, RedirectRefusedError, TokenRejectedError } from '../../src/streams/http/errors.js';
-import type { ClaimOutcome, NextJobOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
+import type { ClaimOutcome, CompleteOutcome, NextJobOutcome, RunnerApi } from '../../src/streams/http/runner-api.js';
+import { job as payloadOf } from '../agents/support.js';
+import { MemorySpool } from '../support/memory-spool.js';
 
 const job = (jobId: string): JobDescriptor => ({ jobId, agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' });
 const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -193,6 +195,132 @@ describe('runDaemon', () => {
       // five attempts, waiting 100 + 200 + 400 + 800 ms between them; then the next poll, and so on
       expectObservable(runDaemon(deps({ nextJob, claim }, NEVER)), '^ 3200ms !').toBe('1502ms a 1501ms a', {
         a: expect.objectContaining({ jobId: 'j1', outcome: 'unclaimed', errorMessage: 'server answered 503 to POST jobs/j1/claim' }),
+      });
+    });
+  });
+
+  /**
+   * The daemon's pauses after usage limits (docs/usage-limits.md), in virtual time. A pause a previous run left (the
+   * pause file) starts each spec, so that no agent needs to run: claude is paused until 100 ms.
+   */
+  describe('while an agent CLI is paused by a usage limit', () => {
+    const CLAUDE = ['claude_local', 'byo_runner'];
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const restored = { claude: { until: iso(100), since: iso(0), reason: 'usage limit reached (…)' } };
+
+    /** The daemon's deps, its long-polls (when, excluding what), completions and log lines. */
+    function setup(
+      nextJob: (excluded: readonly string[]) => Observable<NextJobOutcome>,
+      claim: (jobId: string) => Observable<ClaimOutcome>,
+    ) {
+      const polls: [number, readonly string[]][] = [];
+      const completions: [string, CompletionBody][] = [];
+      const lines: string[] = [];
+      const log = { ...silentLog, info: (line: string) => lines.push(line), warn: (line: string) => lines.push(line) };
+      const api: Partial<RunnerApi> = {
+        nextJob: (excluded = []) => {
+          polls.push([testScheduler.now(), excluded]);
+          return nextJob(excluded);
+        },
+        claim,
+        complete: (jobId, body) => {
+          completions.push([jobId, body]);
+          return of<CompleteOutcome>({ kind: 'accepted' });
+        },
+      };
+      const daemonDeps = deps(api, NEVER, {
+        log,
+        openSpool: (jobId) => new MemorySpool(jobId),
+        usagePauses: { restored, leftJobWaitMs: 30 },
+      });
+      return { deps: daemonDeps, polls, completions, lines };
+    }
+
+    it('should exclude the paused CLI from its long-poll, and poll afresh without it as soon as the pause ends, saying so', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        const { deps, polls, lines } = setup(
+          () => cold<NextJobOutcome>('-'),
+          () => NEVER,
+        );
+        expectObservable(runDaemon(deps), '^ 150ms !').toBe('');
+        testScheduler.flush();
+        // The long-poll in flight at 100 gave way to one that excludes nothing.
+        expect(polls).toEqual([
+          [0, CLAUDE],
+          [100, []],
+        ]);
+        expect(lines).toEqual([
+          `claude hit a usage limit: taking no claude jobs until ${iso(100)} (in 1 s); jobs for other agent CLIs go on`,
+          'claude: the usage-limit pause is over; taking claude jobs again',
+        ]);
+      });
+    });
+
+    it('should leave a job of the paused CLI queued when the descriptor names it, and poll again a while later', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        const offered: JobDescriptor = { ...job('j1'), adapterType: 'claude_local' };
+        const claimed: string[] = [];
+        const { deps, polls } = setup(
+          () => cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: offered } }),
+          (jobId) => (claimed.push(`${jobId}@${testScheduler.now()}`), cold<ClaimOutcome>('--(l|)', { l: { kind: 'job_ended' } })),
+        );
+        expectObservable(runDaemon(deps), '^ 102ms !').toBe('');
+        testScheduler.flush();
+        // Offered at 1, 32, 63 and 94, each time left queued and polled again 30 ms later; at 100 the pause ended, the
+        // poll in flight gave way to a new one, and the job it offered was claimed.
+        expect(polls.map(([at]) => at)).toEqual([0, 31, 62, 93, 100]);
+        expect(claimed).toEqual(['j1@101']);
+      });
+    });
+
+    it('should learn from a claim which CLI an agent needs, give back that job, and leave that agent’s next jobs queued (Part 1)', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        // A server without the extension: no adapterType in the descriptor; the exclusion is ignored.
+        const offers = [job('j1'), job('j2')];
+        let offer = 0;
+        const claimed: string[] = [];
+        const { deps, completions } = setup(
+          () => cold<NextJobOutcome>('(a|)', { a: { kind: 'job', job: offers[Math.min(offer++, 1)]! } }),
+          (jobId) => {
+            claimed.push(`${jobId}@${testScheduler.now()}`);
+            return cold<ClaimOutcome>('(c|)', { c: { kind: 'claimed', payload: payloadOf({ jobId, agentId: 'a' }) } });
+          },
+        );
+        expectObservable(runDaemon(deps), '^ 99ms !').toBe('a', {
+          a: expect.objectContaining({ jobId: 'j1', outcome: 'failed', agent: 'claude' }),
+        });
+        testScheduler.flush();
+        // j1, of an agent not met before, was claimed and given back as a usage limit; j2, of the same agent, stays queued.
+        expect(claimed).toEqual(['j1@0']);
+        expect(completions).toEqual([
+          [
+            'j1',
+            expect.objectContaining({
+              status: 'failed',
+              usageLimit: { resetsAt: iso(100) },
+              errorMessage: expect.stringContaining('not started'),
+            }),
+          ],
+        ]);
+      });
+    });
+
+    it('should claim and give back at once a job whose pause outlasts its life on a Part-1 server (30 min from queueing)', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        const claimed: string[] = [];
+        const { deps, completions } = setup(
+          () => cold<NextJobOutcome>('-(a|)', { a: { kind: 'job', job: { ...job('j1'), createdAt: iso(-31 * 60_000) } } }),
+          (jobId) => (
+            claimed.push(jobId), cold<ClaimOutcome>('-(c|)', { c: { kind: 'claimed', payload: payloadOf({ jobId, agentId: 'a' }) } })
+          ),
+        );
+        // Offered at 1, claimed at 2, given back at once; the server here offers it again at 3 (a real one fails it).
+        expectObservable(runDaemon(deps), '^ 3ms !').toBe('--a', {
+          a: expect.objectContaining({ jobId: 'j1', outcome: 'failed', agent: 'claude' }),
+        });
+        testScheduler.flush();
+        expect(claimed[0]).toBe('j1');
+        expect(completions[0]).toEqual(['j1', expect.objectContaining({ usageLimit: { resetsAt: iso(100) } })]);
       });
     });
   });

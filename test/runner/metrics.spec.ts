@@ -21,6 +21,21 @@ describe('runner metrics', () => {
     expect(text).toContain('# TYPE founderos_runner_spool_backlog_batches gauge');
   });
 
+  it('should count usage limits by agent CLI and show the pauses in force, each to its end in Unix seconds', () => {
+    const metrics = new RunnerMetrics(() => 0);
+    metrics.usageLimitHit('claude');
+    metrics.usageLimitHit('claude');
+    metrics.pausesChanged(new Map([['claude', 1_796_650_000_000]]));
+    let text = metrics.render();
+    expect(text).toContain('founderos_runner_usage_limits_total{agent="claude"} 2');
+    expect(text).toContain('# TYPE founderos_runner_usage_limited_until_seconds gauge');
+    expect(text).toContain('founderos_runner_usage_limited_until_seconds{agent="claude"} 1796650000');
+    metrics.pausesChanged(new Map());
+    text = metrics.render();
+    expect(text).not.toContain('founderos_runner_usage_limited_until_seconds{');
+    expect(text).toContain('founderos_runner_usage_limits_total{agent="claude"} 2');
+  });
+
   it('should be healthy while a job runs or the server answered a poll recently, and say why not otherwise', () => {
     let now = 10_000;
     const metrics = new RunnerMetrics(() => now);

@@ -34,6 +34,12 @@ const out: Record<string, ProcessOutput> = {
   x: agentOutput.exit(0),
   f: agentOutput.exit(1),
   u: agentOutput.stderr('Error: No conversation found with session ID: s-old\n'),
+  // A Claude subscription's spent window (test/fixtures/claude/recorded-usage-limit.jsonl, cut to what is read), resetting
+  // an hour after the virtual clock's 0.
+  l: agentOutput.stdout(
+    `${JSON.stringify({ type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt: 3600 }, session_id: 's-new' })}\n` +
+      `${JSON.stringify({ type: 'result', subtype: 'success', is_error: true, api_error_status: 429, session_id: 's-new', result: "You've hit your 5-hour limit · resets 3pm (UTC)" })}\n`,
+  ),
 };
 
 /**
@@ -118,6 +124,7 @@ describe('runJob', () => {
           sessionId: 's-new',
           errorMessage: null,
           elapsedSec: 0.021,
+          agent: 'claude',
         },
       });
       flush();
@@ -232,6 +239,38 @@ describe('runJob', () => {
       flush();
       expect(runs).toEqual([]);
       expect(sent.completions).toEqual([expect.objectContaining({ status: 'failed', exitCode: -1 })]);
+    });
+  });
+
+  it('should report a run that hit a usage limit as one: in the message, in the completion, in the result', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const { deps, sent } = setup(cold, {}, [cold('s l 3ms (f|)', out)]);
+      const errorMessage = "usage limit reached (resets at 1970-01-01T01:00:00.000Z): You've hit your 5-hour limit · resets 3pm (UTC)";
+      expectObservable(runJob(descriptor, deps)).toBe('8ms (j|)', {
+        j: expect.objectContaining({ outcome: 'failed', agent: 'claude', errorMessage, usageLimit: { resetsAt: 3_600_000 } }),
+      });
+      flush();
+      expect(sent.completions).toEqual([
+        expect.objectContaining({ status: 'failed', exitCode: 1, errorMessage, usageLimit: { resetsAt: '1970-01-01T01:00:00.000Z' } }),
+      ]);
+    });
+  });
+
+  it('should give back a job of a CLI paused by a usage limit without starting its agent, as a usage limit', () => {
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const until = Date.parse('2026-12-07T15:00:00.000Z');
+      const { deps, sent, runs } = setup(cold, {}, [], { pausedUntil: (agent) => (agent === 'claude' ? until : undefined) });
+      const errorMessage =
+        "usage limit reached (resets at 2026-12-07T15:00:00.000Z): not started: this runner's claude is paused by a usage limit it hit on an earlier job";
+      // The result names the CLI (so that the daemon learns the agent's) but no limit of its own: nothing new was hit.
+      expectObservable(runJob(descriptor, deps)).toBe('2ms (j|)', {
+        j: { jobId: 'j1', outcome: 'failed', exitCode: -1, eventsSent: 0, errorMessage, elapsedSec: 0, agent: 'claude' },
+      });
+      flush();
+      expect(runs).toEqual([]);
+      expect(sent.completions).toEqual([
+        expect.objectContaining({ status: 'failed', exitCode: -1, errorMessage, usageLimit: { resetsAt: '2026-12-07T15:00:00.000Z' } }),
+      ]);
     });
   });
 

@@ -19,7 +19,7 @@ export interface RecordedRequest {
 
 /**
  * Decides what to do with one request before it reaches the server: pass it (after `delayMs`), answer
- * instead, rewrite the answer, cut the connection before the server sees the request (`drop`), or let the
+ * instead, rewrite the answer (and send the server another path or body: `forwardAs`), cut the connection before the server sees the request (`drop`), or let the
  * server handle it and cut the connection before the answer (`dropAnswer`: the runner must retry something
  * the server already did), or take the response over (`takeOver`: a hostile server that streams without end or
  * never answers; with `forwardFirst`, after the server handled the request; the proxy's `close` ends what it left open).
@@ -31,7 +31,7 @@ export type Interceptor = (request: {
 }) =>
   | { respond: { status: number; body?: string | Buffer; headers?: OutgoingHttpHeaders } }
   | { takeOver: (response: ServerResponse) => void; forwardFirst?: boolean }
-  | { rewrite: (status: number, body: string) => { status: number; body: string } }
+  | { rewrite: (status: number, body: string) => { status: number; body: string }; forwardAs?: { path: string; body: string } }
   | { drop: true }
   | { dropAnswer: true }
   | { delayMs: number }
@@ -69,8 +69,10 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
       decision.takeOver(res);
       return;
     }
+    const sent = decision && 'rewrite' in decision && decision.forwardAs ? decision.forwardAs : { path, body };
+    const requestHeaders = { ...req.headers, host: upstream.host, 'content-length': String(Buffer.byteLength(sent.body)) };
     const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } },
+      { host: upstream.hostname, port: upstream.port, method, path: sent.path, headers: requestHeaders },
       async (answer) => {
         let status = answer.statusCode ?? 502;
         let text = await readBody(answer);
@@ -94,7 +96,7 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
     req.on('close', () => {
       if (!res.writableEnded) forward.destroy();
     });
-    forward.end(body);
+    forward.end(sent.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -7,6 +7,7 @@ import { serveMetrics } from '../../streams/metrics-server.js';
 import { resolve } from 'node:path';
 import { PrivateDirError } from '../../streams/private-dir.js';
 import { probeSandbox } from '../../streams/sandbox.js';
+import { pauseFilePath, readPauses, writePauses } from '../../streams/pause-file.js';
 import { openJobSpool, prepareSpoolDir } from '../../streams/spool.js';
 import { readFirstLine, spawnProcess } from '../../streams/process.js';
 import { processSignals } from '../../streams/signals.js';
@@ -69,6 +70,7 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
   log[sandbox.level](sandbox.message);
   const contain = prepareContainment(config, env, sandbox);
   const agentBaseEnv = { ...env };
+  const pauseFile = pauseFilePath(config.spoolDir);
   const metrics = new RunnerMetrics();
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
@@ -115,6 +117,17 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     concurrency: config.concurrency,
     maxJobs: config.maxJobs,
     metrics,
+    usagePauses: {
+      // A pause a previous run left goes on: a restart (by a service manager, say) does not spend a job to learn it again.
+      restored: readPauses(pauseFile),
+      record: (pauses) => {
+        try {
+          writePauses(pauseFile, pauses);
+        } catch (error) {
+          log.warn(`cannot write ${pauseFile} (${errorText(error)}): doctor will not show the usage-limit pauses`);
+        }
+      },
+    },
   });
   try {
     await lastValueFrom(daemon$.pipe(defaultIfEmpty(null)));

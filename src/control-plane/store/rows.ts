@@ -50,6 +50,9 @@ export interface JobRow {
   cancelled_by: string | null;
   /** The size of its events' payloads as JSON text (bigint, see cost_micros). */
   event_bytes: number | string;
+  usage_limited_at: Timestamp | null;
+  usage_limit_resets_at: Timestamp | null;
+  usage_limit_count: number;
 }
 
 export interface EventRow {
@@ -168,6 +171,9 @@ export function toJobRecord(row: JobRow): JobRecord {
     resultSessionId: row.result_session_id,
     cliVersion: row.cli_version,
     errorMessage: row.error_message,
+    usageLimitedAt: iso(row.usage_limited_at),
+    usageLimitResetsAt: iso(row.usage_limit_resets_at),
+    usageLimitCount: Number(row.usage_limit_count),
   };
 }
 

@@ -21,6 +21,16 @@ export type ClaimResult = { kind: 'claimed'; payload: JobPayload } | { kind: 'no
 
 export const RUNNER_LOST_MESSAGE = 'runner lost';
 
+/**
+ * How many usage limits put a job back in the queue: the next one fails it. A limit is the subscription's of the
+ * runner that hit it, not the job's, so the job can run on another runner, or on that one once its pause ends; a
+ * job that keeps meeting limits (a quota that never comes back) still ends.
+ */
+export const USAGE_LIMIT_REQUEUES = 3;
+
+/** The adapter type a job without one runs with (the protocol: absent means claude_local). */
+const EFFECTIVE_ADAPTER_TYPE = `COALESCE(adapter_type, 'claude_local')`;
+
 export interface RunnerJobStoreOptions {
   /** How long a job whose runner sends heartbeats lives after its last heartbeat or event batch. */
   leaseMs: number;
@@ -30,7 +40,7 @@ export interface RunnerJobStoreOptions {
   maxJobEventBytes: number;
 }
 
-type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token' | 'attempt' | 'event_bytes'>;
+type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token' | 'attempt' | 'event_bytes' | 'usage_limit_count'>;
 
 /** Thrown inside a batch's transaction to undo it: the batch would take its job past its quota. */
 class QuotaReached extends Error {
@@ -59,22 +69,36 @@ export class RunnerJobStore {
   ) {}
 
   /**
-   * The oldest queued job of the company, preferring one not in `avoid` (jobs just offered to other pollers).
-   * SKIP LOCKED passes over a job that another server is claiming at this instant, so concurrent long-polls
-   * are not held up by (and do not all announce) the same row.
+   * The oldest queued job of the company whose adapter type is not `excluded` (Part 2: the runner is not taking those
+   * now; a job without one counts as claude_local), preferring one not in `avoid` (jobs just offered to other
+   * pollers). SKIP LOCKED passes over a job that another server is claiming at this instant, so concurrent long-polls
+   * are not held up by (and do not all announce) the same row. The descriptor names the adapter type (Part 2).
    */
-  async nextQueuedJob(companyId: string, avoid: readonly string[] = []): Promise<JobDescriptor | undefined> {
+  async nextQueuedJob(
+    companyId: string,
+    avoid: readonly string[] = [],
+    excluded: readonly string[] = [],
+  ): Promise<JobDescriptor | undefined> {
     const pick = async (skip: readonly string[]) => {
-      const { rows } = await this.db.query<Pick<JobRow, 'id' | 'agent_id' | 'agent_name' | 'created_at'>>(
-        `SELECT id, agent_id, agent_name, created_at FROM jobs
+      const { rows } = await this.db.query<Pick<JobRow, 'id' | 'agent_id' | 'agent_name' | 'created_at' | 'adapter_type'>>(
+        `SELECT id, agent_id, agent_name, created_at, ${EFFECTIVE_ADAPTER_TYPE} AS adapter_type FROM jobs
           WHERE id = (SELECT id FROM jobs
                        WHERE company_id = $1 AND status = 'queued'
                          AND id NOT IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))
+                         AND ${EFFECTIVE_ADAPTER_TYPE} NOT IN (SELECT value FROM jsonb_array_elements_text($3::jsonb))
                        ORDER BY created_at, enqueue_seq LIMIT 1 FOR UPDATE SKIP LOCKED)`,
-        [companyId, JSON.stringify(skip)],
+        [companyId, JSON.stringify(skip), JSON.stringify(excluded)],
       );
       const row = rows[0];
-      return row && { jobId: row.id, agentId: row.agent_id, agentName: row.agent_name, createdAt: iso(row.created_at) };
+      return (
+        row && {
+          jobId: row.id,
+          agentId: row.agent_id,
+          agentName: row.agent_name,
+          createdAt: iso(row.created_at),
+          adapterType: row.adapter_type!,
+        }
+      );
     };
     return (await pick(avoid)) ?? (avoid.length > 0 ? pick([]) : undefined);
   }
@@ -142,11 +166,30 @@ export class RunnerJobStore {
     }
   }
 
+  /**
+   * Records the completion. A failure on a usage limit (Part 2: `usageLimit`) is recorded on the job, when and the
+   * reset stated, and puts the job back in the queue, with the limit's message, while it has hit fewer than
+   * `USAGE_LIMIT_REQUEUES` limits; the next one fails it. The next claim is a new attempt.
+   */
   async completeJob(jobId: string, runner: RunnerIdentity, body: CompletionBody): Promise<JobAccess> {
-    return this.withOwnedJob(jobId, runner, async (tx) => {
+    return this.withOwnedJob(jobId, runner, async (tx, job) => {
+      const limit = body.status === 'failed' ? body.usageLimit : undefined;
+      // The limit, its reset in parameter `at`.
+      const limitSet = (at: number) =>
+        `usage_limited_at = now(), usage_limit_resets_at = $${at}::timestamptz, usage_limit_count = usage_limit_count + 1`;
+      if (limit && job.usage_limit_count < USAGE_LIMIT_REQUEUES) {
+        await tx.query(
+          `UPDATE jobs SET status = 'queued', claimed_by_token = NULL, claimed_at = NULL, lease_expires_at = NULL,
+                  error_message = $2, ${limitSet(3)}
+            WHERE id = $1`,
+          [jobId, body.errorMessage ?? null, limit.resetsAt],
+        );
+        return;
+      }
       await tx.query(
         `UPDATE jobs SET status = $2, completed_at = now(), lease_expires_at = NULL, exit_code = $3, signal = $4,
                 elapsed_sec = $5, cost_micros = $6, result_session_id = $7, cli_version = $8, error_message = $9
+                ${limit ? `, ${limitSet(10)}` : ''}
           WHERE id = $1`,
         [
           jobId,
@@ -158,6 +201,7 @@ export class RunnerJobStore {
           body.sessionId ?? null,
           body.cliVersion ?? null,
           body.errorMessage ?? null,
+          ...(limit ? [limit.resetsAt] : []),
         ],
       );
     });
@@ -186,7 +230,7 @@ export class RunnerJobStore {
   private withOwnedJob(jobId: string, runner: RunnerIdentity, fn: (tx: Queryable, job: AccessRow) => Promise<void>): Promise<JobAccess> {
     return this.db.transaction(async (tx) => {
       const { rows } = await tx.query<AccessRow>(
-        `SELECT company_id, status, claimed_by_token, attempt, event_bytes FROM jobs WHERE id = $1 FOR UPDATE`,
+        `SELECT company_id, status, claimed_by_token, attempt, event_bytes, usage_limit_count FROM jobs WHERE id = $1 FOR UPDATE`,
         [jobId],
       );
       const row = rows[0];

@@ -1,7 +1,13 @@
 import { asyncScheduler, map, throwError, timeout, type Observable, type SchedulerLike } from 'rxjs';
 import { meaningOf, retryAfterMs, type AnswerMeaning, type AnsweredRoute } from '../../protocol/answers.js';
 import { check, checkJobPayload, jobIdProblem, JobDescriptorSchema, readErrorBody, type Checked } from '../../protocol/schemas.js';
-import type { CompletionBody, JobDescriptor, JobPayload, RunnerEvent } from '../../protocol/types.js';
+import {
+  EXCLUDE_ADAPTER_TYPES_PARAM,
+  type CompletionBody,
+  type JobDescriptor,
+  type JobPayload,
+  type RunnerEvent,
+} from '../../protocol/types.js';
 import { describeValue, parseJsonOrUndefined } from '../../protocol/values.js';
 import { AnswerTimeoutError, ApiError, MalformedAnswerError, TokenRejectedError } from './errors.js';
 import { firstDeadlineMs, headProbe, lively, LIVENESS, type Liveness, type LivenessTimings } from './liveness.js';
@@ -47,7 +53,11 @@ export interface RunnerApiOptions {
  * policy. Nothing is retried here. Events batches and completions are idempotent, so they go under the liveness rules.
  */
 export interface RunnerApi {
-  nextJob(): Observable<NextJobOutcome>;
+  /**
+   * The long-poll. `excluded` names the adapter types the runner is not taking now (Part 2: a server that knows the
+   * `excludeAdapterTypes` parameter offers no job of them; one that does not ignores it).
+   */
+  nextJob(excluded?: readonly string[]): Observable<NextJobOutcome>;
   claim(jobId: string): Observable<ClaimOutcome>;
   /** `batch` is the events, or the request body already serialized (as the spool keeps it). */
   appendEvents(jobId: string, batch: readonly RunnerEvent[] | string): Observable<AppendOutcome>;
@@ -98,9 +108,9 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   }
 
   return {
-    nextJob: () =>
+    nextJob: (excluded = []) =>
       request<NextJobOutcome>(
-        { method: 'GET', path: 'jobs/next', limitBytes: ANSWER_LIMITS.other },
+        { method: 'GET', path: longPollPath(excluded), limitBytes: ANSWER_LIMITS.other },
         {
           ...PART_1,
           accepted: (reply) => {
@@ -148,6 +158,11 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         ),
       ),
   };
+}
+
+/** The long-poll's path, with the adapter types the runner is not taking now, if any. */
+function longPollPath(excluded: readonly string[]): string {
+  return excluded.length ? `jobs/next?${new URLSearchParams({ [EXCLUDE_ADAPTER_TYPES_PARAM]: excluded.join(',') })}` : 'jobs/next';
 }
 
 /** Refused before anything is sent: an unsafe id would change the URL's path (`..`) or not encode at all (a lone surrogate). */

@@ -146,6 +146,17 @@ export function JobHeader({ job, runners, now, count }: { job: JobDetail; runner
           <Field label="Session">{job.resultSessionId ?? job.sessionId ?? '—'}</Field>
           <Field label="CLI version">{job.cliVersion ?? '—'}</Field>
           <Field label="Attempt">{job.attempt}</Field>
+          {job.usageLimitedAt && (
+            <Field label="Usage limit">
+              {job.usageLimitResetsAt ? (
+                <span title={formatAbsolute(job.usageLimitResetsAt)}>resets {formatTime(job.usageLimitResetsAt, now)}</span>
+              ) : (
+                'no reset time given'
+              )}
+              {` · hit ${job.usageLimitCount}×, last `}
+              <Ago iso={job.usageLimitedAt} now={now} />
+            </Field>
+          )}
           <Field label="Events">{count.toLocaleString('en-US')}</Field>
         </dl>
         <h2 class="prompt-title">Prompt</h2>

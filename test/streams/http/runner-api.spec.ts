@@ -52,6 +52,14 @@ describe('runner HTTP client', () => {
     expect(last.headers['user-agent']).toBe('founderos-runner/test');
   });
 
+  it('should name the adapter types the runner is not taking now in the long-poll, and nothing when there are none', async () => {
+    answer = (_req, res) => res.writeHead(204).end();
+    await firstValueFrom(api().nextJob(['claude_local', 'byo_runner']));
+    expect(seen.at(-1)!.url).toBe('/base/api/runner/jobs/next?excludeAdapterTypes=claude_local%2Cbyo_runner');
+    await firstValueFrom(api().nextJob([]));
+    expect(seen.at(-1)!.url).toBe('/base/api/runner/jobs/next');
+  });
+
   it.each([
     ['nextJob', 204, '', { kind: 'empty' }],
     ['claim', 409, '{"error":"job_not_claimable"}', { kind: 'job_ended' }],
