@@ -1,12 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobDetail } from '../../src/control-plane/index.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { RunnerProcess, freePort } from '../support/runner-process.js';
+import { RunnerProcess, freePort, workspaceFile } from '../support/runner-process.js';
 
 /**
  * Usage limits end to end (docs/usage-limits.md): the built runner against the reference control plane, with fake
@@ -18,20 +16,19 @@ const FAKE_CODEX = fileURLToPath(new URL('../fixtures/agents/fake-codex.mjs', im
 const RESET_IN_MS = 8_000;
 const CLAUDE_JOBS = 20;
 const CODEX_JOBS = 4;
+/** The claude jobs' agent: its workspace, the one place its runs may write in the sandbox, holds the window's state. */
+const CLAUDE_AGENT = 'subscriber';
 
 describe('usage limits end to end: 20 claude jobs behind a spent subscription, codex jobs beside them', () => {
   const e2e = serverAndRunners();
-  let dir = '';
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'founderos-limits-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Queues 20 claude jobs, then the codex ones; the window is shared through `stateFile`. */
+  /** Queues 20 claude jobs, then the codex ones; the window is shared through `stateFile`, in the agent's workspace. */
   async function queueJobs(stateFile: string) {
     const claude: string[] = [];
-    for (let i = 0; i < CLAUDE_JOBS; i++)
-      claude.push((await e2e.server.enqueue({ mode: 'usage-limit', stateFile, resetInMs: RESET_IN_MS, n: i })).jobId);
+    for (let i = 0; i < CLAUDE_JOBS; i++) {
+      const behaviour = { mode: 'usage-limit', stateFile, resetInMs: RESET_IN_MS, n: i };
+      claude.push((await e2e.server.enqueue(behaviour, { agentId: CLAUDE_AGENT })).jobId);
+    }
     const codex: string[] = [];
     for (let i = 0; i < CODEX_JOBS; i++)
       codex.push((await e2e.server.enqueue({ fixture: 'tool-use' }, { adapterType: 'codex_local', agentName: 'Cody' })).jobId);
@@ -39,11 +36,15 @@ describe('usage limits end to end: 20 claude jobs behind a spent subscription, c
   }
   const allDone = (ids: string[], timeoutMs: number): Promise<JobDetail[]> =>
     Promise.all(ids.map((id) => e2e.server.waitForJob(id, ['completed', 'failed', 'cancelled'], timeoutMs)));
-  const windowOf = (stateFile: string) =>
-    JSON.parse(readFileSync(stateFile, 'utf8')) as { resetsAt: number; limited: number; completed: number };
+  const windowOf = (runner: { workDir: string }, stateFile: string) =>
+    JSON.parse(readFileSync(workspaceFile(runner.workDir, CLAUDE_AGENT, stateFile), 'utf8')) as {
+      resetsAt: number;
+      limited: number;
+      completed: number;
+    };
 
   it('should run one limited claude job, claim no other until the reset, run the codex jobs meanwhile, then run them all', async () => {
-    const stateFile = join(dir, 'window-part2.json');
+    const stateFile = 'window-part2.json';
     const { claude, codex } = await queueJobs(stateFile);
     const metricsPort = await freePort();
     const runner = e2e.start([`--codex-bin=${FAKE_CODEX}`, `--metrics-port=${metricsPort}`]);
@@ -67,7 +68,7 @@ describe('usage limits end to end: 20 claude jobs behind a spent subscription, c
 
     const claudeJobs = await allDone(claude, 90_000);
     const codexJobs = await allDone(codex, 30_000);
-    const window = windowOf(stateFile);
+    const window = windowOf(runner, stateFile);
     const resetsAt = Math.ceil(window.resetsAt / 1000) * 1000;
 
     // One run hit the limit; every job completed in the end, the limited one on its second attempt (requeued).
@@ -109,12 +110,12 @@ describe('usage limits end to end: 20 claude jobs behind a spent subscription, c
       return undefined;
     });
     try {
-      const stateFile = join(dir, 'window-part1.json');
+      const stateFile = 'window-part1.json';
       const { claude, codex } = await queueJobs(stateFile);
       const runner = e2e.start([`--codex-bin=${FAKE_CODEX}`], {}, proxy.url);
       const claudeJobs = await allDone(claude, 90_000);
       await allDone(codex, 30_000);
-      const window = windowOf(stateFile);
+      const window = windowOf(runner, stateFile);
       const resetsAt = Math.ceil(window.resetsAt / 1000) * 1000;
 
       // The limited job failed (such a server does not requeue), saying why; the 19 behind it waited and ran.
