@@ -27,6 +27,8 @@ export async function openPglite(dir: string | undefined): Promise<Db> {
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
     // PGlite implements LISTEN/NOTIFY inside the process, so the same triggers wake long-polls here as on Postgres.
     listen: (channel, onNotify) => pglite.listen(channel, onNotify),
+    // In one process, no notification is ever lost.
+    watchNotifications: () => () => {},
     close: () => pglite.close(),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL through a `pg.Pool`, plus one dedicated connection for LISTEN (a pooled connection cannot listen:
- * it is handed to other queries between uses). The listener reconnects after an error; long-polls also re-check
- * about once a second, so a gap in notifications only slows a wake-up, never loses a job.
+ * it is handed to other queries between uses). The listener reconnects after an error and tells its watchers of
+ * the gap, so that the server looks for what went unannounced: a gap in notifications only slows a wake-up, never
+ * loses a job.
  */
 import pg from 'pg';
 import type { Db, QueryResult, Queryable } from './db.js';
@@ -60,6 +61,7 @@ export async function openPostgres(url: string, log: (line: string) => void): Pr
       }
     },
     listen: (channel, onNotify) => listener.listen(channel, onNotify),
+    watchNotifications: (onChange) => listener.watch(onChange),
     async close() {
       await listener.close();
       await pool.end();
@@ -72,6 +74,9 @@ class Listener {
   private client: pg.Client | undefined;
   private connecting: Promise<pg.Client> | undefined;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly watchers = new Set<(flowing: boolean) => void>();
+  /** Set from a lost connection to the next one that listens again: notifications of that gap are gone. */
+  private inGap = false;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
 
@@ -94,6 +99,16 @@ class Listener {
     };
   }
 
+  watch(onChange: (flowing: boolean) => void): () => void {
+    this.watchers.add(onChange);
+    return () => this.watchers.delete(onChange);
+  }
+
+  private tell(flowing: boolean): void {
+    this.inGap = !flowing;
+    for (const watcher of this.watchers) watcher(flowing);
+  }
+
   private connect(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
@@ -113,6 +128,10 @@ class Listener {
       }
       this.client = client;
       this.connecting = undefined;
+      if (this.inGap) {
+        this.log('postgres: LISTEN connection back; looking for what changed unannounced');
+        this.tell(true);
+      }
       return client;
     })();
     return this.connecting;
@@ -123,9 +142,10 @@ class Listener {
     this.client = undefined;
     this.log(
       `postgres: LISTEN connection lost${err ? ` (${err.message})` : ''}; ` +
-        'reconnecting (long-polls fall back to polling once a second meanwhile)',
+        'reconnecting (long-polls look for jobs once a second meanwhile)',
     );
     client.end().catch(() => {});
+    this.tell(false);
     this.scheduleReconnect();
   }
 

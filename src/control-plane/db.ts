@@ -24,6 +24,11 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** LISTEN on a channel; resolves to an unsubscribe function. Notifications arrive after their transaction commits. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onChange(false)` when notifications may be missed from now on (the connection that listens was lost)
+   * and `onChange(true)` once they flow again. Returns an unsubscribe function.
+   */
+  watchNotifications(onChange: (flowing: boolean) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -29,3 +29,15 @@ export function jobNotFound(jobId: string): ControlPlaneError {
     `No job ${jobId} here (unknown, cancelled, or not this token's company). Go back to polling for work.`,
   );
 }
+
+/** A refusal that a client should retry later: answered with `retry-after`. */
+export class RetryLaterError extends ControlPlaneError {
+  constructor(
+    status: 429 | 503,
+    code: string,
+    message: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(status, code, message);
+  }
+}

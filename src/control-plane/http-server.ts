@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ControlPlaneError, invalidRequest } from './errors.js';
+import { ControlPlaneError, invalidRequest, RetryLaterError } from './errors.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -265,7 +265,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
 function errorReply(err: unknown, requestId: string): Reply {
   if (err instanceof ControlPlaneError) {
-    return { status: err.status, body: { error: err.code, message: err.message, ...err.details, requestId } };
+    const headers = err instanceof RetryLaterError ? { 'retry-after': String(err.retryAfterSec) } : undefined;
+    return { status: err.status, body: { error: err.code, message: err.message, ...err.details, requestId }, headers };
   }
   return {
     status: 500,

@@ -4,9 +4,9 @@
  */
 import { isUuid } from '../protocol/schemas.js';
 import { RUNNER_API_PREFIX } from '../protocol/types.js';
-import { ControlPlaneError, jobNotFound } from './errors.js';
+import type { Dispatcher } from './dispatcher.js';
+import { ControlPlaneError, jobNotFound, RetryLaterError } from './errors.js';
 import type { Handler, Reply, Route, RouteContext } from './http-server.js';
-import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
 import type { JobAccess, RunnerJobStore } from './store/runner-jobs.js';
 import type { Authentication, RunnerIdentity, TokenStore } from './store/tokens.js';
 import { bearerSecret } from './tokens.js';
@@ -15,9 +15,10 @@ import { parseCompletion, parseEventBatch, parseHeartbeat } from './validation.j
 export interface RunnerRoutesDeps {
   tokens: TokenStore;
   jobs: RunnerJobStore;
-  hub: WakeHub;
+  dispatcher: Dispatcher;
   longPollMs: number;
-  recheckMs?: number;
+  /** The dispatcher's cap, named in the 429's message. */
+  maxPollsPerToken: number;
 }
 
 const INVALID_TOKEN_MESSAGE =
@@ -28,9 +29,7 @@ const NO_CONTENT: Reply = { status: 204 };
 
 type RunnerHandler = (ctx: RouteContext, runner: RunnerIdentity, jobId: string) => Promise<Reply>;
 
-export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: RunnerRoutesDeps): Route[] {
-  const offers = new RecentOffers();
-
+export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPerToken }: RunnerRoutesDeps): Route[] {
   async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
     const secret = bearerSecret(ctx.req.headers.authorization);
     const runner = admit(secret === undefined ? { kind: 'invalid' } : await tokens.authenticate(secret));
@@ -49,24 +48,30 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: Runne
       return handler(ctx, runner, jobId.toLowerCase());
     };
 
+  /**
+   * Authenticated once; then the poll sleeps in the dispatcher until a job is offered to it, its window ends, or
+   * its token is revoked or expires while it waits (a 401 then, never a job).
+   */
   const nextJob: Handler = async (ctx) => {
     const runner = await authenticate(ctx);
-    const job = await longPoll({
-      hub,
-      topic: queuedTopic(runner.companyId),
-      check: async () => {
-        // A token revoked or expired while its poll waits gets its 401 now, not the next job (a revocation wakes
-        // the company's polls, and expiry is seen at the next re-check).
-        admit(await tokens.reauthenticate(runner));
-        return jobs.nextQueuedJob(runner.companyId, offers.recent(runner.companyId));
-      },
-      waitMs: longPollMs,
-      recheckMs,
-      signal: ctx.signal,
-    });
-    if (!job) return NO_CONTENT;
-    offers.add(runner.companyId, job.jobId);
-    return { status: 200, body: job };
+    const outcome = await dispatcher.wait(runner, longPollMs, ctx.signal);
+    switch (outcome.kind) {
+      case 'job':
+        return { status: 200, body: outcome.job };
+      case 'empty':
+        return NO_CONTENT;
+      case 'refused':
+        throw refusal(outcome.auth);
+      case 'busy':
+        throw new RetryLaterError(
+          429,
+          'too_many_long_polls',
+          `This token already holds as many waiting GET /jobs/next as the server allows (${maxPollsPerToken}); ` +
+            `poll again in ${outcome.retryAfterSec}s, and give each runner a token of its own ` +
+            '("founderos-runner admin tokens create --company <id>").',
+          outcome.retryAfterSec,
+        );
+    }
   };
 
   const claim = forJob(async (_ctx, runner, jobId) => {
@@ -113,11 +118,15 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs }: Runne
 
 /** The runner a token stands for, or the protocol's 401. */
 function admit(auth: Authentication): RunnerIdentity {
+  if (auth.kind === 'ok') return auth.runner;
+  throw refusal(auth);
+}
+
+/** The protocol's 401 for a token that is not (or no longer) good. */
+function refusal(auth: Exclude<Authentication, { kind: 'ok' }>): ControlPlaneError {
   switch (auth.kind) {
-    case 'ok':
-      return auth.runner;
     case 'expired':
-      throw new ControlPlaneError(
+      return new ControlPlaneError(
         401,
         'runner_token_expired',
         `The runner token ${auth.preview}… expired at ${auth.expiredAt}. ` +
@@ -128,7 +137,7 @@ function admit(auth: Authentication): RunnerIdentity {
       );
     case 'invalid':
       // One answer for missing, malformed, unknown and revoked tokens: a prober learns nothing.
-      throw new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
+      return new ControlPlaneError(401, 'invalid_runner_token', INVALID_TOKEN_MESSAGE);
   }
 }
 

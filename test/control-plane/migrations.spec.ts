@@ -47,7 +47,12 @@ describe('migration 3 (instructions in base64)', () => {
       await insert('00000000-0000-4000-8000-000000000001', { instructionsFileContent: instructions, model: 'm' });
       await insert('00000000-0000-4000-8000-000000000002', { instructionsFileContent: null });
       await insert('00000000-0000-4000-8000-000000000003', {});
-      expect(await migrate(db)).toEqual([3]);
+      expect(
+        await migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 3),
+        ),
+      ).toEqual([3]);
       const { rows } = await db.query<{ runtime_config: Record<string, unknown> }>(`SELECT runtime_config FROM jobs ORDER BY id`);
       const [encoded, withNull, without] = rows.map((row) => row.runtime_config);
       expect(encoded).toEqual({ instructionsFileContent: Buffer.from(instructions).toString('base64'), model: 'm' });

@@ -5,9 +5,9 @@
  * status codes.
  */
 import type { CompletionBody, JobDescriptor, JobPayload, RunnerEvent } from '../../protocol/types.js';
-import type { Db, Queryable } from '../db.js';
+import type { Db } from '../db.js';
 import { TERMINAL_STATUSES, type JobStatus, type LeaseExpiryAction } from '../types.js';
-import { iso, toJobPayload, toJson, type JobRow } from './rows.js';
+import { iso, PAYLOAD_COLUMNS, toJobPayload, type JobRow, type PayloadRow, type Timestamp } from './rows.js';
 import type { RunnerIdentity } from './tokens.js';
 
 /** Whether a runner may act on a job: 'ok', or why not. */
@@ -25,7 +25,26 @@ export interface RunnerJobStoreOptions {
   part1JobLimitMs: number;
 }
 
-type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token' | 'attempt'>;
+/** What a long-poll's wake-up found: jobs offered (oldest first), and when to look again if they were too few. */
+export interface Offer {
+  jobs: JobDescriptor[];
+  /** An offerable job was passed over because another statement held it: look again shortly. */
+  skipped: boolean;
+  /** When the earliest offer made before (possibly on another server) lapses unless claimed; null when none is out. */
+  nextOfferInMs: number | null;
+}
+
+type AccessRow = Pick<JobRow, 'company_id' | 'status' | 'claimed_by_token'>;
+type OfferRow = {
+  id: string | null;
+  agent_id: string;
+  agent_name: string;
+  created_at: Timestamp;
+  skipped: boolean | null;
+  next_offer_in_ms: number | null;
+};
+/** The claimed row (null when the claim failed) beside the job as it was before: who owns it, in what state. */
+type ClaimRow = Pick<JobRow, 'company_id' | 'status'> & { claimed: PayloadRow | null };
 
 const ACTIVE = `('claimed', 'streaming')`;
 const ms = (param: number) => `($${param}::integer * interval '1 millisecond')`;
@@ -47,98 +66,127 @@ export class RunnerJobStore {
   ) {}
 
   /**
-   * The oldest queued job of the company, preferring one not in `avoid` (jobs just offered to other pollers).
-   * SKIP LOCKED passes over a job that another server is claiming at this instant, so concurrent long-polls
-   * are not held up by (and do not all announce) the same row.
+   * Offers up to `count` queued jobs of the company, oldest first, each to one waiting long-poll: each is held back
+   * from other offers for `offerMs` (or until its claim), on every server of this database. SKIP LOCKED passes over
+   * a job that another statement holds at this instant (a claim, another server's offer). When fewer than `count`
+   * come back, the outlook says when to look again: at once if an offerable job was passed over (`skipped`), and
+   * when the earliest offer made before this one lapses (`nextOfferInMs`; null when none is outstanding). One
+   * statement, so that a wake-up costs one round trip however many polls wait.
    */
-  async nextQueuedJob(companyId: string, avoid: readonly string[] = []): Promise<JobDescriptor | undefined> {
-    const pick = async (skip: readonly string[]) => {
-      const { rows } = await this.db.query<Pick<JobRow, 'id' | 'agent_id' | 'agent_name' | 'created_at'>>(
-        `SELECT id, agent_id, agent_name, created_at FROM jobs
-          WHERE id = (SELECT id FROM jobs
-                       WHERE company_id = $1 AND status = 'queued'
-                         AND id NOT IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))
-                       ORDER BY created_at, enqueue_seq LIMIT 1 FOR UPDATE SKIP LOCKED)`,
-        [companyId, JSON.stringify(skip)],
-      );
-      const row = rows[0];
-      return row && { jobId: row.id, agentId: row.agent_id, agentName: row.agent_name, createdAt: iso(row.created_at) };
-    };
-    return (await pick(avoid)) ?? (avoid.length > 0 ? pick([]) : undefined);
+  async offerJobs(companyId: string, count: number, offerMs: number): Promise<Offer> {
+    const { rows } = await this.db.query<OfferRow>(
+      `WITH picked AS (
+         SELECT id FROM jobs
+          WHERE company_id = $1 AND status = 'queued' AND (offered_until IS NULL OR offered_until <= now())
+          ORDER BY created_at, enqueue_seq LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), offered AS (
+         UPDATE jobs SET offered_until = now() + ${ms(3)} FROM picked WHERE jobs.id = picked.id
+         RETURNING jobs.id, jobs.agent_id, jobs.agent_name, jobs.created_at, jobs.enqueue_seq
+       ), outlook AS (
+         -- Read only when the offer fell short. Its snapshot predates the offer above, whose jobs count as offerable.
+         SELECT count(*) FILTER (WHERE offered_until IS NULL OR offered_until <= now()) > (SELECT count(*) FROM picked) AS skipped,
+                ceil(extract(epoch FROM min(offered_until) FILTER (WHERE offered_until > now()) - now()) * 1000)::integer
+                  AS next_offer_in_ms
+           FROM jobs WHERE company_id = $1 AND status = 'queued' AND (SELECT count(*) FROM picked) < $2
+       )
+       SELECT offered.id, offered.agent_id, offered.agent_name, offered.created_at, outlook.skipped, outlook.next_offer_in_ms
+         FROM outlook LEFT JOIN offered ON true
+        ORDER BY offered.created_at, offered.enqueue_seq`,
+      [companyId, count, offerMs],
+    );
+    const jobs: JobDescriptor[] = [];
+    for (const row of rows) {
+      if (row.id !== null) jobs.push({ jobId: row.id, agentId: row.agent_id, agentName: row.agent_name, createdAt: iso(row.created_at) });
+    }
+    const outlook = rows[0];
+    return { jobs, skipped: outlook?.skipped === true, nextOfferInMs: outlook?.next_offer_in_ms ?? null };
+  }
+
+  /** Makes jobs offered to polls that went away before they were answered offerable again at once. */
+  async withdrawOffers(jobIds: readonly string[]): Promise<void> {
+    await this.db.query(`UPDATE jobs SET offered_until = NULL WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [jobIds]);
   }
 
   /**
-   * The claim is this one UPDATE: of several racing runners, exactly one sees a row come back. The job starts on
-   * the Part-1 deadline (see `extendedLease`), counted from queueing on its first claim and from the claim when
-   * a lease expiry requeued it, and at least one lease even when it waited long in the queue.
+   * The claim is one UPDATE: of several racing runners, exactly one sees a row come back. The same statement
+   * reads what it needs to say why a claim failed (404 or 409), and returns only the payload's columns. The job
+   * starts on the Part-1 deadline (see `extendedLease`), counted from queueing on its first claim and from the
+   * claim when a lease expiry requeued it, and at least one lease even when it waited long in the queue.
    */
   async claimJob(jobId: string, runner: RunnerIdentity): Promise<ClaimResult> {
-    const { rows } = await this.db.query<JobRow>(
-      `UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1,
-              lease_expires_at = GREATEST(CASE WHEN attempt = 0 THEN created_at ELSE now() END + ${ms(5)}, ${leaseEnd(4)})
-        WHERE id = $1 AND company_id = $2 AND status = 'queued' RETURNING *`,
+    const { rows } = await this.db.query<ClaimRow>(
+      `WITH target AS (SELECT company_id, status FROM jobs WHERE id = $1), claimed AS (
+         UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1, offered_until = NULL,
+                lease_expires_at = GREATEST(CASE WHEN attempt = 0 THEN created_at ELSE now() END + ${ms(5)}, ${leaseEnd(4)})
+          WHERE id = $1 AND company_id = $2 AND status = 'queued'
+         RETURNING ${PAYLOAD_COLUMNS}
+       )
+       SELECT to_json(claimed) AS claimed, target.company_id, target.status FROM target LEFT JOIN claimed ON true`,
       [jobId, runner.companyId, runner.tokenId, this.options.leaseMs, this.options.part1JobLimitMs],
     );
-    if (rows[0]) return { kind: 'claimed', payload: toJobPayload(rows[0]) };
-    const { rows: found } = await this.db.query<AccessRow>(`SELECT company_id, status FROM jobs WHERE id = $1`, [jobId]);
-    const row = found[0];
+    const row = rows[0];
+    if (row?.claimed) return { kind: 'claimed', payload: toJobPayload(row.claimed) };
     if (!row || row.company_id !== runner.companyId || row.status === 'cancelled') return { kind: 'not_found' };
     return { kind: 'not_claimable' };
   }
 
   /**
    * Stores a batch idempotently (a retried batch adds nothing), moves `claimed` to `streaming` and extends the
-   * lease to at least one lease from now, all in one transaction. Locking the job row first serialises batches
-   * of one job, which keeps arrival numbers in commit order and lets a concurrent cancel or lease expiry either
-   * happen before or after, never half.
+   * lease to at least one lease from now, in one statement. Locking the job row first serialises batches of one
+   * job, which keeps arrival numbers in commit order and lets a concurrent cancel or lease expiry either happen
+   * before or after, never half. The batch goes as one JSON parameter, whatever its size.
    */
-  async appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<JobAccess> {
-    return this.withOwnedJob(jobId, runner, async (tx, job) => {
-      const params: unknown[] = [jobId, job.attempt];
-      const values = events.map((event) => {
-        const at = params.push(event.eventId, event.seq ?? null, event.kind, event.ts, toJson(event.payload));
-        return `($1, $${at - 4}::uuid, $2, $${at - 3}::integer, $${at - 2}, $${at - 1}::timestamptz, $${at}::jsonb)`;
-      });
-      await tx.query(
-        `INSERT INTO events (job_id, event_id, attempt, seq, kind, ts, payload) VALUES ${values.join(', ')}
-         ON CONFLICT (job_id, event_id) DO NOTHING`,
-        params,
-      );
-      await tx.query(
-        `UPDATE jobs SET status = CASE WHEN status = 'claimed' THEN 'streaming' ELSE status END,
-                lease_expires_at = ${extendedLease(2)}
-          WHERE id = $1`,
-        [jobId, this.options.leaseMs],
-      );
-    });
+  appendEvents(jobId: string, runner: RunnerIdentity, events: readonly RunnerEvent[]): Promise<JobAccess> {
+    return this.asOwner(
+      jobId,
+      runner,
+      `stored AS (
+         INSERT INTO events (job_id, event_id, attempt, seq, kind, ts, payload)
+         SELECT owned.id, batch."eventId", owned.attempt, batch.seq, batch.kind, batch.ts, batch.payload
+           FROM owned, ROWS FROM (jsonb_to_recordset($4::jsonb)
+                  AS ("eventId" uuid, seq integer, kind text, ts timestamptz, payload jsonb)) WITH ORDINALITY
+                  AS batch("eventId", seq, kind, ts, payload, position)
+          ORDER BY batch.position
+         ON CONFLICT (job_id, event_id) DO NOTHING
+       ), renewed AS (
+         UPDATE jobs SET status = CASE WHEN jobs.status = 'claimed' THEN 'streaming' ELSE jobs.status END,
+                lease_expires_at = ${extendedLease(5)}
+           FROM owned WHERE jobs.id = owned.id
+       )`,
+      [JSON.stringify(events), this.options.leaseMs],
+    );
   }
 
-  async completeJob(jobId: string, runner: RunnerIdentity, body: CompletionBody): Promise<JobAccess> {
-    return this.withOwnedJob(jobId, runner, async (tx) => {
-      await tx.query(
-        `UPDATE jobs SET status = $2, completed_at = now(), lease_expires_at = NULL, exit_code = $3, signal = $4,
-                elapsed_sec = $5, cost_micros = $6, result_session_id = $7, cli_version = $8, error_message = $9
-          WHERE id = $1`,
-        [
-          jobId,
-          body.status,
-          body.exitCode,
-          body.signal ?? null,
-          body.elapsedSec ?? null,
-          body.costMicros ?? null,
-          body.sessionId ?? null,
-          body.cliVersion ?? null,
-          body.errorMessage ?? null,
-        ],
-      );
-    });
+  completeJob(jobId: string, runner: RunnerIdentity, body: CompletionBody): Promise<JobAccess> {
+    return this.asOwner(
+      jobId,
+      runner,
+      `completed AS (
+         UPDATE jobs SET status = $4, completed_at = now(), lease_expires_at = NULL, exit_code = $5, signal = $6,
+                elapsed_sec = $7, cost_micros = $8, result_session_id = $9, cli_version = $10, error_message = $11
+           FROM owned WHERE jobs.id = owned.id
+       )`,
+      [
+        body.status,
+        body.exitCode,
+        body.signal ?? null,
+        body.elapsedSec ?? null,
+        body.costMicros ?? null,
+        body.sessionId ?? null,
+        body.cliVersion ?? null,
+        body.errorMessage ?? null,
+      ],
+    );
   }
 
   /** From a job's first heartbeat on, its runner speaks Part 2: the job lives one lease past the last sign of life. */
-  async heartbeat(jobId: string, runner: RunnerIdentity): Promise<JobAccess> {
-    return this.withOwnedJob(jobId, runner, async (tx) => {
-      await tx.query(`UPDATE jobs SET lease_expires_at = ${leaseEnd(2)} WHERE id = $1`, [jobId, this.options.leaseMs]);
-    });
+  heartbeat(jobId: string, runner: RunnerIdentity): Promise<JobAccess> {
+    return this.asOwner(
+      jobId,
+      runner,
+      `renewed AS (UPDATE jobs SET lease_expires_at = ${leaseEnd(4)} FROM owned WHERE jobs.id = owned.id)`,
+      [this.options.leaseMs],
+    );
   }
 
   /** Fails or requeues every active job whose lease ran out; resolves to their ids. */
@@ -153,18 +201,22 @@ export class RunnerJobStore {
     return rows.map((row) => row.id);
   }
 
-  /** Runs `fn` only if the job is active and claimed by this runner's token, with the job row locked. */
-  private withOwnedJob(jobId: string, runner: RunnerIdentity, fn: (tx: Queryable, job: AccessRow) => Promise<void>): Promise<JobAccess> {
-    return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<AccessRow>(
-        `SELECT company_id, status, claimed_by_token, attempt FROM jobs WHERE id = $1 FOR UPDATE`,
-        [jobId],
-      );
-      const row = rows[0];
-      const access = classifyAccess(row, runner);
-      if (row && access.kind === 'ok') await fn(tx, row);
-      return access;
-    });
+  /**
+   * One statement that locks the job row, applies `changes` (CTEs that read the `owned` row, which exists only if the
+   * job is active and claimed by this runner's token; their parameters start at $4) and returns what the runner
+   * may do with the job, as the row was when it was locked.
+   */
+  private async asOwner(jobId: string, runner: RunnerIdentity, changes: string, params: readonly unknown[]): Promise<JobAccess> {
+    const { rows } = await this.db.query<AccessRow>(
+      `WITH job AS MATERIALIZED (
+         SELECT id, company_id, status, claimed_by_token, attempt FROM jobs WHERE id = $1 FOR UPDATE
+       ), owned AS (
+         SELECT id, attempt FROM job WHERE company_id = $2 AND claimed_by_token = $3 AND status IN ${ACTIVE}
+       ), ${changes}
+       SELECT company_id, status, claimed_by_token FROM job`,
+      [jobId, runner.companyId, runner.tokenId, ...params],
+    );
+    return classifyAccess(rows[0], runner);
   }
 }
 
