@@ -112,6 +112,7 @@ describe('server command', () => {
       [['--lease-sec', '0'], /--lease-sec must be a number above 0/],
       [['--part1-job-limit-sec', 'long'], /--part1-job-limit-sec must be a number above 0 to 86400/],
       [['--token-ttl-days', '0'], /--token-ttl-days must be a number above 0 to 3650/],
+      [['--max-polls-per-token', '0'], /--max-polls-per-token must be an integer from 1 to 1000000/],
       [['--database-url', 'mysql://x'], /postgres:\/\//],
       [['extra'], /takes no arguments/],
     ];
