@@ -18,11 +18,14 @@ import type { Db, QueryResult, Queryable } from './db.js';
 export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 function wrap(target: PGlite | Transaction): Queryable {
+  const query = async <T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> => {
+    const result = await target.query<T>(sql, [...params]);
+    return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+  };
   return {
-    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query<T>(sql, [...params]);
-      return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
-    },
+    query,
+    // PGlite has no prepared statements to keep: every statement is parsed again.
+    prepared: query,
     async exec(sql: string): Promise<void> {
       await target.exec(sql);
     },
@@ -38,6 +41,7 @@ export async function openPglite(dir: string | undefined): Promise<Db> {
     kind: 'pglite',
     description: dir === undefined ? 'PGlite in memory (data is lost on exit)' : `PGlite at ${dir}`,
     query: root.query,
+    prepared: root.prepared,
     exec: root.exec,
     // PGlite is one connection: its transaction() holds it exclusively, which also serialises writers.
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),

@@ -4,16 +4,34 @@
  * the gap, so that the server looks for what went unannounced: a gap in notifications only slows a wake-up, never
  * loses a job.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db, QueryResult, Queryable } from './db.js';
 
 const RECONNECT_DELAY_MS = 1000;
 
-function wrap(target: pg.Pool | pg.PoolClient): Queryable {
+/** The name of a prepared statement: the same for the same text, on every connection. */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  of(sql: string): string {
+    let name = this.names.get(sql);
+    if (name === undefined) this.names.set(sql, (name = `fos_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`));
+    return name;
+  }
+}
+
+function wrap(target: pg.Pool | pg.PoolClient, names: StatementNames): Queryable {
+  const answer = <T>(result: pg.QueryResult): QueryResult<T> => ({
+    rows: result.rows as T[],
+    rowCount: result.rowCount ?? result.rows.length,
+  });
   return {
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query(sql, [...params]);
-      return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      return answer<T>(await target.query(sql, [...params]));
+    },
+    async prepared<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      return answer<T>(await target.query({ name: names.of(sql), text: sql, values: [...params] }));
     },
     async exec(sql: string): Promise<void> {
       await target.query(sql);
@@ -40,17 +58,19 @@ export async function openPostgres(url: string, log: (line: string) => void): Pr
   // Fail at start-up, with the cause, rather than on the first request.
   await pool.query('SELECT 1');
   const listener = new Listener(url, log);
-  const root = wrap(pool);
+  const names = new StatementNames();
+  const root = wrap(pool, names);
   return {
     kind: 'postgres',
     description: `PostgreSQL at ${redactDatabaseUrl(url)}`,
     query: root.query,
+    prepared: root.prepared,
     exec: root.exec,
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(wrap(client, names));
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -110,9 +110,10 @@ export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPer
   return [
     { method: 'GET', path: at('/jobs/next'), handler: nextJob, quietStatuses: [204] },
     { method: 'POST', path: at('/jobs/:id/claim'), handler: claim },
-    { method: 'POST', path: at('/jobs/:id/events'), handler: events },
+    // A job's claim and completion are logged; its batches and heartbeats, many a minute, only when refused.
+    { method: 'POST', path: at('/jobs/:id/events'), handler: events, quietStatuses: [204] },
     { method: 'POST', path: at('/jobs/:id/complete'), handler: complete },
-    { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat },
+    { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat, quietStatuses: [204] },
   ];
 }
 

@@ -23,6 +23,10 @@ function countingDb(db: Db) {
       state.statements++;
       return db.query(sql, params);
     },
+    prepared: (sql, params) => {
+      state.statements++;
+      return db.prepared(sql, params);
+    },
     transaction: (fn) => {
       state.statements++;
       return db.transaction(fn);

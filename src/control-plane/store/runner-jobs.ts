@@ -74,7 +74,7 @@ export class RunnerJobStore {
    * statement, so that a wake-up costs one round trip however many polls wait.
    */
   async offerJobs(companyId: string, count: number, offerMs: number): Promise<Offer> {
-    const { rows } = await this.db.query<OfferRow>(
+    const { rows } = await this.db.prepared<OfferRow>(
       `WITH picked AS (
          SELECT id FROM jobs
           WHERE company_id = $1 AND status = 'queued' AND (offered_until IS NULL OR offered_until <= now())
@@ -104,7 +104,7 @@ export class RunnerJobStore {
 
   /** Makes jobs offered to polls that went away before they were answered offerable again at once. */
   async withdrawOffers(jobIds: readonly string[]): Promise<void> {
-    await this.db.query(`UPDATE jobs SET offered_until = NULL WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [jobIds]);
+    await this.db.prepared(`UPDATE jobs SET offered_until = NULL WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [jobIds]);
   }
 
   /**
@@ -114,7 +114,7 @@ export class RunnerJobStore {
    * claim when a lease expiry requeued it, and at least one lease even when it waited long in the queue.
    */
   async claimJob(jobId: string, runner: RunnerIdentity): Promise<ClaimResult> {
-    const { rows } = await this.db.query<ClaimRow>(
+    const { rows } = await this.db.prepared<ClaimRow>(
       `WITH target AS (SELECT company_id, status FROM jobs WHERE id = $1), claimed AS (
          UPDATE jobs SET status = 'claimed', claimed_by_token = $3, claimed_at = now(), attempt = attempt + 1, offered_until = NULL,
                 lease_expires_at = GREATEST(CASE WHEN attempt = 0 THEN created_at ELSE now() END + ${ms(5)}, ${leaseEnd(4)})
@@ -207,7 +207,7 @@ export class RunnerJobStore {
    * may do with the job, as the row was when it was locked.
    */
   private async asOwner(jobId: string, runner: RunnerIdentity, changes: string, params: readonly unknown[]): Promise<JobAccess> {
-    const { rows } = await this.db.query<AccessRow>(
+    const { rows } = await this.db.prepared<AccessRow>(
       `WITH job AS MATERIALIZED (
          SELECT id, company_id, status, claimed_by_token, attempt FROM jobs WHERE id = $1 FOR UPDATE
        ), owned AS (

@@ -122,7 +122,7 @@ export class TokenStore {
       return { kind: 'ok', runner: cached };
     }
     const changes = this.changes;
-    const { rows } = await this.db.query<JudgedTokenRow>(`SELECT ${JUDGED_TOKEN} FROM tokens WHERE token_hash = $1`, [hash]);
+    const { rows } = await this.db.prepared<JudgedTokenRow>(`SELECT ${JUDGED_TOKEN} FROM tokens WHERE token_hash = $1`, [hash]);
     const row = rows[0];
     // The lookup is by hash; the constant-time compare is the documented check that decides.
     if (!row || !hashesEqual(row.token_hash, hash)) return INVALID;
