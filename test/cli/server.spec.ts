@@ -45,7 +45,7 @@ describe('server command', () => {
     ).toBe(0);
     expect(JSON.parse(again.out).tokens).toEqual([expect.objectContaining({ tokenId: info.tokenId })]);
     expect(await second.stop()).toBe(0);
-  });
+  }, 90_000); // two starts of PGlite on disk, the first on a fresh directory
 
   /** Every directory and file under `dir` (itself included) that its group or other users can reach. */
   async function reachableByOthers(dir: string): Promise<string[]> {
