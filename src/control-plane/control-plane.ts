@@ -10,7 +10,7 @@ import { openDb } from './db.js';
 import { createHttpServer, type Route } from './http-server.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
 import { Dispatcher } from './dispatcher.js';
-import { jobTopic, listenForChanges, RECHECK_INTERVAL_MS, WakeHub } from './long-poll.js';
+import { listenForChanges, RECHECK_INTERVAL_MS, WakeHub } from './long-poll.js';
 import { migrate } from './migrations.js';
 import { makePrivateDir, makePrivateTree } from './private-dir.js';
 import { adminRoutes } from './routes-admin.js';
@@ -137,20 +137,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const hub = new WakeHub();
     const dispatcher = new Dispatcher({ jobs: store.runnerJobs, tokens: store.tokens, maxPollsPerToken, log });
     cleanup.push(async () => dispatcher.close());
-    cleanup.push(
-      await listenForChanges(db, {
-        jobQueued: (companyId) => dispatcher.jobQueued(companyId),
-        jobChanged: (jobId) => hub.notify(jobTopic(jobId)),
-        tokenChanged: (tokenId) => {
-          store.tokens.forget(tokenId);
-          dispatcher.tokenChanged(tokenId);
-        },
-        notificationsFlowing: (flowing) => {
-          store.tokens.setNotified(flowing);
-          dispatcher.setNotified(flowing);
-        },
-      }),
-    );
+    cleanup.push(await listenForChanges(db, { dispatcher, tokens: store.tokens, hub }));
     const sweeper = startLeaseSweeper({ jobs: store.runnerJobs, leaseMs, onLeaseExpiry, log });
     cleanup.push(() => sweeper.stop());
 

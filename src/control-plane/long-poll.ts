@@ -7,7 +7,9 @@
  * fallback for a notification that never came (e.g. a dropped LISTEN connection).
  */
 import type { Db } from './db.js';
+import type { Dispatcher } from './dispatcher.js';
 import { CHANNEL_JOB_CHANGED, CHANNEL_JOB_QUEUED, CHANNEL_TOKEN_CHANGED } from './migrations.js';
+import type { TokenStore } from './store/tokens.js';
 
 export const RECHECK_INTERVAL_MS = 1000;
 
@@ -67,26 +69,30 @@ export class WakeHub {
   }
 }
 
-/** Who hears which of the database's notifications. */
+/** The parts of a server that hear the database's notifications. */
 export interface ChangeListeners {
-  /** A job of the company became queued (enqueued, or requeued when its lease ran out). */
-  jobQueued(companyId: string): void;
-  /** A job's status changed, or it got events. */
-  jobChanged(jobId: string): void;
-  /** A token was revoked, or its expiry moved. */
-  tokenChanged(tokenId: string): void;
-  /** False: notifications may be missed from now on; true: they flow again, and what changed meanwhile went unannounced. */
-  notificationsFlowing(flowing: boolean): void;
+  /** Hears queued jobs (by company) and token changes; told when notifications stop and start again. */
+  dispatcher: Pick<Dispatcher, 'jobQueued' | 'tokenChanged' | 'setNotified'>;
+  /** Forgets a changed token; remembers none while notifications do not flow. */
+  tokens: Pick<TokenStore, 'forget' | 'setNotified'>;
+  /** Wakes those who wait on a job (an admin following its events) when it changes or gets events. */
+  hub?: WakeHub;
 }
 
-/** Subscribes the listeners to the database's notifications; resolves to an unsubscribe function. */
-export async function listenForChanges(db: Db, listeners: ChangeListeners): Promise<() => Promise<void>> {
+/** Subscribes the server's parts to the database's notifications; resolves to an unsubscribe function. */
+export async function listenForChanges(db: Db, { dispatcher, tokens, hub }: ChangeListeners): Promise<() => Promise<void>> {
   const offs = [
-    await db.listen(CHANNEL_JOB_QUEUED, (companyId) => listeners.jobQueued(companyId)),
-    await db.listen(CHANNEL_JOB_CHANGED, (jobId) => listeners.jobChanged(jobId)),
-    await db.listen(CHANNEL_TOKEN_CHANGED, (tokenId) => listeners.tokenChanged(tokenId)),
+    await db.listen(CHANNEL_JOB_QUEUED, (companyId) => dispatcher.jobQueued(companyId)),
+    await db.listen(CHANNEL_TOKEN_CHANGED, (tokenId) => {
+      tokens.forget(tokenId);
+      dispatcher.tokenChanged(tokenId);
+    }),
   ];
-  const offGaps = db.watchNotifications((flowing) => listeners.notificationsFlowing(flowing));
+  if (hub) offs.push(await db.listen(CHANNEL_JOB_CHANGED, (jobId) => hub.notify(jobTopic(jobId))));
+  const offGaps = db.watchNotifications((flowing) => {
+    tokens.setNotified(flowing);
+    dispatcher.setNotified(flowing);
+  });
   return async () => {
     offGaps();
     for (const off of offs) await off();

@@ -65,18 +65,7 @@ describe('dispatcher', () => {
     counting = countingDb(raw);
     store = createStore(counting.db, { leaseMs: 60_000, part1JobLimitMs: 30 * 60_000, tokenTtlSec: 3600 });
     dispatcher = new Dispatcher({ jobs: store.runnerJobs, tokens: store.tokens, maxPollsPerToken: 100, log: () => {} });
-    unlisten = await listenForChanges(counting.db, {
-      jobQueued: (companyId) => dispatcher.jobQueued(companyId),
-      jobChanged: () => {},
-      tokenChanged: (tokenId) => {
-        store.tokens.forget(tokenId);
-        dispatcher.tokenChanged(tokenId);
-      },
-      notificationsFlowing: (flowing) => {
-        store.tokens.setNotified(flowing);
-        dispatcher.setNotified(flowing);
-      },
-    });
+    unlisten = await listenForChanges(counting.db, { dispatcher, tokens: store.tokens });
   }, 120_000); // PGlite's start alone takes seconds on a busy machine
   afterEach(() => counting.restore());
   afterAll(async () => {
