@@ -313,15 +313,29 @@ export async function privatePostgres() {
   return cluster;
 }
 
-/** user + system CPU time of a private cluster (`privatePostgres`): its postmaster, its live backends and the ended ones. */
-export function postgresCpuMs(pg) {
+/** The processes of a private cluster (`privatePostgres`): its postmaster and its children (backends, workers). */
+export function postgresPids(pg) {
   const postmaster = Number(readFileSync(join(pg.dir, 'data/postmaster.pid'), 'utf8').split('\n')[0]);
-  let total = cpuMs(postmaster, { children: true });
+  const children = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += cpuMs(Number(entry));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { postmaster, children };
+}
+
+/** user + system CPU time of a private cluster (`privatePostgres`): its postmaster, its live backends and the ended ones. */
+export function postgresCpuMs(pg) {
+  const { postmaster, children } = postgresPids(pg);
+  let total = cpuMs(postmaster, { children: true });
+  for (const pid of children) {
+    try {
+      total += cpuMs(pid);
     } catch {
       // gone meanwhile: its time is in the postmaster's children time now
     }

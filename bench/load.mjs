@@ -21,10 +21,11 @@
  * PostgreSQL is a throwaway cluster of the run (fsync and synchronous commits off, as for the tests), so that
  * its CPU is its own. Figures are per measured window, after a warm-up.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyseProfile, renderProfile } from './cpu-profile.mjs';
@@ -40,6 +41,7 @@ import {
   memMb,
   now,
   postgresCpuMs,
+  postgresPids,
   privatePostgres,
   sleep,
   stop,
@@ -226,7 +228,7 @@ async function probeHealth(url, signal) {
  * Runs a swarm against a fleet and reads the CPU of the servers, PostgreSQL and the swarm itself over the swarm's
  * measured window, the servers' RSS before and after, and (with `health`) /healthz latency during the window.
  */
-async function measure(fleet, spec, { pg, health = false }) {
+async function measure(fleet, spec, { pg, health = false, onWindow }) {
   const rssBefore = fleet.servers.map((server) => memMb(server.pid, 'VmRSS'));
   const swarm = launch(process.execPath, [SWARM, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const sample = () => ({
@@ -251,11 +253,13 @@ async function measure(fleet, spec, { pg, health = false }) {
         if (line.event === 'opened') opened = { ...line, rssMb: fleet.servers.map((server) => memMb(server.pid, 'VmRSS')) };
         if (line.event === 'window-start') {
           start = sample();
+          onWindow?.start({ servers: fleet.servers.map((server) => server.pid), swarm: swarm.pid });
           if (health) healthProbe = probeHealth(fleet.servers[0].url, healthStop.signal);
         }
         if (line.event === 'window-end') {
           end = sample();
           healthStop.abort();
+          onWindow?.end();
         }
         if (line.event === 'result') result = line;
       }
@@ -303,13 +307,13 @@ async function claimedTwiceInDatabase(fleet) {
  * `runners` simulated runners in job cycles against `servers` servers of `bin` on `db`. `work`: { batches, batchSize }
  * per job; `pace`: jobs queued per second, else as many as the runners take (`2 × runners` kept queued ahead).
  */
-export async function runCycles(bin, { db, servers, runners, warmupMs, windowMs, pg, nodeArgs }, work, pace) {
+export async function runCycles(bin, { db, servers, runners, warmupMs, windowMs, pg, nodeArgs, onWindow }, work, pace) {
   const fleet = await startFleet(bin, { db, count: servers, tokens: runners, pg, nodeArgs });
   try {
     const enqueue = { adminKey: fleet.adminKey, companyId: fleet.companyId };
     Object.assign(enqueue, pace ? { ratePerSec: pace } : { backlog: runners * 2, inflight: 16 });
     const spec = { mode: 'cycle', servers: fleet.servers.map((s) => s.url), tokens: fleet.tokens, warmupMs, windowMs, enqueue, ...work };
-    const result = await measure(fleet, spec, { pg });
+    const result = await measure(fleet, spec, { pg, onWindow });
     return { ...result, claimedTwiceInDatabase: await claimedTwiceInDatabase(fleet) };
   } finally {
     await fleet.close();
@@ -533,11 +537,22 @@ export async function profileServer(db, cfg = LOAD_CONFIG.full) {
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   const work = { batches: 1, batchSize: CYCLE_BATCH };
   const load = loadavg();
+  const machine = machineProfiler(pgInfo);
   const run = await runCycles(
     RUNNER_BIN,
-    { db, servers: 1, runners: cfg.runners, warmupMs: cfg.warmupMs, windowMs: cfg.windowMs, pg: pgInfo, nodeArgs },
+    {
+      db,
+      servers: 1,
+      runners: cfg.runners,
+      warmupMs: cfg.warmupMs,
+      windowMs: cfg.windowMs,
+      pg: pgInfo,
+      nodeArgs,
+      onWindow: machine.onWindow,
+    },
     work,
   );
+  await machine.exited();
   const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error('the server wrote no .cpuprofile (did it stop cleanly?)');
   mkdirSync(RESULTS, { recursive: true });
@@ -557,9 +572,80 @@ export async function profileServer(db, cfg = LOAD_CONFIG.full) {
       'Shares are of the non-idle time.',
     '',
   ].join('\n');
-  const md = `${intro}${renderProfile(report, { ownCode: "the server's" })}`;
+  const md = `${intro}${machine.render()}${renderProfile(report, { ownCode: "the server's" })}`;
   writeFileSync(join(RESULTS, `profile-server-${db}.md`), md);
   return md;
+}
+
+/**
+ * The whole machine's time over the measured window, by process and by user or kernel code: `perf record -a -e
+ * cpu-clock` (a software clock, so it works where hardware counters do not), when perf is there. Every core's time
+ * is in it, idle included, so it shows what else the machine was doing too.
+ */
+function machineProfiler(pg) {
+  const file = join(WORK, 'perf.data');
+  let perf;
+  let exited;
+  let pids;
+  const available = (() => {
+    try {
+      execFileSync('perf', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return {
+    onWindow: {
+      start(processes) {
+        if (!available) return;
+        pids = { ...processes, postgres: pg ? postgresPids(pg) : undefined };
+        perf = spawn('perf', ['record', '-a', '-q', '-e', 'cpu-clock', '-o', file], { stdio: 'ignore' });
+        exited = new Promise((resolve) => perf.on('exit', resolve));
+      },
+      end() {
+        perf?.kill('SIGINT');
+      },
+    },
+    /** A markdown table (empty without perf): each group's share of the machine, in cores, user and kernel. */
+    render() {
+      if (!perf) return '';
+      const groupOf = (pid) => {
+        if (pid === 0) return 'idle';
+        if (pids.servers.includes(pid)) return 'server';
+        if (pid === pids.swarm) return 'load generator';
+        if (pids.postgres && (pid === pids.postgres.postmaster || pids.postgres.children.includes(pid))) return 'PostgreSQL';
+        return 'everything else on the machine';
+      };
+      const out = execFileSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', 'pid,dso', '-g', 'none'], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const groups = new Map();
+      for (const line of out.split('\n')) {
+        const m = /^\s*([\d.]+)%\s+(\d+):\S*\s+(.*?)\s*$/.exec(line);
+        if (!m) continue;
+        const group = groupOf(Number(m[2]));
+        const entry = groups.get(group) ?? { user: 0, kernel: 0 };
+        entry[m[3] === '[kernel.kallsyms]' ? 'kernel' : 'user'] += Number(m[1]);
+        groups.set(group, entry);
+      }
+      const cores = cpus().length;
+      const fmt = (pct) => ((pct * cores) / 100).toFixed(2);
+      const lines = [
+        `The machine over the window (\`perf record -a -e cpu-clock\`, ${cores} cores): where its time went, in cores.`,
+        '',
+        '| Processes | User | Kernel |',
+        '|---|---:|---:|',
+      ];
+      for (const [group, { user, kernel }] of [...groups].sort((a, b) => b[1].user + b[1].kernel - a[1].user - a[1].kernel)) {
+        lines.push(`| ${group} | ${fmt(user)} | ${fmt(kernel)} |`);
+      }
+      return `${lines.join('\n')}\n\n`;
+    },
+    exited: () => exited,
+  };
 }
 
 // ------------------------------------------------------------------ alone
