@@ -16,7 +16,8 @@
  * - cycles: 64 runners flat out (poll → claim → one batch → complete), jobs queued ahead of them through the admin
  *   API: job cycles per second, enqueue → claim latency, CPU per cycle of the server, PostgreSQL and the load
  *   generator; on PostgreSQL with 1, 2 and 4 server processes on one database;
- * - paced: the same runners with 100 jobs queued per second, so that enqueue → claim is the wake-up path;
+ * - paced: the same runners with 10 jobs queued per second, far below what the machine takes, so that each job
+ *   finds runners waiting and enqueue → claim is the wake-up path;
  * - events: batches of 256 events: events stored per second.
  * PostgreSQL is a throwaway cluster of the run (fsync and synchronous commits off, as for the tests), so that
  * its CPU is its own. Figures are per measured window, after a warm-up.
@@ -99,7 +100,7 @@ export const LOAD_CONFIG = {
 /** One job cycle: one batch of this many events. */
 const CYCLE_BATCH = 10;
 const EVENTS = { batches: 8, batchSize: 256 };
-const PACED_PER_SEC = 100;
+const PACED_PER_SEC = 10;
 /** Long-polls per token in the idle runs: the server's default cap is 100. */
 const POLLS_PER_TOKEN = 100;
 
@@ -361,7 +362,9 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
           warmupMs: 2000,
           windowMs: cfg.idleWindowMs,
         };
-        out.idle.push({ ...row, build, ...(await measure(fleet, spec, { pg, health: true })) });
+        const machine = machineProfiler(pg);
+        const result = await measure(fleet, spec, { pg, health: true, onWindow: machine.onWindow });
+        out.idle.push({ ...row, build, ...result, machineCores: await machine.cores() });
       } finally {
         await fleet.close();
       }
@@ -370,9 +373,14 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
 
   const cycleRun = (kind, row, build, work, pace) => {
     progress(`load: ${kind} on ${row.db}, ${row.servers} server${row.servers > 1 ? 's' : ''}, ${cfg.runners} runners (${build})`);
-    return runCycles(builds[build], { ...row, runners: cfg.runners, warmupMs: cfg.warmupMs, windowMs: cfg.windowMs, pg }, work, pace).then(
-      (result) => ({ ...row, build, ...result }),
-    );
+    const machine = machineProfiler(pg);
+    const settings = { ...row, runners: cfg.runners, warmupMs: cfg.warmupMs, windowMs: cfg.windowMs, pg, onWindow: machine.onWindow };
+    return runCycles(builds[build], settings, work, pace).then(async (result) => ({
+      ...row,
+      build,
+      ...result,
+      machineCores: await machine.cores(),
+    }));
   };
   for (const row of cfg.cycles.filter(wanted)) {
     for (const build of versions(row)) out.cycles.push(await cycleRun('job cycles', row, build, { batches: 1, batchSize: CYCLE_BATCH }));
@@ -443,6 +451,18 @@ export function loadRows(load, command) {
     });
   const db = (row) => (row.db === 'pglite' ? 'PGlite' : 'PostgreSQL');
   const servers = (row) => `${row.servers} server${row.servers > 1 ? 's' : ''}`;
+  /** The cores the rest of the machine (other work than this measurement's) took meanwhile, when perf could tell. */
+  const elsewhere = (mine, theirs) => {
+    const others = (run) => run?.machineCores?.['everything else on the machine'];
+    if (others(mine))
+      add(
+        '… meanwhile, the rest of the machine used (cores)',
+        others(mine).user + others(mine).kernel,
+        theirs && others(theirs) && others(theirs).user + others(theirs).kernel,
+        '',
+        2,
+      );
+  };
   const pair = (list, match) => [list.find((r) => match(r) && r.build === 'this'), list.find((r) => match(r) && r.build === 'before')];
 
   const m = load.memory;
@@ -464,11 +484,13 @@ export function loadRows(load, command) {
     const growth = (r) => r.rssMb.after[0] - r.rssMb.before[0];
     add(`… server RSS growth with the polls open`, growth(idle), before && growth(before), 'MB', 0);
     add(`… /healthz p99 (p50 ${fmt(idle.healthMs.p50, 1)} ms)`, idle.healthMs.p99, before?.healthMs.p99, 'ms', 1);
+    elsewhere(idle, before);
   }
   for (const cycle of load.cycles.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.cycles, (r) => r.db === cycle.db && r.servers === cycle.servers);
     const label = `Job cycles, ${db(cycle)}, ${servers(cycle)}, ${load.config.runners} runners`;
     add(label, cycle.cyclesPerSec, before?.cyclesPerSec, '/s', 0);
+    elsewhere(cycle, before);
     add('… enqueue → claim p50, flat out', cycle.claimLatencyMs.p50, before?.claimLatencyMs.p50, 'ms', 1);
     const c = cycle.cpuMsPerCycle;
     if (c) {
@@ -552,7 +574,7 @@ export async function profileServer(db, cfg = LOAD_CONFIG.full) {
     },
     work,
   );
-  await machine.exited();
+  const cores = await machine.cores();
   const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error('the server wrote no .cpuprofile (did it stop cleanly?)');
   mkdirSync(RESULTS, { recursive: true });
@@ -572,7 +594,7 @@ export async function profileServer(db, cfg = LOAD_CONFIG.full) {
       'Shares are of the non-idle time.',
     '',
   ].join('\n');
-  const md = `${intro}${machine.render()}${renderProfile(report, { ownCode: "the server's" })}`;
+  const md = `${intro}${renderCores(cores)}${renderProfile(report, { ownCode: "the server's" })}`;
   writeFileSync(join(RESULTS, `profile-server-${db}.md`), md);
   return md;
 }
@@ -607,9 +629,10 @@ function machineProfiler(pg) {
         perf?.kill('SIGINT');
       },
     },
-    /** A markdown table (empty without perf): each group's share of the machine, in cores, user and kernel. */
-    render() {
-      if (!perf) return '';
+    /** Cores used over the window by each group (server, PostgreSQL, load generator, everything else, idle), user and kernel; undefined without perf. */
+    async cores() {
+      if (!perf) return undefined;
+      await exited;
       const groupOf = (pid) => {
         if (pid === 0) return 'idle';
         if (pids.servers.includes(pid)) return 'server';
@@ -622,30 +645,31 @@ function machineProfiler(pg) {
         maxBuffer: 1 << 26,
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      const groups = new Map();
+      const groups = {};
       for (const line of out.split('\n')) {
         const m = /^\s*([\d.]+)%\s+(\d+):\S*\s+(.*?)\s*$/.exec(line);
         if (!m) continue;
-        const group = groupOf(Number(m[2]));
-        const entry = groups.get(group) ?? { user: 0, kernel: 0 };
-        entry[m[3] === '[kernel.kallsyms]' ? 'kernel' : 'user'] += Number(m[1]);
-        groups.set(group, entry);
+        const entry = (groups[groupOf(Number(m[2]))] ??= { user: 0, kernel: 0 });
+        entry[m[3] === '[kernel.kallsyms]' ? 'kernel' : 'user'] += (Number(m[1]) * cpus().length) / 100;
       }
-      const cores = cpus().length;
-      const fmt = (pct) => ((pct * cores) / 100).toFixed(2);
-      const lines = [
-        `The machine over the window (\`perf record -a -e cpu-clock\`, ${cores} cores): where its time went, in cores.`,
-        '',
-        '| Processes | User | Kernel |',
-        '|---|---:|---:|',
-      ];
-      for (const [group, { user, kernel }] of [...groups].sort((a, b) => b[1].user + b[1].kernel - a[1].user - a[1].kernel)) {
-        lines.push(`| ${group} | ${fmt(user)} | ${fmt(kernel)} |`);
-      }
-      return `${lines.join('\n')}\n\n`;
+      return groups;
     },
-    exited: () => exited,
   };
+}
+
+/** A markdown table of `machineProfiler().cores()`: where the machine's time went, in cores. */
+function renderCores(groups) {
+  if (!groups) return '';
+  const lines = [
+    `The machine over the window (\`perf record -a -e cpu-clock\`, ${cpus().length} cores): where its time went, in cores.`,
+    '',
+    '| Processes | User | Kernel |',
+    '|---|---:|---:|',
+  ];
+  for (const [group, { user, kernel }] of Object.entries(groups).sort((a, b) => b[1].user + b[1].kernel - a[1].user - a[1].kernel)) {
+    lines.push(`| ${group} | ${user.toFixed(2)} | ${kernel.toFixed(2)} |`);
+  }
+  return `${lines.join('\n')}\n\n`;
 }
 
 // ------------------------------------------------------------------ alone

@@ -678,7 +678,7 @@ function renderMarkdown(r, rows) {
     lines.push(
       'Simulated runners (bench/load/swarm.mjs) speak the runner protocol to `founderos-runner server` processes: no runner process, ' +
         'no agent. A job cycle is GET /jobs/next → claim → one batch of 10 events → complete, with jobs queued ahead through the admin ' +
-        "API; the paced rows queue 100 jobs a second instead. CPU is each process's user+sys time over the measured window (PostgreSQL: its " +
+        "API; the paced rows queue 10 jobs a second instead, so that each finds runners waiting. CPU is each process's user+sys time over the measured window (PostgreSQL: its " +
         'postmaster and backends, a throwaway cluster of this run with fsync off).',
     );
     lines.push('');
