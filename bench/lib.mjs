@@ -155,6 +155,12 @@ let before;
  * or `{ rev, skip: reason }` when git, the revision or the build is not available; `startImpl('before', …)` runs it.
  */
 export async function prepareBefore(rev) {
+  before = await buildRevision(rev);
+  return before;
+}
+
+/** The tree of git revision `rev` built beside this one (see prepareBefore): `{ rev, commit, bin, dir, reused, seconds }` or `{ rev, skip }`. */
+export async function buildRevision(rev) {
   const started = now();
   const git = (...args) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   let commit;
@@ -162,8 +168,7 @@ export async function prepareBefore(rev) {
     commit = git('rev-parse', '--verify', '--quiet', `${rev}^{commit}`);
   } catch (error) {
     const why = error?.code === 'ENOENT' ? 'git is not installed' : `git does not know revision ${rev} here`;
-    before = { rev, skip: why };
-    return before;
+    return { rev, skip: why };
   }
   const dir = join(tmpdir(), `founderos-runner-before-${commit.slice(0, 12)}`);
   const bin = join(dir, 'dist/bin/founderos-runner.js');
@@ -172,8 +177,7 @@ export async function prepareBefore(rev) {
     // Reused, with this checkout's node_modules: the checkout that built it may be gone, and its link with it.
     rmSync(join(dir, 'node_modules'), { force: true });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    before = { rev, commit, dir, bin, reused: true, seconds: (now() - started) / 1000 };
-    return before;
+    return { rev, commit, dir, bin, reused: true, seconds: (now() - started) / 1000 };
   }
   const staging = mkdtempSync(join(tmpdir(), `founderos-runner-before-${commit.slice(0, 12)}-`));
   try {
@@ -198,11 +202,9 @@ export async function prepareBefore(rev) {
       .split('\n')
       .slice(0, 3)
       .join(' ');
-    before = { rev, commit, skip: `building ${rev} (${commit.slice(0, 10)}) failed: ${detail.slice(0, 300)}` };
-    return before;
+    return { rev, commit, skip: `building ${rev} (${commit.slice(0, 10)}) failed: ${detail.slice(0, 300)}` };
   }
-  before = { rev, commit, dir, bin, reused: false, seconds: (now() - started) / 1000 };
-  return before;
+  return { rev, commit, dir, bin, reused: false, seconds: (now() - started) / 1000 };
 }
 
 /**
@@ -238,11 +240,15 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** user + system CPU time of a live process, in ms (resolution 1000 / CLK_TCK). */
-export function cpuMs(pid) {
+/**
+ * user + system CPU time of a live process, in ms (resolution 1000 / CLK_TCK); with `children`, also that of its
+ * children it has waited for.
+ */
+export function cpuMs(pid, { children = false } = {}) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / CLK_TCK;
 }
 
 /** A memory figure of /proc/<pid>/status (VmHWM: peak RSS, VmRSS: current), in MB. */
@@ -256,9 +262,8 @@ export function memMb(pid, key = 'VmHWM') {
 let postgres;
 
 /**
- * PostgreSQL for the variants that need it: FOUNDEROS_TEST_DATABASE_URL when set, else a throwaway cluster from
- * scripts/postgres-test-cluster.sh (its own state file and port range, so a cluster of the test suite is left
- * alone), stopped at cleanup. Resolves to `{ url }` or `{ skip: reason }`.
+ * PostgreSQL for the variants that need it: FOUNDEROS_TEST_DATABASE_URL when set, else the run's private cluster
+ * (see `privatePostgres`). Resolves to `{ url, source }` or `{ skip: reason }`.
  */
 export async function ensurePostgres() {
   if (postgres) return postgres;
@@ -266,12 +271,26 @@ export async function ensurePostgres() {
     postgres = { url: process.env.FOUNDEROS_TEST_DATABASE_URL, source: 'FOUNDEROS_TEST_DATABASE_URL' };
     return postgres;
   }
+  postgres = await privatePostgres();
+  return postgres;
+}
+
+let cluster;
+
+/**
+ * A throwaway cluster of this run alone, from scripts/postgres-test-cluster.sh (its own state file and port range,
+ * so a cluster of the test suite is left alone; fsync and synchronous commits off, as for the tests), stopped at
+ * cleanup. Its own, so that its CPU time can be read (`postgresCpuMs`) apart from anyone else's queries.
+ * Resolves to `{ url, source, dir }` or `{ skip: reason }`.
+ */
+export async function privatePostgres() {
+  if (cluster) return cluster;
   const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
   if (!versions.some((version) => existsSync(`/usr/lib/postgresql/${version}/bin/initdb`))) {
-    postgres = {
+    cluster = {
       skip: 'no PostgreSQL binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql), and FOUNDEROS_TEST_DATABASE_URL is not set',
     };
-    return postgres;
+    return cluster;
   }
   const env = { ...process.env, FOUNDEROS_PG_STATE: join(WORK, 'pg-cluster.state'), FOUNDEROS_PG_PORT: '56432' };
   try {
@@ -279,26 +298,50 @@ export async function ensurePostgres() {
     onCleanup(async () => {
       execFileSync('bash', [PG_SCRIPT, 'stop'], { env, stdio: 'ignore' });
     });
-    const url = out
-      .trim()
-      .split('\n')
-      .pop()
-      .replace(/^FOUNDEROS_TEST_DATABASE_URL=/, '');
-    postgres = {
-      url,
-      source: `throwaway cluster (${out
-        .trim()
-        .split('\n')[0]
-        .replace(/ in \/.*/, '')})`,
+    const [started, last] = [out.trim().split('\n')[0], out.trim().split('\n').pop()];
+    cluster = {
+      url: last.replace(/^FOUNDEROS_TEST_DATABASE_URL=/, ''),
+      source: `throwaway cluster (${started.replace(/ in \/.*/, '')})`,
+      dir: / in (\S+) on /.exec(started)?.[1],
     };
   } catch (error) {
-    postgres = {
+    cluster = {
       skip: `scripts/postgres-test-cluster.sh start failed: ${String(error.stderr ?? error.message)
         .trim()
         .slice(0, 300)}`,
     };
   }
-  return postgres;
+  return cluster;
+}
+
+/** The processes of a private cluster (`privatePostgres`): its postmaster and its children (backends, workers). */
+export function postgresPids(pg) {
+  const postmaster = Number(readFileSync(join(pg.dir, 'data/postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { postmaster, children };
+}
+
+/** user + system CPU time of a private cluster (`privatePostgres`): its postmaster, its live backends and the ended ones. */
+export function postgresCpuMs(pg) {
+  const { postmaster, children } = postgresPids(pg);
+  let total = cpuMs(postmaster, { children: true });
+  for (const pid of children) {
+    try {
+      total += cpuMs(pid);
+    } catch {
+      // gone meanwhile: its time is in the postmaster's children time now
+    }
+  }
+  return total;
 }
 
 let dbSeq = 0;

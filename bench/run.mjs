@@ -4,20 +4,23 @@
  *
  *   npm run bench                      # full: about 9 minutes on 2 cores
  *   npm run bench -- --quick           # smaller sizes, shorter windows (about 2 minutes)
- *   npm run bench -- --only=throughput,catchup  # sections: startup throughput catchup latency claim sandbox idle scale
+ *   npm run bench -- --only=throughput,catchup  # sections: startup throughput catchup latency claim sandbox idle scale load
  *   npm run bench -- --before=main     # "Runner (before)": a build of this git revision (default 98737d8); none: skip
+ *   npm run bench -- --server-before=main  # the server of the load section's comparison (default b272cb7); none: skip
  *
  * Every figure is measured side by side with its baselines in the same run, on fresh control planes (the
  * reference server, in this process, on 127.0.0.1, or a null server that stores nothing). Baseline A is the agent
  * alone, or bare Node; baseline B is bench/baselines/minimal-runner.mjs, a hand-written runner with no RxJS that sends
  * the same requests, in batches of up to 32 events; B256 is the same with batches of up to 256. "Runner (before)" is
  * the runner of another git revision (`--before`), built in the temp dir, for the throughput rows where it is cheap
- * and for the catch-up row. Writes bench/results/latest.json and latest.md, and prints the table.
+ * and for the catch-up row. The load section (bench/load.mjs) measures the control plane itself, under simulated
+ * runners, in a table of its own. Writes bench/results/latest.json and latest.md, and prints the tables.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_SERVER_BEFORE, LOAD_CONFIG, renderLoad, runLoad } from './load.mjs';
 import {
   IMPL_LABELS,
   IMPLS,
@@ -50,17 +53,21 @@ const ONLY = argv
   ?.slice('--only='.length)
   .split(',');
 const BEFORE_REV = argv.find((arg) => arg.startsWith('--before='))?.slice('--before='.length) || DEFAULT_BEFORE;
-const SECTIONS = ['startup', 'throughput', 'catchup', 'latency', 'claim', 'sandbox', 'idle', 'scale'];
+const SERVER_BEFORE = argv.find((arg) => arg.startsWith('--server-before='))?.slice('--server-before='.length) || DEFAULT_SERVER_BEFORE;
+const SECTIONS = ['startup', 'throughput', 'catchup', 'latency', 'claim', 'sandbox', 'idle', 'scale', 'load'];
 for (const name of ONLY ?? []) {
   if (!SECTIONS.includes(name)) {
     process.stderr.write(`bench: unknown section ${JSON.stringify(name)}; sections are ${SECTIONS.join(', ')}\n`);
     process.exit(2);
   }
 }
-const unknown = argv.filter((arg) => arg !== '--quick' && !arg.startsWith('--only=') && !arg.startsWith('--before='));
+const unknown = argv.filter(
+  (arg) => arg !== '--quick' && !arg.startsWith('--only=') && !arg.startsWith('--before=') && !arg.startsWith('--server-before='),
+);
 if (unknown.length) {
   process.stderr.write(
-    `bench: unknown argument(s) ${unknown.join(' ')}; use --quick, --only=${SECTIONS.join(',')} and/or --before=<git revision>|none\n`,
+    `bench: unknown argument(s) ${unknown.join(' ')}; use --quick, --only=${SECTIONS.join(',')}, --before=<git revision>|none ` +
+      'and/or --server-before=<git revision>|none\n',
   );
   process.exit(2);
 }
@@ -115,6 +122,7 @@ const results = {
   },
   config: CONFIG,
   beforeRev: BEFORE_REV,
+  serverBeforeRev: SERVER_BEFORE,
   sections: {},
   durationsSec: {},
   notes: [],
@@ -424,6 +432,10 @@ async function scaleRun(db, impl, count, jobs) {
   }
 }
 
+// ------------------------------------------------------------------ the control plane at scale
+
+await section('load', () => runLoad(QUICK ? LOAD_CONFIG.quick : LOAD_CONFIG.full, { progress, serverBefore: SERVER_BEFORE }));
+
 // ------------------------------------------------------------------ report
 
 await cleanupAll();
@@ -727,6 +739,19 @@ function renderMarkdown(r, rows) {
       `Catch-up: the agent finished printing: ${done.join('; ')} (the runners spool what the agent prints; B and B256 stop reading ` +
         "at 2,048 waiting events, so their agent's writes block until the server is back). One run each: the retry wait is random.",
     );
+  }
+  if (r.sections.load && !r.sections.load.error) {
+    lines.push('');
+    lines.push('### The control plane at scale');
+    lines.push('');
+    lines.push(
+      'Simulated runners (bench/load/swarm.mjs) speak the runner protocol to `founderos-runner server` processes: no runner process, ' +
+        'no agent. A job cycle is GET /jobs/next → claim → one batch of 10 events → complete, with jobs queued ahead through the admin ' +
+        "API; the paced rows queue 10 jobs a second instead, so that each finds runners waiting. CPU is each process's user+sys time over the measured window (PostgreSQL: its " +
+        'postmaster and backends, a throwaway cluster of this run with fsync off).',
+    );
+    lines.push('');
+    lines.push(renderLoad(r.sections.load, `\`npm run bench --${QUICK ? ' --quick' : ''} --only=load\``));
   }
   for (const [name, value] of Object.entries(r.sections)) {
     if (value?.error) lines.push(`\n**${name} failed:** ${value.error.split('\n')[0]}`);

@@ -5,7 +5,12 @@ import { ADMIN_KEY_ENV } from '../control-plane/admin-key.js';
 import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedFlags } from './args.js';
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { EXIT } from './exit-codes.js';
-import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../control-plane/control-plane.js';
+import {
+  DEFAULT_MAX_POLLS_PER_TOKEN,
+  startControlPlane,
+  type ControlPlane,
+  type ControlPlaneOptions,
+} from '../control-plane/control-plane.js';
 import { DEFAULT_SERVER_PORT, defaultServerDataDir } from '../control-plane/paths.js';
 import { guardProcess } from '../control-plane/process-guard.js';
 import { escapeControls } from '../protocol/escape-controls.js';
@@ -34,6 +39,13 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       usage: 'postgres://… : use PostgreSQL instead of PGlite',
     },
     { flag: 'long-poll-sec', kind: 'value', placeholder: 'N', defaultText: '30', usage: 'how long GET /jobs/next waits for work' },
+    {
+      flag: 'max-polls-per-token',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: String(DEFAULT_MAX_POLLS_PER_TOKEN),
+      usage: 'waiting GET /jobs/next one runner token may hold at once; past it: 429 with Retry-After',
+    },
     {
       flag: 'lease-sec',
       kind: 'value',
@@ -149,6 +161,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: Con
     dataDir: flags.str('data-dir') ?? defaultServerDataDir(env),
     databaseUrl,
     longPollMs: seconds('long-poll-sec'),
+    maxPollsPerToken: numberFlag(flags, 'max-polls-per-token', { min: 1, max: 1_000_000, integer: true }),
     leaseMs: seconds('lease-sec'),
     part1JobLimitMs: seconds('part1-job-limit-sec', 24 * 3600),
     onLeaseExpiry,

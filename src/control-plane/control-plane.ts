@@ -7,9 +7,10 @@ import { createAdminApi } from './admin-api.js';
 import { resolveAdminKey, type ResolvedAdminKey } from './admin-key.js';
 import { startDashboard, type Dashboard } from './dashboard/routes.js';
 import { openDb } from './db.js';
-import { createHttpServer, type Route } from './http-server.js';
+import { createHttpServer, DEFAULT_REQUESTS_PER_PRINCIPAL, type Route } from './http-server.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
-import { RECHECK_INTERVAL_MS, WakeHub } from './long-poll.js';
+import { Dispatcher } from './dispatcher.js';
+import { listenForChanges, RECHECK_INTERVAL_MS, WakeHub } from './long-poll.js';
 import { migrate } from './migrations.js';
 import { makePrivateDir, makePrivateTree } from './private-dir.js';
 import { adminRoutes } from './routes-admin.js';
@@ -35,10 +36,16 @@ export interface ControlPlaneOptions {
   /** How long GET /jobs/next holds a request when nothing is queued. Default 30000. */
   longPollMs?: number;
   /**
-   * How often a waiting long-poll re-checks the database even without a wake-up. Default 1000. The wake-ups
-   * (NOTIFY) make it answer at once; this only bounds the delay if a notification is ever lost.
+   * How often an admin's wait for a job's events re-checks the database even without a wake-up. Default 1000. The
+   * wake-ups (NOTIFY) make it answer at once; this only bounds the delay if a notification is ever lost. A runner's
+   * long-poll never re-checks on a timer: it sleeps until its company's next queued job is announced.
    */
   longPollRecheckMs?: number;
+  /**
+   * How many `GET /jobs/next` one runner token may hold waiting at once on this server; past it the server answers
+   * 429 with Retry-After. Default 100.
+   */
+  maxPollsPerToken?: number;
   /** How long a job whose runner sends heartbeats lives without a heartbeat or event batch. Default 60000. */
   leaseMs?: number;
   /**
@@ -93,6 +100,7 @@ export const DEFAULT_PART1_JOB_LIMIT_MS = 30 * 60_000;
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_JOB_EVENT_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_MAX_POLLS_PER_TOKEN = 100;
 export const PGLITE_SUBDIR = 'pglite';
 
 function positive(value: number | undefined, name: string, fallback: number, unit = 'milliseconds'): number {
@@ -109,6 +117,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const part1JobLimitMs = positive(options.part1JobLimitMs, 'part1JobLimitMs', DEFAULT_PART1_JOB_LIMIT_MS);
   const maxBodyBytes = positive(options.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 'bytes');
   const maxJobEventBytes = positive(options.maxJobEventBytes, 'maxJobEventBytes', DEFAULT_MAX_JOB_EVENT_BYTES, 'bytes');
+  const maxPollsPerToken = options.maxPollsPerToken ?? DEFAULT_MAX_POLLS_PER_TOKEN;
+  if (!Number.isInteger(maxPollsPerToken) || maxPollsPerToken < 1) {
+    throw new Error(`maxPollsPerToken must be a whole number above 0; got ${maxPollsPerToken}.`);
+  }
   const tokenTtlDays = options.tokenTtlDays ?? DEFAULT_TOKEN_TTL_DAYS;
   if (!Number.isFinite(tokenTtlDays) || tokenTtlDays <= 0 || tokenTtlDays * DAY_SEC > MAX_TOKEN_TTL_SEC) {
     throw new Error(`tokenTtlDays must be a number of days above 0 and at most ${MAX_TOKEN_TTL_SEC / DAY_SEC}; got ${tokenTtlDays}.`);
@@ -136,8 +148,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     if (applied.length > 0) log(`database: applied migrations ${applied.join(', ')} (${db.description})`);
 
     const store = createStore(db, { leaseMs, part1JobLimitMs, maxJobEventBytes, tokenTtlSec: Math.round(tokenTtlDays * DAY_SEC) });
+    cleanup.push(() => store.tokens.flushTouches());
     const hub = new WakeHub();
-    cleanup.push(await hub.attach(db));
+    const dispatcher = new Dispatcher({ jobs: store.runnerJobs, tokens: store.tokens, maxPollsPerToken, log });
+    cleanup.push(async () => dispatcher.close());
+    cleanup.push(await listenForChanges(db, { dispatcher, tokens: store.tokens, hub }));
     const sweeper = startLeaseSweeper({ jobs: store.runnerJobs, leaseMs, onLeaseExpiry, log });
     cleanup.push(() => sweeper.stop());
 
@@ -153,11 +168,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const http = createHttpServer({
       routes: [
         health,
-        ...runnerRoutes({ tokens: store.tokens, jobs: store.runnerJobs, hub, longPollMs, recheckMs, maxEventsBodyBytes: maxBodyBytes }),
+        ...runnerRoutes({
+          tokens: store.tokens,
+          jobs: store.runnerJobs,
+          dispatcher,
+          longPollMs,
+          maxPollsPerToken,
+          maxEventsBodyBytes: maxBodyBytes,
+        }),
         ...adminRoutes({ admin, adminKey: adminKey.key, session: dashboard?.session, extra: dashboard?.adminRoutes }),
         ...(dashboard?.publicRoutes ?? []),
       ],
       maxConnections: options.maxConnections,
+      // A token's waiting long-polls are capped by the dispatcher; its other requests (batches, heartbeats) need room too.
+      maxRequestsPerPrincipal: maxPollsPerToken + DEFAULT_REQUESTS_PER_PRINCIPAL,
       log,
     });
     const url = await http.listen(options.host ?? '127.0.0.1', options.port ?? 0);

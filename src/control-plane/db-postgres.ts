@@ -1,18 +1,37 @@
 /**
  * PostgreSQL through a `pg.Pool`, plus one dedicated connection for LISTEN (a pooled connection cannot listen:
- * it is handed to other queries between uses). The listener reconnects after an error; long-polls also re-check
- * about once a second, so a gap in notifications only slows a wake-up, never loses a job.
+ * it is handed to other queries between uses). The listener reconnects after an error and tells its watchers of
+ * the gap, so that the server looks for what went unannounced: a gap in notifications only slows a wake-up, never
+ * loses a job.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db, QueryResult, Queryable } from './db.js';
 
 const RECONNECT_DELAY_MS = 1000;
 
-function wrap(target: pg.Pool | pg.PoolClient): Queryable {
+/** The name of a prepared statement: the same for the same text, on every connection. */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  of(sql: string): string {
+    let name = this.names.get(sql);
+    if (name === undefined) this.names.set(sql, (name = `fos_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`));
+    return name;
+  }
+}
+
+function wrap(target: pg.Pool | pg.PoolClient, names: StatementNames): Queryable {
+  const answer = <T>(result: pg.QueryResult): QueryResult<T> => ({
+    rows: result.rows as T[],
+    rowCount: result.rowCount ?? result.rows.length,
+  });
   return {
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query(sql, [...params]);
-      return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      return answer<T>(await target.query(sql, [...params]));
+    },
+    async prepared<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      return answer<T>(await target.query({ name: names.of(sql), text: sql, values: [...params] }));
     },
     async exec(sql: string): Promise<void> {
       await target.query(sql);
@@ -39,17 +58,19 @@ export async function openPostgres(url: string, log: (line: string) => void): Pr
   // Fail at start-up, with the cause, rather than on the first request.
   await pool.query('SELECT 1');
   const listener = new Listener(url, log);
-  const root = wrap(pool);
+  const names = new StatementNames();
+  const root = wrap(pool, names);
   return {
     kind: 'postgres',
     description: `PostgreSQL at ${redactDatabaseUrl(url)}`,
     query: root.query,
+    prepared: root.prepared,
     exec: root.exec,
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(wrap(client, names));
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -60,6 +81,7 @@ export async function openPostgres(url: string, log: (line: string) => void): Pr
       }
     },
     listen: (channel, onNotify) => listener.listen(channel, onNotify),
+    watchNotifications: (onChange) => listener.watch(onChange),
     async close() {
       await listener.close();
       await pool.end();
@@ -72,6 +94,9 @@ class Listener {
   private client: pg.Client | undefined;
   private connecting: Promise<pg.Client> | undefined;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly watchers = new Set<(flowing: boolean) => void>();
+  /** Set from a lost connection to the next one that listens again: notifications of that gap are gone. */
+  private inGap = false;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
 
@@ -94,6 +119,16 @@ class Listener {
     };
   }
 
+  watch(onChange: (flowing: boolean) => void): () => void {
+    this.watchers.add(onChange);
+    return () => this.watchers.delete(onChange);
+  }
+
+  private tell(flowing: boolean): void {
+    this.inGap = !flowing;
+    for (const watcher of this.watchers) watcher(flowing);
+  }
+
   private connect(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
@@ -113,6 +148,10 @@ class Listener {
       }
       this.client = client;
       this.connecting = undefined;
+      if (this.inGap) {
+        this.log('postgres: LISTEN connection back; looking for what changed unannounced');
+        this.tell(true);
+      }
       return client;
     })();
     return this.connecting;
@@ -123,9 +162,10 @@ class Listener {
     this.client = undefined;
     this.log(
       `postgres: LISTEN connection lost${err ? ` (${err.message})` : ''}; ` +
-        'reconnecting (long-polls fall back to polling once a second meanwhile)',
+        'reconnecting (long-polls look for jobs once a second meanwhile)',
     );
     client.end().catch(() => {});
+    this.tell(false);
     this.scheduleReconnect();
   }
 

@@ -12,6 +12,12 @@ export interface QueryResult<T> {
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /**
+   * The same as `query`, for a statement run again and again with other parameters (the runners' calls): PostgreSQL
+   * parses and plans it once per connection instead of at every call. Its text must not vary with the data, since
+   * each connection keeps one prepared statement per distinct text.
+   */
+  prepared<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
   /** Runs one or more statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -24,6 +30,11 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** LISTEN on a channel; resolves to an unsubscribe function. Notifications arrive after their transaction commits. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onChange(false)` when notifications may be missed from now on (the connection that listens was lost)
+   * and `onChange(true)` once they flow again. Returns an unsubscribe function.
+   */
+  watchNotifications(onChange: (flowing: boolean) => void): () => void;
   close(): Promise<void>;
 }
 

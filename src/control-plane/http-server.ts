@@ -86,7 +86,7 @@ export interface HttpServerOptions {
   headersTimeoutMs?: number;
   /** How many wrong credentials a client address may send, and per how long, before it gets 429s. */
   refusals?: Pick<RefusalThrottleOptions, 'limit' | 'windowMs'>;
-  /** Requests one principal may have in flight (long-polls, streams, uploads). Default 64. */
+  /** Requests one principal may have in flight (long-polls, streams, uploads). Default DEFAULT_REQUESTS_PER_PRINCIPAL. */
   maxRequestsPerPrincipal?: number;
   /** Request bodies held in memory at once, all requests together; past it a body gets 503 and Retry-After. Default 256 MiB. */
   maxBufferedBodyBytes?: number;
@@ -95,6 +95,8 @@ export interface HttpServerOptions {
 /** What a route reads unless it says otherwise: admin JSON, a heartbeat. */
 export const SMALL_BODY_BYTES = 64 * 1024;
 export const BODY_TIMEOUT_MS = 10_000;
+/** Requests one principal may have in flight unless told otherwise. */
+export const DEFAULT_REQUESTS_PER_PRINCIPAL = 64;
 export const HEADERS_TIMEOUT_MS = 10_000;
 /**
  * Connections the kernel queues for accept. Past the queue a connection attempt is dropped and the client retries
@@ -260,7 +262,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const refusals = new RefusalThrottle({ ...options.refusals, log });
   const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const budget = bodyBudget(options.maxBufferedBodyBytes ?? 256 * 1024 * 1024);
-  const maxRequestsPerPrincipal = options.maxRequestsPerPrincipal ?? 64;
+  const maxRequestsPerPrincipal = options.maxRequestsPerPrincipal ?? DEFAULT_REQUESTS_PER_PRINCIPAL;
   /** Authenticated requests in flight per principal. */
   const principals = new Map<string, number>();
 

@@ -1,16 +1,18 @@
 /**
- * Long-poll plumbing. Database triggers NOTIFY on every change (see migrations.ts); the WakeHub turns those
- * notifications into in-process wake-ups keyed by topic, and `longPoll` waits on them. A waiter is registered
- * *before* each check, so a change that lands between the check and the wait still wakes it. The re-check about
- * once a second is the fallback for a notification that never came (e.g. a dropped LISTEN connection).
+ * Long-poll plumbing. Database triggers NOTIFY on every change (see migrations.ts); `listenForChanges` hands those
+ * notifications to the server's parts: queued jobs to the runners' dispatcher (dispatcher.ts), token changes to the
+ * token store and the dispatcher, job changes to a WakeHub, which turns them into in-process wake-ups keyed by
+ * topic for `longPoll` (an admin following a job's events). A waiter is registered *before* each check, so a
+ * change that lands between the check and the wait still wakes it. The re-check about once a second is the
+ * fallback for a notification that never came (e.g. a dropped LISTEN connection).
  */
 import type { Db } from './db.js';
-import { CHANNEL_JOB_CHANGED, CHANNEL_JOB_QUEUED } from './migrations.js';
+import type { Dispatcher } from './dispatcher.js';
+import { CHANNEL_JOB_CHANGED, CHANNEL_JOB_QUEUED, CHANNEL_TOKEN_CHANGED } from './migrations.js';
+import type { TokenStore } from './store/tokens.js';
 
 export const RECHECK_INTERVAL_MS = 1000;
 
-/** Wakes when a job of the company becomes queued. */
-export const queuedTopic = (companyId: string) => `queued:${companyId}`;
 /** Wakes when a job's status changes or it gets events. */
 export const jobTopic = (jobId: string) => `job:${jobId}`;
 
@@ -65,16 +67,36 @@ export class WakeHub {
     set.add(waiter);
     return waiter;
   }
+}
 
-  /** Subscribes the hub to the database's notifications; resolves to an unsubscribe function. */
-  async attach(db: Db): Promise<() => Promise<void>> {
-    const offQueued = await db.listen(CHANNEL_JOB_QUEUED, (companyId) => this.notify(queuedTopic(companyId)));
-    const offChanged = await db.listen(CHANNEL_JOB_CHANGED, (jobId) => this.notify(jobTopic(jobId)));
-    return async () => {
-      await offQueued();
-      await offChanged();
-    };
-  }
+/** The parts of a server that hear the database's notifications. */
+export interface ChangeListeners {
+  /** Hears queued jobs (by company) and token changes; told when notifications stop and start again. */
+  dispatcher: Pick<Dispatcher, 'jobQueued' | 'tokenChanged' | 'setNotified'>;
+  /** Forgets a changed token; remembers none while notifications do not flow. */
+  tokens: Pick<TokenStore, 'forget' | 'setNotified'>;
+  /** Wakes those who wait on a job (an admin following its events) when it changes or gets events. */
+  hub?: WakeHub;
+}
+
+/** Subscribes the server's parts to the database's notifications; resolves to an unsubscribe function. */
+export async function listenForChanges(db: Db, { dispatcher, tokens, hub }: ChangeListeners): Promise<() => Promise<void>> {
+  const offs = [
+    await db.listen(CHANNEL_JOB_QUEUED, (companyId) => dispatcher.jobQueued(companyId)),
+    await db.listen(CHANNEL_TOKEN_CHANGED, (tokenId) => {
+      tokens.forget(tokenId);
+      dispatcher.tokenChanged(tokenId);
+    }),
+  ];
+  if (hub) offs.push(await db.listen(CHANNEL_JOB_CHANGED, (jobId) => hub.notify(jobTopic(jobId))));
+  const offGaps = db.watchNotifications((flowing) => {
+    tokens.setNotified(flowing);
+    dispatcher.setNotified(flowing);
+  });
+  return async () => {
+    offGaps();
+    for (const off of offs) await off();
+  };
 }
 
 export interface LongPollOptions<T> {
@@ -104,33 +126,5 @@ export async function longPoll<T>(options: LongPollOptions<T>): Promise<T | unde
     } finally {
       waiter.dispose();
     }
-  }
-}
-
-/**
- * Jobs this server offered to a poller moments ago, per company. Runners sharing a token all poll; if each
- * were offered the oldest job, all but one would lose the claim race on every job. Offering jobs not just
- * offered elsewhere spreads them over the pollers; a job is still offered again if nothing else is queued, or
- * once the claim it was offered for had time to happen.
- */
-export class RecentOffers {
-  private readonly byCompany = new Map<string, Map<string, number>>();
-
-  constructor(private readonly ttlMs = 2000) {}
-
-  /** Job ids offered for the company within the TTL (pruning older ones). */
-  recent(companyId: string): string[] {
-    const offers = this.byCompany.get(companyId);
-    if (!offers) return [];
-    const cutoff = Date.now() - this.ttlMs;
-    for (const [jobId, at] of offers) if (at < cutoff) offers.delete(jobId);
-    if (offers.size === 0) this.byCompany.delete(companyId);
-    return [...offers.keys()];
-  }
-
-  add(companyId: string, jobId: string): void {
-    let offers = this.byCompany.get(companyId);
-    if (!offers) this.byCompany.set(companyId, (offers = new Map()));
-    offers.set(jobId, Date.now());
   }
 }

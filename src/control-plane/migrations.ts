@@ -12,8 +12,9 @@ export interface Migration {
 }
 
 /** NOTIFY channels the triggers below publish on. */
-export const CHANNEL_JOB_QUEUED = 'founderos_job_queued'; // payload: company id (also when one of its tokens ends)
+export const CHANNEL_JOB_QUEUED = 'founderos_job_queued'; // payload: company id
 export const CHANNEL_JOB_CHANGED = 'founderos_job_changed'; // payload: job id
+export const CHANNEL_TOKEN_CHANGED = 'founderos_token_changed'; // payload: token id (from migration 8 on)
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -187,6 +188,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN usage_limited_at timestamptz;
       ALTER TABLE jobs ADD COLUMN usage_limit_resets_at timestamptz;
       ALTER TABLE jobs ADD COLUMN usage_limit_count integer NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    version: 8,
+    name: 'offers, token notifications by id, one notification per events statement',
+    sql: `
+      -- A queued job handed to one waiting long-poll is not handed to another until this time (or its claim), on
+      -- whichever server the other poll waits: one job, one runner, even with many servers on one database.
+      ALTER TABLE jobs ADD COLUMN offered_until timestamptz;
+
+      -- A token revoked, or whose expiry moved, is named on a channel of its own: every server forgets what it
+      -- remembered of that token, and only that token's waiting long-polls are answered (401, or 204 to poll again).
+      CREATE OR REPLACE FUNCTION founderos_notify_token() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${CHANNEL_TOKEN_CHANGED}', NEW.id::text);
+        RETURN NULL;
+      END $$;
+
+      -- One notification per events statement (a batch of up to 256 events), not one pg_notify call per row.
+      DROP TRIGGER events_notify ON events;
+      DROP FUNCTION founderos_notify_event();
+      CREATE FUNCTION founderos_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${CHANNEL_JOB_CHANGED}', job_id::text) FROM (SELECT DISTINCT job_id FROM stored) AS batch;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER events_notify AFTER INSERT ON events REFERENCING NEW TABLE AS stored
+        FOR EACH STATEMENT EXECUTE FUNCTION founderos_notify_events();
     `,
   },
 ];

@@ -5,9 +5,9 @@
  */
 import { isUuid, readExcludedAdapterTypes } from '../protocol/schemas.js';
 import { EXCLUDE_ADAPTER_TYPES_PARAM, RUNNER_API_PREFIX } from '../protocol/types.js';
-import { ControlPlaneError, invalidRequest, jobNotFound } from './errors.js';
+import { ControlPlaneError, invalidRequest, jobNotFound, RetryLaterError } from './errors.js';
+import type { Dispatcher } from './dispatcher.js';
 import type { Handler, Reply, Route, RouteContext } from './http-server.js';
-import { longPoll, queuedTopic, RecentOffers, type WakeHub } from './long-poll.js';
 import type { JobAccess, RunnerJobStore } from './store/runner-jobs.js';
 import type { Authentication, RunnerIdentity, TokenStore } from './store/tokens.js';
 import { AcceptedSecrets } from './refusal-throttle.js';
@@ -17,9 +17,10 @@ import { parseCompletion, parseEventBatch, parseHeartbeat } from './validation.j
 export interface RunnerRoutesDeps {
   tokens: TokenStore;
   jobs: RunnerJobStore;
-  hub: WakeHub;
+  dispatcher: Dispatcher;
   longPollMs: number;
-  recheckMs?: number;
+  /** The dispatcher's cap, named in the 429's message. */
+  maxPollsPerToken: number;
   /** The most an events batch may hold: the protocol's 10 MB. Only an authenticated runner's batch is read. */
   maxEventsBodyBytes: number;
 }
@@ -37,8 +38,7 @@ const NO_CONTENT: Reply = { status: 204 };
 
 type RunnerHandler = (ctx: RouteContext, runner: RunnerIdentity, jobId: string) => Promise<Reply>;
 
-export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEventsBodyBytes }: RunnerRoutesDeps): Route[] {
-  const offers = new RecentOffers();
+export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPerToken, maxEventsBodyBytes }: RunnerRoutesDeps): Route[] {
   const accepted = new AcceptedSecrets();
 
   /**
@@ -71,27 +71,33 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEven
       return handler(ctx, runner, jobId.toLowerCase());
     };
 
+  /**
+   * Authenticated once; then the poll sleeps in the dispatcher until a job is offered to it, its window ends, or
+   * its token is revoked or expires while it waits (a 401 then, never a job).
+   */
   const nextJob: Handler = async (ctx) => {
     const runner = await authenticate(ctx);
     // Part 2: the adapter types the runner is not taking now (a CLI of its paused by a usage limit).
     const excluded = readExcludedAdapterTypes(ctx.query.get(EXCLUDE_ADAPTER_TYPES_PARAM));
     if (!excluded.ok) throw invalidRequest(excluded.problems.join('; '));
-    const job = await longPoll({
-      hub,
-      topic: queuedTopic(runner.companyId),
-      check: async () => {
-        // A token revoked or expired while its poll waits gets its 401 now, not the next job (a revocation wakes
-        // the company's polls, and expiry is seen at the next re-check).
-        admit(await tokens.reauthenticate(runner));
-        return jobs.nextQueuedJob(runner.companyId, offers.recent(runner.companyId), excluded.value);
-      },
-      waitMs: longPollMs,
-      recheckMs,
-      signal: ctx.signal,
-    });
-    if (!job) return NO_CONTENT;
-    offers.add(runner.companyId, job.jobId);
-    return { status: 200, body: job };
+    const outcome = await dispatcher.wait(runner, excluded.value, longPollMs, ctx.signal);
+    switch (outcome.kind) {
+      case 'job':
+        return { status: 200, body: outcome.job };
+      case 'empty':
+        return NO_CONTENT;
+      case 'refused':
+        throw refusal(outcome.auth);
+      case 'busy':
+        throw new RetryLaterError(
+          429,
+          'too_many_long_polls',
+          `This token already holds as many waiting GET /jobs/next as the server allows (${maxPollsPerToken}); ` +
+            `poll again in ${outcome.retryAfterSec}s, and give each runner a token of its own ` +
+            '("founderos-runner admin tokens create --company <id>").',
+          outcome.retryAfterSec,
+        );
+    }
   };
 
   const claim = forJob(async (_ctx, runner, jobId) => {
@@ -128,28 +134,35 @@ export function runnerRoutes({ tokens, jobs, hub, longPollMs, recheckMs, maxEven
   });
 
   const at = (path: string) => `${RUNNER_API_PREFIX}${path}`;
+  // Only what a runner was refused is logged: a job's life (claimed, streaming, completed) is in the database, and a
+  // line per request cost the server about 15 % of its time under many runners (bench/load.mjs --profile).
   return [
-    { method: 'GET', path: at('/jobs/next'), handler: nextJob, quietStatuses: [204] },
-    { method: 'POST', path: at('/jobs/:id/claim'), handler: claim },
+    { method: 'GET', path: at('/jobs/next'), handler: nextJob, quietStatuses: [200, 204] },
+    { method: 'POST', path: at('/jobs/:id/claim'), handler: claim, quietStatuses: [200] },
     {
       method: 'POST',
       path: at('/jobs/:id/events'),
       handler: events,
+      quietStatuses: [204],
       maxBodyBytes: maxEventsBodyBytes,
       bodyTimeoutMs: EVENTS_BODY_TIMEOUT_MS,
     },
-    { method: 'POST', path: at('/jobs/:id/complete'), handler: complete, maxBodyBytes: COMPLETION_BODY_BYTES },
-    { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat },
+    { method: 'POST', path: at('/jobs/:id/complete'), handler: complete, quietStatuses: [204], maxBodyBytes: COMPLETION_BODY_BYTES },
+    { method: 'POST', path: at('/jobs/:id/heartbeat'), handler: heartbeat, quietStatuses: [204] },
   ];
 }
 
 /** The runner a token stands for, or the protocol's 401. */
 function admit(auth: Authentication): RunnerIdentity {
+  if (auth.kind === 'ok') return auth.runner;
+  throw refusal(auth);
+}
+
+/** The protocol's 401 for a token that is not (or no longer) good. */
+function refusal(auth: Exclude<Authentication, { kind: 'ok' }>): ControlPlaneError {
   switch (auth.kind) {
-    case 'ok':
-      return auth.runner;
     case 'expired':
-      throw new ControlPlaneError(
+      return new ControlPlaneError(
         401,
         'runner_token_expired',
         `The runner token ${auth.preview}… expired at ${auth.expiredAt}. ` +
@@ -159,7 +172,7 @@ function admit(auth: Authentication): RunnerIdentity {
         { expiredAt: auth.expiredAt },
       );
     case 'invalid':
-      throw invalidToken();
+      return invalidToken();
   }
 }
 

@@ -45,7 +45,7 @@ describe('server command', () => {
     ).toBe(0);
     expect(JSON.parse(again.out).tokens).toEqual([expect.objectContaining({ tokenId: info.tokenId })]);
     expect(await second.stop()).toBe(0);
-  });
+  }, 90_000); // two starts of PGlite on disk, the first on a fresh directory
 
   /** Every directory and file under `dir` (itself included) that its group or other users can reach. */
   async function reachableByOthers(dir: string): Promise<string[]> {
@@ -135,6 +135,7 @@ describe('server command', () => {
       [['--lease-sec', '0'], /--lease-sec must be a number above 0/],
       [['--part1-job-limit-sec', 'long'], /--part1-job-limit-sec must be a number above 0 to 86400/],
       [['--token-ttl-days', '0'], /--token-ttl-days must be a number above 0 to 3650/],
+      [['--max-polls-per-token', '0'], /--max-polls-per-token must be an integer from 1 to 1000000/],
       [['--database-url', 'mysql://x'], /postgres:\/\//],
       [['extra'], /takes no arguments/],
     ];

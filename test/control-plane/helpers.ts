@@ -130,9 +130,10 @@ export function captureIo(env: NodeJS.ProcessEnv = {}) {
 
 /**
  * Runs `founderos-runner server` in this process on a free port, on `dataDir`; resolves once it prints its URL.
- * `stop` ends it as a signal would, and resolves with its exit code.
+ * `stop` ends it as a signal would, and resolves with its exit code. A first start on a new data dir creates the
+ * PGlite database (initdb, in a child process) and then opens it: tens of seconds on a busy machine.
  */
-export async function serveCommand(dataDir: string, flags: readonly string[] = [], env: NodeJS.ProcessEnv = {}, waitMs = 20_000) {
+export async function serveCommand(dataDir: string, flags: readonly string[] = [], env: NodeJS.ProcessEnv = {}, waitMs = 60_000) {
   const io = captureIo(env);
   const stop = new AbortController();
   const exited = runServerCommand(['--port', '0', '--data-dir', dataDir, ...flags], io, stop.signal);

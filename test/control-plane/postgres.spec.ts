@@ -72,6 +72,25 @@ describe.runIf(TEST_DATABASE_URL)('on PostgreSQL', () => {
       expect(Date.now() - sentAt).toBeLessThan(2000);
     });
 
+    it('should hand a job to exactly one of the polls waiting on both servers', async () => {
+      const companyId = company('multi-fan-out');
+      const runners = await Promise.all(Array.from({ length: 8 }, (_, i) => runnerFor(i % 2 === 0 ? a : b, companyId)));
+      const answers: { status: number; jobId?: string }[] = [];
+      const giveUp = new AbortController();
+      const polls = runners.map((runner) =>
+        runner.next(giveUp.signal).then(
+          (res) => answers.push({ status: res.status, jobId: res.body?.jobId }),
+          () => {},
+        ),
+      );
+      await sleep(300);
+      const job = await b.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'once' });
+      await sleep(1500);
+      expect(answers).toEqual([{ status: 200, jobId: job.jobId }]);
+      giveUp.abort();
+      await Promise.all(polls);
+    });
+
     it('should hand each of 100 jobs to exactly one of 8 runners spread over both servers', async () => {
       const companyId = company('multi-race');
       const runners = await Promise.all(Array.from({ length: 8 }, (_, i) => runnerFor(i % 2 === 0 ? a : b, companyId)));
@@ -93,6 +112,9 @@ describe.runIf(TEST_DATABASE_URL)('on PostgreSQL', () => {
       );
       expect(claims).toHaveLength(100);
       expect(new Set(claims)).toEqual(ids);
+      // Each claimed once: a second claim would have counted a second attempt.
+      const jobs = await a.admin.listJobs({ companyId, limit: 1000 });
+      expect(jobs.map((job) => [job.status, job.attempt])).toEqual(jobs.map(() => ['claimed', 1]));
     });
   });
 });

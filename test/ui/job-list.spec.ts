@@ -52,7 +52,8 @@ describe('the job list', () => {
 
   it('should filter by status, company, agent, runner, adapter, time and words, together', async () => {
     const token = await store.tokens.createToken('filters', 'box');
-    const runner = { tokenId: token.info.tokenId, companyId: 'filters', preview: token.info.preview };
+    const { tokenId, preview, expiresAt } = token.info;
+    const runner = { tokenId, companyId: 'filters', preview, expiresAt, validUntil: Date.parse(expiresAt) };
     const codex = await store.adminJobs.enqueueJob({
       companyId: 'filters',
       agentName: 'Coder',

@@ -8,7 +8,7 @@ import { captureIo, serveCommand } from '../control-plane/helpers.js';
 
 async function serve(...flags: string[]) {
   const dataDir = await mkdtemp(join(tmpdir(), 'founderos-ui-flag-'));
-  const server = await serveCommand(dataDir, flags, {}, 30_000);
+  const server = await serveCommand(dataDir, flags);
   return {
     ...server,
     stop: async () => {
@@ -30,7 +30,7 @@ it('should print the dashboard address by default and serve nothing at / with --
     expect(await withUi.stop()).toBe(0);
     expect(await withoutUi.stop()).toBe(0);
   }
-});
+}, 90_000); // two first starts at once: each creates a PGlite database in a child process, then opens it
 
 it('should document --no-ui in --help', async () => {
   const io = captureIo({});

@@ -25,7 +25,7 @@ export class AdminJobStore {
     if (input.maxTurns !== undefined) runtimeConfig.maxTurns = input.maxTurns;
     if (input.timeoutSec !== undefined) runtimeConfig.timeoutSec = input.timeoutSec;
     if (input.instructionsFileContent !== undefined) runtimeConfig.instructionsFileContent = input.instructionsFileContent;
-    const { rows } = await this.db.query<JobRow>(
+    const { rows } = await this.db.prepared<JobRow>(
       `INSERT INTO jobs (id, company_id, agent_id, agent_name, prompt, prompt_hash, session_id, adapter_type, runtime_config, add_dirs)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb) RETURNING *`,
       [

@@ -177,8 +177,15 @@ export function toJobRecord(row: JobRow): JobRecord {
   };
 }
 
+/** The columns of a job that its claim answers with, and only those: the claim reads nothing else back. */
+export const PAYLOAD_COLUMNS = 'id, agent_id, agent_name, prompt, session_id, prompt_hash, runtime_config, add_dirs, adapter_type';
+export type PayloadRow = Pick<
+  JobRow,
+  'id' | 'agent_id' | 'agent_name' | 'prompt' | 'session_id' | 'prompt_hash' | 'runtime_config' | 'add_dirs' | 'adapter_type'
+>;
+
 /** What the claim answers the runner: the protocol's job payload. */
-export function toJobPayload(row: JobRow): JobPayload {
+export function toJobPayload(row: PayloadRow): JobPayload {
   const payload: JobPayload = {
     jobId: row.id,
     agentId: row.agent_id,

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_BODY_BYTES, type ControlPlane } from '../../../src/control-plane/index.js';
 import { USAGE_LIMIT_REQUEUES } from '../../../src/control-plane/store/runner-jobs.js';
-import { company, event, RunnerHttp, runnerFor, sleep, startPlane, type Backend } from '../helpers.js';
+import { company, event, RunnerHttp, runnerFor, sleep, startPlane, type Backend, eventually } from '../helpers.js';
 
 export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
   describe('runner protocol', () => {
@@ -15,7 +15,7 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
 
     beforeAll(async () => {
       backend = await makeBackend();
-      plane = await startPlane(backend, { longPollMs: 10_000 });
+      plane = await startPlane(backend, { longPollMs: 10_000, maxPollsPerToken: 4 });
     });
     afterAll(async () => {
       await plane?.close();
@@ -95,6 +95,48 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
       await sleep(200);
       strangerGiveUp.abort();
       expect(await strangerPoll).toBe('still waiting');
+    });
+
+    it('should hand a queued job to exactly one of 20 waiting runners, and the next 19 to the others, one each', async () => {
+      const companyId = company('fan-out');
+      const runners = await Promise.all(Array.from({ length: 20 }, () => runnerFor(plane, companyId)));
+      const answers: { status: number; jobId?: string }[] = [];
+      const polls = runners.map((runner) => runner.next().then((res) => answers.push({ status: res.status, jobId: res.body?.jobId })));
+      await sleep(300); // all wait in the server
+      const first = await plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: 'first' });
+      await eventually(async () => (answers.length > 0 ? true : undefined));
+      await sleep(300);
+      expect(answers).toEqual([{ status: 200, jobId: first.jobId }]);
+      const rest = await Promise.all(
+        Array.from({ length: 19 }, (_, i) => plane.admin.enqueueJob({ companyId, agentName: 'A', prompt: `${i}` })),
+      );
+      await Promise.all(polls);
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      expect(new Set(answers.map((answer) => answer.jobId))).toEqual(new Set([first.jobId, ...rest.map((job) => job.jobId)]));
+    });
+
+    it("should answer 429 with Retry-After and the protocol's error body to a token past its cap of waiting polls", async () => {
+      const companyId = company('cap');
+      const runner = await runnerFor(plane, companyId);
+      const giveUp = new AbortController();
+      const waiting = Array.from({ length: 4 }, () => runner.next(giveUp.signal).catch(() => 'aborted'));
+      await sleep(300);
+      const refused = await runner.next();
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+      expect(refused.body).toMatchObject({ error: 'too_many_long_polls', requestId: refused.headers.get('x-request-id') });
+      expect(refused.body.message).toContain('(4)');
+      // Another token of the company still polls, and the capped one does once its polls end.
+      expect((await (await runnerFor(plane, companyId)).next(AbortSignal.timeout(300)).catch(() => 'still waiting')) as unknown).toBe(
+        'still waiting',
+      );
+      giveUp.abort();
+      await Promise.all(waiting);
+      await eventually(async () => {
+        const res = await runner.next(AbortSignal.timeout(300)).catch(() => 'still waiting');
+        return res === 'still waiting' ? res : undefined;
+      });
     });
 
     it('should give the claim payload the protocol describes', async () => {
