@@ -4,6 +4,7 @@ import {
   connect,
   distinctUntilChanged,
   endWith,
+  filter,
   groupBy,
   ignoreElements,
   map,
@@ -81,6 +82,8 @@ export function pausesByKey(options: PausesByKeyOptions = {}): OperatorFunction<
               keySignals$.pipe(
                 scan(next, { until: 0, streak: 0 }),
                 map((state) => state.until),
+                // 0: no pause was ever set (the key got through before any limit), not a pause that ends at once.
+                filter((until) => until > 0),
                 distinctUntilChanged(),
                 switchMap(pauseOf(keySignals$.key)),
               ),

@@ -14,6 +14,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AdminClient, type EventPage, type StoredEvent } from '../../src/control-plane/index.js';
+import { DEFAULT_MAX_POLLS_PER_TOKEN } from '../../src/control-plane/control-plane.js';
 import { RunnerHttp, TEST_DATABASE_URL, company, event, postgresBackend, type Backend } from '../control-plane/helpers.js';
 import { markdownTable } from '../support/table.js';
 import { ADMIN_KEY, rawExchange, sampleRss, SERVER_BIN, ServerChild, watchHealth } from './server-child.js';
@@ -583,8 +584,9 @@ function hostileSuite(name: string, makeBackend: () => Promise<Backend | undefin
         const statuses = await Promise.all(polls);
         const healthWhileMs = await health.stop();
         expect(legit).toEqual([204, 204, 204, 204, 204]);
-        // The first 64 wait out their long-poll (204: no work); the others are told to come back later.
-        expect(statuses.filter((status) => status === 204).length).toBeLessThanOrEqual(64);
+        // The first DEFAULT_MAX_POLLS_PER_TOKEN wait out their long-poll (204: no work); the others are told to come
+        // back later (429), by the token's cap on waiting polls before its cap on requests in flight.
+        expect(statuses.filter((status) => status === 204).length).toBe(DEFAULT_MAX_POLLS_PER_TOKEN);
         expect(statuses.filter((status) => status !== 204 && status !== 429)).toEqual([]);
         return { answers: tally(statuses), healthWhileMs };
       },

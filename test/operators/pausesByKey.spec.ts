@@ -43,6 +43,14 @@ describe('pausesByKey operator', () => {
     });
   });
 
+  it('should say nothing for a key that gets through before any limit, and pause it at its first limit', () => {
+    scheduler.run(({ hot, expectObservable }) => {
+      const signals = hot('  -a-b-c', { a: through('claude'), b: through('claude'), c: limited('claude') });
+      const expected = '     e----1 9ms e';
+      expectObservable(signals.pipe(operator())).toBe(expected, { e: pauses(), 1: pauses([['claude', 15]]) });
+    });
+  });
+
   it('should start the backoff again once the key got through', () => {
     scheduler.run(({ hot, expectObservable }) => {
       const signals = hot('  -a 10ms b 20ms c-d', { a: limited('pi'), b: limited('pi'), c: through('pi'), d: limited('pi') });
