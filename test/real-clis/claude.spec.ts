@@ -228,14 +228,15 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI, driven by the runner, aga
 
   it('should end a job whose API key is over its rate limit (429) as a usage limit; Claude Code states no reset then', async () => {
     claude.api.script([rateLimit(new Date(Date.now() + 120_000))]);
-    const { job, events } = await claude.run('Say hello.');
+    const { job, events, exitCode } = await claude.runToUsageLimit('Say hello.');
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 1,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(
         /^usage limit reached \(the CLI gave no reset time\): API Error: Request rejected \(429\) · Number of request tokens/,
       ),
     });
+    expect(exitCode).toBe(1);
     expect(usageLimitReset(job)).toBeNull();
     // The CLI prints no rate_limit_event for an API key: the retry-after and anthropic-ratelimit-* headers stay unread.
     expect(stdoutTypes(events)).toEqual(['system', 'assistant', 'result']);
@@ -267,12 +268,13 @@ describe.skipIf(!REAL_CLIS)('the real Claude Code CLI on a subscription, at its 
   it('should end the job as a usage limit with the reset Claude Code printed, without retrying', async () => {
     const resetAt = new Date(Math.floor(Date.now() / 1000) * 1000 + 3 * 3600_000);
     claude.api.script([subscriptionLimit(resetAt)]);
-    const { job, events } = await claude.run('Say hello.');
+    const { job, events, exitCode } = await claude.runToUsageLimit('Say hello.');
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 1,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(/^usage limit reached \(resets at \S+\): You've hit your 5-hour limit · resets /),
     });
+    expect(exitCode).toBe(1);
     expect(usageLimitReset(job)).toBe(resetAt.getTime());
     const limitEvent = stdoutObjects(events).find((line) => line.type === 'rate_limit_event');
     expect(limitEvent).toMatchObject({

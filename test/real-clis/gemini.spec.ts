@@ -160,30 +160,32 @@ describe.skipIf(!REAL_CLIS)('the real Gemini CLI, driven by the runner, against 
   it('should end a job on a per-minute quota (429 RESOURCE_EXHAUSTED) as a usage limit, at the retry delay the CLI suggests', async () => {
     gemini.api.script([quotaExhausted({ retryDelaySec: 37 })]);
     const before = Date.now();
-    const { job } = await gemini.run('Say hello.');
+    const { job, exitCode } = await gemini.runToUsageLimit('Say hello.');
     // "Suggested retry after 37s.": read when the run ended, so between the job's start and its end, plus 37 s.
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 429 % 256,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(/^usage limit reached \(resets at \S+\): \[API Error: You exceeded your current quota, /),
     });
+    expect(exitCode).toBe(429 % 256);
     expect(job.errorMessage).toContain('Suggested retry after 37s.]\nPlease wait and try again later.');
     expect(usageLimitReset(job)).toBeGreaterThanOrEqual(before + 37_000);
-    expect(usageLimitReset(job)).toBeLessThanOrEqual(Date.parse(job.completedAt!) + 37_000);
+    expect(usageLimitReset(job)).toBeLessThanOrEqual(Date.parse(job.usageLimitedAt!) + 37_000);
     expect(gemini.api.requests).toHaveLength(1);
     gemini.record('rate-limit', job.jobId, { withStderr: true });
   });
 
   it('should end a job on a spent daily quota as a usage limit; the CLI states no reset for it', async () => {
     gemini.api.script([quotaExhausted({ perDay: true })]);
-    const { job } = await gemini.run('Say hello.');
+    const { job, exitCode } = await gemini.runToUsageLimit('Say hello.');
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 429 % 256,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage:
         'usage limit reached (the CLI gave no reset time): [API Error: You have exhausted your daily quota on this model.]\n' +
         'Please wait and try again later. To increase your limits, request a quota increase through AI Studio, or switch to another /auth method',
     });
+    expect(exitCode).toBe(429 % 256);
     gemini.record('daily-quota', job.jobId, { withStderr: true });
   });
 

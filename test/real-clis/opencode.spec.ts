@@ -180,12 +180,13 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
     // OpenCode retries a 429 five times too, each after the `retry-after-ms` the fake sets to 0 (otherwise after what
     // `retry-after` says, or 2 s, 4 s … without either): the six answers state the same limit, 20 s from each.
     opencode.api.script(Array.from({ length: 6 }, () => rateLimitExceeded(20, 0)));
-    const { job, events } = await opencode.run('Say hello.');
+    const { job, events, exitCode } = await opencode.runToUsageLimit('Say hello.');
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 1,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(/^usage limit reached \(resets at \S+\): APIError: Rate limit reached for gpt-5\.5 /),
     });
+    expect(exitCode).toBe(1);
     expect(opencode.api.requests).toHaveLength(6);
     // The error event carries the last answer's headers: x-ratelimit-remaining-requests 0, its reset 20 s after it.
     const error = stdoutObjects(events).at(-1) as { timestamp: number; error: { data: { statusCode: number; responseHeaders: object } } };
@@ -196,9 +197,10 @@ describe.skipIf(!REAL_CLIS)('the real OpenCode CLI, driven by the runner, agains
 
   it('should end a job on an API key out of quota (429 insufficient_quota) as a usage limit with no reset time', async () => {
     opencode.api.script(Array.from({ length: 6 }, () => insufficientQuota(0)));
-    const { job } = await opencode.run('Say hello.');
+    const { job } = await opencode.runToUsageLimit('Say hello.');
     expect(job).toMatchObject({
-      status: 'failed',
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(
         /^usage limit reached \(the CLI gave no reset time\): APIError: You exceeded your current quota, /,
       ),

@@ -164,29 +164,31 @@ describe.skipIf(!REAL_CLIS)('the real pi coding agent, driven by the runner, aga
   it('should end a job on a rate limit (429) as a usage limit, at the reset in the API’s message, though pi exits 0', async () => {
     pi.api.script([rateLimitExceeded(20), rateLimitExceeded(20)]);
     const before = Date.now();
-    const { job, events } = await pi.run('Say hello.');
+    const { job, events, exitCode } = await pi.runToUsageLimit('Say hello.');
     // Pi shows no headers, only `<status> <message>`; the API's message says "Please try again in 20s.".
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 0,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(
         /^usage limit reached \(resets at \S+\): 429 Rate limit reached for gpt-5\.5 .* Please try again in 20s\./,
       ),
     });
+    expect(exitCode).toBe(0);
     expect(usageLimitReset(job)).toBeGreaterThanOrEqual(before + 20_000);
-    expect(usageLimitReset(job)).toBeLessThanOrEqual(Date.parse(job.completedAt!) + 20_000);
+    expect(usageLimitReset(job)).toBeLessThanOrEqual(Date.parse(job.usageLimitedAt!) + 20_000);
     expect(stdoutObjects(events).at(-1)).toMatchObject({ type: 'auto_retry_end', success: false });
     pi.record('rate-limit', job.jobId);
   });
 
   it('should end a job on an API key out of quota (429 insufficient_quota) as a usage limit with no reset time', async () => {
     pi.api.script([insufficientQuota(), insufficientQuota()]);
-    const { job } = await pi.run('Say hello.');
+    const { job, exitCode } = await pi.runToUsageLimit('Say hello.');
     expect(job).toMatchObject({
-      status: 'failed',
-      exitCode: 0,
+      status: 'queued',
+      usageLimitCount: 1,
       errorMessage: expect.stringMatching(/^usage limit reached \(the CLI gave no reset time\): 429 You exceeded your current quota, /),
     });
+    expect(exitCode).toBe(0);
     pi.record('quota', job.jobId);
   });
 

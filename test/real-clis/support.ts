@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import type { EnqueueJobInput, JobDetail, StoredEvent } from '../../src/control-plane/index.js';
-import { COMPANY, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { COMPANY, TERMINAL, startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { pauseFilePath } from '../../src/streams/pause-file.js';
 import { FAST_TIMINGS, RUNNER_BIN, until } from '../support/runner-process.js';
 
 /**
@@ -75,6 +76,11 @@ export function makeSandbox(name: string): Sandbox {
   return { root, home, workDir, workspace, agentId, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+const spoolDir = (sandbox: Sandbox) => join(sandbox.root, 'spool');
+
+/** The runner's log line for the end of job `jobId`: `[info ] job failed {"jobId": …, "exitCode": 1, …}`. */
+const jobEndLine = (jobId: string) => new RegExp(`\\] job (?:completed|failed|cancelled) (\\{"jobId":"${jobId}".*)`);
+
 /**
  * The built runner as a child process, with only the environment given here: PATH, the sandbox's HOME, the CLI's own
  * variables, and the runner's sandbox on (`FOUNDEROS_REAL_CLIS_SANDBOX=off` runs the agents without it). The runner
@@ -93,7 +99,7 @@ export class RealRunner {
       SHELL: '/bin/bash',
       LANG: 'C.UTF-8',
       FOUNDEROS_RUNNER_TOKEN: token,
-      FOUNDEROS_RUNNER_SPOOL_DIR: join(sandbox.root, 'spool'),
+      FOUNDEROS_RUNNER_SPOOL_DIR: spoolDir(sandbox),
       FOUNDEROS_RUNNER_WORK_DIR: sandbox.workDir,
       FOUNDEROS_RUNNER_SANDBOX: SANDBOXED ? 'on' : 'off',
       ...FAST_TIMINGS,
@@ -139,6 +145,12 @@ export interface FinishedJob {
   events: StoredEvent[];
 }
 
+/** A job that hit a usage limit, back in the queue (`runToUsageLimit`). */
+export interface LimitedJob extends FinishedJob {
+  /** The agent's exit code, as the runner reported the attempt (a requeued job keeps none). */
+  exitCode: number | null;
+}
+
 /** A real-CLI spec's world, filled in by the hooks `realCliSuite` registers (before the first test). */
 export interface RealCliSuite<Api> {
   server: TestControlPlane;
@@ -147,6 +159,13 @@ export interface RealCliSuite<Api> {
   runner: RealRunner;
   /** Queues a job for the CLI, waits (90 s at the most) for its end, and returns it with its stored events. */
   run(prompt: string, extra?: Partial<EnqueueJobInput>): Promise<FinishedJob>;
+  /**
+   * Queues a job whose CLI will hit a usage limit and waits (90 s at the most) until the runner has reported it: the
+   * reference control plane then puts the job back in the queue (so it is `queued`, its `usageLimitCount` 1) and the
+   * runner takes no job of that CLI until the reset. Returns the job, its stored events and the exit code the runner
+   * reported, after cancelling the job and restarting the runner without the pause, so that the next test's job runs.
+   */
+  runToUsageLimit(prompt: string): Promise<LimitedJob>;
   /** `record` for this CLI and sandbox. */
   record(scenario: string, jobId: string, options?: { run?: number; withStderr?: boolean }): void;
   /**
@@ -189,6 +208,31 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
     const job = await suite.server.waitForJob(queued.jobId, undefined, 90_000);
     return { job, events: await suite.server.events(queued.jobId) };
   };
+  suite.runToUsageLimit = async (prompt) => {
+    const queued = await suite.server.admin.enqueueJob({
+      companyId: COMPANY,
+      agentId: suite.sandbox.agentId,
+      agentName: options.agentName,
+      prompt,
+      adapterType: options.adapterType,
+    });
+    let job = await suite.server.admin.getJob(queued.jobId);
+    await until(
+      async () => (job = await suite.server.admin.getJob(queued.jobId)).usageLimitCount > 0 || TERMINAL.includes(job.status),
+      90_000,
+      () => `job ${queued.jobId} is ${job.status} and hit no usage limit`,
+    );
+    await suite.runner.waitForLog(new RegExp(`${options.cli} hit a usage limit: taking no ${options.cli} jobs until`));
+    const events = await suite.server.events(queued.jobId);
+    // The runner logs the job's end once the server has its completion: after the requeue a test can see.
+    await suite.runner.waitForLog(jobEndLine(queued.jobId));
+    const { exitCode } = JSON.parse(jobEndLine(queued.jobId).exec(suite.runner.stderr)![1]!) as { exitCode: number | null };
+    await suite.server.admin.cancelJob(queued.jobId);
+    await suite.runner.stop();
+    rmSync(pauseFilePath(spoolDir(suite.sandbox)), { force: true });
+    await startRunner();
+    return { job, events, exitCode };
+  };
   suite.record = (scenario, jobId, recordOptions) => record(options.cli, scenario, suite.sandbox, jobId, recordOptions);
   suite.resumeConversation = async () => {
     suite.api.script([{ text: 'I will remember the word banana.' }]);
@@ -218,19 +262,23 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
     return resumed;
   };
 
+  let startRunner: () => Promise<void>;
   beforeAll(async () => {
     const bin = installedCli(options.cli);
     [suite.server, suite.api] = await Promise.all([startTestControlPlane(), options.startApi()]);
     suite.sandbox = makeSandbox(options.cli);
     const env = options.setup(suite.sandbox, suite.api);
     const agent = agentBinary(bin, suite.sandbox);
-    suite.runner = new RealRunner(suite.server.url, suite.server.token, suite.sandbox, [`--${options.cli}-bin=${agent.bin}`], {
-      ...agent.env,
-      ...env,
-    });
-    // The runs happen in the sandbox unless asked otherwise: the runner says so as it starts (with --sandbox=on it
-    // would refuse to start without one).
-    await suite.runner.waitForLog(SANDBOXED ? /sandbox: on \(bubblewrap/ : /sandbox: off/);
+    startRunner = async () => {
+      suite.runner = new RealRunner(suite.server.url, suite.server.token, suite.sandbox, [`--${options.cli}-bin=${agent.bin}`], {
+        ...agent.env,
+        ...env,
+      });
+      // The runs happen in the sandbox unless asked otherwise: the runner says so as it starts (with --sandbox=on it
+      // would refuse to start without one).
+      await suite.runner.waitForLog(SANDBOXED ? /sandbox: on \(bubblewrap/ : /sandbox: off/);
+    };
+    await startRunner();
   });
   afterAll(async () => {
     await suite.runner?.stop();
@@ -314,13 +362,16 @@ export function record(cli: string, scenario: string, sandbox: Sandbox, jobId: s
 }
 
 /**
- * What a job that ended on a usage limit says of the reset: the time in its error message (epoch ms), null when the
- * message says the CLI gave none; fails the test when the message does not say "usage limit reached".
+ * What a job that hit a usage limit says of the reset: the time in its error message (epoch ms), null when the
+ * message says the CLI gave none; fails the test when the message does not say "usage limit reached", or when the
+ * reset the control plane stored with the limit is another.
  */
 export function usageLimitReset(job: JobDetail): number | null {
   const said = /^usage limit reached \((?:resets at (\S+)|the CLI gave no reset time)\): /.exec(job.errorMessage ?? '');
   expect(said, `a usage limit in ${JSON.stringify(job.errorMessage)}`).not.toBeNull();
-  return said![1] ? Date.parse(said![1]) : null;
+  const reset = said![1] ? Date.parse(said![1]) : null;
+  expect(job.usageLimitResetsAt === null ? null : Date.parse(job.usageLimitResetsAt)).toBe(reset);
+  return reset;
 }
 
 /** A time at least `ms` from now, on a whole minute: what a CLI that states resets to the minute (codex) says exactly. */

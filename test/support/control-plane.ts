@@ -13,7 +13,7 @@ export const COMPANY = 'acme';
 
 /** Instructions as the protocol carries them: base64 (`runtimeConfig.instructionsFileContent` of a claimed job). */
 export const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-const TERMINAL = ['completed', 'failed', 'cancelled'];
+export const TERMINAL = ['completed', 'failed', 'cancelled'];
 
 /** A real reference control plane on a free loopback port (PGlite in memory), with one runner token. */
 export async function startTestControlPlane(options: ControlPlaneOptions = {}) {
