@@ -95,7 +95,8 @@ function durationFlag(flags: ParsedFlags, name: string, example: string): number
   if (raw === undefined) return undefined;
   const [, amount, unit] = /^(\d{1,9})([smhd])$/.exec(raw) ?? [];
   const unitSec = unit && DURATION_UNITS[unit];
-  if (!amount || !unitSec) throw new ConfigError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
+  if (!amount || !unitSec)
+    throw new ConfigError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
   return Number(amount) * unitSec;
 }
 
@@ -266,7 +267,9 @@ function newTokenText(ctx: CommandContext, token: string, info: TokenInfo): stri
 
 /** How one flag stands in a usage line: `--company <id>`, `--all`. */
 function flagWords(declaration: FlagDeclaration): string {
-  return declaration.kind === 'boolean' ? `--${declaration.flag}` : `--${declaration.flag} <${(declaration.placeholder ?? 'value').toLowerCase()}>`;
+  return declaration.kind === 'boolean'
+    ? `--${declaration.flag}`
+    : `--${declaration.flag} <${(declaration.placeholder ?? 'value').toLowerCase()}>`;
 }
 
 /** The flags of which a command takes exactly one, as usage shows each. */
