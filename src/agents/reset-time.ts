@@ -28,7 +28,10 @@ export function durationMs(text: string): number | undefined {
   let total = 0;
   let read = 0;
   for (let part = DURATION_PART.exec(trimmed); part; part = DURATION_PART.exec(trimmed)) {
-    total += Number(part[1]) * UNIT_MS[part[2]!]!;
+    const [, amount, unit] = part;
+    const unitMs = unit && UNIT_MS[unit];
+    if (!unitMs) return undefined;
+    total += Number(amount) * unitMs;
     read = DURATION_PART.lastIndex;
   }
   return read > 0 && read === trimmed.length ? Math.ceil(total) : undefined;
@@ -40,7 +43,8 @@ export function durationMs(text: string): number | undefined {
  */
 export function retryInText(text: string, now: number): number | undefined {
   const waits = [...text.matchAll(/\b(?:retry|try again) (?:in|after) (\d[\dhms.]*?)\.?(?=[\s,;)\]]|$)/gi)];
-  const wait = waits.length ? durationMs(waits.at(-1)![1]!) : undefined;
+  const lastWait = waits.at(-1)?.[1];
+  const wait = lastWait === undefined ? undefined : durationMs(lastWait);
   return wait === undefined ? undefined : now + wait;
 }
 
@@ -59,7 +63,7 @@ export function localClockTime(text: string, now: number): number | undefined {
   const today = new Date(now);
   const monthIndex = month ? MONTHS.indexOf(month.toLowerCase()) : today.getMonth();
   if (monthIndex < 0) return undefined;
-  const hour24 = (Number(hour) % 12) + (half!.toUpperCase() === 'PM' ? 12 : 0);
+  const hour24 = (Number(hour) % 12) + (half?.toUpperCase() === 'PM' ? 12 : 0);
   const at = new Date(year ? Number(year) : today.getFullYear(), monthIndex, day ? Number(day) : today.getDate(), hour24, Number(minute));
   return at.getTime();
 }

@@ -95,7 +95,10 @@ export function parseFlagRecords(argv: readonly string[], declarations: readonly
     if (kind === 'boolean') booleans[flag] = flags.bool(flag);
     // A repeated flag's values as one list, separated as in its variable (see the list settings of start).
     else if (kind === 'list' && flags.list(flag).length > 0) values[flag] = flags.list(flag).join(delimiter);
-    else if (flags.str(flag) !== undefined) values[flag] = flags.str(flag)!;
+    else {
+      const value = flags.str(flag);
+      if (value !== undefined) values[flag] = value;
+    }
   }
   return { values, booleans, help: flags.bool('help'), positionals: flags.positionals };
 }
@@ -131,18 +134,18 @@ export function numberFlag(
 
 /** The flags section of a `--help`: one line per flag (flag, variable, usage, default), aligned. */
 export function formatFlags(declarations: readonly FlagDeclaration[]): string {
-  const left = declarations.map((d) => {
+  const flagText = (d: FlagDeclaration) => {
     if (d.kind === 'boolean') return d.onByDefault ? `--no-${d.flag}` : `--${d.flag}`;
     return `--${d.flag}=${d.placeholder ?? 'VALUE'}`;
-  });
-  const width = Math.max(...left.map((text) => text.length)) + 2;
+  };
+  const width = Math.max(...declarations.map((d) => flagText(d).length)) + 2;
   const envWidth = Math.max(0, ...declarations.map((d) => (d.env ?? '').length)) + 2;
   return declarations
-    .map((d, i) => {
+    .map((d) => {
       const shownDefault = d.defaultText ?? d.fallback;
       const usage = `${d.usage}${shownDefault === undefined ? '' : ` (default ${shownDefault})`}`;
       const env = envWidth > 2 ? (d.env ?? '').padEnd(envWidth) : '';
-      return `  ${left[i]!.padEnd(width)}${env}${usage}`;
+      return `  ${flagText(d).padEnd(width)}${env}${usage}`;
     })
     .join('\n');
 }

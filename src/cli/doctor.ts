@@ -190,6 +190,7 @@ function checkConfig({ file, problems, warnings, fixes, token, serverUrl }: Sett
       detail: problems.map((problem) => problem.replace(/^config error: /, '')).join('; '),
       fix: 'correct the settings named above (flag, environment variable or config file); see founderos-runner --help',
     };
+  // biome-ignore lint/style/noNonNullAssertion: no problems means resolveRunnerConfig accepted the settings, and it refuses a missing token.
   const summary = `server ${serverUrl}, token ${preview(token!)}, ${source}`;
   if (warnings.length) return { name: 'config', status: 'warn', detail: `${summary}; ${warnings.join('; ')}`, fix: fixes.join('; ') };
   return { name: 'config', status: 'ok', detail: summary };
@@ -305,7 +306,8 @@ async function checkToken(settings: Settings, server: ServerProbe | undefined, d
       detail: 'not checked: no valid token (see config)',
       fix: 'set FOUNDEROS_RUNNER_TOKEN, or pass --token-file=PATH',
     };
-  if (server === undefined || !server.reachable)
+  // There is a probe only of a valid server URL.
+  if (settings.serverUrl === undefined || server === undefined || !server.reachable)
     return {
       name,
       status: 'warn',
@@ -313,7 +315,7 @@ async function checkToken(settings: Settings, server: ServerProbe | undefined, d
       fix: 'fix the server check first',
     };
   const api = createRunnerApi({
-    serverUrl: settings.serverUrl!,
+    serverUrl: settings.serverUrl,
     token: settings.token,
     userAgent: USER_AGENT,
     requestTimeoutMs: deps.timeoutMs,

@@ -104,7 +104,7 @@ ${formatFlags(serverFlags(env))}
 }
 
 /** What the operator should know before the server listens: secrets on the command line, the admin login in clear text. */
-function startWarnings(flags: ParsedFlags, options: ControlPlaneOptions): string[] {
+function startWarnings(flags: ParsedFlags, host: string): string[] {
   const warnings: string[] = [];
   const databaseUrl = flags.str('database-url');
   if (databaseUrl !== undefined && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(databaseUrl)) {
@@ -116,9 +116,9 @@ function startWarnings(flags: ParsedFlags, options: ControlPlaneOptions): string
       }),
     );
   }
-  if (!isLoopback(options.host!)) {
+  if (!isLoopback(host)) {
     warnings.push(
-      `listening on ${options.host} over plain http: the admin key (dashboard login, admin API) and runner tokens cross the network ` +
+      `listening on ${host} over plain http: the admin key (dashboard login, admin API) and runner tokens cross the network ` +
         'in clear text; put an https reverse proxy in front of the server and keep it on 127.0.0.1 behind it',
     );
   }
@@ -155,8 +155,9 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: Con
       `--database-url (or DATABASE_URL) must start with postgres:// or postgresql://; leave it out to use the embedded database.`,
     );
   }
+  const host = flags.str('host') ?? '127.0.0.1';
   const options: ControlPlaneOptions = {
-    host: flags.str('host') ?? '127.0.0.1',
+    host,
     port: numberFlag(flags, 'port', { min: 0, max: 65535, integer: true }) ?? DEFAULT_SERVER_PORT,
     dataDir: flags.str('data-dir') ?? defaultServerDataDir(env),
     databaseUrl,
@@ -170,7 +171,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: Con
     maxJobEventBytes: megabytes(numberFlag(flags, 'max-job-events-mb', { min: 1, max: 1024 * 1024, integer: true })),
     ui: flags.bool('ui'),
   };
-  return { options, warnings: startWarnings(flags, options) };
+  return { options, warnings: startWarnings(flags, host) };
 }
 
 function describeAdminKey(plane: ControlPlane): string {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { createAdminApi } from './admin-api.js';
 import { resolveAdminKey, type ResolvedAdminKey } from './admin-key.js';
-import { startDashboard, type Dashboard } from './dashboard/routes.js';
+import { startDashboard } from './dashboard/routes.js';
 import { openDb } from './db.js';
 import { createHttpServer, DEFAULT_REQUESTS_PER_PRINCIPAL, type Route } from './http-server.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
@@ -159,12 +159,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const closing = new AbortController();
     const admin = createAdminApi({ tokens: store.tokens, jobs: store.adminJobs, hub, closing: closing.signal, recheckMs });
     const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
-    let dashboard: Dashboard | undefined;
-    if (options.ui !== false) {
-      // A runner asks again as soon as a long-poll ends: one not seen for a long-poll and a minute is not running.
-      dashboard = await startDashboard({ db, admin, adminKey: adminKey.key, onlineWithinMs: longPollMs + 60_000 });
-      cleanup.push(() => dashboard!.close());
-    }
+    // A runner asks again as soon as a long-poll ends: one not seen for a long-poll and a minute is not running.
+    const dashboard =
+      options.ui === false ? undefined : await startDashboard({ db, admin, adminKey: adminKey.key, onlineWithinMs: longPollMs + 60_000 });
+    if (dashboard) cleanup.push(() => dashboard.close());
     const http = createHttpServer({
       routes: [
         health,

@@ -314,7 +314,8 @@ export class Dispatcher {
     this.knownEmpty.delete(queue.companyId);
     this.knownEmpty.set(queue.companyId, company);
     company.set(queue.key, lapsesInMs === null ? Number.POSITIVE_INFINITY : Date.now() + lapsesInMs);
-    if (this.knownEmpty.size > MAX_KNOWN_EMPTY) this.knownEmpty.delete(first(this.knownEmpty.keys())!);
+    const oldest = first(this.knownEmpty.keys());
+    if (this.knownEmpty.size > MAX_KNOWN_EMPTY && oldest !== undefined) this.knownEmpty.delete(oldest);
     if (lapsesInMs !== null) this.lookLater(queue, lapsesInMs);
   }
 

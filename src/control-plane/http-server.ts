@@ -23,7 +23,8 @@ import { parseRequestTarget } from './request-target.js';
 export interface RouteContext {
   req: IncomingMessage;
   requestId: string;
-  params: Record<string, string>;
+  /** A parameter of the route's path (`id` of `/jobs/:id`); one the path does not name is a bug, and throws naming it. */
+  param(name: string): string;
   query: URLSearchParams;
   /** Aborted when the client disconnects or the server closes: stop waiting. */
   signal: AbortSignal;
@@ -116,19 +117,17 @@ export interface HttpServer {
 
 interface CompiledRoute extends Route {
   pattern: RegExp;
-  names: string[];
 }
 
 function compile(route: Route): CompiledRoute {
-  const names: string[] = [];
   const source = route.path
     .split('/')
-    .map((part) => (part.startsWith(':') ? (names.push(part.slice(1)), '([^/]+)') : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((part) => (part.startsWith(':') ? `(?<${part.slice(1)}>[^/]+)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return { ...route, pattern: new RegExp(`^${source}$`), names };
+  return { ...route, pattern: new RegExp(`^${source}$`) };
 }
 
-type Match = { route: CompiledRoute; params: Record<string, string> } | { allowed: string[] } | undefined;
+type Match = { route: CompiledRoute; params: ReadonlyMap<string, string> } | { allowed: string[] } | undefined;
 
 function match(routes: readonly CompiledRoute[], method: string, pathname: string): Match {
   const allowed: string[] = [];
@@ -139,14 +138,14 @@ function match(routes: readonly CompiledRoute[], method: string, pathname: strin
       allowed.push(route.method);
       continue;
     }
-    const params: Record<string, string> = {};
-    route.names.forEach((name, i) => {
+    const params = new Map<string, string>();
+    for (const [name, raw] of Object.entries(m.groups ?? {})) {
       try {
-        params[name] = decodeURIComponent(m[i + 1]!);
+        params.set(name, decodeURIComponent(raw));
       } catch {
         throw invalidTarget(); // an escape of something that is not UTF-8
       }
-    });
+    }
     return { route, params };
   }
   return allowed.length > 0 ? { allowed } : undefined;
@@ -314,7 +313,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       const ctx: RouteContext = {
         req,
         requestId,
-        params: found.params,
+        param(name) {
+          const value = found.params.get(name);
+          if (value === undefined) throw new Error(`the route ${route.method} ${route.path} has no parameter :${name}`);
+          return value;
+        },
         query: target.query,
         signal: AbortSignal.any([clientGone.signal, closing.signal]),
         clientAddress,

@@ -118,7 +118,8 @@ export class AcceptedSecrets {
     const hash = sha256Hex(secret);
     this.seen.delete(hash);
     this.seen.set(hash, this.now() + this.ttlMs);
-    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+    const [oldest] = this.seen.keys();
+    if (this.seen.size > this.max && oldest !== undefined) this.seen.delete(oldest);
   }
 
   has(secret: string): boolean {

@@ -26,7 +26,7 @@ export function parseRequestTarget(target: string): RequestTarget | undefined {
       return undefined;
     }
   }
-  const withoutFragment = pathAndQuery.split('#', 1)[0]!;
+  const withoutFragment = pathAndQuery.replace(/#.*/s, '');
   const question = withoutFragment.indexOf('?');
   const pathname = question === -1 ? withoutFragment : withoutFragment.slice(0, question);
   if (BROKEN_ESCAPE.test(pathname)) return undefined;

@@ -77,10 +77,10 @@ export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoute
       if (ctx.query.has('companyId')) filter.companyId = queryString(ctx, 'companyId');
       return ok({ tokens: await admin.listTokens(filter) });
     }),
-    route('POST', '/tokens/:id/revoke', async (ctx) => ok(await admin.revokeToken(ctx.params.id!))),
+    route('POST', '/tokens/:id/revoke', async (ctx) => ok(await admin.revokeToken(ctx.param('id')))),
     route('POST', '/tokens/:id/rotate', async (ctx) => {
       const body = (await ctx.readJson()) ?? {};
-      return ok(await admin.rotateToken({ ...requireObject(body, 'token rotation'), tokenId: ctx.params.id! } as RotateTokenInput), 201);
+      return ok(await admin.rotateToken({ ...requireObject(body, 'token rotation'), tokenId: ctx.param('id') } as RotateTokenInput), 201);
     }),
     route('POST', '/jobs', async (ctx) => ok(await admin.enqueueJob((await ctx.readJson()) as EnqueueJobInput), 201), JOB_BODY_BYTES),
     route('GET', '/jobs', async (ctx) => {
@@ -89,11 +89,11 @@ export function adminRoutes({ admin, adminKey, session, extra = [] }: AdminRoute
       if (ctx.query.has('companyId')) filter.companyId = queryString(ctx, 'companyId');
       return ok({ jobs: await admin.listJobs(filter) });
     }),
-    route('GET', '/jobs/:id', async (ctx) => ok(await admin.getJob(ctx.params.id!))),
-    route('POST', '/jobs/:id/cancel', async (ctx) => ok(await admin.cancelJob(ctx.params.id!, caller(ctx)))),
+    route('GET', '/jobs/:id', async (ctx) => ok(await admin.getJob(ctx.param('id')))),
+    route('POST', '/jobs/:id/cancel', async (ctx) => ok(await admin.cancelJob(ctx.param('id'), caller(ctx)))),
     route('GET', '/jobs/:id/events', async (ctx) =>
       ok(
-        await admin.listEvents(ctx.params.id!, {
+        await admin.listEvents(ctx.param('id'), {
           after: queryString(ctx, 'after'),
           waitMs: queryInt(ctx, 'waitMs'),
           limit: queryInt(ctx, 'limit'),

@@ -65,7 +65,7 @@ export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPer
     (handler: RunnerHandler): Handler =>
     async (ctx) => {
       const runner = await authenticate(ctx);
-      const jobId = ctx.params.id!;
+      const jobId = ctx.param('id');
       if (!isUuid(jobId)) throw jobNotFound(jobId);
       ctx.note('job', jobId);
       return handler(ctx, runner, jobId.toLowerCase());

@@ -16,9 +16,9 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  const resumeAt = argv.indexOf('--resume');
-  const sessionId = resumeAt >= 0 ? argv[resumeAt + 1]! : randomUUID();
-  const model = argv.includes('--model') ? argv[argv.indexOf('--model') + 1]! : 'demo-model';
+  const flagValue = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const sessionId = flagValue('--resume') ?? randomUUID();
+  const model = flagValue('--model') ?? 'demo-model';
   const prompt = (await readStdin()).trim();
   const started = Date.now();
   const print = async (event: Record<string, unknown>) => {

@@ -37,9 +37,12 @@ export function coalesceWhileBusy<T, R>(
       let sourceDone = false;
       let draining = false;
 
+      const waitingAt = (index: number): T =>
+        // biome-ignore lint/style/noNonNullAssertion: callers check index < waiting.length; a check of the value could not tell, as T may include undefined.
+        waiting[index]!;
       const takeGroup = (): T[] => {
-        const group = [waiting[head++]!];
-        while (head < waiting.length && fits(group, waiting[head]!)) group.push(waiting[head++]!);
+        const group = [waitingAt(head++)];
+        while (head < waiting.length && fits(group, waitingAt(head))) group.push(waitingAt(head++));
         // Taken values are let go once they are most of the array: a source that never lets the queue empty must not
         // keep everything it ever sent.
         if (head === waiting.length || head > waiting.length / 2) {

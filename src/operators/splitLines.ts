@@ -107,7 +107,8 @@ function createLineSplitter(
       if (droppedBytes > 0) droppedBytes -= 1;
       else length -= 1;
     }
-    const bytes = (parts.length === 1 ? parts[0]! : concat(parts, keptBytes)).subarray(0, length);
+    const [only] = parts;
+    const bytes = (parts.length === 1 && only !== undefined ? only : concat(parts, keptBytes)).subarray(0, length);
     let line: string;
     if (droppedBytes > 0) {
       const end = lastCharBoundary(bytes);
@@ -152,12 +153,11 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
 /** The length of `bytes` without a multi-byte UTF-8 character that was cut off at its end. */
 function lastCharBoundary(bytes: Uint8Array): number {
   let continuation = 0;
-  while (continuation < 3 && continuation < bytes.length && (bytes[bytes.length - 1 - continuation]! & 0xc0) === 0x80) {
-    continuation += 1;
-  }
+  // Before the first byte, `at` answers undefined: no continuation byte.
+  while (continuation < 3 && ((bytes.at(-1 - continuation) ?? 0) & 0xc0) === 0x80) continuation += 1;
   const leadIndex = bytes.length - 1 - continuation;
-  if (leadIndex < 0) return bytes.length;
-  const lead = bytes[leadIndex]!;
+  const lead = bytes[leadIndex];
+  if (lead === undefined) return bytes.length;
   const charLength = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
   return charLength > continuation + 1 ? leadIndex : bytes.length;
 }

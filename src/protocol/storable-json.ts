@@ -23,13 +23,8 @@ export interface UnstorableProblem {
   detail: string;
 }
 
-interface Frame {
-  value: unknown;
-  depth: number;
-  parent?: Frame;
-  /** The key or index under which `parent` holds this value. */
-  step?: string | number;
-}
+/** A value on the walk: the root, or one its parent holds under a key or index (`step`). */
+type Frame = { value: unknown; depth: number } & ({ parent?: undefined; step?: undefined } | { parent: Frame; step: string | number });
 
 /**
  * What in `value` a `jsonb` column cannot hold, or undefined when it can all be stored. Nesting past `maxDepth` is
@@ -41,8 +36,7 @@ interface Frame {
 export function findUnstorable(value: unknown, maxDepth: number = MAX_JSON_DEPTH): UnstorableProblem | undefined {
   const stack: Frame[] = [{ value, depth: 0 }];
   let firstStringProblem: UnstorableProblem | undefined;
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const { value: current } = frame;
     if (typeof current === 'string') {
       const reason = firstStringProblem ? undefined : stringProblem(current);
@@ -58,13 +52,14 @@ export function findUnstorable(value: unknown, maxDepth: number = MAX_JSON_DEPTH
     }
     const keys = Object.keys(current);
     // Pushed in reverse, so that values are visited (and problems named) in document order.
-    for (let index = keys.length - 1; index >= 0; index--) {
-      const key = keys[index]!;
-      stack.push({ value: (current as Record<string, unknown>)[key], depth, parent: frame, step: key });
+    for (const key of keys.toReversed()) stack.push({ value: (current as Record<string, unknown>)[key], depth, parent: frame, step: key });
+    for (const key of firstStringProblem ? [] : keys) {
+      const reason = stringProblem(key);
+      if (reason) {
+        firstStringProblem = problem(reason, { value: key, depth, parent: frame, step: key }, 'its key');
+        break;
+      }
     }
-    const badKey = firstStringProblem ? undefined : keys.find((key) => stringProblem(key));
-    if (badKey !== undefined)
-      firstStringProblem = problem(stringProblem(badKey)!, { value: badKey, depth, parent: frame, step: badKey }, 'its key');
   }
   return firstStringProblem;
 }
@@ -149,7 +144,7 @@ function problem(reason: UnstorableReason, frame: Frame, where: string): Unstora
 
 function pathOf(frame: Frame): string {
   const steps: (string | number)[] = [];
-  for (let at: Frame | undefined = frame; at?.parent; at = at.parent) steps.push(at.step!);
+  for (let at = frame; at.parent !== undefined; at = at.parent) steps.push(at.step);
   return steps.reverse().reduce<string>((path, step) => {
     if (typeof step === 'number') return `${path}[${step}]`;
     const plain = /^[A-Za-z_$][\w$]*$/.test(step);

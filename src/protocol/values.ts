@@ -38,6 +38,7 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
 /** `text` with every unprintable character written as a `\u` escape. */
 export function escapeUnprintable(text: string): string {
   return text.replace(UNPRINTABLE, (char) => {
+    // biome-ignore lint/style/noNonNullAssertion: a regex match is at least one character.
     const code = char.codePointAt(0)!;
     return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });

@@ -95,7 +95,8 @@ export const MAX_ERROR_MESSAGE_CHARS = 2000;
  * request answered; stops after an answer that the job is over.
  */
 export function deliverBatches(deps: DeliveryDeps, spool: JobSpool, group: readonly SpooledBatch[]): Observable<Delivery> {
-  if (group.length === 1) return deliverBatch(deps, spool, group[0]!);
+  const [only] = group;
+  if (group.length === 1 && only !== undefined) return deliverBatch(deps, spool, only);
   const oneByOne = () =>
     from(group).pipe(
       concatMap((batch) => deliverBatch(deps, spool, batch)),
@@ -178,7 +179,8 @@ function sendSpooled(deps: DeliveryDeps, spool: JobSpool, group: readonly Spoole
   return deps.api.appendEvents(spool.jobId, body).pipe(
     retryBackoff({ ...deps.retry, scheduler: deps.scheduler, onRetry, shouldRetry: retryPolicy(deps.health) }),
     tap((outcome) => {
-      if (outcome.kind === 'accepted') spool.ack(group[group.length - 1]!.index);
+      const last = group.at(-1);
+      if (outcome.kind === 'accepted' && last) spool.ack(last.index);
     }),
     map((outcome): Delivery => ({ outcome, accepted: outcome.kind === 'accepted' ? eventsIn(group) : 0 })),
   );

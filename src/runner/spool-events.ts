@@ -145,6 +145,7 @@ function escapedPrefix(text: string, maxBytes: number): string {
 
 /** The bytes `JSON.stringify` writes for one character (a code point) of a string. */
 function escapedBytes(char: string): number {
+  // biome-ignore lint/style/noNonNullAssertion: its caller iterates a string by characters: each is one code point.
   const code = char.codePointAt(0)!;
   if (code === 0x22 || code === 0x5c || code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d) return 2;
   if (code < 0x20) return 6;

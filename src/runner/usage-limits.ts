@@ -125,16 +125,16 @@ export function usagePauses(
   const longestPauseMs = options.longestPauseMs ?? 7 * 24 * 3600_000;
   const capped = (signal: PauseSignal): PauseSignal =>
     signal.limited && signal.until !== undefined ? { ...signal, until: Math.min(signal.until, scheduler.now() + longestPauseMs) } : signal;
-  const tell = ([before, after]: ReadonlyMap<string, number>[]) => {
+  const tell = ([before, after]: [ReadonlyMap<string, number>, ReadonlyMap<string, number>]) => {
     const now = scheduler.now();
     for (const [agent, until] of after) {
-      if (before!.get(agent) === until) continue;
+      if (before.get(agent) === until) continue;
       log.warn(`${agent} hit a usage limit: taking no ${agent} jobs until ${pauseEndText(until, now)}; jobs for other agent CLIs go on`, {
         agent,
         until: new Date(until).toISOString(),
       });
     }
-    for (const agent of before!.keys()) {
+    for (const agent of before.keys()) {
       if (!after.has(agent)) log.info(`${agent}: the usage-limit pause is over; taking ${agent} jobs again`, { agent });
     }
     metrics?.pausesChanged(after);

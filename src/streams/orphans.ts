@@ -142,7 +142,7 @@ function processStat(pid: number): { state: string; pgid: number } | undefined {
     // The fields follow the command name, which may hold spaces and parentheses: state is the 3rd, pgrp the 5th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const [state, , pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: state!, pgid: Number(pgid) };
+    return state === undefined ? undefined : { state, pgid: Number(pgid) };
   } catch {
     return undefined;
   }

@@ -77,7 +77,8 @@ export function openOutputFile(path: string, onChunk: (chunk: Buffer) => void, o
 function lastByte(fd: number, size: number): number {
   const byte = Buffer.alloc(1);
   readSync(fd, byte, 0, 1, size - 1);
-  return byte[0]!;
+  const [last = 0] = byte;
+  return last;
 }
 
 /** A watcher, where the platform has one to spare; callers also check on a timer, so none is not fatal. */

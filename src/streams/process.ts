@@ -76,7 +76,7 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
       subscriber.error(error);
     };
 
-    let output: OutputFile[];
+    let output: [stdout: OutputFile, stderr: OutputFile];
     try {
       output = openOutputFiles(
         spec.output,
@@ -116,7 +116,7 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
       child = spawn(command, args, {
         cwd: spec.cwd,
         env: spec.env,
-        stdio: ['pipe', output[0]!.writeFd, output[1]!.writeFd],
+        stdio: ['pipe', output[0].writeFd, output[1].writeFd],
         detached: !isWindows,
         windowsHide: true,
       });
@@ -211,7 +211,7 @@ function openOutputFiles(
   paths: ProcessSpec['output'],
   onChunk: (type: 'stdout' | 'stderr', chunk: Buffer) => void,
   onChange: () => void,
-): OutputFile[] {
+): [stdout: OutputFile, stderr: OutputFile] {
   const stdout = openOutputFile(paths.stdout, (chunk) => onChunk('stdout', chunk), onChange);
   try {
     return [stdout, openOutputFile(paths.stderr, (chunk) => onChunk('stderr', chunk), onChange)];

@@ -307,10 +307,10 @@ class FileSpool implements JobSpool {
 
   private forgetBodiesUpTo(index: number): void {
     // Kept in index order, so the settled ones are at the front.
-    for (const kept of this.unsentBodies.keys()) {
+    for (const [kept, body] of this.unsentBodies) {
       if (kept > index) break;
       this.unsentBodies.delete(kept);
-      this.unsentBytes -= this.batches[kept]!.length;
+      this.unsentBytes -= Buffer.byteLength(body);
     }
   }
 

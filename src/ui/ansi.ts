@@ -25,7 +25,8 @@ export interface AnsiRun extends AnsiStyle {
 // CSI (ESC [ params final), OSC (ESC ] … BEL or ESC \), and lone two-character escapes.
 const ESCAPE = /\x1b(?:\[([0-9;:?]*)([@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[0-~])/g;
 
-const CUBE_LEVELS = [0, 95, 135, 175, 215, 255];
+/** The xterm colour cube's six levels of each primary: 0, then 95 to 255 in steps of 40. */
+const cubeLevel = (step: number) => (step === 0 ? 0 : 55 + 40 * step);
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 const rgb = (r: number, g: number, b: number) => `#${hex(r)}${hex(g)}${hex(b)}`;
 
@@ -34,7 +35,7 @@ export function color256(n: number): AnsiColor {
   if (n < 16) return n;
   if (n < 232) {
     const i = n - 16;
-    return rgb(CUBE_LEVELS[Math.floor(i / 36)]!, CUBE_LEVELS[Math.floor(i / 6) % 6]!, CUBE_LEVELS[i % 6]!);
+    return rgb(cubeLevel(Math.floor(i / 36)), cubeLevel(Math.floor(i / 6) % 6), cubeLevel(i % 6));
   }
   const level = 8 + (n - 232) * 10;
   return rgb(level, level, level);
@@ -46,7 +47,7 @@ const byte = (n: number | undefined) => Math.max(0, Math.min(255, n ?? 0));
 export function applySgr(style: AnsiStyle, params: number[]): AnsiStyle {
   const next: AnsiStyle = { ...style };
   for (let i = 0; i < params.length; i++) {
-    const p = params[i]!;
+    const p = params[i] ?? 0; // as a missing SGR parameter means
     if (p === 0) for (const key of Object.keys(next) as (keyof AnsiStyle)[]) delete next[key];
     else if (p === 1) next.bold = true;
     else if (p === 2) next.dim = true;

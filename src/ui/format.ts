@@ -102,6 +102,6 @@ export function plural(count: number, noun: string): string {
 
 /** The first line of a message, cut to a length a table cell holds. */
 export function firstLine(text: string | null | undefined, max = 160): string {
-  const line = (text ?? '').split('\n', 1)[0]!.trim();
+  const line = (text ?? '').replace(/\n.*/s, '').trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -76,8 +76,8 @@ export class HeldEvents {
   trim(keepFrom: number): boolean {
     if (this.heldBytes <= this.budgetBytes) return false;
     let dropped = false;
-    for (let i = 0; i < keepFrom && this.heldBytes > (this.budgetBytes * 3) / 4; i++) {
-      const page = this.pages[i]!;
+    for (const page of this.pages.slice(0, keepFrom)) {
+      if (this.heldBytes <= (this.budgetBytes * 3) / 4) break;
       if (!page.events) continue;
       page.events = undefined;
       this.heldBytes -= page.bytes;
@@ -90,14 +90,13 @@ export class HeldEvents {
   /** The dropped page just before the first held one: the next to load again. */
   lastDroppedBeforeHeld(): number {
     const firstHeld = this.pages.findIndex((page) => page.events !== undefined);
-    for (let i = (firstHeld < 0 ? this.pages.length : firstHeld) - 1; i >= 0; i--) if (!this.pages[i]!.events) return i;
-    return -1;
+    return this.pages.slice(0, firstHeld < 0 ? this.pages.length : firstHeld).findLastIndex((page) => !page.events);
   }
 
   /** Puts a dropped page's events back, as loaded again from the server. */
   restore(index: number, events: StoredEvent[], bytes: number): void {
-    const page = this.pages[index]!;
-    if (page.events) return;
+    const page = this.pages[index];
+    if (!page || page.events) return;
     page.events = events;
     page.bytes = bytes;
     this.heldBytes += bytes;
@@ -106,7 +105,7 @@ export class HeldEvents {
   }
 
   private index(pageIndex: number): void {
-    for (const event of this.pages[pageIndex]!.events ?? []) this.pageOf.set(event, pageIndex);
+    for (const event of this.pages[pageIndex]?.events ?? []) this.pageOf.set(event, pageIndex);
     this.cached = undefined;
   }
 }

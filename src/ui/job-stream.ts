@@ -44,8 +44,8 @@ export class JobTranscript {
   /** Loads the dropped page just before the held ones again; false when none was dropped. */
   async loadDropped(jobId: string): Promise<boolean> {
     const index = this.held.lastDroppedBeforeHeld();
-    if (index < 0) return false;
-    const page = this.held.pages[index]!;
+    const page = this.held.pages[index];
+    if (page === undefined) return false;
     const events: StoredEvent[] = [];
     let after = page.after;
     let bytes = 0;

@@ -154,4 +154,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app');
+if (!root) throw new Error('the page has no #app element to render the dashboard into');
+render(<App />, root);

@@ -47,8 +47,8 @@ export function highlightPieces(text: string, pattern: RegExp | undefined): { pi
     const end = offset + run.text.length;
     let at = offset;
     while (at < end) {
-      while (r < ranges.length && ranges[r]![1] <= at) r++;
-      const range = ranges[r];
+      let range = ranges[r];
+      while (range !== undefined && range[1] <= at) range = ranges[++r];
       if (range === undefined || range[0] >= end) {
         pieces.push({ ...run, text: run.text.slice(at - offset) });
         break;

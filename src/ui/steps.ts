@@ -119,7 +119,7 @@ export function stepOutcome(step: StepItem, jobRunning: boolean): StepOutcome {
 }
 
 /** The item's texts a search looks in and highlights, in the order the page shows them. */
-export function itemTexts(item: Item): string[] {
+export function itemTexts(item: Item): [string, ...string[]] {
   if (item.kind === 'entry') return [item.entry.body];
   return [item.name, item.summary ?? '', shownInput(item), item.result?.entry.body ?? ''];
 }

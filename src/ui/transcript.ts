@@ -49,12 +49,13 @@ const SHELL_WRAPPED = /^(?:\/(?:usr\/)?bin\/)?(?:ba|z)?sh -l?c '((?:[^']|'\\'')*
 function commandText(command: unknown): string | undefined {
   if (Array.isArray(command)) {
     const parts = command.map(String);
-    const shell = parts.length === 3 && /(?:^|\/)(?:ba|z)?sh$/.test(parts[0]!) && /^-l?c$/.test(parts[1]!);
-    return shell ? parts[2] : parts.join(' ');
+    const [program = '', flag = '', script] = parts;
+    const shell = parts.length === 3 && /(?:^|\/)(?:ba|z)?sh$/.test(program) && /^-l?c$/.test(flag);
+    return shell ? script : parts.join(' ');
   }
   const text = str(command);
-  const wrapped = text === undefined ? null : SHELL_WRAPPED.exec(text);
-  return wrapped ? wrapped[1]!.replaceAll("'\\''", "'") : text;
+  const script = text === undefined ? undefined : SHELL_WRAPPED.exec(text)?.[1];
+  return script === undefined ? text : script.replaceAll("'\\''", "'");
 }
 
 /** A tool's input in a few words: the command, else the file, the pattern, the query or the address it worked on. */

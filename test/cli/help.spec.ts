@@ -39,7 +39,7 @@ describe('admin --help written from the declared flags', () => {
   it.each(commands)('%s should name every flag it declares in its usage line, in admin --help and in its own --help', (name, command) => {
     // The usage line (wrapped) runs from the command's name to the blank line or to its description.
     const inAdminHelp = adminHelp({}).split(`\n  ${name} `)[1]!.split(`\n      ${command.about}`)[0]!;
-    const ownHelp = adminCommandHelp(name, {});
+    const ownHelp = adminCommandHelp(name, command, {});
     const ownUsage = ownHelp.split('\n\n')[0]!;
     for (const { flag } of command.flags) {
       expect(inAdminHelp).toMatch(flagPattern(flag));

@@ -33,7 +33,7 @@ describe('http server', () => {
         {
           method: 'POST',
           path: '/echo/:name',
-          handler: async (ctx) => ({ status: 200, body: { name: ctx.params.name, body: await ctx.readJson() } }),
+          handler: async (ctx) => ({ status: 200, body: { name: ctx.param('name'), body: await ctx.readJson() } }),
         },
         {
           method: 'GET',

@@ -16,7 +16,9 @@ const fake = (name: string) => fileURLToPath(new URL(`../fixtures/agents/fake-${
 const FAKES = { codex: fake('codex'), gemini: fake('gemini'), opencode: fake('opencode'), cursor: fake('cursor'), pi: fake('pi') };
 const FAKE_PROCESS = fake('process');
 /** Two directories that exist (the runner grants a job only those), as the agent gets them: by their real paths. */
-const [DIR_A, DIR_B] = ['a', 'b'].map((name) => realpathSync(mkdtempSync(join(tmpdir(), `adapters-dir-${name}-`))));
+const extraDir = (name: string) => realpathSync(mkdtempSync(join(tmpdir(), `adapters-dir-${name}-`)));
+const DIR_A = extraDir('a');
+const DIR_B = extraDir('b');
 const BIN_FLAGS = Object.entries(FAKES).map(([cli, path]) => `--${cli}-bin=${path}`);
 
 /** What a run of one fixture must leave on the server: the kinds of its events, in order, and the completion. */

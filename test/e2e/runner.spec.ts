@@ -16,7 +16,9 @@ import { RunnerProcess, freePort, isAlive, until } from '../support/runner-proce
 const INSTRUCTIONS = 'Be terse. Ünïcode ✓ — 日本語, emoji 🚀, and a last line\n';
 
 /** Two directories that exist (the runner grants a job only those), as the agent gets them: by their real paths. */
-const [DIR_A, DIR_B] = ['a', 'b'].map((name) => realpathSync(mkdtempSync(join(tmpdir(), `runner-dir-${name}-`))));
+const extraDir = (name: string) => realpathSync(mkdtempSync(join(tmpdir(), `runner-dir-${name}-`)));
+const DIR_A = extraDir('a');
+const DIR_B = extraDir('b');
 
 /**
  * The processes of a running job, found here by its marker, FOUNDEROS_JOB_ID (in the sandbox an agent knows only the

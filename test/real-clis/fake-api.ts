@@ -63,7 +63,7 @@ export async function startScriptedApi<Reply, Request>(options: FakeApiOptions<R
   const server = createServer((req, res) => {
     void text(req).then((raw) => {
       const path = req.url ?? '/';
-      const route = path.split('?')[0];
+      const route = path.replace(/\?.*/s, '');
       const exchange: Exchange<Reply, Request> = {
         req,
         res,

@@ -52,9 +52,11 @@ const TTL = value('ttl', '90d|12h|…', "how long the new token works (default t
 interface CommandContext {
   api: AdminApi;
   serverUrl: string;
-  /** Checked against the command's declarations before it runs: its required flags are there. */
   flags: ParsedFlags;
-  args: string[];
+  /** A flag the command declares required: checked before it runs, so it is there. */
+  requiredFlag(name: string): string;
+  /** The positional argument of the command's declared ones at `index`: their number is checked before it runs. */
+  arg(index: number): string;
   json: boolean;
   out: (text: string) => void;
   /** Resolves once the output can take more (see CliIo.stdoutReady). */
@@ -91,9 +93,11 @@ function missingFlags(flags: ParsedFlags, command: AdminCommand): string[] {
 function durationFlag(flags: ParsedFlags, name: string, example: string): number | undefined {
   const raw = flags.str(name);
   if (raw === undefined) return undefined;
-  const match = /^(\d{1,9})([smhd])$/.exec(raw);
-  if (!match) throw new ConfigError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
-  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  const [, amount, unit] = /^(\d{1,9})([smhd])$/.exec(raw) ?? [];
+  const unitSec = unit && DURATION_UNITS[unit];
+  if (!amount || !unitSec)
+    throw new ConfigError(`--${name} must be a whole number followed by s, m, h or d (e.g. --${name}=${example}); got "${raw}".`);
+  return Number(amount) * unitSec;
 }
 
 /** The bytes of the file a flag names; undefined when the flag is absent. */
@@ -115,7 +119,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
       "Create a runner token for a company (it expires after --ttl, default the server's: 90 days). Printed once; only its hash is kept.",
     async run(ctx) {
       const created = await ctx.api.createToken({
-        companyId: ctx.flags.str('company')!,
+        companyId: ctx.requiredFlag('company'),
         name: ctx.flags.str('name'),
         ttlSec: durationFlag(ctx.flags, 'ttl', '90d'),
       });
@@ -130,7 +134,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
       'or with --grace keeps working that much longer (--grace 0s: expires now).',
     async run(ctx) {
       const rotated = await ctx.api.rotateToken({
-        tokenId: ctx.args[0]!,
+        tokenId: ctx.arg(0),
         ttlSec: durationFlag(ctx.flags, 'ttl', '90d'),
         graceSec: durationFlag(ctx.flags, 'grace', '1h'),
       });
@@ -157,7 +161,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     flags: [],
     about: 'Revoke a token: its runner gets 401 on its next request.',
     async run(ctx) {
-      const token = await ctx.api.revokeToken(ctx.args[0]!);
+      const token = await ctx.api.revokeToken(ctx.arg(0));
       print(ctx, token, `Revoked token ${token.tokenId} (${token.preview}…, company ${token.companyId}).\n`);
     },
   },
@@ -182,8 +186,8 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     async run(ctx) {
       const { flags } = ctx;
       const input: EnqueueJobInput = {
-        companyId: flags.str('company')!,
-        agentName: flags.str('agent-name')!,
+        companyId: ctx.requiredFlag('company'),
+        agentName: ctx.requiredFlag('agent-name'),
         prompt: flags.str('prompt') ?? (await readFlagFile(flags, 'prompt-file'))?.toString('utf8') ?? '',
         agentId: flags.str('agent-id'),
         adapterType: flags.str('adapter-type'),
@@ -217,7 +221,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     flags: [],
     about: 'Show a job, its result and its event count.',
     async run(ctx) {
-      const job = await ctx.api.getJob(ctx.args[0]!);
+      const job = await ctx.api.getJob(ctx.arg(0));
       print(ctx, job, jobDetails(job));
     },
   },
@@ -226,7 +230,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     flags: [],
     about: 'Cancel a job; its runner stops at its next heartbeat or event batch.',
     async run(ctx) {
-      const job = await ctx.api.cancelJob(ctx.args[0]!);
+      const job = await ctx.api.cancelJob(ctx.arg(0));
       print(ctx, job, `Cancelled job ${job.jobId}.\n`);
     },
   },
@@ -235,7 +239,7 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     flags: [toggle('follow', 'keep printing new events until the job ends'), value('after', 'CURSOR', 'only events after this cursor')],
     about: "Print a job's events; --follow waits for more until the job ends. --json: one JSON event per line.",
     async run(ctx) {
-      const jobId = ctx.args[0]!;
+      const jobId = ctx.arg(0);
       const follow = ctx.flags.bool('follow');
       let after = ctx.flags.str('after');
       let status: JobStatus;
@@ -263,7 +267,9 @@ function newTokenText(ctx: CommandContext, token: string, info: TokenInfo): stri
 
 /** How one flag stands in a usage line: `--company <id>`, `--all`. */
 function flagWords(declaration: FlagDeclaration): string {
-  return declaration.kind === 'boolean' ? `--${declaration.flag}` : `--${declaration.flag} <${declaration.placeholder!.toLowerCase()}>`;
+  return declaration.kind === 'boolean'
+    ? `--${declaration.flag}`
+    : `--${declaration.flag} <${(declaration.placeholder ?? 'value').toLowerCase()}>`;
 }
 
 /** The flags of which a command takes exactly one, as usage shows each. */
@@ -319,8 +325,7 @@ export function adminHelp(env: NodeJS.ProcessEnv): string {
 }
 
 /** `founderos-runner admin <command> --help`: its usage line, what it does, its flags, then those of every command. */
-export function adminCommandHelp(name: string, env: NodeJS.ProcessEnv): string {
-  const command = ADMIN_COMMANDS[name]!;
+export function adminCommandHelp(name: string, command: AdminCommand, env: NodeJS.ProcessEnv): string {
   const own = command.flags.length > 0 ? `${formatFlags(command.flags)}\n\n` : '';
   return (
     `Usage: ${HELP_COMMAND} ${name} ${commandSummary(name, command)}\n\n${command.about}\n\n` +
@@ -395,7 +400,7 @@ async function admin(argv: string[], io: CliIo): Promise<number> {
     throw new ConfigError(`unknown command "${loose.positionals.join(' ')}". Commands: ${Object.keys(ADMIN_COMMANDS).join(', ')}.`);
   }
   if (loose.bool('help')) {
-    io.stdout(adminCommandHelp(name, io.env));
+    io.stdout(adminCommandHelp(name, command, io.env));
     return EXIT.ok;
   }
   const flags = parseFlags(argv, [...global, ...command.flags], `${HELP_COMMAND} ${name}`);
@@ -410,7 +415,13 @@ async function admin(argv: string[], io: CliIo): Promise<number> {
   const api = new AdminClient({ serverUrl, adminKey });
   try {
     const outReady = () => io.stdoutReady?.() ?? Promise.resolve();
-    await command.run({ api, serverUrl, flags, args, json, out: io.stdout, outReady });
+    const checked = (value: string | undefined, what: string) => {
+      if (value === undefined) throw new Error(`"${name}" ran without ${what}, which its declarations make it take`);
+      return value;
+    };
+    const requiredFlag = (flag: string) => checked(flags.str(flag), `--${flag}`);
+    const arg = (index: number) => checked(args[index], command.args[index] ?? `argument ${index + 1}`);
+    await command.run({ api, serverUrl, flags, requiredFlag, arg, json, out: io.stdout, outReady });
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof ControlPlaneError)) throw err;

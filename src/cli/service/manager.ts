@@ -12,7 +12,7 @@ export type Step =
   | { kind: 'write'; path: string; content: string; mode: number }
   | { kind: 'remove'; path: string }
   /** `mayFail`: expected to fail when nothing is installed or loaded yet (a first install, a second uninstall). */
-  | { kind: 'run'; argv: string[]; mayFail?: boolean }
+  | { kind: 'run'; argv: [command: string, ...args: string[]]; mayFail?: boolean }
   /** A command for the user to run; never run here (NSSM needs an administrator prompt). */
   | { kind: 'print'; line: string }
   | { kind: 'show'; path: string; label: string }

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Step } from './manager.js';
 
 /** Runs a service manager's command (systemctl, launchctl); injectable so that tests run nothing. */
-export type RunServiceCommand = (argv: readonly string[]) => Promise<{ code: number; output: string }>;
+export type RunServiceCommand = (argv: readonly [command: string, ...args: string[]]) => Promise<{ code: number; output: string }>;
 
 // ---- Carrying out the steps, or printing them ----
 
@@ -93,9 +93,9 @@ function modeText(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 
-export const execServiceCommand: RunServiceCommand = (argv) =>
+export const execServiceCommand: RunServiceCommand = ([command, ...args]) =>
   new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(command, args, { timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
       resolve({ code, output: `${stdout}${stderr}${error && typeof error.code !== 'number' ? `${error.message}\n` : ''}` });
     });

@@ -159,7 +159,10 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
 
 /** Internal timings can be shortened through the environment, for tests and demos only. */
 function tunablesFromEnv(env: NodeJS.ProcessEnv): StartTunables {
-  const read = (name: string) => (env[name] && /^\d+$/.test(env[name]!) ? Number(env[name]) : undefined);
+  const read = (name: string) => {
+    const value = env[name];
+    return value && /^\d+$/.test(value) ? Number(value) : undefined;
+  };
   return {
     killGraceMs: read('FOUNDEROS_RUNNER_KILL_GRACE_MS'),
     heartbeatMs: read('FOUNDEROS_RUNNER_HEARTBEAT_MS'),

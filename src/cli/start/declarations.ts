@@ -61,6 +61,9 @@ export interface Setting extends FlagDeclaration {
   count?: Count;
 }
 
+/** A setting with a default: it always has a value. */
+export type DefaultedSetting = Setting & { fallback: string };
+
 export const MAX_CONCURRENCY = 16;
 
 /** The settings of `start` by the field of RunnerConfig they give (and `once`, which gives `maxJobs`). */
@@ -184,7 +187,7 @@ export const RUNNER_SETTINGS = {
 } satisfies Record<Exclude<keyof RunnerConfig, 'agentBins' | 'configFile'> | 'once', Setting>;
 
 /** `--claude-bin` / FOUNDEROS_CLAUDE_BIN, `--codex-bin` / FOUNDEROS_CODEX_BIN, … one per agent CLI, by adapter name. */
-export const AGENT_BIN_SETTINGS: Readonly<Record<string, Setting>> = Object.fromEntries(
+export const AGENT_BIN_SETTINGS: Readonly<Record<string, DefaultedSetting>> = Object.fromEntries(
   agentClis.map((adapter) => [
     adapter.name,
     {
@@ -194,7 +197,7 @@ export const AGENT_BIN_SETTINGS: Readonly<Record<string, Setting>> = Object.from
       fallback: adapter.defaultBin,
       placeholder: 'PATH',
       usage: `${adapter.name} binary`,
-    } satisfies Setting,
+    } satisfies DefaultedSetting,
   ]),
 );
 

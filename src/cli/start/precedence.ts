@@ -1,5 +1,5 @@
 /** Where a setting's value comes from: flags override environment variables, which override the config file, which overrides defaults. */
-import { settingFor, type Setting } from './declarations.js';
+import { settingFor, type DefaultedSetting, type Setting } from './declarations.js';
 
 /** Values from a config file, keyed by flag name: below flags and environment, above the defaults. */
 export interface FileSettings {
@@ -19,6 +19,18 @@ export function outranks(source: SettingSource, other: SettingSource): boolean {
 }
 
 /** The one place that applies the precedence flags > env > file > defaults. */
+export function settingValue(
+  setting: DefaultedSetting,
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  file?: FileSettings,
+): { value: string; source: SettingSource };
+export function settingValue(
+  setting: Setting,
+  flags: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  file?: FileSettings,
+): { value?: string; source: SettingSource };
 export function settingValue(
   setting: Setting,
   flags: Record<string, string>,

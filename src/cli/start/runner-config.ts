@@ -14,6 +14,7 @@ import {
   START_COMMAND,
   START_FLAGS,
   type RunnerConfig,
+  type DefaultedSetting,
   type Setting,
 } from './declarations.js';
 import { NO_FILE_SETTINGS, settingValue, type FileSettings, type SettingSource } from './precedence.js';
@@ -41,6 +42,7 @@ export function resolveRunnerConfig(
 ): RunnerConfig {
   const problems: string[] = [];
   const read = (setting: Setting): string | undefined => settingValue(setting, flags, env, file).value;
+  const readDefaulted = (setting: DefaultedSetting): string => settingValue(setting, flags, env, file).value;
   const settings = RUNNER_SETTINGS;
 
   const { token, tokenFile, problem: tokenProblem } = resolveToken(flags, env, file);
@@ -71,14 +73,14 @@ export function resolveRunnerConfig(
   if (once && read(settings.maxJobs) !== undefined)
     problems.push('config error: --once and --max-jobs both say when to stop; give one of them');
 
-  const logLevel = read(settings.logLevel)!;
+  const logLevel = readDefaulted(settings.logLevel);
   if (!isOneOf(LOG_LEVELS, logLevel))
     problems.push(`config error: log level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(' | ')}`);
-  const logFormat = read(settings.logFormat)!;
+  const logFormat = readDefaulted(settings.logFormat);
   if (!isOneOf(LOG_FORMATS, logFormat))
     problems.push(`config error: log format ${JSON.stringify(logFormat)} must be one of ${LOG_FORMATS.join(' | ')}`);
 
-  const sandbox = read(settings.sandbox)!;
+  const sandbox = readDefaulted(settings.sandbox);
   if (!isOneOf(SANDBOX_MODES, sandbox))
     problems.push(
       `config error: sandbox ${JSON.stringify(sandbox)} must be one of ${SANDBOX_MODES.join(' | ')} (--sandbox or ${settings.sandbox.env})`,
@@ -101,7 +103,7 @@ export function resolveRunnerConfig(
     token,
     ...(tokenFile !== undefined && { tokenFile }),
     serverUrl: serverUrl.replace(/\/+$/, ''),
-    agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, read(setting)!])),
+    agentBins: Object.fromEntries(Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => [name, readDefaulted(setting)])),
     allowProcessJobs:
       booleans[settings.allowProcessJobs.flag] === true ||
       /^(1|true|yes)$/i.test(env[settings.allowProcessJobs.env] ?? '') ||
@@ -143,7 +145,7 @@ export function resolveAgentBins(
   return Object.fromEntries(
     Object.entries(AGENT_BIN_SETTINGS).map(([name, setting]) => {
       const { value, source } = settingValue(setting, flags, env, file);
-      return [name, { bin: value!, source }];
+      return [name, { bin: value, source }];
     }),
   );
 }

@@ -189,15 +189,18 @@ export async function readJobListPage(db: Queryable, query: JobListQuery): Promi
     `SELECT count(*)::integer AS running FROM jobs WHERE status IN ('claimed', 'streaming') AND ($1::text IS NULL OR company_id = $1)`,
     [query.companyId ?? null],
   );
-  const total = Number(counts[0]!.total);
-  const offset = first ? Number(counts[0]!.offset) : 0;
+  const [count] = counts;
+  const [runningCount] = running;
+  if (count === undefined || runningCount === undefined) throw new Error('a count(*) query of the job list answered no row');
+  const total = Number(count.total);
+  const offset = first ? Number(count.offset) : 0;
   return {
     jobs: rows.map(toSummary),
     total,
     offset,
     hasNewer: offset > 0,
     hasOlder: offset + rows.length < total,
-    running: Number(running[0]!.running),
+    running: Number(runningCount.running),
   };
 }
 
@@ -221,14 +224,20 @@ interface SentPage {
   position: string;
 }
 
+/** What the client holds once it was sent `page` whole. */
+function sentPage({ jobs, ...position }: JobListPage): SentPage {
+  const rows = new Map(jobs.map((job) => [job.jobId, JSON.stringify(job)]));
+  return { rows, order: jobs.map((job) => job.jobId).join(','), position: JSON.stringify(position) };
+}
+
 /**
  * The message that brings a client from what it was sent to this page: undefined when nothing changed, else the
  * rows that are new or changed, the page's order, and its position.
  */
 export function pageChanges(sent: SentPage, page: JobListPage): { changes: JobListChanges; next: SentPage } | undefined {
   const { jobs, ...position } = page;
-  const rows = new Map(jobs.map((job) => [job.jobId, JSON.stringify(job)]));
-  const next: SentPage = { rows, order: jobs.map((job) => job.jobId).join(','), position: JSON.stringify(position) };
+  const next = sentPage(page);
+  const { rows } = next;
   const upsert = jobs.filter((job) => sent.rows.get(job.jobId) !== rows.get(job.jobId));
   if (upsert.length === 0 && next.order === sent.order && next.position === sent.position) return undefined;
   return { changes: { ...position, upsert, order: jobs.map((job) => job.jobId) }, next };
@@ -246,7 +255,7 @@ export async function streamJobListPage(
   const { db, changes, query, signal } = options;
   await writeChunk(res, `retry: ${RECONNECT_MS}\n\n`, signal);
   const first = await readJobListPage(db, query);
-  let sent = pageChanges({ rows: new Map(), order: '', position: '' }, first)!.next;
+  let sent = sentPage(first);
   await sendMessage(res, { event: 'page', data: first }, signal);
   while (!signal.aborted) {
     const changed = await longPoll({

@@ -94,7 +94,7 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
         body: { authenticated: await session(ctx) },
       }),
     },
-    { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.params.file!, ctx) },
+    { method: 'GET', path: `${UI_PREFIX}/:file`, handler: async (ctx) => file(ctx.param('file'), ctx) },
     {
       method: 'POST',
       path: `${UI_PREFIX}/login`,
@@ -143,7 +143,7 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
       method: 'GET',
       path: '/jobs/:id/events.jsonl',
       handler: async (ctx) => {
-        const jobId = (await admin.getJob(ctx.params.id!)).jobId;
+        const jobId = (await admin.getJob(ctx.param('id'))).jobId;
         return {
           status: 200,
           headers: {
@@ -159,7 +159,7 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
       method: 'GET',
       path: '/live/jobs/:id',
       handler: async (ctx) => {
-        const jobId = (await admin.getJob(ctx.params.id!)).jobId; // a 404 as JSON, before the stream starts
+        const jobId = (await admin.getJob(ctx.param('id'))).jobId; // a 404 as JSON, before the stream starts
         const after = resumeCursor(ctx.req.headers['last-event-id'], ctx.query.get('after'));
         return sse((res) => streamJob(res, { admin, jobId, after, signal: ctx.signal }));
       },
@@ -178,7 +178,7 @@ export async function startDashboard({ db, admin, adminKey, onlineWithinMs }: Da
     {
       method: 'POST',
       path: '/jobs/:id/run-again',
-      handler: async (ctx) => ({ status: 201, body: await admin.enqueueJob(sameJobAgain(await admin.getJob(ctx.params.id!))) }),
+      handler: async (ctx) => ({ status: 201, body: await admin.enqueueJob(sameJobAgain(await admin.getJob(ctx.param('id')))) }),
     },
     { method: 'GET', path: '/stats', handler: async () => ({ status: 200, body: { companies: await companyStats(db) } }) },
     { method: 'GET', path: '/costs', handler: async (ctx) => ({ status: 200, body: await costReport(db, parseCostRange(ctx.query)) }) },

@@ -36,12 +36,13 @@ export function signSession(adminKey: string, epoch: number, now = Date.now(), t
 
 /** Whether a session value was signed with this key in this epoch and has not expired. */
 export function verifySession(adminKey: string, value: string | undefined, epoch: number, now = Date.now()): boolean {
-  const match = /^(\d{1,15})\.(\d{1,15})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
-  if (!match) return false;
-  const presented = Buffer.from(match[4]!, 'base64url');
-  const expected = mac(adminKey, `${match[1]}.${match[2]}.${match[3]}`);
+  const [, signedEpoch, issuedAt, expiresAt, signature] =
+    /^(\d{1,15})\.(\d{1,15})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '') ?? [];
+  if (signature === undefined) return false;
+  const presented = Buffer.from(signature, 'base64url');
+  const expected = mac(adminKey, `${signedEpoch}.${issuedAt}.${expiresAt}`);
   return (
-    presented.length === expected.length && timingSafeEqual(presented, expected) && Number(match[1]) === epoch && Number(match[3]) > now
+    presented.length === expected.length && timingSafeEqual(presented, expected) && Number(signedEpoch) === epoch && Number(expiresAt) > now
   );
 }
 

@@ -38,8 +38,9 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 };
 
+const HTML_TYPE = 'text/html; charset=utf-8';
 const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
+  '.html': HTML_TYPE,
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
@@ -142,7 +143,7 @@ export async function loadUiBundle(dir = UI_BUNDLE_DIR): Promise<UiBundle> {
     });
   }
   if (!files.has('index.html')) {
-    const notBuilt: Reply = { status: 503, raw: NOT_BUILT_PAGE, headers: { ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES['.html']! } };
+    const notBuilt: Reply = { status: 503, raw: NOT_BUILT_PAGE, headers: { ...SECURITY_HEADERS, 'content-type': HTML_TYPE } };
     return { file: (name) => (name === 'index.html' ? notBuilt : undefined) };
   }
   return {

@@ -72,13 +72,14 @@ function OutputLines(props: {
   fold: [number, number] | undefined;
   onUnfold: () => void;
   pattern: RegExp | undefined;
-  first: number;
+  /** The index of its first match among the row's (none: 0). */
+  first?: number;
   current: number | undefined;
   targetLine: number | undefined;
 }) {
   const { jobId, eventId, text, fold, pattern, current, targetLine } = props;
   const lines = text.replace(/\n$/, '').split('\n');
-  let first = props.first;
+  let first = props.first ?? 0;
   const shown = lines.map((line, i) => {
     const lineFirst = first;
     if (pattern) first += countMatches(plainText(line), pattern);
@@ -124,7 +125,7 @@ function StepRow(props: RowProps & { row: StepItem }) {
           {OUTCOME_ICON[outcome]}
         </span>
         <span class="step-name">
-          <AnsiText text={texts[0]!} pattern={pattern} first={firsts[0]} current={current} />
+          <AnsiText text={texts[0]} pattern={pattern} first={firsts[0]} current={current} />
         </span>
         {texts[1] && (
           <span class="step-summary">
@@ -156,7 +157,7 @@ function StepRow(props: RowProps & { row: StepItem }) {
                 fold={fold}
                 onUnfold={() => onUncap(row.key)}
                 pattern={pattern}
-                first={firsts[3]!}
+                first={firsts[3]}
                 current={current}
                 targetLine={props.targetLine}
               />

@@ -106,12 +106,14 @@ export function TranscriptView(props: Props) {
   }, [reveal?.nonce, reveal && rows[reveal.row]?.key]);
 
   const onScroll = () => {
-    const el = box.current!;
+    const el = box.current;
+    if (!el) return;
     const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < AT_END_SLACK_PX;
     if (atEnd !== follow) onFollow(atEnd);
   };
   const showEarlier = () => {
-    const el = box.current!;
+    const el = box.current;
+    if (!el) return;
     keepFromBottom.current = el.scrollHeight - el.scrollTop;
     setSize(shownSize + LOAD_MORE);
   };

@@ -27,7 +27,7 @@ function rangeOf(query: URLSearchParams): { from: string; to: string; days: stri
   const from = query.get('from');
   const to = query.get('to');
   if (from && to) return { from, to, days: '' };
-  const days = RANGES.some(([d]) => d === query.get('days')) ? query.get('days')! : DEFAULT_DAYS;
+  const days = RANGES.find(([d]) => d === query.get('days'))?.[0] ?? DEFAULT_DAYS;
   const start = new Date();
   start.setDate(start.getDate() - Number(days) + 1);
   return { from: isoDay(start), to: isoDay(new Date()), days };

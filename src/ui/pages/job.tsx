@@ -99,7 +99,8 @@ function useMatches(rows: Row[], pattern: RegExp | undefined, version: number) {
         const count = perText.reduce((a, b) => a + b, 0);
         counts.push(count);
         total += count;
-        if (row.kind === 'step' && (perText[2]! > 0 || perText[3]! > 0)) openForSearch.add(row.key);
+        // A step's third and fourth texts are its body (input and output): a match there opens it.
+        if (row.kind === 'step' && perText.slice(2).some((count) => count > 0)) openForSearch.add(row.key);
       }
     }
     return { counts, total, openForSearch };
@@ -109,9 +110,9 @@ function useMatches(rows: Row[], pattern: RegExp | undefined, version: number) {
 /** The row and the index within it of the n-th match. */
 function locate(counts: number[], n: number): { row: number; index: number } | undefined {
   let left = n;
-  for (let row = 0; row < counts.length; row++) {
-    if (left < counts[row]!) return { row, index: left };
-    left -= counts[row]!;
+  for (const [row, count] of counts.entries()) {
+    if (left < count) return { row, index: left };
+    left -= count;
   }
   return undefined;
 }
@@ -151,16 +152,20 @@ export function JobPage({ jobId, query }: { jobId: string; query: URLSearchParam
   const current = pattern && total > 0 ? locate(counts, Math.min(matchIndex, total - 1)) : undefined;
 
   const revealRow = (row: number, what: Reveal['what']) => setReveal({ row, what, nonce: ++nonce.current });
+  const revealMatch = (n: number) => {
+    const found = locate(counts, n);
+    if (found) revealRow(found.row, 'match');
+  };
   const goToMatch = (n: number) => {
     if (total === 0) return;
     const next = ((n % total) + total) % total;
     setMatchIndex(next);
-    revealRow(locate(counts, next)!.row, 'match');
+    revealMatch(next);
   };
   // A new search starts at its first match.
   useEffect(() => {
     setMatchIndex(0);
-    if (pattern && total > 0) revealRow(locate(counts, 0)!.row, 'match');
+    if (pattern) revealMatch(0);
   }, [pattern]);
 
   // A link to an event (or a line of its output): shown once its row is here, and not followed away from.
