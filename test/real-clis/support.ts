@@ -196,8 +196,8 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
   conversationOf(request: Api['requests'][number]): string;
 }): RealCliSuite<Api> {
   const suite = {} as RealCliSuite<Api>;
-  suite.run = async (prompt, extra = {}) => {
-    const queued = await suite.server.admin.enqueueJob({
+  const enqueue = (prompt: string, extra: Partial<EnqueueJobInput> = {}) =>
+    suite.server.admin.enqueueJob({
       companyId: COMPANY,
       agentId: suite.sandbox.agentId,
       agentName: options.agentName,
@@ -205,17 +205,13 @@ export function realCliSuite<Api extends FakeModelApi>(options: {
       adapterType: options.adapterType,
       ...extra,
     });
+  suite.run = async (prompt, extra = {}) => {
+    const queued = await enqueue(prompt, extra);
     const job = await suite.server.waitForJob(queued.jobId, undefined, 90_000);
     return { job, events: await suite.server.events(queued.jobId) };
   };
   suite.runToUsageLimit = async (prompt) => {
-    const queued = await suite.server.admin.enqueueJob({
-      companyId: COMPANY,
-      agentId: suite.sandbox.agentId,
-      agentName: options.agentName,
-      prompt,
-      adapterType: options.adapterType,
-    });
+    const queued = await enqueue(prompt);
     let job = await suite.server.admin.getJob(queued.jobId);
     await until(
       async () => (job = await suite.server.admin.getJob(queued.jobId)).usageLimitCount > 0 || TERMINAL.includes(job.status),
