@@ -114,8 +114,11 @@ describe('spawnProcess', () => {
       setInterval(() => {}, 1000);`;
     const events: ProcessOutput[] = [];
     const clock = new VirtualClock();
+    // Asked once per signal sent while the process runs: a count of the signals, without waiting to see one land.
+    let signalsSent = 0;
+    const members = () => (signalsSent++, []);
     const done = lastValueFrom(
-      node(script, { kill$, killGraceMs: 300 }, clock).pipe(
+      node(script, { kill$, killGraceMs: 300, members }, clock).pipe(
         tap((event) => events.push(event)),
         toArray(),
       ),
@@ -128,11 +131,13 @@ describe('spawnProcess', () => {
     const grandchildPid = Number(collect(events).stdout.trim());
     const leaderPid = events[0]?.type === 'started' ? events[0].pid : 0;
     kill$.next();
+    expect(signalsSent).toBe(1);
     // SIGTERM, ignored by both; no SIGKILL until the grace period has passed on the clock
     clock.advance(299);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(signalsSent).toBe(1);
     expect([isAlive(leaderPid), isAlive(grandchildPid)]).toEqual([true, true]);
     clock.advance(1);
+    expect(signalsSent).toBe(2);
     await onFastClock(clock, done);
     expect(collect(events).exit).toEqual({ type: 'exit', code: null, signal: 'SIGKILL' });
     await until(
