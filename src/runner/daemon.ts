@@ -16,6 +16,7 @@ import {
   takeWhile,
   tap,
   timer,
+  withLatestFrom,
   type Observable,
 } from 'rxjs';
 import { activeWhile } from '../operators/activeWhile.js';
@@ -23,7 +24,7 @@ import { alongside } from '../operators/alongside.js';
 import { feedback } from '../operators/feedback.js';
 import { poll } from '../operators/poll.js';
 import { retryAfterOf } from '../streams/http/errors.js';
-import type { NextJobOutcome } from '../streams/http/runner-api.js';
+import type { JobDescriptor } from '../protocol/types.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
 import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
@@ -60,19 +61,38 @@ interface Load {
 
 const IDLE: Load = { running: 0, finished: 0 };
 
-/** A job's life as the load sees it: it started, or it ended with this result. */
-type JobEvent = { kind: 'started' } | { kind: 'ended'; result: JobResult };
+/** A job's life as the load sees it: it started, or it ended with this result (its agent id beside it). */
+type JobEvent = { kind: 'started' } | { kind: 'ended'; result: JobResult; agentId: string | undefined };
 
-/** The load after a job event, with the result of the job that ended, if one did. */
+/** The load after a job event, with the result of the job that ended (and its agent id), if one did. */
 interface LoadStep {
   load: Load;
   ended?: JobResult;
+  agentId?: string;
 }
 
-/** What goes back from the jobs to the poll: the load, and the agent CLIs paused now, each to its pause's end. */
+/**
+ * What goes back from the jobs to the poll: the load, the agent CLIs paused now (each to its pause's end), and what
+ * the claims taught of each agent: the CLI its jobs need (how a server without the usage-limit extension is read).
+ */
 interface Fed {
   load: Load;
   pauses: ReadonlyMap<string, number>;
+  agentClis: ReadonlyMap<string, string>;
+}
+
+/** An offered job, with the pauses in force when it was offered: its claim gives it back if its CLI is paused. */
+type Offered = { kind: 'job'; job: JobDescriptor; pauses: ReadonlyMap<string, number> };
+
+const NO_AGENT_CLIS: ReadonlyMap<string, string> = new Map();
+
+const hasEnded = (step: LoadStep): step is LoadStep & { ended: JobResult } => step.ended !== undefined;
+
+/** What the ended jobs taught of their agents' CLIs, one agent id to one CLI. */
+function learnAgentClis(known: ReadonlyMap<string, string>, { ended, agentId }: LoadStep): ReadonlyMap<string, string> {
+  const cli = ended?.agent;
+  if (agentId === undefined || cli === undefined || known.get(agentId) === cli) return known;
+  return new Map(known).set(agentId, cli);
 }
 
 /** A claim lost to another runner, a job gone before its claim or never claimed: nothing ran, so `maxJobs` does not count it. */
@@ -81,7 +101,11 @@ const ran = (result: JobResult) => result.outcome !== 'lost' && result.outcome !
 function nextLoad({ load }: LoadStep, event: JobEvent): LoadStep {
   if (event.kind === 'started') return { load: { ...load, running: load.running + 1 } };
   const finished = load.finished + (ran(event.result) ? 1 : 0);
-  return { load: { running: load.running - 1, finished }, ended: event.result };
+  return {
+    load: { running: load.running - 1, finished },
+    ended: event.result,
+    ...(event.agentId !== undefined && { agentId: event.agentId }),
+  };
 }
 
 /**
@@ -95,34 +119,32 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   const concurrency = deps.concurrency ?? 1;
   const maxJobs = deps.maxJobs ?? Infinity;
   const leftJobWaitMs = deps.usagePauses?.leftJobWaitMs ?? 10_000;
-  // What each claim taught of an agent: the CLI its jobs need (how a server without the extension is read).
-  const agentCli = new Map<string, string>();
-  // The agent CLIs paused now, as last fed back; each claim reads them.
-  let paused: ReadonlyMap<string, number> = new Map();
 
   // Room for a job while fewer than `concurrency` run and fewer than `maxJobs` have run or are running.
   const hasRoom = (load$: Observable<Load>) =>
     load$.pipe(map(({ running, finished }) => running < concurrency && running + finished < maxJobs));
-  const nextJob = (excluded: readonly string[]) =>
+  const nextJob = (excluded: readonly string[], fed$: Observable<Fed>): Observable<Offered | { kind: 'empty' }> =>
     deps.api.nextJob(excluded).pipe(
       tap(() => deps.metrics?.pollAnswered()),
+      withLatestFrom(fed$),
       // A job of a paused CLI stays queued, and the next poll waits a while: a server without the extension offers
       // the same job again at once.
-      concatMap((answer) =>
-        answer.kind === 'job' && leavesQueued(answer.job, paused, (agentId) => agentCli.get(agentId))
-          ? timer(leftJobWaitMs, deps.scheduler).pipe(map((): NextJobOutcome => ({ kind: 'empty' })))
-          : of(answer),
-      ),
+      concatMap(([answer, { pauses, agentClis }]) => {
+        if (answer.kind !== 'job') return of(answer);
+        if (leavesQueued(answer.job, pauses, (agentId) => agentClis.get(agentId)))
+          return timer(leftJobWaitMs, deps.scheduler).pipe(map(() => ({ kind: 'empty' as const })));
+        return of({ ...answer, pauses });
+      }),
     );
   // Offered jobs, polled for only while `hasRoom$` says there is room: a job the server offers is then always
   // claimed, never dropped. A pause that starts or ends changes what the long-poll excludes: the poll in flight
   // gives way to a new one at once.
-  const jobsWhile = (hasRoom$: Observable<boolean>, pauses$: Observable<ReadonlyMap<string, number>>) =>
-    pauses$.pipe(
-      map(excludedAdapterTypes),
+  const jobsWhile = (fed$: Observable<Fed>) =>
+    fed$.pipe(
+      map(({ pauses }) => excludedAdapterTypes(pauses)),
       distinctUntilChanged((before, after) => before.join() === after.join()),
       switchMap((excluded) =>
-        poll(() => nextJob(excluded), {
+        poll(() => nextJob(excluded, fed$), {
           isEmpty: (answer) => answer.kind === 'empty',
           minIntervalMs: deps.pollMinIntervalMs,
           backoff: {
@@ -141,8 +163,7 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           scheduler: deps.scheduler,
         }),
       ),
-      map(({ job }) => job),
-      activeWhile(hasRoom$),
+      activeWhile(hasRoom(fed$.pipe(map(({ load }) => load)))),
     );
 
   return deps.signals$.pipe(
@@ -165,22 +186,20 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
       // Each job's start and end, with the load after it; jobs are polled for while that load leaves room, and for the
       // agent CLIs not paused.
       const steps = (fed$: Observable<Fed>) =>
-        jobsWhile(hasRoom(fed$.pipe(map(({ load }) => load))), fed$.pipe(map(({ pauses }) => pauses))).pipe(
+        jobsWhile(fed$).pipe(
           takeUntil(stopPolling$),
-          mergeMap((job) => {
+          mergeMap(({ job, pauses }) => {
             deps.metrics?.jobStarted(job.jobId);
             log.info('got job', { jobId: job.jobId, agent: job.agentName });
-            return runJob(job, { ...deps, cancel$, pausedUntil: (agent) => paused.get(agent) }).pipe(
-              tap((result) => {
-                if (job.agentId && result.agent) agentCli.set(job.agentId, result.agent);
-              }),
-              map((result): JobEvent => ({ kind: 'ended', result })),
+            return runJob(job, { ...deps, cancel$, pausedUntil: (agent) => pauses.get(agent) }).pipe(
+              map((result): JobEvent => ({ kind: 'ended', result, agentId: job.agentId })),
               startWith<JobEvent>({ kind: 'started' }),
             );
           }, concurrency),
           scan(nextLoad, { load: IDLE }),
         );
-      // The load, counted from the jobs' starts and ends, and the pauses their results call for, go back to the poll.
+      // The load, counted from the jobs' starts and ends, the pauses their results call for, and what they taught of
+      // their agents' CLIs, go back to the poll.
       const fed = (step$: Observable<LoadStep>): Observable<Fed> =>
         combineLatest({
           load: step$.pipe(
@@ -189,16 +208,17 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
           ),
           pauses: usagePauses(
             step$.pipe(
-              filter((step): step is Required<LoadStep> => step.ended !== undefined),
+              filter(hasEnded),
               map(({ ended }) => ended),
             ),
             deps.usagePauses ?? {},
             deps,
           ),
-        }).pipe(tap(({ pauses }) => (paused = pauses)));
+          agentClis: step$.pipe(scan(learnAgentClis, NO_AGENT_CLIS), startWith(NO_AGENT_CLIS), distinctUntilChanged()),
+        });
       const work$ = feedback(steps, fed).pipe(
         takeWhile(({ load }) => load.finished < maxJobs, true),
-        filter((step): step is Required<LoadStep> => step.ended !== undefined),
+        filter(hasEnded),
         map(({ ended }) => ended),
       );
       return concat(deps.recover$ ?? EMPTY, work$).pipe(
