@@ -87,7 +87,7 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       flag: 'max-connections',
       kind: 'value',
       placeholder: 'N',
-      defaultText: 'below ulimit -n, at most 8192',
+      defaultText: 'below ulimit -n, at most 32768',
       usage: 'connections held at once; past it idle ones are closed first, then new ones get 503',
     },
     { flag: 'ui', kind: 'boolean', onByDefault: true, usage: 'do not serve the web dashboard at /' },

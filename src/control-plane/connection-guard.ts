@@ -36,11 +36,12 @@ export interface ConnectionGuard {
 const FULL_RETRY_AFTER_SEC = 5;
 /** File descriptors kept for the database, files and the log when the connection limit comes from the fd limit. */
 const RESERVED_DESCRIPTORS = 128;
-const MAX_DEFAULT_CONNECTIONS = 8192;
+/** Every waiting runner holds a connection (its long-poll): ten thousand of them must fit (docs/benchmarks.md). */
+const MAX_DEFAULT_CONNECTIONS = 32_768;
 
 /**
  * The default connection limit: below the process's open-file limit (`ulimit -n`), so that accepting never fails
- * with EMFILE and the database always has descriptors left; at most 8,192.
+ * with EMFILE and the database always has descriptors left; at most 32,768.
  */
 export function defaultMaxConnections(): number {
   let softLimit: number | undefined;

@@ -63,7 +63,7 @@ export interface ControlPlaneOptions {
   maxBodyBytes?: number;
   /**
    * Connections held at once. Past it the oldest one that serves no authenticated request is closed to make room,
-   * or, when every one does, the new one gets a 503. Default: below the open-file limit (`ulimit -n`), at most 8,192.
+   * or, when every one does, the new one gets a 503. Default: below the open-file limit (`ulimit -n`), at most 32,768.
    */
   maxConnections?: number;
   /**
