@@ -765,7 +765,9 @@ let gateSeq = 0;
 export async function catchUpJob(impl, { lines, outageMs }) {
   const plane = await openPlane('pglite');
   const proxy = await startOutageProxy(plane.url);
-  const proc = startImpl(impl, proxy.url, await plane.token());
+  // The agent waits on a gate file the bench writes, and leaves a file beside it when done: in the runner's sandbox it
+  // could see neither (its /tmp is its own, and it writes only its workspace). This measures delivery, not containment.
+  const proc = startImpl(impl, proxy.url, await plane.token(), { env: { FOUNDEROS_RUNNER_SANDBOX: 'off' } });
   const gate = join(WORK, `gate-${impl}-${++gateSeq}`);
   const describe = () => `; ${impl} stderr:\n${proc.stderr()}`;
   const stored = async (jobId) => (await plane.admin.getJob(jobId)).eventCount;
