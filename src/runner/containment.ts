@@ -1,9 +1,18 @@
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { AgentAdapter } from '../agents/index.js';
 import type { JobPayload } from '../protocol/types.js';
 import { processesOfJob } from '../streams/orphans.js';
 import type { ProcessSpec } from '../streams/process.js';
-import { bubblewrapArgs, isVisible, programIn, type SandboxLayout, type SandboxPath } from '../streams/sandbox.js';
+import {
+  bubblewrapArgs,
+  findProgram,
+  isAtOrUnder,
+  isVisible,
+  programIn,
+  type SandboxLayout,
+  type SandboxPath,
+} from '../streams/sandbox.js';
 import { openWorkspace } from '../streams/workspace.js';
 import { grantAddDirs, runnerPlaceIn, type AddDirsPolicy } from './add-dirs-policy.js';
 import { errorText } from './error-text.js';
@@ -82,7 +91,12 @@ export function containJobs(settings: ContainmentSettings): Contain {
         members: () => processesOfJob(job.jobId),
         ...(bwrap && {
           wrap: (command, args, env) => {
-            const layout = sandboxLayout(settings, { adapter, env, workspace, addDirs, instructionsPath });
+            const layout = withAgentProgram(
+              sandboxLayout(settings, { adapter, env, workspace, addDirs, instructionsPath }),
+              command,
+              env,
+              realRunnerPaths,
+            );
             return [bwrap, [...bubblewrapArgs(layout), programIn(layout, command, env), ...args]];
           },
         }),
@@ -129,6 +143,23 @@ export function sandboxLayout(
   )
     return layout;
   return { ...layout, readable: [...layout.readable, program] };
+}
+
+/**
+ * The agent's own program, when it is installed under /tmp (a checkout run from there, say), which the sandbox makes
+ * private to each job: its folder at the top of /tmp, read-only, unless that folder holds one of the runner's places.
+ * A program hidden for any other reason stays hidden, and `programIn` says so.
+ */
+function withAgentProgram(layout: SandboxLayout, command: string, env: NodeJS.ProcessEnv, runnerPaths: readonly string[]): SandboxLayout {
+  const found = findProgram(command, env);
+  if (!found) return layout;
+  const program = realpathSync(found);
+  if (isVisible(layout, program) || !isAtOrUnder(program, '/tmp')) return layout;
+  const [top] = relative('/tmp', program).split(sep);
+  if (!top) return layout;
+  const folder = join('/tmp', top);
+  if (runnerPlaceIn(folder, runnerPaths)) return layout;
+  return { ...layout, readable: [...layout.readable, folder] };
 }
 
 /** The path with its links resolved when it exists, else as given. */

@@ -1,9 +1,10 @@
 import { mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentClis, claudeAdapter, codexAdapter, opencodeAdapter, type AgentAdapter } from '../../src/agents/index.js';
 import { containJobs, sandboxLayout, type ContainmentSettings, type Placement } from '../../src/runner/containment.js';
 import type { ProcessSpec } from '../../src/streams/process.js';
+import { isAtOrUnder } from '../../src/streams/sandbox.js';
 import { job } from '../agents/support.js';
 import { scratchDir } from '../support/temp-dir.js';
 import { rmSync } from 'node:fs';
@@ -102,6 +103,28 @@ describe('containJobs: each job in its agent’s workspace, with the extra direc
     mkdirSync(at('home/.ssh/dist'), { recursive: true });
     expect(sandboxLayout(settings({ runnerProgram: at('home/.ssh/dist') }), run).readable).toEqual([at('home/.ssh/dist')]);
     expect(sandboxLayout(settings({ runnerProgram: at('home/projects') }), run).readable).toEqual([]);
+  });
+
+  it('should show an agent installed under /tmp, its folder there read-only, unless that folder holds the runner’s places', () => {
+    const installed = realpathSync(scratchDir('agent-install-'));
+    try {
+      mkdirSync(join(installed, 'bin'));
+      writeFileSync(join(installed, 'bin/agent'), '#!/bin/sh\n', { mode: 0o755 });
+      writeFileSync(at('agent'), '#!/bin/sh\n', { mode: 0o755 });
+      const wrappedArgs = (program: string) => {
+        const placed = place(containJobs(settings({ bwrap: '/usr/bin/bwrap' }))(job({ agentId: 'a' }), claudeAdapter, ''));
+        return placed.place({ ...spec(), command: program }).wrap!(program, [], { PATH: '/usr/bin:/bin', HOME: at('home') })[1];
+      };
+      if (!isAtOrUnder(installed, '/tmp') || !isAtOrUnder(root, '/tmp')) return; // a TMPDIR elsewhere: nothing is private
+      const args = wrappedArgs(join(installed, 'bin/agent'));
+      const top = join('/tmp', relative('/tmp', installed).split(sep)[0]!);
+      expect(args.join(' ')).toContain(`--ro-bind ${top} ${top}`);
+      expect(args.at(-1)).toBe(join(installed, 'bin/agent'));
+      // The runner's places are in the folder of this one (the spool, the workspaces): it stays hidden, and says why.
+      expect(() => wrappedArgs(at('agent'))).toThrow(/is hidden in the sandbox \(under \/tmp/);
+    } finally {
+      rmSync(installed, { recursive: true, force: true });
+    }
   });
 
   it('should run the program through bwrap in the sandbox, with the layout of this run', () => {
