@@ -93,8 +93,8 @@ export function containJobs(settings: ContainmentSettings): Contain {
           wrap: (command, args, env) => {
             const layout = withAgentProgram(
               sandboxLayout(settings, { adapter, env, workspace, addDirs, instructionsPath }),
-              command,
-              env,
+              // A JavaScript agent runs under this Node (see streams/process.ts): its script is the program to show.
+              [findProgram(command, env), command === process.execPath ? args[0] : undefined],
               realRunnerPaths,
             );
             return [bwrap, [...bubblewrapArgs(layout), programIn(layout, command, env), ...args]];
@@ -150,16 +150,17 @@ export function sandboxLayout(
  * private to each job: its folder at the top of /tmp, read-only, unless that folder holds one of the runner's places.
  * A program hidden for any other reason stays hidden, and `programIn` says so.
  */
-function withAgentProgram(layout: SandboxLayout, command: string, env: NodeJS.ProcessEnv, runnerPaths: readonly string[]): SandboxLayout {
-  const found = findProgram(command, env);
-  if (!found) return layout;
-  const program = realpathSync(found);
-  if (isVisible(layout, program) || !isAtOrUnder(program, '/tmp')) return layout;
-  const [top] = relative('/tmp', program).split(sep);
-  if (!top) return layout;
-  const folder = join('/tmp', top);
-  if (runnerPlaceIn(folder, runnerPaths)) return layout;
-  return { ...layout, readable: [...layout.readable, folder] };
+function withAgentProgram(layout: SandboxLayout, programs: readonly (string | undefined)[], runnerPaths: readonly string[]): SandboxLayout {
+  let shown = layout;
+  for (const found of programs) {
+    if (!found || !existsSync(found)) continue;
+    const program = realpathSync(found);
+    if (isVisible(shown, program) || !isAtOrUnder(program, '/tmp')) continue;
+    const [top] = relative('/tmp', program).split(sep);
+    const folder = join('/tmp', top ?? '');
+    if (top && !runnerPlaceIn(folder, runnerPaths)) shown = { ...shown, readable: [...shown.readable, folder] };
+  }
+  return shown;
 }
 
 /** The path with its links resolved when it exists, else as given. */

@@ -120,6 +120,13 @@ describe('containJobs: each job in its agent’s workspace, with the extra direc
       const top = join('/tmp', relative('/tmp', installed).split(sep)[0]!);
       expect(args.join(' ')).toContain(`--ro-bind ${top} ${top}`);
       expect(args.at(-1)).toBe(join(installed, 'bin/agent'));
+      // A JavaScript agent, run under this Node: its script's folder is shown.
+      writeFileSync(join(installed, 'bin/agent.mjs'), '');
+      const script = place(containJobs(settings({ bwrap: '/usr/bin/bwrap' }))(job({ agentId: 'a' }), claudeAdapter, '')).place({
+        ...spec(),
+        command: process.execPath,
+      }).wrap!(process.execPath, [join(installed, 'bin/agent.mjs')], { PATH: '/usr/bin:/bin', HOME: at('home') })[1];
+      expect(script.join(' ')).toContain(`--ro-bind ${top} ${top}`);
       // The runner's places are in the folder of this one (the spool, the workspaces): it stays hidden, and says why.
       expect(() => wrappedArgs(at('agent'))).toThrow(/is hidden in the sandbox \(under \/tmp/);
     } finally {
