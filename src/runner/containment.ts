@@ -158,7 +158,16 @@ function withAgentProgram(layout: SandboxLayout, programs: readonly (string | un
     if (isVisible(shown, program) || !isAtOrUnder(program, '/tmp')) continue;
     const [top] = relative('/tmp', program).split(sep);
     const folder = join('/tmp', top ?? '');
-    if (top && !runnerPlaceIn(folder, runnerPaths)) shown = { ...shown, readable: [...shown.readable, folder] };
+    // Only the places that exist: a config file the runner would read from its working directory, if it were there,
+    // is not one.
+    if (
+      top &&
+      !runnerPlaceIn(
+        folder,
+        runnerPaths.filter((path) => existsSync(path)),
+      )
+    )
+      shown = { ...shown, readable: [...shown.readable, folder] };
   }
   return shown;
 }
