@@ -1,6 +1,7 @@
 import {
   createServer,
   request as httpRequest,
+  type ClientRequest,
   type IncomingMessage,
   type OutgoingHttpHeaders,
   type Server,
@@ -44,6 +45,7 @@ export type Interceptor = (request: {
 export async function startRecordingProxy(target: string, intercept: Interceptor = () => undefined) {
   const upstream = new URL(target);
   const recorded: RecordedRequest[] = [];
+  const forwards = new Set<ClientRequest>();
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const method = req.method ?? 'GET';
@@ -92,6 +94,8 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
         res.writeHead(status, headers).end(text);
       },
     );
+    forwards.add(forward);
+    forward.on('close', () => forwards.delete(forward));
     forward.on('error', () => res.destroy());
     req.on('close', () => {
       if (!res.writableEnded) forward.destroy();
@@ -105,6 +109,8 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
     recorded,
     close: () =>
       new Promise<void>((resolve) => {
+        // What it still forwards goes too: a long-poll left waiting on the server would be handed the next job.
+        for (const forward of forwards) forward.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
