@@ -136,13 +136,24 @@ export function sandboxLayout(
   };
   // The runner's program, when the sandbox would hide it (installed under /tmp, say): the demo's agent is in it.
   const program = settings.runnerProgram && realPath(settings.runnerProgram);
+  if (!program) return layout;
+  return shownIfHidden(layout, program, [settings.spoolDir, settings.workRoot, ...settings.runnerFiles].map(realPath));
+}
+
+/**
+ * `layout` with `path` read-only when the sandbox would hide it, unless it holds one of the runner's places that exist
+ * (a config file the runner would read from its working directory, if it were there, is not one).
+ */
+function shownIfHidden(layout: SandboxLayout, path: string, runnerPaths: readonly string[]): SandboxLayout {
   if (
-    !program ||
-    isVisible(layout, program) ||
-    runnerPlaceIn(program, [settings.spoolDir, settings.workRoot, ...settings.runnerFiles].map(realPath))
+    isVisible(layout, path) ||
+    runnerPlaceIn(
+      path,
+      runnerPaths.filter((place) => existsSync(place)),
+    )
   )
     return layout;
-  return { ...layout, readable: [...layout.readable, program] };
+  return { ...layout, readable: [...layout.readable, path] };
 }
 
 /**
@@ -157,17 +168,7 @@ function withAgentProgram(layout: SandboxLayout, programs: readonly (string | un
     const program = realpathSync(found);
     if (isVisible(shown, program) || !isAtOrUnder(program, '/tmp')) continue;
     const [top] = relative('/tmp', program).split(sep);
-    const folder = join('/tmp', top ?? '');
-    // Only the places that exist: a config file the runner would read from its working directory, if it were there,
-    // is not one.
-    if (
-      top &&
-      !runnerPlaceIn(
-        folder,
-        runnerPaths.filter((path) => existsSync(path)),
-      )
-    )
-      shown = { ...shown, readable: [...shown.readable, folder] };
+    if (top) shown = shownIfHidden(shown, join('/tmp', top), runnerPaths);
   }
   return shown;
 }
