@@ -9,6 +9,7 @@
  *                                                   # writes bench/results/load.json and load.md
  *   node bench/load.mjs --profile=postgres|pglite   # a CPU profile of one server under the job cycles, with the
  *                                                   # CPU of the server, PostgreSQL and the load generator per cycle
+ *   node bench/load.mjs --profile=pglite --idle=10000   # … with that many long-polls waiting instead
  *
  * Measured, each on fresh servers and a fresh database:
  * - memory: a PGlite server's RSS idle after its first start and after a restart, beside a runner's idle RSS;
@@ -50,6 +51,7 @@ import {
 } from './lib.mjs';
 
 const SWARM = fileURLToPath(new URL('./load/swarm.mjs', import.meta.url));
+const FLOOR_SERVER = fileURLToPath(new URL('./load/floor-server.mjs', import.meta.url));
 /** The control plane before issue 22 (a waiting long-poll re-authenticated and re-queried once a second). */
 export const DEFAULT_SERVER_BEFORE = 'b272cb7';
 
@@ -73,6 +75,7 @@ export const LOAD_CONFIG = {
       { db: 'pglite', polls: 1000, before: true },
       { db: 'pglite', polls: 10_000 },
       { db: 'postgres', polls: 10_000 },
+      { db: 'floor', polls: 10_000 },
     ],
     idleWindowMs: 30_000,
     cycles: [
@@ -107,7 +110,7 @@ const POLLS_PER_TOKEN = 100;
 // ------------------------------------------------------------------ servers
 
 /** `founderos-runner server` of a build on a free port; resolves once it listens. */
-async function startServer(bin, { databaseUrl, dataDir, adminKey, nodeArgs = [] }) {
+async function startServer(bin, { databaseUrl, dataDir, adminKey, nodeArgs = [], serverArgs = [] }) {
   const args = [
     ...nodeArgs,
     bin,
@@ -117,6 +120,7 @@ async function startServer(bin, { databaseUrl, dataDir, adminKey, nodeArgs = [] 
     '--data-dir',
     dataDir,
     '--no-ui',
+    ...serverArgs,
     ...(databaseUrl ? ['--database-url', databaseUrl] : []),
   ];
   const proc = launch(process.execPath, args, {
@@ -175,7 +179,7 @@ async function freshPostgresDatabase(pg) {
  * `count` servers of `bin` on one database (a fresh PostgreSQL database, or PGlite in a fresh data dir for one
  * server), a company, and one token per `tokens`. `close()` stops them and drops the database.
  */
-async function startFleet(bin, { db, count, tokens, pg, nodeArgs }) {
+async function startFleet(bin, { db, count, tokens, pg, nodeArgs, serverArgs }) {
   const adminKey = randomBytes(24).toString('hex');
   const database = db === 'postgres' ? await freshPostgresDatabase(pg) : undefined;
   const dirs = [];
@@ -190,7 +194,7 @@ async function startFleet(bin, { db, count, tokens, pg, nodeArgs }) {
       const dataDir = mkdtempSync(join(WORK, 'server-'));
       dirs.push(dataDir);
       // One after the other: the first applies the migrations.
-      servers.push(await startServer(bin, { databaseUrl: database?.url, dataDir, adminKey, nodeArgs }));
+      servers.push(await startServer(bin, { databaseUrl: database?.url, dataDir, adminKey, nodeArgs, serverArgs }));
     }
     const companyId = `load-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
     const made = [];
@@ -277,6 +281,8 @@ async function measure(fleet, spec, { pg, health = false, onWindow }) {
     cyclesPerSec: result.cycles / result.windowSec,
     eventsPerSec: result.events / result.windowSec,
     claimLatencyMs: summary(result.claimLatencyMs),
+    enqueueAnsweredMs: summary(result.enqueueAnsweredMs),
+    pollAnsweredMs: summary(result.pollAnsweredMs),
     statuses: result.statuses,
     claimedTwice: result.claimedTwice,
     serverCpuPct: Math.round(serverCpuMs / 10 / seconds),
@@ -321,6 +327,49 @@ export async function runCycles(bin, { db, servers, runners, warmupMs, windowMs,
   }
 }
 
+/** The swarm's idle mode: `polls` long-polls opened over 25 s, `POLLS_PER_TOKEN` per token. */
+const idleSpec = (fleet, tokens, polls, windowMs) => ({
+  mode: 'idle',
+  servers: fleet.servers.map((s) => s.url),
+  tokens,
+  polls,
+  pollsPerToken: POLLS_PER_TOKEN,
+  rampPerSec: Math.ceil(polls / 25),
+  warmupMs: 2000,
+  windowMs,
+});
+
+/** `polls` long-polls waiting on one server of `bin` on `db`, nothing queued: its CPU, RSS and /healthz latency. */
+export async function runIdle(bin, { db, polls, windowMs, pg, nodeArgs, serverArgs, onWindow }) {
+  const fleet = await startFleet(bin, { db, count: 1, tokens: Math.ceil(polls / POLLS_PER_TOKEN), pg, nodeArgs, serverArgs });
+  try {
+    return await measure(fleet, idleSpec(fleet, fleet.tokens, polls, windowMs), { pg, health: true, onWindow });
+  } finally {
+    await fleet.close();
+  }
+}
+
+/** The same idle polls held by bench/load/floor-server.mjs: what node:http alone costs for them. */
+async function runIdleFloor({ polls, windowMs, onWindow }) {
+  const proc = launch(process.execPath, [FLOOR_SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let out = '';
+      proc.child.stdout.setEncoding('utf8').on('data', (text) => {
+        out += text;
+        const found = /listening on (\S+)/.exec(out);
+        if (found) resolve(found[1]);
+      });
+      proc.exited.then(({ code }) => reject(new Error(`the floor server exited ${code}: ${proc.stderr()}`)));
+    });
+    const fleet = { servers: [{ ...proc, url }] };
+    const tokens = Array.from({ length: Math.ceil(polls / POLLS_PER_TOKEN) }, () => 'unused');
+    return await measure(fleet, idleSpec(fleet, tokens, polls, windowMs), { health: true, onWindow });
+  } finally {
+    await stop(proc);
+  }
+}
+
 // ------------------------------------------------------------------ the section
 
 /** `cfg`: LOAD_CONFIG.quick or .full; `progress(text)` reports. Resolves to the section's results. */
@@ -348,26 +397,18 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
   }
 
   for (const row of cfg.idle.filter(wanted)) {
+    if (row.db === 'floor') {
+      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls on a bare node:http server (the floor)`);
+      const machine = machineProfiler(undefined);
+      const result = await runIdleFloor({ polls: row.polls, windowMs: cfg.idleWindowMs, onWindow: machine.onWindow });
+      out.idle.push({ ...row, build: 'floor', ...result, machineCores: await machine.cores() });
+      continue;
+    }
     for (const build of versions(row)) {
       progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls on ${row.db} (${build})`);
-      const fleet = await startFleet(builds[build], { db: row.db, count: 1, tokens: Math.ceil(row.polls / POLLS_PER_TOKEN), pg });
-      try {
-        const spec = {
-          mode: 'idle',
-          servers: fleet.servers.map((s) => s.url),
-          tokens: fleet.tokens,
-          polls: row.polls,
-          pollsPerToken: POLLS_PER_TOKEN,
-          rampPerSec: Math.ceil(row.polls / 25),
-          warmupMs: 2000,
-          windowMs: cfg.idleWindowMs,
-        };
-        const machine = machineProfiler(pg);
-        const result = await measure(fleet, spec, { pg, health: true, onWindow: machine.onWindow });
-        out.idle.push({ ...row, build, ...result, machineCores: await machine.cores() });
-      } finally {
-        await fleet.close();
-      }
+      const machine = machineProfiler(pg);
+      const result = await runIdle(builds[build], { ...row, windowMs: cfg.idleWindowMs, pg, onWindow: machine.onWindow });
+      out.idle.push({ ...row, build, ...result, machineCores: await machine.cores() });
     }
   }
 
@@ -449,7 +490,7 @@ export function loadRows(load, command) {
       ratio: ratio(mine, theirs),
       command,
     });
-  const db = (row) => (row.db === 'pglite' ? 'PGlite' : 'PostgreSQL');
+  const db = (row) => ({ pglite: 'PGlite', postgres: 'PostgreSQL', floor: 'bare node:http, the floor' })[row.db];
   const servers = (row) => `${row.servers} server${row.servers > 1 ? 's' : ''}`;
   /** The cores the rest of the machine (other work than this measurement's) took meanwhile, when perf could tell. */
   const elsewhere = (mine, theirs) => {
@@ -471,7 +512,7 @@ export function loadRows(load, command) {
     add('PGlite server idle RSS, after a restart', m.this.restart.rssMb, m.before?.restart.rssMb, 'MB', 0);
     add('… beside it, the runner idle (RSS)', m.this.runner?.rssMb, undefined, 'MB', 0);
   }
-  for (const idle of load.idle.filter((r) => r.build === 'this')) {
+  for (const idle of load.idle.filter((r) => r.build === 'this' || r.build === 'floor')) {
     const [, before] = pair(load.idle, (r) => r.db === idle.db && r.polls === idle.polls);
     const label = `${fmt(idle.polls)} idle long-polls, ${db(idle)}`;
     add(
@@ -484,6 +525,7 @@ export function loadRows(load, command) {
     const growth = (r) => r.rssMb.after[0] - r.rssMb.before[0];
     add(`… server RSS growth with the polls open`, growth(idle), before && growth(before), 'MB', 0);
     add(`… /healthz p99 (p50 ${fmt(idle.healthMs.p50, 1)} ms)`, idle.healthMs.p99, before?.healthMs.p99, 'ms', 1);
+    add('… polls answered per second (each ends after its 30 s and polls again)', idle.pollsAnswered / idle.seconds, undefined, '/s', 0);
     elsewhere(idle, before);
   }
   for (const cycle of load.cycles.filter((r) => r.build === 'this')) {
@@ -521,6 +563,10 @@ export function loadRows(load, command) {
       1,
     );
     add('… p99', paced.claimLatencyMs.p99, before?.claimLatencyMs.p99, 'ms', 1);
+    // Where it goes: the admin API's insert, the wake-up that answers a waiting poll, the claim's round trip.
+    add('… of which: enqueue answered, p50', paced.enqueueAnsweredMs?.p50, before?.enqueueAnsweredMs?.p50, 'ms', 1);
+    add('… of which: waiting poll answered, p50', paced.pollAnsweredMs?.p50, before?.pollAnsweredMs?.p50, 'ms', 1);
+    elsewhere(paced, before);
   }
   for (const events of load.events.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.events, (r) => r.db === events.db && r.servers === events.servers);
@@ -548,54 +594,55 @@ export function renderLoad(load, command) {
 // ------------------------------------------------------------------ the server's profile
 
 /**
- * One server of this build under `node --cpu-prof`, in the job cycles of the table (64 runners); writes
- * bench/results/server-<db>.cpuprofile and profile-server-<db>.md: where the server's time goes, beside the CPU
- * per cycle of the server, PostgreSQL and the load generator. Resolves to the markdown.
+ * One server of this build under `node --cpu-prof`, in the job cycles of the table (64 runners), or with
+ * `idlePolls` long-polls waiting and nothing queued; writes bench/results/server-<db>[-idle].cpuprofile and
+ * profile-server-<db>[-idle].md: where the server's time goes, beside the CPU of the server, PostgreSQL and the load
+ * generator. Resolves to the markdown.
  */
-export async function profileServer(db, cfg = LOAD_CONFIG.full) {
+export async function profileServer(db, { idlePolls, cfg = LOAD_CONFIG.full } = {}) {
   const dir = mkdtempSync(join(WORK, 'cpu-prof-'));
   const pgInfo = db === 'postgres' ? await privatePostgres() : undefined;
   if (pgInfo?.skip) throw new Error(pgInfo.skip);
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-  const work = { batches: 1, batchSize: CYCLE_BATCH };
   const load = loadavg();
   const machine = machineProfiler(pgInfo);
-  const run = await runCycles(
-    RUNNER_BIN,
-    {
-      db,
-      servers: 1,
-      runners: cfg.runners,
-      warmupMs: cfg.warmupMs,
-      windowMs: cfg.windowMs,
-      pg: pgInfo,
-      nodeArgs,
-      onWindow: machine.onWindow,
-    },
-    work,
-  );
+  const settings = { db, pg: pgInfo, nodeArgs, onWindow: machine.onWindow };
+  const run = idlePolls
+    ? await runIdle(RUNNER_BIN, { ...settings, polls: idlePolls, windowMs: cfg.idleWindowMs })
+    : await runCycles(
+        RUNNER_BIN,
+        { ...settings, servers: 1, runners: cfg.runners, warmupMs: cfg.warmupMs, windowMs: cfg.windowMs },
+        { batches: 1, batchSize: CYCLE_BATCH },
+      );
   const cores = await machine.cores();
   const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error('the server wrote no .cpuprofile (did it stop cleanly?)');
   mkdirSync(RESULTS, { recursive: true });
-  const kept = join(RESULTS, `server-${db}.cpuprofile`);
+  const tag = `server-${db}${idlePolls ? '-idle' : ''}`;
+  const kept = join(RESULTS, `${tag}.cpuprofile`);
   renameSync(join(dir, file), kept);
   const report = analyseProfile(JSON.parse(readFileSync(kept, 'utf8')));
-  const c = run.cpuMsPerCycle;
   const fmt = (value, digits = 2) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  const intro = [
-    `### CPU profile of the server under job cycles (${db === 'pglite' ? 'PGlite' : 'PostgreSQL'}, ${cfg.runners} runners)`,
-    '',
-    `\`node bench/load.mjs --profile=${db}\`, load average ${load.map((x) => x.toFixed(2)).join(' / ')} at its start: ` +
-      `${fmt(run.cyclesPerSec, 0)} job cycles/s (poll → claim → one batch of ${CYCLE_BATCH} events → complete) over ${fmt(run.seconds, 1)} s. ` +
+  const dbName = db === 'pglite' ? 'PGlite' : 'PostgreSQL';
+  const command = `\`node bench/load.mjs --profile=${db}${idlePolls ? ` --idle=${idlePolls}` : ''}\`, load average ${load.map((x) => x.toFixed(2)).join(' / ')} at its start: `;
+  const c = run.cpuMsPerCycle;
+  const measured = idlePolls
+    ? `${fmt(run.pollsAnswered / run.seconds, 0)} polls answered per second over ${fmt(run.seconds, 1)} s; server CPU ${run.serverCpuPct} % of a core, ` +
+      `PostgreSQL ${run.postgresCpuPct} %, load generator ${run.swarmCpuPct} % (${fmt((run.serverCpuPct * 10 * run.seconds) / run.pollsAnswered, 3)} ms of server CPU per answered poll). `
+    : `${fmt(run.cyclesPerSec, 0)} job cycles/s (poll → claim → one batch of ${CYCLE_BATCH} events → complete) over ${fmt(run.seconds, 1)} s. ` +
       `CPU per cycle: server ${fmt(c.server)} ms, PostgreSQL ${fmt(c.postgres)} ms, load generator ${fmt(c.loadGenerator)} ms ` +
-      `(${fmt(1000 / (c.server + c.postgres + c.loadGenerator), 0)} cycles per second of one core). The profile is of the whole server process ` +
-      `(start-up and shutdown included); ${(report.total / 1000).toFixed(0)} ms on CPU, ${(report.idle / 1000).toFixed(0)} ms idle. ` +
+      `(${fmt(1000 / (c.server + c.postgres + c.loadGenerator), 0)} cycles per second of one core). `;
+  const intro = [
+    `### CPU profile of the server ${idlePolls ? `with ${fmt(idlePolls, 0)} idle long-polls` : `under job cycles`} (${dbName}${idlePolls ? '' : `, ${cfg.runners} runners`})`,
+    '',
+    command +
+      measured +
+      `The profile is of the whole server process (start-up and shutdown included); ${(report.total / 1000).toFixed(0)} ms on CPU, ${(report.idle / 1000).toFixed(0)} ms idle. ` +
       'Shares are of the non-idle time.',
     '',
   ].join('\n');
   const md = `${intro}${renderCores(cores)}${renderProfile(report, { ownCode: "the server's" })}`;
-  writeFileSync(join(RESULTS, `profile-server-${db}.md`), md);
+  writeFileSync(join(RESULTS, `profile-${tag}.md`), md);
   return md;
 }
 
@@ -683,7 +730,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const progress = (text) => process.stderr.write(`[load ${((now() - started) / 1000).toFixed(0).padStart(4)} s] ${text}\n`);
   try {
     if (profile !== undefined) {
-      process.stdout.write(await profileServer(profile || 'postgres'));
+      const idlePolls = Number(argv.find((arg) => arg.startsWith('--idle='))?.slice('--idle='.length) ?? 0);
+      process.stdout.write(await profileServer(profile || 'postgres', { idlePolls }));
     } else {
       const load = await runLoad(quick ? LOAD_CONFIG.quick : LOAD_CONFIG.full, { progress, serverBefore });
       const command = `\`node bench/load.mjs${argv.length ? ` ${argv.join(' ')}` : ''}\``;

@@ -30,6 +30,9 @@ const stats = {
   cycles: 0,
   events: 0,
   claimLatencyMs: [],
+  /** Where enqueue → claim goes: the admin API's answer, then the poll's answer (the wake-up), both from the enqueue. */
+  enqueueAnsweredMs: [],
+  pollAnsweredMs: [],
   statuses: {},
   claimedTwice: 0,
   enqueued: 0,
@@ -100,6 +103,7 @@ async function cycleRunner(server, token) {
       continue;
     }
     const { jobId } = JSON.parse(next.text);
+    const offeredAt = now();
     const claim = await call(server, 'POST', `${runner}/${jobId}/claim`, { token });
     const claimedAt = now();
     if (claim.status !== 200) {
@@ -108,7 +112,11 @@ async function cycleRunner(server, token) {
     }
     if (claimed.has(jobId)) stats.claimedTwice++;
     claimed.add(jobId);
-    if (inWindow) stats.claimLatencyMs.push(claimedAt - JSON.parse(JSON.parse(claim.text).prompt).t);
+    if (inWindow) {
+      const enqueuedAt = JSON.parse(JSON.parse(claim.text).prompt).t;
+      stats.claimLatencyMs.push(claimedAt - enqueuedAt);
+      stats.pollAnsweredMs.push(offeredAt - enqueuedAt);
+    }
     pending.claimed++;
     enqueueMore();
     let stored = true;
@@ -133,8 +141,10 @@ function enqueueOne() {
   const server = spec.servers[pending.next++ % spec.servers.length];
   pending.inflight++;
   stats.enqueued++;
-  const body = { companyId: enqueue.companyId, agentName: 'Load', prompt: JSON.stringify({ t: now() }) };
+  const enqueuedAt = now();
+  const body = { companyId: enqueue.companyId, agentName: 'Load', prompt: JSON.stringify({ t: enqueuedAt }) };
   void call(server, 'POST', '/api/admin/jobs', { token: enqueue.adminKey, body }).then((res) => {
+    if (inWindow) stats.enqueueAnsweredMs.push(now() - enqueuedAt);
     pending.inflight--;
     if (res.status !== 201) {
       count('enqueue', res.status);
@@ -168,7 +178,7 @@ async function idlePoll(server, token) {
   while (!stopping.signal.aborted) {
     const res = await call(server, 'GET', '/api/runner/jobs/next', { token });
     if (stopping.signal.aborted) return;
-    stats.pollsAnswered++;
+    if (inWindow) stats.pollsAnswered++;
     if (res.status !== 204) {
       count('next', res.status);
       await sleep(res.status === 429 ? Number(res.headers['retry-after'] ?? 1) * 1000 : 1000);

@@ -256,7 +256,9 @@ function readBody(req: IncomingMessage, max: number, timeoutMs: number, budget: 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const routes = options.routes.map(compile);
   const { log } = options;
-  const closing = new AbortController();
+  let closing = false;
+  /** Each request's stop: aborted when its client goes or the server closes (one controller, no AbortSignal.any). */
+  const stops = new Set<AbortController>();
   const inflight = new Set<Promise<void>>();
   const refusals = new RefusalThrottle({ ...options.refusals, log });
   const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -268,11 +270,17 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const started = Date.now();
     const notes: string[] = [];
-    const clientGone = new AbortController();
+    const stop = new AbortController();
+    stops.add(stop);
+    let clientGone = false;
     const socket = req.socket as Socket;
     let principal: string | undefined;
     res.on('close', () => {
-      if (!res.writableFinished) clientGone.abort();
+      stops.delete(stop);
+      if (!res.writableFinished) {
+        clientGone = true;
+        stop.abort();
+      }
       if (principal === undefined) return;
       connections.release(socket);
       const inflight = (principals.get(principal) ?? 1) - 1;
@@ -289,7 +297,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     // Until the target is read, the log shows what came (escaped by the log), cut short.
     let shownPath = (req.url ?? '').slice(0, 200);
     try {
-      if (closing.signal.aborted) {
+      if (closing) {
         throw new ControlPlaneError(503, 'server_closing', 'The control plane is shutting down; retry in a few seconds.');
       }
       const target = parseRequestTarget(req.url ?? '/');
@@ -319,7 +327,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           return value;
         },
         query: target.query,
-        signal: AbortSignal.any([clientGone.signal, closing.signal]),
+        signal: stop.signal,
         clientAddress,
         async readJson() {
           const max = route.maxBodyBytes ?? SMALL_BODY_BYTES;
@@ -378,12 +386,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     }
     // A body nobody read (a refused request, a route that takes none) is not read to keep the connection: close it.
     if (!req.complete) closeConnection = true;
-    if (!clientGone.signal.aborted && !res.destroyed) {
+    stops.delete(stop);
+    if (!clientGone && !res.destroyed) {
       if (reply.stream && method !== 'HEAD')
         await sendStream(res, reply, reply.stream, (err) =>
           log(`${method} ${shownPath} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
         );
-      else await send(res, reply, closeConnection, clientGone.signal);
+      else await send(res, reply, closeConnection, stop.signal);
     }
     if (!quiet.includes(reply.status) && !quietRefusal) {
       log(
@@ -441,7 +450,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       });
     },
     async close() {
-      closing.abort();
+      closing = true;
+      for (const stop of stops) stop.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
@@ -533,7 +543,7 @@ async function send(res: ServerResponse, reply: Reply, closeConnection: boolean,
   }
   res.writeHead(reply.status, type);
   const first = head + next.value;
-  await writePieces(
+  const whole = await writePieces(
     res,
     (function* () {
       yield first;
@@ -541,7 +551,9 @@ async function send(res: ServerResponse, reply: Reply, closeConnection: boolean,
     })(),
     signal,
   );
-  res.end();
+  // Cut short (client gone, server closing): end without the last chunk, so that no client takes it for whole.
+  if (whole) res.end();
+  else res.destroy();
 }
 
 async function sendStream(

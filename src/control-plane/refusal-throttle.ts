@@ -4,7 +4,7 @@
  * guesses costs the database nothing. The log gets the first refusal of a burst and, once the burst is over, one line
  * that counts the rest, instead of a line per request.
  */
-import { sha256Hex } from './tokens.js';
+import type { PresentedSecret } from './tokens.js';
 export interface RefusalThrottleOptions {
   /** Refusals an address may get per window before the 429s start. Default 20. */
   limit?: number;
@@ -114,16 +114,15 @@ export class AcceptedSecrets {
     private readonly now: () => number = Date.now,
   ) {}
 
-  add(secret: string): void {
-    const hash = sha256Hex(secret);
+  add({ hash }: PresentedSecret): void {
     this.seen.delete(hash);
     this.seen.set(hash, this.now() + this.ttlMs);
     const [oldest] = this.seen.keys();
     if (this.seen.size > this.max && oldest !== undefined) this.seen.delete(oldest);
   }
 
-  has(secret: string): boolean {
-    const until = this.seen.get(sha256Hex(secret));
+  has({ hash }: PresentedSecret): boolean {
+    const until = this.seen.get(hash);
     return until !== undefined && until > this.now();
   }
 }

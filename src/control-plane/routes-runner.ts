@@ -11,7 +11,7 @@ import type { Handler, Reply, Route, RouteContext } from './http-server.js';
 import type { JobAccess, RunnerJobStore } from './store/runner-jobs.js';
 import type { Authentication, RunnerIdentity, TokenStore } from './store/tokens.js';
 import { AcceptedSecrets } from './refusal-throttle.js';
-import { bearerSecret } from './tokens.js';
+import { bearerSecret, presentedSecret } from './tokens.js';
 import { parseCompletion, parseEventBatch, parseHeartbeat } from './validation.js';
 
 export interface RunnerRoutesDeps {
@@ -46,8 +46,10 @@ export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPer
    * presents a token accepted lately: runners sharing an address with a prober keep working.
    */
   async function authenticate(ctx: RouteContext): Promise<RunnerIdentity> {
-    const secret = bearerSecret(ctx.req.headers.authorization);
-    if (secret === undefined || (ctx.refusalsUsedUp() && !accepted.has(secret))) throw ctx.refuse(invalidToken());
+    const bearer = bearerSecret(ctx.req.headers.authorization);
+    if (bearer === undefined) throw ctx.refuse(invalidToken());
+    const secret = presentedSecret(bearer);
+    if (ctx.refusalsUsedUp() && !accepted.has(secret)) throw ctx.refuse(invalidToken());
     let runner: RunnerIdentity;
     try {
       runner = admit(await tokens.authenticate(secret, ctx.req.headers['user-agent']));

@@ -42,6 +42,14 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** A secret as a request presents it, with its sha256, computed once for every check of that request. */
+export interface PresentedSecret {
+  secret: string;
+  hash: string;
+}
+
+export const presentedSecret = (secret: string): PresentedSecret => ({ secret, hash: sha256Hex(secret) });
+
 export function tokenPreview(token: string): string {
   return token.slice(0, TOKEN_PREVIEW_LENGTH);
 }

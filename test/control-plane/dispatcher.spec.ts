@@ -11,6 +11,7 @@ import { Dispatcher, type PollOutcome } from '../../src/control-plane/dispatcher
 import { listenForChanges } from '../../src/control-plane/long-poll.js';
 import { migrate } from '../../src/control-plane/migrations.js';
 import { createStore, type Store } from '../../src/control-plane/store/index.js';
+import { presentedSecret } from '../../src/control-plane/tokens.js';
 import type { RunnerIdentity } from '../../src/control-plane/store/tokens.js';
 import { company, eventually, sleep } from './helpers.js';
 
@@ -83,7 +84,7 @@ describe('dispatcher', () => {
 
   async function runnerOf(companyId: string, ttlSec?: number): Promise<RunnerIdentity & { token: string }> {
     const { token } = await store.tokens.createToken(companyId, 'test', ttlSec);
-    const auth = await store.tokens.authenticate(token);
+    const auth = await store.tokens.authenticate(presentedSecret(token));
     if (auth.kind !== 'ok') throw new Error(`a new token was refused: ${auth.kind}`);
     return { ...auth.runner, token };
   }

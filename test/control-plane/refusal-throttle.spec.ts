@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AcceptedSecrets, RefusalThrottle } from '../../src/control-plane/refusal-throttle.js';
+import { presentedSecret } from '../../src/control-plane/tokens.js';
 
 describe('RefusalThrottle', () => {
   let now = 0;
@@ -52,11 +53,10 @@ describe('AcceptedSecrets', () => {
   it('should remember a secret for its time, the newest ones when full', () => {
     let now = 0;
     const accepted = new AcceptedSecrets(1000, 2, () => now);
-    accepted.add('one');
-    accepted.add('two');
-    accepted.add('three');
-    expect(['one', 'two', 'three'].map((secret) => accepted.has(secret))).toEqual([false, true, true]);
+    const secrets = [presentedSecret('one'), presentedSecret('two'), presentedSecret('three')] as const;
+    for (const secret of secrets) accepted.add(secret);
+    expect(secrets.map((secret) => accepted.has(secret))).toEqual([false, true, true]);
     now = 1000;
-    expect(accepted.has('three')).toBe(false);
+    expect(accepted.has(secrets[2])).toBe(false);
   });
 });

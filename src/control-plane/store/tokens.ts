@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db.js';
-import { generateRunnerToken, hashesEqual, isRunnerTokenFormat, sha256Hex, tokenPreview } from '../tokens.js';
+import { generateRunnerToken, hashesEqual, isRunnerTokenFormat, type PresentedSecret, sha256Hex, tokenPreview } from '../tokens.js';
 import type { CreatedToken, ListTokensFilter, RotatedToken, RotateTokenInput, TokenInfo } from '../types.js';
 import { iso, returnedRow, toTokenInfo, type TokenRow } from './rows.js';
 import { AuthCache } from './auth-cache.js';
@@ -119,9 +119,8 @@ export class TokenStore {
    * say which), 'expired' for a token past its expiry (the runner tells its user to rotate it). A token found good
    * is remembered (see AuthCache), so that the runner's next requests need no lookup.
    */
-  async authenticate(presented: string, userAgent?: string): Promise<Authentication> {
-    if (!isRunnerTokenFormat(presented)) return INVALID;
-    const hash = sha256Hex(presented);
+  async authenticate({ secret, hash }: PresentedSecret, userAgent?: string): Promise<Authentication> {
+    if (!isRunnerTokenFormat(secret)) return INVALID;
     const cached = this.notified ? this.cache.get(hash, Date.now()) : undefined;
     if (cached) {
       this.touch(cached.tokenId, userAgent);
