@@ -132,14 +132,15 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
     let exited = false;
     let terminating = false;
     let killed = false;
-    const signalAll = (signal: NodeJS.Signals) => {
+    const membersNow = () => spec.members?.() ?? [];
+    const signalAll = (signal: NodeJS.Signals, members = membersNow()) => {
       signalGroup(child, signal);
-      for (const pid of spec.members?.() ?? []) signalPid(pid, signal);
+      for (const pid of members) signalPid(pid, signal);
     };
-    const terminateGroup = () => {
+    const terminateGroup = (members?: readonly number[]) => {
       if (terminating || child.pid === undefined) return;
       terminating = true;
-      signalAll('SIGTERM');
+      signalAll('SIGTERM', members);
       timers.add(
         scheduler.schedule(() => {
           killed = true;
@@ -166,15 +167,16 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
       subscriber.next({ type: 'exit', code, signal });
       // What it started may still print: the group gets SIGTERM (SIGKILL after the grace period), and the
       // output is read to its end once no member is left to write. A member killed by SIGKILL can write no
-      // more even while it waits, a zombie, to be reaped.
-      if (!isWindows) terminateGroup();
-      const finish = () => {
+      // more even while it waits, a zombie, to be reaped. The members are looked for once, for both the SIGTERM and
+      // the first check: a search reads every process of the machine (/proc).
+      const membersAtExit = membersNow();
+      if (!isWindows) terminateGroup(membersAtExit);
+      const finish = (members = membersNow()) => {
         if (done) return;
-        const members = spec.members?.() ?? [];
         // What forked since the SIGKILL gets one too.
         if (killed) for (const pid of members) signalPid(pid, 'SIGKILL');
         if ((groupAlive(child) || members.length > 0) && (!killed || checksSinceKill++ < CHECKS_AFTER_KILL))
-          return void timers.add(scheduler.schedule(finish, GROUP_CHECK_MS));
+          return void timers.add(scheduler.schedule(() => finish(), GROUP_CHECK_MS));
         timers.unsubscribe();
         void readOutput().then(() => {
           if (done) return;
@@ -183,7 +185,7 @@ export function spawnProcess(spec: ProcessSpec, scheduler: SchedulerLike = async
           subscriber.complete();
         });
       };
-      finish();
+      finish(membersAtExit);
     });
 
     if (child.pid !== undefined) subscriber.next({ type: 'started', pid: child.pid });
