@@ -263,10 +263,15 @@ await section('latency', async () => {
 await section('claim', async () => {
   const sides = [];
   try {
-    for (const impl of IMPLS) {
+    // The runner as a user gets it (the sandbox on wherever bubblewrap works), and with the sandbox off as B runs.
+    const variants = [
+      ...IMPLS.map((impl) => ({ name: impl, impl })),
+      { name: 'runnerSandboxOff', impl: 'runner', env: { FOUNDEROS_RUNNER_SANDBOX: 'off' } },
+    ];
+    for (const { name, impl, env } of variants) {
       const plane = await openPlane('pglite');
-      const proc = startImpl(impl, plane.url, await plane.token());
-      sides.push({ impl, plane, proc, total: [], claim: [], spawn: [] });
+      const proc = startImpl(impl, plane.url, await plane.token(), { env });
+      sides.push({ name, plane, proc, total: [], claim: [], spawn: [] });
       await plane.waitPolling(1);
     }
     // One warm-up job each (the runner asks the agent binary for its --version on its first job), then alternate.
@@ -275,7 +280,7 @@ await section('claim', async () => {
         await sleep(250); // the runner is back in its long-poll
         const enqueuedAt = now();
         const job = await side.plane.enqueue({ lines: 0 });
-        await side.plane.waitJobs(i + 2, 30_000, () => `; ${side.impl} stderr:\n${side.proc.stderr()}`);
+        await side.plane.waitJobs(i + 2, 30_000, () => `; ${side.name} stderr:\n${side.proc.stderr()}`);
         if (i < 0) continue;
         const first = (await side.plane.admin.listEvents(job.jobId, { limit: 1 })).events[0];
         const record = await side.plane.admin.getJob(job.jobId);
@@ -286,7 +291,7 @@ await section('claim', async () => {
     }
     return Object.fromEntries(
       sides.map((side) => [
-        side.impl,
+        side.name,
         { enqueueToAgentStartMs: summary(side.total), enqueueToClaimMs: summary(side.claim), claimToAgentStartMs: summary(side.spawn) },
       ]),
     );
@@ -475,7 +480,9 @@ function how(kind) {
     trickle:
       'a line every 50–150 ms (jittered), write time (in the line) → its receipt by an admin follower (`listEvents` with `waitMs`); the implementations run at once, each on its own PGlite server.',
     load: '10^5 lines flat out on PGlite with the follower attached; the same write → follower time, p50 and p99 over every line.',
-    claim: 'enqueue → the agent process start (its first line carries its start time), one job at a time, runner and B alternating.',
+    claim:
+      'enqueue → the agent process start (its first line carries its start time), one job at a time, the runner (sandbox on where ' +
+      'bubblewrap works, as a user gets it), the runner with the sandbox off and B alternating.',
     sandbox:
       "enqueue → the agent's first line (the time its script began, carried in the line), one job of no lines at a time, two runners " +
       'alternating, the sandbox on in one and off in the other (FOUNDEROS_RUNNER_SANDBOX), each on its own PGlite server; the ' +
@@ -598,6 +605,16 @@ function buildTable(r) {
       1,
       cmd('claim'),
     );
+    if (s.claim.runnerSandboxOff) {
+      add(
+        'claim',
+        '… the runner with the sandbox off, as B runs (the same jobs, alternating)',
+        { runner: s.claim.runnerSandboxOff.enqueueToAgentStartMs.p50, b: s.claim.minimal.enqueueToAgentStartMs.p50 },
+        'ms',
+        1,
+        cmd('claim'),
+      );
+    }
   }
   if (s.sandbox?.on) {
     const sb = s.sandbox;
