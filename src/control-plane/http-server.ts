@@ -386,13 +386,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     }
     // A body nobody read (a refused request, a route that takes none) is not read to keep the connection: close it.
     if (!req.complete) closeConnection = true;
-    stops.delete(stop);
     if (!clientGone && !res.destroyed) {
       if (reply.stream && method !== 'HEAD')
         await sendStream(res, reply, reply.stream, (err) =>
           log(`${method} ${shownPath} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
         );
-      else await send(res, reply, closeConnection, stop.signal);
+      else await send(res, reply, closeConnection);
     }
     if (!quiet.includes(reply.status) && !quietRefusal) {
       log(
@@ -520,7 +519,7 @@ function setHeaders(res: ServerResponse, reply: Reply): void {
 /** A JSON answer up to this size goes out whole, with a content-length; a larger one is written as it is serialized. */
 const WHOLE_JSON_CHARS = 64 * 1024;
 
-async function send(res: ServerResponse, reply: Reply, closeConnection: boolean, signal: AbortSignal): Promise<void> {
+async function send(res: ServerResponse, reply: Reply, closeConnection: boolean): Promise<void> {
   // After a 413 the rest of the body is still on the wire: close instead of reading it to keep the connection.
   if (closeConnection) res.setHeader('connection', 'close');
   setHeaders(res, reply);
@@ -543,17 +542,20 @@ async function send(res: ServerResponse, reply: Reply, closeConnection: boolean,
   }
   res.writeHead(reply.status, type);
   const first = head + next.value;
-  const whole = await writePieces(
+  // Only the client's going stops it: an answer begun before the server started closing is written whole.
+  const clientGone = new AbortController();
+  const onClose = () => clientGone.abort();
+  res.once('close', onClose);
+  await writePieces(
     res,
     (function* () {
       yield first;
       yield* pieces;
     })(),
-    signal,
+    clientGone.signal,
   );
-  // Cut short (client gone, server closing): end without the last chunk, so that no client takes it for whole.
-  if (whole) res.end();
-  else res.destroy();
+  res.off('close', onClose);
+  res.end();
 }
 
 async function sendStream(
