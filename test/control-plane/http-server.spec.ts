@@ -361,3 +361,59 @@ describe('http server when full', () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 });
+
+describe('http server when closing', () => {
+  it('should answer a waiting route, end a streaming answer and finish a whole answer begun before the close', async () => {
+    const big = { text: 'x'.repeat(512 * 1024) };
+    let bigAsked: () => void = () => {};
+    const bigStarted = new Promise<void>((resolve) => {
+      bigAsked = resolve;
+    });
+    const http = createHttpServer({
+      log: () => {},
+      routes: [
+        {
+          method: 'GET',
+          path: '/wait',
+          handler: async (ctx) => {
+            await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+            return { status: 204 };
+          },
+        },
+        {
+          method: 'GET',
+          path: '/stream',
+          handler: async (ctx) => ({
+            status: 200,
+            stream: async (res) => {
+              while (!ctx.signal.aborted) {
+                res.write('tick\n');
+                await sleep(20);
+              }
+            },
+          }),
+        },
+        {
+          method: 'GET',
+          path: '/big',
+          handler: async (ctx) => {
+            bigAsked();
+            // The answer is made after the close began: it is still the client's, whole.
+            await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+            return { status: 200, body: big };
+          },
+        },
+      ],
+    });
+    const url = await http.listen('127.0.0.1', 0);
+    const waiting = fetch(`${url}/wait`);
+    const streaming = await fetch(`${url}/stream`);
+    const streamed = streaming.text();
+    const whole = fetch(`${url}/big`).then((res) => res.json());
+    await bigStarted;
+    await http.close();
+    expect((await waiting).status).toBe(204);
+    expect(await streamed).toMatch(/^(tick\n)+$/);
+    expect(await whole).toEqual(big);
+  });
+});
