@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processesOfJob } from '../../src/streams/orphans.js';
 import { serverAndRunners } from '../support/end-to-end.js';
 import { until } from '../support/runner-process.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
@@ -134,6 +135,12 @@ describe('founderos-runner start against answers it cannot use (end to end)', ()
         () => heartbeatsOf(second.jobId).some((request) => request.status === 409),
         10_000,
         () => 'the cancel never reached the second job by its heartbeat',
+      );
+      // Stopped, not only reported: no process of either job is left (the grandchild ignores SIGTERM).
+      await until(
+        () => processesOfJob(first.jobId).length + processesOfJob(second.jobId).length === 0,
+        10_000,
+        () => `a process of a cancelled job still runs: ${[...processesOfJob(first.jobId), ...processesOfJob(second.jobId)].join(', ')}`,
       );
       expect(heartbeatsOf(first.jobId).map((request) => request.status)).toEqual([404]);
     } finally {
