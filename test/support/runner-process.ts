@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killJobProcesses } from '../../src/streams/orphans.js';
 
 export const RUNNER_BIN = fileURLToPath(new URL('../../dist/bin/founderos-runner.js', import.meta.url));
 export const FAKE_CLAUDE = fileURLToPath(new URL('../fixtures/agents/fake-claude.mjs', import.meta.url));
@@ -58,9 +59,15 @@ export class RunnerProcess {
     this.child.kill(signal);
   }
 
+  /**
+   * Kills the runner, as a crash would, then does what its next start would do: kills the processes of every job its
+   * spool still holds (one it was still stopping at its end leaves a grandchild that ignores SIGTERM, for one).
+   */
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     await this.exit;
+    const unsettled = existsSync(this.spoolDir) ? readdirSync(this.spoolDir).filter((name) => name.endsWith('.ndjson')) : [];
+    for (const name of unsettled) killJobProcesses(name.slice(0, -'.ndjson'.length));
   }
 }
 
