@@ -127,6 +127,11 @@ async function startServer(bin, { databaseUrl, dataDir, adminKey, nodeArgs = [],
     env: childEnv(dataDir, { FOUNDEROS_ADMIN_KEY: adminKey }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return { ...proc, url: await listeningUrl(proc, 'the server') };
+}
+
+/** The URL a `launch`ed server prints as "listening on <url>" once it listens; throws if it exits or takes 120 s. */
+async function listeningUrl(proc, name) {
   let out = '';
   proc.child.stdout.setEncoding('utf8').on('data', (text) => {
     out += text;
@@ -134,9 +139,9 @@ async function startServer(bin, { databaseUrl, dataDir, adminKey, nodeArgs = [],
   const deadline = Date.now() + 120_000;
   for (;;) {
     const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-    if (url) return { ...proc, url };
+    if (url) return url;
     if (proc.child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`the server did not start: ${out.trim()} ${proc.stderr().trim()}`.slice(0, 600));
+      throw new Error(`${name} did not start: ${out.trim()} ${proc.stderr().trim()}`.slice(0, 600));
     }
     await sleep(50);
   }
@@ -353,16 +358,7 @@ export async function runIdle(bin, { db, polls, windowMs, pg, nodeArgs, serverAr
 async function runIdleFloor({ polls, windowMs, onWindow }) {
   const proc = launch(process.execPath, [FLOOR_SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const url = await new Promise((resolve, reject) => {
-      let out = '';
-      proc.child.stdout.setEncoding('utf8').on('data', (text) => {
-        out += text;
-        const found = /listening on (\S+)/.exec(out);
-        if (found) resolve(found[1]);
-      });
-      proc.exited.then(({ code }) => reject(new Error(`the floor server exited ${code}: ${proc.stderr()}`)));
-    });
-    const fleet = { servers: [{ ...proc, url }] };
+    const fleet = { servers: [{ ...proc, url: await listeningUrl(proc, 'the floor server') }] };
     const tokens = Array.from({ length: Math.ceil(polls / POLLS_PER_TOKEN) }, () => 'unused');
     return await measure(fleet, idleSpec(fleet, tokens, polls, windowMs), { health: true, onWindow });
   } finally {
