@@ -47,6 +47,8 @@ const RETRY_MS = 1000;
 const MAX_KNOWN_EMPTY = 100_000;
 
 const EMPTY: PollOutcome = { kind: 'empty' };
+/** What most polls exclude: shared, so that a waiting poll holds no array of its own. */
+const NONE: readonly string[] = Object.freeze([]);
 
 class Waiter {
   private answered = false;
@@ -134,6 +136,8 @@ export class Dispatcher {
   private notified = true;
   private degradedTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** One function for every waiter to leave by, rather than a closure each. */
+  private readonly leaveQueue = (waiter: Waiter) => this.leave(waiter);
 
   constructor(private readonly options: DispatcherOptions) {
     this.offerMs = options.offerMs ?? DEFAULT_OFFER_MS;
@@ -150,9 +154,9 @@ export class Dispatcher {
     }
     if (signal.aborted || this.closed) return Promise.resolve(EMPTY);
     return new Promise((resolve) => {
-      const sorted = [...new Set(excluded)].sort();
+      const sorted = excluded.length === 0 ? NONE : [...new Set(excluded)].sort();
       const queue = this.queueOf(runner.companyId, sorted);
-      const waiter = new Waiter(runner, sorted, Date.now() + waitMs, signal, resolve, (w) => this.leave(w));
+      const waiter = new Waiter(runner, sorted, Date.now() + waitMs, signal, resolve, this.leaveQueue);
       queue.waiters.add(waiter);
       let mine = this.byToken.get(runner.tokenId);
       if (!mine) this.byToken.set(runner.tokenId, (mine = new Set()));

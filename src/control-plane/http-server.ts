@@ -14,40 +14,14 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { defaultMaxConnections, guardConnections } from './connection-guard.js';
-import { ControlPlaneError, invalidRequest, RetryLaterError } from './errors.js';
+import { ControlPlaneError, RetryLaterError } from './errors.js';
 import { jsonChunks, writePieces } from './json-writer.js';
 import { requestScope } from './process-guard.js';
 import { RefusalThrottle, type RefusalThrottleOptions } from './refusal-throttle.js';
+import { bodyBudget, RequestContext, type RouteContext, type ServerState } from './request-context.js';
 import { parseRequestTarget } from './request-target.js';
 
-export interface RouteContext {
-  req: IncomingMessage;
-  requestId: string;
-  /** A parameter of the route's path (`id` of `/jobs/:id`); one the path does not name is a bug, and throws naming it. */
-  param(name: string): string;
-  query: URLSearchParams;
-  /** Aborted when the client disconnects or the server closes: stop waiting. */
-  signal: AbortSignal;
-  /**
-   * The body parsed as JSON; undefined when empty. 413 past the route's size limit, 408 past its time limit, 400
-   * when not JSON. Call it only once the request is known to be allowed: a refused request's body is never read.
-   */
-  readJson(): Promise<unknown>;
-  /** Adds `key=value` to this request's log line (e.g. a token preview; never a secret). */
-  note(key: string, value: string): void;
-  /** The client's address, as the socket sees it. */
-  clientAddress: string;
-  /**
-   * The request carries valid credentials of `principal` (a runner token's id, the admin): its connection is not
-   * shed to make room until it ends. Throws a 429 when that principal already has its most requests in flight, so
-   * that one token cannot hold every connection the server has.
-   */
-  authenticated(principal: string): void;
-  /** Whether this client has used up its refusals for now: a credential it presents need not even be looked up. */
-  refusalsUsedUp(): boolean;
-  /** What to throw for wrong credentials: `refusal` itself (a 401), or a 429 once the client has had too many. */
-  refuse(refusal: ControlPlaneError): ControlPlaneError;
-}
+export type { RouteContext } from './request-context.js';
 
 export interface Reply {
   status: number;
@@ -117,6 +91,8 @@ export interface HttpServer {
 
 interface CompiledRoute extends Route {
   pattern: RegExp;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
 }
 
 function compile(route: Route): CompiledRoute {
@@ -124,7 +100,12 @@ function compile(route: Route): CompiledRoute {
     .split('/')
     .map((part) => (part.startsWith(':') ? `(?<${part.slice(1)}>[^/]+)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return { ...route, pattern: new RegExp(`^${source}$`) };
+  return {
+    ...route,
+    pattern: new RegExp(`^${source}$`),
+    maxBodyBytes: route.maxBodyBytes ?? SMALL_BODY_BYTES,
+    bodyTimeoutMs: route.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
+  };
 }
 
 type Match = { route: CompiledRoute; params: ReadonlyMap<string, string> } | { allowed: string[] } | undefined;
@@ -159,145 +140,22 @@ function invalidTarget(): ControlPlaneError {
   );
 }
 
-function payloadTooLarge(max: number): ControlPlaneError {
-  return new ControlPlaneError(
-    413,
-    'payload_too_large',
-    `The request body is over the server's limit of ${max} bytes; send less per request (e.g. smaller event batches).`,
-  );
-}
-
-function bodyTimeout(ms: number): ControlPlaneError {
-  return new ControlPlaneError(408, 'request_timeout', `The request body did not arrive within ${ms / 1000}s; send it again.`);
-}
-
-/** Bytes of request bodies held at once, by every request together. */
-interface BodyBudget {
-  take(bytes: number): boolean;
-  give(bytes: number): void;
-}
-
-function bodyBudget(maxBytes: number): BodyBudget {
-  let held = 0;
-  return {
-    take(bytes) {
-      if (held + bytes > maxBytes) return false;
-      held += bytes;
-      return true;
-    },
-    give(bytes) {
-      held -= bytes;
-    },
-  };
-}
-
-const BUSY_RETRY_AFTER_SEC = 5;
-
-/**
- * Reads at most `max` bytes within `timeoutMs`, and only while the server's body budget lasts (a declared length past
- * `max` is refused before this is called); past any of them it stops reading (the connection is closed after the 413, 408 or 503).
- */
-function readBody(req: IncomingMessage, max: number, timeoutMs: number, budget: BodyBudget): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => {
-      cleanup();
-      req.pause();
-      reject(bodyTimeout(timeoutMs));
-    }, timeoutMs);
-    const cleanup = () => {
-      budget.give(size);
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      if (size + chunk.length > max || !budget.take(chunk.length)) {
-        const tooLarge = size + chunk.length > max;
-        cleanup();
-        req.pause();
-        reject(
-          tooLarge
-            ? payloadTooLarge(max)
-            : new RetryLaterError(
-                503,
-                'server_busy',
-                'The server holds as many request bodies as it may at once; send it again shortly.',
-                BUSY_RETRY_AFTER_SEC,
-              ),
-        );
-        return;
-      }
-      size += chunk.length;
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error('the client closed the connection before sending the whole body'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
-}
-
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const routes = options.routes.map(compile);
   const { log } = options;
-  let closing = false;
-  /** Each request's stop: aborted when its client goes or the server closes (one controller, no AbortSignal.any). */
-  const stops = new Set<AbortController>();
   const inflight = new Set<Promise<void>>();
-  const refusals = new RefusalThrottle({ ...options.refusals, log });
   const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
-  const budget = bodyBudget(options.maxBufferedBodyBytes ?? 256 * 1024 * 1024);
-  const maxRequestsPerPrincipal = options.maxRequestsPerPrincipal ?? DEFAULT_REQUESTS_PER_PRINCIPAL;
-  /** Authenticated requests in flight per principal. */
-  const principals = new Map<string, number>();
-
-  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  async function handle(ctx: RequestContext, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const notes: string[] = [];
-    const stop = new AbortController();
-    stops.add(stop);
-    let clientGone = false;
-    const socket = req.socket as Socket;
-    let principal: string | undefined;
-    res.on('close', () => {
-      stops.delete(stop);
-      if (!res.writableFinished) {
-        clientGone = true;
-        stop.abort();
-      }
-      if (principal === undefined) return;
-      connections.release(socket);
-      const inflight = (principals.get(principal) ?? 1) - 1;
-      if (inflight > 0) principals.set(principal, inflight);
-      else principals.delete(principal);
-    });
-    res.setHeader('x-request-id', requestId);
+    const { req, requestId, clientAddress } = ctx;
+    res.on('close', () => ctx.ended());
     let reply: Reply;
     let quiet: readonly number[] = [];
-    let closeConnection = false;
-    let quietRefusal = false;
     const method = req.method ?? 'GET';
-    const clientAddress = socket.remoteAddress ?? 'unknown';
     // Until the target is read, the log shows what came (escaped by the log), cut short.
     let shownPath = (req.url ?? '').slice(0, 200);
     try {
-      if (closing) {
+      if (state.closing) {
         throw new ControlPlaneError(503, 'server_closing', 'The control plane is shutting down; retry in a few seconds.');
       }
       const target = parseRequestTarget(req.url ?? '/');
@@ -318,94 +176,35 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       }
       const { route } = found;
       quiet = route.quietStatuses ?? [];
-      const ctx: RouteContext = {
-        req,
-        requestId,
-        param(name) {
-          const value = found.params.get(name);
-          if (value === undefined) throw new Error(`the route ${route.method} ${route.path} has no parameter :${name}`);
-          return value;
-        },
-        query: target.query,
-        signal: stop.signal,
-        clientAddress,
-        async readJson() {
-          const max = route.maxBodyBytes ?? SMALL_BODY_BYTES;
-          let body: Buffer;
-          try {
-            // Refused before a byte of it is sent: a client that asked first (`expect: 100-continue`) is told 413
-            // instead of "continue", and one that did not is not read.
-            if (Number(req.headers['content-length']) > max) throw payloadTooLarge(max);
-            // A client that asked first sends its body only now that the route wants it.
-            if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
-            body = await readBody(req, max, route.bodyTimeoutMs ?? BODY_TIMEOUT_MS, budget);
-          } catch (err) {
-            if (err instanceof ControlPlaneError) closeConnection = true;
-            throw err;
-          }
-          if (body.length === 0) return undefined;
-          try {
-            return JSON.parse(body.toString('utf8')) as unknown;
-          } catch (err) {
-            throw invalidRequest(`The request body is not valid JSON (${(err as Error).message}); send a JSON object.`);
-          }
-        },
-        note: (key, value) => notes.push(`${key}=${value}`),
-        authenticated(who) {
-          if (principal !== undefined || res.closed) return;
-          const inflight = principals.get(who) ?? 0;
-          if (inflight >= maxRequestsPerPrincipal) {
-            throw new RetryLaterError(
-              429,
-              'too_many_requests',
-              `These credentials already have ${inflight} requests in flight, the most one client may; send this one when one of them has ended.`,
-              1,
-            );
-          }
-          principals.set(who, inflight + 1);
-          principal = who;
-          connections.trust(socket);
-        },
-        refusalsUsedUp: () => refusals.retryAfterSec(clientAddress) !== undefined,
-        refuse(refusal) {
-          const retryAfterSec = refusals.retryAfterSec(clientAddress);
-          quietRefusal = !refusals.refused(clientAddress);
-          if (retryAfterSec === undefined) return refusal;
-          return new RetryLaterError(
-            429,
-            'too_many_refusals',
-            `Too many requests with a wrong key or token from ${clientAddress}; wait ${retryAfterSec}s, then check the key or token.`,
-            retryAfterSec,
-          );
-        },
-      };
+      ctx.routed(route, found.params, target.rawQuery);
       reply = await route.handler(ctx);
     } catch (err) {
       reply = errorReply(err, requestId);
       if (reply.status >= 500) log(`${method} ${shownPath} failed, requestId=${requestId}: ${(err as Error).stack ?? String(err)}`);
     }
     // A body nobody read (a refused request, a route that takes none) is not read to keep the connection: close it.
-    if (!req.complete) closeConnection = true;
-    if (!clientGone && !res.destroyed) {
+    if (!req.complete) ctx.closeConnection = true;
+    if (!ctx.clientGone && !res.destroyed) {
+      res.setHeader('x-request-id', requestId);
       if (reply.stream && method !== 'HEAD')
         await sendStream(res, reply, reply.stream, (err) =>
           log(`${method} ${shownPath} stream failed, requestId=${requestId}: ${err.stack ?? String(err)}`),
         );
-      else await send(res, reply, closeConnection);
+      else await send(res, reply, ctx.closeConnection);
     }
-    if (!quiet.includes(reply.status) && !quietRefusal) {
+    if (!quiet.includes(reply.status) && !ctx.quietRefusal) {
       log(
-        `${method} ${shownPath} ${reply.status} ${Date.now() - started}ms requestId=${requestId} client=${clientAddress}` +
-          notes.map((n) => ` ${n}`).join(''),
+        `${method} ${shownPath} ${reply.status} ${Date.now() - started}ms requestId=${requestId} client=${clientAddress}${ctx.notesText}`,
       );
     }
   }
 
   function serveRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (!connections.requestStarted(req.socket as Socket)) return;
+    if (!state.connections.requestStarted(req.socket as Socket)) return;
     const requestId = randomUUID();
+    const ctx = new RequestContext(req, res, requestId, state);
     const scope = { requestId, request: `${req.method} ${(req.url ?? '').slice(0, 200)}` };
-    const task = requestScope.run(scope, () => handle(req, res, requestId)).finally(() => inflight.delete(task));
+    const task = requestScope.run(scope, () => handle(ctx, res)).finally(() => inflight.delete(task));
     inflight.add(task);
   }
 
@@ -420,11 +219,19 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   );
   // `expect: 100-continue` is served like any request: its route checks who asks before it lets the body come.
   server.on('checkContinue', serveRequest);
-  const connections = guardConnections(server, {
-    maxConnections: options.maxConnections ?? defaultMaxConnections(),
-    headersTimeoutMs,
-    log,
-  });
+  const state: ServerState = {
+    closing: false,
+    stops: new Set(),
+    budget: bodyBudget(options.maxBufferedBodyBytes ?? 256 * 1024 * 1024),
+    refusals: new RefusalThrottle({ ...options.refusals, log }),
+    connections: guardConnections(server, {
+      maxConnections: options.maxConnections ?? defaultMaxConnections(),
+      headersTimeoutMs,
+      log,
+    }),
+    principals: new Map(),
+    maxRequestsPerPrincipal: options.maxRequestsPerPrincipal ?? DEFAULT_REQUESTS_PER_PRINCIPAL,
+  };
   server.on('clientError', answerClientError);
   // After listen, the server's errors are accepts that failed (EMFILE when descriptors ran out): log, keep serving.
   let lastAcceptError = 0;
@@ -449,14 +256,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       });
     },
     async close() {
-      closing = true;
-      for (const stop of stops) stop.abort();
+      state.closing = true;
+      for (const stop of state.stops) stop.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
       server.closeAllConnections();
       await closed;
-      refusals.close();
+      state.refusals.close();
     },
   };
 }

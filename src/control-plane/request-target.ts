@@ -5,7 +5,8 @@
 export interface RequestTarget {
   /** Still %-encoded, as it came: route parameters are decoded one by one. */
   pathname: string;
-  query: URLSearchParams;
+  /** The query as it came, without its `?`: parsed only by a route that reads it. */
+  rawQuery: string;
 }
 
 /** A `%` not followed by two hex digits: no route can be matched against that path. */
@@ -30,6 +31,5 @@ export function parseRequestTarget(target: string): RequestTarget | undefined {
   const question = withoutFragment.indexOf('?');
   const pathname = question === -1 ? withoutFragment : withoutFragment.slice(0, question);
   if (BROKEN_ESCAPE.test(pathname)) return undefined;
-  // URLSearchParams never throws: a broken escape in the query stays as it is, and validation judges the value.
-  return { pathname, query: new URLSearchParams(question === -1 ? '' : withoutFragment.slice(question + 1)) };
+  return { pathname, rawQuery: question === -1 ? '' : withoutFragment.slice(question + 1) };
 }
