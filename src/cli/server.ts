@@ -6,6 +6,7 @@ import { formatFlags, numberFlag, parseFlags, type FlagDeclaration, type ParsedF
 import { ConfigError, processIo, runCommand, type CliIo } from './command.js';
 import { EXIT } from './exit-codes.js';
 import {
+  DEFAULT_MAX_LONG_POLL_MS,
   DEFAULT_MAX_POLLS_PER_TOKEN,
   startControlPlane,
   type ControlPlane,
@@ -39,6 +40,13 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       usage: 'postgres://… : use PostgreSQL instead of PGlite',
     },
     { flag: 'long-poll-sec', kind: 'value', placeholder: 'N', defaultText: '30', usage: 'how long GET /jobs/next waits for work' },
+    {
+      flag: 'long-poll-max-sec',
+      kind: 'value',
+      placeholder: 'N',
+      defaultText: String(DEFAULT_MAX_LONG_POLL_MS / 1000),
+      usage: 'the longest a runner may ask GET /jobs/next to wait (Prefer: wait=N); waiting longer, it polls less often',
+    },
     {
       flag: 'max-polls-per-token',
       kind: 'value',
@@ -162,6 +170,7 @@ function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv): { options: Con
     dataDir: flags.str('data-dir') ?? defaultServerDataDir(env),
     databaseUrl,
     longPollMs: seconds('long-poll-sec'),
+    maxLongPollMs: seconds('long-poll-max-sec'),
     maxPollsPerToken: numberFlag(flags, 'max-polls-per-token', { min: 1, max: 1_000_000, integer: true }),
     leaseMs: seconds('lease-sec'),
     part1JobLimitMs: seconds('part1-job-limit-sec', 24 * 3600),

@@ -36,6 +36,12 @@ export interface ControlPlaneOptions {
   /** How long GET /jobs/next holds a request when nothing is queued. Default 30000. */
   longPollMs?: number;
   /**
+   * The longest a runner may ask GET /jobs/next to wait (Part 2, `Prefer: wait=<seconds>`): a runner that waits
+   * longer polls less often, which is most of what ten thousand waiting runners cost. Default 300000, and never
+   * below `longPollMs`.
+   */
+  maxLongPollMs?: number;
+  /**
    * How often an admin's wait for a job's events re-checks the database even without a wake-up. Default 1000. The
    * wake-ups (NOTIFY) make it answer at once; this only bounds the delay if a notification is ever lost. A runner's
    * long-poll never re-checks on a timer: it sleeps until its company's next queued job is announced.
@@ -95,6 +101,7 @@ export interface ControlPlane {
 }
 
 export const DEFAULT_LONG_POLL_MS = 30_000;
+export const DEFAULT_MAX_LONG_POLL_MS = 300_000;
 export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_PART1_JOB_LIMIT_MS = 30 * 60_000;
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
@@ -112,6 +119,7 @@ function positive(value: number | undefined, name: string, fallback: number, uni
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const longPollMs = positive(options.longPollMs, 'longPollMs', DEFAULT_LONG_POLL_MS);
+  const maxLongPollMs = Math.max(longPollMs, positive(options.maxLongPollMs, 'maxLongPollMs', DEFAULT_MAX_LONG_POLL_MS));
   const leaseMs = positive(options.leaseMs, 'leaseMs', DEFAULT_LEASE_MS);
   const recheckMs = positive(options.longPollRecheckMs, 'longPollRecheckMs', RECHECK_INTERVAL_MS);
   const part1JobLimitMs = positive(options.part1JobLimitMs, 'part1JobLimitMs', DEFAULT_PART1_JOB_LIMIT_MS);
@@ -159,9 +167,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const closing = new AbortController();
     const admin = createAdminApi({ tokens: store.tokens, jobs: store.adminJobs, hub, closing: closing.signal, recheckMs });
     const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
-    // A runner asks again as soon as a long-poll ends: one not seen for a long-poll and a minute is not running.
+    // A runner asks again as soon as a long-poll ends: one not seen for the longest long-poll and a minute is not running.
     const dashboard =
-      options.ui === false ? undefined : await startDashboard({ db, admin, adminKey: adminKey.key, onlineWithinMs: longPollMs + 60_000 });
+      options.ui === false
+        ? undefined
+        : await startDashboard({ db, admin, adminKey: adminKey.key, onlineWithinMs: maxLongPollMs + 60_000 });
     if (dashboard) cleanup.push(() => dashboard.close());
     const http = createHttpServer({
       routes: [
@@ -171,6 +181,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           jobs: store.runnerJobs,
           dispatcher,
           longPollMs,
+          maxLongPollMs,
           maxPollsPerToken,
           maxEventsBodyBytes: maxBodyBytes,
         }),

@@ -3,6 +3,7 @@
  * under /api/runner. Each handler:
  * authenticate the token, validate the input, one store call, map the outcome to the protocol's status and code.
  */
+import { readWaitPreference, waitPreference } from '../protocol/prefer-wait.js';
 import { isUuid, readExcludedAdapterTypes } from '../protocol/schemas.js';
 import { EXCLUDE_ADAPTER_TYPES_PARAM, RUNNER_API_PREFIX } from '../protocol/types.js';
 import { ControlPlaneError, invalidRequest, jobNotFound, RetryLaterError } from './errors.js';
@@ -19,6 +20,8 @@ export interface RunnerRoutesDeps {
   jobs: RunnerJobStore;
   dispatcher: Dispatcher;
   longPollMs: number;
+  /** The longest wait a runner may ask for (`Prefer: wait`). */
+  maxLongPollMs: number;
   /** The dispatcher's cap, named in the 429's message. */
   maxPollsPerToken: number;
   /** The most an events batch may hold: the protocol's 10 MB. Only an authenticated runner's batch is read. */
@@ -38,7 +41,8 @@ const NO_CONTENT: Reply = { status: 204 };
 
 type RunnerHandler = (ctx: RouteContext, runner: RunnerIdentity, jobId: string) => Promise<Reply>;
 
-export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPerToken, maxEventsBodyBytes }: RunnerRoutesDeps): Route[] {
+export function runnerRoutes(deps: RunnerRoutesDeps): Route[] {
+  const { tokens, jobs, dispatcher, longPollMs, maxLongPollMs, maxPollsPerToken, maxEventsBodyBytes } = deps;
   const accepted = new AcceptedSecrets();
 
   /**
@@ -75,19 +79,23 @@ export function runnerRoutes({ tokens, jobs, dispatcher, longPollMs, maxPollsPer
 
   /**
    * Authenticated once; then the poll sleeps in the dispatcher until a job is offered to it, its window ends, or
-   * its token is revoked or expires while it waits (a 401 then, never a job).
+   * its token is revoked or expires while it waits (a 401 then, never a job). The window is the protocol's, or the
+   * wait the runner asked for (Part 2, `Prefer: wait`) within this server's limit, said back in `Preference-Applied`.
    */
   const nextJob: Handler = async (ctx) => {
     const runner = await authenticate(ctx);
     // Part 2: the adapter types the runner is not taking now (a CLI of its paused by a usage limit).
     const excluded = readExcludedAdapterTypes(ctx.query.get(EXCLUDE_ADAPTER_TYPES_PARAM));
     if (!excluded.ok) throw invalidRequest(excluded.problems.join('; '));
-    const outcome = await dispatcher.wait(runner, excluded.value, longPollMs, ctx.signal);
+    const askedSec = readWaitPreference(ctx.req.headers.prefer);
+    const waitMs = askedSec === undefined ? longPollMs : Math.min(askedSec * 1000, maxLongPollMs);
+    const outcome = await dispatcher.wait(runner, excluded.value, waitMs, ctx.signal);
+    const headers = askedSec === undefined ? undefined : { 'preference-applied': waitPreference(Math.floor(waitMs / 1000)) };
     switch (outcome.kind) {
       case 'job':
-        return { status: 200, body: outcome.job };
+        return { status: 200, body: outcome.job, headers };
       case 'empty':
-        return NO_CONTENT;
+        return headers ? { status: 204, headers } : NO_CONTENT;
       case 'refused':
         throw refusal(outcome.auth);
       case 'busy':

@@ -97,6 +97,32 @@ export function runnerProtocolSuite(makeBackend: () => Promise<Backend>) {
       expect(await strangerPoll).toBe('still waiting');
     });
 
+    it('should hold a poll for the wait it asks for (Prefer: wait), within its own limit, and say what it applied', async () => {
+      const companyId = company('prefer');
+      const runner = await runnerFor(plane, companyId);
+      const next = (prefer?: string) => runner.raw('GET', '/api/runner/jobs/next', { headers: prefer ? { prefer } : {} });
+      // Shorter than the server's 10 s window: answered 204 once the second is up.
+      const askedAt = Date.now();
+      const short = await next('wait=1');
+      expect(short.status).toBe(204);
+      expect(short.headers.get('preference-applied')).toBe('wait=1');
+      expect(Date.now() - askedAt).toBeLessThan(5_000);
+      // Past the server's limit (300 s by default): the limit is what it applies, and a job still comes at once.
+      await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'one' });
+      const capped = await next('respond-async, wait=99999');
+      expect(capped.status).toBe(200);
+      expect(capped.headers.get('preference-applied')).toBe('wait=300');
+      // A poll that asks nothing (a Part-1 runner), or asks in a way that cannot be read, is told nothing.
+      await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'two' });
+      const plain = await next();
+      expect(plain.status).toBe(200);
+      expect(plain.headers.get('preference-applied')).toBeNull();
+      await plane.admin.enqueueJob({ companyId, agentName: 'Sarah', prompt: 'three' });
+      const unreadable = await next('wait=soon');
+      expect(unreadable.status).toBe(200);
+      expect(unreadable.headers.get('preference-applied')).toBeNull();
+    });
+
     it('should hand a queued job to exactly one of 20 waiting runners, and the next 19 to the others, one each', async () => {
       const companyId = company('fan-out');
       const runners = await Promise.all(Array.from({ length: 20 }, () => runnerFor(plane, companyId)));
