@@ -4,6 +4,7 @@ import {
   concat,
   concatMap,
   connect,
+  defer,
   distinctUntilChanged,
   filter,
   map,
@@ -27,6 +28,7 @@ import { retryAfterOf } from '../streams/http/errors.js';
 import type { JobDescriptor } from '../protocol/types.js';
 import { errorText } from './error-text.js';
 import { isFatal } from './fatal.js';
+import { DEFAULT_LONG_POLL_WAIT_SEC, LongPollWait } from './long-poll-wait.js';
 import { runJob, type JobResult, type JobRunnerDeps } from './run-job.js';
 import { excludedAdapterTypes, leavesQueued, usagePauses, type UsagePauseOptions } from './usage-limits.js';
 
@@ -43,6 +45,8 @@ export interface DaemonDeps extends Omit<JobRunnerDeps, 'cancel$' | 'pausedUntil
   recover$?: Observable<JobResult>;
   /** How the daemon pauses an agent CLI after a usage limit (docs/usage-limits.md). */
   usagePauses?: UsagePauseOptions;
+  /** The wait to ask a server that applies waits to hold a long-poll (Part 2; default DEFAULT_LONG_POLL_WAIT_SEC). */
+  longPollWaitSec?: number;
 }
 
 /** A third signal: the user wants out now, whatever is running. */
@@ -123,8 +127,23 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
   // Room for a job while fewer than `concurrency` run and fewer than `maxJobs` have run or are running.
   const hasRoom = (load$: Observable<Load>) =>
     load$.pipe(map(({ running, finished }) => running < concurrency && running + finished < maxJobs));
+  const longPollWait = new LongPollWait(deps.longPollWaitSec ?? DEFAULT_LONG_POLL_WAIT_SEC, (askedSec, failedAfterSec) =>
+    log.warn(
+      `a long-poll that asked the server to wait ${askedSec}s failed after ${failedAfterSec}s: something between the runner ` +
+        "and the server (a proxy's read timeout?) ends long waits, so the runner asks for the protocol's 30s from now on",
+    ),
+  );
   const nextJob = (excluded: readonly string[], fed$: Observable<Fed>): Observable<Offered | { kind: 'empty' }> =>
-    deps.api.nextJob(excluded).pipe(
+    defer(() => {
+      const askedSec = longPollWait.askSec;
+      const askedAt = deps.scheduler.now();
+      return deps.api.nextJob(excluded, askedSec).pipe(
+        tap({
+          next: (answer) => longPollWait.answered(answer.waitAppliedSec),
+          error: () => longPollWait.failed(askedSec, deps.scheduler.now() - askedAt),
+        }),
+      );
+    }).pipe(
       tap(() => deps.metrics?.pollAnswered()),
       withLatestFrom(fed$),
       // A job of a paused CLI stays queued, and the next poll waits a while: a server without the extension offers

@@ -188,6 +188,30 @@ describe('runDaemon', () => {
     });
   });
 
+  it("should ask for a longer wait only once the server applies waits, and go back to the protocol's 30 s, saying so once, when a long wait fails after 30 s", () => {
+    testScheduler.run(({ cold, hot, expectObservable }) => {
+      const asked: number[] = [];
+      // Not applied, applied, then the long wait is cut at 60 s (a proxy's read timeout), then applied again.
+      const polls = [
+        () => cold<NextJobOutcome>('30s (e|)', { e: { kind: 'empty' } }),
+        () => cold<NextJobOutcome>('30s (e|)', { e: { kind: 'empty', waitAppliedSec: 30 } }),
+        () => cold<NextJobOutcome>('60s #', undefined, new ApiError(504, 'GET jobs/next', undefined, undefined, 'Gateway Timeout')),
+      ];
+      const nextJob = (_excluded?: readonly string[], waitSec = 30) => {
+        asked.push(waitSec);
+        return (polls[asked.length - 1] ?? (() => cold<NextJobOutcome>('30s (e|)', { e: { kind: 'empty', waitAppliedSec: 30 } })))();
+      };
+      const warnings: string[] = [];
+      const log = { ...silentLog, warn: (message: string) => warnings.push(message) };
+      const signals = hot<NodeJS.Signals>('300s s', { s: 'SIGTERM' });
+      expectObservable(runDaemon(deps({ nextJob }, signals, { log, longPollWaitSec: 300 }))).toBe('300s |');
+      testScheduler.flush();
+      expect(asked.slice(0, 5)).toEqual([30, 30, 300, 30, 30]);
+      expect(asked.filter((sec) => sec > 30)).toHaveLength(1);
+      expect(warnings.filter((w) => w.includes('asked the server to wait 300s failed after 60s'))).toHaveLength(1);
+    });
+  });
+
   it('should go back to polling when the claim keeps failing, without ending', () => {
     testScheduler.run(({ cold, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });

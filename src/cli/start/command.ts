@@ -32,6 +32,7 @@ export interface StartTunables {
   killGraceMs?: number;
   heartbeatMs?: number;
   pollMinIntervalMs?: number;
+  longPollWaitSec?: number;
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
 }
@@ -114,6 +115,7 @@ export async function runRunner(config: RunnerConfig, log: Logger, env: NodeJS.P
     recover$: recoverLeftovers({ ...delivery, spoolDir: config.spoolDir, serverUrl: config.serverUrl, isRunnerAlive }),
     signals$: processSignals(),
     pollMinIntervalMs: tunables.pollMinIntervalMs ?? 1_000,
+    longPollWaitSec: tunables.longPollWaitSec,
     concurrency: config.concurrency,
     maxJobs: config.maxJobs,
     metrics,
@@ -167,6 +169,7 @@ function tunablesFromEnv(env: NodeJS.ProcessEnv): StartTunables {
     killGraceMs: read('FOUNDEROS_RUNNER_KILL_GRACE_MS'),
     heartbeatMs: read('FOUNDEROS_RUNNER_HEARTBEAT_MS'),
     pollMinIntervalMs: read('FOUNDEROS_RUNNER_POLL_MIN_INTERVAL_MS'),
+    longPollWaitSec: read('FOUNDEROS_RUNNER_LONG_POLL_WAIT_SEC'),
     retryInitialDelayMs: read('FOUNDEROS_RUNNER_RETRY_INITIAL_MS'),
     retryMaxDelayMs: read('FOUNDEROS_RUNNER_RETRY_MAX_MS'),
   };

@@ -1,5 +1,6 @@
 import { asyncScheduler, map, throwError, timeout, type Observable, type SchedulerLike } from 'rxjs';
 import { meaningOf, retryAfterMs, type AnswerMeaning, type AnsweredRoute } from '../../protocol/answers.js';
+import { PROTOCOL_WAIT_SEC, readWaitPreference, waitPreference } from '../../protocol/prefer-wait.js';
 import { check, checkJobPayload, jobIdProblem, JobDescriptorSchema, readErrorBody, type Checked } from '../../protocol/schemas.js';
 import {
   EXCLUDE_ADAPTER_TYPES_PARAM,
@@ -14,7 +15,8 @@ import { firstDeadlineMs, headProbe, lively, LIVENESS, type Liveness, type Liven
 import { ServerHealth } from './server-health.js';
 import { ANSWER_LIMITS, createTransport, runnerApiUrl, type Exchange, type Reply } from './transport.js';
 
-export type NextJobOutcome = { kind: 'job'; job: JobDescriptor } | { kind: 'empty' };
+/** `waitAppliedSec`: the wait the server says it applied to this poll (Part 2, `Preference-Applied`), if it said. */
+export type NextJobOutcome = ({ kind: 'job'; job: JobDescriptor } | { kind: 'empty' }) & { waitAppliedSec?: number };
 
 /** An answer about a job, in the words of answers.ts. */
 type JobOutcome<M extends AnswerMeaning> = M extends AnswerMeaning ? { kind: M } : never;
@@ -35,7 +37,7 @@ export interface RunnerApiOptions {
   serverUrl: string;
   token: string;
   userAgent: string;
-  /** How long a long-poll may take, answer included; above the server's 30 s hold. */
+  /** How long a long-poll of the protocol's 30 s may take, answer included; a longer wait asked for adds to it. */
   longPollTimeoutMs?: number;
   /** How long any other request may take, answer included. */
   requestTimeoutMs?: number;
@@ -55,9 +57,10 @@ export interface RunnerApiOptions {
 export interface RunnerApi {
   /**
    * The long-poll. `excluded` names the adapter types the runner is not taking now (Part 2: a server that knows the
-   * `excludeAdapterTypes` parameter offers no job of them; one that does not ignores it).
+   * `excludeAdapterTypes` parameter offers no job of them; one that does not ignores it). `waitSec` is the wait asked
+   * for (Part 2, `Prefer: wait`; default the protocol's 30 s): a server that does not know it holds the poll 30 s.
    */
-  nextJob(excluded?: readonly string[]): Observable<NextJobOutcome>;
+  nextJob(excluded?: readonly string[], waitSec?: number): Observable<NextJobOutcome>;
   claim(jobId: string): Observable<ClaimOutcome>;
   /** `batch` is the events, or the request body already serialized (as the spool keeps it). */
   appendEvents(jobId: string, batch: readonly RunnerEvent[] | string): Observable<AppendOutcome>;
@@ -108,19 +111,21 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   }
 
   return {
-    nextJob: (excluded = []) =>
+    nextJob: (excluded = [], waitSec = PROTOCOL_WAIT_SEC) =>
       request<NextJobOutcome>(
-        { method: 'GET', path: longPollPath(excluded), limitBytes: ANSWER_LIMITS.other },
+        { method: 'GET', path: longPollPath(excluded), limitBytes: ANSWER_LIMITS.other, prefer: waitPreference(waitSec) },
         {
           ...PART_1,
           accepted: (reply) => {
-            if (reply.status === 204) return { kind: 'empty' };
+            const applied = readWaitPreference(reply.preferenceApplied);
+            const waited = applied === undefined ? {} : { waitAppliedSec: applied };
+            if (reply.status === 204) return { kind: 'empty', ...waited };
             const checked = readJson(reply, 'GET jobs/next', ANSWER_LIMITS.other, (value) => check(JobDescriptorSchema, value));
             if (!checked.ok) throw new MalformedAnswerError('GET jobs/next', requestIdIn(reply), checked.problems);
-            return { kind: 'job', job: checked.value };
+            return { kind: 'job', job: checked.value, ...waited };
           },
         },
-        longPollTimeoutMs,
+        longPollTimeoutMs + Math.max(0, waitSec - PROTOCOL_WAIT_SEC) * 1000,
       ),
     claim: (jobId) =>
       forJob(jobId, 'claim', (path) =>

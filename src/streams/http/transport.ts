@@ -21,6 +21,8 @@ export interface Exchange {
   body?: string;
   /** How much of a 2xx body is read; any other answer's, {@link ANSWER_LIMITS.other}. */
   limitBytes: number;
+  /** A `Prefer` header to send (Part 2: the long-poll's `wait=<seconds>`). */
+  prefer?: string;
 }
 
 /** An answer as read. */
@@ -29,6 +31,8 @@ export interface Reply {
   /** The x-request-id header, when it is one. */
   requestId: string | undefined;
   retryAfter: string | null;
+  /** The `Preference-Applied` header: what the server did of a `Prefer`. */
+  preferenceApplied: string | null;
   text: string;
   /** False when the body ran past the limit and was cut there. */
   complete: boolean;
@@ -64,7 +68,7 @@ export function createTransport(options: TransportOptions): Transport {
       let settled = false;
       const init: RequestInit =
         exchange.body === undefined
-          ? { method: exchange.method, headers }
+          ? { method: exchange.method, headers: exchange.prefer === undefined ? headers : { ...headers, prefer: exchange.prefer } }
           : { method: exchange.method, headers: jsonHeaders, body: exchange.body };
       // Node's fetch hands back a 3xx itself, Location included, instead of following it.
       fetch(`${apiBase}${exchange.path}`, { ...init, redirect: 'manual', signal: abort.signal })
@@ -77,7 +81,14 @@ export function createTransport(options: TransportOptions): Transport {
             const route = `${exchange.method} ${exchange.path}`;
             throw new RedirectRefusedError(route, response.status, response.headers.get('location') ?? undefined, requestId);
           }
-          return { status: response.status, requestId, retryAfter: response.headers.get('retry-after'), text, complete };
+          return {
+            status: response.status,
+            requestId,
+            retryAfter: response.headers.get('retry-after'),
+            preferenceApplied: response.headers.get('preference-applied'),
+            text,
+            complete,
+          };
         })
         .then(
           (reply) => {

@@ -60,6 +60,24 @@ describe('runner HTTP client', () => {
     expect(seen.at(-1)!.url).toBe('/base/api/runner/jobs/next');
   });
 
+  it("should ask for the protocol's 30 s unless told a longer wait, and read the wait the server says it applied", async () => {
+    answer = (_req, res) => res.writeHead(204).end();
+    expect(await firstValueFrom(api().nextJob())).toEqual({ kind: 'empty' });
+    expect(seen.at(-1)!.headers.prefer).toBe('wait=30');
+    answer = (_req, res) => res.writeHead(204, { 'preference-applied': 'wait=120' }).end();
+    expect(await firstValueFrom(api().nextJob([], 300))).toEqual({ kind: 'empty', waitAppliedSec: 120 });
+    expect(seen.at(-1)!.headers.prefer).toBe('wait=300');
+    answer = json(
+      200,
+      { jobId: 'j1', agentId: 'a', agentName: 'Sarah', createdAt: '2026-01-01T00:00:00Z' },
+      { 'preference-applied': 'wait=300' },
+    );
+    expect(await firstValueFrom(api().nextJob([], 300))).toMatchObject({ kind: 'job', waitAppliedSec: 300 });
+    // A header that is not a wait is not one: the server is taken not to apply waits.
+    answer = (_req, res) => res.writeHead(204, { 'preference-applied': 'wait=soon' }).end();
+    expect(await firstValueFrom(api().nextJob([], 300))).toEqual({ kind: 'empty' });
+  });
+
   it.each([
     ['nextJob', 204, '', { kind: 'empty' }],
     ['claim', 409, '{"error":"job_not_claimable"}', { kind: 'job_ended' }],
