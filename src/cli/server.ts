@@ -44,7 +44,7 @@ function serverFlags(env: NodeJS.ProcessEnv): FlagDeclaration[] {
       flag: 'long-poll-max-sec',
       kind: 'value',
       placeholder: 'N',
-      defaultText: String(DEFAULT_MAX_LONG_POLL_MS / 1000),
+      defaultText: `${DEFAULT_MAX_LONG_POLL_MS / 1000}, or --long-poll-sec when that is below 30`,
       usage: 'the longest a runner may ask GET /jobs/next to wait (Prefer: wait=N); waiting longer, it polls less often',
     },
     {

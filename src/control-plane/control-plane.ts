@@ -37,8 +37,8 @@ export interface ControlPlaneOptions {
   longPollMs?: number;
   /**
    * The longest a runner may ask GET /jobs/next to wait (Part 2, `Prefer: wait=<seconds>`): a runner that waits
-   * longer polls less often, which is most of what ten thousand waiting runners cost. Default 300000, and never
-   * below `longPollMs`.
+   * longer polls less often, which is most of what ten thousand waiting runners cost. Default 300000, or `longPollMs`
+   * when that is set below the protocol's 30 s (a proxy's timeout, usually); never below `longPollMs`.
    */
   maxLongPollMs?: number;
   /**
@@ -119,7 +119,11 @@ function positive(value: number | undefined, name: string, fallback: number, uni
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const longPollMs = positive(options.longPollMs, 'longPollMs', DEFAULT_LONG_POLL_MS);
-  const maxLongPollMs = Math.max(longPollMs, positive(options.maxLongPollMs, 'maxLongPollMs', DEFAULT_MAX_LONG_POLL_MS));
+  // A window set shorter than the protocol's is usually a proxy's timeout: the longest wait follows it unless set too.
+  const maxLongPollMs = Math.max(
+    longPollMs,
+    positive(options.maxLongPollMs, 'maxLongPollMs', longPollMs < DEFAULT_LONG_POLL_MS ? longPollMs : DEFAULT_MAX_LONG_POLL_MS),
+  );
   const leaseMs = positive(options.leaseMs, 'leaseMs', DEFAULT_LEASE_MS);
   const recheckMs = positive(options.longPollRecheckMs, 'longPollRecheckMs', RECHECK_INTERVAL_MS);
   const part1JobLimitMs = positive(options.part1JobLimitMs, 'part1JobLimitMs', DEFAULT_PART1_JOB_LIMIT_MS);
@@ -166,7 +170,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     const closing = new AbortController();
     const admin = createAdminApi({ tokens: store.tokens, jobs: store.adminJobs, hub, closing: closing.signal, recheckMs });
-    const health: Route = { method: 'GET', path: '/healthz', handler: async () => ({ status: 200, body: { status: 'ok' } }) };
+    // Asked every few seconds by whatever watches the server: a healthy answer is not worth a log line each time.
+    const health: Route = {
+      method: 'GET',
+      path: '/healthz',
+      handler: async () => ({ status: 200, body: { status: 'ok' } }),
+      quietStatuses: [200],
+    };
     // A runner asks again as soon as a long-poll ends: one not seen for the longest long-poll and a minute is not running.
     const dashboard =
       options.ui === false

@@ -18,7 +18,7 @@ import { ControlPlaneError, RetryLaterError } from './errors.js';
 import { jsonChunks, writePieces } from './json-writer.js';
 import { requestScope } from './process-guard.js';
 import { RefusalThrottle, type RefusalThrottleOptions } from './refusal-throttle.js';
-import { bodyBudget, RequestContext, type RouteContext, type ServerState } from './request-context.js';
+import { bodyBudget, RequestContext, SERVER_CLOSING, type RouteContext, type ServerState } from './request-context.js';
 import { parseRequestTarget } from './request-target.js';
 
 export type { RouteContext } from './request-context.js';
@@ -257,7 +257,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     },
     async close() {
       state.closing = true;
-      for (const stop of state.stops) stop.abort();
+      for (const stop of state.stops) stop.abort(SERVER_CLOSING);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);

@@ -19,7 +19,7 @@ describe('LongPollWait', () => {
     expect(wait.askSec).toBe(30);
   });
 
-  it('should go back to 30 s for good, telling once, when a long wait fails after more than 30 s', () => {
+  it('should go back to 30 s for good, telling once, when a long wait fails after it was held a while', () => {
     const { wait, cut } = make();
     wait.answered(30);
     wait.failed(300, 61_000);
@@ -30,13 +30,21 @@ describe('LongPollWait', () => {
     expect(cut).toHaveLength(1);
   });
 
-  it('should keep asking for the long wait after a failure within 30 s (a refused connection, a 503 at once)', () => {
+  it('should keep asking for the long wait after a failure at once (a refused connection, a 503), or of a short wait', () => {
     const { wait, cut } = make();
     wait.answered(300);
     wait.failed(300, 2_000);
     wait.failed(30, 45_000);
     expect(cut).toEqual([]);
     expect(wait.askSec).toBe(300);
+  });
+
+  it('should go back to 30 s when a proxy cuts the wait sooner than the protocol window (a 15 s read timeout)', () => {
+    const { wait, cut } = make();
+    wait.answered(300);
+    wait.failed(300, 15_000);
+    expect(cut).toEqual([[300, 15]]);
+    expect(wait.askSec).toBe(30);
   });
 
   it('should never ask for less than the protocol window', () => {
