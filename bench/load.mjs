@@ -30,6 +30,8 @@ import { Agent, get } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROTOCOL_WAIT_SEC } from '../dist/protocol/prefer-wait.js';
+import { DEFAULT_LONG_POLL_WAIT_SEC } from '../dist/runner/long-poll-wait.js';
 import { analyseProfile, renderProfile } from './cpu-profile.mjs';
 import {
   RESULTS,
@@ -71,11 +73,15 @@ export const LOAD_CONFIG = {
     before: false,
   },
   full: {
+    // Held 30 s: runners of Part 1, and every runner until its server shows it applies waits. Held longer: a
+    // runner asking its default wait of a server that applies it (Part 2, Prefer: wait).
     idle: [
       { db: 'pglite', polls: 1000, before: true },
       { db: 'pglite', polls: 10_000 },
-      { db: 'postgres', polls: 10_000 },
       { db: 'floor', polls: 10_000 },
+      { db: 'pglite', polls: 10_000, waitSec: DEFAULT_LONG_POLL_WAIT_SEC },
+      { db: 'postgres', polls: 10_000, waitSec: DEFAULT_LONG_POLL_WAIT_SEC },
+      { db: 'floor', polls: 10_000, waitSec: DEFAULT_LONG_POLL_WAIT_SEC },
     ],
     idleWindowMs: 30_000,
     cycles: [
@@ -332,8 +338,11 @@ export async function runCycles(bin, { db, servers, runners, warmupMs, windowMs,
   }
 }
 
-/** The swarm's idle mode: `polls` long-polls opened over 25 s, `POLLS_PER_TOKEN` per token. */
-const idleSpec = (fleet, tokens, polls, windowMs) => ({
+/**
+ * The swarm's idle mode: `polls` long-polls opened over 25 s, `POLLS_PER_TOKEN` per token, each asking to be held
+ * `waitSec` when given (as a runner does once its server applies waits), else held the protocol's 30 s.
+ */
+const idleSpec = (fleet, tokens, { polls, windowMs, waitSec }) => ({
   mode: 'idle',
   servers: fleet.servers.map((s) => s.url),
   tokens,
@@ -341,26 +350,28 @@ const idleSpec = (fleet, tokens, polls, windowMs) => ({
   pollsPerToken: POLLS_PER_TOKEN,
   rampPerSec: Math.ceil(polls / 25),
   warmupMs: 2000,
-  windowMs,
+  // At least one whole window: every poll ends and polls again once within it.
+  windowMs: Math.max(windowMs, (waitSec ?? PROTOCOL_WAIT_SEC) * 1000),
+  waitSec,
 });
 
 /** `polls` long-polls waiting on one server of `bin` on `db`, nothing queued: its CPU, RSS and /healthz latency. */
-export async function runIdle(bin, { db, polls, windowMs, pg, nodeArgs, serverArgs, onWindow }) {
+export async function runIdle(bin, { db, polls, windowMs, waitSec, pg, nodeArgs, serverArgs, onWindow }) {
   const fleet = await startFleet(bin, { db, count: 1, tokens: Math.ceil(polls / POLLS_PER_TOKEN), pg, nodeArgs, serverArgs });
   try {
-    return await measure(fleet, idleSpec(fleet, fleet.tokens, polls, windowMs), { pg, health: true, onWindow });
+    return await measure(fleet, idleSpec(fleet, fleet.tokens, { polls, windowMs, waitSec }), { pg, health: true, onWindow });
   } finally {
     await fleet.close();
   }
 }
 
 /** The same idle polls held by bench/load/floor-server.mjs: what node:http alone costs for them. */
-async function runIdleFloor({ polls, windowMs, onWindow }) {
+async function runIdleFloor({ polls, windowMs, waitSec, onWindow }) {
   const proc = launch(process.execPath, [FLOOR_SERVER], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const fleet = { servers: [{ ...proc, url: await listeningUrl(proc, 'the floor server') }] };
     const tokens = Array.from({ length: Math.ceil(polls / POLLS_PER_TOKEN) }, () => 'unused');
-    return await measure(fleet, idleSpec(fleet, tokens, polls, windowMs), { health: true, onWindow });
+    return await measure(fleet, idleSpec(fleet, tokens, { polls, windowMs, waitSec }), { health: true, onWindow });
   } finally {
     await stop(proc);
   }
@@ -386,6 +397,8 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
   const wanted = (row) => (row.db === 'postgres' ? pg !== undefined : true);
   const versions = (row) => Object.keys(builds).filter((build) => build === 'this' || row.before);
 
+  const heldFor = (row) => `, held ${row.waitSec ?? PROTOCOL_WAIT_SEC} s`;
+
   // Memory: a PGlite server idle after its first start and after a restart, and a runner idle beside it.
   for (const build of Object.keys(builds)) {
     progress(`load: memory of the PGlite server (${build})`);
@@ -394,14 +407,14 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
 
   for (const row of cfg.idle.filter(wanted)) {
     if (row.db === 'floor') {
-      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls on a bare node:http server (the floor)`);
+      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls${heldFor(row)} on a bare node:http server (the floor)`);
       const machine = machineProfiler(undefined);
-      const result = await runIdleFloor({ polls: row.polls, windowMs: cfg.idleWindowMs, onWindow: machine.onWindow });
+      const result = await runIdleFloor({ ...row, windowMs: cfg.idleWindowMs, onWindow: machine.onWindow });
       out.idle.push({ ...row, build: 'floor', ...result, machineCores: await machine.cores() });
       continue;
     }
     for (const build of versions(row)) {
-      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls on ${row.db} (${build})`);
+      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls${heldFor(row)} on ${row.db} (${build})`);
       const machine = machineProfiler(pg);
       const result = await runIdle(builds[build], { ...row, windowMs: cfg.idleWindowMs, pg, onWindow: machine.onWindow });
       out.idle.push({ ...row, build, ...result, machineCores: await machine.cores() });
@@ -509,8 +522,9 @@ export function loadRows(load, command) {
     add('… beside it, the runner idle (RSS)', m.this.runner?.rssMb, undefined, 'MB', 0);
   }
   for (const idle of load.idle.filter((r) => r.build === 'this' || r.build === 'floor')) {
-    const [, before] = pair(load.idle, (r) => r.db === idle.db && r.polls === idle.polls);
-    const label = `${fmt(idle.polls)} idle long-polls, ${db(idle)}`;
+    const [, before] = pair(load.idle, (r) => r.db === idle.db && r.polls === idle.polls && r.waitSec === idle.waitSec);
+    const held = idle.waitSec === undefined ? 'held 30 s' : `held ${idle.waitSec} s (Prefer: wait)`;
+    const label = `${fmt(idle.polls)} idle long-polls ${held}, ${db(idle)}`;
     add(
       `${label}: server CPU (% of a core)`,
       idle.serverCpuPct + idle.postgresCpuPct,
@@ -521,33 +535,34 @@ export function loadRows(load, command) {
     const growth = (r) => r.rssMb.after[0] - r.rssMb.before[0];
     add(`… server RSS growth with the polls open`, growth(idle), before && growth(before), 'MB', 0);
     add(`… /healthz p99 (p50 ${fmt(idle.healthMs.p50, 1)} ms)`, idle.healthMs.p99, before?.healthMs.p99, 'ms', 1);
-    add('… polls answered per second (each ends after its 30 s and polls again)', idle.pollsAnswered / idle.seconds, undefined, '/s', 0);
+    add('… polls answered per second (each ends after its wait and polls again)', idle.pollsAnswered / idle.seconds, undefined, '/s', 0);
     elsewhere(idle, before);
   }
+  /**
+   * What one `unit` (`perCycle` of them in a cycle) cost in CPU, by process, shown per `shownPer` units, and how many a
+   * core holds at that cost: the figure per core, where the 2 shared cores stop a run short.
+   */
+  const addCpu = (unit, perCycle, cpu, beforeCpu, shownPer = 1) => {
+    if (!cpu) return;
+    const total = (c) => c && (c.server + c.postgres + c.loadGenerator) / perCycle;
+    const ms = (x) => fmt((x / perCycle) * shownPer, 2);
+    const per = shownPer === 1 ? unit : `${fmt(shownPer, 0)} ${unit}s`;
+    add(
+      `… CPU per ${per}: server ${ms(cpu.server)} + PostgreSQL ${ms(cpu.postgres)} + load generator ${ms(cpu.loadGenerator)} ms`,
+      total(cpu) * shownPer,
+      beforeCpu && total(beforeCpu) * shownPer,
+      'ms',
+      2,
+    );
+    add(`… per core (1,000 ms ÷ CPU per ${unit})`, 1000 / total(cpu), beforeCpu && 1000 / total(beforeCpu), '/s', 0);
+  };
   for (const cycle of load.cycles.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.cycles, (r) => r.db === cycle.db && r.servers === cycle.servers);
     const label = `Job cycles, ${db(cycle)}, ${servers(cycle)}, ${load.config.runners} runners`;
     add(label, cycle.cyclesPerSec, before?.cyclesPerSec, '/s', 0);
     elsewhere(cycle, before);
     add('… enqueue → claim p50, flat out', cycle.claimLatencyMs.p50, before?.claimLatencyMs.p50, 'ms', 1);
-    const c = cycle.cpuMsPerCycle;
-    if (c) {
-      const total = c.server + c.postgres + c.loadGenerator;
-      add(
-        `… CPU per cycle: server ${fmt(c.server, 2)} + PostgreSQL ${fmt(c.postgres, 2)} + load generator ${fmt(c.loadGenerator, 2)} ms`,
-        total,
-        before?.cpuMsPerCycle && before.cpuMsPerCycle.server + before.cpuMsPerCycle.postgres + before.cpuMsPerCycle.loadGenerator,
-        'ms',
-        2,
-      );
-      add(
-        '… per core (1,000 ms ÷ CPU per cycle)',
-        1000 / total,
-        before?.cpuMsPerCycle && 1000 / (before.cpuMsPerCycle.server + before.cpuMsPerCycle.postgres + before.cpuMsPerCycle.loadGenerator),
-        '/s',
-        0,
-      );
-    }
+    addCpu('cycle', 1, cycle.cpuMsPerCycle, before?.cpuMsPerCycle);
   }
   for (const paced of load.paced.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.paced, (r) => r.db === paced.db);
@@ -567,6 +582,7 @@ export function loadRows(load, command) {
   for (const events of load.events.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.events, (r) => r.db === events.db && r.servers === events.servers);
     add(`Events stored, batches of 256, ${db(events)}, ${servers(events)}`, events.eventsPerSec, before?.eventsPerSec, '/s', 0);
+    addCpu('event', EVENTS.batches * EVENTS.batchSize, events.cpuMsPerCycle, before?.cpuMsPerCycle, 1000);
   }
   return rows;
 }

@@ -11,7 +11,7 @@
  *   keeps that many queued ahead of the runners (flat out), `ratePerSec` queues at a fixed pace (the runners wait
  *   between jobs, so enqueue → claim is the wake-up path). Each job's prompt carries its enqueue time.
  * - `idle`: `polls` long-polls spread over the tokens (`pollsPerToken` each), opened at `rampPerSec`, each polling
- *   again as soon as it is answered. Nothing is queued.
+ *   again as soon as it is answered, asking to be held `waitSec` (Part 2, `Prefer: wait`) when given. Nothing is queued.
  *
  * It prints JSON lines: {"event":"window-start"} and {"event":"window-end"} around the measured window (after the
  * warm-up), then {"event":"result", …}: what the runners saw in the window (cycles, events stored, enqueue → claim
@@ -49,11 +49,12 @@ const count = (what, status) => {
 };
 
 /** One request on a kept-alive connection; resolves to { status, headers, text } (status 0 when it failed). */
-function call(base, method, path, { token, body } = {}) {
+function call(base, method, path, { token, body, prefer } = {}) {
   return new Promise((resolve) => {
     const url = new URL(path, base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers = { authorization: `Bearer ${token}` };
+    if (prefer !== undefined) headers.prefer = prefer;
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
@@ -175,8 +176,9 @@ async function enqueueAtPace() {
 
 async function idlePoll(server, token) {
   stats.pollsOpened++;
+  const prefer = spec.waitSec === undefined ? undefined : `wait=${spec.waitSec}`;
   while (!stopping.signal.aborted) {
-    const res = await call(server, 'GET', '/api/runner/jobs/next', { token });
+    const res = await call(server, 'GET', '/api/runner/jobs/next', { token, prefer });
     if (stopping.signal.aborted) return;
     if (inWindow) stats.pollsAnswered++;
     if (res.status !== 204) {
