@@ -29,6 +29,8 @@ export type Interceptor = (request: {
   method: string;
   path: string;
   body: string;
+  /** The `Prefer` header the runner sent, if any. */
+  prefer?: string;
 }) =>
   | { respond: { status: number; body?: string | Buffer; headers?: OutgoingHttpHeaders } }
   | { takeOver: (response: ServerResponse) => void; forwardFirst?: boolean }
@@ -52,7 +54,8 @@ export async function startRecordingProxy(target: string, intercept: Interceptor
     const path = req.url ?? '/';
     const record = (status: number) =>
       recorded.push({ method, path, status, ...(path.endsWith('/events') && method === 'POST' && { events: countEvents(body) }) });
-    const decision = intercept({ method, path, body });
+    const prefer = req.headers.prefer;
+    const decision = intercept({ method, path, body, ...(typeof prefer === 'string' && { prefer }) });
     if (decision && 'drop' in decision) {
       record(0);
       req.socket.destroy();
