@@ -23,6 +23,7 @@ import {
 import { activeWhile } from '../operators/activeWhile.js';
 import { alongside } from '../operators/alongside.js';
 import { feedback } from '../operators/feedback.js';
+import { isTransientError } from '../operators/isTransientError.js';
 import { poll } from '../operators/poll.js';
 import { retryAfterOf } from '../streams/http/errors.js';
 import type { JobDescriptor } from '../protocol/types.js';
@@ -140,7 +141,10 @@ export function runDaemon(deps: DaemonDeps): Observable<JobResult> {
       return deps.api.nextJob(excluded, askedSec).pipe(
         tap({
           next: (answer) => longPollWait.answered(answer.waitAppliedSec),
-          error: () => longPollWait.failed(askedSec, deps.scheduler.now() - askedAt),
+          // What a cut wait looks like (a 502/504, a reset, no answer); a refused token is not the path's doing.
+          error: (error) => {
+            if (isTransientError(error)) longPollWait.failed(askedSec, deps.scheduler.now() - askedAt);
+          },
         }),
       );
     }).pipe(

@@ -212,6 +212,22 @@ describe('runDaemon', () => {
     });
   });
 
+  it('should not blame the path when a long wait ends with the token refused', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const refused = new TokenRejectedError('GET jobs/next', 'invalid_runner_token', 'req-1', '', undefined);
+      let polls = 0;
+      const nextJob = () =>
+        polls++ === 0
+          ? cold<NextJobOutcome>('(e|)', { e: { kind: 'empty', waitAppliedSec: 30 } })
+          : cold<NextJobOutcome>('60s #', undefined, refused);
+      const warnings: string[] = [];
+      const log = { ...silentLog, warn: (message: string) => warnings.push(message) };
+      expectObservable(runDaemon(deps({ nextJob }, NEVER, { log, longPollWaitSec: 300 }))).toBe('60s #', undefined, refused);
+      testScheduler.flush();
+      expect(warnings).toEqual([]);
+    });
+  });
+
   it('should go back to polling when the claim keeps failing, without ending', () => {
     testScheduler.run(({ cold, expectObservable }) => {
       const nextJob = () => cold<NextJobOutcome>('--(a|)', { a: { kind: 'job', job: job('j1') } });
