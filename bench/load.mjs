@@ -285,7 +285,9 @@ async function measure(fleet, spec, { pg, health = false, onWindow }) {
   await done;
   const healthMs = healthProbe ? summary(await healthProbe) : undefined;
   const seconds = (end.at - start.at) / 1000;
-  const cpuPct = (key) => Math.round((end[key] - start[key]) / 10 / seconds);
+  // Percent of a core, to a tenth: an idle server's few percent are what is judged.
+  const percentOf = (ms) => Math.round(ms / seconds) / 10;
+  const cpuPct = (key) => percentOf(end[key] - start[key]);
   const serverCpuMs = end.servers.reduce((sum, ms, i) => sum + ms - start.servers[i], 0);
   return {
     seconds,
@@ -296,8 +298,8 @@ async function measure(fleet, spec, { pg, health = false, onWindow }) {
     pollAnsweredMs: summary(result.pollAnsweredMs),
     statuses: result.statuses,
     claimedTwice: result.claimedTwice,
-    serverCpuPct: Math.round(serverCpuMs / 10 / seconds),
-    serverCpuPctEach: end.servers.map((ms, i) => Math.round((ms - start.servers[i]) / 10 / seconds)),
+    serverCpuPct: percentOf(serverCpuMs),
+    serverCpuPctEach: end.servers.map((ms, i) => percentOf(ms - start.servers[i])),
     postgresCpuPct: cpuPct('postgres'),
     swarmCpuPct: cpuPct('swarm'),
     cpuMsPerCycle: result.cycles
@@ -525,13 +527,9 @@ export function loadRows(load, command) {
     const [, before] = pair(load.idle, (r) => r.db === idle.db && r.polls === idle.polls && r.waitSec === idle.waitSec);
     const held = idle.waitSec === undefined ? 'held 30 s' : `held ${idle.waitSec} s (Prefer: wait)`;
     const label = `${fmt(idle.polls)} idle long-polls ${held}, ${db(idle)}`;
-    add(
-      `${label}: server CPU (% of a core)`,
-      idle.serverCpuPct + idle.postgresCpuPct,
-      before && before.serverCpuPct + before.postgresCpuPct,
-      '%',
-      0,
-    );
+    add(`${label}: server CPU (% of a core)`, idle.serverCpuPct, before?.serverCpuPct, '%', 1);
+    if (idle.db === 'postgres' || before?.db === 'postgres')
+      add('… PostgreSQL meanwhile (% of a core)', idle.postgresCpuPct, before?.postgresCpuPct, '%', 1);
     const growth = (r) => r.rssMb.after[0] - r.rssMb.before[0];
     add(`… server RSS growth with the polls open`, growth(idle), before && growth(before), 'MB', 0);
     add(`… /healthz p99 (p50 ${fmt(idle.healthMs.p50, 1)} ms)`, idle.healthMs.p99, before?.healthMs.p99, 'ms', 1);
@@ -539,13 +537,13 @@ export function loadRows(load, command) {
     elsewhere(idle, before);
   }
   /**
-   * What one `unit` (`perCycle` of them in a cycle) cost in CPU, by process, shown per `shownPer` units, and how many a
-   * core holds at that cost: the figure per core, where the 2 shared cores stop a run short.
+   * What one `unit` cost in CPU (`cpu`: ms by process), shown per `shownPer` units, and how many a core holds at that
+   * cost: the figure per core, where the 2 shared cores stop a run short.
    */
-  const addCpu = (unit, perCycle, cpu, beforeCpu, shownPer = 1) => {
+  const addCpu = (unit, cpu, beforeCpu, shownPer = 1) => {
     if (!cpu) return;
-    const total = (c) => c && (c.server + c.postgres + c.loadGenerator) / perCycle;
-    const ms = (x) => fmt((x / perCycle) * shownPer, 2);
+    const total = (c) => c && c.server + c.postgres + c.loadGenerator;
+    const ms = (x) => fmt(x * shownPer, 2);
     const per = shownPer === 1 ? unit : `${fmt(shownPer, 0)} ${unit}s`;
     add(
       `… CPU per ${per}: server ${ms(cpu.server)} + PostgreSQL ${ms(cpu.postgres)} + load generator ${ms(cpu.loadGenerator)} ms`,
@@ -556,13 +554,20 @@ export function loadRows(load, command) {
     );
     add(`… per core (1,000 ms ÷ CPU per ${unit})`, 1000 / total(cpu), beforeCpu && 1000 / total(beforeCpu), '/s', 0);
   };
+  // Over the window's events, not its finished cycles: a cycle of 8 batches of 256 often ends after the window.
+  const cpuPerEvent = (r) =>
+    r && {
+      server: (r.serverCpuPct * 10) / r.eventsPerSec,
+      postgres: (r.postgresCpuPct * 10) / r.eventsPerSec,
+      loadGenerator: (r.swarmCpuPct * 10) / r.eventsPerSec,
+    };
   for (const cycle of load.cycles.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.cycles, (r) => r.db === cycle.db && r.servers === cycle.servers);
     const label = `Job cycles, ${db(cycle)}, ${servers(cycle)}, ${load.config.runners} runners`;
     add(label, cycle.cyclesPerSec, before?.cyclesPerSec, '/s', 0);
     elsewhere(cycle, before);
     add('… enqueue → claim p50, flat out', cycle.claimLatencyMs.p50, before?.claimLatencyMs.p50, 'ms', 1);
-    addCpu('cycle', 1, cycle.cpuMsPerCycle, before?.cpuMsPerCycle);
+    addCpu('cycle', cycle.cpuMsPerCycle, before?.cpuMsPerCycle);
   }
   for (const paced of load.paced.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.paced, (r) => r.db === paced.db);
@@ -582,7 +587,7 @@ export function loadRows(load, command) {
   for (const events of load.events.filter((r) => r.build === 'this')) {
     const [, before] = pair(load.events, (r) => r.db === events.db && r.servers === events.servers);
     add(`Events stored, batches of 256, ${db(events)}, ${servers(events)}`, events.eventsPerSec, before?.eventsPerSec, '/s', 0);
-    addCpu('event', EVENTS.batches * EVENTS.batchSize, events.cpuMsPerCycle, before?.cpuMsPerCycle, 1000);
+    addCpu('event', cpuPerEvent(events), cpuPerEvent(before), 1000);
   }
   return rows;
 }
