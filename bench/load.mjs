@@ -112,6 +112,8 @@ const EVENTS = { batches: 8, batchSize: 256 };
 const PACED_PER_SEC = 10;
 /** Long-polls per token in the idle runs: the server's default cap is 100. */
 const POLLS_PER_TOKEN = 100;
+/** How long an idle row's polls are held: the protocol's 30 s, or the wait they ask for. */
+const heldFor = (row) => (row.waitSec === undefined ? `held ${PROTOCOL_WAIT_SEC} s` : `held ${row.waitSec} s (Prefer: wait)`);
 
 // ------------------------------------------------------------------ servers
 
@@ -399,8 +401,6 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
   const wanted = (row) => (row.db === 'postgres' ? pg !== undefined : true);
   const versions = (row) => Object.keys(builds).filter((build) => build === 'this' || row.before);
 
-  const heldFor = (row) => `, held ${row.waitSec ?? PROTOCOL_WAIT_SEC} s`;
-
   // Memory: a PGlite server idle after its first start and after a restart, and a runner idle beside it.
   for (const build of Object.keys(builds)) {
     progress(`load: memory of the PGlite server (${build})`);
@@ -409,14 +409,14 @@ export async function runLoad(cfg, { progress, serverBefore = DEFAULT_SERVER_BEF
 
   for (const row of cfg.idle.filter(wanted)) {
     if (row.db === 'floor') {
-      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls${heldFor(row)} on a bare node:http server (the floor)`);
+      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls ${heldFor(row)} on a bare node:http server (the floor)`);
       const machine = machineProfiler(undefined);
       const result = await runIdleFloor({ ...row, windowMs: cfg.idleWindowMs, onWindow: machine.onWindow });
       out.idle.push({ ...row, build: 'floor', ...result, machineCores: await machine.cores() });
       continue;
     }
     for (const build of versions(row)) {
-      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls${heldFor(row)} on ${row.db} (${build})`);
+      progress(`load: ${row.polls.toLocaleString('en-US')} idle long-polls ${heldFor(row)} on ${row.db} (${build})`);
       const machine = machineProfiler(pg);
       const result = await runIdle(builds[build], { ...row, windowMs: cfg.idleWindowMs, pg, onWindow: machine.onWindow });
       out.idle.push({ ...row, build, ...result, machineCores: await machine.cores() });
@@ -525,8 +525,7 @@ export function loadRows(load, command) {
   }
   for (const idle of load.idle.filter((r) => r.build === 'this' || r.build === 'floor')) {
     const [, before] = pair(load.idle, (r) => r.db === idle.db && r.polls === idle.polls && r.waitSec === idle.waitSec);
-    const held = idle.waitSec === undefined ? 'held 30 s' : `held ${idle.waitSec} s (Prefer: wait)`;
-    const label = `${fmt(idle.polls)} idle long-polls ${held}, ${db(idle)}`;
+    const label = `${fmt(idle.polls)} idle long-polls ${heldFor(idle)}, ${db(idle)}`;
     add(`${label}: server CPU (% of a core)`, idle.serverCpuPct, before?.serverCpuPct, '%', 1);
     if (idle.db === 'postgres' || before?.db === 'postgres')
       add('… PostgreSQL meanwhile (% of a core)', idle.postgresCpuPct, before?.postgresCpuPct, '%', 1);
